@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { describeSettings, loadSettings, productionProblems } from '../../config/index.js';
+import type { CliIo } from '../cli-io.js';
+import { EXIT } from '../exit-codes.js';
+
+/** `warden config check`: the effective settings (secrets masked) and every production problem. */
+export function registerConfigCheck(program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>): void {
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check')
+    .description('print the effective settings with secrets masked, and every problem that production would refuse')
+    .option('--env-file <path>', 'read this .env file instead of ./.env')
+    .action((options: { envFile?: string }) =>
+      run(async () => {
+        // Never generate secrets from a read-only check.
+        const loaded = loadSettings({
+          generateDevSecrets: false,
+          ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+        });
+        const rows = describeSettings(loaded.settings, loaded.sources);
+        const width = Math.max(...rows.map((r) => r.name.length));
+        io.out(`profile: ${loaded.settings.env}`);
+        for (const row of rows) io.out(`${row.name.padEnd(width)}  ${row.value}  [${row.source}]`);
+        const problems = productionProblems(loaded.settings);
+        if (problems.length === 0) {
+          io.out('production check: no problems');
+          return EXIT.ok;
+        }
+        io.out(`production check: ${problems.length} problem(s)`);
+        for (const problem of problems) io.out(`  - ${problem}`);
+        // Outside production these are advice; in production loadSettings already failed.
+        return loaded.settings.env === 'development' ? EXIT.ok : EXIT.failure;
+      }),
+    );
+}

@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { processIo, reportError, type CliIo } from './cli-io.js';
+import { registerConfigCheck } from './commands/config-check.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerServe } from './commands/serve.js';
+import { EXIT } from './exit-codes.js';
+
+/** A command registrar: adds one command (or group) to the program. */
+export type RegisterCommand = (program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>) => void;
+
+/** Every command of the CLI. Domains append theirs here. */
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck];
+
+/** Builds the `warden` program; `setExit` receives the exit code of whatever ran. */
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('warden')
+    .description('Warden: users, tokens, API keys, roles, rate limits and audit for HTTP APIs')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+  const run = async (work: () => Promise<number | void>): Promise<void> => {
+    try {
+      setExit((await work()) ?? EXIT.ok);
+    } catch (error) {
+      setExit(reportError(error, io));
+    }
+  };
+  for (const register of COMMANDS) register(program, io, run);
+  program.commands.forEach((command) => command.exitOverride());
+  return program;
+}
+
+/** Runs the CLI with argv and exits with the command's code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<void> {
+  const code = await runCli(argv, io);
+  process.exitCode = code;
+}
+
+/** Runs the CLI and returns the exit code instead of exiting (for tests). */
+export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    return reportError(error, io);
+  }
+  return exitCode;
+}

@@ -1,0 +1,15 @@
+export { loadSettings, type LoadSettingsOptions, type LoadedSettings } from './load-settings.js';
+export {
+  SETTING_DEFINITIONS,
+  PROFILES,
+  LOG_LEVELS,
+  type Settings,
+  type SettingKey,
+  type Profile,
+  type LogLevel,
+} from './setting-definitions.js';
+export { productionProblems } from './production-checks.js';
+export { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
+export { describeSettings, maskSecret, maskUrlCredentials } from './describe-settings.js';
+export { devSecret, ensurePrivateDir, devSecretsPath } from './dev-secrets.js';
+export type { SettingSource } from './sources.js';

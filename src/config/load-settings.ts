@@ -1,0 +1,135 @@
+import path from 'node:path';
+import { ConfigError } from '../errors/index.js';
+import { devSecret } from './dev-secrets.js';
+import { ParseProblem } from './parsers.js';
+import { productionProblems } from './production-checks.js';
+import {
+  SETTING_DEFINITIONS,
+  type Profile,
+  type SettingDefinition,
+  type SettingKey,
+  type Settings,
+} from './setting-definitions.js';
+import { readDotenv, resolveRaw, type SettingSource, type SourceLayers } from './sources.js';
+
+export interface LoadSettingsOptions {
+  /** Explicit values (highest precedence), keyed by variable name, e.g. from CLI flags. */
+  readonly args?: Readonly<Record<string, string | undefined>>;
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Directory that relative paths and `.env` are resolved against. @default process.cwd() */
+  readonly cwd?: string;
+  /** Path of the `.env` file, or false to ignore it. @default `${cwd}/.env` (or WARDEN_ENV_FILE) */
+  readonly envFile?: string | false;
+  /** Generate and persist missing secrets in development. @default true */
+  readonly generateDevSecrets?: boolean;
+}
+
+export interface LoadedSettings {
+  readonly settings: Settings;
+  /** Where each setting came from. */
+  readonly sources: Readonly<Record<SettingKey, SettingSource>>;
+  /** Names of secrets generated on this start (values never included). */
+  readonly generated: readonly string[];
+  /** Problems that do not stop this profile from starting (staging). */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Reads, validates and freezes the settings. Throws a ConfigError listing every problem, one
+ * line each, naming the variable and the reason; production also fails on unsafe values.
+ */
+export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const envFilePath = options.envFile ?? path.resolve(cwd, env.WARDEN_ENV_FILE ?? '.env');
+  const dotenv = envFilePath === false ? {} : readDotenv(envFilePath);
+  const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? env.WARDEN_SECRETS_DIR ?? dotenv.WARDEN_SECRETS_DIR;
+  const layers: SourceLayers = {
+    args: options.args ?? {},
+    env,
+    dotenv,
+    secretsDir: secretsDirRaw === undefined || secretsDirRaw === '' ? undefined : secretsDirRaw,
+    cwd,
+  };
+
+  const problems: string[] = [];
+  const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const sources: Record<string, SettingSource> = Object.create(null) as Record<string, SettingSource>;
+
+  // The profile decides the other defaults, so it is resolved first.
+  const profile = resolveOne('env', SETTING_DEFINITIONS.env, 'development', layers, values, sources, problems) as Profile;
+
+  for (const [key, definition] of Object.entries(SETTING_DEFINITIONS) as [SettingKey, SettingDefinition<unknown>][]) {
+    if (key === 'env') continue;
+    resolveOne(key, definition, profile, layers, values, sources, problems);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  values.dataDir = path.resolve(cwd, values.dataDir as string);
+  values.databaseUrl = absoluteSqliteUrl(values.databaseUrl as string, cwd);
+
+  const generated: string[] = [];
+  if (values.secretKey === undefined && profile === 'development' && options.generateDevSecrets !== false) {
+    values.secretKey = devSecret(values.dataDir as string, 'WARDEN_SECRET_KEY').value;
+    sources.secretKey = 'generated';
+    generated.push('WARDEN_SECRET_KEY');
+  }
+
+  const settings = Object.freeze(values) as unknown as Settings;
+  const warnings: string[] = [];
+  if (profile !== 'development') {
+    const unsafe = productionProblems(settings);
+    if (profile === 'production' && unsafe.length > 0) throw new ConfigError(unsafe);
+    const missingSecret = unsafe.filter((p) => p.startsWith('WARDEN_SECRET_KEY is missing'));
+    if (missingSecret.length > 0) throw new ConfigError(missingSecret);
+    warnings.push(...unsafe);
+  }
+  return {
+    settings,
+    sources: Object.freeze(sources) as Record<SettingKey, SettingSource>,
+    generated: Object.freeze(generated),
+    warnings: Object.freeze(warnings),
+  };
+}
+
+function resolveOne(
+  key: string,
+  definition: SettingDefinition<unknown>,
+  profile: Profile,
+  layers: SourceLayers,
+  values: Record<string, unknown>,
+  sources: Record<string, SettingSource>,
+  problems: string[],
+): unknown {
+  let raw;
+  try {
+    raw = resolveRaw(definition.name, layers);
+  } catch (error) {
+    problems.push((error as Error).message);
+    return undefined;
+  }
+  if (raw === undefined) {
+    values[key] = definition.fallback?.(profile);
+    sources[key] = 'default';
+    return values[key];
+  }
+  try {
+    values[key] = definition.parse(raw.value);
+    sources[key] = raw.source;
+  } catch (error) {
+    if (!(error instanceof ParseProblem)) throw error;
+    // Secret values are never echoed back, even when they fail to parse.
+    const reason = definition.secret === true ? error.message.replace(/"[^"]*"/g, '(hidden)') : error.message;
+    problems.push(`${definition.name} ${reason}`);
+  }
+  return values[key];
+}
+
+/** Resolves a relative SQLite path against cwd so that the service does not depend on where it was started. */
+function absoluteSqliteUrl(url: string, cwd: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const file = url.slice('sqlite:'.length);
+  if (file === ':memory:' || path.isAbsolute(file)) return url;
+  return `sqlite:${path.resolve(cwd, file)}`;
+}

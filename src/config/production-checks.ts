@@ -1,0 +1,42 @@
+import { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
+import type { Settings } from './setting-definitions.js';
+
+/**
+ * Problems that make a configuration unsafe for production, one clear line each. In
+ * production any of them refuses start-up; in staging they are printed as warnings (except a
+ * missing secret key, which staging also refuses).
+ */
+export function productionProblems(settings: Settings): string[] {
+  const problems: string[] = [];
+  const secret = settings.secretKey;
+  if (secret === undefined) {
+    problems.push(
+      'WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+    );
+  } else if (isKnownDefaultSecret(secret)) {
+    problems.push('WARDEN_SECRET_KEY is a known default or example value: generate a random one');
+  } else {
+    const bytes = estimateEntropyBytes(secret);
+    if (bytes < MIN_SECRET_BYTES) {
+      problems.push(
+        `WARDEN_SECRET_KEY is too weak: about ${bytes} bytes of entropy, at least ${MIN_SECRET_BYTES} are required`,
+      );
+    }
+  }
+  if (settings.corsOrigins.includes('*')) {
+    problems.push('WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead');
+  }
+  if (settings.requireSharedDb && settings.databaseUrl.startsWith('sqlite:')) {
+    problems.push('WARDEN_DATABASE_URL is SQLite while WARDEN_REQUIRE_SHARED_DB is set: use a postgres:// URL');
+  }
+  if (settings.logLevel === 'debug' || settings.logLevel === 'trace') {
+    problems.push(`WARDEN_LOG_LEVEL is ${settings.logLevel}: use info or higher in production`);
+  }
+  if (settings.trustProxy === true) {
+    problems.push('WARDEN_TRUST_PROXY=true trusts any client-supplied X-Forwarded-For: give a hop count or proxy addresses');
+  }
+  if (settings.metricsToken !== undefined && estimateEntropyBytes(settings.metricsToken) < 16) {
+    problems.push('WARDEN_METRICS_TOKEN is too weak: use at least 16 random bytes');
+  }
+  return problems;
+}

@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+/** Where a setting's value came from, in precedence order (first wins). */
+export type SettingSource = 'args' | 'env' | 'env-file' | 'secrets-dir' | 'dotenv' | 'dotenv-file' | 'default' | 'generated';
+
+export interface RawValue {
+  readonly value: string;
+  readonly source: SettingSource;
+}
+
+export interface SourceLayers {
+  /** Explicit values, e.g. from CLI flags, keyed by variable name. */
+  readonly args: Readonly<Record<string, string | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly dotenv: Readonly<Record<string, string>>;
+  readonly secretsDir: string | undefined;
+  readonly cwd: string;
+}
+
+/** Reads a `.env` file if present; a missing file is an empty layer. */
+export function readDotenv(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  return parseDotenv(readFileSync(file));
+}
+
+function readSecretFile(file: string, cwd: string, variable: string): string {
+  try {
+    // Secret files conventionally end with a newline that is not part of the secret.
+    return readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'read error';
+    throw new Error(`${variable}_FILE points at "${file}", which cannot be read (${code})`);
+  }
+}
+
+/**
+ * Resolves one variable through the layers: explicit args > environment > NAME_FILE from the
+ * environment > a file named NAME in the secrets directory > .env > NAME_FILE from .env.
+ */
+export function resolveRaw(name: string, layers: SourceLayers): RawValue | undefined {
+  const fromArgs = layers.args[name];
+  if (fromArgs !== undefined) return { value: fromArgs, source: 'args' };
+  const fromEnv = layers.env[name];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env' };
+  const envFile = layers.env[`${name}_FILE`];
+  if (envFile !== undefined && envFile !== '') {
+    return { value: readSecretFile(envFile, layers.cwd, name), source: 'env-file' };
+  }
+  if (layers.secretsDir !== undefined) {
+    for (const candidate of [name, name.toLowerCase()]) {
+      const file = path.resolve(layers.cwd, layers.secretsDir, candidate);
+      if (existsSync(file)) return { value: readSecretFile(file, layers.cwd, name), source: 'secrets-dir' };
+    }
+  }
+  const fromDotenv = layers.dotenv[name];
+  if (fromDotenv !== undefined && fromDotenv !== '') return { value: fromDotenv, source: 'dotenv' };
+  const dotenvFile = layers.dotenv[`${name}_FILE`];
+  if (dotenvFile !== undefined && dotenvFile !== '') {
+    return { value: readSecretFile(dotenvFile, layers.cwd, name), source: 'dotenv-file' };
+  }
+  return undefined;
+}

@@ -1,0 +1,37 @@
+import { Ajv, type ErrorObject, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+function makeAjv(options: Options): Ajv {
+  const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, ...options });
+  // TypeBox adds `kind`/`modifier` metadata keywords; teach Ajv to ignore them.
+  ajv.addKeyword('kind').addKeyword('modifier');
+  (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
+  return ajv;
+}
+
+// Bodies are JSON: types must match exactly. Query strings and path params are always
+// strings on the wire, so they (and only they) are coerced to the schema's scalar types.
+const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false });
+const urlAjv = makeAjv({ coerceTypes: true, removeAdditional: false });
+
+/** Fastify validator compiler: strict for bodies, coercing for query/params/headers. */
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
+  (httpPart === 'body' ? bodyAjv : urlAjv).compile(schema as object);
+
+/** Turns Ajv's first error into one precise sentence naming the field, e.g. `body.email must match format "email"`. */
+export function describeValidationError(errors: readonly ErrorObject[], part: string): string {
+  const first = errors[0];
+  if (first === undefined) return `${part} is invalid`;
+  const where = `${part}${first.instancePath.replace(/\//g, '.')}`;
+  switch (first.keyword) {
+    case 'additionalProperties':
+      return `${where} has an unknown field "${String(first.params.additionalProperty)}"`;
+    case 'required':
+      return `${where} is missing the required field "${String(first.params.missingProperty)}"`;
+    case 'type':
+      return `${where} must be of type ${String(first.params.type)}`;
+    default:
+      return `${where} ${first.message ?? 'is invalid'}`;
+  }
+}

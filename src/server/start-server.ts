@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import { devSecretsPath, maskUrlCredentials, type LoadedSettings } from '../config/index.js';
+import { migrateToLatest } from '../storage/index.js';
+import type { AppContext } from './app-context.js';
+import { buildApp } from './build-app.js';
+import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
+import { checkSecretKeyFingerprint } from './secret-key-check.js';
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly context: AppContext;
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** Stops accepting connections, lets in-flight requests finish (bounded), then closes everything. */
+  close(): Promise<void>;
+}
+
+export interface StartServerOptions extends CreateContextOptions {
+  /** Print the banner here. @default console.log */
+  readonly print?: (line: string) => void;
+  /** Install SIGTERM/SIGINT handlers. @default true */
+  readonly handleSignals?: boolean;
+}
+
+/** Migrates the database, builds the app, listens and prints where and what was generated. */
+export async function startServer(loaded: LoadedSettings, options: StartServerOptions = {}): Promise<RunningServer> {
+  const { settings } = loaded;
+  const print = options.print ?? ((line: string) => console.log(line));
+  const context = createContext(settings, options);
+  let app: FastifyInstance | undefined;
+  try {
+    const applied = await migrateToLatest(context.storage);
+    if (applied.length > 0) context.logger.info({ migrations: applied }, 'migrations applied');
+    if (settings.secretKey !== undefined) await checkSecretKeyFingerprint(context.storage, settings.secretKey);
+    app = await buildApp(context);
+    await app.listen({ host: settings.host, port: settings.port });
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await closeContext(context);
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : settings.port;
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const url = `http://${host}:${port}`;
+
+  print(`Warden listening on ${url} (profile ${settings.env})`);
+  print(`  database: ${maskUrlCredentials(settings.databaseUrl)}`);
+  print(`  rate limits and caches: ${settings.redisUrl === undefined ? 'in memory (single instance)' : maskUrlCredentials(settings.redisUrl)}`);
+  for (const name of loaded.generated) {
+    print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
+  }
+  for (const warning of loaded.warnings) print(`  warning: ${warning}`);
+
+  let closing: Promise<void> | undefined;
+  const running: RunningServer = {
+    app,
+    context,
+    url,
+    close() {
+      closing ??= (async () => {
+        const timer = setTimeout(() => {
+          context.logger.error('graceful shutdown timed out; closing open connections');
+          app.server.closeAllConnections();
+        }, settings.shutdownTimeoutMs);
+        timer.unref();
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          await closeContext(context);
+        }
+      })();
+      return closing;
+    },
+  };
+
+  if (options.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      context.logger.info({ signal }, 'shutting down');
+      running.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          context.logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return running;
+}

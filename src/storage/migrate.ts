@@ -1,0 +1,44 @@
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { WardenError } from '../errors/index.js';
+import { MIGRATIONS } from './migrations/index.js';
+import type { DialectName, WardenMigration } from './migration.js';
+import type { Storage } from './open-database.js';
+
+export interface MigrationStatus {
+  readonly name: string;
+  readonly executedAt: Date | undefined;
+}
+
+function migrator(storage: Storage, migrations: readonly WardenMigration[]): Migrator {
+  const dialect: DialectName = storage.dialect;
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const m of migrations) out[m.name] = { up: (db) => m.up(db, dialect) };
+      return out;
+    },
+  };
+  return new Migrator({ db: storage.db, provider, migrationTableName: 'warden_migrations', migrationLockTableName: 'warden_migrations_lock' });
+}
+
+/** Applies every pending migration (each in a transaction; concurrent starters wait on a lock). Returns the names applied. */
+export async function migrateToLatest(
+  storage: Storage,
+  migrations: readonly WardenMigration[] = MIGRATIONS,
+): Promise<string[]> {
+  const { error, results } = await migrator(storage, migrations).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new WardenError('storage_unavailable', `Migration ${failed} failed`, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Lists every known migration and when it was applied (undefined = pending). */
+export async function migrationStatus(
+  storage: Storage,
+  migrations: readonly WardenMigration[] = MIGRATIONS,
+): Promise<MigrationStatus[]> {
+  const infos = await migrator(storage, migrations).getMigrations();
+  return infos.map((info) => ({ name: info.name, executedAt: info.executedAt }));
+}

@@ -1,0 +1,5 @@
+import type { WardenMigration } from '../migration.js';
+import { migration0001Core } from './0001_core.js';
+
+/** Every migration, in the order they apply. Append new ones at the end; never edit an applied one. */
+export const MIGRATIONS: readonly WardenMigration[] = [migration0001Core];

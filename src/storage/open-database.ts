@@ -1,0 +1,91 @@
+import { closeSync, openSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { ensurePrivateDir } from '../config/dev-secrets.js';
+import { WardenError } from '../errors/index.js';
+import type { DialectName } from './migration.js';
+import type { DatabaseSchema } from './schema.js';
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL pool size. @default 10 */
+  readonly poolSize?: number;
+  /** PostgreSQL statement_timeout and SQLite busy_timeout, in ms. @default 10000 */
+  readonly statementTimeoutMs?: number;
+  /** Called when an idle PostgreSQL connection fails (instead of crashing the process). */
+  readonly onBackgroundError?: (error: Error) => void;
+}
+
+/** An open database: the typed query builder plus what it takes to check and close it. */
+export interface Storage {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly dialect: DialectName;
+  /** Resolves when the database answers; rejects with storage_unavailable otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+/** Opens SQLite (`sqlite:<path>`) or PostgreSQL (`postgres://…`) behind one Kysely code path. */
+export function openDatabase(url: string, options: OpenDatabaseOptions = {}): Storage {
+  const timeoutMs = options.statementTimeoutMs ?? 10_000;
+  let db: Kysely<DatabaseSchema>;
+  let dialect: DialectName;
+  if (url.startsWith('sqlite:')) {
+    dialect = 'sqlite';
+    const file = url.slice('sqlite:'.length);
+    const native = new SqliteDatabase(prepareSqliteFile(file));
+    native.pragma('journal_mode = WAL');
+    native.pragma('foreign_keys = ON');
+    native.pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    // FULL: a committed security event survives power loss; group commit keeps it cheap.
+    native.pragma('synchronous = FULL');
+    db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: native }) });
+  } else if (/^postgres(ql)?:\/\//.test(url)) {
+    dialect = 'postgres';
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      // statement_timeout bounds a stuck query; the connect timeout bounds an unreachable server.
+      statement_timeout: timeoutMs === 0 ? undefined : timeoutMs,
+      connectionTimeoutMillis: Math.min(timeoutMs === 0 ? 10_000 : timeoutMs, 10_000),
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+          // Timestamps (epoch ms) and counters are int8: return numbers, exact below 2^53.
+          if (oid === PG_INT8 || oid === PG_NUMERIC) return (value: string) => Number(value);
+          return pg.types.getTypeParser(oid, format as 'text');
+        }) as typeof pg.types.getTypeParser,
+      },
+    });
+    pool.on('error', (error) => options.onBackgroundError?.(error));
+    db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    throw new TypeError('database URL must start with sqlite: or postgres://');
+  }
+
+  return {
+    db,
+    dialect,
+    async ping() {
+      try {
+        await sql`select 1`.execute(db);
+      } catch (error) {
+        throw new WardenError('storage_unavailable', 'The database is unreachable', { cause: error });
+      }
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+/** Creates the data directory 0700 and the SQLite file 0600 before SQLite opens it. */
+function prepareSqliteFile(file: string): string {
+  if (file === ':memory:') return file;
+  ensurePrivateDir(path.dirname(path.resolve(file)));
+  closeSync(openSync(file, 'a', 0o600));
+  return file;
+}

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AuditRecorder } from '../audit/audit-event.js';
 import type { Settings } from '../config/index.js';
+import type { Authenticator, Authorizer } from '../http/auth-guard.js';
 import type { Storage } from '../storage/index.js';
 
 /**
@@ -15,6 +17,12 @@ export interface AppContext {
   readonly metricsRegistry: Registry;
   /** Present when WARDEN_REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** The audit log; `record` resolves when the event is durable. */
+  audit: AuditRecorder;
+  /** Tried in order by the auth guard (JWT, API key, …); domains push theirs. */
+  readonly authenticators: Authenticator[];
+  /** Permission decisions for the auth guard; authz replaces the default wildcard match. */
+  authorize: Authorizer;
   /** Run in reverse order on shutdown after the HTTP server stopped accepting requests. */
   readonly onClose: ((() => Promise<void>) | (() => void))[];
 }

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
 import { installErrorHandlers } from '../http/error-handler.js';
 import { redactUrl } from '../http/logger-options.js';
@@ -74,7 +75,16 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     hstsMaxAge: settings.hstsMaxAge,
   });
   await app.register(corsPolicy, { origins: settings.corsOrigins });
-  await app.register(metrics, { registry: context.metricsRegistry, token: settings.metricsToken });
+  await app.register(metrics, {
+    registry: context.metricsRegistry,
+    token: settings.metricsToken,
+    authorize: async (request) => context.authorize(await authenticate(request, context.authenticators), 'metrics:read'),
+  });
+
+  await app.register(authGuard, {
+    authenticators: context.authenticators,
+    authorize: (principal, permission, scope) => context.authorize(principal, permission, scope),
+  });
 
   for (const module of options.routes ?? ROUTE_MODULES) await module(app, context);
   return app;

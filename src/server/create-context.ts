@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { anyCovers } from '../authz/permission-match.js';
 import type { Settings } from '../config/index.js';
 import { loggerOptions } from '../http/logger-options.js';
 import { createMetricsRegistry } from '../http/metrics.js';
@@ -42,6 +43,15 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     logger,
     metricsRegistry: createMetricsRegistry(),
     redis,
+    audit: {
+      // Replaced by the audit log's recorder (src/audit) when it is wired below.
+      async record(event) {
+        logger.info({ audit: { action: event.action, outcome: event.outcome } }, 'audit event');
+      },
+    },
+    authenticators: [],
+    // Until roles exist, a principal holds exactly the permissions its credential carries.
+    authorize: async (principal, permission) => anyCovers(principal.permissions, permission),
     onClose: [],
   };
   return context;

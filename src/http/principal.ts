@@ -1,0 +1,22 @@
+/** Who is calling: established by an authenticator, consumed by guards and handlers. */
+export interface Principal {
+  /** What kind of credential proved the identity. */
+  readonly kind: 'user' | 'api_key' | 'client';
+  /** The subject: user id, API key owner id, or OAuth client id. */
+  readonly subject: string;
+  /** Permissions the credential carries, wildcards allowed (see authz/permission-match). */
+  readonly permissions: readonly string[];
+  /** The credential's own id (JWT jti, API key id) for revocation and audit. */
+  readonly credentialId: string;
+  /** API key id when kind = 'api_key'. */
+  readonly keyId?: string;
+  /** Access-token expiry (epoch seconds) for logout's denylist TTL. */
+  readonly expiresAt?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth guard on every non-public route. */
+    principal?: Principal;
+  }
+}

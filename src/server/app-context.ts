@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuditRecorder } from '../audit/audit-event.js';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
 import type { Authenticator, Authorizer } from '../http/auth-guard.js';
 import type { Storage } from '../storage/index.js';
@@ -17,6 +18,8 @@ export interface AppContext {
   readonly metricsRegistry: Registry;
   /** Present when WARDEN_REDIS_URL is set. */
   readonly redis: Redis | undefined;
+  /** Cache invalidation across instances (Redis pub/sub when configured, else in-process). */
+  readonly invalidation: InvalidationBus;
   /** The audit log; `record` resolves when the event is durable. */
   audit: AuditRecorder;
   /** Tried in order by the auth guard (JWT, API key, …); domains push theirs. */

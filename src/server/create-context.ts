@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { anyCovers } from '../authz/permission-match.js';
+import { createMemoryInvalidationBus, createRedisInvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
 import { loggerOptions } from '../http/logger-options.js';
 import { createMetricsRegistry } from '../http/metrics.js';
@@ -43,6 +44,12 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     logger,
     metricsRegistry: createMetricsRegistry(),
     redis,
+    invalidation:
+      redis === undefined
+        ? createMemoryInvalidationBus()
+        : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, (error) =>
+            logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
+          ),
     audit: {
       // Replaced by the audit log's recorder (src/audit) when it is wired below.
       async record(event) {
@@ -66,6 +73,7 @@ export async function closeContext(context: AppContext): Promise<void> {
       context.logger.error({ err: error }, 'shutdown hook failed');
     }
   }
+  await context.invalidation.close();
   if (context.redis !== undefined) {
     try {
       await context.redis.quit();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Settings } from '../config/index.js';
 import type { Authenticator, Authorizer } from '../http/auth-guard.js';
 import type { Storage } from '../storage/index.js';
@@ -20,6 +21,8 @@ export interface AppContext {
   readonly redis: Redis | undefined;
   /** Cache invalidation across instances (Redis pub/sub when configured, else in-process). */
   readonly invalidation: InvalidationBus;
+  /** Field encryption at rest and blind indexes (users.email, private keys). */
+  readonly fieldCipher: FieldCipher;
   /** The audit log; `record` resolves when the event is durable. */
   audit: AuditRecorder;
   /** Tried in order by the auth guard (JWT, API key, …); domains push theirs. */

@@ -3,6 +3,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { anyCovers } from '../authz/permission-match.js';
 import { createMemoryInvalidationBus, createRedisInvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
+import { createPlaintextFieldCipher } from '../crypto/field-cipher.js';
 import { loggerOptions } from '../http/logger-options.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { openDatabase } from '../storage/index.js';
@@ -50,6 +51,8 @@ export function createContext(settings: Settings, options: CreateContextOptions 
         : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, (error) =>
             logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
           ),
+    // Replaced by the keyring-backed cipher (src/crypto) when WARDEN_ENCRYPTION_KEY is set.
+    fieldCipher: createPlaintextFieldCipher(rootSecret(settings)),
     audit: {
       // Replaced by the audit log's recorder (src/audit) when it is wired below.
       async record(event) {
@@ -62,6 +65,11 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     onClose: [],
   };
   return context;
+}
+
+function rootSecret(settings: Settings): string {
+  if (settings.secretKey === undefined) throw new TypeError('settings.secretKey must be set before the context is created');
+  return settings.secretKey;
 }
 
 /** Closes what createContext opened, after the domain hooks in `onClose` (newest first). */

@@ -19,7 +19,7 @@ export interface LoadSettingsOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directory that relative paths and `.env` are resolved against. @default process.cwd() */
   readonly cwd?: string;
-  /** Path of the `.env` file, or false to ignore it. @default `${cwd}/.env` (or WARDEN_ENV_FILE) */
+  /** Path of the `.env` file, or false to ignore it. @default `${cwd}/.env` (or WARDEN_DOTENV_FILE) */
   readonly envFile?: string | false;
   /** Generate and persist missing secrets in development. @default true */
   readonly generateDevSecrets?: boolean;
@@ -42,7 +42,7 @@ export interface LoadedSettings {
 export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const envFilePath = options.envFile ?? path.resolve(cwd, env.WARDEN_ENV_FILE ?? '.env');
+  const envFilePath = options.envFile ?? path.resolve(cwd, env.WARDEN_DOTENV_FILE ?? '.env');
   const dotenv = envFilePath === false ? {} : readDotenv(envFilePath);
   const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? env.WARDEN_SECRETS_DIR ?? dotenv.WARDEN_SECRETS_DIR;
   const layers: SourceLayers = {
@@ -71,9 +71,10 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
 
   const generated: string[] = [];
   if (values.secretKey === undefined && profile === 'development' && options.generateDevSecrets !== false) {
-    values.secretKey = devSecret(values.dataDir as string, 'WARDEN_SECRET_KEY').value;
+    const secret = devSecret(values.dataDir as string, 'WARDEN_SECRET_KEY');
+    values.secretKey = secret.value;
     sources.secretKey = 'generated';
-    generated.push('WARDEN_SECRET_KEY');
+    if (secret.generated) generated.push('WARDEN_SECRET_KEY');
   }
 
   const settings = Object.freeze(values) as unknown as Settings;

@@ -63,10 +63,13 @@ export function estimateEntropyBytes(value: string): number {
     const p = count / trimmed.length;
     bitsPerChar -= p * Math.log2(p);
   }
-  // Empirical entropy underestimates short random strings; a 64-char hex key scores ~3.8
-  // bits/char (~30 bytes). Give credit up to the alphabet's nominal density.
-  const nominalBitsPerChar = /^[0-9a-fA-F]+$/.test(trimmed) ? 4 : bitsPerChar < 3 ? bitsPerChar : 6;
-  const shannonBytes = (Math.min(bitsPerChar * 1.25, nominalBitsPerChar) * trimmed.length) / 8;
+  // A random string over an alphabet scores close to log2(min(length, alphabet size)) bits per
+  // character. Well below that, the value is patterned (`aaaa…`, `abcabc…`, words) and only
+  // its empirical entropy counts.
+  const alphabet = /^[0-9a-fA-F]+$/.test(trimmed) ? 16 : /^[A-Za-z0-9+/_=-]+$/.test(trimmed) ? 64 : 94;
+  const expected = Math.log2(Math.min(trimmed.length, alphabet));
+  if (bitsPerChar >= 0.75 * expected) return encodedBytes;
+  const shannonBytes = (bitsPerChar * trimmed.length) / 8;
   return Math.floor(Math.min(encodedBytes, shannonBytes));
 }
 

@@ -35,6 +35,8 @@ export const authGuard = fp<AuthGuardOptions>(
       }
     });
     app.addHook('preHandler', async (request) => {
+      // Unmatched routes fall through to the 404/405 handler; there is nothing to guard.
+      if (request.is404) return;
       const config = request.routeOptions.config;
       if (config.public === true || config.auth !== undefined) return;
       request.principal = await authenticate(request, options.authenticators);

@@ -5,6 +5,7 @@ import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
 import { checkSecretKeyFingerprint } from './secret-key-check.js';
+import type { RouteModule } from './routes/index.js';
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -20,6 +21,8 @@ export interface StartServerOptions extends CreateContextOptions {
   readonly print?: (line: string) => void;
   /** Install SIGTERM/SIGINT handlers. @default true */
   readonly handleSignals?: boolean;
+  /** Route modules to mount (tests add their own). @default ROUTE_MODULES */
+  readonly routes?: readonly RouteModule[];
 }
 
 /** Migrates the database, builds the app, listens and prints where and what was generated. */
@@ -32,7 +35,7 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     const applied = await migrateToLatest(context.storage);
     if (applied.length > 0) context.logger.info({ migrations: applied }, 'migrations applied');
     if (settings.secretKey !== undefined) await checkSecretKeyFingerprint(context.storage, settings.secretKey);
-    app = await buildApp(context);
+    app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
     await app?.close().catch(() => undefined);

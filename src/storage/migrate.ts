@@ -26,7 +26,16 @@ export async function migrateToLatest(
   storage: Storage,
   migrations: readonly WardenMigration[] = MIGRATIONS,
 ): Promise<string[]> {
-  const { error, results } = await migrator(storage, migrations).migrateToLatest();
+  // PostgreSQL serialises concurrent migrators with an advisory lock. Kysely's SQLite lock is
+  // a no-op (it assumes one connection), so two processes starting on one file can race:
+  // the loser's transaction rolls back, and a retry sees the winner's work and has nothing to do.
+  const attempts = storage.dialect === 'sqlite' ? 5 : 1;
+  let outcome = await migrator(storage, migrations).migrateToLatest();
+  for (let attempt = 1; attempt < attempts && outcome.error !== undefined; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    outcome = await migrator(storage, migrations).migrateToLatest();
+  }
+  const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new WardenError('storage_unavailable', `Migration ${failed} failed`, { cause: error });

@@ -1,0 +1,283 @@
+import net, { type AddressInfo } from 'node:net';
+import { Type } from '@sinclair/typebox';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WardenError } from '../../src/errors/index.js';
+import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+/** A JSON route with a strict schema, and a route that fails, to exercise the shared layers. */
+const probeRoutes: RouteModule = async (app) => {
+  app.post(
+    '/v1/probe',
+    {
+      config: { public: true },
+      schema: {
+        body: Type.Object({ name: Type.String({ maxLength: 50 }), count: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => ({ echoed: request.body }),
+  );
+  app.get('/v1/probe/crash', { config: { public: true } }, async () => {
+    throw new Error('database password=hunter2 leaked in a driver message');
+  });
+  app.get('/v1/probe/denied', { config: { public: true } }, async () => {
+    throw new WardenError('rate_limited', 'Slow down', { headers: { 'retry-after': '7' } });
+  });
+};
+
+/** Sends a GET with the path exactly as given (no client-side normalisation). */
+function rawGet(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n');
+      resolve({ status: Number(head.split(' ')[1]), body });
+    });
+  });
+}
+
+let t: TestApp;
+afterEach(async () => {
+  await t.close();
+});
+
+async function build(env: Record<string, string> = {}): Promise<TestApp> {
+  t = await createTestApp({ env, routes: [...ROUTE_MODULES, probeRoutes] });
+  return t;
+}
+
+function expectProblem(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string): Record<string, unknown> {
+  expect(response.statusCode).toBe(status);
+  expect(String(response.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  const body = response.json() as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code });
+  expect(typeof body.type).toBe('string');
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  return body;
+}
+
+describe('security headers', () => {
+  it('are on every response, errors included, without X-Powered-By', async () => {
+    await build();
+    for (const url of ['/healthz', '/nope', '/a/../b']) {
+      const response = await t.app.inject({ url });
+      expect(response.headers['content-security-policy']).toBe("default-src 'self';frame-ancestors 'none'");
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['permissions-policy']).toContain('camera=()');
+      expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(response.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+      expect(response.headers['x-request-id']).toBeTruthy();
+    }
+  });
+
+  it('send HSTS only over HTTPS, as reported by a trusted proxy', async () => {
+    await build({ WARDEN_TRUST_PROXY: '127.0.0.1' });
+    const plain = await t.app.inject({ url: '/healthz' });
+    expect(plain.headers['strict-transport-security']).toBeUndefined();
+    const viaProxy = await t.app.inject({ url: '/healthz', headers: { 'x-forwarded-proto': 'https' } });
+    expect(viaProxy.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+  });
+
+  it('ignore X-Forwarded-Proto from an untrusted client', async () => {
+    await build();
+    const spoofed = await t.app.inject({ url: '/healthz', headers: { 'x-forwarded-proto': 'https' } });
+    expect(spoofed.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('use the configured CSP', async () => {
+    await build({ WARDEN_CSP: "default-src 'none'; frame-ancestors 'none'" });
+    const response = await t.app.inject({ url: '/healthz' });
+    expect(response.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+  });
+});
+
+describe('CORS', () => {
+  it('sends no CORS headers by default', async () => {
+    await build();
+    const response = await t.app.inject({ url: '/healthz', headers: { origin: 'https://evil.example' } });
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('allows exactly the listed origins, with credentials, and caches preflight', async () => {
+    await build({ WARDEN_CORS_ORIGINS: 'https://app.example.com' });
+    const allowed = await t.app.inject({ url: '/healthz', headers: { origin: 'https://app.example.com' } });
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+    const other = await t.app.inject({ url: '/healthz', headers: { origin: 'https://app.example.com.evil.example' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/probe',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-max-age']).toBe('600');
+    expect(String(preflight.headers['access-control-allow-methods'])).not.toContain('TRACE');
+  });
+
+  it('never combines * with credentials (allowed outside production only)', async () => {
+    await build({ WARDEN_CORS_ORIGINS: '*' });
+    const response = await t.app.inject({ url: '/healthz', headers: { origin: 'https://any.example' } });
+    expect(response.headers['access-control-allow-origin']).toBe('*');
+    expect(response.headers['access-control-allow-credentials']).toBeUndefined();
+  });
+});
+
+describe('trusted hosts, HTTPS redirect and client IP', () => {
+  it('rejects a Host header outside the trusted list with 400', async () => {
+    await build({ WARDEN_TRUSTED_HOSTS: 'api.example.com,*.internal.example' });
+    expect((await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com:8443' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/healthz', headers: { host: 'a.internal.example' } })).statusCode).toBe(200);
+    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'evil.example' } }), 400, 'invalid_host');
+    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'internal.example' } }), 400, 'invalid_host');
+    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com.evil.example' } }), 400, 'invalid_host');
+  });
+
+  it('redirects plain HTTP to HTTPS with 308 when enabled, except health checks', async () => {
+    await build({ WARDEN_HTTPS_REDIRECT: 'true' });
+    const response = await t.app.inject({ url: '/v1/probe?x=1', method: 'POST', headers: { host: 'api.example.com' } });
+    expect(response.statusCode).toBe(308);
+    expect(response.headers.location).toBe('https://api.example.com/v1/probe?x=1');
+    expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  it('takes the client IP from X-Forwarded-For only when the proxy is trusted', async () => {
+    await build();
+    await t.app.inject({ url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(t.logs.find((l) => l.msg === 'request')?.ip).toBe('127.0.0.1');
+    await t.close();
+    await build({ WARDEN_TRUST_PROXY: '127.0.0.1' });
+    await t.app.inject({ url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.9' } });
+    expect(t.logs.find((l) => l.msg === 'request')?.ip).toBe('203.0.113.9');
+  });
+});
+
+describe('bad input gets a clear 4xx problem and changes nothing', () => {
+  const cases: { name: string; request: Parameters<TestApp['app']['inject']>[0]; status: number; code: string; detail?: RegExp }[] = [
+    { name: 'malformed JSON', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '{"name":' }, status: 400, code: 'malformed_json' },
+    { name: 'empty JSON body', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, code: 'malformed_json' },
+    { name: 'wrong content type', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'text/plain' }, payload: 'name=x' }, status: 415, code: 'unsupported_media_type' },
+    { name: 'form content type', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=x' }, status: 415, code: 'unsupported_media_type' },
+    { name: 'oversized body', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(200_000), count: 1 }) }, status: 413, code: 'payload_too_large' },
+    { name: 'unknown field', request: { method: 'POST', url: '/v1/probe', payload: { name: 'a', count: 1, is_admin: true } }, status: 400, code: 'validation_failed', detail: /^body has an unknown field "is_admin"$/ },
+    { name: 'missing field', request: { method: 'POST', url: '/v1/probe', payload: { name: 'a' } }, status: 400, code: 'validation_failed', detail: /^body is missing the required field "count"$/ },
+    { name: 'wrong type, no coercion', request: { method: 'POST', url: '/v1/probe', payload: { name: 'a', count: '5' } }, status: 400, code: 'validation_failed', detail: /^body\.count must be of type integer$/ },
+    { name: 'SQL-looking value too long', request: { method: 'POST', url: '/v1/probe', payload: { name: "'; DROP TABLE users; --".repeat(5), count: 1 } }, status: 400, code: 'validation_failed', detail: /^body\.name must NOT have more than 50 characters$/ },
+    { name: 'encoded NUL byte', request: { url: '/v1/probe%00.json' }, status: 400, code: 'invalid_path' },
+    { name: 'bad Host header', request: { url: '/healthz', headers: { host: 'evil.example' } }, status: 400, code: 'invalid_host' },
+  ];
+
+  it.each(cases)('$name → $status $code', async ({ request, status, code, detail }) => {
+    await build({ WARDEN_TRUSTED_HOSTS: 'localhost,127.0.0.1' });
+    const body = expectProblem(await t.app.inject(request), status, code);
+    if (detail !== undefined) expect(body.detail).toMatch(detail);
+    expect(JSON.stringify(body)).not.toMatch(/stack|at Object|node_modules/);
+    // The server keeps serving.
+    expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+
+  // inject() normalises dot segments like a browser would, so these go over a real socket.
+  it.each(['/v1/../etc/passwd', '/v1/%2e%2e/etc/passwd', '/v1/..%2fetc/passwd', '/v1/probe%00', '/v1/a%0d%0aSet-Cookie:x'])(
+    'raw path %s → 400 invalid_path',
+    async (path) => {
+      await build();
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.server.address() as AddressInfo;
+      const response = await rawGet(port, path);
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.body)).toMatchObject({ code: 'invalid_path', status: 400 });
+      expect((await rawGet(port, '/healthz')).status).toBe(200);
+    },
+  );
+
+  it('accepts the valid request', async () => {
+    await build();
+    const response = await t.app.inject({ method: 'POST', url: '/v1/probe', payload: { name: 'a', count: 2 } });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ echoed: { name: 'a', count: 2 } });
+  });
+});
+
+describe('errors', () => {
+  it('renders 404 and 405 as problem+json, 405 with Allow', async () => {
+    await build();
+    expectProblem(await t.app.inject({ url: '/does/not/exist' }), 404, 'not_found');
+    const wrongMethod = await t.app.inject({ method: 'DELETE', url: '/healthz' });
+    expectProblem(wrongMethod, 405, 'method_not_allowed');
+    expect(wrongMethod.headers.allow).toBe('GET');
+  });
+
+  it('turns an unknown error into a generic 500 with the request id; details only in the log', async () => {
+    await build();
+    const response = await t.app.inject({ url: '/v1/probe/crash', headers: { 'x-request-id': 'trace-abc-123' } });
+    const body = expectProblem(response, 500, 'internal_error');
+    expect(body.request_id).toBe('trace-abc-123');
+    expect(body.detail).toBe('An unexpected error occurred; quote request id trace-abc-123 when reporting it');
+    expect(response.body).not.toContain('hunter2');
+    expect(response.body).not.toContain('database');
+    expect(t.logs.some((l) => l.msg === 'unhandled error' && l.request_id === 'trace-abc-123')).toBe(true);
+  });
+
+  it('passes the headers of a WardenError through (e.g. Retry-After)', async () => {
+    await build();
+    const response = await t.app.inject({ url: '/v1/probe/denied' });
+    expectProblem(response, 429, 'rate_limited');
+    expect(response.headers['retry-after']).toBe('7');
+  });
+});
+
+describe('request ids and request logging', () => {
+  it('echoes a well-formed X-Request-Id and replaces a hostile one', async () => {
+    await build();
+    expect((await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-12345678' } })).headers['x-request-id']).toBe('abc-12345678');
+    const hostile = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'x\r\ninjected: 1 <script>' } });
+    expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs one line per request with method, path, status, duration, IP, user agent and request id', async () => {
+    await build();
+    await t.app.inject({ url: '/healthz', headers: { 'user-agent': 'probe/1.0', 'x-request-id': 'req-00000001' } });
+    const line = t.logs.find((l) => l.msg === 'request');
+    expect(line).toMatchObject({ method: 'GET', path: '/healthz', status: 200, ip: '127.0.0.1', user_agent: 'probe/1.0', request_id: 'req-00000001' });
+    expect(typeof line?.duration_ms).toBe('number');
+  });
+
+  it('never logs credentials from headers, query strings or bodies', async () => {
+    await build();
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/probe?token=sekrit-query-token&page=2',
+      headers: { authorization: 'Bearer sekrit-bearer-token', cookie: 'sid=sekrit-cookie', 'x-api-key': 'wdn_live_sekritkey' },
+      payload: { name: 'a', count: 1 },
+    });
+    t.context.logger.info({ password: 'sekrit-password', nested: { api_key: 'sekrit-nested' } }, 'something');
+    const raw = t.rawLogs();
+    expect(raw).toContain('page=2');
+    for (const secret of ['sekrit-query-token', 'sekrit-bearer-token', 'sekrit-cookie', 'wdn_live_sekritkey', 'sekrit-password', 'sekrit-nested']) {
+      expect(raw).not.toContain(secret);
+    }
+  });
+});
+
+describe('health', () => {
+  it('reports readiness, and 503 once the database is unreachable', async () => {
+    await build();
+    const ready = await t.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    await t.context.storage.db.destroy();
+    const notReady = await t.app.inject({ url: '/readyz' });
+    expectProblem(notReady, 503, 'service_unavailable');
+    expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+});

@@ -1,5 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
+import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WardenError } from '../../src/errors/index.js';
 import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
@@ -163,7 +164,7 @@ describe('trusted hosts, HTTPS redirect and client IP', () => {
 });
 
 describe('bad input gets a clear 4xx problem and changes nothing', () => {
-  const cases: { name: string; request: Parameters<TestApp['app']['inject']>[0]; status: number; code: string; detail?: RegExp }[] = [
+  const cases: { name: string; request: InjectOptions; status: number; code: string; detail?: RegExp }[] = [
     { name: 'malformed JSON', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '{"name":' }, status: 400, code: 'malformed_json' },
     { name: 'empty JSON body', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, code: 'malformed_json' },
     { name: 'wrong content type', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'text/plain' }, payload: 'name=x' }, status: 415, code: 'unsupported_media_type' },

@@ -27,20 +27,9 @@ export interface AuthGuardOptions {
  */
 export const authGuard = fp<AuthGuardOptions>(
   async (app: FastifyInstance, options) => {
-    app.addHook('onRoute', (route) => {
-      const config = route.config as { public?: boolean; permission?: string; auth?: string } | undefined;
-      if (config?.public === true || config?.auth !== undefined) return;
-      if (config?.permission === undefined) {
-        throw new Error(`route ${String(route.method)} ${route.url} declares neither config.public nor config.permission`);
-      }
-    });
-    app.addHook('preHandler', async (request) => {
-      // Unmatched routes fall through to the 404/405 handler; there is nothing to guard.
-      if (request.is404) return;
-      const config = request.routeOptions.config;
-      if (config.public === true || config.auth !== undefined) return;
+    const guard = async (request: FastifyRequest): Promise<void> => {
       request.principal = await authenticate(request, options.authenticators);
-      const permission = config.permission;
+      const permission = request.routeOptions.config.permission;
       if (permission === undefined || permission === 'authenticated') return;
       let allowed = false;
       try {
@@ -50,6 +39,16 @@ export const authGuard = fp<AuthGuardOptions>(
         allowed = false;
       }
       if (!allowed) throw new WardenError('forbidden', `This action needs the permission ${permission}`, { fields: { permission } });
+    };
+    // The guard is attached to each guarded route, so public routes (health) pay nothing.
+    app.addHook('onRoute', (route) => {
+      const config = route.config as { public?: boolean; permission?: string; auth?: string } | undefined;
+      if (config?.public === true || config?.auth !== undefined) return;
+      if (config?.permission === undefined) {
+        throw new Error(`route ${String(route.method)} ${route.url} declares neither config.public nor config.permission`);
+      }
+      const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+      route.preHandler = [guard, ...existing];
     });
   },
   { name: 'warden-auth-guard', fastify: '5.x' },

@@ -3,11 +3,11 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
 import { installErrorHandlers } from '../http/error-handler.js';
-import { redactUrl } from '../http/logger-options.js';
+import { hardening } from '../http/hardening.js';
+import { HttpMetrics } from '../http/http-metrics.js';
+import { lazyChildLoggerFactory } from '../http/lazy-child-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
-import { requestGuards } from '../http/request-guards.js';
-import { securityHeaders } from '../http/security-headers.js';
 import { validatorCompiler } from '../http/validation.js';
 import '../http/route-config.js';
 import type { AppContext } from './app-context.js';
@@ -23,6 +23,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   const { settings } = context;
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
+    childLoggerFactory: lazyChildLoggerFactory,
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimit,
@@ -52,27 +53,14 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     ),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: redactUrl(request.url),
-        status: reply.statusCode,
-        duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-        ip: request.ip,
-        user_agent: request.headers['user-agent'],
-      },
-      'request',
-    );
-  });
-
-  await app.register(requestGuards, { trustedHosts: settings.trustedHosts, httpsRedirect: settings.httpsRedirect });
-  await app.register(securityHeaders, {
+  const httpMetrics = new HttpMetrics();
+  httpMetrics.register(context.metricsRegistry);
+  await app.register(hardening, {
+    trustedHosts: settings.trustedHosts,
+    httpsRedirect: settings.httpsRedirect,
     contentSecurityPolicy: settings.contentSecurityPolicy,
     hstsMaxAge: settings.hstsMaxAge,
+    metrics: httpMetrics,
   });
   await app.register(corsPolicy, { origins: settings.corsOrigins });
   await app.register(metrics, {

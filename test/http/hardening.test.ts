@@ -68,7 +68,7 @@ describe('security headers', () => {
     await build();
     for (const url of ['/healthz', '/nope', '/a/../b']) {
       const response = await t.app.inject({ url });
-      expect(response.headers['content-security-policy']).toBe("default-src 'self';frame-ancestors 'none'");
+      expect(response.headers['content-security-policy']).toBe("default-src 'self'; frame-ancestors 'none'");
       expect(response.headers['x-content-type-options']).toBe('nosniff');
       expect(response.headers['x-frame-options']).toBe('DENY');
       expect(response.headers['referrer-policy']).toBe('no-referrer');
@@ -97,7 +97,7 @@ describe('security headers', () => {
   it('use the configured CSP', async () => {
     await build({ WARDEN_CSP: "default-src 'none'; frame-ancestors 'none'" });
     const response = await t.app.inject({ url: '/healthz' });
-    expect(response.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(response.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
   });
 });
 

@@ -29,6 +29,7 @@ export const AUDIT_ACTIONS = [
   'client.rotated',
   'client.revoked',
   'client.auth.failed',
+  'logs.triaged',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -1,15 +1,22 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, reportError, type CliIo } from './cli-io.js';
+import { registerAudit } from './commands/audit.js';
 import { registerConfigCheck } from './commands/config-check.js';
+import { registerCrypto } from './commands/crypto.js';
+import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/serve.js';
+import { registerRedact } from './commands/redact.js';
+import { registerRoles } from './commands/roles.js';
+import { registerUsers } from './commands/users.js';
 import { EXIT } from './exit-codes.js';
 
 /** A command registrar: adds one command (or group) to the program. */
 export type RegisterCommand = (program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>) => void;
 
 /** Every command of the CLI. Domains append theirs here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck];
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck, registerCrypto, registerSecrets, registerAudit, registerKeys, registerRedact, registerUsers, registerRoles];
 
 /** Builds the `warden` program; `setExit` receives the exit code of whatever ran. */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {

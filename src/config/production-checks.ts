@@ -35,8 +35,22 @@ export function productionProblems(settings: Settings): string[] {
   if (settings.trustProxy === true) {
     problems.push('WARDEN_TRUST_PROXY=true trusts any client-supplied X-Forwarded-For: give a hop count or proxy addresses');
   }
+  if (settings.rateLimitFailurePolicy === 'fail-open' && !settings.rateLimitAllowMemoryFallback) {
+    problems.push(
+      'WARDEN_RATELIMIT_FAILURE_POLICY=fail-open falls back to per-instance in-memory limits when Redis fails: set WARDEN_RATELIMIT_ALLOW_MEMORY_FALLBACK=true to accept that, or use fail-closed',
+    );
+  }
   if (settings.metricsToken !== undefined && estimateEntropyBytes(settings.metricsToken) < 16) {
     problems.push('WARDEN_METRICS_TOKEN is too weak: use at least 16 random bytes');
+  }
+  if (settings.vaultAddr?.startsWith('http://') === true) {
+    problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');
+  }
+  if (settings.llmUrl?.startsWith('http://') === true && !/^http:\/\/(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:\/|$)/.test(settings.llmUrl)) {
+    problems.push('WARDEN_LLM_URL uses plain http to a remote host: use https so the API key and the log excerpts are encrypted in transit');
+  }
+  if (settings.llmUrl !== undefined && settings.llmModel === undefined) {
+    problems.push('WARDEN_LLM_URL is set without WARDEN_LLM_MODEL: set the model name or unset the URL');
   }
   return problems;
 }

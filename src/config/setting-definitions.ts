@@ -1,4 +1,8 @@
+import { parseAesKeyring } from '../crypto/aes-gcm-keyring.js';
 import * as parse from './parsers.js';
+import { parsePepperSetting as parseApiKeyPepper } from '../apikeys/pepper-keyring.js';
+import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../ratelimit/policy.js';
+import { policyListSetting } from '../ratelimit/policy-setting.js';
 import type { Parser } from './parsers.js';
 
 export const PROFILES = ['development', 'staging', 'production'] as const;
@@ -77,9 +81,17 @@ export const SETTING_DEFINITIONS = {
   }),
   encryptionKey: optional({
     name: 'WARDEN_ENCRYPTION_KEY',
-    parse: parse.text,
+    parse: (raw: string): string => {
+      // Validated here so a bad keyring fails at start-up, naming the entry but not the key.
+      try {
+        parseAesKeyring(raw);
+      } catch (error) {
+        throw new parse.ParseProblem((error as Error).message);
+      }
+      return raw.trim();
+    },
     secret: true,
-    doc: 'Keyring for field encryption at rest (see docs/encryption.md); unset = derived from the secret key.',
+    doc: 'Field-encryption keyring "id:base64url-32-bytes[,id:key…]", active key first (docs/encryption.md); unset = columns stored in clear.',
   }),
   secretsProvider: required({
     name: 'WARDEN_SECRETS_PROVIDER',
@@ -87,6 +99,18 @@ export const SETTING_DEFINITIONS = {
     fallback: () => 'env' as const,
     doc: 'Where secrets come from: env, file, vault, aws, chain or auto.',
   }),
+  vaultAddr: optional({ name: 'WARDEN_VAULT_ADDR', parse: parse.url(['http', 'https']), doc: 'HashiCorp Vault address (enables the vault provider under auto).' }),
+  vaultToken: optional({ name: 'WARDEN_VAULT_TOKEN', parse: parse.text, secret: true, doc: 'Vault token (or use AppRole).' }),
+  vaultRoleId: optional({ name: 'WARDEN_VAULT_ROLE_ID', parse: parse.text, doc: 'Vault AppRole role_id.' }),
+  vaultSecretId: optional({ name: 'WARDEN_VAULT_SECRET_ID', parse: parse.text, secret: true, doc: 'Vault AppRole secret_id.' }),
+  vaultNamespace: optional({ name: 'WARDEN_VAULT_NAMESPACE', parse: parse.text, doc: 'Vault Enterprise namespace (X-Vault-Namespace).' }),
+  vaultMount: required({ name: 'WARDEN_VAULT_MOUNT', parse: parse.text, fallback: () => 'secret', doc: 'Vault KV v2 mount.' }),
+  vaultPath: required({ name: 'WARDEN_VAULT_PATH', parse: parse.text, fallback: () => 'warden', doc: 'Path under the KV mount where Warden secrets live (one secret per name).' }),
+  vaultCaFile: optional({ name: 'WARDEN_VAULT_CA_FILE', parse: parse.text, doc: 'PEM CA bundle to trust for Vault TLS.' }),
+  awsRegion: optional({ name: 'WARDEN_AWS_REGION', parse: parse.text, doc: 'AWS Secrets Manager region (enables the aws provider under auto); credentials from the standard chain.' }),
+  awsSecretPrefix: required({ name: 'WARDEN_AWS_SECRET_PREFIX', parse: parse.text, fallback: () => 'warden/', doc: 'Prefix of Warden secret names in AWS Secrets Manager.' }),
+  awsEndpoint: optional({ name: 'WARDEN_AWS_ENDPOINT', parse: parse.url(['http', 'https']), doc: 'AWS endpoint override (e.g. a local emulator); unset = the real service.' }),
+  secretsCacheTtlMs: required({ name: 'WARDEN_SECRETS_CACHE_TTL_MS', parse: parse.integer(0, 86_400_000), fallback: () => 60_000, doc: 'How long fetched secrets are cached (0 = no cache).' }),
   secretsDir: optional({
     name: 'WARDEN_SECRETS_DIR',
     parse: parse.text,
@@ -157,6 +181,174 @@ export const SETTING_DEFINITIONS = {
     parse: parse.integer(0, 600_000),
     fallback: () => 10_000,
     doc: 'How long graceful shutdown waits for in-flight requests.',
+  }),
+  // Identity (issue #6): tokens, passwords, login throttling.
+  jwtAlgorithm: required({
+    name: 'WARDEN_JWT_ALGORITHM',
+    parse: (raw) => {
+      // parse.oneOf lower-cases; algorithm names are mixed case, so match case-insensitively here.
+      const found = (['EdDSA', 'ES256', 'RS256', 'HS256'] as const).find((a) => a.toLowerCase() === raw.trim().toLowerCase());
+      if (found === undefined) throw new parse.ParseProblem(`must be one of EdDSA, ES256, RS256, HS256, got "${raw.trim()}"`);
+      return found;
+    },
+    fallback: (): 'EdDSA' | 'ES256' | 'RS256' | 'HS256' => 'EdDSA',
+    doc: 'Access-token signature algorithm: EdDSA (Ed25519), ES256, RS256 or HS256 (HS256 publishes no JWKS).',
+  }),
+  jwtIssuer: required({ name: 'WARDEN_JWT_ISSUER', parse: parse.text, fallback: () => 'warden', doc: 'The iss claim of access tokens (checked on verify).' }),
+  jwtAudience: required({ name: 'WARDEN_JWT_AUDIENCE', parse: parse.text, fallback: () => 'warden', doc: 'The aud claim of access tokens (checked on verify).' }),
+  accessTokenTtlSeconds: required({
+    name: 'WARDEN_ACCESS_TOKEN_TTL',
+    parse: parse.integer(30, 86_400),
+    fallback: () => 900,
+    doc: 'Access-token lifetime in seconds (default 15 minutes).',
+  }),
+  refreshTokenTtlSeconds: required({
+    name: 'WARDEN_REFRESH_TOKEN_TTL',
+    parse: parse.integer(60, 90 * 86_400),
+    fallback: () => 7 * 86_400,
+    doc: 'Refresh-token (session) lifetime in seconds (default 7 days; refreshing never extends it).',
+  }),
+  refreshReuseLeewayMs: required({
+    name: 'WARDEN_REFRESH_REUSE_LEEWAY_MS',
+    parse: parse.integer(0, 60_000),
+    fallback: () => 0,
+    doc: 'A refresh token presented again this soon after its first use is refused without revoking its family (0 = any reuse revokes).',
+  }),
+  clockSkewSeconds: required({ name: 'WARDEN_CLOCK_SKEW', parse: parse.integer(0, 300), fallback: () => 30, doc: 'Tolerated clock difference (seconds) for exp/nbf/iat.' }),
+  jwtMaxBytes: required({ name: 'WARDEN_JWT_MAX_BYTES', parse: parse.integer(512, 65_536), fallback: () => 8192, doc: 'Access tokens longer than this are rejected before parsing.' }),
+  argon2MemoryKib: required({ name: 'WARDEN_ARGON2_MEMORY_KIB', parse: parse.integer(19_456, 4_194_304), fallback: () => 19_456, doc: 'argon2id memory cost in KiB (OWASP floor 19456).' }),
+  argon2Iterations: required({ name: 'WARDEN_ARGON2_ITERATIONS', parse: parse.integer(2, 100), fallback: () => 2, doc: 'argon2id time cost (OWASP floor 2).' }),
+  argon2Parallelism: required({ name: 'WARDEN_ARGON2_PARALLELISM', parse: parse.integer(1, 16), fallback: () => 1, doc: 'argon2id lanes.' }),
+  passwordMinLength: required({ name: 'WARDEN_PASSWORD_MIN_LENGTH', parse: parse.integer(8, 256), fallback: () => 12, doc: 'Minimum password length in characters.' }),
+  passwordHashConcurrency: required({
+    name: 'WARDEN_PASSWORD_HASH_CONCURRENCY',
+    parse: parse.integer(1, 64),
+    fallback: () => 2,
+    doc: 'Password hashes/verifies running at once (the rest queue; keep below UV_THREADPOOL_SIZE so token checks are not starved).',
+  }),
+  passwordHashQueueTimeoutMs: required({
+    name: 'WARDEN_PASSWORD_HASH_QUEUE_TIMEOUT_MS',
+    parse: parse.integer(1, 60_000),
+    fallback: () => 5000,
+    doc: 'How long a login waits for a hashing slot before 503 overloaded.',
+  }),
+  loginMaxFailuresPerAccount: required({ name: 'WARDEN_LOGIN_MAX_FAILURES', parse: parse.integer(1, 1000), fallback: () => 5, doc: 'Failed logins per account before a temporary lockout.' }),
+  loginMaxFailuresPerIp: required({ name: 'WARDEN_LOGIN_MAX_FAILURES_PER_IP', parse: parse.integer(1, 100_000), fallback: () => 50, doc: 'Failed logins per client IP before that IP is locked out.' }),
+  loginLockoutMs: required({ name: 'WARDEN_LOGIN_LOCKOUT_MS', parse: parse.integer(1000, 86_400_000), fallback: () => 15 * 60_000, doc: 'Base lockout; it doubles with each further lockout inside the failure window (capped at 24 h).' }),
+  rateLimitDefault: required({
+    name: 'WARDEN_RATELIMIT_DEFAULT',
+    parse: policyListSetting,
+    fallback: () => '300/60s',
+    doc: 'Limit per client IP on every /v1 route, e.g. `100/60s` or `10/1m, 1000/1h block 5m`; `off` disables it.',
+  }),
+  rateLimitAuth: required({
+    name: 'WARDEN_RATELIMIT_AUTH',
+    parse: policyListSetting,
+    fallback: () => '20/60s',
+    doc: 'Stricter limit per client IP on /v1/auth/login, /v1/auth/refresh and /oauth/token (instead of the default).',
+  }),
+  rateLimitAlgorithm: required({
+    name: 'WARDEN_RATELIMIT_ALGORITHM',
+    parse: parse.oneOf(RATE_LIMIT_ALGORITHMS),
+    fallback: () => 'sliding-window' as RateLimitAlgorithm,
+    doc: 'Algorithm of the HTTP limits: fixed-window, sliding-window, sliding-log (limits <= 1000) or token-bucket.',
+  }),
+  rateLimitFailurePolicy: required({
+    name: 'WARDEN_RATELIMIT_FAILURE_POLICY',
+    parse: parse.oneOf(['fail-open', 'fail-closed'] as const),
+    fallback: (profile) => (profile === 'production' ? 'fail-closed' : 'fail-open') as 'fail-open' | 'fail-closed',
+    doc: 'When Redis fails: fail-open (decide with a per-instance in-memory limiter) or fail-closed (503). Production default: fail-closed.',
+  }),
+  rateLimitAllowMemoryFallback: required({
+    name: 'WARDEN_RATELIMIT_ALLOW_MEMORY_FALLBACK',
+    parse: parse.boolean,
+    fallback: (profile) => profile !== 'production',
+    doc: 'Production refuses fail-open (per-instance limits during a Redis outage) unless this is true.',
+  }),
+  rateLimitRedisTimeoutMs: required({
+    name: 'WARDEN_RATELIMIT_REDIS_TIMEOUT_MS',
+    parse: parse.integer(10, 10_000),
+    fallback: () => 250,
+    doc: 'How long one rate-limit decision waits for Redis before the failure policy applies.',
+  }),
+  rateLimitMemoryMaxKeys: required({
+    name: 'WARDEN_RATELIMIT_MEMORY_MAX_KEYS',
+    parse: parse.integer(100, 100_000_000),
+    fallback: () => 100_000,
+    doc: 'Keys the in-memory limiter tracks at most (least recently used are forgotten first).',
+  }),
+  apiKeyPepper: optional({
+    name: 'WARDEN_API_KEY_PEPPER',
+    parse: (raw: string): string => {
+      // Validated at start-up; the message names the entry, never the pepper.
+      try {
+        parseApiKeyPepper(raw);
+      } catch (error) {
+        throw new parse.ParseProblem((error as Error).message);
+      }
+      return raw.trim();
+    },
+    secret: true,
+    doc: 'Extra API-key peppers "2:<base64url 32+ bytes>[,3:…]", active first (docs/api-keys.md); unset = v1 derived from WARDEN_SECRET_KEY.',
+  }),
+  apiKeyRotationGraceMs: required({
+    name: 'WARDEN_API_KEY_ROTATION_GRACE_MS',
+    parse: parse.integer(0, 365 * 86_400_000),
+    fallback: () => 86_400_000,
+    doc: 'How long a rotated API key keeps working after rotation (0 = stops at once).',
+  }),
+  apiKeyCacheTtlMs: required({
+    name: 'WARDEN_API_KEY_CACHE_TTL_MS',
+    parse: parse.integer(0, 60_000),
+    fallback: () => 1000,
+    doc: 'Longest time an instance may serve a cached API-key verification (bounds revocation staleness even without Redis).',
+  }),
+  apiKeyLegacySalt: optional({
+    name: 'WARDEN_API_KEY_LEGACY_SALT',
+    parse: parse.text,
+    secret: true,
+    doc: 'Fixed salt of imported legacy SHA-256 key hashes (warden keys import); unset = no legacy hashes accepted.',
+  }),
+  breakerCacheUrl: optional({
+    name: 'WARDEN_BREAKER_CACHE_URL',
+    parse: parse.url(['redis', 'rediss']),
+    doc: 'Redis for the circuit breakers\' fallback cache, shared by all instances; unset = in-memory per instance.',
+  }),
+  breakerCacheMaxAgeMs: required({
+    name: 'WARDEN_BREAKER_CACHE_MAX_AGE_MS',
+    parse: parse.integer(1000, 7 * 86_400_000),
+    fallback: () => 3_600_000,
+    doc: 'Oldest cached result a circuit breaker may serve (marked degraded) while its upstream is down.',
+  }),
+  breakerFailureThreshold: required({
+    name: 'WARDEN_BREAKER_FAILURE_THRESHOLD',
+    parse: parse.integer(1, 1000),
+    fallback: () => 5,
+    doc: 'Consecutive failed calls (errors or timeouts) that open a circuit.',
+  }),
+  breakerHalfOpenAfterMs: required({
+    name: 'WARDEN_BREAKER_HALF_OPEN_AFTER_MS',
+    parse: parse.integer(100, 3_600_000),
+    fallback: () => 30_000,
+    doc: 'Time an open circuit waits before letting one probe call through.',
+  }),
+  llmUrl: optional({
+    name: 'WARDEN_LLM_URL',
+    parse: parse.url(['http', 'https']),
+    doc: 'Base URL of an OpenAI-compatible chat API for log triage (<url>/chat/completions is called); unset = no provider.',
+  }),
+  llmModel: optional({ name: 'WARDEN_LLM_MODEL', parse: parse.text, doc: 'Model name sent to the log-triage chat API (required with WARDEN_LLM_URL).' }),
+  llmApiKey: optional({
+    name: 'WARDEN_LLM_API_KEY',
+    parse: parse.text,
+    secret: true,
+    doc: 'Bearer key of the log-triage chat API (also fetched from the secrets provider).',
+  }),
+  llmTimeoutMs: required({
+    name: 'WARDEN_LLM_TIMEOUT_MS',
+    parse: parse.integer(100, 300_000),
+    fallback: () => 30_000,
+    doc: 'Timeout of one log-triage call to the chat API (a timeout counts as a breaker failure).',
   }),
 } as const;
 

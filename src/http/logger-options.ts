@@ -1,16 +1,17 @@
 import type { LoggerOptions } from 'pino';
+import { createRedactor } from '../redact/index.js';
 import { isSensitiveKey, REDACTED } from '../redact/sensitive-keys.js';
 
-/** Deep-copies a log object, replacing values of sensitive keys (nested objects and arrays too). */
-export function redactLogValue(value: unknown, depth = 0): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return value;
-  if (Array.isArray(value)) return value.map((v) => redactLogValue(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = isSensitiveKey(key) ? REDACTED : redactLogValue(inner, depth + 1);
-  }
-  return out;
+// The request line's `ip` is an operational field (abuse investigations, rate limits) and is
+// kept; IP addresses inside messages and other fields are still redacted.
+const logRedactor = createRedactor({ verbatimKeys: ['ip'] });
+
+/**
+ * Deep copy of a log object through the redaction engine (src/redact): sensitive keys at any
+ * depth, and secrets or PII inside string values (emails, tokens, card numbers, addresses…).
+ */
+export function redactLogValue(value: unknown): unknown {
+  return logRedactor.redactValue(value);
 }
 
 /** Removes sensitive query-string values from a URL path before it is logged. */
@@ -22,11 +23,17 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${params.toString()}`;
 }
 
+export interface LoggerOptionsExtras {
+  /** Receives every serialized line at error level or above (feeds the recent-error ring). */
+  readonly onErrorLine?: (line: string) => void;
+}
+
 /**
  * pino options for the service: headers carrying credentials are removed by path, and every
- * log object goes through key-based redaction so a secret in a nested field never lands.
+ * log object goes through the redaction engine so a secret in a nested field never lands.
  */
-export function loggerOptions(level: string): LoggerOptions {
+export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): LoggerOptions {
+  const onErrorLine = extras.onErrorLine;
   return {
     level,
     base: { service: 'warden' },
@@ -43,7 +50,32 @@ export function loggerOptions(level: string): LoggerOptions {
       censor: REDACTED,
     },
     formatters: {
-      log: (object) => redactLogValue(object) as Record<string, unknown>,
+      log: (object) => logRedactor.redactValue(object) as Record<string, unknown>,
+    },
+    // The formatter above already turned errors into redacted plain objects (type, message,
+    // stack, code, cause); pino's default serializer would rename their type to "Object".
+    serializers: { err: (value: unknown): unknown => value },
+    hooks: {
+      // Messages and interpolation arguments do not pass through formatters.log: redact them here.
+      logMethod(args, method) {
+        const redacted = args.map((arg, index) =>
+          typeof arg === 'string'
+            ? logRedactor.redactText(arg)
+            : index === 0
+              ? arg
+              : logRedactor.redactValue(arg),
+        ) as Parameters<typeof method>;
+        method.apply(this, redacted);
+      },
+      ...(onErrorLine === undefined
+        ? {}
+        : {
+            streamWrite: (line: string): string => {
+              // pino serializes `{"level":NN,…` first; 50 = error, 60 = fatal.
+              if (line.startsWith('{"level":50') || line.startsWith('{"level":60')) onErrorLine(line);
+              return line;
+            },
+          }),
     },
   };
 }

@@ -1,11 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { ApiKeys } from '../apikeys/api-keys-domain.js';
 import type { AuditRecorder } from '../audit/audit-event.js';
+import type { AuthzService } from '../authz/authz-service.js';
+import type { AuditLogDomain } from '../audit/audit-log-domain.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import type { Settings } from '../config/index.js';
 import type { Authenticator, Authorizer } from '../http/auth-guard.js';
+import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
+import type { RecentErrorLog } from '../resilience/recent-error-log.js';
 import type { Storage } from '../storage/index.js';
 
 /**
@@ -25,10 +30,20 @@ export interface AppContext {
   readonly fieldCipher: FieldCipher;
   /** The audit log; `record` resolves when the event is durable. */
   audit: AuditRecorder;
+  /** The audit log's recorder, storage and checkpoint key (routes, verification); set by createContext. */
+  auditLog?: AuditLogDomain;
   /** Tried in order by the auth guard (JWT, API key, …); domains push theirs. */
   readonly authenticators: Authenticator[];
   /** Permission decisions for the auth guard; authz replaces the default wildcard match. */
   authorize: Authorizer;
+  /** Rate limiting for every domain: `rateLimits.limiter({name, limit, windowMs, …})`. */
+  readonly rateLimits: RateLimitService;
+  /** The most recent error-level log lines (bounded ring; read by log triage). */
+  readonly recentErrors: RecentErrorLog;
+  /** API keys (src/apikeys): issue, verify (cached), rotate, revoke; set by createContext. */
+  apiKeys?: ApiKeys;
+  /** Roles, memberships, effective permissions and `can()` (src/authz); set by createContext. */
+  authz?: AuthzService;
   /** Run in reverse order on shutdown after the HTTP server stopped accepting requests. */
   readonly onClose: ((() => Promise<void>) | (() => void))[];
 }

@@ -9,6 +9,8 @@ import { lazyChildLoggerFactory } from '../http/lazy-child-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
 import { validatorCompiler } from '../http/validation.js';
+import { parsePolicyList } from '../ratelimit/policy.js';
+import { rateLimits } from '../ratelimit/rate-limit-plugin.js';
 import '../http/route-config.js';
 import type { AppContext } from './app-context.js';
 import { ROUTE_MODULES, type RouteModule } from './routes/index.js';
@@ -72,6 +74,17 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   await app.register(authGuard, {
     authenticators: context.authenticators,
     authorize: (principal, permission, scope) => context.authorize(principal, permission, scope),
+  });
+
+  // After the auth guard so that caller-keyed limits (a preHandler) see the principal; the
+  // per-IP limits run in onRequest, before authentication.
+  context.rateLimits.metrics.register(context.metricsRegistry);
+  await app.register(rateLimits, {
+    service: context.rateLimits,
+    defaultPolicies: parsePolicyList(settings.rateLimitDefault),
+    authPolicies: parsePolicyList(settings.rateLimitAuth),
+    algorithm: settings.rateLimitAlgorithm,
+    audit: { record: (event) => context.audit.record(event) },
   });
 
   for (const module of options.routes ?? ROUTE_MODULES) await module(app, context);

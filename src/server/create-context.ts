@@ -1,11 +1,18 @@
 import { Redis } from 'ioredis';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { createApiKeys } from '../apikeys/api-keys-domain.js';
+import { createAuditLogDomain } from '../audit/audit-log-domain.js';
+import { createAuthz } from '../authz/authz-domain.js';
 import { anyCovers } from '../authz/permission-match.js';
 import { createMemoryInvalidationBus, createRedisInvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
-import { createPlaintextFieldCipher } from '../crypto/field-cipher.js';
+import { fieldCipherFromSettings } from '../crypto/field-cipher.js';
+import { createIdentityService } from '../identity/identity-service.js';
+import { createOAuthServer } from '../oauth/oauth-domain.js';
 import { loggerOptions } from '../http/logger-options.js';
 import { createMetricsRegistry } from '../http/metrics.js';
+import { rateLimitServiceFromSettings } from '../ratelimit/service-from-settings.js';
+import { createRecentErrorLog } from '../resilience/recent-error-log.js';
 import { openDatabase } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
 
@@ -18,9 +25,9 @@ export interface CreateContextOptions {
 
 /** Opens the database (and Redis when configured) and creates the logger and metrics registry. */
 export function createContext(settings: Settings, options: CreateContextOptions = {}): AppContext {
-  const logger =
-    options.logger ??
-    (options.logStream === undefined ? pino(loggerOptions(settings.logLevel)) : pino(loggerOptions(settings.logLevel), options.logStream));
+  const recentErrors = createRecentErrorLog();
+  const logOptions = loggerOptions(settings.logLevel, { onErrorLine: (line) => recentErrors.push(line) });
+  const logger = options.logger ?? (options.logStream === undefined ? pino(logOptions) : pino(logOptions, options.logStream));
   const storage = openDatabase(settings.databaseUrl, {
     poolSize: settings.dbPoolSize,
     statementTimeoutMs: settings.dbStatementTimeoutMs,
@@ -51,8 +58,8 @@ export function createContext(settings: Settings, options: CreateContextOptions 
         : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, (error) =>
             logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
           ),
-    // Replaced by the keyring-backed cipher (src/crypto) when WARDEN_ENCRYPTION_KEY is set.
-    fieldCipher: createPlaintextFieldCipher(rootSecret(settings)),
+    // AES-256-GCM keyring when WARDEN_ENCRYPTION_KEY is set, else plaintext with a keyed blind index.
+    fieldCipher: fieldCipherFromSettings({ secretKey: rootSecret(settings), encryptionKey: settings.encryptionKey }),
     audit: {
       // Replaced by the audit log's recorder (src/audit) when it is wired below.
       async record(event) {
@@ -62,8 +69,23 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     authenticators: [],
     // Until roles exist, a principal holds exactly the permissions its credential carries.
     authorize: async (principal, permission) => anyCovers(principal.permissions, permission),
+    rateLimits: rateLimitServiceFromSettings(settings, redis, logger),
+    recentErrors,
     onClose: [],
   };
+  // Audit log first, so every later domain records into it: group commit, flushed last on close.
+  const auditLog = createAuditLogDomain({ storage, logger, secretKey: rootSecret(settings) });
+  context.auditLog = auditLog;
+  context.audit = auditLog.log;
+  context.onClose.push(() => auditLog.log.close());
+  // API keys: authenticator (first in line; it only claims wdn_ keys and X-API-Key) and usage flush on close.
+  context.apiKeys = createApiKeys(context);
+  // Authorization: roles and memberships; replaces `authorize` with the cached, role-aware can().
+  context.authz = createAuthz(context);
+  // Identity: users, login, JWT authenticator (only claims JWT-shaped bearers), refresh sessions.
+  createIdentityService(context);
+  // OAuth 2.0 clients and the client-credentials grant (signs with identity's keys).
+  createOAuthServer(context);
   return context;
 }
 

@@ -1,5 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { recordConfigLoaded } from '../audit/config-loaded-event.js';
 import { devSecretsPath, maskUrlCredentials, type LoadedSettings } from '../config/index.js';
+import { bootstrapDevAdmin } from '../identity/dev-bootstrap.js';
+import { identityOf } from '../identity/identity-service.js';
 import { migrateToLatest } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
@@ -35,6 +38,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     const applied = await migrateToLatest(context.storage);
     if (applied.length > 0) context.logger.info({ migrations: applied }, 'migrations applied');
     if (settings.secretKey !== undefined) await checkSecretKeyFingerprint(context.storage, settings.secretKey);
+    // Durable before the server accepts traffic: which configuration this instance runs with.
+    await recordConfigLoaded(context.audit, loaded);
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
@@ -54,6 +59,11 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
   }
   for (const warning of loaded.warnings) print(`  warning: ${warning}`);
+  if (settings.env === 'development') {
+    // First run without a UI: a first admin whose one-time password is shown here, once.
+    const admin = await bootstrapDevAdmin(identityOf(context));
+    if (admin !== undefined) print(`  created first admin ${admin.email} with one-time password ${admin.password} (development only; change it)`);
+  }
 
   let closing: Promise<void> | undefined;
   const running: RunningServer = {

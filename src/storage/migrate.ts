@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import { WardenError } from '../errors/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { DialectName, WardenMigration } from './migration.js';
@@ -9,7 +9,7 @@ export interface MigrationStatus {
   readonly executedAt: Date | undefined;
 }
 
-function migrator(storage: Storage, migrations: readonly WardenMigration[]): Migrator {
+async function migrator(storage: Storage, migrations: readonly WardenMigration[]): Promise<Migrator> {
   const dialect: DialectName = storage.dialect;
   const provider: MigrationProvider = {
     async getMigrations() {
@@ -18,7 +18,18 @@ function migrator(storage: Storage, migrations: readonly WardenMigration[]): Mig
       return out;
     },
   };
-  return new Migrator({ db: storage.db, provider, migrationTableName: 'warden_migrations', migrationLockTableName: 'warden_migrations_lock' });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: on a
+  // PostgreSQL server holding several Warden schemas, another schema's lock table would be
+  // taken for ours. Pin them to the connection's current schema (the first on search_path).
+  const schema =
+    dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(storage.db)).rows[0]?.schema : undefined;
+  return new Migrator({
+    db: storage.db,
+    provider,
+    migrationTableName: 'warden_migrations',
+    migrationLockTableName: 'warden_migrations_lock',
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
 }
 
 /** Applies every pending migration (each in a transaction; concurrent starters wait on a lock). Returns the names applied. */
@@ -30,10 +41,10 @@ export async function migrateToLatest(
   // a no-op (it assumes one connection), so two processes starting on one file can race:
   // the loser's transaction rolls back, and a retry sees the winner's work and has nothing to do.
   const attempts = storage.dialect === 'sqlite' ? 5 : 1;
-  let outcome = await migrator(storage, migrations).migrateToLatest();
+  let outcome = await (await migrator(storage, migrations)).migrateToLatest();
   for (let attempt = 1; attempt < attempts && outcome.error !== undefined; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-    outcome = await migrator(storage, migrations).migrateToLatest();
+    outcome = await (await migrator(storage, migrations)).migrateToLatest();
   }
   const { error, results } = outcome;
   if (error !== undefined) {
@@ -48,6 +59,6 @@ export async function migrationStatus(
   storage: Storage,
   migrations: readonly WardenMigration[] = MIGRATIONS,
 ): Promise<MigrationStatus[]> {
-  const infos = await migrator(storage, migrations).getMigrations();
+  const infos = await (await migrator(storage, migrations)).getMigrations();
   return infos.map((info) => ({ name: info.name, executedAt: info.executedAt }));
 }

@@ -1,11 +1,13 @@
 import { closeSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { ensurePrivateDir } from '../config/dev-secrets.js';
 import { WardenError } from '../errors/index.js';
 import type { DialectName } from './migration.js';
+import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
 import type { DatabaseSchema } from './schema.js';
 
 export interface OpenDatabaseOptions {
@@ -21,10 +23,17 @@ export interface OpenDatabaseOptions {
 export interface Storage {
   readonly db: Kysely<DatabaseSchema>;
   readonly dialect: DialectName;
+  /**
+   * The SQLite driver in use (undefined on PostgreSQL): better-sqlite3, or the built-in
+   * node:sqlite when better-sqlite3 cannot load on this Node (e.g. built for another ABI).
+   */
+  readonly sqliteDriver?: SqliteDriverName;
   /** Resolves when the database answers; rejects with storage_unavailable otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type SqliteDriverName = 'better-sqlite3' | 'node:sqlite';
 
 const PG_INT8 = 20;
 const PG_NUMERIC = 1700;
@@ -34,15 +43,24 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
   const timeoutMs = options.statementTimeoutMs ?? 10_000;
   let db: Kysely<DatabaseSchema>;
   let dialect: DialectName;
+  let sqliteDriver: SqliteDriverName | undefined;
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
-    const file = url.slice('sqlite:'.length);
-    const native = new SqliteDatabase(prepareSqliteFile(file));
-    native.pragma('journal_mode = WAL');
-    native.pragma('foreign_keys = ON');
-    native.pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    const file = prepareSqliteFile(url.slice('sqlite:'.length));
+    const driver = resolveSqliteDriver();
+    sqliteDriver = driver.name;
+    const native =
+      driver.name === 'better-sqlite3' ? new driver.Database(file) : new NodeSqliteDatabase(file);
+    // The same pragmas on both drivers (better-sqlite3's pragma() is `PRAGMA …` underneath).
+    const pragma = (text: string): void => {
+      if (native instanceof NodeSqliteDatabase) native.exec(`PRAGMA ${text}`);
+      else native.pragma(text);
+    };
+    pragma('journal_mode = WAL');
+    pragma('foreign_keys = ON');
+    pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
     // FULL: a committed security event survives power loss; group commit keeps it cheap.
-    native.pragma('synchronous = FULL');
+    pragma('synchronous = FULL');
     db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: native }) });
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
@@ -69,6 +87,7 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
   return {
     db,
     dialect,
+    sqliteDriver,
     async ping() {
       try {
         await sql`select 1`.execute(db);
@@ -80,6 +99,31 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
       await db.destroy();
     },
   };
+}
+
+type ResolvedSqliteDriver =
+  | { readonly name: 'better-sqlite3'; readonly Database: typeof BetterSqlite3 }
+  | { readonly name: 'node:sqlite' };
+
+let resolvedSqliteDriver: ResolvedSqliteDriver | undefined;
+
+/**
+ * better-sqlite3 when its native module loads on this Node; otherwise (built for another
+ * Node ABI, or not built) the built-in node:sqlite when present; otherwise better-sqlite3's
+ * load error. Probed once on an in-memory database, so errors about the real file still
+ * surface from the driver chosen.
+ */
+function resolveSqliteDriver(): ResolvedSqliteDriver {
+  if (resolvedSqliteDriver !== undefined) return resolvedSqliteDriver;
+  try {
+    const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+    new Database(':memory:').close();
+    resolvedSqliteDriver = { name: 'better-sqlite3', Database };
+  } catch (error) {
+    if (!isNodeSqliteAvailable()) throw error;
+    resolvedSqliteDriver = { name: 'node:sqlite' };
+  }
+  return resolvedSqliteDriver;
 }
 
 /** Creates the data directory 0700 and the SQLite file 0600 before SQLite opens it. */

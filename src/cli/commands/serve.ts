@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadSettings } from '../../config/index.js';
+import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import { startServer } from '../../server/start-server.js';
 import type { CliIo } from '../cli-io.js';
 
@@ -13,8 +14,10 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
     .option('--env-file <path>', 'read this .env file instead of ./.env')
     .action((options: { host?: string; port?: string; envFile?: string }) =>
       run(async () => {
+        // WARDEN_SECRET_KEY, WARDEN_ENCRYPTION_KEY… may live in Vault/AWS/files (docs/secrets.md).
+        const fromProviders = await resolveServiceSecrets(options.envFile === undefined ? {} : { envFile: options.envFile });
         const loaded = loadSettings({
-          args: { WARDEN_HOST: options.host, WARDEN_PORT: options.port },
+          args: { ...fromProviders, WARDEN_HOST: options.host, WARDEN_PORT: options.port },
           ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
         });
         await startServer(loaded, { print: io.out });

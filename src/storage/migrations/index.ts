@@ -1,9 +1,19 @@
 import type { WardenMigration } from '../migration.js';
 import { migration0001Core } from './0001_core.js';
 import { migration0002Users } from './0002_users.js';
+import { migration0003Audit } from './0003_audit.js';
+import { migration0004Identity } from './0004_identity.js';
+import { migration0005Authz } from './0005_authz.js';
+import { migration0006ApiKeys } from './0006_apikeys.js';
+import { migration0008OAuthClients } from './0008_oauth_clients.js';
 
 /** Every migration, in the order they apply. Append new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly WardenMigration[] = [
   migration0001Core,
   migration0002Users,
+  migration0003Audit,
+  migration0004Identity,
+  migration0005Authz,
+  migration0006ApiKeys,
+  migration0008OAuthClients,
 ];

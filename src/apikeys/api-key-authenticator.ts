@@ -1,0 +1,65 @@
+import type { FastifyRequest } from 'fastify';
+import type { AuditRecorder } from '../audit/audit-event.js';
+import { WardenError, type ErrorCode } from '../errors/index.js';
+import { bearerToken, type Authenticator } from '../http/auth-guard.js';
+import type { Principal } from '../http/principal.js';
+import type { ApiKeyVerifier, VerificationCode } from './api-key-verifier.js';
+import { looksLikeWardenKey } from './key-format.js';
+
+/** The error code a refused key turns into when it is used as a credential. */
+export const CREDENTIAL_ERROR: Record<VerificationCode, ErrorCode> = {
+  malformed: 'key_malformed',
+  not_found: 'key_not_found',
+  revoked: 'key_revoked',
+  expired: 'key_expired',
+  disabled: 'key_disabled',
+  insufficient_permissions: 'insufficient_permissions',
+  rate_limited: 'rate_limited',
+};
+
+/** The presented API key: `X-API-Key`, or a `Bearer` credential in the `wdn_` format (JWTs are left to others). */
+export function presentedApiKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (typeof header === 'string') return header.trim();
+  const bearer = bearerToken(request);
+  return bearer !== undefined && looksLikeWardenKey(bearer) ? bearer : undefined;
+}
+
+/**
+ * The API-key authenticator: the principal carries exactly the key's permissions. A refused
+ * key is a 401 with the key_* code (429 with Retry-After when the key's own limit is spent)
+ * and an `apikey.verification_denied` audit event naming the key by id and prefix only.
+ */
+export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () => AuditRecorder): Authenticator {
+  return async (request) => {
+    const key = presentedApiKey(request);
+    if (key === undefined) return undefined;
+    const result = await verifier.verify(key, { ip: request.ip });
+    if (result.valid) {
+      const principal: Principal = {
+        kind: 'api_key',
+        subject: result.key.ownerId,
+        permissions: result.key.permissions,
+        credentialId: result.key.id,
+        keyId: result.key.id,
+      };
+      return principal;
+    }
+    await audit().record({
+      action: 'apikey.verification_denied',
+      actor: result.key === undefined ? 'anonymous' : `apikey:${result.key.id}`,
+      entity_type: 'api_key',
+      entity_id: result.key?.id,
+      outcome: 'denied',
+      ip: request.ip,
+      user_agent: request.headers['user-agent'],
+      request_id: request.id,
+      details: { code: result.code, via: 'credential', prefix: result.key?.prefix },
+    });
+    const headers: Record<string, string> =
+      result.code === 'rate_limited' && result.ratelimit !== undefined
+        ? { 'retry-after': String(Math.max(1, Math.ceil(result.ratelimit.retry_after_ms / 1000))) }
+        : { 'www-authenticate': 'Bearer realm="warden", error="invalid_token"' };
+    throw new WardenError(CREDENTIAL_ERROR[result.code], undefined, { headers });
+  };
+}

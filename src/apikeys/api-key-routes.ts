@@ -1,0 +1,202 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NotFoundError, WardenError } from '../errors/index.js';
+import type { Principal } from '../http/principal.js';
+import type { AppContext } from '../server/app-context.js';
+import type { ApiKeyRecord } from './api-key-store.js';
+import type { ActorContext } from './api-key-service.js';
+import type { ApiKeys } from './api-keys-domain.js';
+import { displayPrefix } from './key-format.js';
+
+const Permission = Type.String({ minLength: 3, maxLength: 130, pattern: '^[a-z*][a-z0-9_.*-]*:[a-z*][a-z0-9_.*-]*$' });
+const IsoTime = Type.String({ format: 'date-time' });
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    owner_id: Type.String({ minLength: 1, maxLength: 100 }),
+    permissions: Type.Array(Permission, { maxItems: 100 }),
+    environment: Type.Optional(Type.Union([Type.Literal('live'), Type.Literal('test')])),
+    expires_at: Type.Optional(IsoTime),
+    rate_limit: Type.Optional(
+      Type.Object(
+        { limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), window_ms: Type.Integer({ minimum: 1, maximum: 31 * 86_400_000 }) },
+        { additionalProperties: false },
+      ),
+    ),
+    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  {
+    owner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    after: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  },
+  { additionalProperties: false },
+);
+const RotateBody = Type.Object({ grace_period_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000 })) }, { additionalProperties: false });
+const VerifyBody = Type.Object(
+  { key: Type.String({ minLength: 1, maxLength: 1024 }), permissions: Type.Optional(Type.Array(Permission, { maxItems: 100 })) },
+  { additionalProperties: false },
+);
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** The wire form of a key: never the key or its hash. */
+export function keyView(record: ApiKeyRecord, now: number): Record<string, unknown> {
+  const status =
+    record.revokedAt !== undefined && record.revokedAt <= now
+      ? 'revoked'
+      : record.expiresAt !== undefined && record.expiresAt <= now
+        ? 'expired'
+        : !record.enabled
+          ? 'disabled'
+          : record.revokedAt !== undefined
+            ? 'rotating'
+            : 'active';
+  return {
+    id: record.id,
+    prefix: displayPrefix(record.environment, record.prefix),
+    name: record.name,
+    owner_id: record.ownerId,
+    environment: record.environment,
+    permissions: record.permissions,
+    metadata: record.metadata,
+    rate_limit: record.rateLimit === undefined ? null : { limit: record.rateLimit.limit, window_ms: record.rateLimit.windowMs },
+    status,
+    created_at: iso(record.createdAt),
+    expires_at: iso(record.expiresAt),
+    revoked_at: iso(record.revokedAt),
+    rotated_from: record.rotatedFrom ?? null,
+    replaced_by: record.replacedBy ?? null,
+    usage_count: record.usageCount,
+    last_used_at: iso(record.lastUsedAt),
+    last_used_ip: record.lastUsedIp ?? null,
+  };
+}
+
+// The authorization domain's view of what a principal may grant (roles for users, the
+// credential's list for keys and clients); absent, the credential's own list is the cap.
+type MaybeAuthz = { authz?: { notHeld?(principal: Principal, wanted: readonly string[]): Promise<string[]> } };
+
+function actorOf(request: FastifyRequest, context: AppContext): ActorContext {
+  const principal = request.principal;
+  const authz = (context as AppContext & MaybeAuthz).authz;
+  const actor = principal === undefined ? 'anonymous' : principal.kind === 'api_key' ? `apikey:${principal.credentialId}` : principal.subject;
+  return {
+    actor,
+    ip: request.ip,
+    userAgent: request.headers['user-agent'],
+    requestId: request.id,
+    grantablePermissions: principal?.permissions ?? [],
+    notHeld:
+      principal === undefined || authz?.notHeld === undefined ? undefined : (wanted) => (authz.notHeld as NonNullable<typeof authz.notHeld>)(principal, wanted),
+  };
+}
+
+function parseTime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new WardenError('validation_failed', 'expires_at is not a valid date-time');
+  return ms;
+}
+
+/** `/v1/keys` and `POST /v1/keys/verify`. */
+export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
+  const apiKeys = context.apiKeys as ApiKeys | undefined;
+  if (apiKeys === undefined) throw new TypeError('context.apiKeys is not wired (createApiKeys in createContext)');
+  const { service, verifier } = apiKeys;
+  const now = (): number => Date.now();
+
+  app.post<{ Body: Static<typeof CreateBody> }>(
+    '/v1/keys',
+    { schema: { body: CreateBody }, config: { permission: 'keys:write' } },
+    async (request, reply) => {
+      const body = request.body;
+      const issued = await service.create(
+        {
+          name: body.name,
+          ownerId: body.owner_id,
+          permissions: body.permissions,
+          environment: body.environment,
+          expiresAt: parseTime(body.expires_at),
+          rateLimit: body.rate_limit === undefined ? undefined : { limit: body.rate_limit.limit, windowMs: body.rate_limit.window_ms },
+          metadata: body.metadata,
+        },
+        actorOf(request, context),
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ key: issued.key, ...keyView(issued.record, now()) });
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/v1/keys',
+    { schema: { querystring: ListQuery }, config: { permission: 'keys:read' } },
+    async (request) => {
+      const records = await service.list({ ownerId: request.query.owner_id, limit: request.query.limit, after: request.query.after });
+      const at = now();
+      const last = records.at(-1);
+      return { data: records.map((r) => keyView(r, at)), next_cursor: records.length === request.query.limit && last !== undefined ? last.id : null };
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/v1/keys/:id',
+    { schema: { params: IdParams }, config: { permission: 'keys:read' } },
+    async (request) => {
+      const record = await service.get(request.params.id);
+      if (record === undefined) throw new NotFoundError('The API key');
+      return keyView(record, now());
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotateBody> | undefined }>(
+    '/v1/keys/:id/rotate',
+    { schema: { params: IdParams, body: RotateBody }, config: { permission: 'keys:write' } },
+    async (request, reply) => {
+      const issued = await service.rotate(request.params.id, actorOf(request, context), { graceMs: request.body?.grace_period_ms });
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({ key: issued.key, ...keyView(issued.record, now()) });
+    },
+  );
+
+  const revoke = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<Record<string, unknown>> =>
+    keyView(await service.revoke(request.params.id, actorOf(request, context)), now());
+  app.post<{ Params: Static<typeof IdParams> }>('/v1/keys/:id/revoke', { schema: { params: IdParams }, config: { permission: 'keys:write' } }, revoke);
+  app.delete<{ Params: Static<typeof IdParams> }>('/v1/keys/:id', { schema: { params: IdParams }, config: { permission: 'keys:write' } }, revoke);
+
+  app.post<{ Body: Static<typeof VerifyBody> }>(
+    '/v1/keys/verify',
+    { schema: { body: VerifyBody }, config: { permission: 'keys:verify' } },
+    async (request) => {
+      const result = await verifier.verify(request.body.key, { permissions: request.body.permissions, ip: request.ip });
+      const key = result.key;
+      if (!result.valid) {
+        await context.audit.record({
+          action: 'apikey.verification_denied',
+          actor: request.principal?.kind === 'api_key' ? `apikey:${request.principal.credentialId}` : (request.principal?.subject ?? 'anonymous'),
+          entity_type: 'api_key',
+          entity_id: key?.id,
+          outcome: 'denied',
+          ip: request.ip,
+          request_id: request.id,
+          details: { code: result.code, via: 'verify', prefix: key?.prefix },
+        });
+      }
+      const rl = result.ratelimit;
+      return {
+        valid: result.valid,
+        code: result.valid ? null : result.code,
+        key_id: key?.id ?? null,
+        owner_id: key?.ownerId ?? null,
+        permissions: key?.permissions ?? [],
+        expires_at: iso(key?.expiresAt),
+        ratelimit: rl === undefined ? null : { limit: rl.limit, remaining: rl.remaining, reset_ms: rl.reset_ms },
+      };
+    },
+  );
+}

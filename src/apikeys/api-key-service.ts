@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import { isPermission, permissionCovers } from '../authz/permission-match.js';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
+import type { DatabaseSchema } from '../storage/index.js';
+import { inTransaction } from '../storage/index.js';
+import { findById, listKeys, type ApiKeyRecord } from './api-key-store.js';
+import { generateApiKey, parseApiKey, type KeyEnvironment } from './key-format.js';
+import type { PepperKeyring } from './pepper-keyring.js';
+import type { UsageTracker } from './usage-tracker.js';
+
+/** Who asks for a change, for the audit log. */
+export interface ActorContext {
+  /** user id, `apikey:<id>`, or `system` (CLI). */
+  readonly actor: string;
+  readonly ip?: string | undefined;
+  readonly userAgent?: string | undefined;
+  readonly requestId?: string | undefined;
+  /**
+   * The most a new key may carry besides the owner's own permissions (the creating
+   * principal's permissions); undefined = no cap besides the owner's (CLI, an operator).
+   */
+  readonly grantablePermissions?: readonly string[] | undefined;
+  /**
+   * The permissions of `wanted` the creating principal does not hold (authorization's
+   * `notHeld`); used instead of `grantablePermissions` when given.
+   */
+  readonly notHeld?: ((wanted: readonly string[]) => Promise<readonly string[]>) | undefined;
+}
+
+export interface CreateKeyInput {
+  readonly name: string;
+  readonly ownerId: string;
+  readonly permissions: readonly string[];
+  readonly environment?: KeyEnvironment;
+  readonly expiresAt?: number | undefined;
+  readonly rateLimit?: { readonly limit: number; readonly windowMs: number } | undefined;
+  readonly metadata?: Record<string, unknown> | undefined;
+}
+
+/** A key as shown after creation: the record plus, once only, the plain key. */
+export interface IssuedKey {
+  readonly key: string;
+  readonly record: ApiKeyRecord;
+}
+
+export interface ApiKeyServiceOptions {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly keyring: PepperKeyring;
+  readonly usage: UsageTracker;
+  readonly invalidation: InvalidationBus;
+  /** Read at each call: the audit recorder may be replaced after construction. */
+  readonly audit: () => AuditRecorder;
+  /** The owner's effective permissions; undefined when authorization cannot tell. */
+  readonly ownerPermissions?: ((ownerId: string) => Promise<readonly string[] | undefined>) | undefined;
+  /** Grace period of a rotated key. @default 86_400_000 */
+  readonly rotationGraceMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+const MAX_PERMISSIONS = 100;
+
+/** Issues, lists, rotates and revokes API keys; storage holds only keyed hashes. */
+export class ApiKeyService {
+  private readonly now: () => number;
+
+  constructor(private readonly options: ApiKeyServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Creates a key; the plain key is in the result and nowhere else. */
+  async create(input: CreateKeyInput, actor: ActorContext): Promise<IssuedKey> {
+    const now = this.now();
+    await this.checkInput(input, actor, now);
+    const issued = await inTransaction(this.options.db, async (trx) => this.insert(trx, input, actor, now, undefined));
+    await this.record(actor, 'apikey.created', issued.record, { prefix: issued.record.prefix, permissions: [...issued.record.permissions] });
+    return issued;
+  }
+
+  /**
+   * Issues a new key with the old one's settings; the old key keeps working for the grace
+   * period (0 = stops at once) and is then refused as `revoked`.
+   */
+  async rotate(id: string, actor: ActorContext, options: { graceMs?: number | undefined } = {}): Promise<IssuedKey> {
+    const now = this.now();
+    const graceMs = options.graceMs ?? this.options.rotationGraceMs ?? 86_400_000;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new ValidationError('grace_period_ms must be an integer >= 0');
+    const issued = await inTransaction(this.options.db, async (trx) => {
+      const old = await findById(trx, id);
+      if (old === undefined) throw new NotFoundError('The API key');
+      if (old.revokedAt !== undefined && old.revokedAt <= now) throw new WardenError('conflict', 'The API key is revoked and cannot be rotated');
+      if (old.replacedBy !== undefined) throw new WardenError('conflict', 'The API key was already rotated; rotate its replacement');
+      const environment: KeyEnvironment = old.environment === 'test' ? 'test' : 'live';
+      const input: CreateKeyInput = {
+        name: old.name,
+        ownerId: old.ownerId,
+        permissions: old.permissions,
+        environment,
+        expiresAt: old.expiresAt,
+        rateLimit: old.rateLimit,
+        metadata: old.metadata,
+      };
+      const created = await this.insert(trx, input, actor, now, old.id);
+      const stopsAt = old.revokedAt === undefined ? now + graceMs : Math.min(old.revokedAt, now + graceMs);
+      await trx
+        .updateTable('api_keys')
+        .set({ revoked_at: stopsAt, revoked_reason: 'rotated', replaced_by: created.record.id, updated_at: now })
+        .where('id', '=', old.id)
+        .execute();
+      return created;
+    });
+    await this.options.invalidation.publish({ topic: 'apikey', id });
+    await this.record(actor, 'apikey.rotated', issued.record, { prefix: issued.record.prefix, rotated_from: id, grace_period_ms: graceMs });
+    return issued;
+  }
+
+  /** Revokes a key at once, on this instance and (through the bus) on every other. */
+  async revoke(id: string, actor: ActorContext): Promise<ApiKeyRecord> {
+    const now = this.now();
+    const record = await findById(this.options.db, id);
+    if (record === undefined) throw new NotFoundError('The API key');
+    if (record.revokedAt === undefined || record.revokedAt > now) {
+      await this.options.db
+        .updateTable('api_keys')
+        .set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now })
+        .where('id', '=', id)
+        .execute();
+    }
+    await this.options.invalidation.publish({ topic: 'apikey', id });
+    const revoked = (await this.get(id)) as ApiKeyRecord;
+    await this.record(actor, 'apikey.revoked', revoked, { prefix: revoked.prefix });
+    return revoked;
+  }
+
+  /** One key, with the usage this instance has counted but not written yet. */
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const record = await findById(this.options.db, id);
+    return record === undefined ? undefined : this.withPendingUsage(record);
+  }
+
+  /** Keys newest first (cursor = the last key of the previous page). */
+  async list(options: { ownerId?: string | undefined; limit: number; after?: string | undefined }): Promise<ApiKeyRecord[]> {
+    let before: { createdAt: number; id: string } | undefined;
+    if (options.after !== undefined) {
+      const last = await findById(this.options.db, options.after);
+      if (last === undefined) throw new ValidationError('The cursor does not name an existing key');
+      before = { createdAt: last.createdAt, id: last.id };
+    }
+    const records = await listKeys(this.options.db, { ownerId: options.ownerId, limit: options.limit, before });
+    return records.map((r) => this.withPendingUsage(r));
+  }
+
+  private withPendingUsage(record: ApiKeyRecord): ApiKeyRecord {
+    const pending = this.options.usage.pending(record.id);
+    if (pending === undefined) return record;
+    const newer = record.lastUsedAt === undefined || pending.lastUsedAt >= record.lastUsedAt;
+    return {
+      ...record,
+      usageCount: record.usageCount + pending.count,
+      lastUsedAt: newer ? pending.lastUsedAt : record.lastUsedAt,
+      lastUsedIp: newer ? pending.lastUsedIp : record.lastUsedIp,
+    };
+  }
+
+  private async checkInput(input: CreateKeyInput, actor: ActorContext, now: number): Promise<void> {
+    if (input.name.trim() === '' || input.name.length > 200) throw new ValidationError('name must be 1–200 characters', { field: 'name' });
+    if (input.permissions.length > MAX_PERMISSIONS) throw new ValidationError(`A key carries at most ${MAX_PERMISSIONS} permissions`);
+    for (const p of input.permissions) {
+      if (!isPermission(p)) throw new ValidationError(`"${p}" is not a permission (resource:action)`, { field: 'permissions' });
+    }
+    if (input.expiresAt !== undefined && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future', { field: 'expires_at' });
+    const rl = input.rateLimit;
+    if (rl !== undefined && (!Number.isSafeInteger(rl.limit) || rl.limit < 1 || !Number.isSafeInteger(rl.windowMs) || rl.windowMs < 1)) {
+      throw new ValidationError('rate_limit needs limit >= 1 and window_ms >= 1', { field: 'rate_limit' });
+    }
+    const owner = await this.options.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();
+    if (owner === undefined) throw new ValidationError('owner_id does not name an existing user', { field: 'owner_id' });
+    if (Number(owner.is_active) !== 1) throw new ValidationError('The owner is deactivated', { field: 'owner_id' });
+    // A key never carries more than its owner holds (when authorization can tell) nor more
+    // than the principal creating it holds.
+    const beyondCap = (cap: readonly string[]): string[] => input.permissions.filter((p) => !cap.some((g) => permissionCovers(g, p)));
+    const ownerHolds = await this.options.ownerPermissions?.(input.ownerId);
+    const refusals: (readonly string[])[] = [ownerHolds === undefined ? [] : beyondCap(ownerHolds)];
+    if (actor.notHeld !== undefined) refusals.push(await actor.notHeld(input.permissions));
+    else if (actor.grantablePermissions !== undefined) refusals.push(beyondCap(actor.grantablePermissions));
+    for (const beyond of refusals) {
+      if (beyond.length > 0) {
+        throw new WardenError('privilege_escalation', 'A key cannot carry permissions its owner or its creator does not hold', {
+          fields: { permissions: [...beyond] },
+        });
+      }
+    }
+  }
+
+  private async insert(
+    db: Kysely<DatabaseSchema>,
+    input: CreateKeyInput,
+    actor: ActorContext,
+    now: number,
+    rotatedFrom: string | undefined,
+  ): Promise<IssuedKey> {
+    const key = generateApiKey(input.environment ?? 'live');
+    const parsed = parseApiKey(key) as { prefix: string };
+    const id = randomUUID();
+    const version = this.options.keyring.activeVersion;
+    await db
+      .insertInto('api_keys')
+      .values({
+        id,
+        prefix: parsed.prefix,
+        environment: input.environment ?? 'live',
+        key_hash: this.options.keyring.hash(key, version) as string,
+        hash_scheme: 'hmac-sha256',
+        pepper_version: version,
+        lookup_hash: null,
+        name: input.name,
+        owner_id: input.ownerId,
+        permissions: JSON.stringify([...new Set(input.permissions)]),
+        metadata: JSON.stringify(input.metadata ?? {}),
+        rate_limit: input.rateLimit?.limit ?? null,
+        rate_limit_window_ms: input.rateLimit?.windowMs ?? null,
+        is_enabled: 1,
+        created_by: actor.actor,
+        created_at: now,
+        updated_at: now,
+        expires_at: input.expiresAt ?? null,
+        revoked_at: null,
+        revoked_reason: null,
+        rotated_from: rotatedFrom ?? null,
+        replaced_by: null,
+        usage_count: 0,
+        last_used_at: null,
+        last_used_ip: null,
+      })
+      .execute();
+    return { key, record: (await findById(db, id)) as ApiKeyRecord };
+  }
+
+  private async record(actor: ActorContext, action: AuditEventInput['action'], key: ApiKeyRecord, details: Record<string, unknown>): Promise<void> {
+    await this.options.audit().record({
+      action,
+      actor: actor.actor,
+      entity_type: 'api_key',
+      entity_id: key.id,
+      outcome: 'success',
+      ip: actor.ip,
+      user_agent: actor.userAgent,
+      request_id: actor.requestId,
+      details: { owner_id: key.ownerId, ...details },
+    });
+  }
+}

@@ -1,0 +1,120 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { DatabaseSchema } from '../storage/index.js';
+import type { ApiKeysTable } from './apikey-tables.js';
+
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+
+/** The key's settings as the domain sees them (JSON columns decoded). */
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly prefix: string;
+  readonly environment: string;
+  readonly keyHash: string;
+  readonly hashScheme: 'hmac-sha256' | 'legacy-sha256';
+  readonly pepperVersion: number;
+  readonly name: string;
+  readonly ownerId: string;
+  readonly permissions: readonly string[];
+  readonly metadata: Record<string, unknown>;
+  readonly rateLimit: { readonly limit: number; readonly windowMs: number } | undefined;
+  readonly enabled: boolean;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | undefined;
+  readonly revokedAt: number | undefined;
+  readonly revokedReason: string | undefined;
+  readonly rotatedFrom: string | undefined;
+  readonly replacedBy: string | undefined;
+  readonly usageCount: number;
+  readonly lastUsedAt: number | undefined;
+  readonly lastUsedIp: string | undefined;
+}
+
+/** Decodes a row; numbers are coerced because PostgreSQL bigint may arrive as strings on some drivers. */
+export function toRecord(row: ApiKeyRow): ApiKeyRecord {
+  const optionalNumber = (value: number | null): number | undefined => (value === null ? undefined : Number(value));
+  return {
+    id: row.id,
+    prefix: row.prefix,
+    environment: row.environment,
+    keyHash: row.key_hash,
+    hashScheme: row.hash_scheme === 'legacy-sha256' ? 'legacy-sha256' : 'hmac-sha256',
+    pepperVersion: Number(row.pepper_version),
+    name: row.name,
+    ownerId: row.owner_id,
+    permissions: JSON.parse(row.permissions) as string[],
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    rateLimit:
+      row.rate_limit === null || row.rate_limit_window_ms === null
+        ? undefined
+        : { limit: Number(row.rate_limit), windowMs: Number(row.rate_limit_window_ms) },
+    enabled: Number(row.is_enabled) === 1,
+    createdBy: row.created_by,
+    createdAt: Number(row.created_at),
+    expiresAt: optionalNumber(row.expires_at),
+    revokedAt: optionalNumber(row.revoked_at),
+    revokedReason: row.revoked_reason ?? undefined,
+    rotatedFrom: row.rotated_from ?? undefined,
+    replacedBy: row.replaced_by ?? undefined,
+    usageCount: Number(row.usage_count),
+    lastUsedAt: optionalNumber(row.last_used_at),
+    lastUsedIp: row.last_used_ip ?? undefined,
+  };
+}
+
+/** A candidate for verification: the key row plus whether its owner is active. */
+export interface VerificationCandidate {
+  readonly record: ApiKeyRecord;
+  readonly ownerActive: boolean;
+}
+
+/** Rows whose stored prefix matches (a `wdn_` key); normally one. */
+export async function findByPrefix(db: Kysely<DatabaseSchema>, prefix: string): Promise<VerificationCandidate[]> {
+  const rows = await db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.owner_id')
+    .selectAll('api_keys')
+    .select('users.is_active as owner_active')
+    .where('api_keys.prefix', '=', prefix)
+    .where('api_keys.environment', '!=', 'imported')
+    .limit(10)
+    .execute();
+  return rows.map((row) => ({ record: toRecord(row), ownerActive: Number(row.owner_active) === 1 }));
+}
+
+/** An imported key by any of its possible lookup hashes. */
+export async function findByLookupHash(db: Kysely<DatabaseSchema>, hashes: readonly string[]): Promise<VerificationCandidate[]> {
+  if (hashes.length === 0) return [];
+  const rows = await db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.owner_id')
+    .selectAll('api_keys')
+    .select('users.is_active as owner_active')
+    .where('api_keys.lookup_hash', 'in', [...hashes])
+    .limit(10)
+    .execute();
+  return rows.map((row) => ({ record: toRecord(row), ownerActive: Number(row.owner_active) === 1 }));
+}
+
+/** One key by id. */
+export async function findById(db: Kysely<DatabaseSchema>, id: string): Promise<ApiKeyRecord | undefined> {
+  const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  return row === undefined ? undefined : toRecord(row);
+}
+
+/** Keys newest first, optionally of one owner; `before` is the cursor (created_at, id) of the last page's end. */
+export async function listKeys(
+  db: Kysely<DatabaseSchema>,
+  options: { ownerId?: string | undefined; limit: number; before?: { createdAt: number; id: string } | undefined },
+): Promise<ApiKeyRecord[]> {
+  let query = db.selectFrom('api_keys').selectAll();
+  if (options.ownerId !== undefined) query = query.where('owner_id', '=', options.ownerId);
+  const before = options.before;
+  if (before !== undefined) {
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+    );
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+  return rows.map(toRecord);
+}

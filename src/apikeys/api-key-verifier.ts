@@ -1,0 +1,235 @@
+import { hash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
+import { anyCovers } from '../authz/permission-match.js';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import { constantTimeEqual } from '../crypto/constant-time.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
+import type { DatabaseSchema } from '../storage/index.js';
+import { findByLookupHash, findByPrefix, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
+import { importedPrefix } from './key-import.js';
+import { looksLikeWardenKey, parseApiKey } from './key-format.js';
+import { legacySaltedSha256, type PepperKeyring } from './pepper-keyring.js';
+import type { UsageTracker } from './usage-tracker.js';
+
+/** Why a key was refused, in the order the checks run (see docs/api-keys.md). */
+export const VERIFICATION_CODES = ['malformed', 'not_found', 'revoked', 'expired', 'disabled', 'insufficient_permissions', 'rate_limited'] as const;
+export type VerificationCode = (typeof VERIFICATION_CODES)[number];
+
+/** The per-key limit's state after this verification (undefined when the key has no limit). */
+export interface KeyRateLimitState {
+  readonly limit: number;
+  readonly remaining: number;
+  readonly reset_ms: number;
+  readonly retry_after_ms: number;
+}
+
+/** The outcome of one verification. Denials are values, not exceptions. */
+export type VerificationResult =
+  | { readonly valid: true; readonly key: ApiKeyRecord; readonly ratelimit: KeyRateLimitState | undefined }
+  | {
+      readonly valid: false;
+      readonly code: VerificationCode;
+      /** Present once the key was identified (every code but malformed and not_found). */
+      readonly key?: ApiKeyRecord;
+      readonly ratelimit?: KeyRateLimitState | undefined;
+    };
+
+export interface VerifyOptions {
+  /** Permissions the caller needs; every one must be covered by the key. */
+  readonly permissions?: readonly string[];
+  /** Client address recorded as the key's last-used IP. */
+  readonly ip?: string | undefined;
+}
+
+export interface ApiKeyVerifierOptions {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly keyring: PepperKeyring;
+  readonly usage: UsageTracker;
+  readonly rateLimits?: RateLimitService | undefined;
+  readonly invalidation?: InvalidationBus | undefined;
+  /** Salt of imported legacy SHA-256 hashes; unset = no legacy hashes accepted. */
+  readonly legacySalt?: string | undefined;
+  /** Longest life of a cache entry (positive or negative). 0 disables the cache. @default 1000 */
+  readonly cacheTtlMs?: number;
+  /** Entries the cache holds at most. @default 10_000 */
+  readonly cacheMaxEntries?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+type CacheEntry = { readonly cachedAt: number; readonly candidate: VerificationCandidate | undefined };
+
+// Keys that are not in Warden's format (imported ones) are accepted if they look like a token.
+const LEGACY_KEY = /^[\x21-\x7e]{16,512}$/;
+
+/**
+ * Verifies API keys: format and checksum first (no I/O), then an in-process cache (bounded
+ * LRU, positive and negative entries, at most `cacheTtlMs` old, dropped at once on a revoke
+ * heard on the invalidation bus), then the database. The cache is keyed by the SHA-256 of
+ * the key, never by the key itself. State checks (revoked, expired,
+ * disabled) run on every call, cached or not, against the current clock.
+ */
+export class ApiKeyVerifier {
+  private readonly cache: LRUCache<string, CacheEntry>;
+  private readonly inFlight = new Map<string, Promise<VerificationCandidate | undefined>>();
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+  private readonly unsubscribe: (() => void)[] = [];
+  // Bumped on every invalidation: a load that started before one is not cached, so a
+  // lookup racing a revocation cannot put the pre-revocation row back into the cache.
+  private generation = 0;
+
+  constructor(private readonly options: ApiKeyVerifierOptions) {
+    this.ttlMs = options.cacheTtlMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.cache = new LRUCache({ max: options.cacheMaxEntries ?? 10_000 });
+    const bus = options.invalidation;
+    if (bus !== undefined) {
+      this.unsubscribe.push(bus.subscribe('apikey', (message) => this.forget((c) => message.id === '*' || c?.record.id === message.id)));
+      this.unsubscribe.push(bus.subscribe('user', (message) => this.forget((c) => message.id === '*' || c?.record.ownerId === message.id)));
+    }
+  }
+
+  /** Verifies a presented key; see VERIFICATION_CODES for the order of the checks. */
+  async verify(presented: string, options: VerifyOptions = {}): Promise<VerificationResult> {
+    const wardenFormat = looksLikeWardenKey(presented);
+    const parsed = wardenFormat ? parseApiKey(presented) : undefined;
+    if (wardenFormat ? parsed === undefined : !LEGACY_KEY.test(presented)) return { valid: false, code: 'malformed' };
+    const candidate = await this.lookup(presented, parsed?.prefix);
+    if (candidate === undefined) return { valid: false, code: 'not_found' };
+    const key = candidate.record;
+    const now = this.now();
+    if (key.revokedAt !== undefined && key.revokedAt <= now) return { valid: false, code: 'revoked', key };
+    if (key.expiresAt !== undefined && key.expiresAt <= now) return { valid: false, code: 'expired', key };
+    if (!key.enabled || !candidate.ownerActive) return { valid: false, code: 'disabled', key };
+    for (const permission of options.permissions ?? []) {
+      if (!anyCovers(key.permissions, permission)) return { valid: false, code: 'insufficient_permissions', key };
+    }
+    let ratelimit: KeyRateLimitState | undefined;
+    if (key.rateLimit !== undefined && this.options.rateLimits !== undefined) {
+      const decision = await this.limiterFor(key.rateLimit).limit(`apikey:${key.id}`);
+      ratelimit = { limit: decision.limit, remaining: decision.remaining, reset_ms: decision.reset_ms, retry_after_ms: decision.retry_after_ms };
+      if (!decision.allowed) return { valid: false, code: 'rate_limited', key, ratelimit };
+    }
+    this.options.usage.record(key.id, now, options.ip);
+    return { valid: true, key, ratelimit };
+  }
+
+  /** Drops every cached entry of a key in this process (the bus does this for revocations). */
+  forgetKey(keyId: string): void {
+    this.forget((c) => c?.record.id === keyId);
+  }
+
+  /** Drops the whole cache (after an import, which may turn a cached "not found" into a key). */
+  clear(): void {
+    this.generation += 1;
+    this.cache.clear();
+  }
+
+  /** Stops listening to the invalidation bus. */
+  close(): void {
+    for (const off of this.unsubscribe) off();
+  }
+
+  private forget(matches: (candidate: VerificationCandidate | undefined) => boolean): void {
+    this.generation += 1;
+    for (const [cacheKey, entry] of this.cache.entries()) {
+      // Negative entries are dropped on '*' only (matches(undefined) is true only then).
+      if (matches(entry.candidate)) this.cache.delete(cacheKey);
+    }
+  }
+
+  private async lookup(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {
+    if (this.ttlMs === 0) return this.load(presented, prefix);
+    // A one-shot SHA-256 (about a third of an HMAC's cost): the cache lives only in this
+    // process's memory, and the digest of a 262-bit random key reveals nothing usable.
+    const cacheKey = hash('sha256', presented, 'base64url');
+    const cached = this.cache.get(cacheKey);
+    if (cached !== undefined && this.now() - cached.cachedAt < this.ttlMs) return cached.candidate;
+    const running = this.inFlight.get(cacheKey);
+    if (running !== undefined) return running;
+    const loadedAt = this.now();
+    const generation = this.generation;
+    const loading = this.load(presented, prefix)
+      .then((candidate) => {
+        if (generation === this.generation) this.cache.set(cacheKey, { cachedAt: loadedAt, candidate });
+        return candidate;
+      })
+      .finally(() => this.inFlight.delete(cacheKey));
+    this.inFlight.set(cacheKey, loading);
+    return loading;
+  }
+
+  private async load(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {
+    const { keyring, db } = this.options;
+    if (prefix !== undefined) {
+      for (const candidate of await findByPrefix(db, prefix)) {
+        const expected = keyring.hash(presented, candidate.record.pepperVersion);
+        if (expected !== undefined && constantTimeEqual(expected, candidate.record.keyHash)) {
+          return this.upgradeIfNeeded(presented, candidate);
+        }
+      }
+      return undefined;
+    }
+    const hmacs = keyring.versions.map((v) => ({ version: v, hash: keyring.hash(presented, v) as string }));
+    const legacy = this.options.legacySalt === undefined ? undefined : legacySaltedSha256(this.options.legacySalt, presented);
+    const hashes = [...hmacs.map((h) => h.hash), ...(legacy === undefined ? [] : [legacy])];
+    for (const candidate of await findByLookupHash(db, hashes)) {
+      const record = candidate.record;
+      const expected =
+        record.hashScheme === 'legacy-sha256' ? legacy : hmacs.find((h) => h.version === record.pepperVersion)?.hash;
+      if (expected !== undefined && constantTimeEqual(expected, record.keyHash)) return this.upgradeIfNeeded(presented, candidate);
+    }
+    return undefined;
+  }
+
+  /**
+   * Re-hashes a key stored under a legacy scheme or an older pepper with the active pepper,
+   * on its first successful match. The write happens before the answer so a crash cannot
+   * leave a key both upgraded and not; a failed write only means it is tried again next time.
+   */
+  private async upgradeIfNeeded(presented: string, candidate: VerificationCandidate): Promise<VerificationCandidate> {
+    const { keyring, db } = this.options;
+    const record = candidate.record;
+    if (record.hashScheme === 'hmac-sha256' && record.pepperVersion === keyring.activeVersion) return candidate;
+    const keyHash = keyring.hash(presented, keyring.activeVersion) as string;
+    const imported = record.environment === 'imported';
+    const prefix = imported && record.prefix === '' ? importedPrefix(presented) : record.prefix;
+    try {
+      await db
+        .updateTable('api_keys')
+        .set({
+          key_hash: keyHash,
+          hash_scheme: 'hmac-sha256',
+          pepper_version: keyring.activeVersion,
+          lookup_hash: imported ? keyHash : null,
+          prefix,
+          updated_at: this.now(),
+        })
+        .where('id', '=', record.id)
+        .where('key_hash', '=', record.keyHash)
+        .execute();
+    } catch (error) {
+      this.options.onBackgroundError?.(error);
+      return candidate;
+    }
+    return {
+      ownerActive: candidate.ownerActive,
+      record: { ...record, keyHash, hashScheme: 'hmac-sha256', pepperVersion: keyring.activeVersion, prefix },
+    };
+  }
+
+  private limiterFor(rateLimit: { limit: number; windowMs: number }): RateLimiter {
+    const name = `apikey:${rateLimit.limit}:${rateLimit.windowMs}`;
+    let limiter = this.limiters.get(name);
+    if (limiter === undefined) {
+      limiter = (this.options.rateLimits as RateLimitService).limiter({ name, limit: rateLimit.limit, windowMs: rateLimit.windowMs });
+      this.limiters.set(name, limiter);
+    }
+    return limiter;
+  }
+}

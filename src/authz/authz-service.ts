@@ -1,0 +1,338 @@
+import type { Kysely } from 'kysely';
+import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
+import type { Principal } from '../http/principal.js';
+import type { DatabaseSchema } from '../storage/index.js';
+import { normalizePermissions } from './coarse-permissions.js';
+import { distinctPermissions, loadGrants, type ResolvedGrant } from './effective-permissions.js';
+import { isRoleDescription, isRoleName, isScope } from './names.js';
+import { PermissionCache } from './permission-cache.js';
+import { PermissionSet } from './permission-set.js';
+import { anyCovers, isPermission } from './permission-match.js';
+import { findCycle, resolveRole } from './role-graph.js';
+import { roleStore, type MembershipRecord, type RoleRecord } from './role-store.js';
+
+/** Who asks for a change, for privilege checks and the audit trail. */
+export interface AuthzActor {
+  readonly principal: Principal;
+  /** Overrides the audit actor derived from the principal (the CLI records `system`). */
+  readonly auditActor?: string;
+  readonly ip?: string;
+  readonly userAgent?: string;
+  readonly requestId?: string;
+}
+
+export interface RoleInput {
+  readonly name: string;
+  readonly description?: string | undefined;
+  readonly permissions: readonly string[];
+  readonly inherits?: readonly string[];
+}
+
+export interface RolePatch {
+  readonly description?: string | null;
+  readonly permissions?: readonly string[];
+  readonly inherits?: readonly string[];
+}
+
+export interface AuthzServiceOptions {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly invalidation: InvalidationBus;
+  /** Looked up at each call: the audit recorder may be replaced after this service is built. */
+  readonly audit: () => AuditRecorder;
+  /** Cache backstop TTL (invalidation is the normal path). @default 1000 */
+  readonly cacheTtlMs?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+const TOPIC = 'authz';
+const ROLES_KEY = '\u0000roles';
+
+/**
+ * Roles, memberships and permission checks. Reads go through a per-subject cache that every
+ * change invalidates on all instances (topic 'authz'; topic 'user' for is_admin/is_active).
+ */
+export class AuthzService {
+  readonly #db: Kysely<DatabaseSchema>;
+  readonly #bus: InvalidationBus;
+  readonly #audit: () => AuditRecorder;
+  readonly #now: () => number;
+  readonly #cache: PermissionCache;
+  readonly #rolesTtlMs: number;
+  #roles: { map: Map<string, RoleRecord>; loadedAt: number } | undefined;
+  readonly #unsubscribe: (() => void)[];
+  /** Compiled matchers of cached grant lists (keyed by the cached array, so they go with it). */
+  readonly #compiled = new WeakMap<readonly ResolvedGrant[], PermissionSet>();
+  readonly #loading = new Map<string, Promise<readonly ResolvedGrant[]>>();
+
+  constructor(options: AuthzServiceOptions) {
+    this.#db = options.db;
+    this.#bus = options.invalidation;
+    this.#audit = options.audit;
+    this.#now = options.now ?? Date.now;
+    this.#rolesTtlMs = options.cacheTtlMs ?? 1000;
+    this.#cache = new PermissionCache({ ttlMs: this.#rolesTtlMs, now: this.#now });
+    const drop = (id: string): void => {
+      if (id === '*' || id === ROLES_KEY) this.#roles = undefined;
+      this.#cache.invalidate(id === ROLES_KEY ? '*' : id);
+      // A load in flight may predate the change: later callers must not join it.
+      this.#loading.clear();
+    };
+    this.#unsubscribe = [this.#bus.subscribe(TOPIC, (m) => drop(m.id)), this.#bus.subscribe('user', (m) => drop(m.id))];
+  }
+
+  /** Stops listening for invalidations. */
+  close(): void {
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+  }
+
+  // ---- checks -------------------------------------------------------------------------
+
+  /** A user's effective permission strings in a scope (global memberships always count). */
+  async effectivePermissions(subject: string, scope?: string): Promise<string[]> {
+    return distinctPermissions(await this.grants(subject, scope));
+  }
+
+  /** A user's effective permissions with where each came from. */
+  async grants(subject: string, scope?: string): Promise<readonly ResolvedGrant[]> {
+    const cached = this.#cache.get(subject, scope);
+    if (cached !== undefined) return cached;
+    // One load per subject and scope at a time: a burst of requests after an expiry waits
+    // for the same query instead of each running its own.
+    const key = `${subject}\u0000${scope ?? ''}`;
+    const pending = this.#loading.get(key);
+    if (pending !== undefined) return pending;
+    const generation = this.#cache.generation();
+    const load = (async () => {
+      const grants = await loadGrants(this.#db, await this.roles(), subject, scope);
+      this.#cache.set(subject, scope, grants, generation);
+      return grants;
+    })();
+    this.#loading.set(key, load);
+    try {
+      return await load;
+    } finally {
+      if (this.#loading.get(key) === load) this.#loading.delete(key);
+    }
+  }
+
+  /** Whether a user (by id) holds a permission in a scope, from roles alone. */
+  async check(subject: string, permission: string, scope?: string): Promise<boolean> {
+    if (!isPermission(permission)) return false;
+    return (await this.#permissionSet(subject, scope)).covers(permission);
+  }
+
+  /**
+   * Whether a principal holds a permission. API keys and OAuth clients hold what their
+   * credential carries (bounded when it was issued); users hold their roles' permissions,
+   * narrowed to the token's own list when that list is not empty (a restricted token).
+   */
+  async can(principal: Principal, permission: string, scope?: string): Promise<boolean> {
+    if (!isPermission(permission)) return false;
+    const restriction = credentialPermissions(principal);
+    if (principal.kind !== 'user') return anyCovers(restriction, permission);
+    if (restriction.length > 0 && !anyCovers(restriction, permission)) return false;
+    return (await this.#permissionSet(principal.subject, scope)).covers(permission);
+  }
+
+  async #permissionSet(subject: string, scope: string | undefined): Promise<PermissionSet> {
+    const grants = await this.grants(subject, scope);
+    let set = this.#compiled.get(grants);
+    if (set === undefined) {
+      set = new PermissionSet(grants.map((g) => g.permission));
+      this.#compiled.set(grants, set);
+    }
+    return set;
+  }
+
+  /** The permissions in `wanted` the principal does not hold (empty = may grant them all). */
+  async notHeld(principal: Principal, wanted: readonly string[], scope?: string): Promise<string[]> {
+    const missing: string[] = [];
+    for (const permission of new Set(wanted)) if (!(await this.can(principal, permission, scope))) missing.push(permission);
+    return missing;
+  }
+
+  // ---- roles --------------------------------------------------------------------------
+
+  /** Every role, by name (cached; invalidated by any role change). */
+  async roles(): Promise<ReadonlyMap<string, RoleRecord>> {
+    const current = this.#roles;
+    if (current !== undefined && this.#now() - current.loadedAt < this.#rolesTtlMs) return current.map;
+    const generation = this.#cache.generation();
+    const map = await roleStore.allRoles(this.#db);
+    if (generation === this.#cache.generation()) this.#roles = { map, loadedAt: this.#now() };
+    return map;
+  }
+
+  /** One role, fresh from the database. */
+  async getRole(name: string): Promise<RoleRecord> {
+    const role = isRoleName(name) ? await roleStore.getRole(this.#db, name) : undefined;
+    if (role === undefined) throw new NotFoundError('Role');
+    return role;
+  }
+
+  /** Every role, fresh from the database, ordered by name. */
+  async listRoles(): Promise<RoleRecord[]> {
+    return [...(await roleStore.allRoles(this.#db)).values()];
+  }
+
+  /** Creates a role; the caller must hold every permission it would grant. */
+  async createRole(actor: AuthzActor, input: RoleInput): Promise<RoleRecord> {
+    if (!isRoleName(input.name)) throw new ValidationError('The role name must be 1–64 characters of A-Z a-z 0-9 _ . - starting with a letter or digit', { field: 'name' });
+    const description = checkDescription(input.description);
+    const permissions = checkPermissions(input.permissions);
+    const inherits = [...new Set(input.inherits ?? [])];
+    const roles = await roleStore.allRoles(this.#db);
+    this.#checkParents(roles, input.name, inherits);
+    await this.#refuseEscalation(actor, this.#wouldGrant(roles, { name: input.name, permissions, inherits }));
+    const created = await roleStore.insertRole(this.#db, { name: input.name, description, permissions, inherits }, this.#now());
+    if (!created) throw new WardenError('conflict', 'A role with this name already exists', { fields: { name: input.name } });
+    await this.#changed(ROLES_KEY);
+    await this.#record(actor, { action: 'role.created', entity_type: 'role', entity_id: input.name, details: { permissions, inherits } });
+    return this.getRole(input.name);
+  }
+
+  /** Changes a role's description, permissions or parents. */
+  async updateRole(actor: AuthzActor, name: string, patch: RolePatch): Promise<RoleRecord> {
+    const roles = await roleStore.allRoles(this.#db);
+    const existing = roles.get(name);
+    if (existing === undefined) throw new NotFoundError('Role');
+    const description = patch.description === undefined ? existing.description : checkDescription(patch.description ?? undefined);
+    const permissions = patch.permissions === undefined ? [...existing.permissions] : checkPermissions(patch.permissions);
+    const inherits = patch.inherits === undefined ? [...existing.inherits] : [...new Set(patch.inherits)];
+    this.#checkParents(roles, name, inherits);
+    // Touching a role needs what it grants now and what it will grant.
+    const before = resolveRole(roles, name).map((r) => r.permission);
+    await this.#refuseEscalation(actor, [...before, ...this.#wouldGrant(roles, { name, permissions, inherits })]);
+    await roleStore.updateRole(this.#db, { name, description, permissions, inherits }, this.#now());
+    await this.#changed(ROLES_KEY);
+    const added = permissions.filter((p) => !existing.permissions.includes(p));
+    const removed = existing.permissions.filter((p) => !permissions.includes(p));
+    await this.#record(actor, { action: 'role.updated', entity_type: 'role', entity_id: name, details: { permissions, inherits, description_changed: description !== existing.description } });
+    if (added.length > 0) await this.#record(actor, { action: 'permission.granted', entity_type: 'role', entity_id: name, details: { permissions: added } });
+    if (removed.length > 0) await this.#record(actor, { action: 'permission.revoked', entity_type: 'role', entity_id: name, details: { permissions: removed } });
+    return this.getRole(name);
+  }
+
+  /** Deletes a role that nobody holds and no role inherits from. */
+  async deleteRole(actor: AuthzActor, name: string): Promise<void> {
+    const roles = await roleStore.allRoles(this.#db);
+    if (!roles.has(name)) throw new NotFoundError('Role');
+    await this.#refuseEscalation(actor, resolveRole(roles, name).map((r) => r.permission));
+    const heirs = [...roles.values()].filter((r) => r.name !== name && r.inherits.includes(name)).map((r) => r.name);
+    const members = await roleStore.countMemberships(this.#db, name);
+    if (members > 0 || heirs.length > 0) {
+      throw new WardenError('role_in_use', 'The role is assigned or inherited; remove those first', { fields: { memberships: members, inherited_by: heirs } });
+    }
+    let deleted: boolean;
+    try {
+      deleted = await roleStore.deleteRole(this.#db, name);
+    } catch (error) {
+      // A membership added meanwhile: the foreign key refuses the delete.
+      throw new WardenError('role_in_use', 'The role is assigned; remove the memberships first', { cause: error });
+    }
+    if (!deleted) throw new NotFoundError('Role');
+    await this.#changed(ROLES_KEY);
+    await this.#record(actor, { action: 'role.deleted', entity_type: 'role', entity_id: name });
+  }
+
+  // ---- memberships --------------------------------------------------------------------
+
+  /** A user's memberships in every scope. */
+  async memberships(userId: string): Promise<MembershipRecord[]> {
+    if ((await roleStore.userFlags(this.#db, userId)) === undefined) throw new NotFoundError('User');
+    return roleStore.allMembershipsOf(this.#db, userId);
+  }
+
+  /** Gives a user a role (in a scope); true when new. The caller must hold what the role grants. */
+  async assignRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<boolean> {
+    await this.#membershipPreconditions(actor, input);
+    const added = await roleStore.addMembership(this.#db, { ...input, scope: input.scope, createdBy: actorId(actor.principal) }, this.#now());
+    if (added) {
+      await this.#changed(input.userId);
+      await this.#record(actor, { action: 'membership.added', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } });
+    }
+    return added;
+  }
+
+  /** Takes a role (in a scope) away from a user. */
+  async removeRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<void> {
+    await this.#membershipPreconditions(actor, input);
+    const removed = await roleStore.removeMembership(this.#db, { ...input, scope: input.scope });
+    if (!removed) throw new NotFoundError('Membership');
+    await this.#changed(input.userId);
+    await this.#record(actor, { action: 'membership.removed', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } });
+  }
+
+  async #membershipPreconditions(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<void> {
+    if (input.scope !== undefined && !isScope(input.scope)) throw new ValidationError('The scope must be 1–128 characters of A-Z a-z 0-9 _ . : -', { field: 'scope' });
+    if ((await roleStore.userFlags(this.#db, input.userId)) === undefined) throw new NotFoundError('User');
+    const roles = await roleStore.allRoles(this.#db);
+    if (!roles.has(input.role)) throw new NotFoundError('Role');
+    await this.#refuseEscalation(actor, resolveRole(roles, input.role).map((r) => r.permission), input.scope);
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  #checkParents(roles: ReadonlyMap<string, RoleRecord>, name: string, inherits: readonly string[]): void {
+    const unknown = inherits.filter((parent) => !roles.has(parent) && parent !== name);
+    if (unknown.length > 0) throw new ValidationError('Inherited roles must exist', { field: 'inherits', unknown });
+    const cycle = findCycle(roles, name, inherits);
+    if (cycle !== undefined) throw new WardenError('role_cycle', `Inheritance would create a cycle: ${cycle.join(' → ')}`, { fields: { cycle } });
+  }
+
+  #wouldGrant(roles: ReadonlyMap<string, RoleRecord>, role: { name: string; permissions: readonly string[]; inherits: readonly string[] }): string[] {
+    const next = new Map(roles);
+    next.set(role.name, { ...(roles.get(role.name) ?? { description: undefined, builtin: false, createdAt: 0, updatedAt: 0 }), ...role });
+    return resolveRole(next, role.name).map((r) => r.permission);
+  }
+
+  async #refuseEscalation(actor: AuthzActor, wanted: readonly string[], scope?: string): Promise<void> {
+    const missing = await this.notHeld(actor.principal, wanted, scope);
+    if (missing.length === 0) return;
+    await this.#record(actor, { action: 'permission.granted', outcome: 'denied', details: { reason: 'privilege_escalation', missing } });
+    throw new WardenError('privilege_escalation', 'You cannot grant or change permissions you do not hold yourself', { fields: { permissions: missing } });
+  }
+
+  async #changed(id: string): Promise<void> {
+    await this.#bus.publish({ topic: TOPIC, id });
+  }
+
+  async #record(actor: AuthzActor, event: Omit<AuditEventInput, 'actor' | 'outcome'> & { outcome?: AuditEventInput['outcome'] }): Promise<void> {
+    await this.#audit().record({
+      outcome: 'success',
+      ...event,
+      actor: actor.auditActor ?? actorId(actor.principal),
+      ...(actor.ip === undefined ? {} : { ip: actor.ip }),
+      ...(actor.userAgent === undefined ? {} : { user_agent: actor.userAgent }),
+      ...(actor.requestId === undefined ? {} : { request_id: actor.requestId }),
+    });
+  }
+}
+
+/** The audit actor string of a principal. */
+export function actorId(principal: Principal): string {
+  if (principal.kind === 'api_key') return `apikey:${principal.keyId ?? principal.credentialId}`;
+  if (principal.kind === 'client') return `client:${principal.subject}`;
+  return principal.subject;
+}
+
+/** A credential's own permission list; the bare `*` some tokens carry means `*:*`. */
+function credentialPermissions(principal: Principal): readonly string[] {
+  return principal.permissions.map((p) => (p === '*' ? '*:*' : p));
+}
+
+function checkDescription(description: string | undefined): string | undefined {
+  if (description !== undefined && !isRoleDescription(description)) {
+    throw new ValidationError('The description must be at most 500 characters without control characters', { field: 'description' });
+  }
+  return description;
+}
+
+function checkPermissions(input: readonly string[]): string[] {
+  const result = normalizePermissions(input);
+  if (!result.ok) throw new ValidationError('Permissions must be resource:action strings (wildcards allowed) or read/write/delete/manage/admin', { field: 'permissions', invalid: result.invalid });
+  return result.permissions;
+}

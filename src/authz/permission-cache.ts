@@ -1,0 +1,71 @@
+import type { ResolvedGrant } from './effective-permissions.js';
+
+interface SubjectEntry {
+  readonly loadedAt: number;
+  readonly byScope: Map<string, readonly ResolvedGrant[]>;
+}
+
+export interface PermissionCacheOptions {
+  /** Entries older than this are reloaded even without an invalidation (a lost pub/sub message). @default 1000 */
+  readonly ttlMs?: number;
+  /** Subjects kept; the oldest are dropped first. @default 10_000 */
+  readonly maxSubjects?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Effective permissions per subject and scope. Invalidation bumps a generation counter so
+ * that a load that started before a change cannot store its (stale) result afterwards.
+ */
+export class PermissionCache {
+  readonly #entries = new Map<string, SubjectEntry>();
+  readonly #ttlMs: number;
+  readonly #maxSubjects: number;
+  readonly #now: () => number;
+  #generation = 0;
+
+  constructor(options: PermissionCacheOptions = {}) {
+    this.#ttlMs = options.ttlMs ?? 1000;
+    this.#maxSubjects = options.maxSubjects ?? 10_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The current generation; pass it back to `set` so stale loads are discarded. */
+  generation(): number {
+    return this.#generation;
+  }
+
+  /** Cached grants, or undefined on a miss or expiry. */
+  get(subject: string, scope: string | undefined): readonly ResolvedGrant[] | undefined {
+    const entry = this.#entries.get(subject);
+    if (entry === undefined) return undefined;
+    if (this.#now() - entry.loadedAt >= this.#ttlMs) {
+      this.#entries.delete(subject);
+      return undefined;
+    }
+    return entry.byScope.get(scope ?? '');
+  }
+
+  /** Stores a load result unless something was invalidated since `generation`. */
+  set(subject: string, scope: string | undefined, grants: readonly ResolvedGrant[], generation: number): void {
+    if (generation !== this.#generation) return;
+    let entry = this.#entries.get(subject);
+    if (entry === undefined) {
+      if (this.#entries.size >= this.#maxSubjects) {
+        const oldest = this.#entries.keys().next();
+        if (oldest.done !== true) this.#entries.delete(oldest.value);
+      }
+      entry = { loadedAt: this.#now(), byScope: new Map() };
+      this.#entries.set(subject, entry);
+    }
+    entry.byScope.set(scope ?? '', grants);
+  }
+
+  /** Forgets one subject ('*' = everyone). */
+  invalidate(subject: string): void {
+    this.#generation += 1;
+    if (subject === '*') this.#entries.clear();
+    else this.#entries.delete(subject);
+  }
+}

@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import pino from 'pino';
+import type { ApiKeys } from '../../apikeys/api-keys-domain.js';
+import type { ApiKeyRecord } from '../../apikeys/api-key-store.js';
+import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
+import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
+import { loadSettings } from '../../config/index.js';
+import type { AppContext } from '../../server/app-context.js';
+import { closeContext, createContext } from '../../server/create-context.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
+import { addRotateSigningCommand } from './keys-rotate-signing.js';
+import { EXIT } from '../exit-codes.js';
+
+type Run = (work: () => Promise<number | void>) => Promise<void>;
+const SYSTEM = { actor: 'system' };
+
+/** Opens the service's context (database, Redis for invalidation, audit) for one command. */
+async function withKeys<T>(work: (apiKeys: ApiKeys, context: AppContext) => Promise<T>): Promise<T> {
+  const { settings } = loadSettings({ generateDevSecrets: false });
+  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set: API keys are hashed with a pepper derived from it', EXIT.config);
+  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
+  try {
+    return await work(context.apiKeys as ApiKeys, context);
+  } finally {
+    await closeContext(context);
+  }
+}
+
+function describeKey(record: ApiKeyRecord, now: number): string[] {
+  const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+  const state =
+    record.revokedAt !== undefined && record.revokedAt <= now
+      ? 'revoked'
+      : record.expiresAt !== undefined && record.expiresAt <= now
+        ? 'expired'
+        : record.revokedAt !== undefined
+          ? `rotating (stops ${time(record.revokedAt)})`
+          : 'active';
+  return [
+    `id           ${record.id}`,
+    `prefix       ${displayPrefix(record.environment, record.prefix)}`,
+    `name         ${record.name}`,
+    `owner        ${record.ownerId}`,
+    `permissions  ${record.permissions.join(' ') || '(none)'}`,
+    `status       ${state}`,
+    `rate limit   ${record.rateLimit === undefined ? '-' : `${record.rateLimit.limit} per ${record.rateLimit.windowMs} ms`}`,
+    `created      ${time(record.createdAt)}`,
+    `expires      ${time(record.expiresAt)}`,
+    `last used    ${time(record.lastUsedAt)}${record.lastUsedIp === undefined ? '' : ` from ${record.lastUsedIp}`}`,
+    `usage count  ${record.usageCount}`,
+  ];
+}
+
+function parseRateLimit(value: string | undefined): { limit: number; windowMs: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)(ms|s|m|h)$/.exec(value);
+  if (match === null) throw new CliFailure('--rate-limit must look like 100/60s (units ms, s, m, h)', EXIT.usage);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[3] as 'ms' | 's' | 'm' | 'h'];
+  return { limit: Number(match[1]), windowMs: Number(match[2]) * unit };
+}
+
+function parseTime(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new CliFailure(`${flag} must be an ISO 8601 date-time`, EXIT.usage);
+  return ms;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `warden keys create|list|show|rotate|revoke|verify|import`: the plain key is printed only by create and rotate. */
+export function registerKeys(program: Command, io: CliIo, run: Run): void {
+  const keys = program.command('keys').description('issue, inspect, rotate, revoke, verify and import API keys; rotate signing keys');
+  // `warden keys rotate-signing` belongs to identity (JWT signing keys) but lives in this group.
+  addRotateSigningCommand(keys, io, run);
+
+  keys
+    .command('create')
+    .description('issue a key; the plain key is printed once, on stdout')
+    .requiredOption('--name <name>', 'what the key is for')
+    .requiredOption('--owner <user-id>', 'the user the key acts for')
+    .option('--permission <permission>', 'a permission (repeatable), e.g. reports:read', collect, [])
+    .option('--expires-at <iso-time>', 'when the key stops working')
+    .option('--rate-limit <n/window>', 'per-key limit, e.g. 100/60s')
+    .option('--env <env>', 'live or test', 'live')
+    .option('--json', 'print the key and its record as JSON')
+    .action((options: { name: string; owner: string; permission: string[]; expiresAt?: string; rateLimit?: string; env: string; json?: boolean }) =>
+      run(() =>
+        withKeys(async ({ service }) => {
+          if (options.env !== 'live' && options.env !== 'test') throw new CliFailure('--env must be live or test', EXIT.usage);
+          const issued = await service.create(
+            {
+              name: options.name,
+              ownerId: options.owner,
+              permissions: options.permission,
+              environment: options.env as KeyEnvironment,
+              expiresAt: parseTime(options.expiresAt, '--expires-at'),
+              rateLimit: parseRateLimit(options.rateLimit),
+            },
+            SYSTEM,
+          );
+          if (options.json === true) io.out(JSON.stringify({ key: issued.key, id: issued.record.id, prefix: displayPrefix(issued.record.environment, issued.record.prefix) }));
+          else {
+            io.out(issued.key);
+            io.err(`created key ${issued.record.id}; store it now, it is not shown again`);
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  keys
+    .command('list')
+    .description('list keys, newest first (prefix, name, status, usage)')
+    .option('--owner <user-id>', 'only this owner’s keys')
+    .option('--limit <n>', 'at most this many (1-200)', '50')
+    .action((options: { owner?: string; limit: string }) =>
+      run(() =>
+        withKeys(async ({ service }) => {
+          const limit = Number(options.limit);
+          if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliFailure('--limit must be 1-200', EXIT.usage);
+          const now = Date.now();
+          for (const r of await service.list({ ownerId: options.owner, limit })) {
+            const status = r.revokedAt !== undefined && r.revokedAt <= now ? 'revoked' : r.expiresAt !== undefined && r.expiresAt <= now ? 'expired' : 'active';
+            io.out([r.id, displayPrefix(r.environment, r.prefix), status, String(r.usageCount), r.name].join('\t'));
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  keys
+    .command('show <id>')
+    .description('show one key with its usage (count, last use, last client IP)')
+    .action((id: string) =>
+      run(() =>
+        withKeys(async ({ service }) => {
+          const record = await service.get(id);
+          if (record === undefined) throw new CliFailure(`no API key with id ${id}`);
+          for (const line of describeKey(record, Date.now())) io.out(line);
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  keys
+    .command('rotate <id>')
+    .description('issue a replacement with the same settings; the old key works for the grace period')
+    .option('--grace-ms <ms>', 'grace period of the old key (default WARDEN_API_KEY_ROTATION_GRACE_MS)')
+    .action((id: string, options: { graceMs?: string }) =>
+      run(() =>
+        withKeys(async ({ service }) => {
+          const graceMs = options.graceMs === undefined ? undefined : Number(options.graceMs);
+          if (graceMs !== undefined && (!Number.isSafeInteger(graceMs) || graceMs < 0)) throw new CliFailure('--grace-ms must be an integer >= 0', EXIT.usage);
+          const issued = await service.rotate(id, SYSTEM, { graceMs });
+          io.out(issued.key);
+          io.err(`rotated ${id} to ${issued.record.id}; store the new key now, it is not shown again`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  keys
+    .command('revoke <id>')
+    .description('revoke a key at once (every instance drops it from its cache)')
+    .action((id: string) =>
+      run(() =>
+        withKeys(async ({ service }) => {
+          const record = await service.revoke(id, SYSTEM);
+          io.out(`revoked ${record.id} (${displayPrefix(record.environment, record.prefix)})`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+
+  keys
+    .command('verify')
+    .description('verify a key read from stdin (never from the command line); exit 0 if valid, 1 if not')
+    .option('--permission <permission>', 'a permission the key must carry (repeatable)', collect, [])
+    .action((options: { permission: string[] }) =>
+      run(async () => {
+        const key = (await io.readStdin()).toString('utf8').trim();
+        if (key === '') throw new CliFailure('pipe the key on stdin, e.g. warden keys verify < key.txt', EXIT.usage);
+        return withKeys(async ({ verifier }) => {
+          const result = await verifier.verify(key, { permissions: options.permission });
+          io.out(result.valid ? `valid: key ${result.key.id} of owner ${result.key.ownerId}` : `invalid: ${result.code}${result.key === undefined ? '' : ` (key ${result.key.id})`}`);
+          return result.valid ? EXIT.ok : EXIT.failure;
+        });
+      }),
+    );
+
+  keys
+    .command('import')
+    .description('import keys from an older store (JSON lines from --file or stdin; see docs/api-keys.md)')
+    .option('--file <path>', 'read entries from this file instead of stdin')
+    .option('--owner <user-id>', 'owner of entries that do not name one (plain-key lines)')
+    .option('--name <name>', 'name of entries that do not have one', 'imported')
+    .option('--permission <permission>', 'permissions of entries that do not list any (repeatable)', collect, [])
+    .action((options: { file?: string; owner?: string; name: string; permission: string[] }) =>
+      run(async () => {
+        const text = options.file === undefined ? (await io.readStdin()).toString('utf8') : readFileSync(options.file, 'utf8');
+        const entries = parseImportLines(text, options);
+        return withKeys(async ({ keyring }, context) => {
+          const report = await importKeys(entries, { db: context.storage.db, keyring, invalidation: context.invalidation, actor: 'system' });
+          for (const problem of report.problems) io.err(`refused ${problem}`);
+          io.out(`imported ${report.imported}, skipped ${report.skipped} duplicates, refused ${report.problems.length}`);
+          return report.problems.length === 0 ? EXIT.ok : EXIT.dataError;
+        });
+      }),
+    );
+}
+
+/**
+ * One entry per non-empty line: a JSON object `{key|sha256, name?, owner_id?, permissions?, expires_at?}`
+ * or a bare plain key. Missing fields come from the flags. Never echoes a line.
+ */
+export function parseImportLines(text: string, defaults: { owner?: string | undefined; name: string; permission: readonly string[] }): ImportEntry[] {
+  const entries: ImportEntry[] = [];
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    let fields: Record<string, unknown> = { key: line };
+    if (line.startsWith('{')) {
+      try {
+        fields = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        throw new CliFailure(`line ${index + 1} is not valid JSON`, EXIT.dataError);
+      }
+    }
+    const ownerId = typeof fields.owner_id === 'string' ? fields.owner_id : defaults.owner;
+    if (ownerId === undefined) throw new CliFailure(`line ${index + 1} names no owner: add owner_id or pass --owner`, EXIT.usage);
+    const expires = typeof fields.expires_at === 'string' ? Date.parse(fields.expires_at) : undefined;
+    if (expires !== undefined && Number.isNaN(expires)) throw new CliFailure(`line ${index + 1}: expires_at is not an ISO 8601 date-time`, EXIT.dataError);
+    entries.push({
+      key: typeof fields.key === 'string' ? fields.key : undefined,
+      sha256: typeof fields.sha256 === 'string' ? fields.sha256 : undefined,
+      name: typeof fields.name === 'string' ? fields.name : defaults.name,
+      ownerId,
+      permissions: Array.isArray(fields.permissions) ? (fields.permissions as string[]) : [...defaults.permission],
+      expiresAt: expires,
+    });
+  }
+  return entries;
+}

@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import type { AuthzActor, AuthzService } from '../../authz/authz-service.js';
+import { loadSettings } from '../../config/index.js';
+import { closeContext, createContext } from '../../server/create-context.js';
+import { migrateToLatest } from '../../storage/index.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
+import { EXIT } from '../exit-codes.js';
+
+type Run = (work: () => Promise<number | void>) => Promise<void>;
+
+/**
+ * The operator at the console holds everything (they can already edit the database); audit
+ * events name them `system`.
+ */
+const OPERATOR: AuthzActor = {
+  principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'cli' },
+  auditActor: 'system',
+};
+
+/** Opens the service's context (migrated database, audit, invalidation) for one command. */
+async function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
+  const { settings } = loadSettings({ generateDevSecrets: false });
+  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set', EXIT.config);
+  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
+  try {
+    await migrateToLatest(context.storage);
+    if (context.authz === undefined) throw new CliFailure('authorization is not wired', EXIT.failure);
+    return await work(context.authz);
+  } finally {
+    await closeContext(context);
+  }
+}
+
+/** `warden roles list|grant|revoke|permissions`. */
+export function registerRoles(program: Command, io: CliIo, run: Run): void {
+  const roles = program.command('roles').description('list roles; grant and revoke roles (memberships); show effective permissions');
+  roles
+    .command('list')
+    .description('list roles with their permissions and parents')
+    .action(() =>
+      run(async () =>
+        withAuthz(async (authz) => {
+          for (const role of await authz.listRoles()) {
+            const parents = role.inherits.length === 0 ? '' : `  inherits ${role.inherits.join(',')}`;
+            io.out(`${role.name}${role.builtin ? ' (built-in)' : ''}  ${role.permissions.join(',') || '-'}${parents}`);
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+  roles
+    .command('grant')
+    .description('give a user a role, globally or within --scope')
+    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--role <name>', 'role name')
+    .option('--scope <scope>', 'organisation/tenant id (default: global)')
+    .action((options: { user: string; role: string; scope?: string }) =>
+      run(async () =>
+        withAuthz(async (authz) => {
+          const added = await authz.assignRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
+          io.out(added ? `granted ${options.role} to ${options.user}${scopeText(options.scope)}` : `${options.user} already holds ${options.role}${scopeText(options.scope)}`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+  roles
+    .command('revoke')
+    .description('take a role away from a user (the same scope it was granted in)')
+    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--role <name>', 'role name')
+    .option('--scope <scope>', 'organisation/tenant id (default: global)')
+    .action((options: { user: string; role: string; scope?: string }) =>
+      run(async () =>
+        withAuthz(async (authz) => {
+          await authz.removeRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
+          io.out(`revoked ${options.role} from ${options.user}${scopeText(options.scope)}`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+  roles
+    .command('permissions')
+    .description("print a user's effective permissions and where each comes from")
+    .requiredOption('--user <id>', 'user id')
+    .option('--scope <scope>', 'organisation/tenant id (default: global memberships only)')
+    .action((options: { user: string; scope?: string }) =>
+      run(async () =>
+        withAuthz(async (authz) => {
+          await authz.memberships(options.user); // not_found for an unknown user
+          for (const grant of await authz.grants(options.user, options.scope)) {
+            io.out(`${grant.permission}  ${grant.source === 'is_admin' ? 'is_admin' : `role ${grant.via.join(' > ')}`}${scopeText(grant.scope)}`);
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+}
+
+function scopeText(scope: string | undefined): string {
+  return scope === undefined ? '' : ` in scope ${scope}`;
+}

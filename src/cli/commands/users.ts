@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { loadSettings } from '../../config/index.js';
+import { WardenError } from '../../errors/index.js';
+import { identityOf, type IdentityService } from '../../identity/identity-service.js';
+import { closeContext, createContext } from '../../server/create-context.js';
+import { migrateToLatest } from '../../storage/index.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
+import { EXIT } from '../exit-codes.js';
+
+type Run = (work: () => Promise<number | void>) => Promise<void>;
+const SYSTEM = { actor: 'system', ip: undefined, userAgent: undefined } as const;
+
+/** Opens the service's context (migrated database, audit, invalidation) for one command. */
+async function withIdentity<T>(work: (identity: IdentityService) => Promise<T>): Promise<T> {
+  const { settings } = loadSettings({ generateDevSecrets: false });
+  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set: emails are indexed and keys sealed with it', EXIT.config);
+  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
+  try {
+    await migrateToLatest(context.storage);
+    const identity = identityOf(context);
+    await identity.initialise();
+    return await work(identity);
+  } finally {
+    await closeContext(context);
+  }
+}
+
+/** Reads a password without echo from the terminal, or the first line of piped stdin. Never from argv. */
+async function readPassword(io: CliIo, prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    const text = (await io.readStdin()).toString('utf8');
+    return text.split(/\r?\n/)[0] ?? '';
+  }
+  const muted = new Writable({ write: (_chunk, _enc, callback) => callback() });
+  process.stderr.write(prompt);
+  const rl = createInterface({ input: process.stdin, output: muted, terminal: true });
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
+}
+
+/** `warden users create|import`. */
+export function registerUsers(program: Command, io: CliIo, run: Run): void {
+  const users = program.command('users').description('create and import users (passwords from stdin or a prompt, never argv)');
+  users
+    .command('create')
+    .description('create a user; the password is read from stdin or prompted for (or generated with --generate-password)')
+    .requiredOption('--email <email>', 'the user’s email')
+    .option('--name <name>', 'display name')
+    .option('--admin', 'make the user an administrator')
+    .option('--generate-password', 'generate a strong password and print it once')
+    .action((options: { email: string; name?: string; admin?: boolean; generatePassword?: boolean }) =>
+      run(async () => {
+        const password = options.generatePassword === true ? randomBytes(18).toString('base64url') : await readPassword(io, 'Password: ');
+        if (password === '') throw new CliFailure('no password given on stdin', EXIT.usage);
+        return withIdentity(async (identity) => {
+          try {
+            const user = await identity.userAdmin.create({ email: options.email, password, name: options.name ?? null, isAdmin: options.admin === true }, SYSTEM);
+            io.out(`created user ${user.id} <${user.email}>${user.isAdmin ? ' (admin)' : ''}`);
+            if (options.generatePassword === true) io.out(`one-time password (shown once): ${password}`);
+            return EXIT.ok;
+          } catch (error) {
+            if (error instanceof WardenError) throw new CliFailure(error.message, error.code === 'email_taken' ? EXIT.failure : EXIT.dataError);
+            throw error;
+          }
+        });
+      }),
+    );
+  users
+    .command('import')
+    .argument('<file>', 'JSON Lines: {"email", "password_hash", "name"?, "is_admin"?, "is_active"?} per line')
+    .description('import users with existing bcrypt / PBKDF2-SHA256 / scrypt / argon2 hashes (re-hashed to argon2id at their next login)')
+    .action((file: string) =>
+      run(async () => {
+        const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
+        return withIdentity(async (identity) => {
+          let imported = 0;
+          const problems: string[] = [];
+          for (const [index, line] of lines.entries()) {
+            try {
+              const fields = JSON.parse(line) as Record<string, unknown>;
+              if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new Error('needs "email" and "password_hash" strings');
+              await identity.userAdmin.importWithHash(
+                {
+                  email: fields.email,
+                  passwordHash: fields.password_hash,
+                  name: typeof fields.name === 'string' ? fields.name : null,
+                  isAdmin: fields.is_admin === true,
+                  isActive: fields.is_active !== false,
+                },
+                SYSTEM,
+              );
+              imported += 1;
+            } catch (error) {
+              // Only the line number and reason: never the line itself (it holds a hash).
+              problems.push(`line ${index + 1}: ${error instanceof Error ? error.message : 'invalid'}`);
+            }
+          }
+          io.out(`imported ${imported} of ${lines.length} users`);
+          for (const problem of problems) io.err(`  ${problem}`);
+          return problems.length === 0 ? EXIT.ok : EXIT.dataError;
+        });
+      }),
+    );
+}

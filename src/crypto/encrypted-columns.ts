@@ -1,0 +1,26 @@
+/**
+ * One column whose values are stored through the FieldCipher. `aad(row)` must return exactly
+ * the associated data the writing code passes to `fieldCipher.encrypt`, or rotation cannot
+ * decrypt the value.
+ */
+export interface EncryptedColumn {
+  readonly table: string;
+  readonly idColumn: string;
+  readonly column: string;
+  aad(row: Readonly<Record<string, unknown>>): string;
+  /**
+   * For values written before field encryption was on in a non-plaintext legacy form (e.g.
+   * signing keys sealed under a root-secret-derived key): returns the plaintext. Without it a
+   * non-envelope value is taken as plaintext.
+   */
+  openLegacy?(stored: string, row: Readonly<Record<string, unknown>>, rootSecret: string): string;
+}
+
+/**
+ * Every encrypted column in the database; `warden crypto rotate` re-encrypts all of them.
+ * Domains add theirs here (one entry each).
+ */
+export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
+  // identity (user-store.ts) stores fieldCipher.encrypt(email, `users.email:${id}`)
+  { table: 'users', idColumn: 'id', column: 'email', aad: (row) => `users.email:${String(row.id)}` },
+];

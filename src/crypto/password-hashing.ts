@@ -1,0 +1,149 @@
+import { pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+
+const pbkdf2Async = promisify(pbkdf2);
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+
+/** argon2id cost parameters. OWASP's floor is m=19456 KiB, t=2, p=1. */
+export interface Argon2Parameters {
+  /** Memory in KiB. @default 19456 */
+  readonly memoryKib: number;
+  /** Passes. @default 2 */
+  readonly iterations: number;
+  /** Lanes. @default 1 */
+  readonly parallelism: number;
+}
+
+export const OWASP_ARGON2_PARAMETERS: Argon2Parameters = Object.freeze({ memoryKib: 19_456, iterations: 2, parallelism: 1 });
+
+// @node-rs/argon2 exports Algorithm as an ambient const enum, which isolatedModules cannot
+// inline; 2 is its documented value for Argon2id.
+const ARGON2ID = 2 as const;
+
+/** Hashes a password with argon2id on the libuv pool (never on the event loop); returns the PHC string. */
+export async function hashPassword(password: string, parameters: Argon2Parameters = OWASP_ARGON2_PARAMETERS): Promise<string> {
+  return argon2Hash(password, {
+    algorithm: ARGON2ID as never,
+    memoryCost: parameters.memoryKib,
+    timeCost: parameters.iterations,
+    parallelism: parameters.parallelism,
+  });
+}
+
+/** The encodings `verifyPassword` understands. */
+export type PasswordHashScheme = 'argon2id' | 'argon2' | 'bcrypt' | 'pbkdf2-sha256' | 'scrypt';
+
+/** Which scheme produced a stored hash, or undefined when the encoding is not one we accept. */
+export function passwordHashScheme(stored: string): PasswordHashScheme | undefined {
+  if (stored.startsWith('$argon2id$')) return 'argon2id';
+  if (stored.startsWith('$argon2i$') || stored.startsWith('$argon2d$')) return 'argon2';
+  if (/^\$2[aby]\$\d\d\$/.test(stored)) return 'bcrypt';
+  if (stored.startsWith('pbkdf2_sha256$') || stored.startsWith('$pbkdf2-sha256$') || stored.startsWith('pbkdf2:sha256:')) return 'pbkdf2-sha256';
+  if (stored.startsWith('$scrypt$') || stored.startsWith('scrypt:')) return 'scrypt';
+  return undefined;
+}
+
+/**
+ * Checks a password against a stored hash in any accepted encoding: argon2id/argon2i PHC,
+ * bcrypt ($2a/$2b/$2y), PBKDF2-SHA256 (Django `pbkdf2_sha256$…`, passlib `$pbkdf2-sha256$…`,
+ * Werkzeug `pbkdf2:sha256:…`) and scrypt (passlib `$scrypt$…`, Werkzeug `scrypt:…`).
+ * A malformed or unknown encoding verifies as false (never throws on bad data).
+ */
+export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  try {
+    switch (passwordHashScheme(stored)) {
+      case 'argon2id':
+      case 'argon2':
+        return await argon2Verify(stored, password);
+      case 'bcrypt':
+        return await bcryptVerify(password, stored);
+      case 'pbkdf2-sha256':
+        return await verifyPbkdf2(stored, password);
+      case 'scrypt':
+        return await verifyScrypt(stored, password);
+      default:
+        return false;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** True when a stored hash is not argon2id with at least the given parameters (re-hash on next login). */
+export function needsRehash(stored: string, parameters: Argon2Parameters = OWASP_ARGON2_PARAMETERS): boolean {
+  const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+  if (match === null) return true;
+  return Number(match[1]) < parameters.memoryKib || Number(match[2]) < parameters.iterations || Number(match[3]) !== parameters.parallelism;
+}
+
+// Upper bounds on legacy parameters read from stored hashes, so an imported row cannot make
+// one login burn minutes of CPU or gigabytes of memory.
+const MAX_PBKDF2_ITERATIONS = 5_000_000;
+const MAX_SCRYPT_COST = 2 ** 20;
+
+async function verifyPbkdf2(stored: string, password: string): Promise<boolean> {
+  let iterations: number;
+  let salt: Buffer;
+  let expected: Buffer;
+  if (stored.startsWith('pbkdf2_sha256$')) {
+    // Django: pbkdf2_sha256$<iterations>$<salt text>$<base64 digest>
+    const [, iter, saltText, digest] = stored.split('$');
+    iterations = Number(iter);
+    salt = Buffer.from(saltText ?? '', 'utf8');
+    expected = Buffer.from(digest ?? '', 'base64');
+  } else if (stored.startsWith('$pbkdf2-sha256$')) {
+    // passlib: $pbkdf2-sha256$<iterations>$<ab64 salt>$<ab64 digest> (ab64 = base64 with '.' for '+')
+    const [, , iter, saltText, digest] = stored.split('$');
+    iterations = Number(iter);
+    salt = Buffer.from((saltText ?? '').replaceAll('.', '+'), 'base64');
+    expected = Buffer.from((digest ?? '').replaceAll('.', '+'), 'base64');
+  } else {
+    // Werkzeug: pbkdf2:sha256:<iterations>$<salt text>$<hex digest>
+    const [method, saltText, digest] = stored.split('$');
+    iterations = Number((method ?? '').split(':')[2] ?? '260000');
+    salt = Buffer.from(saltText ?? '', 'utf8');
+    expected = Buffer.from(digest ?? '', 'hex');
+  }
+  if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS || expected.length < 16) return false;
+  const actual = await pbkdf2Async(password, salt, iterations, expected.length, 'sha256');
+  return timingSafeEqual(actual, expected);
+}
+
+async function verifyScrypt(stored: string, password: string): Promise<boolean> {
+  let cost: number;
+  let blockSize: number;
+  let parallelism: number;
+  let salt: Buffer;
+  let expected: Buffer;
+  if (stored.startsWith('$scrypt$')) {
+    // passlib: $scrypt$ln=<log2 N>,r=<r>,p=<p>$<b64 salt>$<b64 digest>
+    const [, , params, saltText, digest] = stored.split('$');
+    const fields = Object.fromEntries((params ?? '').split(',').map((kv) => kv.split('=') as [string, string]));
+    cost = 2 ** Number(fields.ln);
+    blockSize = Number(fields.r);
+    parallelism = Number(fields.p);
+    salt = Buffer.from(saltText ?? '', 'base64');
+    expected = Buffer.from(digest ?? '', 'base64');
+  } else {
+    // Werkzeug: scrypt:<N>:<r>:<p>$<salt text>$<hex digest>
+    const [method, saltText, digest] = stored.split('$');
+    const [, n, r, p] = (method ?? '').split(':');
+    cost = Number(n ?? 32768);
+    blockSize = Number(r ?? 8);
+    parallelism = Number(p ?? 1);
+    salt = Buffer.from(saltText ?? '', 'utf8');
+    expected = Buffer.from(digest ?? '', 'hex');
+  }
+  const valid = [cost, blockSize, parallelism].every((v) => Number.isInteger(v) && v >= 1);
+  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || expected.length < 16) return false;
+  const maxmem = 256 * cost * blockSize * parallelism;
+  const actual = await scryptAsync(password, salt, expected.length, { N: cost, r: blockSize, p: parallelism, maxmem });
+  return timingSafeEqual(actual, expected);
+}
+
+/** A random password for hashing into a dummy (unknown-user logins verify against it). */
+export function randomPasswordForDummyHash(): string {
+  return randomBytes(32).toString('base64url');
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { RevocationList } from './revocation-list.js';
+import type { SigningKeyRing } from './signing-key-ring.js';
+import { preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
+import type { UserStatusCache } from './user-status-cache.js';
+
+export interface AccessTokenVerifierOptions {
+  readonly keys: SigningKeyRing;
+  readonly revocations: RevocationList;
+  readonly users: UserStatusCache;
+  /** The configured algorithm: the only one accepted. */
+  readonly algorithm: string;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clockSkewSeconds: number;
+  readonly maxBytes: number;
+  readonly now: () => number;
+  /**
+   * Whether an OAuth client's tokens may still be honoured (set by the OAuth domain). Without
+   * it, client tokens are refused: fail closed.
+   */
+  readonly clientStatus?: () => ((clientId: string) => Promise<boolean>) | undefined;
+  /** Verified tokens kept to skip signature checks. @default 10_000 */
+  readonly cacheSize?: number;
+}
+
+/**
+ * Warden's own access-token check, in a fixed order: size → shape → header/alg allow-list →
+ * kid → (cache | signature + iss/aud/typ/exp/nbf) → revoked jti / logout-all → user (or OAuth client) active.
+ * Verified claims are cached by SHA-256 of the token until exp (PERFORMANCE.md); revocation and
+ * the user's status are checked on every call, cache hit or not.
+ */
+export class AccessTokenVerifier {
+  private readonly verified: LRUCache<string, AccessTokenClaims>;
+
+  constructor(private readonly options: AccessTokenVerifierOptions) {
+    this.verified = new LRUCache({ max: options.cacheSize ?? 10_000 });
+  }
+
+  /** Verifies a token; an invalid one is a `{valid: false, code}` value, never an exception. */
+  async verify(token: string): Promise<TokenVerification> {
+    const options = this.options;
+    const now = options.now();
+    const pre = preCheckToken(token, { maxBytes: options.maxBytes, algorithms: [options.algorithm] });
+    if (!pre.ok) return { valid: false, code: pre.code };
+    const cacheKey = createHash('sha256').update(token).digest('base64url');
+    let claims = this.verified.get(cacheKey);
+    // A cached entry is only as good as its exp (minus nothing: skew applies to freshly verified tokens too).
+    if (claims !== undefined && claims.exp * 1000 + options.clockSkewSeconds * 1000 <= now) {
+      this.verified.delete(cacheKey);
+      claims = undefined;
+    }
+    if (claims === undefined) {
+      const key = await options.keys.find(pre.kid);
+      if (key === undefined) return { valid: false, code: 'token_unknown_kid' };
+      if (key.algorithm !== pre.alg) return { valid: false, code: 'token_algorithm_not_allowed' };
+      const result = await verifySignatureAndClaims(token, key.verifyKey, {
+        algorithm: key.algorithm,
+        issuer: options.issuer,
+        audience: options.audience,
+        clockSkewSeconds: options.clockSkewSeconds,
+        nowMs: now,
+      });
+      if (!result.valid) return result;
+      claims = result.claims;
+      const ttl = claims.exp * 1000 + options.clockSkewSeconds * 1000 - now;
+      if (ttl > 0) this.verified.set(cacheKey, claims, { ttl });
+    } else {
+      // The kid may have been retired since the token was cached.
+      if ((await options.keys.find(pre.kid)) === undefined) return { valid: false, code: 'token_unknown_kid' };
+    }
+    if (await options.revocations.isRevoked({ jti: claims.jti, userId: claims.sub, issuedAtMs: claims.issuedAtMs })) return { valid: false, code: 'token_revoked' };
+    if (claims.clientId !== undefined) {
+      const clientActive = options.clientStatus?.();
+      if (clientActive === undefined || !(await clientActive(claims.clientId))) return { valid: false, code: 'token_revoked' };
+      return { valid: true, claims };
+    }
+    const status = await options.users.get(claims.sub);
+    if (!status.exists || !status.isActive) return { valid: false, code: 'user_inactive' };
+    return { valid: true, claims };
+  }
+}

@@ -1,0 +1,155 @@
+import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import type { AccessTokenIssuer } from './access-token-issuer.js';
+import type { LoginThrottle } from './login-throttle.js';
+import type { PasswordService } from './password-service.js';
+import type { RevocationList } from './revocation-list.js';
+import type { ClientInfo, SessionStore } from './session-store.js';
+import type { UserStatusCache } from './user-status-cache.js';
+import type { UserStore } from './user-store.js';
+
+/** The wire shape of a token pair (DESIGN.md). */
+export interface TokenPair {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly refresh_token: string;
+}
+
+/** Request facts that go into sessions and audit events. */
+export interface RequestFacts extends ClientInfo {
+  readonly requestId?: string | undefined;
+}
+
+export type LoginResult =
+  | { readonly ok: true; readonly userId: string; readonly tokens: TokenPair }
+  | { readonly ok: false; readonly code: 'invalid_credentials' }
+  | { readonly ok: false; readonly code: 'account_locked'; readonly retryAfterMs: number };
+
+export type RefreshResult =
+  | { readonly ok: true; readonly tokens: TokenPair }
+  | { readonly ok: false; readonly code: 'refresh_token_invalid' | 'refresh_token_reused' };
+
+export interface AuthServiceParts {
+  readonly users: UserStore;
+  readonly passwords: PasswordService;
+  readonly sessions: SessionStore;
+  readonly issuer: AccessTokenIssuer;
+  readonly revocations: RevocationList;
+  readonly userStatus: UserStatusCache;
+  readonly throttle: LoginThrottle;
+  readonly audit: () => AuditRecorder;
+  /** Longest time an access token can stay valid (ttl + skew), for logout-all's denylist entry. */
+  readonly accessTokenLifetimeMs: number;
+  readonly now: () => number;
+}
+
+/** Login, refresh, logout: the flows behind /v1/auth, each writing its audit event before it answers. */
+export class AuthService {
+  constructor(private readonly parts: AuthServiceParts) {}
+
+  /**
+   * Unknown email, wrong password and inactive user all return `invalid_credentials` after the
+   * same work: one throttle check, one password verification (against a dummy hash when the
+   * user does not exist), one failure count, one audit write.
+   */
+  async login(input: { email: string; password: string }, facts: RequestFacts): Promise<LoginResult> {
+    const { users, passwords, throttle } = this.parts;
+    const email = input.email.trim().toLowerCase();
+    const accountKey = users.emailLookup(email);
+    const ip = facts.ip ?? 'unknown';
+    const gate = await throttle.check(accountKey, ip);
+    if (!gate.allowed) {
+      await this.record(facts, { action: 'auth.login.failed', actor: `email:${accountKey}`, outcome: 'denied', details: { reason: 'throttled' } });
+      return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
+    }
+    const user = await users.findForLogin(email);
+    let passwordMatches = false;
+    if (user === undefined) await passwords.verifyDummy(input.password);
+    else passwordMatches = await passwords.verify(user.passwordHash, input.password);
+    if (user === undefined || !passwordMatches || !user.isActive) {
+      await throttle.recordFailure(accountKey, ip);
+      const reason = user === undefined ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive_user';
+      await this.record(facts, {
+        action: 'auth.login.failed',
+        actor: user?.id ?? `email:${accountKey}`,
+        outcome: 'failure',
+        ...(user === undefined ? {} : { entity_type: 'user', entity_id: user.id }),
+        details: { reason },
+      });
+      return { ok: false, code: 'invalid_credentials' };
+    }
+    await throttle.recordSuccess(accountKey);
+    // Legacy (bcrypt/PBKDF2/scrypt) or weaker argon2 hashes are replaced now that we know the password.
+    if (passwords.needsRehash(user.passwordHash)) await users.setPasswordHash(user.id, await passwords.hash(input.password), { changed: false });
+    const session = await this.parts.sessions.create(user.id, facts);
+    const tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
+    await this.record(facts, { action: 'auth.login.succeeded', actor: user.id, entity_type: 'session', entity_id: session.sessionId, outcome: 'success' });
+    return { ok: true, userId: user.id, tokens };
+  }
+
+  /** Rotates a refresh token; a reused one revokes its family and is audited. */
+  async refresh(refreshToken: string, facts: RequestFacts): Promise<RefreshResult> {
+    const rotation = await this.parts.sessions.rotate(refreshToken, facts);
+    if (!rotation.ok) {
+      if (rotation.code === 'refresh_token_reused') {
+        await this.record(facts, {
+          action: 'auth.refresh.reuse_detected',
+          actor: rotation.userId,
+          entity_type: 'session',
+          entity_id: rotation.sessionId,
+          outcome: 'denied',
+          details: { family_revoked: true },
+        });
+      }
+      return { ok: false, code: rotation.code };
+    }
+    const status = await this.parts.userStatus.get(rotation.userId);
+    if (!status.exists || !status.isActive) {
+      await this.parts.sessions.revokeSession(rotation.sessionId, 'user_deactivated');
+      return { ok: false, code: 'refresh_token_invalid' };
+    }
+    const tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);
+    await this.record(facts, { action: 'auth.token.refreshed', actor: rotation.userId, entity_type: 'session', entity_id: rotation.sessionId, outcome: 'success' });
+    return { ok: true, tokens };
+  }
+
+  /** Revokes the presented access token (until its exp), its session, and the given refresh token's session if it is the caller's. */
+  async logout(
+    caller: { userId: string; jti: string; expiresAt: number; sessionId: string | undefined },
+    refreshToken: string | undefined,
+    facts: RequestFacts,
+  ): Promise<void> {
+    const { sessions, revocations } = this.parts;
+    await revocations.revokeToken(caller.jti, caller.expiresAt * 1000 + this.parts.accessTokenLifetimeMs);
+    const revoked: string[] = [];
+    if (caller.sessionId !== undefined && (await sessions.revokeSession(caller.sessionId, 'logout', { userId: caller.userId }))) revoked.push(caller.sessionId);
+    if (refreshToken !== undefined) {
+      const owner = await sessions.sessionOf(refreshToken);
+      if (owner !== undefined && owner.userId === caller.userId && (await sessions.revokeSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
+    }
+    await this.record(facts, { action: 'auth.logout', actor: caller.userId, entity_type: 'user', entity_id: caller.userId, outcome: 'success', details: { sessions_revoked: revoked.length } });
+  }
+
+  /** Ends every session of a user and denies every access token issued so far. */
+  async logoutAll(userId: string, facts: RequestFacts, options: { reason?: string } = {}): Promise<number> {
+    const now = this.parts.now();
+    const count = await this.parts.sessions.revokeAllForUser(userId, options.reason ?? 'logout_all');
+    await this.parts.revocations.revokeUser(userId, { atMs: now, untilMs: now + this.parts.accessTokenLifetimeMs });
+    await this.record(facts, { action: 'auth.logout', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'success', details: { all_sessions: true, sessions_revoked: count } });
+    return count;
+  }
+
+  private async pair(userId: string, sessionId: string, refreshToken: string, isAdmin: boolean): Promise<TokenPair> {
+    const access = await this.parts.issuer.issue({ userId, sessionId, roles: isAdmin ? ['admin'] : [] });
+    return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken };
+  }
+
+  private record(facts: RequestFacts, event: Omit<AuditEventInput, 'ip' | 'user_agent' | 'request_id'>): Promise<void> {
+    return this.parts.audit().record({
+      ...event,
+      ...(facts.ip === undefined ? {} : { ip: facts.ip }),
+      ...(facts.userAgent === undefined ? {} : { user_agent: facts.userAgent.slice(0, 512) }),
+      ...(facts.requestId === undefined ? {} : { request_id: facts.requestId }),
+    });
+  }
+}

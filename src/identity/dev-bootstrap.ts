@@ -1,0 +1,16 @@
+import { randomBytes } from 'node:crypto';
+import type { IdentityService } from './identity-service.js';
+
+/** The first admin's email in the development profile. */
+export const DEV_ADMIN_EMAIL = 'admin@warden.localhost';
+
+/**
+ * Development only: when no admin exists, creates one with a random password and returns the
+ * credentials so the caller can print them once (they are never logged or stored in clear).
+ */
+export async function bootstrapDevAdmin(identity: IdentityService): Promise<{ email: string; password: string } | undefined> {
+  if (await identity.users.hasAdmin()) return undefined;
+  const password = randomBytes(18).toString('base64url');
+  await identity.userAdmin.create({ email: DEV_ADMIN_EMAIL, password, name: 'Development admin', isAdmin: true }, { actor: 'system', ip: undefined, userAgent: undefined });
+  return { email: DEV_ADMIN_EMAIL, password };
+}

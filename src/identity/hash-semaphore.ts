@@ -1,0 +1,54 @@
+import { WardenError } from '../errors/index.js';
+
+/**
+ * Caps concurrent password hashes. argon2, bcrypt and jose's WebCrypto share the libuv pool;
+ * an unbounded login burst would stall every token check (PERFORMANCE.md). Waiters queue
+ * FIFO and give up after `queueTimeoutMs` with 503 `overloaded`.
+ */
+export class HashSemaphore {
+  private active = 0;
+  private readonly waiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+
+  constructor(private readonly options: { readonly concurrency: number; readonly queueTimeoutMs: number }) {
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
+  }
+
+  /** Runs `work` when a slot is free; throws 503 overloaded when none frees up in time. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.options.concurrency) {
+      this.active += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          const index = this.waiters.indexOf(waiter);
+          if (index >= 0) this.waiters.splice(index, 1);
+          reject(new WardenError('overloaded', 'Too many logins in progress; retry shortly', { headers: { 'retry-after': '1' } }));
+        }, this.options.queueTimeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next === undefined) {
+      this.active -= 1;
+      return;
+    }
+    // The slot passes straight to the next waiter (active count unchanged).
+    clearTimeout(next.timer);
+    next.resolve();
+  }
+}

@@ -1,0 +1,163 @@
+import type { FastifyRequest } from 'fastify';
+import { WardenError } from '../errors/index.js';
+import type { Authenticator } from '../http/auth-guard.js';
+import { bearerToken } from '../http/auth-guard.js';
+import type { Principal } from '../http/principal.js';
+import type { AppContext } from '../server/app-context.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
+import { AccessTokenVerifier } from './access-token-verifier.js';
+import { AuthService } from './auth-service.js';
+import { LoginThrottle } from './login-throttle.js';
+import { PasswordService } from './password-service.js';
+import { PrivateKeySealer } from './private-key-sealing.js';
+import { DatabaseBackedRevocationList, RedisRevocationList, type RevocationList } from './revocation-list.js';
+import { SessionStore } from './session-store.js';
+import { SigningKeyRing } from './signing-key-ring.js';
+import type { AccessTokenClaims } from './token-checks.js';
+import { UserAdmin } from './user-admin.js';
+import { UserStatusCache } from './user-status-cache.js';
+import { UserStore } from './user-store.js';
+
+/** Everything the identity domain offers the routes, the CLI and other domains. */
+export interface IdentityService {
+  readonly users: UserStore;
+  readonly userAdmin: UserAdmin;
+  readonly passwords: PasswordService;
+  readonly sessions: SessionStore;
+  readonly keys: SigningKeyRing;
+  readonly issuer: AccessTokenIssuer;
+  readonly verifier: AccessTokenVerifier;
+  readonly revocations: RevocationList;
+  readonly userStatus: UserStatusCache;
+  readonly auth: AuthService;
+  /** The JWT authenticator (already pushed onto context.authenticators). */
+  readonly authenticator: Authenticator;
+  /** Claims of the access token that authenticated a request (logout needs jti, exp, sid). */
+  claimsOf(request: FastifyRequest): AccessTokenClaims | undefined;
+  /** Lets the OAuth domain decide whether a client's tokens are still honoured (revoked/expired clients). */
+  registerClientStatus(check: (clientId: string) => Promise<boolean>): void;
+  /** Loads keys (creating the first one) and the denylist; idempotent. Needs a migrated database. */
+  initialise(): Promise<void>;
+}
+
+const services = new WeakMap<AppContext, IdentityService>();
+
+/** The identity service created for a context (routes and the CLI find it here). */
+export function identityOf(context: AppContext): IdentityService {
+  const service = services.get(context);
+  if (service === undefined) throw new Error('createIdentityService(context) has not been called for this context');
+  return service;
+}
+
+/** Builds the identity domain from the context, registers its authenticator and shutdown hook. */
+export function createIdentityService(context: AppContext, options: { now?: () => number } = {}): IdentityService {
+  const now = options.now ?? Date.now;
+  const { settings, storage } = context;
+  const db = storage.db;
+  const secretKey = settings.secretKey;
+  if (secretKey === undefined) throw new TypeError('settings.secretKey must be set before identity is created');
+  const accessTokenLifetimeMs = (settings.accessTokenTtlSeconds + settings.clockSkewSeconds) * 1000;
+  const users = new UserStore(db, context.fieldCipher, now);
+  const passwords = new PasswordService({
+    argon2: { memoryKib: settings.argon2MemoryKib, iterations: settings.argon2Iterations, parallelism: settings.argon2Parallelism },
+    policy: { minLength: settings.passwordMinLength, maxBytes: 1024 },
+    concurrency: settings.passwordHashConcurrency,
+    queueTimeoutMs: settings.passwordHashQueueTimeoutMs,
+  });
+  const sessions = new SessionStore(db, secretKey, { ttlMs: settings.refreshTokenTtlSeconds * 1000, now, reuseLeewayMs: settings.refreshReuseLeewayMs });
+  const keys = new SigningKeyRing({
+    db,
+    sealer: new PrivateKeySealer(context.fieldCipher, secretKey),
+    algorithm: settings.jwtAlgorithm,
+    retireGraceMs: accessTokenLifetimeMs,
+    now,
+  });
+  const databaseRevocations = new DatabaseBackedRevocationList(db, now);
+  const revocations: RevocationList =
+    context.redis === undefined ? databaseRevocations : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now);
+  const userStatus = new UserStatusCache(db, context.invalidation);
+  const issuer = new AccessTokenIssuer({ keys, issuer: settings.jwtIssuer, audience: settings.jwtAudience, ttlSeconds: settings.accessTokenTtlSeconds, now });
+  const verifier = new AccessTokenVerifier({
+    keys,
+    revocations,
+    users: userStatus,
+    algorithm: settings.jwtAlgorithm,
+    issuer: settings.jwtIssuer,
+    audience: settings.jwtAudience,
+    clockSkewSeconds: settings.clockSkewSeconds,
+    maxBytes: settings.jwtMaxBytes,
+    clientStatus: () => clientStatus,
+    now,
+  });
+  const throttle = new LoginThrottle(context.rateLimits, {
+    maxFailuresPerAccount: settings.loginMaxFailuresPerAccount,
+    maxFailuresPerIp: settings.loginMaxFailuresPerIp,
+    lockoutMs: settings.loginLockoutMs,
+  });
+  const audit = (): AppContext['audit'] => context.audit;
+  const auth = new AuthService({ users, passwords, sessions, issuer, revocations, userStatus, throttle, audit, accessTokenLifetimeMs, now });
+  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit });
+
+  // Set by the OAuth domain (created after identity) through registerClientStatus.
+  let clientStatus: ((clientId: string) => Promise<boolean>) | undefined;
+  const claimsByRequest = new WeakMap<FastifyRequest, AccessTokenClaims>();
+  const authenticator: Authenticator = async (request) => {
+    const token = bearerToken(request);
+    // Not ours: no bearer, or a bearer that is not a JWT (an API key such as wdn_live_…).
+    if (token === undefined || !(token.startsWith('eyJ') || token.split('.').length === 3)) return undefined;
+    const result = await verifier.verify(token);
+    if (!result.valid) {
+      throw new WardenError(result.code, undefined, { headers: { 'www-authenticate': 'Bearer realm="warden", error="invalid_token"' } });
+    }
+    const claims = result.claims;
+    claimsByRequest.set(request, claims);
+    if (claims.clientId !== undefined) {
+      // A client-credentials token carries exactly its granted scope.
+      return { kind: 'client', subject: claims.clientId, permissions: claims.scope ?? [], credentialId: claims.jti, expiresAt: claims.exp } satisfies Principal;
+    }
+    const status = await userStatus.get(claims.sub);
+    // A restricted token (scope claim) carries exactly its scope; otherwise an admin holds
+    // everything and other users hold nothing here — authz resolves their roles.
+    const permissions = claims.scope ?? (status.isAdmin ? ['*:*'] : []);
+    const principal: Principal = { kind: 'user', subject: claims.sub, permissions, credentialId: claims.jti, expiresAt: claims.exp };
+    return principal;
+  };
+  context.authenticators.push(authenticator);
+
+  const sweeper = setInterval(() => {
+    void revocations.sweep(now()).catch((error: unknown) => context.logger.warn({ err: error }, 'revocation sweep failed'));
+  }, 60_000);
+  sweeper.unref();
+  context.onClose.push(() => {
+    clearInterval(sweeper);
+    userStatus.close();
+  });
+
+  let initialised: Promise<void> | undefined;
+  const service: IdentityService = {
+    users,
+    userAdmin,
+    passwords,
+    sessions,
+    keys,
+    issuer,
+    verifier,
+    revocations,
+    userStatus,
+    auth,
+    authenticator,
+    claimsOf: (request) => claimsByRequest.get(request),
+    registerClientStatus(check) {
+      clientStatus = check;
+    },
+    initialise() {
+      initialised ??= (async () => {
+        await keys.initialise();
+        if (revocations === databaseRevocations) await databaseRevocations.load();
+      })();
+      return initialised;
+    },
+  };
+  services.set(context, service);
+  return service;
+}

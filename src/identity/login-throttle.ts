@@ -1,0 +1,65 @@
+import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+
+export interface LoginThrottleOptions {
+  /** Failed logins per account before the first lockout. */
+  readonly maxFailuresPerAccount: number;
+  /** Failed logins per client IP before that IP is locked out. */
+  readonly maxFailuresPerIp: number;
+  /** The first lockout; the long-term tier locks for 8× this. */
+  readonly lockoutMs: number;
+}
+
+/** Whether a login may be attempted now. */
+export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
+
+/**
+ * Brute-force protection with growing delays, built from failure counters in the shared
+ * rate-limit store (memory, or Redis when configured, so every instance sees the same counts).
+ * Tiers per account: 3 quick failures → 30 s pause; `maxFailuresPerAccount` in 15 min →
+ * `lockoutMs`; 3× that in 24 h → 8 × `lockoutMs`. Per IP: `maxFailuresPerIp` in 15 min →
+ * `lockoutMs`. Only failures count; a success resets the account tiers (not the IP's).
+ */
+export class LoginThrottle {
+  private readonly accountTiers: RateLimiter[];
+  private readonly ipTier: RateLimiter;
+
+  constructor(rateLimits: RateLimitService, options: LoginThrottleOptions) {
+    const window = 15 * 60_000;
+    // A limiter denies the consume that goes over `limit`, so `limit = n - 1` blocks at the n-th failure.
+    this.accountTiers = [
+      rateLimits.limiter({ name: 'login-account-burst', limit: 2, windowMs: 30_000, blockDurationMs: 30_000 }),
+      rateLimits.limiter({ name: 'login-account', limit: Math.max(0, options.maxFailuresPerAccount - 1), windowMs: window, blockDurationMs: options.lockoutMs }),
+      rateLimits.limiter({
+        name: 'login-account-day',
+        limit: Math.max(0, options.maxFailuresPerAccount * 3 - 1),
+        windowMs: 86_400_000,
+        blockDurationMs: Math.min(options.lockoutMs * 8, 86_400_000),
+      }),
+    ];
+    this.ipTier = rateLimits.limiter({ name: 'login-ip', limit: Math.max(0, options.maxFailuresPerIp - 1), windowMs: window, blockDurationMs: options.lockoutMs });
+  }
+
+  /** Checks (without counting) whether the account and the IP may try now. */
+  async check(accountKey: string, ip: string): Promise<ThrottleDecision> {
+    const decisions = await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.ipTier.limit(ip, 0)]);
+    return LoginThrottle.combine(decisions);
+  }
+
+  /** Counts a failure; returns whether the next attempt is already throttled. */
+  async recordFailure(accountKey: string, ip: string): Promise<ThrottleDecision> {
+    const decisions = await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 1)), this.ipTier.limit(ip, 1)]);
+    return LoginThrottle.combine(decisions);
+  }
+
+  /** A success clears the account's counters (the IP keeps its count: one good password must not unlock a spraying IP). */
+  async recordSuccess(accountKey: string): Promise<void> {
+    await Promise.all(this.accountTiers.map((tier) => tier.reset(accountKey)));
+  }
+
+  private static combine(decisions: readonly { allowed: boolean; retry_after_ms: number }[]): ThrottleDecision {
+    const denied = decisions.filter((d) => !d.allowed);
+    if (denied.length === 0) return { allowed: true };
+    return { allowed: false, retryAfterMs: Math.max(1000, ...denied.map((d) => d.retry_after_ms)) };
+  }
+}

@@ -1,0 +1,64 @@
+import { COMMON_PASSWORDS } from './common-passwords.js';
+
+/** Why a password was refused (returned, not thrown: a weak password is an expected denial). */
+export type PasswordProblem = 'too_short' | 'too_long' | 'common' | 'equals_email';
+
+export interface PasswordPolicyOptions {
+  /** Minimum length in characters (code points). @default 12 */
+  readonly minLength: number;
+  /** Maximum length in UTF-8 bytes (bounds hashing cost and request size). @default 1024 */
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicyOptions = Object.freeze({ minLength: 12, maxBytes: 1024 });
+
+/** Checks a candidate password; returns the problems found (empty = acceptable). */
+export function checkPassword(
+  password: string,
+  context: { readonly email?: string | undefined },
+  policy: PasswordPolicyOptions = DEFAULT_PASSWORD_POLICY,
+): PasswordProblem[] {
+  const problems: PasswordProblem[] = [];
+  if ([...password].length < policy.minLength) problems.push('too_short');
+  if (Buffer.byteLength(password, 'utf8') > policy.maxBytes) problems.push('too_long');
+  if (isCommonPassword(password)) problems.push('common');
+  if (context.email !== undefined) {
+    const lowered = password.trim().toLowerCase();
+    const email = context.email.trim().toLowerCase();
+    if (lowered === email || lowered === email.split('@')[0]) problems.push('equals_email');
+  }
+  return problems;
+}
+
+/** True when the password, or the password without a trailing run of digits/punctuation or a repeat, is on the shipped list. */
+export function isCommonPassword(password: string): boolean {
+  const lowered = password.toLowerCase();
+  if (COMMON_PASSWORDS.has(lowered)) return true;
+  const stem = lowered.replace(/[\d\W_]+$/u, '');
+  if (stem.length > 0 && COMMON_PASSWORDS.has(stem)) return true;
+  // 'qwertyqwerty', 'abc123abc123': a short common word repeated to reach the length.
+  for (let size = 1; size <= lowered.length / 2; size += 1) {
+    if (lowered.length % size === 0 && lowered.slice(0, size).repeat(lowered.length / size) === lowered) {
+      const unit = lowered.slice(0, size);
+      return size <= 3 || COMMON_PASSWORDS.has(unit);
+    }
+  }
+  return false;
+}
+
+/** A human sentence for the problems (for the 400 body; never echoes the password). */
+export function describePasswordProblems(problems: readonly PasswordProblem[], policy: PasswordPolicyOptions): string {
+  const parts = problems.map((problem) => {
+    switch (problem) {
+      case 'too_short':
+        return `it must be at least ${policy.minLength} characters long`;
+      case 'too_long':
+        return `it must be at most ${policy.maxBytes} bytes`;
+      case 'common':
+        return 'it is one of the most common passwords';
+      case 'equals_email':
+        return 'it must not be the email address';
+    }
+  });
+  return `The password is not acceptable: ${parts.join('; ')}.`;
+}

@@ -1,0 +1,57 @@
+import { hashPassword, needsRehash, randomPasswordForDummyHash, verifyPassword, type Argon2Parameters } from '../crypto/password-hashing.js';
+import { WardenError } from '../errors/index.js';
+import { HashSemaphore } from './hash-semaphore.js';
+import { checkPassword, describePasswordProblems, type PasswordPolicyOptions } from './password-policy.js';
+
+export interface PasswordServiceOptions {
+  readonly argon2: Argon2Parameters;
+  readonly policy: PasswordPolicyOptions;
+  readonly concurrency: number;
+  readonly queueTimeoutMs: number;
+}
+
+/**
+ * Policy + hashing behind the hashing semaphore. Holds a dummy argon2id hash (same
+ * parameters as real ones) that logins for unknown emails verify against, so they cost what
+ * a real login costs.
+ */
+export class PasswordService {
+  private readonly semaphore: HashSemaphore;
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(private readonly options: PasswordServiceOptions) {
+    this.semaphore = new HashSemaphore({ concurrency: options.concurrency, queueTimeoutMs: options.queueTimeoutMs });
+  }
+
+  /** Throws 400 weak_password when the policy refuses the password. */
+  assertAcceptable(password: string, context: { email?: string | undefined }): void {
+    const problems = checkPassword(password, context, this.options.policy);
+    if (problems.length > 0) {
+      throw new WardenError('weak_password', describePasswordProblems(problems, this.options.policy), { fields: { field: 'password', problems } });
+    }
+  }
+
+  /** Hashes with argon2id (policy not checked here: imports and bootstrap call assertAcceptable themselves). */
+  hash(password: string): Promise<string> {
+    return this.semaphore.run(() => hashPassword(password, this.options.argon2));
+  }
+
+  /** Verifies against a stored hash of any accepted scheme. */
+  verify(stored: string, password: string): Promise<boolean> {
+    // Passwords over the byte limit are never verified (bounds the work an attacker can ask for).
+    if (Buffer.byteLength(password, 'utf8') > this.options.policy.maxBytes) return this.verifyDummy(password).then(() => false);
+    return this.semaphore.run(() => verifyPassword(stored, password));
+  }
+
+  /** Spends the cost of one verification on a hash that matches nothing (unknown user). */
+  async verifyDummy(password: string): Promise<void> {
+    this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2);
+    const dummy = await this.dummyHash;
+    await this.semaphore.run(() => verifyPassword(dummy, password.slice(0, 1024)));
+  }
+
+  /** True when a stored hash should be replaced by a fresh argon2id hash. */
+  needsRehash(stored: string): boolean {
+    return needsRehash(stored, this.options.argon2);
+  }
+}

@@ -1,0 +1,44 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { FieldCipher } from '../crypto/field-cipher.js';
+import { deriveKey } from '../crypto/derive-key.js';
+
+const SEALED_PREFIX = 'wsk1.';
+
+/**
+ * Seals signing private keys at rest: with the field cipher when encryption is configured,
+ * otherwise AES-256-GCM under a key derived from the root secret ('signing-keys:v1'). Either
+ * way the column never holds a key in clear, and the kid is bound in as associated data.
+ */
+export class PrivateKeySealer {
+  private readonly derivedKey: Buffer;
+
+  constructor(
+    private readonly cipher: FieldCipher,
+    rootSecret: string,
+  ) {
+    this.derivedKey = deriveKey(rootSecret, 'signing-keys:v1');
+  }
+
+  /** Encrypts a private JWK (JSON text) for the row of `kid`. */
+  seal(privateJwkJson: string, kid: string): string {
+    const aad = `signing_keys.private_key:${kid}`;
+    if (this.cipher.enabled) return this.cipher.encrypt(privateJwkJson, aad);
+    const iv = randomBytes(12);
+    const gcm = createCipheriv('aes-256-gcm', this.derivedKey, iv);
+    gcm.setAAD(Buffer.from(aad, 'utf8'));
+    const body = Buffer.concat([gcm.update(privateJwkJson, 'utf8'), gcm.final()]);
+    return SEALED_PREFIX + Buffer.concat([iv, gcm.getAuthTag(), body]).toString('base64url');
+  }
+
+  /** Decrypts what `seal` produced (either form, so turning encryption on later keeps old keys readable). */
+  open(sealed: string, kid: string): string {
+    const aad = `signing_keys.private_key:${kid}`;
+    if (!sealed.startsWith(SEALED_PREFIX)) return this.cipher.decrypt(sealed, aad);
+    const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
+    if (raw.length < 29) throw new TypeError('sealed signing key is truncated');
+    const gcm = createDecipheriv('aes-256-gcm', this.derivedKey, raw.subarray(0, 12));
+    gcm.setAAD(Buffer.from(aad, 'utf8'));
+    gcm.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([gcm.update(raw.subarray(28)), gcm.final()]).toString('utf8');
+  }
+}

@@ -1,0 +1,147 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError, WardenError } from '../../errors/index.js';
+import type { AppContext } from '../../server/app-context.js';
+import type { IdentityService } from '../identity-service.js';
+import { requestFacts, userClaims } from './request-facts.js';
+
+const LoginBody = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 320 }), password: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
+const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
+const LogoutBody = Type.Object({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })) }, { additionalProperties: false });
+const PasswordBody = Type.Object(
+  { current_password: Type.String({ minLength: 1, maxLength: 4096 }), new_password: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
+const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** /v1/auth: login, refresh, logout, logout-all, me, sessions. */
+export async function authRoutes(app: FastifyInstance, context: AppContext, identity: IdentityService): Promise<void> {
+  app.post<{ Body: Static<typeof LoginBody> }>('/v1/auth/login', { config: { public: true }, schema: { body: LoginBody } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const result = await identity.auth.login(request.body, requestFacts(request));
+    if (result.ok) return result.tokens;
+    if (result.code === 'account_locked') {
+      throw new WardenError('account_locked', 'Too many failed logins; try again later', {
+        headers: { 'retry-after': String(Math.ceil(result.retryAfterMs / 1000)) },
+      });
+    }
+    throw new WardenError('invalid_credentials', 'The email or password is wrong');
+  });
+
+  app.post<{ Body: Static<typeof RefreshBody> }>('/v1/auth/refresh', { config: { public: true }, schema: { body: RefreshBody } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const result = await identity.auth.refresh(request.body.refresh_token, requestFacts(request));
+    if (result.ok) return result.tokens;
+    throw new WardenError(result.code);
+  });
+
+  app.post<{ Body: Static<typeof LogoutBody> }>(
+    '/v1/auth/logout',
+    {
+      config: { permission: 'authenticated' },
+      schema: { body: LogoutBody },
+      // A logout without a body is normal; validate it as an empty object.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const claims = userClaims(request, identity);
+      await identity.auth.logout(
+        { userId: claims.sub, jti: claims.jti, expiresAt: claims.exp, sessionId: claims.sid },
+        request.body.refresh_token,
+        requestFacts(request),
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.post('/v1/auth/logout-all', { config: { permission: 'authenticated' } }, async (request) => {
+    const claims = userClaims(request, identity);
+    const count = await identity.auth.logoutAll(claims.sub, requestFacts(request));
+    return { sessions_revoked: count };
+  });
+
+  // Changing the password ends every session and token of the user (this one too): log in again.
+  app.post<{ Body: Static<typeof PasswordBody> }>(
+    '/v1/auth/password',
+    { config: { permission: 'authenticated' }, schema: { body: PasswordBody } },
+    async (request, reply) => {
+      const claims = userClaims(request, identity);
+      const stored = await identity.users.passwordHashOf(claims.sub);
+      if (stored === undefined || !(await identity.passwords.verify(stored, request.body.current_password))) {
+        throw new WardenError('invalid_credentials', 'The current password is wrong');
+      }
+      await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/v1/auth/me', { config: { permission: 'authenticated' } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const claims = userClaims(request, identity);
+    const user = await identity.users.findById(claims.sub);
+    if (user === undefined) throw new WardenError('user_inactive');
+    // Role-derived permissions come from authz when it exposes them; until then, what the token grants.
+    const authz = (context as unknown as { authz?: { effectivePermissions?: (id: string) => Promise<readonly string[]> } }).authz;
+    const permissions = authz?.effectivePermissions === undefined ? [...(request.principal?.permissions ?? [])] : [...(await authz.effectivePermissions(user.id))];
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      is_admin: user.isAdmin,
+      roles: user.isAdmin ? ['admin'] : [],
+      permissions,
+      session_id: claims.sid ?? null,
+      token_expires_at: iso(claims.exp * 1000),
+    };
+  });
+
+  app.get('/v1/auth/sessions', { config: { permission: 'authenticated' } }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const claims = userClaims(request, identity);
+    const sessions = await identity.sessions.listActive(claims.sub);
+    return {
+      items: sessions.map((s) => ({
+        id: s.id,
+        created_at: iso(s.createdAt),
+        last_used_at: iso(s.lastUsedAt),
+        expires_at: iso(s.expiresAt),
+        ip: s.ip,
+        user_agent: s.userAgent,
+        current: s.id === claims.sid,
+      })),
+    };
+  });
+
+  app.delete<{ Params: Static<typeof SessionParams> }>(
+    '/v1/auth/sessions/:id',
+    { config: { permission: 'authenticated' }, schema: { params: SessionParams } },
+    async (request, reply) => {
+      const claims = userClaims(request, identity);
+      const revoked = await identity.sessions.revokeSession(request.params.id, 'revoked', { userId: claims.sub });
+      if (!revoked) throw new NotFoundError('The session');
+      await context.audit.record({
+        action: 'auth.logout',
+        actor: claims.sub,
+        entity_type: 'session',
+        entity_id: request.params.id,
+        outcome: 'success',
+        ip: request.ip,
+        request_id: request.id,
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get('/.well-known/jwks.json', { config: { public: true } }, async (_request, reply) => {
+    // Short cache: a rotated key must reach verifiers well before the old key's tokens run out.
+    reply.header('cache-control', 'public, max-age=60');
+    return identity.keys.jwks();
+  });
+}

@@ -1,0 +1,108 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError, ValidationError } from '../../errors/index.js';
+import type { IdentityService } from '../identity-service.js';
+import type { User } from '../user-store.js';
+import { actorOf } from './request-facts.js';
+
+const CreateUserBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 4096 }),
+    name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    is_admin: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const UpdateUserBody = Type.Object(
+  {
+    name: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    is_active: Type.Optional(Type.Boolean()),
+    is_admin: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+/** The wire form of a user (snake_case, ISO timestamps, never the hash). */
+export function userJson(user: User): Record<string, unknown> {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    is_active: user.isActive,
+    is_admin: user.isAdmin,
+    created_at: new Date(user.createdAt).toISOString(),
+    updated_at: new Date(user.updatedAt).toISOString(),
+  };
+}
+
+function encodeCursor(user: User): string {
+  return Buffer.from(JSON.stringify([user.createdAt, user.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof createdAt === 'number' && Number.isSafeInteger(createdAt) && typeof id === 'string' && id.length <= 64) return { createdAt, id };
+  } catch {
+    // fall through
+  }
+  throw new ValidationError('querystring.cursor is not a cursor returned by this endpoint', { field: 'cursor' });
+}
+
+/** /v1/users: create (users:write), get and list (users:read), update (users:write), delete (users:delete). */
+export async function userRoutes(app: FastifyInstance, identity: IdentityService): Promise<void> {
+  app.post<{ Body: Static<typeof CreateUserBody> }>(
+    '/v1/users',
+    { config: { permission: 'users:write' }, schema: { body: CreateUserBody } },
+    async (request, reply) => {
+      const { email, password, name, is_admin: isAdmin } = request.body;
+      const user = await identity.userAdmin.create({ email, password, name: name ?? null, isAdmin: isAdmin === true }, actorOf(request));
+      return reply.code(201).header('location', `/v1/users/${user.id}`).send(userJson(user));
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/users', { config: { permission: 'users:read' }, schema: { querystring: ListQuery } }, async (request) => {
+    const limit = request.query.limit ?? 50;
+    const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+    const page = await identity.users.list({ limit: limit + 1, after });
+    const items = page.slice(0, limit);
+    const last = items.at(-1);
+    return { items: items.map(userJson), next_cursor: page.length > limit && last !== undefined ? encodeCursor(last) : null };
+  });
+
+  app.get<{ Params: Static<typeof UserParams> }>('/v1/users/:id', { config: { permission: 'users:read' }, schema: { params: UserParams } }, async (request) => {
+    const user = await identity.users.findById(request.params.id);
+    if (user === undefined) throw new NotFoundError('The user');
+    return userJson(user);
+  });
+
+  app.patch<{ Params: Static<typeof UserParams>; Body: Static<typeof UpdateUserBody> }>(
+    '/v1/users/:id',
+    { config: { permission: 'users:write' }, schema: { params: UserParams, body: UpdateUserBody } },
+    async (request) => {
+      const { name, is_active: isActive, is_admin: isAdmin } = request.body;
+      const user = await identity.userAdmin.update(
+        request.params.id,
+        { ...(name === undefined ? {} : { name }), ...(isActive === undefined ? {} : { isActive }), ...(isAdmin === undefined ? {} : { isAdmin }) },
+        actorOf(request),
+      );
+      if (user === undefined) throw new NotFoundError('The user');
+      return userJson(user);
+    },
+  );
+
+  app.delete<{ Params: Static<typeof UserParams> }>(
+    '/v1/users/:id',
+    { config: { permission: 'users:delete' }, schema: { params: UserParams } },
+    async (request, reply) => {
+      if (!(await identity.userAdmin.delete(request.params.id, actorOf(request)))) throw new NotFoundError('The user');
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,196 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { deriveKey } from '../crypto/derive-key.js';
+import type { DatabaseSchema } from '../storage/index.js';
+
+/** Refresh tokens carry this prefix so log scanners and the redactor recognise them. */
+export const REFRESH_TOKEN_PREFIX = 'wrt_';
+
+/** A session as the caller may see it. */
+export interface SessionInfo {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  readonly expiresAt: number;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+/** Where a request came from (stored on the session, shown in the session list). */
+export interface ClientInfo {
+  readonly ip: string | undefined;
+  readonly userAgent: string | undefined;
+}
+
+/** The outcome of a refresh: a new token, or why not (reuse = the family was just revoked). */
+export type RotationResult =
+  | { readonly ok: true; readonly refreshToken: string; readonly sessionId: string; readonly userId: string }
+  | { readonly ok: false; readonly code: 'refresh_token_invalid' }
+  | { readonly ok: false; readonly code: 'refresh_token_reused'; readonly sessionId: string; readonly userId: string };
+
+/**
+ * Refresh-token families. A token is 256 random bits, stored only as HMAC-SHA256 under a key
+ * derived from the root secret (a leaked table cannot be replayed). Each refresh marks the
+ * presented token used with a conditional UPDATE (`used_at IS NULL`), so of two concurrent
+ * refreshes exactly one wins; presenting a token that was already used revokes the family
+ * (unless it comes within `reuseLeewayMs` of the first use).
+ */
+export class SessionStore {
+  private readonly hashKey: Buffer;
+
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    rootSecret: string,
+    private readonly options: {
+      readonly ttlMs: number;
+      readonly now: () => number;
+      /**
+       * A token presented again within this many ms of its first use is refused without revoking
+       * the family (a client's own duplicate request, e.g. two tabs). 0 = every reuse is theft.
+       * @default 0
+       */
+      readonly reuseLeewayMs?: number;
+    },
+  ) {
+    this.hashKey = deriveKey(rootSecret, 'refresh-token-hash:v1');
+  }
+
+  /** Starts a session and returns its first refresh token. */
+  async create(userId: string, client: ClientInfo): Promise<{ sessionId: string; refreshToken: string }> {
+    const now = this.options.now();
+    const sessionId = randomUUID();
+    const refreshToken = this.newToken();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('auth_sessions')
+        .values({
+          id: sessionId,
+          user_id: userId,
+          created_at: now,
+          last_used_at: now,
+          expires_at: now + this.options.ttlMs,
+          revoked_at: null,
+          revoked_reason: null,
+          ip: client.ip?.slice(0, 64) ?? null,
+          user_agent: client.userAgent?.slice(0, 512) ?? null,
+        })
+        .execute();
+      await trx
+        .insertInto('refresh_tokens')
+        .values({ token_hash: this.hash(refreshToken), session_id: sessionId, user_id: userId, created_at: now, expires_at: now + this.options.ttlMs, used_at: null })
+        .execute();
+    });
+    return { sessionId, refreshToken };
+  }
+
+  /** Exchanges a refresh token for a new one in the same family (see the class comment for reuse and races). */
+  async rotate(refreshToken: string, client: ClientInfo): Promise<RotationResult> {
+    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return { ok: false, code: 'refresh_token_invalid' };
+    const now = this.options.now();
+    const tokenHash = this.hash(refreshToken);
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .innerJoin('auth_sessions', 'auth_sessions.id', 'refresh_tokens.session_id')
+      .select(['refresh_tokens.session_id', 'refresh_tokens.user_id', 'refresh_tokens.used_at', 'refresh_tokens.expires_at', 'auth_sessions.revoked_at'])
+      .where('refresh_tokens.token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (row === undefined || row.revoked_at !== null || Number(row.expires_at) <= now) return { ok: false, code: 'refresh_token_invalid' };
+    if (row.used_at !== null) {
+      if (now - Number(row.used_at) < (this.options.reuseLeewayMs ?? 0)) return { ok: false, code: 'refresh_token_invalid' };
+      await this.revokeSession(row.session_id, 'reuse_detected');
+      return { ok: false, code: 'refresh_token_reused', sessionId: row.session_id, userId: row.user_id };
+    }
+    const next = this.newToken();
+    const won = await this.db.transaction().execute(async (trx) => {
+      const claimed = await trx
+        .updateTable('refresh_tokens')
+        .set({ used_at: now })
+        .where('token_hash', '=', tokenHash)
+        .where('used_at', 'is', null)
+        .executeTakeFirst();
+      // Lost a race with a concurrent refresh of the same token: that one wins, this one is refused.
+      if (claimed.numUpdatedRows !== 1n) return false;
+      await trx
+        .insertInto('refresh_tokens')
+        .values({ token_hash: this.hash(next), session_id: row.session_id, user_id: row.user_id, created_at: now, expires_at: Number(row.expires_at), used_at: null })
+        .execute();
+      await trx
+        .updateTable('auth_sessions')
+        .set({ last_used_at: now, ip: client.ip?.slice(0, 64) ?? null, user_agent: client.userAgent?.slice(0, 512) ?? null })
+        .where('id', '=', row.session_id)
+        .execute();
+      return true;
+    });
+    if (!won) return { ok: false, code: 'refresh_token_invalid' };
+    return { ok: true, refreshToken: next, sessionId: row.session_id, userId: row.user_id };
+  }
+
+  /** The session a refresh token belongs to (for logout), if the token is known. */
+  async sessionOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | undefined> {
+    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return undefined;
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'user_id'])
+      .where('token_hash', '=', this.hash(refreshToken))
+      .executeTakeFirst();
+    return row === undefined ? undefined : { sessionId: row.session_id, userId: row.user_id };
+  }
+
+  /** Revokes one session (all its refresh tokens). Returns false when it was not active. */
+  async revokeSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<boolean> {
+    let query = this.db
+      .updateTable('auth_sessions')
+      .set({ revoked_at: this.options.now(), revoked_reason: reason })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null);
+    if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+    const result = await query.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** Revokes every session of a user; returns how many were active. */
+  async revokeAllForUser(userId: string, reason: string): Promise<number> {
+    const result = await this.db
+      .updateTable('auth_sessions')
+      .set({ revoked_at: this.options.now(), revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /** The user's active (not revoked, not expired) sessions, newest first. */
+  async listActive(userId: string): Promise<SessionInfo[]> {
+    const rows = await this.db
+      .selectFrom('auth_sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', this.options.now())
+      .orderBy('created_at', 'desc')
+      .limit(100)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      createdAt: Number(r.created_at),
+      lastUsedAt: Number(r.last_used_at),
+      expiresAt: Number(r.expires_at),
+      ip: r.ip,
+      userAgent: r.user_agent,
+    }));
+  }
+
+  /** True when the session exists and is neither revoked nor expired. */
+  async isActive(sessionId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('auth_sessions').select(['revoked_at', 'expires_at']).where('id', '=', sessionId).executeTakeFirst();
+    return row !== undefined && row.revoked_at === null && Number(row.expires_at) > this.options.now();
+  }
+
+  private newToken(): string {
+    return REFRESH_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  }
+
+  private hash(token: string): string {
+    return createHmac('sha256', this.hashKey).update(token).digest('base64url');
+  }
+}

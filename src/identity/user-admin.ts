@@ -1,0 +1,104 @@
+import type { AuditRecorder } from '../audit/audit-event.js';
+import { passwordHashScheme } from '../crypto/password-hashing.js';
+import { ValidationError } from '../errors/index.js';
+import type { AuthService, RequestFacts } from './auth-service.js';
+import type { PasswordService } from './password-service.js';
+import type { UserStatusCache } from './user-status-cache.js';
+import { normaliseEmail, type User, type UserStore } from './user-store.js';
+
+export interface UserAdminParts {
+  readonly users: UserStore;
+  readonly passwords: PasswordService;
+  readonly userStatus: UserStatusCache;
+  readonly auth: AuthService;
+  readonly audit: () => AuditRecorder;
+}
+
+/** Who asked for a change (audit actor) and from where. */
+export interface Actor extends RequestFacts {
+  /** A user id, `apikey:<id>`, or `system` for the CLI. */
+  readonly actor: string;
+}
+
+/** User management with its side effects: policy, hashing, audit, cache invalidation, session revocation. */
+export class UserAdmin {
+  constructor(private readonly parts: UserAdminParts) {}
+
+  /** Creates a user after checking the password policy. */
+  async create(input: { email: string; password: string; name?: string | null; isAdmin?: boolean }, by: Actor): Promise<User> {
+    const email = normaliseEmail(input.email);
+    this.parts.passwords.assertAcceptable(input.password, { email });
+    const passwordHash = await this.parts.passwords.hash(input.password);
+    const user = await this.parts.users.create({ email, passwordHash, name: input.name ?? null, isAdmin: input.isAdmin === true });
+    await this.record(by, 'user.created', user.id, { is_admin: user.isAdmin });
+    return user;
+  }
+
+  /**
+   * Imports a user with an existing hash from another system (bcrypt, PBKDF2-SHA256, scrypt or
+   * argon2); it is re-hashed to argon2id at the user's next successful login.
+   */
+  async importWithHash(input: { email: string; passwordHash: string; name?: string | null; isAdmin?: boolean; isActive?: boolean }, by: Actor): Promise<User> {
+    if (passwordHashScheme(input.passwordHash) === undefined) {
+      throw new ValidationError('password_hash is not a supported encoding (argon2, bcrypt, PBKDF2-SHA256, scrypt)', { field: 'password_hash' });
+    }
+    const user = await this.parts.users.create({
+      email: input.email,
+      passwordHash: input.passwordHash,
+      name: input.name ?? null,
+      isAdmin: input.isAdmin === true,
+      isActive: input.isActive !== false,
+    });
+    await this.record(by, 'user.created', user.id, { imported: true });
+    return user;
+  }
+
+  /** Updates name/flags; deactivation ends every session and token of the user at once. */
+  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
+    const before = await this.parts.users.findById(id);
+    if (before === undefined) return undefined;
+    const user = await this.parts.users.update(id, changes);
+    if (user === undefined) return undefined;
+    await this.parts.userStatus.invalidate(id);
+    const deactivated = before.isActive && !user.isActive;
+    if (deactivated) await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated' });
+    await this.record(by, deactivated ? 'user.deactivated' : 'user.updated', id, {
+      fields: Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k),
+    });
+    return user;
+  }
+
+  /** Sets a new password (policy checked) and ends the user's other sessions and tokens. */
+  async changePassword(id: string, password: string, by: Actor): Promise<boolean> {
+    const user = await this.parts.users.findById(id);
+    if (user === undefined) return false;
+    this.parts.passwords.assertAcceptable(password, { email: user.email });
+    await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password), { changed: true });
+    await this.parts.auth.logoutAll(id, by, { reason: 'password_changed' });
+    await this.record(by, 'user.password_changed', id);
+    return true;
+  }
+
+  /** Deletes a user; their tokens stop at once (status cache invalidated everywhere). */
+  async delete(id: string, by: Actor): Promise<boolean> {
+    const deleted = await this.parts.users.delete(id);
+    if (!deleted) return false;
+    await this.parts.userStatus.invalidate(id);
+    await this.record(by, 'user.deleted', id);
+    return true;
+  }
+
+  private record(by: Actor, action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted' | 'user.password_changed', id: string, details?: Record<string, unknown>): Promise<void> {
+    return this.parts.audit().record({
+      action,
+      actor: by.actor,
+      entity_type: 'user',
+      entity_id: id,
+      outcome: 'success',
+      ...(by.ip === undefined ? {} : { ip: by.ip }),
+      ...(by.userAgent === undefined ? {} : { user_agent: by.userAgent.slice(0, 512) }),
+      ...(by.requestId === undefined ? {} : { request_id: by.requestId }),
+      ...(details === undefined ? {} : { details }),
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { LRUCache } from 'lru-cache';
+import type { Kysely } from 'kysely';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import type { DatabaseSchema } from '../storage/index.js';
+
+/** What a token check needs to know about its user. `exists: false` = deleted. */
+export interface UserStatus {
+  readonly exists: boolean;
+  readonly isActive: boolean;
+  readonly isAdmin: boolean;
+}
+
+const MISSING: UserStatus = Object.freeze({ exists: false, isActive: false, isAdmin: false });
+
+/**
+ * In-process cache of users' active/admin flags, so a guarded request does not query the
+ * database. Every change publishes `{topic: 'user', id}` on the invalidation bus; each
+ * instance drops the entry at once (Redis pub/sub across instances). The TTL bounds staleness
+ * if a message is ever lost.
+ */
+export class UserStatusCache {
+  private readonly cache: LRUCache<string, UserStatus>;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    private readonly bus: InvalidationBus,
+    options: { readonly maxEntries?: number; readonly ttlMs?: number } = {},
+  ) {
+    this.cache = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: options.ttlMs ?? 30_000 });
+    this.unsubscribe = bus.subscribe('user', (message) => {
+      if (message.id === '*') this.cache.clear();
+      else this.cache.delete(message.id);
+    });
+  }
+
+  /** The user's status, from cache or the database. */
+  async get(userId: string): Promise<UserStatus> {
+    const cached = this.cache.get(userId);
+    if (cached !== undefined) return cached;
+    const row = await this.db.selectFrom('users').select(['is_active', 'is_admin']).where('id', '=', userId).executeTakeFirst();
+    const status: UserStatus = row === undefined ? MISSING : { exists: true, isActive: Number(row.is_active) === 1, isAdmin: Number(row.is_admin) === 1 };
+    this.cache.set(userId, status);
+    return status;
+  }
+
+  /** Tells every instance that a user changed (deactivated, deleted, admin flag). */
+  async invalidate(userId: string): Promise<void> {
+    this.cache.delete(userId);
+    await this.bus.publish({ topic: 'user', id: userId });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { FieldCipher } from '../crypto/field-cipher.js';
+import { ValidationError, WardenError } from '../errors/index.js';
+import type { DatabaseSchema } from '../storage/index.js';
+import type { UsersTable } from './user-tables.js';
+
+/** A user as the rest of Warden sees it (never the password hash). */
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string | null;
+  readonly isActive: boolean;
+  readonly isAdmin: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly passwordChangedAt: number;
+}
+
+/** A user with the stored password hash, for login only. */
+export interface UserWithHash extends User {
+  readonly passwordHash: string;
+}
+
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EMAIL_PURPOSE = 'users.email';
+
+/** Trims and lower-cases an email; throws ValidationError when it is not a plausible address. */
+export function normaliseEmail(raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
+  return email;
+}
+
+/** Users in the database; emails are encrypted with the field cipher and found through the blind index. */
+export class UserStore {
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    private readonly cipher: FieldCipher,
+    private readonly now: () => number,
+  ) {}
+
+  /** The keyed blind index of a normalised email (also what the audit log records for unknown emails). */
+  emailLookup(normalisedEmail: string): string {
+    return this.cipher.blindIndex(normalisedEmail, EMAIL_PURPOSE);
+  }
+
+  /** Inserts a user; 409 email_taken when the email exists. */
+  async create(input: { email: string; passwordHash: string; name?: string | null; isAdmin?: boolean; isActive?: boolean }): Promise<User> {
+    const email = normaliseEmail(input.email);
+    const id = randomUUID();
+    const now = this.now();
+    const row: UsersTable = {
+      id,
+      email: this.cipher.encrypt(email, `${EMAIL_PURPOSE}:${id}`),
+      email_lookup: this.emailLookup(email),
+      name: input.name ?? null,
+      password_hash: input.passwordHash,
+      is_active: input.isActive === false ? 0 : 1,
+      is_admin: input.isAdmin === true ? 1 : 0,
+      created_at: now,
+      updated_at: now,
+      password_changed_at: now,
+    };
+    const existing = await this.db.selectFrom('users').select('id').where('email_lookup', '=', row.email_lookup).executeTakeFirst();
+    if (existing !== undefined) throw new WardenError('email_taken', 'A user with this email already exists');
+    try {
+      await this.db.insertInto('users').values(row).execute();
+    } catch (error) {
+      // A concurrent insert of the same email loses on the unique index.
+      const again = await this.db.selectFrom('users').select('id').where('email_lookup', '=', row.email_lookup).executeTakeFirst();
+      if (again !== undefined) throw new WardenError('email_taken', 'A user with this email already exists');
+      throw error;
+    }
+    return this.toUser(row);
+  }
+
+  async findById(id: string): Promise<User | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : this.toUser(row);
+  }
+
+  /** Looks a user up by (raw) email through the blind index, with the hash, for login. */
+  async findForLogin(normalisedEmail: string): Promise<UserWithHash | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('email_lookup', '=', this.emailLookup(normalisedEmail)).executeTakeFirst();
+    return row === undefined ? undefined : { ...this.toUser(row), passwordHash: row.password_hash };
+  }
+
+  /** The stored password hash of a user (password change checks the current password). */
+  async passwordHashOf(id: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst();
+    return row?.password_hash;
+  }
+
+  /** Users ordered by (created_at, id); `after` is the cursor from the previous page. */
+  async list(options: { limit: number; after?: { createdAt: number; id: string } | undefined }): Promise<User[]> {
+    let query = this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').limit(options.limit);
+    const after = options.after;
+    if (after !== undefined) {
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '>', after.createdAt), eb.and([eb('created_at', '=', after.createdAt), eb('id', '>', after.id)])]),
+      );
+    }
+    const rows = await query.execute();
+    return rows.map((row) => this.toUser(row));
+  }
+
+  /** Updates the given fields; returns the new user or undefined when it does not exist. */
+  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }): Promise<User | undefined> {
+    const values: Partial<UsersTable> = { updated_at: this.now() };
+    if (changes.name !== undefined) values.name = changes.name;
+    if (changes.isActive !== undefined) values.is_active = changes.isActive ? 1 : 0;
+    if (changes.isAdmin !== undefined) values.is_admin = changes.isAdmin ? 1 : 0;
+    const result = await this.db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return undefined;
+    return this.findById(id);
+  }
+
+  /** Stores a new password hash (re-hash on login, or a password change). */
+  async setPasswordHash(id: string, passwordHash: string, options: { changed: boolean }): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('users')
+      .set(options.changed ? { password_hash: passwordHash, password_changed_at: now, updated_at: now } : { password_hash: passwordHash })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Deletes a user (sessions and refresh tokens go with it); false when it did not exist. */
+  async delete(id: string): Promise<boolean> {
+    // Explicit deletes rather than relying on ON DELETE CASCADE (SQLite enforces it only with PRAGMA foreign_keys).
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
+      await trx.deleteFrom('auth_sessions').where('user_id', '=', id).execute();
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  /** True when at least one active admin exists (dev bootstrap). */
+  async hasAdmin(): Promise<boolean> {
+    const row = await this.db.selectFrom('users').select('id').where('is_admin', '=', 1).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  private toUser(row: UsersTable): User {
+    return {
+      id: row.id,
+      email: this.cipher.decrypt(row.email, `${EMAIL_PURPOSE}:${row.id}`),
+      name: row.name,
+      isActive: Number(row.is_active) === 1,
+      isAdmin: Number(row.is_admin) === 1,
+      createdAt: Number(row.created_at),
+      updatedAt: Number(row.updated_at),
+      passwordChangedAt: Number(row.password_changed_at),
+    };
+  }
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { ACCESS_TOKEN_TYPE } from '../identity/access-token-issuer.js';
+import type { SigningKeyRing } from '../identity/signing-key-ring.js';
+
+export interface ClientTokenIssuerOptions {
+  readonly keys: SigningKeyRing;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttlSeconds: number;
+  readonly now: () => number;
+}
+
+/**
+ * Signs client-credentials access tokens with the same keys, issuer and audience as login
+ * tokens (RFC 9068 profile): sub = client_id = the client, scope = the granted permissions,
+ * short-lived, no session and no refresh token.
+ */
+export class ClientTokenIssuer {
+  constructor(private readonly options: ClientTokenIssuerOptions) {}
+
+  /** Issues a token for a client with exactly these scopes. */
+  async issue(clientId: string, scopes: readonly string[]): Promise<{ token: string; jti: string; expiresIn: number; expiresAt: number }> {
+    const key = this.options.keys.active();
+    const issuedAt = Math.floor(this.options.now() / 1000);
+    const expiresAt = issuedAt + this.options.ttlSeconds;
+    const jti = randomUUID();
+    const token = await new SignJWT({ client_id: clientId, scope: scopes.join(' ') })
+      .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.options.issuer)
+      .setAudience(this.options.audience)
+      .setSubject(clientId)
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
+      .setExpirationTime(expiresAt)
+      .setJti(jti)
+      .sign(key.privateKey);
+    return { token, jti, expiresIn: this.options.ttlSeconds, expiresAt };
+  }
+}

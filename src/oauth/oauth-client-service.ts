@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { LRUCache } from 'lru-cache';
+import type { AuditRecorder } from '../audit/audit-event.js';
+import { anyCovers, isPermission } from '../authz/permission-match.js';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
+import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
+import type { DatabaseSchema } from '../storage/index.js';
+import type { ClientSecretHasher } from './client-secret.js';
+import type { OAuthClientsTable } from './oauth-client-tables.js';
+
+/** A client as the API shows it: never the secret or its hash. */
+export interface OAuthClient {
+  readonly client_id: string;
+  readonly name: string;
+  readonly owner_id: string;
+  readonly scopes: readonly string[];
+  readonly created_at: number;
+  readonly expires_at: number | null;
+  readonly revoked_at: number | null;
+  readonly last_used_at: number | null;
+  /** Until when the previous secret still works after a rotation. */
+  readonly previous_secret_expires_at: number | null;
+}
+
+/** Why client authentication failed (never shown to the caller: all are `invalid_client`). */
+export type ClientAuthFailure = 'unknown_client' | 'bad_secret' | 'revoked' | 'expired';
+
+export type ClientAuthentication = { readonly ok: true; readonly client: OAuthClient } | { readonly ok: false; readonly reason: ClientAuthFailure };
+
+export interface OAuthClientServiceParts {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly hasher: ClientSecretHasher;
+  readonly audit: () => AuditRecorder;
+  readonly invalidation: InvalidationBus;
+  /** The owner's effective permissions; a client can never hold more. */
+  readonly ownerPermissions: (ownerId: string) => Promise<readonly string[]>;
+  readonly now: () => number;
+}
+
+/** Who performs a change, for the audit log. */
+export interface Actor {
+  readonly actor: string;
+  readonly ip?: string;
+  readonly request_id?: string;
+}
+
+const TOPIC = 'oauth-client';
+
+function view(row: OAuthClientsTable): OAuthClient {
+  return {
+    client_id: row.id,
+    name: row.name,
+    owner_id: row.owner_id,
+    scopes: JSON.parse(row.scopes) as string[],
+    created_at: row.created_at,
+    expires_at: row.expires_at,
+    revoked_at: row.revoked_at,
+    last_used_at: row.last_used_at,
+    previous_secret_expires_at: row.previous_secret_expires_at,
+  };
+}
+
+/** OAuth clients: create (secret shown once), list, get, rotate with a grace period, revoke, authenticate. */
+export class OAuthClientService {
+  // Status answers for token checks, dropped on any change (across instances via the bus).
+  private readonly activeCache = new LRUCache<string, boolean>({ max: 10_000, ttl: 5_000 });
+  // A fixed hash to compare against when the client id is unknown, so both paths do the same work.
+  private readonly dummyHash: string;
+
+  constructor(private readonly parts: OAuthClientServiceParts) {
+    this.dummyHash = parts.hasher.hash(parts.hasher.generate());
+    parts.invalidation.subscribe(TOPIC, ({ id }) => (id === '*' ? this.activeCache.clear() : this.activeCache.delete(id)));
+  }
+
+  /** Creates a client; the plain secret is returned here and never again. */
+  async create(input: { name: string; ownerId: string; scopes: readonly string[]; expiresAt?: number | null }, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
+    const scopes = [...new Set(input.scopes)];
+    for (const scope of scopes) if (!isPermission(scope)) throw new ValidationError(`scopes contains "${scope.slice(0, 80)}", which is not a resource:action permission`);
+    const owner = await this.parts.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();
+    if (owner === undefined) throw new NotFoundError('The owner');
+    const held = await this.parts.ownerPermissions(input.ownerId);
+    const excess = scopes.filter((s) => !anyCovers(held, s));
+    if (excess.length > 0) {
+      throw new WardenError('privilege_escalation', `The owner does not hold ${excess.join(', ')}; a client cannot carry more than its owner`);
+    }
+    const now = this.parts.now();
+    if (input.expiresAt != null && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future');
+    const secret = this.parts.hasher.generate();
+    const row: OAuthClientsTable = {
+      id: randomUUID(),
+      name: input.name,
+      owner_id: input.ownerId,
+      secret_hash: this.parts.hasher.hash(secret),
+      previous_secret_hash: null,
+      previous_secret_expires_at: null,
+      scopes: JSON.stringify(scopes),
+      created_at: now,
+      updated_at: now,
+      expires_at: input.expiresAt ?? null,
+      revoked_at: null,
+      last_used_at: null,
+    };
+    await this.parts.db.insertInto('oauth_clients').values(row).execute();
+    await this.record('client.created', row.id, by, { name: row.name, owner_id: row.owner_id, scopes });
+    return { client: view(row), secret };
+  }
+
+  async list(filter: { ownerId?: string } = {}): Promise<OAuthClient[]> {
+    let query = this.parts.db.selectFrom('oauth_clients').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1000);
+    if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
+    return (await query.execute()).map(view);
+  }
+
+  async get(clientId: string): Promise<OAuthClient> {
+    return view(await this.row(clientId));
+  }
+
+  /** Issues a new secret; the old one keeps working for `graceMs` (0 = stops at once). */
+  async rotate(clientId: string, graceMs: number, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
+    const row = await this.row(clientId);
+    if (row.revoked_at !== null) throw new WardenError('conflict', 'A revoked client cannot be rotated');
+    const now = this.parts.now();
+    const secret = this.parts.hasher.generate();
+    const update = {
+      secret_hash: this.parts.hasher.hash(secret),
+      previous_secret_hash: graceMs > 0 ? row.secret_hash : null,
+      previous_secret_expires_at: graceMs > 0 ? now + graceMs : null,
+      updated_at: now,
+    };
+    await this.parts.db.updateTable('oauth_clients').set(update).where('id', '=', clientId).execute();
+    await this.record('client.rotated', clientId, by, { grace_ms: graceMs });
+    return { client: view({ ...row, ...update }), secret };
+  }
+
+  /** Revokes a client at once: its secret stops working and its tokens fail verification. */
+  async revoke(clientId: string, by: Actor): Promise<OAuthClient> {
+    const row = await this.row(clientId);
+    const now = this.parts.now();
+    if (row.revoked_at === null) {
+      await this.parts.db.updateTable('oauth_clients').set({ revoked_at: now, updated_at: now }).where('id', '=', clientId).execute();
+      await this.parts.invalidation.publish({ topic: TOPIC, id: clientId });
+      await this.record('client.revoked', clientId, by, {});
+    }
+    return view({ ...row, revoked_at: row.revoked_at ?? now });
+  }
+
+  /** Checks a client id and secret; every failure does the same hashing work. */
+  async authenticate(clientId: string, secret: string): Promise<ClientAuthentication> {
+    const row = await this.parts.db.selectFrom('oauth_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    const now = this.parts.now();
+    const current = this.parts.hasher.matches(secret, row?.secret_hash ?? this.dummyHash);
+    const previous =
+      row?.previous_secret_hash != null && row.previous_secret_expires_at != null && row.previous_secret_expires_at > now
+        ? this.parts.hasher.matches(secret, row.previous_secret_hash)
+        : false;
+    if (row === undefined) return { ok: false, reason: 'unknown_client' };
+    if (!current && !previous) return { ok: false, reason: 'bad_secret' };
+    if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
+    if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
+    // last_used_at at minute granularity: one write per client per minute, not per grant.
+    if (row.last_used_at === null || now - row.last_used_at > 60_000) {
+      await this.parts.db.updateTable('oauth_clients').set({ last_used_at: now }).where('id', '=', clientId).execute();
+    }
+    return { ok: true, client: view(row) };
+  }
+
+  /** Whether tokens of this client may still be honoured (not revoked, not expired). Cached briefly; revocation invalidates. */
+  async isActive(clientId: string): Promise<boolean> {
+    const cached = this.activeCache.get(clientId);
+    if (cached !== undefined) return cached;
+    const row = await this.parts.db.selectFrom('oauth_clients').select(['revoked_at', 'expires_at']).where('id', '=', clientId).executeTakeFirst();
+    const now = this.parts.now();
+    const active = row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
+    this.activeCache.set(clientId, active);
+    return active;
+  }
+
+  private async row(clientId: string): Promise<OAuthClientsTable> {
+    const row = await this.parts.db.selectFrom('oauth_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    if (row === undefined) throw new NotFoundError('The OAuth client');
+    return row;
+  }
+
+  private async record(action: 'client.created' | 'client.rotated' | 'client.revoked', clientId: string, by: Actor, details: Record<string, unknown>): Promise<void> {
+    await this.parts.audit().record({
+      action,
+      actor: by.actor,
+      entity_type: 'oauth_client',
+      entity_id: clientId,
+      outcome: 'success',
+      ...(by.ip === undefined ? {} : { ip: by.ip }),
+      ...(by.request_id === undefined ? {} : { request_id: by.request_id }),
+      details,
+    });
+  }
+}

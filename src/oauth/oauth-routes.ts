@@ -1,0 +1,214 @@
+import formbody from '@fastify/formbody';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
+import { anyCovers, isPermission } from '../authz/permission-match.js';
+import { WardenError } from '../errors/index.js';
+import { problem, sendProblem } from '../http/problem.js';
+import { identityOf } from '../identity/identity-service.js';
+import { looksLikeJwt } from '../identity/token-checks.js';
+import type { AppContext } from '../server/app-context.js';
+import { INVALID_CLIENT_HEADERS, presentedClient } from './client-credentials-parser.js';
+import type { OAuthClient } from './oauth-client-service.js';
+import { oauthOf } from './oauth-domain.js';
+import { OAuthError, sendOAuthError } from './oauth-error.js';
+
+type Form = Record<string, string | undefined>;
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored. */
+function formOf(request: FastifyRequest): Form {
+  const body = request.body;
+  if (body === null || typeof body !== 'object') throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded');
+  const form: Form = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is repeated`);
+    if (value.length > 4096) throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is too long`);
+    form[key] = value;
+  }
+  return form;
+}
+
+/** The base URL of the endpoints: the issuer when it is a URL (as RFC 8414 wants), else the request's origin. */
+function baseUrl(context: AppContext, request: FastifyRequest): string {
+  const issuer = context.settings.jwtIssuer;
+  if (/^https?:\/\//.test(issuer)) return issuer.replace(/\/$/, '');
+  return `${request.protocol}://${request.host}`;
+}
+
+/** Authenticates the calling client, with the login throttle's lockouts and an audit event per failure. */
+async function authenticateClient(context: AppContext, request: FastifyRequest, form: Form): Promise<OAuthClient> {
+  const presented = presentedClient(request, form);
+  const oauth = oauthOf(context);
+  const throttleKey = `oauth-client:${presented.clientId.slice(0, 200)}`;
+  const gate = await oauth.throttle.check(throttleKey, request.ip);
+  if (!gate.allowed) {
+    const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
+    throw new OAuthError('invalid_client', `Too many failed client authentications; retry in ${seconds} s`, 429, { 'retry-after': String(seconds) });
+  }
+  const result = await oauth.clients.authenticate(presented.clientId, presented.clientSecret);
+  if (result.ok) {
+    await oauth.throttle.recordSuccess(throttleKey);
+    return result.client;
+  }
+  await oauth.throttle.recordFailure(throttleKey, request.ip);
+  await context.audit.record({
+    action: 'client.auth.failed',
+    actor: `client:${presented.clientId.slice(0, 100)}`,
+    entity_type: 'oauth_client',
+    entity_id: presented.clientId.slice(0, 100),
+    outcome: 'failure',
+    ip: request.ip,
+    ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'].slice(0, 300) }),
+    request_id: request.id,
+    details: { reason: result.reason, method: presented.method },
+  });
+  // One answer for every failure: an unknown id and a wrong secret look the same.
+  throw new OAuthError('invalid_client', 'Client authentication failed', 401, INVALID_CLIENT_HEADERS);
+}
+
+/** `POST /oauth/token` (client credentials), `/oauth/introspect`, `/oauth/revoke` and the RFC 8414 metadata. */
+export async function oauthRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
+  await app.register(async (scope) => {
+    // Form bodies only here, as RFC 6749 says; JSON stays the rule everywhere else.
+    await scope.register(formbody, { bodyLimit: 16 * 1024 });
+    scope.removeContentTypeParser('application/json');
+    scope.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (error instanceof OAuthError) return sendOAuthError(reply, error);
+      if (error instanceof WardenError) {
+        if (error.headers !== undefined) reply.headers(error.headers);
+        return sendProblem(reply, problem(error.code, error.message, { status: error.status, requestId: request.id }));
+      }
+      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code?.startsWith('FST_ERR_CTP') === true) {
+        return sendOAuthError(reply, new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
+      }
+      request.log.error({ err: error }, 'oauth endpoint failed');
+      return sendOAuthError(reply, new OAuthError('server_error', `Unexpected error; request id ${request.id}`, 500));
+    });
+
+    scope.post('/oauth/token', { config: { public: true } }, async (request, reply) => {
+      const form = formOf(request);
+      if (form.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+      if (form.grant_type !== 'client_credentials') {
+        throw new OAuthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported');
+      }
+      const client = await authenticateClient(context, request, form);
+      let granted = [...client.scopes];
+      if (form.scope !== undefined && form.scope.trim() !== '') {
+        const requested = [...new Set(form.scope.trim().split(/ +/))];
+        const invalid = requested.filter((s) => !isPermission(s) || !anyCovers(client.scopes, s));
+        if (invalid.length > 0) throw new OAuthError('invalid_scope', `Not granted to this client: ${invalid.join(' ').slice(0, 200)}`);
+        granted = requested;
+      }
+      const issued = await oauthOf(context).tokens().issue(client.client_id, granted);
+      return reply.headers(NO_STORE).send({
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: granted.join(' '),
+      });
+    });
+
+    scope.post('/oauth/introspect', { config: { public: true } }, async (request, reply) => {
+      const form = formOf(request);
+      const client = await authenticateClient(context, request, form);
+      if (!anyCovers(client.scopes, 'tokens:introspect')) {
+        throw new OAuthError('invalid_client', 'This client may not introspect tokens (needs the tokens:introspect scope)', 403);
+      }
+      if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
+      reply.headers(NO_STORE);
+      return introspect(context, form.token, request.ip);
+    });
+
+    scope.post('/oauth/revoke', { config: { public: true } }, async (request, reply) => {
+      const form = formOf(request);
+      const client = await authenticateClient(context, request, form);
+      if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
+      await revoke(context, form.token, client, request);
+      // RFC 7009 §2.2: 200 whether or not the token was valid, so nothing is learnt by probing.
+      return reply.headers(NO_STORE).code(200).send();
+    });
+  });
+
+  app.get('/.well-known/oauth-authorization-server', { config: { public: true } }, async (request) => {
+    const base = baseUrl(context, request);
+    return {
+      issuer: /^https?:\/\//.test(context.settings.jwtIssuer) ? context.settings.jwtIssuer : base,
+      token_endpoint: `${base}/oauth/token`,
+      introspection_endpoint: `${base}/oauth/introspect`,
+      revocation_endpoint: `${base}/oauth/revoke`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: ['client_credentials'],
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_signing_alg_values_supported: [context.settings.jwtAlgorithm],
+    };
+  });
+}
+
+/** RFC 7662: `{active: false}` for anything not currently valid, never a reason. */
+async function introspect(context: AppContext, token: string, ip: string): Promise<Record<string, unknown>> {
+  if (token.startsWith('wdn_') && context.apiKeys !== undefined) {
+    const result = await context.apiKeys.verifier.verify(token, { ip });
+    if (!result.valid) return { active: false };
+    const key = result.key;
+    return {
+      active: true,
+      token_type: 'api_key',
+      sub: key.ownerId,
+      scope: key.permissions.join(' '),
+      ...(key.expiresAt === undefined ? {} : { exp: Math.floor(key.expiresAt / 1000) }),
+      key_id: key.id,
+    };
+  }
+  if (looksLikeJwt(token)) {
+    const result = await identityOf(context).verifier.verify(token);
+    if (!result.valid) return { active: false };
+    const { claims } = result;
+    const payload = decodeJwt(token);
+    return {
+      active: true,
+      token_type: 'Bearer',
+      sub: claims.sub,
+      ...(typeof payload.client_id === 'string' ? { client_id: payload.client_id } : {}),
+      ...(claims.scope === undefined ? {} : { scope: claims.scope.join(' ') }),
+      iss: payload.iss,
+      aud: payload.aud,
+      iat: claims.iat,
+      exp: claims.exp,
+      jti: claims.jti,
+    };
+  }
+  return { active: false };
+}
+
+/** RFC 7009: a client revokes its own tokens; with the tokens:revoke scope, any access token or API key. */
+async function revoke(context: AppContext, token: string, client: OAuthClient, request: FastifyRequest): Promise<void> {
+  const mayRevokeAny = anyCovers(client.scopes, 'tokens:revoke');
+  if (looksLikeJwt(token)) {
+    const identity = identityOf(context);
+    const result = await identity.verifier.verify(token);
+    if (!result.valid) return;
+    const payload = decodeJwt(token);
+    if (payload.client_id !== client.client_id && !mayRevokeAny) return;
+    await identity.revocations.revokeToken(result.claims.jti, result.claims.exp * 1000);
+    await context.audit.record({
+      action: 'auth.logout',
+      actor: `client:${client.client_id}`,
+      entity_type: 'access_token',
+      entity_id: result.claims.jti,
+      outcome: 'success',
+      ip: request.ip,
+      request_id: request.id,
+      details: { via: 'oauth_revoke' },
+    });
+    return;
+  }
+  if (token.startsWith('wdn_') && context.apiKeys !== undefined && mayRevokeAny) {
+    const result = await context.apiKeys.verifier.verify(token, { ip: request.ip });
+    if (!result.valid) return;
+    await context.apiKeys.service.revoke(result.key.id, { actor: `client:${client.client_id}`, ip: request.ip, requestId: request.id });
+  }
+}

@@ -1,0 +1,16 @@
+import { ParseProblem, type Parser } from '../config/parsers.js';
+import { parsePolicyList } from './policy.js';
+
+/**
+ * Settings parser for a policy list such as `100/60s` or `10/1m, 100/1h block 15m` (`off` =
+ * none). The setting keeps the validated text (readable in docs and `warden config check`);
+ * `parsePolicyList` turns it into policies where it is used.
+ */
+export const policyListSetting: Parser<string> = (raw) => {
+  try {
+    parsePolicyList(raw);
+    return raw.trim();
+  } catch (error) {
+    throw new ParseProblem(error instanceof Error ? error.message : String(error));
+  }
+};

@@ -1,0 +1,214 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { LRUCache } from 'lru-cache';
+import type { AuditRecorder } from '../audit/audit-event.js';
+import { WardenError } from '../errors/index.js';
+import { clientAddressKey } from './client-key.js';
+import type { PolicyLimit, RateLimitAlgorithm } from './policy.js';
+import type { RateLimitService } from './rate-limit-service.js';
+import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, type AdvertisedPolicy } from './rate-limit-headers.js';
+import type { RateLimitDecision, RateLimiter } from './rate-limiter.js';
+
+/** How a route's requests are grouped: per client IP, per caller, per route, or custom. */
+export type RateLimitKey = 'ip' | 'user' | 'api_key' | 'principal' | 'route' | ((request: FastifyRequest) => string | undefined);
+
+/** Per-route options (`config: { rateLimit: … }`); `false` exempts the route. */
+export interface RouteRateLimit {
+  /** Replaces the default /v1 (or auth) policies for this route. */
+  readonly policies?: readonly (PolicyLimit & { readonly algorithm?: RateLimitAlgorithm })[];
+  /**
+   * `user`, `api_key` and `principal` are applied after authentication (they need the
+   * caller) and fall back to the client IP when the caller is anonymous or of another kind.
+   * A custom function returning undefined also falls back to the IP. @default 'ip'
+   */
+  readonly key?: RateLimitKey;
+  /** Cost of one request. @default 1 */
+  readonly cost?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Rate limit of this route; `false` = none. Default: the /v1 limit (or the auth limit). */
+    rateLimit?: false | RouteRateLimit;
+  }
+}
+
+export interface RateLimitPluginOptions {
+  readonly service: RateLimitService;
+  /** Per IP on every /v1 route. */
+  readonly defaultPolicies: readonly PolicyLimit[];
+  /** Per IP on the auth routes, instead of the default. */
+  readonly authPolicies: readonly PolicyLimit[];
+  readonly algorithm: RateLimitAlgorithm;
+  /** @default ['/v1/auth/login', '/v1/auth/refresh', '/oauth/token'] */
+  readonly authRoutes?: readonly string[];
+  /** Receives a sampled `ratelimit.blocked` event (at most one per policy and key per minute). */
+  readonly audit?: AuditRecorder;
+}
+
+interface Plan {
+  readonly group: string;
+  readonly limiters: readonly RateLimiter[];
+  readonly advertised: readonly AdvertisedPolicy[];
+  readonly policyHeader: string;
+  readonly key: RateLimitKey;
+  readonly afterAuth: boolean;
+  readonly cost: number;
+}
+
+interface RoutePlans {
+  readonly early: Plan | null;
+  readonly late: Plan | null;
+}
+
+const NO_PLANS: RoutePlans = { early: null, late: null };
+const AUDIT_SAMPLE_MS = 60_000;
+
+/**
+ * Applies the rate limits as an onRequest hook (before authentication, so floods never reach
+ * the password hashing or token checks); caller-keyed limits run as a preHandler after the
+ * auth guard. Sets `RateLimit-Policy`/`RateLimit` on every limited response and answers 429
+ * problem+json `rate_limited` with `Retry-After` when a policy is exceeded.
+ */
+async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOptions): Promise<void> {
+  const { service } = options;
+  const authRoutes = new Set(options.authRoutes ?? ['/v1/auth/login', '/v1/auth/refresh', '/oauth/token']);
+  const plans = new Map<string, RoutePlans>();
+  const audited = new LRUCache<string, number>({ max: 10_000 });
+
+  const makePlan = (group: string, policies: readonly (PolicyLimit & { algorithm?: RateLimitAlgorithm })[], key: RateLimitKey, cost: number): Plan | null => {
+    if (policies.length === 0) return null;
+    const advertised = policies.map((p) => ({ name: `${group}-${Math.ceil(p.windowMs / 1000)}s`, limit: p.limit, windowMs: p.windowMs }));
+    const limiters = policies.map((p, i) =>
+      service.limiter({ name: `http:${group}:${advertised[i]?.name ?? i}`, algorithm: p.algorithm ?? options.algorithm, limit: p.limit, windowMs: p.windowMs, blockDurationMs: p.blockDurationMs }),
+    );
+    return { group, limiters, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), cost };
+  };
+  const defaultPlan = makePlan('default', options.defaultPolicies, 'ip', 1);
+  const authPlan = makePlan('auth', options.authPolicies, 'ip', 1);
+
+  /** `early` runs before authentication; `late` (caller-keyed) after it. */
+  function plansFor(request: FastifyRequest): RoutePlans {
+    const url = request.routeOptions.url;
+    // Unmatched paths under /v1 count too, so that probing for routes is limited as well.
+    if (url === undefined) return request.url.startsWith('/v1/') ? { early: defaultPlan, late: null } : NO_PLANS;
+    const id = `${request.method} ${url}`;
+    const cached = plans.get(id);
+    if (cached !== undefined) return cached;
+    const config = request.routeOptions.config.rateLimit;
+    const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : null;
+    let result: RoutePlans;
+    if (config === false) result = NO_PLANS;
+    else if (config === undefined) result = { early: base, late: null };
+    else {
+      const key = config.key ?? 'ip';
+      const plan =
+        config.policies !== undefined
+          ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
+          : base === null
+            ? null
+            : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key) };
+      // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
+      // so that unauthenticated floods are limited too.
+      result = plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
+    }
+    plans.set(id, result);
+    return result;
+  }
+
+  async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const key = keyFor(plan.key, request);
+    const only = plan.limiters.length === 1 ? plan.limiters[0] : undefined;
+    // The common case (one policy) skips Promise.all's extra allocations.
+    const decisions = only !== undefined ? [await only.limit(key, plan.cost)] : await Promise.all(plan.limiters.map((limiter) => limiter.limit(key, plan.cost)));
+    const route = request.routeOptions.url ?? 'unmatched';
+    let retryMs = 0;
+    decisions.forEach((decision, i) => {
+      service.metrics.recordDecision(plan.advertised[i]?.name ?? '', route, decision.allowed);
+      if (!decision.allowed) retryMs = Math.max(retryMs, decision.retry_after_ms);
+    });
+    const headers: Record<string, string> = {
+      'ratelimit-policy': plan.policyHeader,
+      ratelimit: rateLimitHeader(plan.advertised, decisions),
+    };
+    if (retryMs === 0) {
+      reply.headers(headers);
+      return;
+    }
+    recordBlocked(plan, key, request, decisions);
+    const seconds = retryAfterSeconds(retryMs);
+    throw new WardenError('rate_limited', `Too many requests; retry in ${seconds} s`, {
+      headers: { ...headers, 'retry-after': String(seconds) },
+      fields: { retry_after_s: seconds },
+    });
+  }
+
+  function recordBlocked(plan: Plan, key: string, request: FastifyRequest, decisions: readonly RateLimitDecision[]): void {
+    if (options.audit === undefined) return;
+    const sampleKey = `${plan.group}|${key}`;
+    const now = Date.now();
+    const last = audited.get(sampleKey);
+    if (last !== undefined && now - last < AUDIT_SAMPLE_MS) return;
+    audited.set(sampleKey, now);
+    const principal = request.principal;
+    options.audit
+      .record({
+        action: 'ratelimit.blocked',
+        actor: principal === undefined ? 'anonymous' : `${principal.kind}:${principal.subject}`,
+        outcome: 'denied',
+        ip: request.ip,
+        request_id: request.id,
+        details: {
+          route: request.routeOptions.url ?? 'unmatched',
+          policies: plan.advertised.filter((_, i) => decisions[i]?.allowed === false).map((p) => p.name),
+          key_kind: key.slice(0, key.indexOf(':')),
+        },
+      })
+      .catch((error: unknown) => request.log.warn({ err: error }, 'could not audit a rate-limit block'));
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const { early } = plansFor(request);
+    if (early !== null) await apply(early, request, reply);
+  });
+  const late = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const plan = plansFor(request).late;
+    if (plan !== null) await apply(plan, request, reply);
+  };
+  // Caller-keyed limits need the principal: attach them to the route after the auth guard's
+  // preHandler (which the guard puts first on each guarded route).
+  app.addHook('onRoute', (route) => {
+    const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
+    if (config === undefined || config === false || !isAfterAuth(config.key)) return;
+    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
+    route.preHandler = [...existing, late];
+  });
+}
+
+function isAfterAuth(key: RateLimitKey | undefined): boolean {
+  return key === 'user' || key === 'api_key' || key === 'principal';
+}
+
+/** The counter key of a request under a plan's keying. */
+function keyFor(key: RateLimitKey, request: FastifyRequest): string {
+  const principal = request.principal;
+  switch (key) {
+    case 'ip':
+      return clientAddressKey(request.ip);
+    case 'route':
+      return `route:${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
+    case 'user':
+      return principal?.kind === 'user' ? `user:${principal.subject}` : clientAddressKey(request.ip);
+    case 'api_key':
+      return principal?.kind === 'api_key' ? `api_key:${principal.keyId ?? principal.credentialId}` : clientAddressKey(request.ip);
+    case 'principal':
+      return principal === undefined ? clientAddressKey(request.ip) : `${principal.kind}:${principal.kind === 'api_key' ? (principal.keyId ?? principal.credentialId) : principal.subject}`;
+    default: {
+      const custom = key(request);
+      return custom === undefined ? clientAddressKey(request.ip) : `custom:${custom}`;
+    }
+  }
+}
+
+/** The Fastify plugin; register it before the route modules and after the auth guard. */
+export const rateLimits = fp(rateLimitPlugin, { name: 'warden-rate-limits', fastify: '5.x' });

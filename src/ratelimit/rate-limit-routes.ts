@@ -1,0 +1,53 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { RATE_LIMIT_ALGORITHMS, SLIDING_LOG_MAX_LIMIT } from './policy.js';
+import type { RateLimitService } from './rate-limit-service.js';
+import { ValidationError } from '../errors/index.js';
+
+const CheckBody = Type.Object(
+  {
+    identifier: Type.String({ minLength: 1, maxLength: 256 }),
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
+    window_ms: Type.Integer({ minimum: 1, maximum: 31 * 86_400_000 }),
+    cost: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000 })),
+    namespace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' })),
+    algorithm: Type.Optional(Type.Union(RATE_LIMIT_ALGORITHMS.map((a) => Type.Literal(a)))),
+  },
+  { additionalProperties: false },
+);
+
+const CheckResponse = Type.Object(
+  {
+    allowed: Type.Boolean(),
+    limit: Type.Integer(),
+    remaining: Type.Integer(),
+    reset_ms: Type.Integer(),
+    retry_after_ms: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `POST /v1/ratelimit`: rate limiting as a service for other applications. Counters are
+ * shared by `namespace` + `identifier` (+ algorithm) across every caller and instance.
+ */
+export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitService): Promise<void> {
+  app.post<{ Body: Static<typeof CheckBody> }>(
+    '/v1/ratelimit',
+    {
+      // Callers are trusted applications making many checks from few addresses: the per-IP
+      // default limit would throttle the service itself. The permission check still applies.
+      config: { permission: 'ratelimit:check', rateLimit: false },
+      schema: { body: CheckBody, response: { 200: CheckResponse } },
+    },
+    async (request) => {
+      const body = request.body;
+      const algorithm = body.algorithm ?? 'sliding-window';
+      if (algorithm === 'sliding-log' && body.limit > SLIDING_LOG_MAX_LIMIT) {
+        throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'limit' });
+      }
+      const limiter = service.limiter({ name: `svc:${body.namespace ?? 'default'}`, algorithm, limit: body.limit, windowMs: body.window_ms });
+      return limiter.limit(body.identifier, body.cost ?? 1);
+    },
+  );
+}

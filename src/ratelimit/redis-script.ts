@@ -1,0 +1,121 @@
+/**
+ * One Lua script decides every algorithm atomically in one round trip. KEYS[1] is the state
+ * (a hash, or a sorted set for the log), KEYS[2] the block marker; both carry the same
+ * `{hash tag}` so they live in one Redis Cluster slot. Every write sets a TTL: nothing leaks.
+ * ARGV: algorithm, now (ms), limit, window (ms), cost, block duration (ms).
+ * Returns {allowed (0|1), remaining, reset_ms, retry_after_ms} as integers.
+ * The arithmetic mirrors memory-algorithms.ts exactly.
+ */
+export const RATE_LIMIT_LUA = `
+local state_key, block_key = KEYS[1], KEYS[2]
+local algo = ARGV[1]
+local now = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+local cost = tonumber(ARGV[5])
+local block_ms = tonumber(ARGV[6])
+-- TTLs get a little slack beyond the moment the state stops mattering: the state itself says
+-- which window it belongs to, so a late expiry is harmless, while an early one (Redis' clock
+-- slightly ahead of the caller's) would forget a counter.
+local slack = 1000
+
+if block_ms > 0 then
+  -- The block stores its end on the callers' clock (like every other timestamp here); the
+  -- key's own TTL only cleans it up.
+  local blocked_until = tonumber(redis.call('GET', block_key))
+  if blocked_until and blocked_until > now then
+    local wait = blocked_until - now
+    return {0, 0, wait, wait}
+  end
+end
+
+local allowed, remaining, reset, retry = 0, 0, 0, 0
+
+if algo == 'fixed-window' or algo == 'sliding-window' then
+  local start = now - (now % window)
+  local values = redis.call('HMGET', state_key, 'w', 'c', 'p')
+  local w, c, p = tonumber(values[1]), tonumber(values[2]) or 0, tonumber(values[3]) or 0
+  if w ~= start then
+    if algo == 'sliding-window' and w == start - window then p = c else p = 0 end
+    c = 0
+  end
+  if algo == 'fixed-window' then p = 0 end
+  local elapsed = now - start
+  local estimate = c
+  if algo == 'sliding-window' then estimate = (p * (window - elapsed)) / window + c end
+  reset = window - elapsed
+  if estimate + cost <= limit then
+    allowed = 1
+    remaining = limit - (estimate + cost)
+    redis.call('HSET', state_key, 'w', start, 'c', c + cost, 'p', p)
+    if algo == 'fixed-window' then
+      redis.call('PEXPIRE', state_key, reset + slack)
+    else
+      redis.call('PEXPIRE', state_key, window + reset + slack)
+    end
+  else
+    remaining = limit - estimate
+    if algo == 'fixed-window' or cost > limit then
+      retry = reset
+    elseif c + cost <= limit then
+      retry = window * (1 - (limit - cost - c) / p) - elapsed
+    else
+      retry = reset + window * (1 - (limit - cost) / c)
+    end
+  end
+elseif algo == 'sliding-log' then
+  redis.call('ZREMRANGEBYSCORE', state_key, '-inf', now - window)
+  local count = redis.call('ZCARD', state_key)
+  if count + cost <= limit then
+    allowed = 1
+    for i = 1, cost do
+      redis.call('ZADD', state_key, now, now .. ':' .. (count + i))
+    end
+    if count + cost > 0 then redis.call('PEXPIRE', state_key, window + slack) end
+    remaining = limit - count - cost
+  else
+    remaining = limit - count
+    if cost > limit then
+      retry = window
+    else
+      local blocking = redis.call('ZRANGE', state_key, count + cost - limit - 1, count + cost - limit - 1, 'WITHSCORES')
+      retry = tonumber(blocking[2]) + window - now
+    end
+  end
+  local oldest = redis.call('ZRANGE', state_key, 0, 0, 'WITHSCORES')
+  if oldest[2] then reset = tonumber(oldest[2]) + window - now end
+elseif algo == 'token-bucket' then
+  local rate = limit / window
+  local values = redis.call('HMGET', state_key, 't', 'u')
+  local tokens, updated = tonumber(values[1]), tonumber(values[2])
+  if tokens == nil or updated == nil then tokens = limit; updated = now end
+  if now > updated then
+    tokens = math.min(limit, tokens + (now - updated) * rate)
+    updated = now
+  end
+  if tokens >= cost then
+    allowed = 1
+    tokens = tokens - cost
+  end
+  remaining = tokens
+  reset = (limit - tokens) / rate
+  if cost > limit then retry = window else retry = (cost - tokens) / rate end
+  redis.call('HSET', state_key, 't', string.format('%.17g', tokens), 'u', updated)
+  redis.call('PEXPIRE', state_key, math.max(1, math.ceil(updated + reset - now)) + slack)
+else
+  return redis.error_reply('unknown rate-limit algorithm')
+end
+
+if allowed == 1 then
+  retry = 0
+else
+  retry = math.max(1, math.ceil(retry))
+  if block_ms > 0 then
+    redis.call('SET', block_key, now + block_ms, 'PX', block_ms + slack)
+    remaining = 0
+    reset = math.max(reset, block_ms)
+    retry = math.max(retry, block_ms)
+  end
+end
+return {allowed, math.max(0, math.floor(remaining)), math.max(0, math.ceil(reset)), retry}
+`;

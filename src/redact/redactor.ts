@@ -1,0 +1,166 @@
+import { PATTERN_TYPES, VALUE_PATTERNS, type PatternType, type ValuePattern } from './value-patterns.js';
+import { isSensitiveKey, normaliseKey, REDACTED } from './sensitive-keys.js';
+
+export interface RedactorOptions {
+  /** Key names never redacted by name (compared like sensitive keys: case and `-`/`_` ignored). @default ['token_type'] */
+  readonly allowKeys?: readonly string[];
+  /** Extra key names always redacted (exact match after normalisation). @default [] */
+  readonly denyKeys?: readonly string[];
+  /** Value patterns switched off, e.g. `['ipv4', 'ipv6']` to keep client addresses. @default [] */
+  readonly disabledPatterns?: readonly PatternType[];
+  /**
+   * Keys whose string values are kept as they are (key-name rules still apply). The logger
+   * keeps its own `ip` field this way; text sent to third parties uses no such exception.
+   * @default []
+   */
+  readonly verbatimKeys?: readonly string[];
+  /** Exact values that are never redacted by pattern (e.g. `127.0.0.1`). @default [] */
+  readonly allowValues?: readonly string[];
+  /** Exact substrings always redacted wherever they occur (e.g. a known internal hostname). @default [] */
+  readonly denyValues?: readonly string[];
+  /** Longest string scanned; the rest is replaced by `[REDACTED:truncated]` (fail closed). @default 65536 */
+  readonly maxStringLength?: number;
+  /** Characters scanned per `redactValue` call; strings past the budget are replaced whole. @default 1048576 */
+  readonly maxCharsPerValue?: number;
+  /** Object nesting followed; deeper values are replaced. @default 12 */
+  readonly maxDepth?: number;
+}
+
+export interface Redactor {
+  /** Deep copy of a value with sensitive keys and sensitive substrings of strings replaced. */
+  redactValue(value: unknown): unknown;
+  /** The text with every recognised secret or PII replaced by `[REDACTED:<type>]`. */
+  redactText(text: string): string;
+}
+
+/** Placeholder for a value removed by pattern type, e.g. `[REDACTED:email]`. */
+export function redactionHint(type: string): string {
+  return `[REDACTED:${type}]`;
+}
+
+const TRUNCATED = redactionHint('truncated');
+
+type KeyVerdict = 'sensitive' | 'verbatim' | 'plain';
+
+/**
+ * Every value pattern needs a digit or one of `@ : = . _ -`, except `Bearer …`/`Basic …`/`Token …`
+ * (letters and a space): a string matching none of these cannot match any pattern.
+ */
+const MAY_HOLD_A_PATTERN = /[0-9@:=._-]|bearer|basic|token/i;
+
+/** Builds a redactor from options, validated and frozen once. */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const allowKeys = new Set((options.allowKeys ?? ['token_type']).map(normaliseKey));
+  const denyKeys = new Set((options.denyKeys ?? []).map(normaliseKey));
+  const disabled = new Set<string>(options.disabledPatterns ?? []);
+  for (const type of disabled) {
+    if (!(PATTERN_TYPES as readonly string[]).includes(type))
+      throw new TypeError(`unknown redaction pattern type: ${type}`);
+  }
+  const verbatimKeys = new Set((options.verbatimKeys ?? []).map(normaliseKey));
+  const allowValues = new Set(options.allowValues ?? []);
+  const denyValues = [...(options.denyValues ?? [])]
+    .filter((v) => v.length > 0)
+    .sort((a, b) => b.length - a.length);
+  const maxStringLength = positive(options.maxStringLength ?? 65_536, 'maxStringLength');
+  const maxCharsPerValue = positive(options.maxCharsPerValue ?? 1_048_576, 'maxCharsPerValue');
+  const maxDepth = positive(options.maxDepth ?? 12, 'maxDepth');
+  const patterns = VALUE_PATTERNS.filter((p) => !disabled.has(p.type));
+
+  // Per-key verdicts are remembered (log objects repeat the same keys on every line), bounded.
+  const keyVerdicts = new Map<string, KeyVerdict>();
+  const keyVerdict = (key: string): KeyVerdict => {
+    const known = keyVerdicts.get(key);
+    if (known !== undefined) return known;
+    const normalised = normaliseKey(key);
+    let verdict: KeyVerdict = 'plain';
+    if (allowKeys.has(normalised)) verdict = 'plain';
+    else if (denyKeys.has(normalised) || isSensitiveKey(key)) verdict = 'sensitive';
+    else if (verbatimKeys.has(normalised)) verdict = 'verbatim';
+    if (key.length <= 128) {
+      if (keyVerdicts.size >= 4096) keyVerdicts.clear();
+      keyVerdicts.set(key, verdict);
+    }
+    return verdict;
+  };
+
+  const redactBoundedText = (text: string): string => {
+    let out = text.length > maxStringLength ? text.slice(0, maxStringLength) : text;
+    for (const literal of denyValues)
+      if (out.includes(literal)) out = out.split(literal).join(redactionHint('denied'));
+    // Most log strings (methods, messages, ids) hold none of the characters any pattern needs.
+    if (MAY_HOLD_A_PATTERN.test(out)) {
+      for (const pattern of patterns) if (pattern.mayMatch(out)) out = applyPattern(pattern, out, allowValues);
+    }
+    return text.length > maxStringLength ? out + TRUNCATED : out;
+  };
+
+  const redactValue = (value: unknown): unknown => {
+    let budget = maxCharsPerValue;
+    const visit = (inner: unknown, depth: number): unknown => {
+      if (typeof inner === 'string') {
+        if (budget <= 0) return redactionHint('budget');
+        budget -= Math.min(inner.length, maxStringLength);
+        return redactBoundedText(inner);
+      }
+      if (typeof inner === 'number')
+        return isSafeCardLikeNumber(inner) ? redactBoundedText(String(inner)) : inner;
+      if (inner === null || typeof inner !== 'object') return inner;
+      if (depth >= maxDepth) return redactionHint('too_deep');
+      if (inner instanceof Error) return visit(errorToObject(inner), depth);
+      if (inner instanceof Date) return inner;
+      if (Buffer.isBuffer(inner) || ArrayBuffer.isView(inner)) return redactionHint('binary');
+      if (Array.isArray(inner)) return inner.map((item) => visit(item, depth + 1));
+      if (inner instanceof Map) return visit(Object.fromEntries(inner), depth);
+      if (inner instanceof Set) return visit([...inner], depth);
+      const out: Record<string, unknown> = {};
+      for (const [key, field] of Object.entries(inner as Record<string, unknown>)) {
+        const verdict = keyVerdict(key);
+        if (verdict === 'sensitive') out[key] = REDACTED;
+        else if (verdict === 'verbatim' && typeof field === 'string') out[key] = field;
+        else out[key] = visit(field, depth + 1);
+      }
+      return out;
+    };
+    return visit(value, 0);
+  };
+
+  return Object.freeze({ redactValue, redactText: redactBoundedText });
+}
+
+function applyPattern(pattern: ValuePattern, text: string, allowValues: ReadonlySet<string>): string {
+  const hint = redactionHint(pattern.type);
+  return text.replace(pattern.regex, (match: string, ...rest: unknown[]) => {
+    if (allowValues.has(match)) return match;
+    // `replace` passes the capture groups, then the offset, the input and (with named groups) an object.
+    const groups: (string | undefined)[] = [];
+    for (const item of rest) {
+      if (typeof item === 'number') break;
+      groups.push(item as string | undefined);
+    }
+    return pattern.replace(hint, match, groups);
+  });
+}
+
+// A JSON number can only be a card number with 13+ digits and an issuer digit 2–6 first
+// (epoch-millisecond timestamps start with 1 and skip the text scan).
+function isSafeCardLikeNumber(value: number): boolean {
+  if (!Number.isSafeInteger(value) || value < 2e12) return false;
+  const first = String(value).charCodeAt(0);
+  return first >= 50 && first <= 54;
+}
+
+/** Errors become plain objects so their messages and stacks are redacted like any text. */
+function errorToObject(error: Error): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: error.name, message: error.message };
+  if (error.stack !== undefined) out.stack = error.stack;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) out.code = code;
+  if (error.cause !== undefined) out.cause = error.cause;
+  return out;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
+  return value;
+}

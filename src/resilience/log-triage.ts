@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { defaultRedactor, type Redactor } from '../redact/index.js';
+import { postChatCompletion, type ChatProvider, type ChatRequestBody } from './chat-completions-client.js';
+import type { CircuitBreaker, DegradedReason } from './circuit-breaker.js';
+import { filterErrorLines } from './error-line-filter.js';
+import type { RecentErrorLog } from './recent-error-log.js';
+
+const SYSTEM_PROMPT =
+  'You are an SRE assistant. The user message holds error-level log lines from a service called Warden. ' +
+  'Secrets and personal data were replaced by placeholders like [REDACTED:email]; do not guess them. ' +
+  'Summarise the distinct problems, their likely causes and what to check first, in at most 10 short bullet points.';
+
+export interface LogTriageOptions {
+  /** Unset = no provider: triage returns the payload it would have sent. */
+  readonly provider: ChatProvider | undefined;
+  /** Every call to the provider goes through it (timeout, circuit, cached fallback). */
+  readonly breaker: CircuitBreaker;
+  readonly recentErrors: RecentErrorLog;
+  /** @default the default redaction engine (IP addresses included) */
+  readonly redactor?: Redactor;
+  /** Error lines sent at most (the newest are kept). @default 200 */
+  readonly maxLines?: number;
+  /** Characters per line after redaction; longer lines are cut. @default 2000 */
+  readonly maxLineLength?: number;
+  /** Injectable for tests. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+/** What triage did: the summary (null without provider) and exactly what left the process. */
+export interface LogTriageResult {
+  readonly summary: string | null;
+  /** The exact JSON body sent to the provider; null when nothing was sent. */
+  readonly sent: ChatRequestBody | null;
+  /** Without a provider: the redacted body that would have been sent. */
+  readonly payload: ChatRequestBody | null;
+  readonly provider_configured: boolean;
+  readonly source: 'request' | 'recent_errors';
+  readonly lines_received: number;
+  readonly lines_sent: number;
+  /** Set when the summary came from the fallback cache because the provider was unavailable. */
+  readonly degraded?: { readonly age_ms: number; readonly reason: DegradedReason };
+  readonly detail?: string;
+}
+
+export interface LogTriage {
+  triage(input: { lines?: readonly string[] | undefined }): Promise<LogTriageResult>;
+}
+
+/** Builds the triage service: filter error lines → redact → (breaker) → chat API. */
+export function createLogTriage(options: LogTriageOptions): LogTriage {
+  const redactor = options.redactor ?? defaultRedactor;
+  const maxLines = options.maxLines ?? 200;
+  const maxLineLength = options.maxLineLength ?? 2000;
+
+  const redactLine = (line: string): string => {
+    const trimmed = line.trim();
+    let redacted: string;
+    if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
+      // Structured lines are redacted by key as well as by value pattern.
+      try {
+        redacted = JSON.stringify(redactor.redactValue(JSON.parse(trimmed)));
+      } catch {
+        redacted = redactor.redactText(line);
+      }
+    } else {
+      redacted = redactor.redactText(line);
+    }
+    return redacted.length > maxLineLength ? `${redacted.slice(0, maxLineLength)}…[truncated]` : redacted;
+  };
+
+  return {
+    async triage(input) {
+      const source = input.lines === undefined ? 'recent_errors' : 'request';
+      const received = input.lines ?? options.recentErrors.lines();
+      const errorLines = filterErrorLines(received, { maxLines });
+      // Redact each line, then the joined text once more: a secret split by truncation or
+      // assembled across lines is caught by the second pass, and the pass is idempotent.
+      const content = redactor.redactText(errorLines.map(redactLine).join('\n'));
+      const body: ChatRequestBody = {
+        model: options.provider?.model ?? '',
+        messages: [
+          { role: 'system', content: SYSTEM_PROMPT },
+          { role: 'user', content: content === '' ? '(no error-level lines)' : content },
+        ],
+        temperature: 0,
+      };
+      const base = { source, lines_received: received.length, lines_sent: errorLines.length } as const;
+      const provider = options.provider;
+      if (provider === undefined) {
+        return {
+          ...base,
+          summary: null,
+          sent: null,
+          payload: body,
+          provider_configured: false,
+          detail:
+            'No LLM provider is set (WARDEN_LLM_URL and WARDEN_LLM_MODEL); nothing was sent. payload is what would be sent.',
+        };
+      }
+      if (errorLines.length === 0) {
+        return {
+          ...base,
+          summary: 'No error-level lines to triage.',
+          sent: null,
+          payload: null,
+          provider_configured: true,
+          detail: 'Nothing was sent.',
+        };
+      }
+      const cacheKey = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
+      const result = await options.breaker.call(cacheKey, (signal) =>
+        postChatCompletion(
+          provider,
+          body,
+          options.fetch === undefined ? { signal } : { signal, fetch: options.fetch },
+        ),
+      );
+      if (result.source === 'live')
+        return { ...base, summary: result.value, sent: body, payload: null, provider_configured: true };
+      return {
+        ...base,
+        summary: result.value,
+        // This request did not reach the provider; the summary is of the identical payload sent earlier.
+        sent: null,
+        payload: body,
+        provider_configured: true,
+        degraded: { age_ms: result.ageMs, reason: result.reason },
+        detail:
+          'The provider is unavailable; this summary was cached from an earlier call with the identical payload.',
+      };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { assertSecretName, SecretProviderError, type SecretProvider } from './secret-provider.js';
+
+export interface FileProviderOptions {
+  /** Directory where a file named like the secret holds its value (e.g. /run/secrets). */
+  readonly dir?: string;
+  /** Where `NAME_FILE` variables are looked up. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+async function readSecretFile(provider: string, file: string): Promise<string | undefined> {
+  try {
+    // One trailing newline is what `echo > file` adds; it is never part of the secret.
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new SecretProviderError(provider, `cannot read a secret file (${code ?? 'error'})`, { cause: error });
+  }
+}
+
+/**
+ * Secrets from files: `NAME_FILE=/path` first, then `<dir>/NAME`. `set` writes `<dir>/NAME`
+ * atomically with mode 0600; `list` lists the directory.
+ */
+export function createFileProvider(options: FileProviderOptions = {}): SecretProvider {
+  const env = options.env ?? process.env;
+  const dir = options.dir === undefined ? undefined : path.resolve(options.dir);
+  const name = dir === undefined ? 'file' : `file:${dir}`;
+  const provider: SecretProvider = {
+    name,
+    async get(secret) {
+      assertSecretName(secret);
+      const pointer = env[`${secret}_FILE`];
+      if (pointer !== undefined && pointer !== '') {
+        const value = await readSecretFile(name, pointer);
+        if (value === undefined) throw new SecretProviderError(name, `${secret}_FILE points to a file that does not exist`);
+        return value;
+      }
+      if (dir === undefined || secret.includes('/')) return undefined;
+      return readSecretFile(name, path.join(dir, secret));
+    },
+  };
+  if (dir !== undefined) {
+    provider.set = async (secret, value) => {
+      assertSecretName(secret);
+      if (secret.includes('/')) throw new TypeError('file secrets cannot contain "/"');
+      const target = path.join(dir, secret);
+      const temp = path.join(dir, `.${secret}.${randomBytes(6).toString('hex')}.tmp`);
+      await writeFile(temp, value, { mode: 0o600, flag: 'wx' });
+      await rename(temp, target);
+    };
+    provider.list = async (prefix) => {
+      try {
+        const entries = await readdir(dir, { withFileTypes: true });
+        return entries.filter((e) => e.isFile() && !e.name.startsWith('.') && e.name.startsWith(prefix)).map((e) => e.name).sort();
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw new SecretProviderError(name, 'cannot list the secrets directory', { cause: error });
+      }
+    };
+  }
+  return provider;
+}

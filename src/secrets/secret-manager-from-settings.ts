@@ -1,0 +1,94 @@
+import { loadSettings, type Settings } from '../config/index.js';
+import { createAwsProvider } from './aws-provider.js';
+import { createEnvProvider } from './env-provider.js';
+import { createFileProvider } from './file-provider.js';
+import { SecretManager } from './secret-manager.js';
+import type { SecretProvider } from './secret-provider.js';
+import { createVaultProvider } from './vault-provider.js';
+
+type ProviderSettings = Pick<
+  Settings,
+  | 'secretsProvider'
+  | 'secretsDir'
+  | 'vaultAddr'
+  | 'vaultToken'
+  | 'vaultRoleId'
+  | 'vaultSecretId'
+  | 'vaultNamespace'
+  | 'vaultMount'
+  | 'vaultPath'
+  | 'vaultCaFile'
+  | 'awsRegion'
+  | 'awsSecretPrefix'
+  | 'awsEndpoint'
+  | 'secretsCacheTtlMs'
+>;
+
+function vault(s: ProviderSettings): SecretProvider {
+  if (s.vaultAddr === undefined) throw new TypeError('WARDEN_SECRETS_PROVIDER=vault needs WARDEN_VAULT_ADDR');
+  return createVaultProvider({
+    address: s.vaultAddr,
+    ...(s.vaultToken === undefined ? {} : { token: s.vaultToken }),
+    ...(s.vaultRoleId === undefined || s.vaultSecretId === undefined ? {} : { appRole: { roleId: s.vaultRoleId, secretId: s.vaultSecretId } }),
+    ...(s.vaultNamespace === undefined ? {} : { namespace: s.vaultNamespace }),
+    ...(s.vaultCaFile === undefined ? {} : { caFile: s.vaultCaFile }),
+    mount: s.vaultMount,
+    path: s.vaultPath,
+  });
+}
+
+function aws(s: ProviderSettings): SecretProvider {
+  if (s.awsRegion === undefined) throw new TypeError('WARDEN_SECRETS_PROVIDER=aws needs WARDEN_AWS_REGION');
+  return createAwsProvider({ region: s.awsRegion, prefix: s.awsSecretPrefix, ...(s.awsEndpoint === undefined ? {} : { endpoint: s.awsEndpoint }) });
+}
+
+/**
+ * The providers WARDEN_SECRETS_PROVIDER selects. `auto`: Vault if WARDEN_VAULT_ADDR is set,
+ * else AWS if WARDEN_AWS_REGION is, else files (NAME_FILE, WARDEN_SECRETS_DIR) then env.
+ * `chain`: every configured one of Vault, AWS, files, env, in that order.
+ */
+export function providersFromSettings(s: ProviderSettings, env: Readonly<Record<string, string | undefined>> = process.env): SecretProvider[] {
+  const files = (): SecretProvider => createFileProvider({ env, ...(s.secretsDir === undefined ? {} : { dir: s.secretsDir }) });
+  switch (s.secretsProvider) {
+    case 'env':
+      return [createEnvProvider(env)];
+    case 'file':
+      return [files()];
+    case 'vault':
+      return [vault(s)];
+    case 'aws':
+      return [aws(s)];
+    case 'auto':
+      if (s.vaultAddr !== undefined) return [vault(s)];
+      if (s.awsRegion !== undefined) return [aws(s)];
+      return [files(), createEnvProvider(env)];
+    case 'chain':
+      return [
+        ...(s.vaultAddr === undefined ? [] : [vault(s)]),
+        ...(s.awsRegion === undefined ? [] : [aws(s)]),
+        files(),
+        createEnvProvider(env),
+      ];
+  }
+}
+
+/** A SecretManager configured from already-loaded settings. */
+export function secretManagerFromSettings(s: ProviderSettings, env: Readonly<Record<string, string | undefined>> = process.env): SecretManager {
+  return new SecretManager(providersFromSettings(s, env), { cacheTtlMs: s.secretsCacheTtlMs });
+}
+
+/**
+ * A SecretManager configured from the environment (variables, NAME_FILE, .env), with
+ * auto-detection when WARDEN_SECRETS_PROVIDER=auto. Reads only the provider settings: the
+ * production checks run later, once the service's own secrets have been resolved.
+ */
+export function secretManagerFromEnv(options: { env?: Readonly<Record<string, string | undefined>>; envFile?: string | false } = {}): SecretManager {
+  const env = options.env ?? process.env;
+  const { settings } = loadSettings({
+    env,
+    args: { WARDEN_ENV: 'development' },
+    generateDevSecrets: false,
+    ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+  });
+  return secretManagerFromSettings(settings, env);
+}

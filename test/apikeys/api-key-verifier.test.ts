@@ -1,0 +1,232 @@
+import type { Kysely } from 'kysely';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { ApiKeyService } from '../../src/apikeys/api-key-service.js';
+import { ApiKeyVerifier } from '../../src/apikeys/api-key-verifier.js';
+import { generateApiKey } from '../../src/apikeys/key-format.js';
+import { createPepperKeyring, type PepperKeyring } from '../../src/apikeys/pepper-keyring.js';
+import { UsageTracker } from '../../src/apikeys/usage-tracker.js';
+import type { AuditEventInput } from '../../src/audit/audit-event.js';
+import { createMemoryInvalidationBus, type InvalidationBus } from '../../src/cache/invalidation-bus.js';
+import { createRateLimitService } from '../../src/ratelimit/rate-limit-service.js';
+import type { DatabaseSchema, Storage } from '../../src/storage/index.js';
+import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+import { insertUser, manualClock, withTypo } from './fixtures.js';
+
+const SECRET = 'verifier-test-secret-0123456789abcdef0123456789abcdef';
+const SYSTEM = { actor: 'system' };
+
+/** Wraps a Kysely instance so that every query it starts is counted. */
+function countingDb(db: Kysely<DatabaseSchema>): { db: Kysely<DatabaseSchema>; queries: () => number } {
+  let count = 0;
+  const proxy = new Proxy(db, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (['selectFrom', 'updateTable', 'insertInto', 'transaction'].includes(String(property)) && typeof value === 'function') {
+        return (...args: unknown[]) => {
+          count += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return value;
+    },
+  });
+  return { db: proxy, queries: () => count };
+}
+
+describeEachDatabase('API key verification', (dialect) => {
+  let storage: Storage & { url: string };
+  let clock: ReturnType<typeof manualClock>;
+  let bus: InvalidationBus;
+  let usage: UsageTracker;
+  let audit: AuditEventInput[];
+  let counting: ReturnType<typeof countingDb>;
+  let ownerId: string;
+
+  function build(options: { keyring?: PepperKeyring; cacheTtlMs?: number; legacySalt?: string } = {}): { service: ApiKeyService; verifier: ApiKeyVerifier } {
+    const keyring = options.keyring ?? createPepperKeyring({ secretKey: SECRET });
+    const verifier = new ApiKeyVerifier({
+      db: counting.db,
+      keyring,
+      usage,
+      rateLimits: createRateLimitService({ now: clock.now }),
+      invalidation: bus,
+      cacheTtlMs: options.cacheTtlMs ?? 60_000,
+      legacySalt: options.legacySalt,
+      now: clock.now,
+    });
+    const service = new ApiKeyService({
+      db: storage.db,
+      keyring,
+      usage,
+      invalidation: bus,
+      audit: () => ({ record: async (event) => void audit.push(event) }),
+      rotationGraceMs: 60_000,
+      now: clock.now,
+    });
+    return { service, verifier };
+  }
+
+  beforeEach(async () => {
+    storage = await createTestStorage(dialect);
+    clock = manualClock();
+    bus = createMemoryInvalidationBus();
+    usage = new UsageTracker({ db: storage.db, flushIntervalMs: 0 });
+    audit = [];
+    counting = countingDb(storage.db);
+    ownerId = await insertUser(storage.db);
+  });
+
+  afterEach(async () => {
+    await usage.close();
+    await storage.close();
+  });
+
+  it('accepts a fresh key and reports its owner, permissions and expiry', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['reports:read'], expiresAt: clock.now() + 3_600_000 }, SYSTEM);
+    const result = await verifier.verify(issued.key, { permissions: ['reports:read'] });
+    expect(result.valid).toBe(true);
+    if (!result.valid) return;
+    expect(result.key).toMatchObject({ id: issued.record.id, ownerId, permissions: ['reports:read'], expiresAt: clock.now() + 3_600_000 });
+    expect(audit.map((e) => e.action)).toEqual(['apikey.created']);
+    expect(JSON.stringify(audit)).not.toContain(issued.key);
+  });
+
+  it('stores only the keyed hash and the 8-character prefix, never the key', async () => {
+    const { service } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    const row = await storage.db.selectFrom('api_keys').selectAll().executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain(issued.key);
+    expect(JSON.stringify(row)).not.toContain(issued.key.slice(9, 40));
+    expect(row.prefix).toBe(issued.key.slice(9, 17));
+    expect(row.key_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(Number(row.pepper_version)).toBe(1);
+  });
+
+  it('rejects a typo or a truncated key as malformed without a database query', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    const before = counting.queries();
+    expect(await verifier.verify(withTypo(issued.key, 30))).toEqual({ valid: false, code: 'malformed' });
+    expect(await verifier.verify(issued.key.slice(0, -2))).toEqual({ valid: false, code: 'malformed' });
+    expect(await verifier.verify('short')).toEqual({ valid: false, code: 'malformed' });
+    expect(counting.queries()).toBe(before);
+  });
+
+  it('answers not_found for a well-formed unknown key, and caches that answer', async () => {
+    const { verifier } = build();
+    const unknown = generateApiKey('live');
+    expect(await verifier.verify(unknown)).toEqual({ valid: false, code: 'not_found' });
+    const before = counting.queries();
+    expect(await verifier.verify(unknown)).toEqual({ valid: false, code: 'not_found' });
+    expect(counting.queries()).toBe(before);
+  });
+
+  it('serves repeated verifications from the cache', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    await verifier.verify(issued.key);
+    const before = counting.queries();
+    for (let i = 0; i < 5; i += 1) expect((await verifier.verify(issued.key)).valid).toBe(true);
+    expect(counting.queries()).toBe(before);
+  });
+
+  it('refuses a revoked key at once even when it was cached', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    expect((await verifier.verify(issued.key)).valid).toBe(true);
+    await service.revoke(issued.record.id, SYSTEM);
+    expect(await verifier.verify(issued.key)).toMatchObject({ valid: false, code: 'revoked' });
+    expect(audit.map((e) => e.action)).toContain('apikey.revoked');
+  });
+
+  it('refuses an expired key as expired, also from the cache', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [], expiresAt: clock.now() + 1000 }, SYSTEM);
+    expect((await verifier.verify(issued.key)).valid).toBe(true);
+    clock.advance(1000);
+    expect(await verifier.verify(issued.key)).toMatchObject({ valid: false, code: 'expired' });
+  });
+
+  it('keeps a rotated key working for the grace period, then refuses it as revoked', async () => {
+    const { service, verifier } = build();
+    const old = await service.create({ name: 'ci', ownerId, permissions: ['a:b'], rateLimit: { limit: 5, windowMs: 1000 }, metadata: { team: 'x' } }, SYSTEM);
+    const rotated = await service.rotate(old.record.id, SYSTEM, { graceMs: 30_000 });
+    expect(rotated.key).not.toBe(old.key);
+    expect(rotated.record).toMatchObject({ name: 'ci', permissions: ['a:b'], rateLimit: { limit: 5, windowMs: 1000 }, metadata: { team: 'x' }, rotatedFrom: old.record.id });
+    expect((await verifier.verify(old.key)).valid).toBe(true);
+    expect((await verifier.verify(rotated.key)).valid).toBe(true);
+    clock.advance(30_000);
+    expect(await verifier.verify(old.key)).toMatchObject({ valid: false, code: 'revoked' });
+    expect((await verifier.verify(rotated.key)).valid).toBe(true);
+  });
+
+  it('stops a key rotated with a grace period of 0 at once', async () => {
+    const { service, verifier } = build();
+    const old = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    expect((await verifier.verify(old.key)).valid).toBe(true);
+    await service.rotate(old.record.id, SYSTEM, { graceMs: 0 });
+    expect(await verifier.verify(old.key)).toMatchObject({ valid: false, code: 'revoked' });
+  });
+
+  it('refuses keys of a deactivated owner as disabled', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    await storage.db.updateTable('users').set({ is_active: 0 }).where('id', '=', ownerId).execute();
+    await bus.publish({ topic: 'user', id: ownerId });
+    expect(await verifier.verify(issued.key)).toMatchObject({ valid: false, code: 'disabled' });
+  });
+
+  it('checks required permissions, wildcards included', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['reports:*'] }, SYSTEM);
+    expect((await verifier.verify(issued.key, { permissions: ['reports:write'] })).valid).toBe(true);
+    expect(await verifier.verify(issued.key, { permissions: ['reports:read', 'users:read'] })).toMatchObject({
+      valid: false,
+      code: 'insufficient_permissions',
+    });
+  });
+
+  it('applies the per-key rate limit and reports its state', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [], rateLimit: { limit: 2, windowMs: 60_000 } }, SYSTEM);
+    const first = await verifier.verify(issued.key);
+    expect(first).toMatchObject({ valid: true, ratelimit: { limit: 2, remaining: 1 } });
+    await verifier.verify(issued.key);
+    const third = await verifier.verify(issued.key);
+    expect(third).toMatchObject({ valid: false, code: 'rate_limited', ratelimit: { limit: 2, remaining: 0 } });
+  });
+
+  it('refuses to issue more than the creator holds', async () => {
+    const { service } = build();
+    await expect(
+      service.create({ name: 'ci', ownerId, permissions: ['users:write'] }, { actor: ownerId, grantablePermissions: ['keys:*', 'users:read'] }),
+    ).rejects.toMatchObject({ code: 'privilege_escalation' });
+    await expect(service.create({ name: 'ci', ownerId, permissions: ['keys:read'] }, { actor: ownerId, grantablePermissions: ['keys:*'] })).resolves.toBeDefined();
+  });
+
+  it('counts usage without writing per verification, and flushes it in one batch', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    for (let i = 0; i < 3; i += 1) await verifier.verify(issued.key, { ip: '203.0.113.9' });
+    const stored = await storage.db.selectFrom('api_keys').select('usage_count').executeTakeFirstOrThrow();
+    expect(Number(stored.usage_count)).toBe(0);
+    expect((await service.get(issued.record.id))?.usageCount).toBe(3);
+    await usage.flush();
+    const row = await storage.db.selectFrom('api_keys').selectAll().executeTakeFirstOrThrow();
+    expect(Number(row.usage_count)).toBe(3);
+    expect(Number(row.last_used_at)).toBe(clock.now());
+    expect(row.last_used_ip).toBe('203.0.113.9');
+  });
+
+  it('verifies keys hashed under an older pepper and re-hashes them with the active one', async () => {
+    const v1 = build({ keyring: createPepperKeyring({ secretKey: SECRET }) });
+    const issued = await v1.service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    const rotatedPepper = createPepperKeyring({ secretKey: SECRET, pepperSetting: `2:${Buffer.alloc(32, 9).toString('base64url')}` });
+    const { verifier } = build({ keyring: rotatedPepper });
+    expect((await verifier.verify(issued.key)).valid).toBe(true);
+    const row = await storage.db.selectFrom('api_keys').selectAll().executeTakeFirstOrThrow();
+    expect(Number(row.pepper_version)).toBe(2);
+    expect(row.key_hash).toBe(rotatedPepper.hash(issued.key, 2));
+  });
+});

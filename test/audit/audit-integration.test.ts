@@ -1,0 +1,122 @@
+import { Writable } from 'node:stream';
+import { afterEach, expect, it, vi } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/cli-io.js';
+import { loadSettings } from '../../src/config/index.js';
+import type { Principal } from '../../src/http/principal.js';
+import { startServer } from '../../src/server/start-server.js';
+import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
+import { createTestDatabase, describeEachDatabase } from '../helpers/databases.js';
+
+/** Lets a test request act with the permissions listed in x-test-permissions. */
+function allowTestPrincipals(testApp: TestApp): void {
+  testApp.context.authenticators.unshift(async (request) => {
+    const header = request.headers['x-test-permissions'];
+    if (typeof header !== 'string') return undefined;
+    // An API-key principal holds exactly the permissions its credential carries (no role lookup).
+    const principal: Principal = { kind: 'api_key', subject: 'auditor', permissions: header === '' ? [] : header.split(','), credentialId: 'test' };
+    return principal;
+  });
+}
+
+function captureIo(): CliIo & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), readStdin: async () => Buffer.alloc(0) };
+}
+
+describeEachDatabase('audit log in the service and the CLI', (dialect) => {
+  let testApp: TestApp | undefined;
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await testApp?.close();
+    testApp = undefined;
+  });
+
+  it('serves GET /v1/audit and /v1/audit/verify to audit:read only', async () => {
+    testApp = await createTestApp({ dialect });
+    allowTestPrincipals(testApp);
+    const { app, context } = testApp;
+    for (let i = 0; i < 3; i += 1) {
+      await context.audit.record({ action: 'role.created', actor: 'admin', entity_type: 'role', entity_id: `r${i}`, outcome: 'success' });
+    }
+    expect((await app.inject({ url: '/v1/audit' })).statusCode).toBe(401);
+    const forbidden = await app.inject({ url: '/v1/audit', headers: { 'x-test-permissions': 'keys:read' } });
+    expect(forbidden.statusCode).toBe(403);
+
+    const auditor = { 'x-test-permissions': 'audit:read' };
+    const first = await app.inject({ url: '/v1/audit?action=role.created&limit=2&hours=24', headers: auditor });
+    expect(first.statusCode).toBe(200);
+    const page = first.json<{ data: { entity_id: string }[]; next_cursor: string }>();
+    expect(page.data.map((e) => e.entity_id)).toEqual(['r2', 'r1']);
+    const second = await app.inject({ url: `/v1/audit?action=role.created&limit=2&cursor=${page.next_cursor}`, headers: auditor });
+    expect(second.json<{ data: { entity_id: string }[]; next_cursor: null }>()).toMatchObject({ data: [{ entity_id: 'r0' }], next_cursor: null });
+
+    expect((await app.inject({ url: '/v1/audit?bogus=1', headers: auditor })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/audit?cursor=xyz', headers: auditor })).statusCode).toBe(400);
+    expect((await app.inject({ url: '/v1/audit?hours=2&since=2026-01-01T00:00:00Z', headers: auditor })).statusCode).toBe(400);
+
+    const verify = await app.inject({ url: '/v1/audit/verify', headers: auditor });
+    expect(verify.statusCode).toBe(200);
+    expect(verify.json()).toMatchObject({ valid: true, checked_events: 3, first_broken: null });
+    await context.storage.db.updateTable('audit_events').set({ actor: 'someone-else' }).where('seq', '=', 2).execute();
+    const broken = await app.inject({ url: '/v1/audit/verify', headers: auditor });
+    expect(broken.json()).toMatchObject({ valid: false, first_broken: { seq: 2, reason: 'hash_mismatch' } });
+  });
+
+  it('records config.loaded at start with secrets masked', async () => {
+    const database = await createTestDatabase(dialect);
+    const loaded = loadSettings({
+      env: { WARDEN_ENV: 'development', WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: database.url, WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info' },
+      envFile: false,
+      generateDevSecrets: false,
+    });
+    const server = await startServer(loaded, { print: () => undefined, handleSignals: false, logStream: new Writable({ write: (_c, _e, cb) => cb() }) });
+    try {
+      const rows = await server.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', 'config.loaded').execute();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ actor: 'system', outcome: 'success' });
+      expect(rows[0]?.details).toContain('WARDEN_PORT');
+      expect(rows[0]?.details).not.toContain(TEST_SECRET_KEY);
+      expect(rows[0]?.details).not.toContain(TEST_SECRET_KEY.slice(0, 12));
+    } finally {
+      await server.close();
+      await database.cleanup();
+    }
+  });
+
+  it('warden audit verify, query, export and prune work on the configured database', async () => {
+    testApp = await createTestApp({ dialect });
+    const { context } = testApp;
+    await context.audit.record({ action: 'apikey.revoked', actor: 'admin', entity_type: 'api_key', entity_id: 'k1', outcome: 'success' });
+    await context.audit.record({ action: 'apikey.created', actor: 'admin', entity_type: 'api_key', entity_id: 'k2', outcome: 'success' });
+    vi.stubEnv('WARDEN_ENV', 'development');
+    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    vi.stubEnv('WARDEN_DATABASE_URL', testApp.settings.databaseUrl);
+
+    let io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(0);
+    expect(io.lines.join('\n')).toMatch(/valid: 2 events/);
+
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'query', '--action', 'apikey.created'], io)).toBe(0);
+    expect(io.lines.map((l) => (JSON.parse(l) as { entity_id: string }).entity_id)).toEqual(['k2']);
+
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'export', '--format', 'jsonl'], io)).toBe(0);
+    expect(io.lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+    expect(await runCli(['node', 'warden', 'audit', 'export', '--format', 'csv'], captureIo())).toBe(2);
+
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'prune', '--before', '2999-01-01'], io)).toBe(0);
+    expect(io.lines[0]).toBe('pruned 2 events (through seq 2)');
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.lines[0] ?? '')).toMatchObject({ valid: true, first_seq: 3, last_seq: 3 });
+
+    await context.storage.db.deleteFrom('audit_events').execute();
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(1);
+    expect(io.lines[0]).toMatch(/BROKEN/);
+  });
+});

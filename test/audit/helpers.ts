@@ -1,0 +1,23 @@
+import pino from 'pino';
+import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
+import type { AuditEventInput } from '../../src/audit/audit-event.js';
+import { deriveKey } from '../../src/crypto/derive-key.js';
+import type { Storage } from '../../src/storage/index.js';
+
+export const CHECKPOINT_KEY = deriveKey('test-root-secret-for-audit-checkpoints-0123456789', 'audit-checkpoint:v1');
+
+/** A recorder on `storage` with a controllable clock. */
+export function testAuditLog(storage: Storage, options: { now?: () => number; checkpointIntervalMs?: number } = {}): AuditLog {
+  return createAuditLog({
+    storage,
+    logger: pino({ level: 'silent' }),
+    checkpointKey: CHECKPOINT_KEY,
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 60_000,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
+/** A plain event of the given index. */
+export function sampleEvent(i: number, overrides: Partial<AuditEventInput> = {}): AuditEventInput {
+  return { action: 'user.updated', actor: `user-${i % 3}`, entity_type: 'user', entity_id: `u${i}`, outcome: 'success', details: { i }, ...overrides };
+}

@@ -1,0 +1,194 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { AuthzService, type AuthzActor } from '../../src/authz/authz-service.js';
+import { createMemoryInvalidationBus } from '../../src/cache/invalidation-bus.js';
+import type { Principal } from '../../src/http/principal.js';
+import type { Storage } from '../../src/storage/index.js';
+import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+import { insertUser, memoryAudit, userPrincipal } from './fixtures.js';
+
+describeEachDatabase('AuthzService', (dialect) => {
+  let storage: Storage;
+  let authz: AuthzService;
+  let audit: ReturnType<typeof memoryAudit>;
+  let root: AuthzActor;
+
+  beforeEach(async () => {
+    storage = await createTestStorage(dialect);
+    audit = memoryAudit();
+    // A long TTL: every freshness assertion below must come from invalidation, not expiry.
+    authz = new AuthzService({ db: storage.db, invalidation: createMemoryInvalidationBus(), audit: () => audit, cacheTtlMs: 3_600_000 });
+    root = { principal: userPrincipal(await insertUser(storage.db, { isAdmin: true })) };
+  });
+  afterEach(async () => {
+    authz.close();
+    await storage.close();
+  });
+
+  it('seeds admin, member and reader; member inherits reader', async () => {
+    const roles = await authz.listRoles();
+    expect(roles.map((r) => [r.name, r.permissions, r.inherits, r.builtin])).toEqual([
+      ['admin', ['*:*'], [], true],
+      ['member', ['keys:write'], ['reader'], true],
+      ['reader', ['*:read'], [], true],
+    ]);
+  });
+
+  it('a new user holds nothing (least privilege); an is_admin user holds *:*', async () => {
+    const user = await insertUser(storage.db);
+    expect(await authz.effectivePermissions(user)).toEqual([]);
+    expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(false);
+    expect(await authz.effectivePermissions(root.principal.subject)).toEqual(['*:*']);
+    expect(await authz.can(root.principal, 'anything:delete')).toBe(true);
+  });
+
+  it('inherited permissions count, with their source', async () => {
+    const user = await insertUser(storage.db);
+    await authz.createRole(root, { name: 'lead', permissions: ['users:write'], inherits: ['member'] });
+    await authz.assignRole(root, { userId: user, role: 'lead' });
+    expect(await authz.effectivePermissions(user)).toEqual(['users:write', 'keys:write', '*:read']);
+    expect(await authz.check(user, 'audit:read')).toBe(true);
+    expect(await authz.check(user, 'keys:delete')).toBe(false);
+    const grants = await authz.grants(user);
+    expect(grants.find((g) => g.permission === '*:read')).toEqual({ permission: '*:read', source: 'membership', role: 'reader', via: ['lead', 'member', 'reader'], scope: undefined });
+  });
+
+  it('rejects creating or updating a role into an inheritance cycle', async () => {
+    await authz.createRole(root, { name: 'a', permissions: ['x:read'], inherits: [] });
+    await authz.createRole(root, { name: 'b', permissions: [], inherits: ['a'] });
+    await authz.createRole(root, { name: 'c', permissions: [], inherits: ['b'] });
+    await expect(authz.updateRole(root, 'a', { inherits: ['c'] })).rejects.toMatchObject({ code: 'role_cycle', fields: { cycle: ['a', 'c', 'b', 'a'] } });
+    await expect(authz.createRole(root, { name: 'self', permissions: [], inherits: ['self'] })).rejects.toMatchObject({ code: 'role_cycle' });
+    expect((await authz.getRole('a')).inherits).toEqual([]);
+    await expect(authz.createRole(root, { name: 'd', permissions: [], inherits: ['nope'] })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('scoped memberships apply only in their scope; global ones everywhere', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'admin', scope: 'tenant-a' });
+    await authz.assignRole(root, { userId: user, role: 'reader', scope: 'tenant-b' });
+    expect(await authz.check(user, 'keys:write', 'tenant-a')).toBe(true);
+    expect(await authz.check(user, 'keys:write', 'tenant-b')).toBe(false);
+    expect(await authz.check(user, 'keys:read', 'tenant-b')).toBe(true);
+    expect(await authz.check(user, 'keys:read')).toBe(false);
+    expect(await authz.check(user, 'keys:read', 'tenant-c')).toBe(false);
+    await authz.assignRole(root, { userId: user, role: 'reader' });
+    expect(await authz.check(user, 'keys:read', 'tenant-c')).toBe(true);
+    expect(await authz.can(userPrincipal(user), 'users:delete', 'tenant-a')).toBe(true);
+    expect(await authz.can(userPrincipal(user), 'users:delete')).toBe(false);
+  });
+
+  it('assigning twice is idempotent; removing a missing membership is 404', async () => {
+    const user = await insertUser(storage.db);
+    expect(await authz.assignRole(root, { userId: user, role: 'reader' })).toBe(true);
+    expect(await authz.assignRole(root, { userId: user, role: 'reader' })).toBe(false);
+    expect(await authz.memberships(user)).toHaveLength(1);
+    await authz.removeRole(root, { userId: user, role: 'reader' });
+    await expect(authz.removeRole(root, { userId: user, role: 'reader' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(authz.assignRole(root, { userId: 'no-such-user', role: 'reader' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(authz.assignRole(root, { userId: user, role: 'no-such-role' })).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('a revoked membership or role permission stops working at once (cache invalidated)', async () => {
+    const user = await insertUser(storage.db);
+    await authz.createRole(root, { name: 'ops', permissions: ['keys:write'] });
+    await authz.assignRole(root, { userId: user, role: 'ops' });
+    expect(await authz.can(userPrincipal(user), 'keys:write')).toBe(true); // now cached
+    await authz.updateRole(root, 'ops', { permissions: ['keys:read'] });
+    expect(await authz.can(userPrincipal(user), 'keys:write')).toBe(false);
+    expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(true);
+    await authz.removeRole(root, { userId: user, role: 'ops' });
+    expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(false);
+  });
+
+  it('refuses privilege escalation: a users:write holder cannot give itself admin', async () => {
+    const user = await insertUser(storage.db);
+    await authz.createRole(root, { name: 'user-manager', permissions: ['users:write', 'users:read'] });
+    await authz.assignRole(root, { userId: user, role: 'user-manager' });
+    const self: AuthzActor = { principal: userPrincipal(user) };
+    await expect(authz.assignRole(self, { userId: user, role: 'admin' })).rejects.toMatchObject({ code: 'privilege_escalation', status: 403 });
+    await expect(authz.assignRole(self, { userId: user, role: 'member' })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    // …nor create a role wider than itself, nor widen its own role, nor strip admin from others.
+    await expect(authz.createRole(self, { name: 'mine', permissions: ['*:*'] })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    await expect(authz.updateRole(self, 'user-manager', { permissions: ['users:*'] })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    await expect(authz.updateRole(self, 'user-manager', { inherits: ['admin'] })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    await expect(authz.removeRole(self, { userId: root.principal.subject, role: 'admin' }).catch((e: unknown) => e)).resolves.toMatchObject({
+      code: 'privilege_escalation',
+    });
+    expect(await authz.effectivePermissions(user)).toEqual(['users:write', 'users:read']);
+    expect(audit.events.filter((e) => e.outcome === 'denied').length).toBeGreaterThanOrEqual(6);
+    // What it does hold, it may grant.
+    const other = await insertUser(storage.db);
+    await authz.assignRole(self, { userId: other, role: 'user-manager' });
+  });
+
+  it('a restricted token only holds the intersection; an api key only its own permissions', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'member' });
+    const restricted = userPrincipal(user, ['keys:read']);
+    expect(await authz.can(restricted, 'keys:read')).toBe(true);
+    expect(await authz.can(restricted, 'keys:write')).toBe(false);
+    const key: Principal = { kind: 'api_key', subject: user, permissions: ['users:read'], credentialId: 'k1', keyId: 'k1' };
+    expect(await authz.can(key, 'users:read')).toBe(true);
+    expect(await authz.can(key, 'keys:write')).toBe(false);
+    // A restricted token cannot grant beyond its restriction even when the user could.
+    const other = await insertUser(storage.db);
+    await expect(authz.assignRole({ principal: userPrincipal(root.principal.subject, ['users:write']) }, { userId: other, role: 'reader' })).rejects.toMatchObject({
+      code: 'privilege_escalation',
+    });
+  });
+
+  it('deactivated users hold nothing', async () => {
+    const user = await insertUser(storage.db, { isActive: false, isAdmin: true });
+    expect(await authz.effectivePermissions(user)).toEqual([]);
+  });
+
+  it('a role in use or inherited cannot be deleted; built-ins included; unused ones can', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'reader' });
+    await expect(authz.deleteRole(root, 'reader')).rejects.toMatchObject({ code: 'role_in_use' });
+    await authz.removeRole(root, { userId: user, role: 'reader' });
+    // still inherited by member
+    await expect(authz.deleteRole(root, 'reader')).rejects.toMatchObject({ code: 'role_in_use', fields: { inherited_by: ['member'] } });
+    await authz.updateRole(root, 'member', { inherits: [] });
+    await authz.deleteRole(root, 'reader');
+    await expect(authz.getRole('reader')).rejects.toMatchObject({ code: 'not_found' });
+    await expect(authz.deleteRole(root, 'reader')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('names that look like SQL or markup are refused before storage; odd but valid names round-trip exactly', async () => {
+    await expect(authz.createRole(root, { name: "x'; DROP TABLE roles; --", permissions: [] })).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(authz.createRole(root, { name: '<img src=x>', permissions: [] })).rejects.toMatchObject({ code: 'validation_failed' });
+    const role = await authz.createRole(root, { name: 'drop--table.roles', description: "Robert'); DROP TABLE roles;-- <b>", permissions: ['read'] });
+    expect(role.name).toBe('drop--table.roles');
+    expect((await authz.getRole('drop--table.roles')).description).toBe("Robert'); DROP TABLE roles;-- <b>");
+    expect(role.permissions).toEqual(['*:read']); // coarse "read" expanded
+    await expect(authz.createRole(root, { name: 'drop--table.roles', permissions: [] })).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('every change writes an audit event', async () => {
+    const user = await insertUser(storage.db);
+    await authz.createRole(root, { name: 'ops', permissions: ['keys:read'] });
+    await authz.updateRole(root, 'ops', { permissions: ['keys:write'] });
+    await authz.assignRole(root, { userId: user, role: 'ops', scope: 'org:1' });
+    await authz.removeRole(root, { userId: user, role: 'ops', scope: 'org:1' });
+    await authz.deleteRole(root, 'ops');
+    expect(audit.events.map((e) => [e.action, e.outcome, e.entity_id])).toEqual([
+      ['role.created', 'success', 'ops'],
+      ['role.updated', 'success', 'ops'],
+      ['permission.granted', 'success', 'ops'],
+      ['permission.revoked', 'success', 'ops'],
+      ['membership.added', 'success', user],
+      ['membership.removed', 'success', user],
+      ['role.deleted', 'success', 'ops'],
+    ]);
+    expect(audit.events.every((e) => e.actor === root.principal.subject)).toBe(true);
+  });
+
+  it('deleting a user removes its memberships (ON DELETE CASCADE)', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'reader' });
+    await storage.db.deleteFrom('users').where('id', '=', user).execute();
+    await authz.deleteRole(root, 'member'); // member is unassigned
+    expect(await storage.db.selectFrom('role_memberships').selectAll().where('user_id', '=', user).execute()).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { generateAesKeyEntry } from '../../src/crypto/aes-gcm-keyring.js';
+import { ENCRYPTED_COLUMNS } from '../../src/crypto/encrypted-columns.js';
+import { createKeyringFieldCipher, createPlaintextFieldCipher } from '../../src/crypto/field-cipher.js';
+import { rotateEncryptedColumns } from '../../src/crypto/rotate-columns.js';
+import type { Storage } from '../../src/storage/index.js';
+import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+
+const ROOT = 'root-secret-for-rotation-tests-0123456789';
+
+describeEachDatabase('rotateEncryptedColumns', (dialect) => {
+  let storage: Storage;
+  beforeEach(async () => {
+    storage = await createTestStorage(dialect);
+  });
+  afterEach(async () => {
+    await storage.close();
+  });
+
+  async function insertUser(id: string, email: string, lookup: string): Promise<void> {
+    await storage.db
+      .insertInto('users')
+      .values({ id, email, email_lookup: lookup, name: null, password_hash: 'x', is_active: 1, is_admin: 0, created_at: 1, updated_at: 1, password_changed_at: 1 })
+      .execute();
+  }
+
+  it('re-encrypts old-key and plaintext values with the active key; the old key can then be retired', async () => {
+    const k1 = generateAesKeyEntry('k1');
+    const k2 = generateAesKeyEntry('k2');
+    const old = createKeyringFieldCipher({ rootSecret: ROOT, keyring: k1 });
+    const plain = createPlaintextFieldCipher(ROOT);
+    const emails = Array.from({ length: 7 }, (_, i) => `user${i}@example.com`);
+    for (const [i, email] of emails.entries()) {
+      // Rows 0-4 encrypted with k1, rows 5-6 stored before encryption was turned on.
+      await insertUser(`u${i}`, i < 5 ? old.encrypt(email, `users.email:u${i}`) : email, plain.blindIndex(email, 'users.email'));
+    }
+    const both = createKeyringFieldCipher({ rootSecret: ROOT, keyring: `${k2},${k1}` });
+    const [report] = await rotateEncryptedColumns(storage.db, both, ENCRYPTED_COLUMNS, { batchSize: 3 });
+    expect(report).toEqual({ table: 'users', column: 'email', scanned: 7, rotated: 7, failedIds: [] });
+
+    const onlyNew = createKeyringFieldCipher({ rootSecret: ROOT, keyring: k2 });
+    const rows = await storage.db.selectFrom('users').select(['id', 'email', 'email_lookup']).orderBy('id').execute();
+    expect(rows.map((r) => onlyNew.decrypt(r.email, `users.email:${r.id}`))).toEqual(emails);
+    // The blind index did not change, so login by email still finds each user.
+    expect(rows.map((r) => r.email_lookup)).toEqual(emails.map((e) => onlyNew.blindIndex(e, 'users.email')));
+
+    const [again] = await rotateEncryptedColumns(storage.db, onlyNew, ENCRYPTED_COLUMNS);
+    expect(again?.rotated).toBe(0);
+  });
+
+  it('reports rows it cannot decrypt by id, leaves them untouched, and supports a dry run', async () => {
+    const stranger = createKeyringFieldCipher({ rootSecret: ROOT, keyring: generateAesKeyEntry('gone') });
+    const strangeValue = stranger.encrypt('lost@example.com', 'users.email:a');
+    await insertUser('a', strangeValue, 'l1');
+    await insertUser('b', 'plain@example.com', 'l2');
+    const cipher = createKeyringFieldCipher({ rootSecret: ROOT, keyring: generateAesKeyEntry('k1') });
+    const [dry] = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: true });
+    expect(dry).toMatchObject({ rotated: 1, failedIds: ['a'] });
+    expect((await storage.db.selectFrom('users').select('email').where('id', '=', 'b').executeTakeFirstOrThrow()).email).toBe('plain@example.com');
+    const [real] = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS);
+    expect(real).toMatchObject({ rotated: 1, failedIds: ['a'] });
+    expect((await storage.db.selectFrom('users').select('email').where('id', '=', 'a').executeTakeFirstOrThrow()).email).toBe(strangeValue);
+  });
+
+  it('decodes legacy sealed forms through the column\'s openLegacy hook, reporting rows it rejects', async () => {
+    await insertUser('a', 'legacy:moc.elpmaxe@a', 'l1');
+    await insertUser('b', 'legacy-broken', 'l2');
+    const cipher = createKeyringFieldCipher({ rootSecret: ROOT, keyring: generateAesKeyEntry('k1') });
+    const column = {
+      ...ENCRYPTED_COLUMNS[0]!,
+      openLegacy: (stored: string, _row: unknown, rootSecret: string): string => {
+        expect(rootSecret).toBe(ROOT);
+        if (!stored.startsWith('legacy:')) throw new Error('bad legacy value');
+        return [...stored.slice('legacy:'.length)].reverse().join('');
+      },
+    };
+    await expect(rotateEncryptedColumns(storage.db, cipher, [column])).rejects.toThrow(TypeError);
+    const [report] = await rotateEncryptedColumns(storage.db, cipher, [column], { rootSecret: ROOT });
+    expect(report).toMatchObject({ rotated: 1, failedIds: ['b'] });
+    const row = await storage.db.selectFrom('users').select('email').where('id', '=', 'a').executeTakeFirstOrThrow();
+    expect(cipher.decrypt(row.email, 'users.email:a')).toBe('a@example.com');
+  });
+});

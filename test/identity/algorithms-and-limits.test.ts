@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { HashSemaphore } from '../../src/identity/hash-semaphore.js';
+import { createTestApp } from '../helpers/app.js';
+import { bearer, login, seedUser } from './identity-helpers.js';
+
+describe('configurable signing algorithms', () => {
+  it.each([
+    ['ES256', { kty: 'EC', crv: 'P-256' }],
+    ['RS256', { kty: 'RSA' }],
+  ])('%s: signs, publishes and verifies', async (algorithm, shape) => {
+    const t = await createTestApp({ env: { WARDEN_JWT_ALGORITHM: algorithm } });
+    try {
+      const jwks = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as { keys: Record<string, unknown>[] };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ ...shape, alg: algorithm });
+      const user = await seedUser(t);
+      const tokens = await login(t.app, user.email);
+      expect(JSON.parse(Buffer.from(tokens.access_token.split('.')[0] ?? '', 'base64url').toString())).toMatchObject({ alg: algorithm, typ: 'at+jwt' });
+      expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('HS256: verifies its own tokens and publishes no key', async () => {
+    const t = await createTestApp({ env: { WARDEN_JWT_ALGORITHM: 'hs256' } });
+    try {
+      expect((await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json()).toEqual({ keys: [] });
+      const user = await seedUser(t);
+      const tokens = await login(t.app, user.email);
+      expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) })).statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('passes API-key-shaped bearers on to the next authenticator instead of rejecting them as JWTs', async () => {
+    const t = await createTestApp();
+    try {
+      const response = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer('wdn_live_notarealkey') });
+      expect(response.statusCode).toBe(401);
+      expect((response.json() as { code: string }).code).not.toMatch(/^token_(malformed|algorithm|unknown)/);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('the password-hash semaphore', () => {
+  it('runs at most N at once and answers 503 overloaded when the queue wait times out', async () => {
+    const semaphore = new HashSemaphore({ concurrency: 1, queueTimeoutMs: 20 });
+    let release: () => void = () => undefined;
+    const blocker = semaphore.run(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(semaphore.run(async () => 'late')).rejects.toMatchObject({ code: 'overloaded', status: 503 });
+    const queued = semaphore.run(async () => 'next');
+    release();
+    await blocker;
+    await expect(queued).resolves.toBe('next');
+  });
+});

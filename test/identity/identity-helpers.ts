@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import { identityOf, type IdentityService } from '../../src/identity/identity-service.js';
+import type { User } from '../../src/identity/user-store.js';
+import type { TestApp } from '../helpers/app.js';
+
+export const STRONG_PASSWORD = 'violet-harbour-quietly-92';
+export const OTHER_PASSWORD = 'copper-lantern-evening-17';
+
+/** The identity service of a test app. */
+export function identityOfApp(testApp: TestApp): IdentityService {
+  return identityOf(testApp.context);
+}
+
+/** Creates a user directly through the service (no HTTP), with the strong test password. */
+export async function seedUser(testApp: TestApp, options: { email?: string; isAdmin?: boolean; password?: string } = {}): Promise<User> {
+  return identityOfApp(testApp).userAdmin.create(
+    { email: options.email ?? `user-${Math.random().toString(36).slice(2)}@example.test`, password: options.password ?? STRONG_PASSWORD, isAdmin: options.isAdmin === true },
+    { actor: 'system', ip: undefined, userAgent: undefined },
+  );
+}
+
+/** Logs in over HTTP and returns the token pair. */
+export async function login(app: FastifyInstance, email: string, password = STRONG_PASSWORD): Promise<{ access_token: string; refresh_token: string; expires_in: number }> {
+  const response = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+/** Authorization header for a bearer token. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });

@@ -1,0 +1,70 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { SessionStore } from '../../src/identity/session-store.js';
+import type { Storage } from '../../src/storage/index.js';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+
+describeEachDatabase('refresh-token families', (dialect) => {
+  let storage: Storage;
+  let clock: number;
+  const client = { ip: '192.0.2.1', userAgent: 'test' };
+  beforeEach(async () => {
+    storage = await createTestStorage(dialect);
+    clock = 1_800_000_000_000;
+    await storage.db
+      .insertInto('users')
+      .values({ id: 'u1', email: 'u1@example.test', email_lookup: 'x', name: null, password_hash: 'h', is_active: 1, is_admin: 0, created_at: clock, updated_at: clock, password_changed_at: clock })
+      .execute();
+  });
+  afterEach(async () => storage.close());
+
+  const store = (reuseLeewayMs = 0) => new SessionStore(storage.db, TEST_SECRET_KEY, { ttlMs: 7 * 86_400_000, now: () => clock, reuseLeewayMs });
+
+  it('stores only a keyed hash of the token (256 random bits)', async () => {
+    const { refreshToken } = await store().create('u1', client);
+    expect(Buffer.from(refreshToken.slice(4), 'base64url')).toHaveLength(32);
+    const rows = await storage.db.selectFrom('refresh_tokens').select('token_hash').execute();
+    expect(rows.map((r) => r.token_hash)).not.toContain(refreshToken);
+    expect(JSON.stringify(rows)).not.toContain(refreshToken.slice(4));
+  });
+
+  it('expires the family at its absolute end: refreshing never extends it', async () => {
+    const sessions = store();
+    let { refreshToken } = await sessions.create('u1', client);
+    clock += 6 * 86_400_000;
+    const rotated = await sessions.rotate(refreshToken, client);
+    expect(rotated.ok).toBe(true);
+    refreshToken = rotated.ok ? rotated.refreshToken : '';
+    clock += 86_400_000;
+    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+  });
+
+  it('with a reuse leeway, a duplicate within the leeway is refused without revoking; after it, reuse revokes the family', async () => {
+    const sessions = store(2000);
+    const { refreshToken, sessionId } = await sessions.create('u1', client);
+    const first = await sessions.rotate(refreshToken, client);
+    expect(first.ok).toBe(true);
+    clock += 1000;
+    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    expect(await sessions.isActive(sessionId)).toBe(true);
+    clock += 5000;
+    expect(await sessions.rotate(refreshToken, client)).toMatchObject({ ok: false, code: 'refresh_token_reused', sessionId });
+    expect(await sessions.isActive(sessionId)).toBe(false);
+    if (first.ok) expect(await sessions.rotate(first.refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+  });
+
+  it('lets exactly one of many concurrent rotations of one token win (leeway, so no family revocation)', async () => {
+    const sessions = store(60_000);
+    const { refreshToken } = await sessions.create('u1', client);
+    const results = await Promise.all(Array.from({ length: 5 }, () => sessions.rotate(refreshToken, client)));
+    const winners = results.filter((r) => r.ok);
+    expect(winners).toHaveLength(1);
+    const winner = winners[0];
+    if (winner?.ok) expect((await sessions.rotate(winner.refreshToken, client)).ok).toBe(true);
+  });
+
+  it('refuses garbage without touching the database', async () => {
+    expect(await store().rotate('not-a-token', client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    expect(await store().rotate(`wrt_${'A'.repeat(43)}`, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+  });
+});

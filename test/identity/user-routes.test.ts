@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { bearer, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
+
+describeEachDatabase('/v1/users', (dialect) => {
+  let t: TestApp;
+  let adminToken: string;
+  beforeEach(async () => {
+    t = await createTestApp({ dialect });
+    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
+    adminToken = (await login(t.app, admin.email)).access_token;
+  });
+  afterEach(async () => t.close());
+
+  const create = (payload: Record<string, unknown>, token = adminToken) =>
+    t.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(token), payload });
+
+  it('creates a user with a normalised email and a UUID id, never returning the hash', async () => {
+    const response = await create({ email: '  New.User@Example.TEST ', password: STRONG_PASSWORD, name: 'New' });
+    expect(response.statusCode).toBe(201);
+    const body = response.json() as Record<string, unknown>;
+    expect(body).toMatchObject({ email: 'new.user@example.test', name: 'New', is_active: true, is_admin: false });
+    expect(body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(JSON.stringify(body)).not.toContain('argon2');
+    expect((await create({ email: 'new.user@EXAMPLE.test', password: STRONG_PASSWORD })).json()).toMatchObject({ status: 409, code: 'email_taken' });
+  });
+
+  it('refuses weak passwords, bad emails and unknown fields', async () => {
+    expect((await create({ email: 'a@example.test', password: 'short' })).json()).toMatchObject({ status: 400, code: 'weak_password' });
+    expect((await create({ email: 'a@example.test', password: 'password1234567' })).json()).toMatchObject({ code: 'weak_password' });
+    expect((await create({ email: 'not-an-email', password: STRONG_PASSWORD })).json()).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect((await create({ email: 'a@example.test', password: STRONG_PASSWORD, role: 'admin' })).json()).toMatchObject({ code: 'validation_failed' });
+    expect((await create({ email: 'a@example.test', password: 12345678901234 })).json()).toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('needs users:write to create and answers 401 without a token', async () => {
+    const plain = await seedUser(t);
+    const plainToken = (await login(t.app, plain.email)).access_token;
+    expect((await create({ email: 'x@example.test', password: STRONG_PASSWORD }, plainToken)).statusCode).toBe(403);
+    const anonymous = await t.app.inject({ method: 'POST', url: '/v1/users', payload: { email: 'x@example.test', password: STRONG_PASSWORD } });
+    expect(anonymous.json()).toMatchObject({ status: 401, code: 'token_missing' });
+  });
+
+  it('gets, updates and deletes a user; deleting stops the user’s tokens', async () => {
+    const id = ((await create({ email: 'd@example.test', password: STRONG_PASSWORD })).json() as { id: string }).id;
+    const userToken = (await login(t.app, 'd@example.test')).access_token;
+    expect((await t.app.inject({ method: 'GET', url: `/v1/users/${id}`, headers: bearer(adminToken) })).json()).toMatchObject({ id, email: 'd@example.test' });
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload: { name: 'Dee', is_admin: true } });
+    expect(patched.json()).toMatchObject({ name: 'Dee', is_admin: true });
+    expect((await t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload: {} })).statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: bearer(adminToken) })).statusCode).toBe(204);
+    expect((await t.app.inject({ method: 'GET', url: `/v1/users/${id}`, headers: bearer(adminToken) })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(userToken) })).json()).toMatchObject({ code: 'user_inactive' });
+  });
+
+  it('lists users with a cursor, each user exactly once', async () => {
+    for (let i = 0; i < 4; i += 1) await seedUser(t, { email: `page${i}@example.test` });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/users?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`;
+      const page = (await t.app.inject({ method: 'GET', url, headers: bearer(adminToken) })).json() as { items: { email: string }[]; next_cursor: string | null };
+      seen.push(...page.items.map((u) => u.email));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/users?cursor=garbage', headers: bearer(adminToken) })).statusCode).toBe(400);
+  });
+});

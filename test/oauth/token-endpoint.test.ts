@@ -1,0 +1,100 @@
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterEach, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { basic, FORM, seedClient } from './oauth-helpers.js';
+
+describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('issues a short-lived signed JWT with sub = client_id and the client scopes, no refresh token', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read', 'users:read']);
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, c.secret) }, payload: 'grant_type=client_credentials' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers.pragma).toBe('no-cache');
+    const body = response.json();
+    expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'keys:read users:read' });
+    expect(body.refresh_token).toBeUndefined();
+    const claims = decodeJwt(body.access_token);
+    expect(claims).toMatchObject({ sub: c.clientId, client_id: c.clientId, scope: 'keys:read users:read', iss: t.settings.jwtIssuer, aud: t.settings.jwtAudience });
+    expect(decodeProtectedHeader(body.access_token)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
+    expect(typeof decodeProtectedHeader(body.access_token).kid).toBe('string');
+  });
+
+  it('accepts client_secret_post and narrows scope on request', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:*']);
+    const payload = new URLSearchParams({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.secret, scope: 'keys:read' }).toString();
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: FORM, payload });
+    expect(response.statusCode).toBe(200);
+    expect(response.json().scope).toBe('keys:read');
+  });
+
+  it('answers RFC 6749 §5.2 errors: invalid_client (401 + WWW-Authenticate), invalid_scope, unsupported_grant_type, invalid_request', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    const post = (headers: Record<string, string>, payload: string) => t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, ...headers }, payload });
+
+    const wrongSecret = await post({ authorization: basic(c.clientId, `${c.secret}x`) }, 'grant_type=client_credentials');
+    expect(wrongSecret.statusCode).toBe(401);
+    expect(wrongSecret.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed' });
+    expect(wrongSecret.headers['www-authenticate']).toMatch(/^Basic realm="warden"/);
+
+    const unknown = await post({ authorization: basic('00000000-0000-4000-8000-000000000000', c.secret) }, 'grant_type=client_credentials');
+    expect(unknown.json()).toEqual(wrongSecret.json());
+
+    expect((await post({}, 'grant_type=client_credentials')).json().error).toBe('invalid_client');
+    expect((await post({ authorization: basic(c.clientId, c.secret) }, 'grant_type=client_credentials&scope=keys:write')).json()).toMatchObject({ error: 'invalid_scope' });
+    expect((await post({ authorization: basic(c.clientId, c.secret) }, 'grant_type=password&username=a&password=b')).json()).toMatchObject({ error: 'unsupported_grant_type' });
+    expect((await post({ authorization: basic(c.clientId, c.secret) }, 'scope=keys:read')).json()).toMatchObject({ error: 'invalid_request' });
+    const both = await post({ authorization: basic(c.clientId, c.secret) }, `grant_type=client_credentials&client_id=${c.clientId}&client_secret=${c.secret}`);
+    expect(both.statusCode).toBe(400);
+    expect(both.json().error).toBe('invalid_request');
+    const repeated = await post({ authorization: basic(c.clientId, c.secret) }, 'grant_type=client_credentials&grant_type=client_credentials');
+    expect(repeated.json().error).toBe('invalid_request');
+    const json = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { authorization: basic(c.clientId, c.secret) }, payload: { grant_type: 'client_credentials' } });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().error).toBe('invalid_request');
+    for (const response of [wrongSecret, both, json]) expect(response.body).not.toContain(c.secret);
+  });
+
+  it('audits failed client authentication without the secret, and locks the client out after repeated failures', async () => {
+    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES: '3' } });
+    const c = await seedClient(t, ['keys:read']);
+    const attempt = (secret: string) =>
+      t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, secret) }, payload: 'grant_type=client_credentials' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await attempt(`wrong-${i}`)).statusCode);
+    expect(statuses.slice(0, 2)).toEqual([401, 401]);
+    expect(statuses).toContain(429);
+    const locked = await attempt(c.secret);
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    const rows = await t.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', 'client.auth.failed').execute();
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(rows)).not.toContain('wrong-0');
+  });
+
+  it('refuses revoked and expired clients, and keeps the old secret working during a rotation grace period', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    const { oauthOf } = await import('../../src/oauth/oauth-domain.js');
+    const clients = oauthOf(t.context).clients;
+    const grant = (secret: string) =>
+      t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, secret) }, payload: 'grant_type=client_credentials' });
+    const rotated = await clients.rotate(c.clientId, 60_000, { actor: 'system' });
+    expect((await grant(c.secret)).statusCode).toBe(200);
+    expect((await grant(rotated.secret)).statusCode).toBe(200);
+    const noGrace = await clients.rotate(c.clientId, 0, { actor: 'system' });
+    expect((await grant(rotated.secret)).statusCode).toBe(401);
+    expect((await grant(noGrace.secret)).statusCode).toBe(200);
+    await clients.revoke(c.clientId, { actor: 'system' });
+    expect((await grant(noGrace.secret)).statusCode).toBe(401);
+  });
+});
+

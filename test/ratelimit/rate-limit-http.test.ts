@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditEventInput } from '../../src/audit/audit-event.js';
+import { anyCovers } from '../../src/authz/permission-match.js';
+import { healthRoutes } from '../../src/http/health.js';
+import { rateLimitRoutes } from '../../src/ratelimit/rate-limit-routes.js';
+import type { RouteModule } from '../../src/server/routes/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+// Only the routes under test (the service's other modules are other domains' business).
+const testRoutes: RouteModule = async (app, context) => {
+  await app.register(healthRoutes, { checks: {} });
+  await rateLimitRoutes(app, context.rateLimits);
+  app.get('/v1/ping', { config: { public: true } }, async () => ({ ok: true }));
+  app.post('/v1/auth/login', { config: { public: true } }, async () => ({ ok: true }));
+  app.get('/v1/whoami', { config: { public: true, rateLimit: false } }, async (request) => ({ ip: request.ip }));
+  app.get('/v1/shared', { config: { public: true, rateLimit: { key: 'route', policies: [{ limit: 2, windowMs: 60_000, blockDurationMs: 0 }] } } }, async () => ({ ok: true }));
+  app.get(
+    '/v1/tenant',
+    {
+      config: {
+        public: true,
+        rateLimit: { key: (request) => (typeof request.headers['x-tenant'] === 'string' ? request.headers['x-tenant'] : undefined), cost: 2, policies: [{ limit: 4, windowMs: 60_000, blockDurationMs: 0, algorithm: 'token-bucket' }] },
+      },
+    },
+    async () => ({ ok: true }),
+  );
+  app.get('/v1/unlimited', { config: { public: true, rateLimit: false } }, async () => ({ ok: true }));
+  app.get(
+    '/v1/per-user',
+    { config: { permission: 'authenticated', rateLimit: { key: 'user', policies: [{ limit: 2, windowMs: 60_000, blockDurationMs: 0 }] } } },
+    async () => ({ ok: true }),
+  );
+};
+
+let t: TestApp;
+afterEach(async () => {
+  await t.close();
+});
+
+async function start(env: Record<string, string>): Promise<TestApp> {
+  t = await createTestApp({ env, routes: [testRoutes] });
+  // Permissions straight from the test principal (the real authorizer looks up roles).
+  t.context.authorize = async (principal, permission) => anyCovers(principal.permissions, permission);
+  // A test authenticator: `x-test-user: <id>[;perm,perm]`.
+  t.context.authenticators.push(async (request) => {
+    const header = request.headers['x-test-user'];
+    if (typeof header !== 'string') return undefined;
+    const [subject = '', permissions = ''] = header.split(';');
+    return { kind: 'user', subject, permissions: permissions === '' ? [] : permissions.split(','), credentialId: `jti-${subject}` };
+  });
+  return t;
+}
+
+describe('HTTP rate limits', () => {
+  it('applies the default limit to /v1 routes with RateLimit-Policy/RateLimit headers, then 429 problem+json', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '3/60s', WARDEN_RATELIMIT_ALGORITHM: 'fixed-window' });
+    for (let i = 0; i < 3; i += 1) {
+      const ok = await t.app.inject({ url: '/v1/ping' });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.headers['ratelimit-policy']).toBe('"default-60s";q=3;w=60');
+      expect(ok.headers.ratelimit).toMatch(new RegExp(`^"default-60s";r=${2 - i};t=\\d+$`));
+    }
+    const limited = await t.app.inject({ url: '/v1/ping' });
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['content-type']).toContain('application/problem+json');
+    expect(limited.json()).toMatchObject({ code: 'rate_limited', status: 429 });
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.headers['ratelimit-policy']).toBe('"default-60s";q=3;w=60');
+    expect(limited.headers.ratelimit).toMatch(/^"default-60s";r=0;t=\d+$/);
+    // Unmatched /v1 paths count against the same budget (route probing is limited too).
+    expect((await t.app.inject({ url: '/v1/nothing-here' })).statusCode).toBe(429);
+  });
+
+  it('several limits on one route: the first exhausted one denies, and both are advertised', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '2/1s, 3/1h', WARDEN_RATELIMIT_ALGORITHM: 'sliding-log' });
+    const first = await t.app.inject({ url: '/v1/ping' });
+    expect(first.headers['ratelimit-policy']).toBe('"default-1s";q=2;w=1, "default-3600s";q=3;w=3600');
+    expect(first.headers.ratelimit).toMatch(/^"default-1s";r=1;t=\d+, "default-3600s";r=2;t=\d+$/);
+    expect((await t.app.inject({ url: '/v1/ping' })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/ping' })).statusCode).toBe(429);
+  });
+
+  it('gives the auth routes their own stricter limit', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '100/60s', WARDEN_RATELIMIT_AUTH: '2/60s block 5m' });
+    expect((await t.app.inject({ method: 'POST', url: '/v1/auth/login' })).statusCode).toBe(200);
+    const second = await t.app.inject({ method: 'POST', url: '/v1/auth/login' });
+    expect(second.headers['ratelimit-policy']).toBe('"auth-60s";q=2;w=60');
+    const third = await t.app.inject({ method: 'POST', url: '/v1/auth/login' });
+    expect(third.statusCode).toBe(429);
+    // The block (5 minutes) outlasts the window (1 minute).
+    expect(Number(third.headers['retry-after'])).toBe(300);
+    expect((await t.app.inject({ url: '/v1/ping' })).statusCode).toBe(200);
+  });
+
+  it('exempts health, metrics and routes marked rateLimit: false', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s' });
+    for (let i = 0; i < 3; i += 1) {
+      const health = await t.app.inject({ url: '/healthz' });
+      expect(health.statusCode).toBe(200);
+      expect(health.headers['ratelimit-policy']).toBeUndefined();
+      expect((await t.app.inject({ url: '/v1/unlimited' })).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/metrics' })).statusCode).not.toBe(429);
+    }
+  });
+
+  it('keys by client IP, grouping IPv6 by /64', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s' });
+    const from = (remoteAddress: string) => t.app.inject({ url: '/v1/ping', remoteAddress });
+    expect((await from('2001:db8:1:2::1')).statusCode).toBe(200);
+    expect((await from('2001:db8:1:2:ffff::9')).statusCode).toBe(429);
+    expect((await from('2001:db8:1:3::1')).statusCode).toBe(200);
+    expect((await from('192.0.2.1')).statusCode).toBe(200);
+    expect((await from('::ffff:192.0.2.1')).statusCode).toBe(429);
+  });
+
+  it('keys by route (one budget for every caller) or by a custom function, with a per-route cost', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '100/60s' });
+    expect((await t.app.inject({ url: '/v1/shared', remoteAddress: '192.0.2.1' })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/shared', remoteAddress: '192.0.2.2' })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/shared', remoteAddress: '192.0.2.3' })).statusCode).toBe(429);
+    const tenant = (name: string, remoteAddress: string) => t.app.inject({ url: '/v1/tenant', remoteAddress, headers: { 'x-tenant': name } });
+    expect((await tenant('acme', '192.0.2.1')).statusCode).toBe(200);
+    expect((await tenant('acme', '192.0.2.2')).statusCode).toBe(200);
+    // Cost 2 against a bucket of 4: the third request of the tenant is denied, from any address.
+    expect((await tenant('acme', '192.0.2.3')).statusCode).toBe(429);
+    expect((await tenant('globex', '192.0.2.1')).statusCode).toBe(200);
+  });
+
+  it('honours the trust-proxy setting for the client IP', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s', WARDEN_TRUST_PROXY: 'loopback' });
+    const via = (client: string) => t.app.inject({ url: '/v1/ping', headers: { 'x-forwarded-for': client } });
+    expect((await via('198.51.100.1')).statusCode).toBe(200);
+    expect((await via('198.51.100.2')).statusCode).toBe(200);
+    expect((await via('198.51.100.1')).statusCode).toBe(429);
+  });
+
+  it('keys a route by user after authentication, while the per-IP limit still runs first', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '5/60s' });
+    const as = (user: string) => t.app.inject({ url: '/v1/per-user', headers: { 'x-test-user': user } });
+    expect((await as('alice')).statusCode).toBe(200);
+    expect((await as('alice')).statusCode).toBe(200);
+    const denied = await as('alice');
+    expect(denied.statusCode).toBe(429);
+    expect(denied.headers['ratelimit-policy']).toMatch(/^"route:GET \/v1\/per-user-60s";q=2;w=60$/);
+    expect((await as('bob')).statusCode).toBe(200);
+    // 4 requests so far from this IP; the 5th passes the IP limit, the 6th does not even authenticate.
+    expect((await t.app.inject({ url: '/v1/per-user' })).statusCode).toBe(401);
+    expect((await t.app.inject({ url: '/v1/per-user' })).statusCode).toBe(429);
+  });
+
+  it('records a sampled ratelimit.blocked audit event without the counter key, and counts decisions', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s', WARDEN_METRICS_TOKEN: 'm3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a' });
+    const events: AuditEventInput[] = [];
+    t.context.audit = { record: async (event) => void events.push(event) };
+    await t.app.inject({ url: '/v1/ping' });
+    await t.app.inject({ url: '/v1/ping' });
+    await t.app.inject({ url: '/v1/ping' });
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ action: 'ratelimit.blocked', outcome: 'denied', actor: 'anonymous', ip: '127.0.0.1' });
+    expect(events[0]?.details).toEqual({ route: '/v1/ping', policies: ['default-60s'], key_kind: 'ip' });
+    const metrics = await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer m3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a' } });
+    expect(metrics.body).toContain('warden_ratelimit_decisions_total{policy="default-60s",route="/v1/ping",outcome="allowed"} 1');
+    expect(metrics.body).toContain('warden_ratelimit_decisions_total{policy="default-60s",route="/v1/ping",outcome="limited"} 2');
+  });
+});
+
+describe('POST /v1/ratelimit', () => {
+  const check = (body: unknown, user = 'svc;ratelimit:check') =>
+    t.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': user }, payload: body as object });
+
+  it('decides for other applications, per namespace and identifier', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s' });
+    const body = { identifier: 'customer-42', limit: 2, window_ms: 60_000, namespace: 'emails' };
+    const first = await check(body);
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ allowed: true, limit: 2, remaining: 1, retry_after_ms: 0 });
+    expect((await check(body)).json()).toMatchObject({ allowed: true, remaining: 0 });
+    const denied = (await check(body)).json() as { allowed: boolean; retry_after_ms: number; reset_ms: number };
+    expect(denied.allowed).toBe(false);
+    expect(denied.retry_after_ms).toBeGreaterThan(0);
+    expect((await check({ ...body, namespace: 'sms' })).json()).toMatchObject({ allowed: true });
+    expect((await check({ identifier: 'x', limit: 5, window_ms: 1000, cost: 5, algorithm: 'token-bucket' })).json()).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('requires ratelimit:check and a strict body', async () => {
+    await start({});
+    const body = { identifier: 'a', limit: 1, window_ms: 1000 };
+    expect((await t.app.inject({ method: 'POST', url: '/v1/ratelimit', payload: body })).statusCode).toBe(401);
+    expect((await check(body, 'svc;keys:read')).statusCode).toBe(403);
+    expect((await check({ ...body, extra: 1 })).statusCode).toBe(400);
+    expect((await check({ ...body, limit: '1' })).statusCode).toBe(400);
+    expect((await check({ ...body, window_ms: 0 })).statusCode).toBe(400);
+    expect((await check({ ...body, limit: 5000, algorithm: 'sliding-log' })).json()).toMatchObject({ code: 'validation_failed' });
+  });
+});

@@ -1,0 +1,260 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from '../../src/ratelimit/memory-store.js';
+import type { RateLimitPolicy } from '../../src/ratelimit/policy.js';
+import type { RateLimiter } from '../../src/ratelimit/rate-limiter.js';
+import { limiterFor } from '../../src/ratelimit/rate-limit-service.js';
+import { createRedisStore } from '../../src/ratelimit/redis-store.js';
+import type { RateLimitStore } from '../../src/ratelimit/store.js';
+import { createTestRedis, describeWithRedis, type TestRedis } from '../helpers/redis.js';
+
+/** A controllable clock; T0 is a window boundary for every window used below. */
+const T0 = 1_800_000_000_000;
+
+interface World {
+  readonly store: RateLimitStore;
+  /** Sets the clock to T0 + ms. */
+  at(ms: number): void;
+}
+
+/** The same behaviour suite for every store: the Lua script and the TypeScript must agree. */
+function storeBehaviour(makeWorld: () => Promise<World & { cleanup(): Promise<void> }>): void {
+  let world: World & { cleanup(): Promise<void> };
+  beforeEach(async () => {
+    world = await makeWorld();
+  });
+  afterEach(async () => {
+    await world.cleanup();
+  });
+  const limiter = (policy: Partial<RateLimitPolicy> & Pick<RateLimitPolicy, 'algorithm' | 'limit' | 'windowMs'>): RateLimiter =>
+    limiterFor(world.store, { name: 'test', ...policy });
+  const take = async (l: RateLimiter, n: number, key = 'k', cost = 1): Promise<boolean[]> => {
+    const out: boolean[] = [];
+    for (let i = 0; i < n; i += 1) out.push((await l.limit(key, cost)).allowed);
+    return out;
+  };
+
+  describe('fixed window', () => {
+    it('allows exactly the limit per window and reports remaining, reset and retry', async () => {
+      const l = limiter({ algorithm: 'fixed-window', limit: 3, windowMs: 1000 });
+      world.at(200);
+      expect(await l.limit('k')).toEqual({ allowed: true, limit: 3, remaining: 2, reset_ms: 800, retry_after_ms: 0 });
+      expect(await take(l, 2)).toEqual([true, true]);
+      world.at(300);
+      expect(await l.limit('k')).toEqual({ allowed: false, limit: 3, remaining: 0, reset_ms: 700, retry_after_ms: 700 });
+    });
+
+    it('starts a fresh window exactly at the edge (and so allows a burst across it)', async () => {
+      const l = limiter({ algorithm: 'fixed-window', limit: 3, windowMs: 1000 });
+      world.at(999);
+      expect(await take(l, 4)).toEqual([true, true, true, false]);
+      world.at(1000);
+      expect(await take(l, 4)).toEqual([true, true, true, false]);
+    });
+
+    it('charges cost > 1 and denies a cost above what remains without consuming it', async () => {
+      const l = limiter({ algorithm: 'fixed-window', limit: 10, windowMs: 1000 });
+      world.at(0);
+      expect((await l.limit('k', 4)).remaining).toBe(6);
+      expect((await l.limit('k', 4)).remaining).toBe(2);
+      const denied = await l.limit('k', 4);
+      expect(denied).toMatchObject({ allowed: false, remaining: 2 });
+      expect(await l.limit('k', 2)).toMatchObject({ allowed: true, remaining: 0 });
+      expect((await l.limit('other', 11)).allowed).toBe(false);
+    });
+  });
+
+  describe('sliding window (counter approximation)', () => {
+    it('weights the previous window by how much of it still overlaps', async () => {
+      const l = limiter({ algorithm: 'sliding-window', limit: 10, windowMs: 1000 });
+      world.at(500);
+      expect(await take(l, 11)).toEqual([...Array(10).fill(true), false]);
+      // Half-way through the next window the previous 10 count as 5.
+      world.at(1500);
+      expect(await take(l, 5)).toEqual([true, true, true, true, true]);
+      const denied = await l.limit('k');
+      // 10 * (1000 - e)/1000 + 5 + 1 <= 10  ⇔  e >= 600, i.e. 100 ms from now.
+      expect(denied).toMatchObject({ allowed: false, remaining: 0, retry_after_ms: 100 });
+      world.at(1600);
+      expect(await l.limit('k')).toMatchObject({ allowed: true, remaining: 0 });
+    });
+
+    it('forgets everything after two quiet windows', async () => {
+      const l = limiter({ algorithm: 'sliding-window', limit: 2, windowMs: 1000 });
+      world.at(0);
+      expect(await take(l, 3)).toEqual([true, true, false]);
+      world.at(2000);
+      expect(await take(l, 3)).toEqual([true, true, false]);
+    });
+
+    it('tells a denied caller when the next window will let it in', async () => {
+      const l = limiter({ algorithm: 'sliding-window', limit: 4, windowMs: 1000 });
+      world.at(0);
+      expect(await take(l, 4)).toEqual([true, true, true, true]);
+      // Next window: 4 * (1000 - e)/1000 + 1 <= 4 ⇔ e >= 250 → 1000 + 250 ms from now.
+      expect(await l.limit('k')).toMatchObject({ allowed: false, retry_after_ms: 1250, reset_ms: 1000 });
+    });
+  });
+
+  describe('sliding log (exact)', () => {
+    it('counts each request for exactly one window after it', async () => {
+      const l = limiter({ algorithm: 'sliding-log', limit: 3, windowMs: 1000 });
+      for (const t of [0, 100, 200]) {
+        world.at(t);
+        expect((await l.limit('k')).allowed).toBe(true);
+      }
+      world.at(300);
+      expect(await l.limit('k')).toEqual({ allowed: false, limit: 3, remaining: 0, reset_ms: 700, retry_after_ms: 700 });
+      world.at(999);
+      expect((await l.limit('k')).allowed).toBe(false);
+      world.at(1000);
+      expect(await l.limit('k')).toMatchObject({ allowed: true, remaining: 0, reset_ms: 100 });
+    });
+
+    it('charges cost > 1 as that many entries', async () => {
+      const l = limiter({ algorithm: 'sliding-log', limit: 5, windowMs: 1000 });
+      world.at(0);
+      expect(await l.limit('k', 3)).toMatchObject({ allowed: true, remaining: 2 });
+      world.at(500);
+      const denied = await l.limit('k', 3);
+      // The first of the three entries at t=0 must expire: at t=1000.
+      expect(denied).toMatchObject({ allowed: false, remaining: 2, retry_after_ms: 500 });
+      expect(await l.limit('k', 2)).toMatchObject({ allowed: true, remaining: 0 });
+    });
+  });
+
+  describe('token bucket', () => {
+    it('allows a full burst, then refills at limit/window', async () => {
+      const l = limiter({ algorithm: 'token-bucket', limit: 10, windowMs: 10_000 });
+      world.at(0);
+      expect(await take(l, 10)).toEqual(Array(10).fill(true));
+      expect(await l.limit('k')).toMatchObject({ allowed: false, remaining: 0, retry_after_ms: 1000, reset_ms: 10_000 });
+      world.at(1000);
+      expect(await take(l, 2)).toEqual([true, false]);
+      world.at(1500);
+      expect(await l.limit('k')).toMatchObject({ allowed: false, retry_after_ms: 500 });
+    });
+
+    it('charges cost > 1 and never refills above the bucket size', async () => {
+      const l = limiter({ algorithm: 'token-bucket', limit: 10, windowMs: 10_000 });
+      world.at(0);
+      expect(await l.limit('k', 10)).toMatchObject({ allowed: true, remaining: 0 });
+      world.at(4000);
+      expect(await l.limit('k', 3)).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await l.limit('k', 2)).toMatchObject({ allowed: false, remaining: 1, retry_after_ms: 1000 });
+      world.at(1_000_000);
+      expect(await l.limit('k', 1)).toMatchObject({ allowed: true, remaining: 9 });
+      expect((await l.limit('k', 11)).allowed).toBe(false);
+    });
+  });
+
+  describe('block duration', () => {
+    for (const algorithm of ['fixed-window', 'sliding-window', 'sliding-log', 'token-bucket'] as const) {
+      it(`${algorithm}: stays blocked for the block duration even after the window resets`, async () => {
+        const l = limiter({ algorithm, limit: 2, windowMs: 1000, blockDurationMs: 5000 });
+        world.at(0);
+        expect(await take(l, 2)).toEqual([true, true]);
+        expect(await l.limit('k')).toMatchObject({ allowed: false, remaining: 0, retry_after_ms: 5000 });
+        world.at(3000);
+        expect(await l.limit('k')).toMatchObject({ allowed: false, remaining: 0, retry_after_ms: 2000 });
+        world.at(5000);
+        expect((await l.limit('k')).allowed).toBe(true);
+      });
+    }
+  });
+
+  it('reset forgets the counters and the block of one key only', async () => {
+    const l = limiter({ algorithm: 'fixed-window', limit: 1, windowMs: 60_000, blockDurationMs: 60_000 });
+    world.at(0);
+    expect(await take(l, 2, 'a')).toEqual([true, false]);
+    expect(await take(l, 2, 'b')).toEqual([true, false]);
+    await l.reset('a');
+    expect((await l.limit('a')).allowed).toBe(true);
+    expect((await l.limit('b')).allowed).toBe(false);
+  });
+
+  it('keeps policies with different names apart', async () => {
+    const one = limiterFor(world.store, { name: 'one', algorithm: 'fixed-window', limit: 1, windowMs: 1000 });
+    const two = limiterFor(world.store, { name: 'two', algorithm: 'fixed-window', limit: 1, windowMs: 1000 });
+    world.at(0);
+    expect((await one.limit('k')).allowed).toBe(true);
+    expect((await two.limit('k')).allowed).toBe(true);
+    expect((await one.limit('k')).allowed).toBe(false);
+  });
+
+  it('cost 0 peeks without consuming', async () => {
+    const l = limiter({ algorithm: 'sliding-window', limit: 2, windowMs: 1000 });
+    world.at(0);
+    expect(await l.limit('k', 0)).toMatchObject({ allowed: true, remaining: 2 });
+    expect(await take(l, 3)).toEqual([true, true, false]);
+  });
+
+  it('rejects a negative or fractional cost as misuse', async () => {
+    const l = limiter({ algorithm: 'fixed-window', limit: 2, windowMs: 1000 });
+    expect(() => l.limit('k', -1)).toThrow(TypeError);
+    expect(() => l.limit('k', 1.5)).toThrow(TypeError);
+  });
+}
+
+describe('memory store', () => {
+  storeBehaviour(async () => {
+    let now = T0;
+    return { store: createMemoryStore({ now: () => now }), at: (ms) => void (now = T0 + ms), cleanup: async () => undefined };
+  });
+
+  it('is bounded: a flood of distinct keys evicts the least recently used', async () => {
+    const now = T0;
+    const store = createMemoryStore({ maxKeys: 100, now: () => now });
+    const l = limiterFor(store, { name: 'flood', algorithm: 'fixed-window', limit: 1, windowMs: 60_000 });
+    expect((await l.limit('victim')).allowed).toBe(true);
+    expect((await l.limit('victim')).allowed).toBe(false);
+    for (let i = 0; i < 1000; i += 1) await l.limit(`flood-${i}`);
+    // The victim's entry was evicted: memory stayed at 100 entries.
+    expect((await l.limit('victim')).allowed).toBe(true);
+  });
+});
+
+describeWithRedis('redis store', () => {
+  let redis: TestRedis | undefined;
+  storeBehaviour(async () => {
+    redis = await createTestRedis();
+    let now = T0;
+    const r = redis;
+    return { store: createRedisStore(r.redis, { prefix: r.prefix, now: () => now }), at: (ms) => void (now = T0 + ms), cleanup: () => r.cleanup() };
+  });
+
+  it('puts both keys of a decision in one cluster slot and sets a TTL on every key', async () => {
+    const r = await createTestRedis();
+    try {
+      const store = createRedisStore(r.redis, { prefix: r.prefix });
+      for (const algorithm of ['fixed-window', 'sliding-window', 'sliding-log', 'token-bucket'] as const) {
+        const l = limiterFor(store, { name: `ttl-${algorithm}`, algorithm, limit: 1, windowMs: 60_000, blockDurationMs: 30_000 });
+        await l.limit('user:1');
+        await l.limit('user:1');
+      }
+      const keys = await r.redis.keys(`${r.prefix}*`);
+      expect(keys.length).toBe(8);
+      for (const key of keys) {
+        expect(key).toMatch(/\{ttl-[a-z-]+:user:1\}:/);
+        const ttl = await r.redis.pttl(key);
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(121_000);
+      }
+      const slots = new Set(await Promise.all(keys.filter((k) => k.includes('ttl-fixed')).map((k) => r.redis.call('CLUSTER', 'KEYSLOT', k).catch(() => 'no-cluster'))));
+      expect(slots.size).toBe(1);
+    } finally {
+      await r.cleanup();
+    }
+  });
+
+  it('re-loads its script after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
+    const r = await createTestRedis();
+    try {
+      const l = limiterFor(createRedisStore(r.redis, { prefix: r.prefix }), { name: 'flush', limit: 5, windowMs: 60_000 });
+      expect((await l.limit('k')).allowed).toBe(true);
+      await r.redis.script('FLUSH');
+      expect(await l.limit('k')).toMatchObject({ allowed: true, remaining: 3 });
+    } finally {
+      await r.cleanup();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { redactText } from '../../src/redact/index.js';
+import { expectRedacted, expectUntouched } from './corpus.js';
+
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+describe('bearer tokens, Basic credentials and JWTs', () => {
+  it('redacts JWTs wherever they appear', () => {
+    expectRedacted(
+      [
+        { text: `token ${JWT}`, secret: JWT },
+        { text: `{"id_token":"${JWT}"}`.replace('id_token', 'x'), secret: JWT },
+        {
+          text: `https://app.example/cb#access=${JWT}`,
+          secret: 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+        },
+      ],
+      'jwt',
+    );
+  });
+
+  it('redacts an unsigned JWT (alg none, empty signature)', () => {
+    const unsigned = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.';
+    expect(redactText(`got ${unsigned} here`)).toBe('got [REDACTED:jwt] here');
+  });
+
+  it('redacts opaque bearer tokens and keeps the scheme word', () => {
+    expect(redactText('Authorization: Bearer 8f14e45fceea167a5a36dedd4bea2543')).toBe(
+      'Authorization: Bearer [REDACTED:bearer_token]',
+    );
+    expectRedacted(
+      [{ text: 'curl -H "authorization: bearer abc.DEF-123_456~xyz"', secret: 'abc.DEF-123_456~xyz' }],
+      'bearer_token',
+    );
+  });
+
+  it('redacts Basic credentials', () => {
+    expect(redactText('Authorization: Basic dXNlcjpwYXNzd29yZA==')).toBe(
+      'Authorization: Basic [REDACTED:basic_auth]',
+    );
+  });
+
+  it('redacts values assigned to sensitive names in plain text', () => {
+    expectRedacted(
+      [
+        { text: 'password=hunter2 user=bob', secret: 'hunter2' },
+        { text: 'client_secret: s3cr3t-value', secret: 's3cr3t-value' },
+        { text: '{"refresh_token": "r-123456"}', secret: 'r-123456' },
+        { text: 'api-key=abc123xyz', secret: 'abc123xyz' },
+      ],
+      'secret_assignment',
+    );
+    expect(redactText('password=hunter2 user=bob')).toBe('password=[REDACTED:secret_assignment] user=bob');
+  });
+
+  it('leaves ordinary words and base64-looking ids alone', () => {
+    expectUntouched([
+      'the bearer of bad news',
+      'Basic usage: run it',
+      'eyJ is how base64 JSON starts',
+      'user=bob status=200 path=/v1/keys',
+      'token_type=Bearer',
+      'request_id=req-00000001',
+    ]);
+  });
+});

@@ -1,0 +1,69 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAwsProvider } from '../../src/secrets/aws-provider.js';
+import { SecretManager } from '../../src/secrets/secret-manager.js';
+import { SecretNotFoundError } from '../../src/secrets/secret-provider.js';
+
+const haveMoto = spawnSync('moto_server', ['--help'], { encoding: 'utf8' }).status === 0;
+if (!haveMoto) console.warn('SKIPPING AWS Secrets Manager tests: moto_server (moto\'s AWS emulator) is not installed');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitUntilUp(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 150; attempt += 1) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error('moto_server did not start');
+}
+
+describe.skipIf(!haveMoto)('AWS Secrets Manager provider (against moto_server)', () => {
+  let moto: ChildProcess;
+  let endpoint: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    endpoint = `http://127.0.0.1:${port}`;
+    moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    await waitUntilUp(endpoint);
+    // Credentials come from the SDK's standard chain: here, the environment.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
+    vi.stubEnv('AWS_SESSION_TOKEN', 'testing');
+  }, 30_000);
+  afterAll(() => {
+    vi.unstubAllEnvs();
+    moto?.kill('SIGTERM');
+  });
+
+  it('creates, reads, updates and lists secrets under the prefix; JSON key paths work', async () => {
+    const prefix = `warden-${Math.random().toString(36).slice(2)}/`;
+    const provider = createAwsProvider({ region: 'eu-west-1', endpoint, prefix });
+    const manager = new SecretManager(provider, { cacheTtlMs: 0 });
+    try {
+      await expect(manager.get('MISSING')).rejects.toThrow(SecretNotFoundError);
+      await manager.set('WARDEN_SECRET_KEY', 'first');
+      expect(await manager.get('WARDEN_SECRET_KEY')).toBe('first');
+      await manager.set('WARDEN_SECRET_KEY', 'rotated');
+      expect(await manager.get('WARDEN_SECRET_KEY')).toBe('rotated');
+      await manager.set('DB', JSON.stringify({ username: 'app', password: 'pw' }));
+      expect(await manager.get('DB#password')).toBe('pw');
+      expect(await manager.list('')).toEqual(['DB', 'WARDEN_SECRET_KEY']);
+      expect(await manager.list('WARDEN_')).toEqual(['WARDEN_SECRET_KEY']);
+    } finally {
+      provider.close();
+    }
+  });
+});

@@ -1,0 +1,178 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createChainProvider } from '../../src/secrets/chain-provider.js';
+import { createEnvProvider } from '../../src/secrets/env-provider.js';
+import { createFileProvider } from '../../src/secrets/file-provider.js';
+import { SecretManager } from '../../src/secrets/secret-manager.js';
+import { providersFromSettings, secretManagerFromEnv } from '../../src/secrets/secret-manager-from-settings.js';
+import { SecretNotFoundError, SecretProviderError, type SecretProvider } from '../../src/secrets/secret-provider.js';
+import { resolveServiceSecrets } from '../../src/secrets/resolve-service-secrets.js';
+import { loadSettings } from '../../src/config/index.js';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { startVaultStandIn } from './vault-stand-in.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'warden-secrets-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  vi.useRealTimers();
+});
+
+describe('env and file providers', () => {
+  it('env: get, list by prefix, set without touching the source record', async () => {
+    const env = { APP_DB: 'pw', APP_KEY: 'k', OTHER: 'o', EMPTY: '' };
+    const provider = createEnvProvider(env);
+    expect(await provider.get('APP_DB')).toBe('pw');
+    expect(await provider.get('EMPTY')).toBeUndefined();
+    expect(await provider.list!('APP_')).toEqual(['APP_DB', 'APP_KEY']);
+    await provider.set!('APP_NEW', 'n');
+    expect(await provider.get('APP_NEW')).toBe('n');
+    expect(env).not.toHaveProperty('APP_NEW');
+  });
+
+  it('files: NAME_FILE first, then <dir>/NAME without the trailing newline; set writes 0600; names cannot escape', async () => {
+    writeFileSync(path.join(dir, 'DB_PASSWORD'), 'from-dir\n');
+    const pointed = path.join(dir, 'elsewhere.txt');
+    writeFileSync(pointed, 'from-pointer\n');
+    const provider = createFileProvider({ dir, env: { API_TOKEN_FILE: pointed } });
+    expect(await provider.get('DB_PASSWORD')).toBe('from-dir');
+    expect(await provider.get('API_TOKEN')).toBe('from-pointer');
+    expect(await provider.get('MISSING')).toBeUndefined();
+    await provider.set!('NEW_SECRET', 'v');
+    expect(await provider.get('NEW_SECRET')).toBe('v');
+    expect(statSync(path.join(dir, 'NEW_SECRET')).mode & 0o777).toBe(0o600);
+    expect(await provider.list!('')).toEqual(['DB_PASSWORD', 'NEW_SECRET', 'elsewhere.txt']);
+    await expect(provider.get('../etc/passwd')).rejects.toThrow(TypeError);
+    await expect(createFileProvider({ env: { X_FILE: path.join(dir, 'nope') } }).get('X')).rejects.toThrow(SecretProviderError);
+  });
+});
+
+describe('SecretManager', () => {
+  it('names the secret and every provider tried when it is missing, never a value', async () => {
+    writeFileSync(path.join(dir, 'PRESENT'), 'super-secret-value');
+    const manager = new SecretManager([createFileProvider({ dir, env: {} }), createEnvProvider({ ALSO: 'super-secret-value' })]);
+    const error = await manager.get('ABSENT').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretNotFoundError);
+    expect((error as SecretNotFoundError).message).toBe(`secret ABSENT was not found (tried: file:${dir}, env)`);
+    expect((error as SecretNotFoundError).code).toBe('secret_not_found');
+    expect(await manager.get('ALSO')).toBe('super-secret-value');
+  });
+
+  it('reads JSON secrets and key paths', async () => {
+    const manager = new SecretManager(createEnvProvider({ DB: '{"user":"app","password":"pw","port":5432,"tls":{"ca":"x"}}', BAD: 'not json' }));
+    expect(await manager.getJson('DB')).toMatchObject({ user: 'app' });
+    expect(await manager.get('DB#password')).toBe('pw');
+    expect(await manager.get('DB#port')).toBe('5432');
+    expect(await manager.get('DB#tls.ca')).toBe('x');
+    await expect(manager.get('DB#nope')).rejects.toThrow(SecretNotFoundError);
+    const bad = await manager.getJson('BAD').catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(SecretProviderError);
+    expect((bad as Error).message).not.toContain('not json');
+  });
+
+  it('caches for the TTL on the injected clock', async () => {
+    let now = 0;
+    let calls = 0;
+    const provider: SecretProvider = { name: 'counting', get: async () => `v${++calls}` };
+    const manager = new SecretManager(provider, { cacheTtlMs: 1000, now: () => now });
+    expect(await manager.get('A')).toBe('v1');
+    now = 999;
+    expect(await manager.get('A')).toBe('v1');
+    now = 1000;
+    expect(await manager.get('A')).toBe('v2');
+    manager.invalidate('A');
+    expect(await manager.get('A')).toBe('v3');
+  });
+
+  it('watch reports rotations until stopped', async () => {
+    vi.useFakeTimers();
+    let value = 'one';
+    const manager = new SecretManager({ name: 'mutable', get: async () => value }, { cacheTtlMs: 60_000 });
+    const seen: (string | undefined)[] = [];
+    const stop = manager.watch('K', (v) => seen.push(v), { intervalMs: 1000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen).toEqual([]);
+    value = 'two';
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen).toEqual(['two']);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(seen).toEqual(['two']);
+    stop();
+    value = 'three';
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(seen).toEqual(['two']);
+  });
+
+  it('set and list go to the backends that support them', async () => {
+    const readOnly: SecretProvider = { name: 'ro', get: async () => undefined };
+    await expect(new SecretManager(readOnly).set('A', 'b')).rejects.toThrow(SecretProviderError);
+    await expect(new SecretManager(readOnly).list()).rejects.toThrow(SecretProviderError);
+    const chain = createChainProvider([readOnly, createFileProvider({ dir, env: {} }), createEnvProvider({ WARDEN_X: '1' })]);
+    const manager = new SecretManager(chain);
+    await manager.set('WARDEN_Y', '2');
+    expect(await manager.list('WARDEN_')).toEqual(['WARDEN_X', 'WARDEN_Y']);
+    expect(manager.providerNames).toEqual(['ro', `file:${dir}`, 'env']);
+  });
+});
+
+describe('configuration', () => {
+  const base: Omit<Parameters<typeof providersFromSettings>[0], 'secretsProvider'> = {
+    secretsDir: undefined,
+    vaultAddr: undefined,
+    vaultToken: undefined,
+    vaultRoleId: undefined,
+    vaultSecretId: undefined,
+    vaultNamespace: undefined,
+    vaultMount: 'secret',
+    vaultPath: 'warden',
+    vaultCaFile: undefined,
+    awsRegion: undefined,
+    awsSecretPrefix: 'warden/',
+    awsEndpoint: undefined,
+    secretsCacheTtlMs: 0,
+  };
+  it('auto picks Vault, then AWS, then files and env', () => {
+    const names = (s: Partial<typeof base>): string[] => providersFromSettings({ ...base, secretsProvider: 'auto', ...s }, {}).map((p) => p.name);
+    expect(names({ vaultAddr: 'http://127.0.0.1:1', vaultToken: 't', awsRegion: 'eu-west-1' })).toEqual(['vault']);
+    expect(names({ awsRegion: 'eu-west-1' })).toEqual(['aws']);
+    expect(names({})).toEqual(['file', 'env']);
+    expect(providersFromSettings({ ...base, secretsProvider: 'chain', awsRegion: 'eu-west-1' }, {}).map((p) => p.name)).toEqual(['aws', 'file', 'env']);
+  });
+
+  it('resolves the service secrets from the configured provider, leaving those set another way alone', async () => {
+    const vault = await startVaultStandIn({ rootToken: 'root-token' });
+    try {
+      vault.kv.set('secret/warden/WARDEN_SECRET_KEY', { value: 'from-vault-secret-key' });
+      vault.kv.set('secret/warden/WARDEN_ENCRYPTION_KEY', { value: 'k1:from-vault' });
+      const env = { WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_ADDR: vault.url, WARDEN_VAULT_TOKEN: 'root-token' };
+      expect(await resolveServiceSecrets({ env, envFile: false })).toEqual({
+        WARDEN_SECRET_KEY: 'from-vault-secret-key',
+        WARDEN_ENCRYPTION_KEY: 'k1:from-vault',
+      });
+      // A secret given as a variable (or NAME_FILE, secrets dir, .env) wins and is not fetched.
+      expect(await resolveServiceSecrets({ env: { ...env, WARDEN_SECRET_KEY: 'direct' }, envFile: false })).toEqual({ WARDEN_ENCRYPTION_KEY: 'k1:from-vault' });
+      expect(vault.requests.some((r) => r.path.endsWith('/WARDEN_VAULT_TOKEN'))).toBe(false);
+    } finally {
+      await vault.close();
+    }
+    // env: nothing to fetch; file: loadSettings itself already reads the secrets directory.
+    expect(await resolveServiceSecrets({ env: { WARDEN_SECRETS_PROVIDER: 'env' }, envFile: false })).toEqual({});
+    writeFileSync(path.join(dir, 'WARDEN_SECRET_KEY'), 'from-dir');
+    const fileEnv = { WARDEN_SECRETS_PROVIDER: 'file', WARDEN_SECRETS_DIR: dir };
+    expect(await resolveServiceSecrets({ env: fileEnv, envFile: false })).toEqual({});
+    expect(loadSettings({ env: fileEnv, envFile: false, generateDevSecrets: false }).settings.secretKey).toBe('from-dir');
+    expect(secretManagerFromEnv({ env: fileEnv, envFile: false }).providerNames).toEqual([`file:${dir}`]);
+  });
+
+  it('flags a plain-http Vault address as unsafe outside development', () => {
+    const { warnings } = loadSettings({
+      env: { WARDEN_ENV: 'staging', WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_VAULT_ADDR: 'http://vault.internal:8200' },
+      envFile: false,
+    });
+    expect(warnings).toContain('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');
+  });
+});

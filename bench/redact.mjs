@@ -24,17 +24,41 @@ function realisticLog(lines) {
           path: paths[i % paths.length],
           status: 200,
           duration_ms: (i % 97) / 10,
-          user_agent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
+          user_agent:
+            'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36',
         }),
       );
     } else if (kind < 17) {
-      out.push(`2026-11-23T10:${String(i % 60).padStart(2, '0')}:00.000Z INFO user user${i}@example.com logged in from 198.51.100.${i % 250} (session s-${i})`);
+      out.push(
+        `2026-11-23T10:${String(i % 60).padStart(2, '0')}:00.000Z INFO user user${i}@example.com logged in from 198.51.100.${i % 250} (session s-${i})`,
+      );
     } else if (kind === 17) {
-      out.push(JSON.stringify({ level: 50, time: t, msg: 'token rejected', err: { type: 'Error', message: `bad signature for Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1${i}In0.c2lnbmF0dXJl` } }));
+      out.push(
+        JSON.stringify({
+          level: 50,
+          time: t,
+          msg: 'token rejected',
+          err: {
+            type: 'Error',
+            message: `bad signature for Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1${i}In0.c2lnbmF0dXJl`,
+          },
+        }),
+      );
     } else if (kind === 18) {
-      out.push(`2026-11-23T10:00:00.000Z ERROR db connect postgres://warden:pw${i}@db.internal:5432/warden failed: ECONNREFUSED 10.0.3.${i % 250}:5432`);
+      out.push(
+        `2026-11-23T10:00:00.000Z ERROR db connect postgres://warden:pw${i}@db.internal:5432/warden failed: ECONNREFUSED 10.0.3.${i % 250}:5432`,
+      );
     } else {
-      out.push(JSON.stringify({ level: 40, time: t, msg: 'slow query', sql_ms: 812, table: 'api_keys', note: 'order 1234567890123456 v1.2.3' }));
+      out.push(
+        JSON.stringify({
+          level: 40,
+          time: t,
+          msg: 'slow query',
+          sql_ms: 812,
+          table: 'api_keys',
+          note: 'order 1234567890123456 v1.2.3',
+        }),
+      );
     }
   }
   return out;
@@ -62,17 +86,29 @@ const lines = realisticLog(20_000);
 const ipv4Only = /\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g;
 const lineRedactor = createLineRedactor(defaultRedactor);
 const results = [
-  measure('baseline: JSON.parse + JSON.stringify (JSON lines) / identity (text)', lines, (l) => (l.startsWith('{') ? JSON.stringify(JSON.parse(l)) : l)),
+  measure('baseline: JSON.parse + JSON.stringify (JSON lines) / identity (text)', lines, (l) =>
+    l.startsWith('{') ? JSON.stringify(JSON.parse(l)) : l,
+  ),
   measure('baseline: one IPv4 regex replace', lines, (l) => l.replace(ipv4Only, '[IP]')),
   measure('redactText (every pattern, as text)', lines, (l) => redactText(l)),
   measure('warden redact line redactor (JSON by key + value)', lines, (l) => lineRedactor.line(l) ?? ''),
-  measure('logger path: redactValue on the parsed object', lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)), (o) => JSON.stringify(redactValue(o)), {
-    // Counted as the size of the serialized line, so MB/s compare with the other rows.
-    bytesOf: (o) => Buffer.byteLength(JSON.stringify(o)) + 1,
-  }),
+  measure(
+    'logger path: redactValue on the parsed object',
+    lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)),
+    (o) => JSON.stringify(redactValue(o)),
+    {
+      // Counted as the size of the serialized line, so MB/s compare with the other rows.
+      bytesOf: (o) => Buffer.byteLength(JSON.stringify(o)) + 1,
+    },
+  ),
 ];
 const baseline = results[0].mbPerS;
-console.log(`node ${process.version}, ${lines.length} lines, ${(lines.reduce((n, l) => n + l.length + 1, 0) / 1024 / 1024).toFixed(2)} MB, ${BENCH_MS} ms per cell`);
+console.log(
+  `node ${process.version}, ${lines.length} lines, ${(lines.reduce((n, l) => n + l.length + 1, 0) / 1024 / 1024).toFixed(2)} MB, ${BENCH_MS} ms per cell`,
+);
 console.log('| case | MB/s | lines/s | vs JSON round-trip |');
 console.log('|---|---:|---:|---:|');
-for (const r of results) console.log(`| ${r.name} | ${r.mbPerS.toFixed(1)} | ${Math.round(r.linesPerS).toLocaleString('en-US')} | ${(r.mbPerS / baseline).toFixed(2)} |`);
+for (const r of results)
+  console.log(
+    `| ${r.name} | ${r.mbPerS.toFixed(1)} | ${Math.round(r.linesPerS).toLocaleString('en-US')} | ${(r.mbPerS / baseline).toFixed(2)} |`,
+  );

@@ -154,9 +154,16 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     },
   );
 
-  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotateBody> | undefined }>(
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotateBody> | undefined | null }>(
     '/v1/keys/:id/rotate',
-    { schema: { params: IdParams, body: RotateBody }, config: { permission: 'keys:write' } },
+    {
+      schema: { params: IdParams, body: RotateBody },
+      config: { permission: 'keys:write' },
+      // The body is optional (`{}` = the configured grace period); a present body is validated strictly.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
+    },
     async (request, reply) => {
       const issued = await service.rotate(request.params.id, actorOf(request, context), { graceMs: request.body?.grace_period_ms });
       reply.header('cache-control', 'no-store');

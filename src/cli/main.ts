@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, reportError, type CliIo } from './cli-io.js';
 import { registerAudit } from './commands/audit.js';
+import { registerClients } from './commands/clients.js';
 import { registerConfigCheck } from './commands/config-check.js';
 import { registerCrypto } from './commands/crypto.js';
 import { registerKeys } from './commands/keys.js';
@@ -16,7 +17,7 @@ import { EXIT } from './exit-codes.js';
 export type RegisterCommand = (program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>) => void;
 
 /** Every command of the CLI. Domains append theirs here. */
-export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck, registerCrypto, registerSecrets, registerAudit, registerKeys, registerRedact, registerUsers, registerRoles];
+export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck, registerCrypto, registerSecrets, registerAudit, registerKeys, registerRedact, registerUsers, registerRoles, registerClients];
 
 /** Builds the `warden` program; `setExit` receives the exit code of whatever ran. */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {

@@ -4,6 +4,7 @@ import { parsePepperSetting as parseApiKeyPepper } from '../apikeys/pepper-keyri
 import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../ratelimit/policy.js';
 import { policyListSetting } from '../ratelimit/policy-setting.js';
 import type { Parser } from './parsers.js';
+import { parsePatternTypeList } from '../redact/pattern-type-setting.js';
 
 export const PROFILES = ['development', 'staging', 'production'] as const;
 /** The deployment profile; decides defaults and how strict the start-up checks are. */
@@ -308,6 +309,24 @@ export const SETTING_DEFINITIONS = {
     parse: parse.text,
     secret: true,
     doc: 'Fixed salt of imported legacy SHA-256 key hashes (warden keys import); unset = no legacy hashes accepted.',
+  }),
+  redactAllowKeys: required({
+    name: 'WARDEN_REDACT_ALLOW_KEYS',
+    parse: parse.list,
+    fallback: () => ['token_type'],
+    doc: 'Comma-separated key names the log redaction never masks by name (docs/redaction.md).',
+  }),
+  redactDenyKeys: required({
+    name: 'WARDEN_REDACT_DENY_KEYS',
+    parse: parse.list,
+    fallback: () => [],
+    doc: 'Comma-separated extra key names the log redaction always masks.',
+  }),
+  redactDisabledPatterns: required({
+    name: 'WARDEN_REDACT_DISABLED_PATTERNS',
+    parse: parsePatternTypeList,
+    fallback: () => [],
+    doc: 'Comma-separated value patterns not redacted in logs and triage payloads, e.g. ipv4,ipv6 (weakens privacy).',
   }),
   breakerCacheUrl: optional({
     name: 'WARDEN_BREAKER_CACHE_URL',

@@ -1,3 +1,6 @@
+import { PrivateKeySealer } from '../identity/private-key-sealing.js';
+import { createPlaintextFieldCipher } from './field-cipher.js';
+
 /**
  * One column whose values are stored through the FieldCipher. `aad(row)` must return exactly
  * the associated data the writing code passes to `fieldCipher.encrypt`, or rotation cannot
@@ -23,4 +26,12 @@ export interface EncryptedColumn {
 export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   // identity (user-store.ts) stores fieldCipher.encrypt(email, `users.email:${id}`)
   { table: 'users', idColumn: 'id', column: 'email', aad: (row) => `users.email:${String(row.id)}` },
+  // identity (private-key-sealing.ts): JWT signing keys; before field encryption they are sealed under a root-secret-derived key.
+  {
+    table: 'signing_keys',
+    idColumn: 'kid',
+    column: 'private_key',
+    aad: (row) => PrivateKeySealer.aad(String(row.kid)),
+    openLegacy: (stored, row, rootSecret) => new PrivateKeySealer(createPlaintextFieldCipher(rootSecret), rootSecret).open(stored, String(row.kid)),
+  },
 ];

@@ -1,17 +1,18 @@
 import type { LoggerOptions } from 'pino';
-import { createRedactor } from '../redact/index.js';
+import { createRedactor, type RedactorOptions } from '../redact/index.js';
 import { isSensitiveKey, REDACTED } from '../redact/sensitive-keys.js';
 
 // The request line's `ip` is an operational field (abuse investigations, rate limits) and is
 // kept; IP addresses inside messages and other fields are still redacted.
-const logRedactor = createRedactor({ verbatimKeys: ['ip'] });
+const LOG_VERBATIM_KEYS = ['ip'];
+const defaultLogRedactor = createRedactor({ verbatimKeys: LOG_VERBATIM_KEYS });
 
 /**
  * Deep copy of a log object through the redaction engine (src/redact): sensitive keys at any
  * depth, and secrets or PII inside string values (emails, tokens, card numbers, addresses…).
  */
 export function redactLogValue(value: unknown): unknown {
-  return logRedactor.redactValue(value);
+  return defaultLogRedactor.redactValue(value);
 }
 
 /** Removes sensitive query-string values from a URL path before it is logged. */
@@ -26,6 +27,8 @@ export function redactUrl(url: string): string {
 export interface LoggerOptionsExtras {
   /** Receives every serialized line at error level or above (feeds the recent-error ring). */
   readonly onErrorLine?: (line: string) => void;
+  /** Allow/deny lists and disabled patterns (WARDEN_REDACT_*). @default the engine's defaults */
+  readonly redaction?: Omit<RedactorOptions, 'verbatimKeys'>;
 }
 
 /**
@@ -34,6 +37,10 @@ export interface LoggerOptionsExtras {
  */
 export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): LoggerOptions {
   const onErrorLine = extras.onErrorLine;
+  const logRedactor =
+    extras.redaction === undefined
+      ? defaultLogRedactor
+      : createRedactor({ ...extras.redaction, verbatimKeys: LOG_VERBATIM_KEYS });
   return {
     level,
     base: { service: 'warden' },

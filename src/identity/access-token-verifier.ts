@@ -70,7 +70,7 @@ export class AccessTokenVerifier {
       // The kid may have been retired since the token was cached.
       if ((await options.keys.find(pre.kid)) === undefined) return { valid: false, code: 'token_unknown_kid' };
     }
-    if (await options.revocations.isRevoked({ jti: claims.jti, userId: claims.sub, issuedAtMs: claims.issuedAtMs })) return { valid: false, code: 'token_revoked' };
+    if (await options.revocations.isRevoked({ jti: claims.jti, userId: claims.sub, issuedAtMs: claims.issuedAtMs, sessionId: claims.sid })) return { valid: false, code: 'token_revoked' };
     if (claims.clientId !== undefined) {
       const clientActive = options.clientStatus?.();
       if (clientActive === undefined || !(await clientActive(claims.clientId))) return { valid: false, code: 'token_revoked' };

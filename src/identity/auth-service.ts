@@ -92,6 +92,8 @@ export class AuthService {
     const rotation = await this.parts.sessions.rotate(refreshToken, facts);
     if (!rotation.ok) {
       if (rotation.code === 'refresh_token_reused') {
+        // The family is revoked in the store; its access tokens die too (the thief may hold one).
+        await this.parts.revocations.revokeSession(rotation.sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
         await this.record(facts, {
           action: 'auth.refresh.reuse_detected',
           actor: rotation.userId,
@@ -105,7 +107,7 @@ export class AuthService {
     }
     const status = await this.parts.userStatus.get(rotation.userId);
     if (!status.exists || !status.isActive) {
-      await this.parts.sessions.revokeSession(rotation.sessionId, 'user_deactivated');
+      await this.endSession(rotation.sessionId, 'user_deactivated');
       return { ok: false, code: 'refresh_token_invalid' };
     }
     const tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);
@@ -122,12 +124,19 @@ export class AuthService {
     const { sessions, revocations } = this.parts;
     await revocations.revokeToken(caller.jti, caller.expiresAt * 1000 + this.parts.accessTokenLifetimeMs);
     const revoked: string[] = [];
-    if (caller.sessionId !== undefined && (await sessions.revokeSession(caller.sessionId, 'logout', { userId: caller.userId }))) revoked.push(caller.sessionId);
+    if (caller.sessionId !== undefined && (await this.endSession(caller.sessionId, 'logout', { userId: caller.userId }))) revoked.push(caller.sessionId);
     if (refreshToken !== undefined) {
       const owner = await sessions.sessionOf(refreshToken);
-      if (owner !== undefined && owner.userId === caller.userId && (await sessions.revokeSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
+      if (owner !== undefined && owner.userId === caller.userId && (await this.endSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
     }
     await this.record(facts, { action: 'auth.logout', actor: caller.userId, entity_type: 'user', entity_id: caller.userId, outcome: 'success', details: { sessions_revoked: revoked.length } });
+  }
+
+  /** Ends one session: its refresh tokens stop, and so do the access tokens issued to it. False when it was not active (or not the user's). */
+  async endSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<boolean> {
+    const ended = await this.parts.sessions.revokeSession(sessionId, reason, options);
+    if (ended) await this.parts.revocations.revokeSession(sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
+    return ended;
   }
 
   /** Ends every session of a user and denies every access token issued so far. */

@@ -4,6 +4,11 @@ import { deriveKey } from '../crypto/derive-key.js';
 
 const SEALED_PREFIX = 'wsk1.';
 
+/** True when a stored private key is in the root-secret-sealed form (not a field-cipher envelope). */
+export function isRootSealed(stored: string): boolean {
+  return stored.startsWith(SEALED_PREFIX);
+}
+
 /**
  * Seals signing private keys at rest: with the field cipher when encryption is configured,
  * otherwise AES-256-GCM under a key derived from the root secret ('signing-keys:v1'). Either
@@ -28,6 +33,11 @@ export class PrivateKeySealer {
     gcm.setAAD(Buffer.from(aad, 'utf8'));
     const body = Buffer.concat([gcm.update(privateJwkJson, 'utf8'), gcm.final()]);
     return SEALED_PREFIX + Buffer.concat([iv, gcm.getAuthTag(), body]).toString('base64url');
+  }
+
+  /** The associated data a sealed key of `kid` is bound to (also used by `warden crypto rotate`). */
+  static aad(kid: string): string {
+    return `signing_keys.private_key:${kid}`;
   }
 
   /** Decrypts what `seal` produced (either form, so turning encryption on later keeps old keys readable). */

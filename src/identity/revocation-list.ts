@@ -8,6 +8,8 @@ export interface RevocationQuery {
   readonly userId: string;
   /** When the token was issued, epoch ms. */
   readonly issuedAtMs: number;
+  /** The token's session (sid claim), if any. */
+  readonly sessionId?: string | undefined;
 }
 
 /**
@@ -19,6 +21,8 @@ export interface RevocationQuery {
 export interface RevocationList {
   revokeToken(jti: string, expiresAtMs: number): Promise<void>;
   revokeUser(userId: string, options: { readonly atMs: number; readonly untilMs: number }): Promise<void>;
+  /** Denies every access token of one session (logout, a revoked session, refresh-token theft). */
+  revokeSession(sessionId: string, untilMs: number): Promise<void>;
   isRevoked(query: RevocationQuery): Promise<boolean>;
   /** Drops expired entries (memory backend); no-op for Redis (keys carry a TTL). */
   sweep(nowMs: number): Promise<void>;
@@ -44,7 +48,7 @@ export class DatabaseBackedRevocationList implements RevocationList {
   async load(): Promise<void> {
     const rows = await this.db.selectFrom('revoked_tokens').selectAll().where('expires_at', '>', this.now()).execute();
     for (const row of rows) {
-      if (row.subject.startsWith('jti:')) this.tokens.set(row.subject.slice(4), Number(row.expires_at));
+      if (row.subject.startsWith('jti:') || row.subject.startsWith('session:')) this.tokens.set(row.subject, Number(row.expires_at));
       else if (row.subject.startsWith('user:') && row.not_before !== null) {
         this.users.set(row.subject.slice(5), { notBefore: Number(row.not_before), expiresAt: Number(row.expires_at) });
       }
@@ -52,10 +56,19 @@ export class DatabaseBackedRevocationList implements RevocationList {
   }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
-    this.tokens.set(jti, expiresAtMs);
+    this.tokens.set(`jti:${jti}`, expiresAtMs);
     await this.db
       .insertInto('revoked_tokens')
       .values({ subject: `jti:${jti}`, not_before: null, expires_at: expiresAtMs })
+      .onConflict((oc) => oc.column('subject').doNothing())
+      .execute();
+  }
+
+  async revokeSession(sessionId: string, untilMs: number): Promise<void> {
+    this.tokens.set(`session:${sessionId}`, untilMs);
+    await this.db
+      .insertInto('revoked_tokens')
+      .values({ subject: `session:${sessionId}`, not_before: null, expires_at: untilMs })
       .onConflict((oc) => oc.column('subject').doNothing())
       .execute();
   }
@@ -71,8 +84,12 @@ export class DatabaseBackedRevocationList implements RevocationList {
 
   async isRevoked(query: RevocationQuery): Promise<boolean> {
     const now = this.now();
-    const tokenExpiry = this.tokens.get(query.jti);
+    const tokenExpiry = this.tokens.get(`jti:${query.jti}`);
     if (tokenExpiry !== undefined && tokenExpiry > now) return true;
+    if (query.sessionId !== undefined) {
+      const sessionExpiry = this.tokens.get(`session:${query.sessionId}`);
+      if (sessionExpiry !== undefined && sessionExpiry > now) return true;
+    }
     const user = this.users.get(query.userId);
     return user !== undefined && user.expiresAt > now && issuedUpTo(query.issuedAtMs, user.notBefore);
   }
@@ -107,9 +124,20 @@ export class RedisRevocationList implements RevocationList {
     await this.redis.set(`${this.prefix}revoked:user:${userId}`, String(options.atMs), 'PX', ttl);
   }
 
+  async revokeSession(sessionId: string, untilMs: number): Promise<void> {
+    const ttl = Math.ceil(untilMs - this.now());
+    if (ttl <= 0) return;
+    await this.redis.set(`${this.prefix}revoked:session:${sessionId}`, '1', 'PX', ttl);
+  }
+
   async isRevoked(query: RevocationQuery): Promise<boolean> {
-    const [token, user] = await this.redis.mget(`${this.prefix}revoked:jti:${query.jti}`, `${this.prefix}revoked:user:${query.userId}`);
-    if (token !== null && token !== undefined) return true;
+    const [token, user, session] = await this.redis.mget(
+      `${this.prefix}revoked:jti:${query.jti}`,
+      `${this.prefix}revoked:user:${query.userId}`,
+      // A key that never exists when the token has no session.
+      `${this.prefix}revoked:session:${query.sessionId ?? '-'}`,
+    );
+    if ((token !== null && token !== undefined) || (session !== null && session !== undefined && query.sessionId !== undefined)) return true;
     return user !== null && user !== undefined && issuedUpTo(query.issuedAtMs, Number(user));
   }
 

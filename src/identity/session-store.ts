@@ -136,6 +136,23 @@ export class SessionStore {
     return row === undefined ? undefined : { sessionId: row.session_id, userId: row.user_id };
   }
 
+  /**
+   * Read-only look at a refresh token (for RFC 7662 introspection): usable means not yet
+   * rotated away, not expired, and its session neither revoked nor expired. Never rotates.
+   */
+  async inspect(refreshToken: string): Promise<{ sessionId: string; userId: string; expiresAt: number; usable: boolean } | undefined> {
+    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return undefined;
+    const row = await this.db
+      .selectFrom('refresh_tokens')
+      .select(['session_id', 'user_id', 'expires_at', 'used_at'])
+      .where('token_hash', '=', this.hash(refreshToken))
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    const expiresAt = Number(row.expires_at);
+    const usable = row.used_at === null && expiresAt > this.options.now() && (await this.isActive(row.session_id));
+    return { sessionId: row.session_id, userId: row.user_id, expiresAt, usable };
+  }
+
   /** Revokes one session (all its refresh tokens). Returns false when it was not active. */
   async revokeSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<boolean> {
     let query = this.db

@@ -5,6 +5,7 @@ import { anyCovers, isPermission } from '../authz/permission-match.js';
 import { WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
 import { identityOf } from '../identity/identity-service.js';
+import { REFRESH_TOKEN_PREFIX } from '../identity/session-store.js';
 import { looksLikeJwt } from '../identity/token-checks.js';
 import type { AppContext } from '../server/app-context.js';
 import { INVALID_CLIENT_HEADERS, presentedClient } from './client-credentials-parser.js';
@@ -163,6 +164,11 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
       key_id: key.id,
     };
   }
+  if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+    const found = await identityOf(context).sessions.inspect(token);
+    if (found === undefined || !found.usable) return { active: false };
+    return { active: true, token_type: 'refresh_token', sub: found.userId, exp: Math.floor(found.expiresAt / 1000) };
+  }
   if (looksLikeJwt(token)) {
     const result = await identityOf(context).verifier.verify(token);
     if (!result.valid) return { active: false };
@@ -184,7 +190,7 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
   return { active: false };
 }
 
-/** RFC 7009: a client revokes its own tokens; with the tokens:revoke scope, any access token or API key. */
+/** RFC 7009: a client revokes its own tokens; with the tokens:revoke scope, any access token, refresh token or API key. */
 async function revoke(context: AppContext, token: string, client: OAuthClient, request: FastifyRequest): Promise<void> {
   const mayRevokeAny = anyCovers(client.scopes, 'tokens:revoke');
   if (looksLikeJwt(token)) {
@@ -203,6 +209,22 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
       ip: request.ip,
       request_id: request.id,
       details: { via: 'oauth_revoke' },
+    });
+    return;
+  }
+  if (token.startsWith(REFRESH_TOKEN_PREFIX) && mayRevokeAny) {
+    const found = await identityOf(context).sessions.inspect(token);
+    if (found === undefined) return;
+    await identityOf(context).sessions.revokeSession(found.sessionId, 'oauth_revoke');
+    await context.audit.record({
+      action: 'auth.logout',
+      actor: `client:${client.client_id}`,
+      entity_type: 'session',
+      entity_id: found.sessionId,
+      outcome: 'success',
+      ip: request.ip,
+      request_id: request.id,
+      details: { via: 'oauth_revoke', user_id: found.userId },
     });
     return;
   }

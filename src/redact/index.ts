@@ -18,3 +18,4 @@ export function redactText(text: string): string {
   return defaultRedactor.redactText(text);
 }
 export { createLineRedactor, type LineRedactor } from './line-redactor.js';
+export { redactionOptionsFromSettings } from './redaction-from-settings.js';

@@ -90,7 +90,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (out.includes(literal)) out = out.split(literal).join(redactionHint('denied'));
     // Most log strings (methods, messages, ids) hold none of the characters any pattern needs.
     if (MAY_HOLD_A_PATTERN.test(out)) {
-      for (const pattern of patterns) if (pattern.mayMatch(out)) out = applyPattern(pattern, out, allowValues);
+      for (const pattern of patterns)
+        if (pattern.mayMatch(out)) out = applyPattern(pattern, out, allowValues);
     }
     return text.length > maxStringLength ? out + TRUNCATED : out;
   };

@@ -39,7 +39,8 @@ export function isSensitiveKey(key: string): boolean {
   const known = verdicts.get(key);
   if (known !== undefined) return known;
   const normalised = normaliseKey(key);
-  const verdict = SENSITIVE_EXACT_KEYS.has(normalised) || SENSITIVE_KEY_PARTS.some((part) => normalised.includes(part));
+  const verdict =
+    SENSITIVE_EXACT_KEYS.has(normalised) || SENSITIVE_KEY_PARTS.some((part) => normalised.includes(part));
   if (key.length <= 128) {
     if (verdicts.size >= MAX_REMEMBERED_KEYS) verdicts.clear();
     verdicts.set(key, verdict);

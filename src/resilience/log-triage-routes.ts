@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
 import type { AppContext } from '../server/app-context.js';
 import { WardenError } from '../errors/index.js';
+import { createRedactor, redactionOptionsFromSettings } from '../redact/index.js';
 import { createCircuitBreaker, DEGRADED_HEADER, degradedHeader } from './circuit-breaker.js';
 import { fallbackCacheFromSettings } from './fallback-cache-from-settings.js';
 import { createLogTriage, type LogTriage } from './log-triage.js';
@@ -124,7 +125,12 @@ export async function logTriageRouteModule(app: FastifyInstance, context: AppCon
   const audit = { record: (event: AuditEventInput) => context.audit.record(event) };
   await logTriageRoutes(
     app,
-    createLogTriage({ provider, breaker, recentErrors: context.recentErrors }),
+    createLogTriage({
+      provider,
+      breaker,
+      recentErrors: context.recentErrors,
+      redactor: createRedactor(redactionOptionsFromSettings(settings)),
+    }),
     audit,
   );
 }

@@ -12,6 +12,7 @@ import { createOAuthServer } from '../oauth/oauth-domain.js';
 import { loggerOptions } from '../http/logger-options.js';
 import { createMetricsRegistry } from '../http/metrics.js';
 import { rateLimitServiceFromSettings } from '../ratelimit/service-from-settings.js';
+import { redactionOptionsFromSettings } from '../redact/redaction-from-settings.js';
 import { createRecentErrorLog } from '../resilience/recent-error-log.js';
 import { openDatabase } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
@@ -26,7 +27,10 @@ export interface CreateContextOptions {
 /** Opens the database (and Redis when configured) and creates the logger and metrics registry. */
 export function createContext(settings: Settings, options: CreateContextOptions = {}): AppContext {
   const recentErrors = createRecentErrorLog();
-  const logOptions = loggerOptions(settings.logLevel, { onErrorLine: (line) => recentErrors.push(line) });
+  const logOptions = loggerOptions(settings.logLevel, {
+    onErrorLine: (line) => recentErrors.push(line),
+    redaction: redactionOptionsFromSettings(settings),
+  });
   const logger = options.logger ?? (options.logStream === undefined ? pino(logOptions) : pino(logOptions, options.logStream));
   const storage = openDatabase(settings.databaseUrl, {
     poolSize: settings.dbPoolSize,

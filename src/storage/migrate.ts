@@ -40,7 +40,10 @@ export async function migrateToLatest(
   // PostgreSQL serialises concurrent migrators with an advisory lock. Kysely's SQLite lock is
   // a no-op (it assumes one connection), so two processes starting on one file can race:
   // the loser's transaction rolls back, and a retry sees the winner's work and has nothing to do.
-  const attempts = storage.dialect === 'sqlite' ? 5 : 1;
+  // On PostgreSQL, Kysely's introspection (getTables) scans every schema of the database and
+  // fails with "schema … does not exist" when another schema is dropped meanwhile (e.g. test
+  // schemas of parallel runs); it runs before any migration, so a retry is safe there too.
+  const attempts = storage.dialect === 'sqlite' ? 5 : 3;
   let outcome = await (await migrator(storage, migrations)).migrateToLatest();
   for (let attempt = 1; attempt < attempts && outcome.error !== undefined; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));

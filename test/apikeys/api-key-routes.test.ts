@@ -115,6 +115,16 @@ describeEachDatabase('/v1/keys over HTTP', (dialect) => {
     expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: as(old.key) })).json()).toMatchObject({ code: 'key_revoked' });
   });
 
+  it('rotates with the default grace period when the request has no body', async () => {
+    const service = (t.context.apiKeys as ApiKeys).service;
+    const old = await service.create({ name: 'svc', ownerId, permissions: ['reports:read'] }, { actor: 'system' });
+    const res = await t.app.inject({ method: 'POST', url: `/v1/keys/${old.record.id}/rotate`, headers: as(adminKey) });
+    expect(res.statusCode).toBe(201);
+    const shown = await t.app.inject({ method: 'GET', url: `/v1/keys/${old.record.id}`, headers: as(adminKey) });
+    expect(shown.json()).toMatchObject({ status: 'rotating', replaced_by: res.json<{ id: string }>().id });
+    expect((await (t.context.apiKeys as ApiKeys).verifier.verify(old.key)).valid).toBe(true);
+  });
+
   it('shows usage recorded by API-key requests', async () => {
     const service = (t.context.apiKeys as ApiKeys).service;
     const key = await service.create({ name: 'svc', ownerId, permissions: ['keys:read'] }, { actor: 'system' });

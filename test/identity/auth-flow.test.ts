@@ -96,6 +96,7 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     const first = await login(t.app, user.email);
     const second = (await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: first.refresh_token } })).json() as {
       refresh_token: string;
+      access_token: string;
     };
     const reuse = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: first.refresh_token } });
     expect(reuse.statusCode).toBe(401);
@@ -103,6 +104,8 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     // The legitimate holder's newer token died with the family.
     const after = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: second.refresh_token } });
     expect(after.json()).toMatchObject({ code: 'refresh_token_invalid' });
+    // Access tokens issued to the family die with it.
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(second.access_token) })).json()).toMatchObject({ code: 'token_revoked' });
     expect(audit.find((e) => e.action === 'auth.refresh.reuse_detected')).toMatchObject({ actor: user.id, outcome: 'denied' });
   });
 
@@ -157,7 +160,7 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     const user = await seedUser(t);
     const a = await login(t.app, user.email);
     const b = await t.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'user-agent': 'phone/1.0' }, payload: { email: user.email, password: STRONG_PASSWORD } });
-    const bTokens = b.json() as { refresh_token: string };
+    const bTokens = b.json() as { refresh_token: string; access_token: string };
     const list = await t.app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: bearer(a.access_token) });
     const items = (list.json() as { items: { id: string; current: boolean; user_agent: string | null; ip: string }[] }).items;
     expect(items).toHaveLength(2);
@@ -167,6 +170,9 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     const revoke = await t.app.inject({ method: 'DELETE', url: `/v1/auth/sessions/${phone?.id}`, headers: bearer(a.access_token) });
     expect(revoke.statusCode).toBe(204);
     expect((await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: bTokens.refresh_token } })).statusCode).toBe(401);
+    // The revoked session's access token stops at once; the caller's own session is untouched.
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(bTokens.access_token) })).json()).toMatchObject({ code: 'token_revoked' });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(a.access_token) })).statusCode).toBe(200);
     // Another user's session id is simply not found.
     const other = await seedUser(t);
     const otherTokens = await login(t.app, other.email);

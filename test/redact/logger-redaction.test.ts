@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadSettings } from '../../src/config/index.js';
 import { redactLogValue } from '../../src/http/logger-options.js';
 import { createTestApp } from '../helpers/app.js';
 
@@ -31,6 +32,41 @@ describe('the service logger uses the redaction engine', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('applies the WARDEN_REDACT_* allow/deny lists and disabled patterns to the service logger', async () => {
+    const t = await createTestApp({
+      env: {
+        WARDEN_REDACT_DISABLED_PATTERNS: 'email',
+        WARDEN_REDACT_DENY_KEYS: 'customer_ref',
+        WARDEN_REDACT_ALLOW_KEYS: 'csrf_token',
+      },
+    });
+    try {
+      t.context.logger.info(
+        { customerRef: 'C-1', csrf_token: 'visible', password: 'hidden-pw' },
+        'order by henry@example.com from 10.9.8.7',
+      );
+      const line = t.logs.find((l) => l.customerRef !== undefined);
+      expect(line).toMatchObject({
+        customerRef: '[REDACTED]',
+        csrf_token: 'visible',
+        password: '[REDACTED]',
+      });
+      expect(line?.msg).toBe('order by henry@example.com from [REDACTED:ipv4]');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses an unknown pattern type in WARDEN_REDACT_DISABLED_PATTERNS', () => {
+    expect(() =>
+      loadSettings({
+        env: { WARDEN_ENV: 'development', WARDEN_REDACT_DISABLED_PATTERNS: 'ipv4,phone' },
+        envFile: false,
+        generateDevSecrets: false,
+      }),
+    ).toThrow(/WARDEN_REDACT_DISABLED_PATTERNS/);
   });
 
   it('keeps redactLogValue working for existing callers', () => {

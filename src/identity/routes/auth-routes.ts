@@ -124,7 +124,7 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'authenticated' }, schema: { params: SessionParams } },
     async (request, reply) => {
       const claims = userClaims(request, identity);
-      const revoked = await identity.sessions.revokeSession(request.params.id, 'revoked', { userId: claims.sub });
+      const revoked = await identity.auth.endSession(request.params.id, 'revoked', { userId: claims.sub });
       if (!revoked) throw new NotFoundError('The session');
       await context.audit.record({
         action: 'auth.logout',

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { oauthOf } from '../../oauth/oauth-domain.js';
+import type { OAuthClient } from '../../oauth/oauth-client-service.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
+import { EXIT } from '../exit-codes.js';
+import { withServiceContext } from '../service-context.js';
+
+type Run = (work: () => Promise<number | void>) => Promise<void>;
+const CLI_ACTOR = { actor: 'system:cli' };
+
+function describe(client: OAuthClient): string {
+  const state = client.revoked_at !== null ? 'revoked' : client.expires_at !== null && client.expires_at <= Date.now() ? 'expired' : 'active';
+  return `${client.client_id}  ${state.padEnd(7)}  ${client.name}  owner=${client.owner_id}  scopes=${client.scopes.join(' ') || '(none)'}`;
+}
+
+function parseDuration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (match === null) throw new CliFailure(`"${value}" is not a duration like 30s, 15m, 24h or 0`, EXIT.usage);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+/** `warden clients create|list|show|rotate|revoke`: OAuth 2.0 clients; the secret is printed only at creation and rotation. */
+export function registerClients(program: Command, io: CliIo, run: Run): void {
+  const clients = program.command('clients').description('manage OAuth 2.0 clients (client-credentials grant)');
+  clients
+    .command('create')
+    .description('create a client; prints client_id and the secret once')
+    .requiredOption('--name <name>', 'a label for the client')
+    .requiredOption('--owner <user-id>', 'the user the client acts for (it never holds more than they do)')
+    .option('--scope <permission...>', 'permissions the client may request, e.g. keys:read', [])
+    .option('--expires-in <duration>', 'expire the client after this long (e.g. 90d)')
+    .action((options: { name: string; owner: string; scope: string[]; expiresIn?: string }) =>
+      run(() =>
+        withServiceContext(async (context) => {
+          const expiresAt = options.expiresIn === undefined ? null : Date.now() + parseDuration(options.expiresIn);
+          const { client, secret } = await oauthOf(context).clients.create({ name: options.name, ownerId: options.owner, scopes: options.scope, expiresAt }, CLI_ACTOR);
+          io.out(`client_id=${client.client_id}`);
+          io.out(`client_secret=${secret}`);
+          io.err('Store the secret now: it is not shown again.');
+          return EXIT.ok;
+        }),
+      ),
+    );
+  clients
+    .command('list')
+    .description('list clients (never secrets)')
+    .option('--owner <user-id>', 'only this owner’s clients')
+    .action((options: { owner?: string }) =>
+      run(() =>
+        withServiceContext(async (context) => {
+          const list = await oauthOf(context).clients.list(options.owner === undefined ? {} : { ownerId: options.owner });
+          for (const client of list) io.out(describe(client));
+          return EXIT.ok;
+        }),
+      ),
+    );
+  clients
+    .command('show <client-id>')
+    .description('show one client as JSON (never the secret)')
+    .action((clientId: string) =>
+      run(() =>
+        withServiceContext(async (context) => {
+          io.out(JSON.stringify(await oauthOf(context).clients.get(clientId), null, 2));
+          return EXIT.ok;
+        }),
+      ),
+    );
+  clients
+    .command('rotate <client-id>')
+    .description('issue a new secret; the old one keeps working for the grace period')
+    .option('--grace <duration>', 'how long the old secret keeps working (0 = stops now)', '24h')
+    .action((clientId: string, options: { grace: string }) =>
+      run(() =>
+        withServiceContext(async (context) => {
+          const { secret } = await oauthOf(context).clients.rotate(clientId, parseDuration(options.grace), CLI_ACTOR);
+          io.out(`client_secret=${secret}`);
+          return EXIT.ok;
+        }),
+      ),
+    );
+  clients
+    .command('revoke <client-id>')
+    .description('revoke a client at once: its secret and its tokens stop working')
+    .action((clientId: string) =>
+      run(() =>
+        withServiceContext(async (context) => {
+          const client = await oauthOf(context).clients.revoke(clientId, CLI_ACTOR);
+          io.out(describe(client));
+          return EXIT.ok;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,28 @@
+import pino from 'pino';
+import { loadSettings } from '../config/index.js';
+import { identityOf } from '../identity/identity-service.js';
+import type { AppContext } from '../server/app-context.js';
+import { closeContext, createContext } from '../server/create-context.js';
+import { migrateToLatest } from '../storage/index.js';
+import { CliFailure } from './cli-io.js';
+import { EXIT } from './exit-codes.js';
+
+/**
+ * Opens the service's full context for one CLI command — the same database, audit log,
+ * invalidation bus and domains as `warden serve`, migrated, signing keys loaded — runs
+ * `work`, and closes everything (flushing audit and usage buffers) even when it throws.
+ */
+export async function withServiceContext<T>(work: (context: AppContext) => Promise<T>): Promise<T> {
+  const { settings } = loadSettings({ generateDevSecrets: false });
+  if (settings.secretKey === undefined) {
+    throw new CliFailure('WARDEN_SECRET_KEY is not set: hashes, indexes and signing keys derive from it', EXIT.config);
+  }
+  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
+  try {
+    await migrateToLatest(context.storage);
+    await identityOf(context).initialise();
+    return await work(context);
+  } finally {
+    await closeContext(context);
+  }
+}

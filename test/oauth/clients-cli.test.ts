@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { runWarden } from '../helpers/cli.js';
+
+describe('warden clients', () => {
+  it('creates (secret printed once), lists without secrets, rotates and revokes; unknown ids fail', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'warden-clients-cli-'));
+    const env = { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: `sqlite:${path.join(cwd, 'w.db')}`, WARDEN_LOG_LEVEL: 'silent' };
+    const admin = await runWarden(['users', 'create', '--email', 'ops@example.test', '--admin', '--generate-password'], { cwd, env });
+    expect(admin.code, admin.stderr).toBe(0);
+    const ownerId = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(admin.stdout)?.[0];
+    expect(ownerId).toBeDefined();
+
+    const created = await runWarden(['clients', 'create', '--name', 'billing', '--owner', ownerId!, '--scope', 'keys:read', 'users:read'], { cwd, env });
+    expect(created.code, created.stderr).toBe(0);
+    const clientId = /client_id=(\S+)/.exec(created.stdout)?.[1];
+    const secret = /client_secret=(\S+)/.exec(created.stdout)?.[1];
+    expect(secret).toMatch(/^wcs_/);
+
+    const listed = await runWarden(['clients', 'list'], { cwd, env });
+    expect(listed.stdout).toContain(`${clientId}  active   billing`);
+    expect(listed.stdout).toContain('scopes=keys:read users:read');
+    expect(listed.stdout).not.toContain(secret);
+
+    const rotated = await runWarden(['clients', 'rotate', clientId!, '--grace', '0'], { cwd, env });
+    expect(rotated.stdout).toMatch(/^client_secret=wcs_/);
+    const revoked = await runWarden(['clients', 'revoke', clientId!], { cwd, env });
+    expect(revoked.stdout).toContain('revoked');
+
+    const missing = await runWarden(['clients', 'show', '00000000-0000-4000-8000-000000000000'], { cwd, env });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('was not found');
+    expect((await runWarden(['clients', 'rotate', clientId!, '--grace', 'soon'], { cwd, env })).code).toBe(2);
+  });
+});

@@ -38,6 +38,7 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 const RotateBody = Type.Object({ grace_period_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000 })) }, { additionalProperties: false });
+const UpdateBody = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
 const VerifyBody = Type.Object(
   { key: Type.String({ minLength: 1, maxLength: 1024 }), permissions: Type.Optional(Type.Array(Permission, { maxItems: 100 })) },
   { additionalProperties: false },
@@ -169,6 +170,12 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ key: issued.key, ...keyView(issued.record, now()) });
     },
+  );
+
+  app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
+    '/v1/keys/:id',
+    { schema: { params: IdParams, body: UpdateBody }, config: { permission: 'keys:write' } },
+    async (request) => keyView(await service.setEnabled(request.params.id, request.body.enabled, actorOf(request, context)), now()),
   );
 
   const revoke = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<Record<string, unknown>> =>

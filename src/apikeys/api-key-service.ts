@@ -135,6 +135,21 @@ export class ApiKeyService {
     return revoked;
   }
 
+  /** Disables or re-enables a key; a disabled key is refused as `disabled` everywhere at once. */
+  async setEnabled(id: string, enabled: boolean, actor: ActorContext): Promise<ApiKeyRecord> {
+    const now = this.now();
+    const result = await this.options.db
+      .updateTable('api_keys')
+      .set({ is_enabled: enabled ? 1 : 0, updated_at: now })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The API key');
+    await this.options.invalidation.publish({ topic: 'apikey', id });
+    const record = (await this.get(id)) as ApiKeyRecord;
+    await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled });
+    return record;
+  }
+
   /** One key, with the usage this instance has counted but not written yet. */
   async get(id: string): Promise<ApiKeyRecord | undefined> {
     const record = await findById(this.options.db, id);

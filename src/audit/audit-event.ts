@@ -20,6 +20,7 @@ export const AUDIT_ACTIONS = [
   'apikey.created',
   'apikey.rotated',
   'apikey.revoked',
+  'apikey.updated',
   'apikey.verification_denied',
   'ratelimit.blocked',
   'config.loaded',

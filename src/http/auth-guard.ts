@@ -20,7 +20,8 @@ export interface AuthGuardOptions {
 }
 
 /**
- * The guard every route passes: routes marked `config.public` skip it; every other route
+ * The guard every route passes (a route-level onRequest hook, so after the global request
+ * guards and per-IP limits, before body parsing): routes marked `config.public` skip it; every other route
  * must declare `config.permission` (a route without one is refused with 500 at start-up, so
  * nothing is left unguarded by accident). Authentication failures are 401, missing
  * permissions 403; any unexpected error denies.
@@ -47,8 +48,10 @@ export const authGuard = fp<AuthGuardOptions>(
       if (config?.permission === undefined) {
         throw new Error(`route ${String(route.method)} ${route.url} declares neither config.public nor config.permission`);
       }
-      const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-      route.preHandler = [guard, ...existing];
+      // onRequest, before the body is read and validated: an unauthenticated caller learns
+      // nothing about a route's schema and costs no body parsing.
+      const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+      route.onRequest = [guard, ...existing];
     });
   },
   { name: 'warden-auth-guard', fastify: '5.x' },

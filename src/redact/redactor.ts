@@ -44,9 +44,11 @@ type KeyVerdict = 'sensitive' | 'verbatim' | 'plain';
 
 /**
  * Every value pattern needs a digit or one of `@ : = . _ -`, except `Bearer …`/`Basic …`/`Token …`
- * (letters and a space): a string matching none of these cannot match any pattern.
+ * and AWS/Google key ids, which may by chance be all letters: a string matching none of these
+ * cannot match any pattern.
  */
-const MAY_HOLD_A_PATTERN = /[0-9@:=._-]|bearer|basic|token/i;
+const MAY_HOLD_A_PATTERN =
+  /[0-9@:=._-]|bearer|basic|token|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA|Iza)/i;
 
 /** Builds a redactor from options, validated and frozen once. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {

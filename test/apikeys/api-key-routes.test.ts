@@ -125,6 +125,17 @@ describeEachDatabase('/v1/keys over HTTP', (dialect) => {
     expect((await (t.context.apiKeys as ApiKeys).verifier.verify(old.key)).valid).toBe(true);
   });
 
+  it('disables and re-enables a key with PATCH; a disabled key is refused as disabled', async () => {
+    const service = (t.context.apiKeys as ApiKeys).service;
+    const key = await service.create({ name: 'svc', ownerId, permissions: ['keys:read'] }, { actor: 'system' });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: as(key.key) })).statusCode).toBe(200);
+    const off = await t.app.inject({ method: 'PATCH', url: `/v1/keys/${key.record.id}`, headers: as(adminKey), payload: { enabled: false } });
+    expect(off.json()).toMatchObject({ status: 'disabled' });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: as(key.key) })).json()).toMatchObject({ code: 'key_disabled' });
+    await t.app.inject({ method: 'PATCH', url: `/v1/keys/${key.record.id}`, headers: as(adminKey), payload: { enabled: true } });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/keys', headers: as(key.key) })).statusCode).toBe(200);
+  });
+
   it('shows usage recorded by API-key requests', async () => {
     const service = (t.context.apiKeys as ApiKeys).service;
     const key = await service.create({ name: 'svc', ownerId, permissions: ['keys:read'] }, { actor: 'system' });

@@ -18,6 +18,14 @@ const probeRoutes: RouteModule = async (app) => {
     },
     async (request) => ({ echoed: request.body }),
   );
+  app.post(
+    '/v1/probe/guarded',
+    {
+      config: { permission: 'probe:write' },
+      schema: { body: Type.Object({ count: Type.Integer() }, { additionalProperties: false }) },
+    },
+    async () => ({ ok: true }),
+  );
   app.get('/v1/probe/crash', { config: { public: true } }, async () => {
     throw new Error('database password=hunter2 leaked in a driver message');
   });
@@ -234,6 +242,16 @@ describe('errors', () => {
     const response = await t.app.inject({ url: '/v1/probe/denied' });
     expectProblem(response, 429, 'rate_limited');
     expect(response.headers['retry-after']).toBe('7');
+  });
+});
+
+describe('auth guard order', () => {
+  it('answers 401 before looking at the body of a guarded route (no schema hints to anonymous callers)', async () => {
+    await build();
+    const response = await t.app.inject({ method: 'POST', url: '/v1/probe/guarded', payload: { count: 'not a number', extra: 1 } });
+    expectProblem(response, 401, 'token_missing');
+    const malformed = await t.app.inject({ method: 'POST', url: '/v1/probe/guarded', headers: { 'content-type': 'application/json' }, payload: '{' });
+    expectProblem(malformed, 401, 'token_missing');
   });
 });
 

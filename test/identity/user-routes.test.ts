@@ -42,6 +42,20 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect(anonymous.json()).toMatchObject({ status: 401, code: 'token_missing' });
   });
 
+  it('needs users:admin (not just users:write) to grant or remove the admin flag', async () => {
+    const editor = await seedUser(t);
+    const editorToken = (await login(t.app, editor.email)).access_token;
+    // An editor holding users:write but not users:admin (authz would grant this through a role).
+    t.context.authorize = async (principal, permission) =>
+      principal.subject === editor.id ? ['users:write', 'users:read'].includes(permission) : principal.permissions.includes('*:*');
+    const asEditor = await create({ email: 'sneaky@example.test', password: STRONG_PASSWORD, is_admin: true }, editorToken);
+    expect(asEditor.json()).toMatchObject({ status: 403, code: 'privilege_escalation' });
+    const plain = (await create({ email: 'plain@example.test', password: STRONG_PASSWORD }, editorToken)).json() as { id: string };
+    const promote = await t.app.inject({ method: 'PATCH', url: `/v1/users/${plain.id}`, headers: bearer(editorToken), payload: { is_admin: true } });
+    expect(promote.json()).toMatchObject({ code: 'privilege_escalation' });
+    expect((await create({ email: 'second-admin@example.test', password: STRONG_PASSWORD, is_admin: true })).statusCode).toBe(201);
+  });
+
   it('gets, updates and deletes a user; deleting stops the user’s tokens', async () => {
     const id = ((await create({ email: 'd@example.test', password: STRONG_PASSWORD })).json() as { id: string }).id;
     const userToken = (await login(t.app, 'd@example.test')).access_token;

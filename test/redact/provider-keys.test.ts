@@ -13,6 +13,16 @@ const google = 'AIza' + 'SyA-1234567890abcdefghijklmnopqrstu';
 const warden = 'wdn_' + 'live_' + 'Q2hlY2tpbmdUaGlzSXNSYW5kb20';
 
 describe('provider and Warden API keys', () => {
+  it('redacts AWS and Google key ids made only of letters (no digit or punctuation to hint at them)', () => {
+    expectRedacted(
+      [{ text: 'id ' + 'AKIA' + 'QWERTYUIOPASDFGH', secret: 'QWERTYUIOPASDFGH' }],
+      'aws_access_key',
+    );
+    expectRedacted(
+      [{ text: 'AIza' + 'SyAbcdefghijklmnopqrstuvwxyzABCDEFG', secret: 'SyAbcdefghijklmnop' }],
+      'google_api_key',
+    );
+  });
   it('redacts AWS access key ids', () =>
     expectRedacted(
       [

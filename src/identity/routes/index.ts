@@ -8,5 +8,5 @@ export const identityRouteModule: RouteModule = async (app, context) => {
   const identity = identityOf(context);
   await identity.initialise();
   await authRoutes(app, context, identity);
-  await userRoutes(app, identity);
+  await userRoutes(app, context, identity);
 };

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { NotFoundError, ValidationError } from '../../errors/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NotFoundError, ValidationError, WardenError } from '../../errors/index.js';
+import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
 import type { User } from '../user-store.js';
 import { actorOf } from './request-facts.js';
@@ -55,13 +56,21 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
   throw new ValidationError('querystring.cursor is not a cursor returned by this endpoint', { field: 'cursor' });
 }
 
-/** /v1/users: create (users:write), get and list (users:read), update (users:write), delete (users:delete). */
-export async function userRoutes(app: FastifyInstance, identity: IdentityService): Promise<void> {
+/** Granting or removing the admin flag needs `users:admin` on top of `users:write` (no escalation by a user editor). */
+async function assertMayChangeAdmin(request: FastifyRequest, context: AppContext): Promise<void> {
+  const principal = request.principal;
+  const allowed = principal !== undefined && (await context.authorize(principal, 'users:admin').catch(() => false));
+  if (!allowed) throw new WardenError('privilege_escalation', 'Changing is_admin needs the permission users:admin', { fields: { permission: 'users:admin' } });
+}
+
+/** /v1/users: create (users:write), get and list (users:read), update (users:write), delete (users:delete); is_admin needs users:admin. */
+export async function userRoutes(app: FastifyInstance, context: AppContext, identity: IdentityService): Promise<void> {
   app.post<{ Body: Static<typeof CreateUserBody> }>(
     '/v1/users',
     { config: { permission: 'users:write' }, schema: { body: CreateUserBody } },
     async (request, reply) => {
       const { email, password, name, is_admin: isAdmin } = request.body;
+      if (isAdmin === true) await assertMayChangeAdmin(request, context);
       const user = await identity.userAdmin.create({ email, password, name: name ?? null, isAdmin: isAdmin === true }, actorOf(request));
       return reply.code(201).header('location', `/v1/users/${user.id}`).send(userJson(user));
     },
@@ -87,6 +96,7 @@ export async function userRoutes(app: FastifyInstance, identity: IdentityService
     { config: { permission: 'users:write' }, schema: { params: UserParams, body: UpdateUserBody } },
     async (request) => {
       const { name, is_active: isActive, is_admin: isAdmin } = request.body;
+      if (isAdmin !== undefined) await assertMayChangeAdmin(request, context);
       const user = await identity.userAdmin.update(
         request.params.id,
         { ...(name === undefined ? {} : { name }), ...(isActive === undefined ? {} : { isActive }), ...(isAdmin === undefined ? {} : { isAdmin }) },

@@ -33,7 +33,30 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   const { settings } = loaded;
   const print = options.print ?? ((line: string) => console.log(line));
   const context = createContext(settings, options);
+  // Signal handlers go in first: a SIGTERM that arrives while the server is still starting
+  // is honoured as soon as it is up, instead of killing the process mid-migration.
+  let running: RunningServer | undefined;
+  let stopRequested = false;
+  const stopAndExit = (target: RunningServer): void => {
+    target.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        context.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  if (options.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      context.logger.info({ signal }, 'shutting down');
+      if (running === undefined) stopRequested = true;
+      else stopAndExit(running);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
   let app: FastifyInstance | undefined;
+  let devAdmin: Awaited<ReturnType<typeof bootstrapDevAdmin>>;
   try {
     const applied = await migrateToLatest(context.storage);
     if (applied.length > 0) context.logger.info({ migrations: applied }, 'migrations applied');
@@ -41,6 +64,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     // Durable before the server accepts traffic: which configuration this instance runs with.
     await recordConfigLoaded(context.audit, loaded);
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
+    // First run without a UI: a first admin whose one-time password is printed below, once.
+    if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
     await app?.close().catch(() => undefined);
@@ -59,14 +84,12 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
   }
   for (const warning of loaded.warnings) print(`  warning: ${warning}`);
-  if (settings.env === 'development') {
-    // First run without a UI: a first admin whose one-time password is shown here, once.
-    const admin = await bootstrapDevAdmin(identityOf(context));
-    if (admin !== undefined) print(`  created first admin ${admin.email} with one-time password ${admin.password} (development only; change it)`);
+  if (devAdmin !== undefined) {
+    print(`  created first admin ${devAdmin.email} with one-time password ${devAdmin.password} (development only; change it)`);
   }
 
   let closing: Promise<void> | undefined;
-  const running: RunningServer = {
+  const server: RunningServer = {
     app,
     context,
     url,
@@ -88,19 +111,7 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     },
   };
 
-  if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      context.logger.info({ signal }, 'shutting down');
-      running.close().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          context.logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
-  return running;
+  running = server;
+  if (stopRequested) stopAndExit(server);
+  return server;
 }

@@ -27,7 +27,7 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     expect(tokens.refresh_token).toMatch(/^wrt_[A-Za-z0-9_-]{43}$/);
     const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) });
     expect(me.statusCode).toBe(200);
-    expect(me.json()).toMatchObject({ id: user.id, email: 'alice@example.test', is_admin: false });
+    expect(me.json()).toMatchObject({ id: user.id, email: 'alice@example.test', is_admin: false, roles: [], permissions: [] });
     const success = audit.find((e) => e.action === 'auth.login.succeeded');
     expect(success).toMatchObject({ actor: user.id, outcome: 'success', ip: '127.0.0.1' });
   });

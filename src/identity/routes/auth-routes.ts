@@ -87,15 +87,19 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
     const claims = userClaims(request, identity);
     const user = await identity.users.findById(claims.sub);
     if (user === undefined) throw new WardenError('user_inactive');
-    // Role-derived permissions come from authz when it exposes them; until then, what the token grants.
-    const authz = (context as unknown as { authz?: { effectivePermissions?: (id: string) => Promise<readonly string[]> } }).authz;
-    const permissions = authz?.effectivePermissions === undefined ? [...(request.principal?.permissions ?? [])] : [...(await authz.effectivePermissions(user.id))];
+    // Roles and role-derived permissions come from authz; without it, what the token itself grants.
+    const authz = context.authz;
+    const memberships = authz === undefined ? [] : await authz.memberships(user.id);
+    const granted = authz === undefined ? [] : await authz.effectivePermissions(user.id);
+    const roles = [...new Set([...(user.isAdmin ? ['admin'] : []), ...memberships.filter((m) => m.scope === undefined).map((m) => m.role)])];
+    // A restricted token (scope claim) is limited to its scope whatever the roles say.
+    const permissions = claims.scope ?? [...new Set([...(request.principal?.permissions ?? []), ...granted])];
     return {
       id: user.id,
       email: user.email,
       name: user.name,
       is_admin: user.isAdmin,
-      roles: user.isAdmin ? ['admin'] : [],
+      roles,
       permissions,
       session_id: claims.sid ?? null,
       token_expires_at: iso(claims.exp * 1000),

@@ -19,6 +19,9 @@ const SENSITIVE_KEY_PARTS = [
   'sessionid',
   'accesskey',
   'signature',
+  'encryptionkey',
+  'keyring',
+  'fernetkey',
 ];
 
 /** Short names that are sensitive only as the whole key (a substring match would be too broad). */

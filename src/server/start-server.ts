@@ -35,7 +35,7 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   const context = createContext(settings, options);
   // Signal handlers go in first: a SIGTERM that arrives while the server is still starting
   // is honoured as soon as it is up, instead of killing the process mid-migration.
-  let running: RunningServer | undefined;
+  let running: RunningServer | undefined = undefined;
   let stopRequested = false;
   const stopAndExit = (target: RunningServer): void => {
     target.close().then(

@@ -32,6 +32,19 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     expect(success).toMatchObject({ actor: user.id, outcome: 'success', ip: '127.0.0.1' });
   });
 
+  it('/v1/auth/me lists the roles and role-derived permissions from authz', async () => {
+    const authz = t.context.authz;
+    if (authz === undefined) return; // authz not wired in this build
+    const user = await seedUser(t);
+    const admin = await seedUser(t, { isAdmin: true });
+    const actor = { principal: { kind: 'user' as const, subject: admin.id, permissions: ['*:*'], credentialId: 'test' } };
+    await authz.createRole(actor, { name: 'report-reader', permissions: ['reports:read'] });
+    await authz.assignRole(actor, { userId: user.id, role: 'report-reader' });
+    const tokens = await login(t.app, user.email);
+    const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) });
+    expect(me.json()).toMatchObject({ roles: ['report-reader'], permissions: ['reports:read'] });
+  });
+
   it('gives unknown email, wrong password and inactive user the same 401 body; each is audited without the raw email', async () => {
     await seedUser(t, { email: 'bob@example.test' });
     const inactive = await seedUser(t, { email: 'carol@example.test' });

@@ -1,5 +1,4 @@
 import { PrivateKeySealer } from '../identity/private-key-sealing.js';
-import { createPlaintextFieldCipher } from './field-cipher.js';
 
 /**
  * One column whose values are stored through the FieldCipher. `aad(row)` must return exactly
@@ -26,12 +25,7 @@ export interface EncryptedColumn {
 export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   // identity (user-store.ts) stores fieldCipher.encrypt(email, `users.email:${id}`)
   { table: 'users', idColumn: 'id', column: 'email', aad: (row) => `users.email:${String(row.id)}` },
-  // identity (private-key-sealing.ts): JWT signing keys; before field encryption they are sealed under a root-secret-derived key.
-  {
-    table: 'signing_keys',
-    idColumn: 'kid',
-    column: 'private_key',
-    aad: (row) => PrivateKeySealer.aad(String(row.kid)),
-    openLegacy: (stored, row, rootSecret) => new PrivateKeySealer(createPlaintextFieldCipher(rootSecret), rootSecret).open(stored, String(row.kid)),
-  },
+  // identity (private-key-sealing.ts): JWT signing keys. A value sealed under the root-secret-derived key before
+  // encryption was on is wrapped as-is (it stays sealed inside the envelope; the sealer unwraps both layers).
+  { table: 'signing_keys', idColumn: 'kid', column: 'private_key', aad: (row) => PrivateKeySealer.aad(String(row.kid)) },
 ];

@@ -43,7 +43,16 @@ export class PrivateKeySealer {
   /** Decrypts what `seal` produced (either form, so turning encryption on later keeps old keys readable). */
   open(sealed: string, kid: string): string {
     const aad = `signing_keys.private_key:${kid}`;
-    if (!sealed.startsWith(SEALED_PREFIX)) return this.cipher.decrypt(sealed, aad);
+    if (!sealed.startsWith(SEALED_PREFIX)) {
+      // `warden crypto rotate` may have wrapped a root-sealed value in a field-cipher envelope
+      // as-is (it has no decoder for this form): unwrap both layers.
+      const inner = this.cipher.decrypt(sealed, aad);
+      return inner.startsWith(SEALED_PREFIX) ? this.openRootSealed(inner, aad) : inner;
+    }
+    return this.openRootSealed(sealed, aad);
+  }
+
+  private openRootSealed(sealed: string, aad: string): string {
     const raw = Buffer.from(sealed.slice(SEALED_PREFIX.length), 'base64url');
     if (raw.length < 29) throw new TypeError('sealed signing key is truncated');
     const gcm = createDecipheriv('aes-256-gcm', this.derivedKey, raw.subarray(0, 12));

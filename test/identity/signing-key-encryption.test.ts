@@ -19,7 +19,7 @@ describeEachDatabase('signing keys under field encryption', (dialect) => {
     const before = await t.context.storage.db.selectFrom('signing_keys').select(['kid', 'private_key']).executeTakeFirstOrThrow();
     expect(before.private_key.startsWith('wsk1.')).toBe(true);
     const cipher = createKeyringFieldCipher({ rootSecret: TEST_SECRET_KEY, keyring });
-    await rotateEncryptedColumns(t.context.storage.db, cipher, ENCRYPTED_COLUMNS, { rootSecret: TEST_SECRET_KEY });
+    await rotateEncryptedColumns(t.context.storage.db, cipher, ENCRYPTED_COLUMNS);
     const after = await t.context.storage.db.selectFrom('signing_keys').select('private_key').where('kid', '=', before.kid).executeTakeFirstOrThrow();
     expect(after.private_key.startsWith('wenc1.')).toBe(true);
 

@@ -1,30 +1,24 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import pino from 'pino';
 import type { ApiKeys } from '../../apikeys/api-keys-domain.js';
 import type { ApiKeyRecord } from '../../apikeys/api-key-store.js';
 import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
-import { loadSettings } from '../../config/index.js';
 import type { AppContext } from '../../server/app-context.js';
-import { closeContext, createContext } from '../../server/create-context.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
 import { EXIT } from '../exit-codes.js';
+import { withServiceContext } from '../service-context.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 const SYSTEM = { actor: 'system' };
 
-/** Opens the service's context (database, Redis for invalidation, audit) for one command. */
-async function withKeys<T>(work: (apiKeys: ApiKeys, context: AppContext) => Promise<T>): Promise<T> {
-  const { settings } = loadSettings({ generateDevSecrets: false });
-  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set: API keys are hashed with a pepper derived from it', EXIT.config);
-  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
-  try {
-    return await work(context.apiKeys as ApiKeys, context);
-  } finally {
-    await closeContext(context);
-  }
+/** Runs `work` with the API-key domain of a fully opened service context. */
+function withKeys<T>(work: (apiKeys: ApiKeys, context: AppContext) => Promise<T>): Promise<T> {
+  return withServiceContext((context) => {
+    if (context.apiKeys === undefined) throw new CliFailure('the API-key domain is not wired', EXIT.failure);
+    return work(context.apiKeys, context);
+  });
 }
 
 function describeKey(record: ApiKeyRecord, now: number): string[] {

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import pino from 'pino';
 import type { AuthzActor, AuthzService } from '../../authz/authz-service.js';
-import { loadSettings } from '../../config/index.js';
-import { closeContext, createContext } from '../../server/create-context.js';
-import { migrateToLatest } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+import { withServiceContext } from '../service-context.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 
@@ -18,18 +15,12 @@ const OPERATOR: AuthzActor = {
   auditActor: 'system',
 };
 
-/** Opens the service's context (migrated database, audit, invalidation) for one command. */
-async function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
-  const { settings } = loadSettings({ generateDevSecrets: false });
-  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set', EXIT.config);
-  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
-  try {
-    await migrateToLatest(context.storage);
+/** Runs `work` with the authorization domain of a fully opened service context. */
+function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
+  return withServiceContext((context) => {
     if (context.authz === undefined) throw new CliFailure('authorization is not wired', EXIT.failure);
-    return await work(context.authz);
-  } finally {
-    await closeContext(context);
-  }
+    return work(context.authz);
+  });
 }
 
 /** `warden roles list|grant|revoke|permissions`. */

@@ -1,0 +1,13 @@
+export { authGuard, authenticate, bearerToken, type Authenticator, type Authorizer, type AuthGuardOptions } from './auth-guard.js';
+export type { Principal } from './principal.js';
+export { hardening, type HardeningOptions } from './hardening.js';
+export { securityHeaderTable, type SecurityHeadersOptions } from './security-headers.js';
+export { corsPolicy, type CorsOptions } from './cors.js';
+export { hostMatcher, isHostilePath } from './request-guards.js';
+export { problem, sendProblem, type ProblemDocument } from './problem.js';
+export { installErrorHandlers } from './error-handler.js';
+export { validatorCompiler, describeValidationError } from './validation.js';
+export { HttpMetrics } from './http-metrics.js';
+export { metrics, createMetricsRegistry, type MetricsOptions } from './metrics.js';
+export { healthRoutes, type HealthChecks } from './health.js';
+export { loggerOptions, redactLogValue, redactUrl } from './logger-options.js';

@@ -220,6 +220,12 @@ export const SETTING_DEFINITIONS = {
   argon2MemoryKib: required({ name: 'WARDEN_ARGON2_MEMORY_KIB', parse: parse.integer(19_456, 4_194_304), fallback: () => 19_456, doc: 'argon2id memory cost in KiB (OWASP floor 19456).' }),
   argon2Iterations: required({ name: 'WARDEN_ARGON2_ITERATIONS', parse: parse.integer(2, 100), fallback: () => 2, doc: 'argon2id time cost (OWASP floor 2).' }),
   argon2Parallelism: required({ name: 'WARDEN_ARGON2_PARALLELISM', parse: parse.integer(1, 16), fallback: () => 1, doc: 'argon2id lanes.' }),
+  defaultRoles: required({
+    name: 'WARDEN_DEFAULT_ROLES',
+    parse: parse.list,
+    fallback: (): readonly string[] => [],
+    doc: 'Roles every new user receives (global scope), e.g. reader; empty = none (least privilege).',
+  }),
   passwordMinLength: required({ name: 'WARDEN_PASSWORD_MIN_LENGTH', parse: parse.integer(8, 256), fallback: () => 12, doc: 'Minimum password length in characters.' }),
   passwordHashConcurrency: required({
     name: 'WARDEN_PASSWORD_HASH_CONCURRENCY',

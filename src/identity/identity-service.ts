@@ -42,6 +42,9 @@ export interface IdentityService {
 
 const services = new WeakMap<AppContext, IdentityService>();
 
+/** The grantor of default roles: the service itself, like the CLI's system actor. */
+const DEFAULT_ROLE_GRANTOR: Principal = { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'default-roles' };
+
 /** The identity service created for a context (routes and the CLI find it here). */
 export function identityOf(context: AppContext): IdentityService {
   const service = services.get(context);
@@ -96,7 +99,18 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   });
   const audit = (): AppContext['audit'] => context.audit;
   const auth = new AuthService({ users, passwords, sessions, issuer, revocations, userStatus, throttle, audit, accessTokenLifetimeMs, now });
-  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit });
+  // Least privilege: a new user holds nothing unless WARDEN_DEFAULT_ROLES names roles for them.
+  // A role that cannot be assigned (deleted, misspelt) is logged; the user is kept without it.
+  const afterCreate = async (user: { id: string }): Promise<void> => {
+    for (const role of settings.defaultRoles) {
+      try {
+        await context.authz?.assignRole({ principal: DEFAULT_ROLE_GRANTOR, auditActor: 'system' }, { userId: user.id, role });
+      } catch (error) {
+        context.logger.error({ err: error, role }, 'could not assign a default role to a new user');
+      }
+    }
+  };
+  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate });
 
   // Set by the OAuth domain (created after identity) through registerClientStatus.
   let clientStatus: ((clientId: string) => Promise<boolean>) | undefined;

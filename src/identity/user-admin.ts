@@ -12,6 +12,8 @@ export interface UserAdminParts {
   readonly userStatus: UserStatusCache;
   readonly auth: AuthService;
   readonly audit: () => AuditRecorder;
+  /** Runs after a user is created or imported (default roles, when configured). */
+  readonly afterCreate?: (user: User) => Promise<void>;
 }
 
 /** Who asked for a change (audit actor) and from where. */
@@ -31,6 +33,7 @@ export class UserAdmin {
     const passwordHash = await this.parts.passwords.hash(input.password);
     const user = await this.parts.users.create({ email, passwordHash, name: input.name ?? null, isAdmin: input.isAdmin === true });
     await this.record(by, 'user.created', user.id, { is_admin: user.isAdmin });
+    await this.parts.afterCreate?.(user);
     return user;
   }
 
@@ -50,6 +53,7 @@ export class UserAdmin {
       isActive: input.isActive !== false,
     });
     await this.record(by, 'user.created', user.id, { imported: true });
+    await this.parts.afterCreate?.(user);
     return user;
   }
 

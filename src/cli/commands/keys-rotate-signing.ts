@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import pino from 'pino';
-import { loadSettings } from '../../config/index.js';
 import { identityOf } from '../../identity/identity-service.js';
-import { closeContext, createContext } from '../../server/create-context.js';
-import { migrateToLatest } from '../../storage/index.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import type { CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+import { withServiceContext } from '../service-context.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 
@@ -19,14 +16,10 @@ export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Ru
     .command('rotate-signing')
     .description('add a new JWT signing key; the old one stays in the JWKS until its tokens have expired')
     .action(() =>
-      run(async () => {
-        const { settings } = loadSettings({ generateDevSecrets: false });
-        if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set: signing keys are sealed with it', EXIT.config);
-        const context = createContext(settings, { logger: pino({ level: 'silent' }) });
-        try {
-          await migrateToLatest(context.storage);
+      run(() =>
+        withServiceContext(async (context) => {
+          const { settings } = context;
           const identity = identityOf(context);
-          await identity.initialise();
           const result = await identity.keys.rotate();
           await context.audit.record({
             action: 'signing_key.rotated',
@@ -40,9 +33,7 @@ export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Ru
           if (result.superseded.length > 0) io.out(`still published until their tokens expire: ${result.superseded.join(', ')}`);
           if (result.retired.length > 0) io.out(`retired: ${result.retired.join(', ')}`);
           return EXIT.ok;
-        } finally {
-          await closeContext(context);
-        }
-      }),
+        }),
+      ),
     );
 }

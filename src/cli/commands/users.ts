@@ -3,31 +3,18 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { loadSettings } from '../../config/index.js';
 import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
-import { closeContext, createContext } from '../../server/create-context.js';
-import { migrateToLatest } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+import { withServiceContext } from '../service-context.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 const SYSTEM = { actor: 'system', ip: undefined, userAgent: undefined } as const;
 
-/** Opens the service's context (migrated database, audit, invalidation) for one command. */
-async function withIdentity<T>(work: (identity: IdentityService) => Promise<T>): Promise<T> {
-  const { settings } = loadSettings({ generateDevSecrets: false });
-  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set: emails are indexed and keys sealed with it', EXIT.config);
-  const context = createContext(settings, { logger: pino({ level: 'silent' }) });
-  try {
-    await migrateToLatest(context.storage);
-    const identity = identityOf(context);
-    await identity.initialise();
-    return await work(identity);
-  } finally {
-    await closeContext(context);
-  }
+/** Runs `work` with the identity domain of a fully opened service context. */
+function withIdentity<T>(work: (identity: IdentityService) => Promise<T>): Promise<T> {
+  return withServiceContext((context) => work(identityOf(context)));
 }
 
 /** Reads a password without echo from the terminal, or the first line of piped stdin. Never from argv. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 
 const METRICS_TOKEN = 'm3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a';
 
@@ -22,6 +23,17 @@ describe('GET /metrics', () => {
   it('is 401 when no metrics token is configured and no principal holds metrics:read', async () => {
     t = await createTestApp();
     expect((await t.app.inject({ url: '/metrics', headers: { authorization: 'Bearer ' } })).statusCode).toBe(401);
+  });
+
+  it('is readable with a credential holding metrics:read, and 401 for one without it', async () => {
+    t = await createTestApp();
+    const admin = await seedUser(t, { isAdmin: true });
+    const allowed = await t.app.inject({ url: '/metrics', headers: bearer((await login(t.app, admin.email)).access_token) });
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.body).toContain('warden_http_requests_total');
+    const plain = await seedUser(t);
+    const denied = await t.app.inject({ url: '/metrics', headers: bearer((await login(t.app, plain.email)).access_token) });
+    expect(denied.statusCode).toBe(401);
   });
 
   it('serves Prometheus text with request counts by route pattern and status, and process metrics', async () => {

@@ -4,33 +4,10 @@
 // API-key guard is measured without a database query in the handler. The per-IP default
 // limit is off (one load generator would hit it at once); log level warn.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { loadSettings } from '../../dist/config/index.js';
-import { buildApp } from '../../dist/server/build-app.js';
-import { closeContext, createContext } from '../../dist/server/create-context.js';
-import { ROUTE_MODULES } from '../../dist/server/routes/index.js';
-import { migrateToLatest } from '../../dist/storage/index.js';
+import { writeFileSync } from 'node:fs';
+import { listenForBench, openBenchContext } from '../lib/warden-bench-server.mjs';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-keys-'));
-const { settings } = loadSettings({
-  env: {
-    WARDEN_PORT: '0',
-    WARDEN_DATA_DIR: dir,
-    WARDEN_DATABASE_URL: `sqlite:${path.join(dir, 'warden.db')}`,
-    WARDEN_LOG_LEVEL: 'warn',
-    WARDEN_RATELIMIT_DEFAULT: 'off',
-    WARDEN_SECRET_KEY: 'bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz',
-    ...process.env,
-  },
-  envFile: false,
-  cwd: dir,
-  generateDevSecrets: false,
-});
-const context = createContext(settings, { logger: pino({ level: 'warn' }) });
-await migrateToLatest(context.storage);
+const context = await openBenchContext('keys');
 const ownerId = randomUUID();
 const now = Date.now();
 await context.storage.db
@@ -42,15 +19,6 @@ const verifierKey = (await service.create({ name: 'gateway', ownerId, permission
 const callerKey = (await service.create({ name: 'caller', ownerId, permissions: ['reports:read'] }, { actor: 'system' })).key;
 writeFileSync(process.env.BENCH_KEYS_FILE, JSON.stringify({ verifierKey, callerKey }), { mode: 0o600 });
 
-const benchRoute = async (app) => {
+await listenForBench(context, async (app) => {
   app.get('/bench/guarded', { config: { permission: 'reports:read' } }, async () => ({ ok: true }));
-};
-const app = await buildApp(context, { routes: [...ROUTE_MODULES, benchRoute] });
-await app.listen({ port: 0, host: '127.0.0.1' });
-console.log(`LISTENING http://127.0.0.1:${app.server.address().port}`);
-process.on('SIGTERM', () =>
-  app
-    .close()
-    .then(() => closeContext(context))
-    .then(() => process.exit(0)),
-);
+});

@@ -172,6 +172,8 @@ describeEachDatabase('API key verification', (dialect) => {
   it('refuses keys of a deactivated owner as disabled', async () => {
     const { service, verifier } = build();
     const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    // Cached first, so only the 'user' invalidation can make the verifier see the change.
+    expect((await verifier.verify(issued.key)).valid).toBe(true);
     await storage.db.updateTable('users').set({ is_active: 0 }).where('id', '=', ownerId).execute();
     await bus.publish({ topic: 'user', id: ownerId });
     expect(await verifier.verify(issued.key)).toMatchObject({ valid: false, code: 'disabled' });

@@ -1,27 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from '../../src/storage/index.js';
+import { insertTestUser } from '../helpers/users.js';
 
 /** Inserts a user (active, not admin unless told) and returns its id. */
-export async function insertUser(db: Kysely<DatabaseSchema>, options: { active?: boolean; admin?: boolean } = {}): Promise<string> {
-  const id = randomUUID();
-  const now = Date.now();
-  await db
-    .insertInto('users')
-    .values({
-      id,
-      email: `${id}@example.test`,
-      email_lookup: `lookup-${id}`,
-      name: 'Test User',
-      password_hash: 'not-a-real-hash',
-      is_active: options.active === false ? 0 : 1,
-      is_admin: options.admin === true ? 1 : 0,
-      created_at: now,
-      updated_at: now,
-      password_changed_at: now,
-    })
-    .execute();
-  return id;
+export function insertUser(db: Kysely<DatabaseSchema>, options: { active?: boolean; admin?: boolean } = {}): Promise<string> {
+  return insertTestUser(db, { isActive: options.active, isAdmin: options.admin });
 }
 
 /** A clock tests move by hand. */

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
+import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentityService, type IdentityService } from '../../src/identity/identity-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -150,8 +150,11 @@ describe('access-token verification rejects each bad token with its own code', (
   });
 
   it('does not publish the private key material (JWKS has public parts only)', async () => {
-    const privateJwk = await exportJWK((await generateKeyPair('EdDSA', { extractable: true })).privateKey);
-    expect(privateJwk).toHaveProperty('d');
-    for (const key of identity.keys.jwks().keys) expect(key).not.toHaveProperty('d');
+    const keys = identity.keys.jwks().keys;
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+      expect(key).toHaveProperty('x');
+      expect(key).not.toHaveProperty('d');
+    }
   });
 });

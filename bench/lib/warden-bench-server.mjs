@@ -1,0 +1,48 @@
+// Shared start-up for benchmark servers that need Warden's context before listening (to seed
+// users, keys or tokens): a throw-away SQLite database, log level warn, the per-IP default
+// limit off (one load generator would hit it at once), and a bench-only route module.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { loadSettings } from '../../dist/config/index.js';
+import { buildApp } from '../../dist/server/build-app.js';
+import { closeContext, createContext } from '../../dist/server/create-context.js';
+import { ROUTE_MODULES } from '../../dist/server/routes/index.js';
+import { migrateToLatest } from '../../dist/storage/index.js';
+
+/** Creates and migrates a context on a fresh database; `env` adds or overrides settings. */
+export async function openBenchContext(name, env = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `warden-bench-${name}-`));
+  const { settings } = loadSettings({
+    env: {
+      WARDEN_PORT: '0',
+      WARDEN_DATA_DIR: dir,
+      WARDEN_DATABASE_URL: `sqlite:${path.join(dir, 'warden.db')}`,
+      WARDEN_LOG_LEVEL: 'warn',
+      WARDEN_RATELIMIT_DEFAULT: 'off',
+      WARDEN_SECRET_KEY: 'bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz',
+      ...env,
+      ...process.env,
+    },
+    envFile: false,
+    cwd: dir,
+    generateDevSecrets: false,
+  });
+  const context = createContext(settings, { logger: pino({ level: 'warn' }) });
+  await migrateToLatest(context.storage);
+  return context;
+}
+
+/** Builds the app with an extra route module, listens on a free port, prints `LISTENING <url>`, closes on SIGTERM. */
+export async function listenForBench(context, benchRoutes) {
+  const app = await buildApp(context, { routes: [...ROUTE_MODULES, benchRoutes] });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(`LISTENING http://127.0.0.1:${app.server.address().port}`);
+  process.on('SIGTERM', () =>
+    app
+      .close()
+      .then(() => closeContext(context))
+      .then(() => process.exit(0)),
+  );
+}

@@ -16,6 +16,7 @@ import { OAuthError, sendOAuthError } from './oauth-error.js';
 type Form = Record<string, string | undefined>;
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored. */
 function formOf(request: FastifyRequest): Form {
@@ -41,7 +42,10 @@ function baseUrl(context: AppContext, request: FastifyRequest): string {
 async function authenticateClient(context: AppContext, request: FastifyRequest, form: Form): Promise<OAuthClient> {
   const presented = presentedClient(request, form);
   const oauth = oauthOf(context);
-  const throttleKey = `oauth-client:${presented.clientId.slice(0, 200)}`;
+  // Client ids are UUIDs. Anything else (e.g. a secret pasted into the id field) is neither
+  // stored in the audit log nor used as a counter key.
+  const idShown = UUID.test(presented.clientId) ? presented.clientId : 'invalid';
+  const throttleKey = `oauth-client:${idShown}`;
   const gate = await oauth.throttle.check(throttleKey, request.ip);
   if (!gate.allowed) {
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
@@ -55,9 +59,9 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
   await oauth.throttle.recordFailure(throttleKey, request.ip);
   await context.audit.record({
     action: 'client.auth.failed',
-    actor: `client:${presented.clientId.slice(0, 100)}`,
+    actor: `client:${idShown}`,
     entity_type: 'oauth_client',
-    entity_id: presented.clientId.slice(0, 100),
+    entity_id: idShown,
     outcome: 'failure',
     ip: request.ip,
     ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'].slice(0, 300) }),

@@ -15,6 +15,7 @@ export const PATTERN_TYPES = [
   'bearer_token',
   'basic_auth',
   'warden_api_key',
+  'warden_token',
   'aws_access_key',
   'github_token',
   'stripe_key',
@@ -114,6 +115,13 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
     type: 'warden_api_key',
     mayMatch: (t) => t.includes('wdn_'),
     regex: /(?<![A-Za-z0-9_])wdn_[A-Za-z0-9_-]{8,512}/g,
+    replace: whole,
+  },
+  {
+    // Refresh tokens (wrt_) and OAuth client secrets (wcs_): prefixed so that they are found here.
+    type: 'warden_token',
+    mayMatch: (t) => t.includes('wrt_') || t.includes('wcs_'),
+    regex: /(?<![A-Za-z0-9_])(?:wrt|wcs)_[A-Za-z0-9_-]{20,128}/g,
     replace: whole,
   },
   {

@@ -98,3 +98,22 @@ describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (
   });
 });
 
+
+describeEachDatabase('client authentication failures never store what was presented as the id', (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('records client:invalid for an id that is not a client id (e.g. a swapped secret)', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    // Secret and id swapped by the caller: the "id" is the secret.
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.secret, c.clientId) }, payload: 'grant_type=client_credentials' });
+    expect(response.statusCode).toBe(401);
+    const rows = await t.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', 'client.auth.failed').execute();
+    expect(rows.map((r) => r.actor)).toEqual(['client:invalid']);
+    expect(JSON.stringify(rows)).not.toContain(c.secret);
+    expect(t.rawLogs()).not.toContain(c.secret);
+  });
+});

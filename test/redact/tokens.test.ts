@@ -65,3 +65,22 @@ describe('bearer tokens, Basic credentials and JWTs', () => {
     ]);
   });
 });
+
+describe('Warden refresh tokens and OAuth client secrets', () => {
+  const refresh = 'wrt_Qm9vdHN0cmFwLXJlZnJlc2gtdG9rZW4tZm9yLXRlc3RzLW9ubHk';
+  const clientSecret = 'wcs_7Hq2ZbK9pLmN4xV1cR8tY6wE3sA5dF0gJ2hU9iO';
+
+  it('redacts them in free text and in values under harmless keys', () => {
+    expectRedacted(
+      [
+        { text: `refresh failed for ${refresh}`, secret: refresh },
+        { text: `client sent ${clientSecret} as its id`, secret: clientSecret },
+      ],
+      'warden_token',
+    );
+  });
+
+  it('leaves short or embedded look-alikes alone', () => {
+    expectUntouched(['the wrt_ prefix marks refresh tokens', 'abcwcs_7Hq2ZbK9pLmN4xV1cR8tY6wE3sA5dF0', 'wcs_short']);
+  });
+});

@@ -73,7 +73,13 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
           const problems: string[] = [];
           for (const [index, line] of lines.entries()) {
             try {
-              const fields = JSON.parse(line) as Record<string, unknown>;
+              let fields: Record<string, unknown>;
+              try {
+                fields = JSON.parse(line) as Record<string, unknown>;
+              } catch {
+                // JSON.parse's message quotes the input, which holds a password hash.
+                throw new Error('not valid JSON');
+              }
               if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new Error('needs "email" and "password_hash" strings');
               await identity.userAdmin.importWithHash(
                 {

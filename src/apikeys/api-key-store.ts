@@ -96,6 +96,15 @@ export async function findByLookupHash(db: Kysely<DatabaseSchema>, hashes: reado
   return rows.map((row) => ({ record: toRecord(row), ownerActive: Number(row.owner_active) === 1 }));
 }
 
+/**
+ * Whether any key can be found by lookup hash at all (imported keys not in `wdn_` format):
+ * one probe of the unique index, so the verifier can skip the lookup for junk values.
+ */
+export async function anyLookupHashKey(db: Kysely<DatabaseSchema>): Promise<boolean> {
+  const row = await db.selectFrom('api_keys').select('id').where('lookup_hash', 'is not', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** One key by id. */
 export async function findById(db: Kysely<DatabaseSchema>, id: string): Promise<ApiKeyRecord | undefined> {
   const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();

@@ -7,7 +7,7 @@ import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
 import type { DatabaseSchema } from '../storage/index.js';
-import { findByLookupHash, findByPrefix, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
+import { anyLookupHashKey, findByLookupHash, findByPrefix, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
 import { importedPrefix } from './key-import.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
 import { legacySaltedSha256, type PepperKeyring } from './pepper-keyring.js';
@@ -55,14 +55,22 @@ export interface ApiKeyVerifierOptions {
   readonly cacheTtlMs?: number;
   /** Entries the cache holds at most. @default 10_000 */
   readonly cacheMaxEntries?: number;
+  /**
+   * How long the answer to "does any imported (lookup-hash) key exist?" is trusted before it
+   * is read again. Bounds how late an import by another process without a shared bus becomes
+   * visible to an instance that had seen none. @default 30_000
+   */
+  readonly importedKeysRecheckMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
 type CacheEntry = { readonly cachedAt: number; readonly candidate: VerificationCandidate | undefined };
+type ImportedKeysState = { readonly present: boolean; readonly checkedAt: number };
 
 // Keys that are not in Warden's format (imported ones) are accepted if they look like a token.
+const MAX_PRESENTED_LENGTH = 512;
 const LEGACY_KEY = /^[\x21-\x7e]{16,512}$/;
 
 /**
@@ -71,6 +79,10 @@ const LEGACY_KEY = /^[\x21-\x7e]{16,512}$/;
  * heard on the invalidation bus), then the database. The cache is keyed by the SHA-256 of
  * the key, never by the key itself. State checks (revoked, expired,
  * disabled) run on every call, cached or not, against the current clock.
+ *
+ * A value not in `wdn_` format can only match an imported key. Whether any exist is one
+ * cached flag (read lazily, re-read every `importedKeysRecheckMs`, set at once by an import
+ * heard on the bus or by `clear()`), so while there are none such values cost no query.
  */
 export class ApiKeyVerifier {
   private readonly cache: LRUCache<string, CacheEntry>;
@@ -82,24 +94,46 @@ export class ApiKeyVerifier {
   // Bumped on every invalidation: a load that started before one is not cached, so a
   // lookup racing a revocation cannot put the pre-revocation row back into the cache.
   private generation = 0;
+  private readonly importedRecheckMs: number;
+  private importedKeys: ImportedKeysState | undefined;
+  private importedCheck: Promise<boolean> | undefined;
+  // Bumped whenever keys may have been imported: a check that started before cannot store "none".
+  private importedGeneration = 0;
 
   constructor(private readonly options: ApiKeyVerifierOptions) {
     this.ttlMs = options.cacheTtlMs ?? 1000;
+    this.importedRecheckMs = options.importedKeysRecheckMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.cache = new LRUCache({ max: options.cacheMaxEntries ?? 10_000 });
     const bus = options.invalidation;
     if (bus !== undefined) {
-      this.unsubscribe.push(bus.subscribe('apikey', (message) => this.forget((c) => message.id === '*' || c?.record.id === message.id)));
+      this.unsubscribe.push(
+        bus.subscribe('apikey', (message) => {
+          // '*' is what an import publishes (key-import.ts): keys may now exist that the flag says do not.
+          if (message.id === '*') this.noteImport();
+          this.forget((c) => message.id === '*' || c?.record.id === message.id);
+        }),
+      );
       this.unsubscribe.push(bus.subscribe('user', (message) => this.forget((c) => message.id === '*' || c?.record.ownerId === message.id)));
     }
   }
 
   /** Verifies a presented key; see VERIFICATION_CODES for the order of the checks. */
   async verify(presented: string, options: VerifyOptions = {}): Promise<VerificationResult> {
-    const wardenFormat = looksLikeWardenKey(presented);
-    const parsed = wardenFormat ? parseApiKey(presented) : undefined;
-    if (wardenFormat ? parsed === undefined : !LEGACY_KEY.test(presented)) return { valid: false, code: 'malformed' };
-    const candidate = await this.lookup(presented, parsed?.prefix);
+    if (presented.length > MAX_PRESENTED_LENGTH) return { valid: false, code: 'malformed' };
+    // The cache first: a hit means these exact bytes passed the format checks before (only
+    // well-formed keys are ever looked up, hence cached), so the checksum is not recomputed.
+    const cacheKey = this.ttlMs === 0 ? undefined : hash('sha256', presented, 'base64url');
+    const cached = cacheKey === undefined ? undefined : this.fresh(cacheKey);
+    let candidate: VerificationCandidate | undefined;
+    if (cached !== undefined) candidate = cached.candidate;
+    else {
+      const wardenFormat = looksLikeWardenKey(presented);
+      const parsed = wardenFormat ? parseApiKey(presented) : undefined;
+      if (wardenFormat ? parsed === undefined : !LEGACY_KEY.test(presented)) return { valid: false, code: 'malformed' };
+      if (!wardenFormat && !(await this.importedKeysMayExist())) return { valid: false, code: 'not_found' };
+      candidate = await this.lookup(presented, parsed?.prefix, cacheKey);
+    }
     if (candidate === undefined) return { valid: false, code: 'not_found' };
     const key = candidate.record;
     const now = this.now();
@@ -126,6 +160,7 @@ export class ApiKeyVerifier {
 
   /** Drops the whole cache (after an import, which may turn a cached "not found" into a key). */
   clear(): void {
+    this.noteImport();
     this.generation += 1;
     this.cache.clear();
   }
@@ -133,6 +168,35 @@ export class ApiKeyVerifier {
   /** Stops listening to the invalidation bus. */
   close(): void {
     for (const off of this.unsubscribe) off();
+  }
+
+  /** Records that keys may have been imported: assume some exist until the next re-check. */
+  private noteImport(): void {
+    this.importedGeneration += 1;
+    this.importedKeys = { present: true, checkedAt: this.now() };
+    // A check already running may predate the import: later callers must not join it.
+    this.importedCheck = undefined;
+  }
+
+  /** Whether a lookup-hash key may exist; at most one query per re-check interval, shared by concurrent callers. */
+  private importedKeysMayExist(): boolean | Promise<boolean> {
+    const known = this.importedKeys;
+    if (known !== undefined && this.now() - known.checkedAt < this.importedRecheckMs) return known.present;
+    if (this.importedCheck !== undefined) return this.importedCheck;
+    const generation = this.importedGeneration;
+    const checkedAt = this.now();
+    const check: Promise<boolean> = anyLookupHashKey(this.options.db)
+      .then((present) => {
+        // An import heard meanwhile may have committed after the query read: it wins.
+        if (generation !== this.importedGeneration) return true;
+        this.importedKeys = { present, checkedAt };
+        return present;
+      })
+      .finally(() => {
+        if (this.importedCheck === check) this.importedCheck = undefined;
+      });
+    this.importedCheck = check;
+    return check;
   }
 
   private forget(matches: (candidate: VerificationCandidate | undefined) => boolean): void {
@@ -143,13 +207,17 @@ export class ApiKeyVerifier {
     }
   }
 
-  private async lookup(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {
-    if (this.ttlMs === 0) return this.load(presented, prefix);
-    // A one-shot SHA-256 (about a third of an HMAC's cost): the cache lives only in this
-    // process's memory, and the digest of a 262-bit random key reveals nothing usable.
-    const cacheKey = hash('sha256', presented, 'base64url');
+  /** The cache entry of a key digest, if it is younger than the TTL (positive or negative). */
+  private fresh(cacheKey: string): CacheEntry | undefined {
     const cached = this.cache.get(cacheKey);
-    if (cached !== undefined && this.now() - cached.cachedAt < this.ttlMs) return cached.candidate;
+    return cached !== undefined && this.now() - cached.cachedAt < this.ttlMs ? cached : undefined;
+  }
+
+  /** Loads a key missing from the cache; concurrent misses for one key share one load. */
+  private async lookup(presented: string, prefix: string | undefined, cacheKey: string | undefined): Promise<VerificationCandidate | undefined> {
+    // The digest is a one-shot SHA-256 (about a third of an HMAC's cost): the cache lives only
+    // in this process's memory, and the digest of a 262-bit random key reveals nothing usable.
+    if (cacheKey === undefined) return this.load(presented, prefix);
     const running = this.inFlight.get(cacheKey);
     if (running !== undefined) return running;
     const loadedAt = this.now();

@@ -41,7 +41,10 @@ export interface AuthzServiceOptions {
   readonly invalidation: InvalidationBus;
   /** Looked up at each call: the audit recorder may be replaced after this service is built. */
   readonly audit: () => AuditRecorder;
-  /** Cache backstop TTL (invalidation is the normal path). @default 1000 */
+  /**
+   * Longest life of the cached role table and effective permissions; invalidation is the
+   * normal refresh path, this only bounds a lost message (WARDEN_AUTHZ_CACHE_TTL_MS). @default 30_000
+   */
   readonly cacheTtlMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
@@ -62,6 +65,7 @@ export class AuthzService {
   readonly #cache: PermissionCache;
   readonly #rolesTtlMs: number;
   #roles: { map: Map<string, RoleRecord>; loadedAt: number } | undefined;
+  #rolesLoading: Promise<ReadonlyMap<string, RoleRecord>> | undefined;
   readonly #unsubscribe: (() => void)[];
   /** Compiled matchers of cached grant lists (keyed by the cached array, so they go with it). */
   readonly #compiled = new WeakMap<readonly ResolvedGrant[], PermissionSet>();
@@ -72,13 +76,14 @@ export class AuthzService {
     this.#bus = options.invalidation;
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
-    this.#rolesTtlMs = options.cacheTtlMs ?? 1000;
+    this.#rolesTtlMs = options.cacheTtlMs ?? 30_000;
     this.#cache = new PermissionCache({ ttlMs: this.#rolesTtlMs, now: this.#now });
     const drop = (id: string): void => {
       if (id === '*' || id === ROLES_KEY) this.#roles = undefined;
       this.#cache.invalidate(id === ROLES_KEY ? '*' : id);
       // A load in flight may predate the change: later callers must not join it.
       this.#loading.clear();
+      this.#rolesLoading = undefined;
     };
     this.#unsubscribe = [this.#bus.subscribe(TOPIC, (m) => drop(m.id)), this.#bus.subscribe('user', (m) => drop(m.id))];
   }
@@ -160,10 +165,23 @@ export class AuthzService {
   async roles(): Promise<ReadonlyMap<string, RoleRecord>> {
     const current = this.#roles;
     if (current !== undefined && this.#now() - current.loadedAt < this.#rolesTtlMs) return current.map;
+    // One role-table load at a time: concurrent misses (any subject, any scope) wait for it
+    // instead of each reading the whole table.
+    const pending = this.#rolesLoading;
+    if (pending !== undefined) return pending;
     const generation = this.#cache.generation();
-    const map = await roleStore.allRoles(this.#db);
-    if (generation === this.#cache.generation()) this.#roles = { map, loadedAt: this.#now() };
-    return map;
+    // The age counts from before the read, so the TTL bounds how old the data itself is.
+    const loadedAt = this.#now();
+    const load = roleStore.allRoles(this.#db).then((map) => {
+      if (generation === this.#cache.generation()) this.#roles = { map, loadedAt };
+      return map;
+    });
+    this.#rolesLoading = load;
+    try {
+      return await load;
+    } finally {
+      if (this.#rolesLoading === load) this.#rolesLoading = undefined;
+    }
   }
 
   /** One role, fresh from the database. */

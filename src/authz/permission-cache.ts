@@ -6,7 +6,7 @@ interface SubjectEntry {
 }
 
 export interface PermissionCacheOptions {
-  /** Entries older than this are reloaded even without an invalidation (a lost pub/sub message). @default 1000 */
+  /** Entries older than this are reloaded even without an invalidation (a lost pub/sub message). @default 30_000 */
   readonly ttlMs?: number;
   /** Subjects kept; the oldest are dropped first. @default 10_000 */
   readonly maxSubjects?: number;
@@ -26,7 +26,7 @@ export class PermissionCache {
   #generation = 0;
 
   constructor(options: PermissionCacheOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 1000;
+    this.#ttlMs = options.ttlMs ?? 30_000;
     this.#maxSubjects = options.maxSubjects ?? 10_000;
     this.#now = options.now ?? Date.now;
   }

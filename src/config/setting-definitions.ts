@@ -226,6 +226,11 @@ export const SETTING_DEFINITIONS = {
     fallback: (): readonly string[] => [],
     doc: 'Roles every new user receives (global scope), e.g. reader; empty = none (least privilege).',
   }),
+  authzCacheTtlMs: optional({
+    name: 'WARDEN_AUTHZ_CACHE_TTL_MS',
+    parse: parse.integer(0, 3_600_000),
+    doc: 'Longest life of cached roles and effective permissions: how long a revoked permission can keep working when the change is not heard (made by another process without a shared bus, or a lost message); 0 = no cache. Default: 30000 with WARDEN_REDIS_URL (changes arrive by pub/sub), 1000 without.',
+  }),
   passwordMinLength: required({ name: 'WARDEN_PASSWORD_MIN_LENGTH', parse: parse.integer(8, 256), fallback: () => 12, doc: 'Minimum password length in characters.' }),
   passwordHashConcurrency: required({
     name: 'WARDEN_PASSWORD_HASH_CONCURRENCY',

@@ -28,10 +28,11 @@ export interface AuthGuardOptions {
  */
 export const authGuard = fp<AuthGuardOptions>(
   async (app: FastifyInstance, options) => {
-    const guard = async (request: FastifyRequest): Promise<void> => {
+    // One guard per route, made when the route is registered: the permission is read from
+    // the route's config once, not from request.routeOptions (an object built per access).
+    const guardFor = (permission: string) => async (request: FastifyRequest): Promise<void> => {
       request.principal = await authenticate(request, options.authenticators);
-      const permission = request.routeOptions.config.permission;
-      if (permission === undefined || permission === 'authenticated') return;
+      if (permission === 'authenticated') return;
       let allowed = false;
       try {
         allowed = await options.authorize(request.principal, permission);
@@ -51,7 +52,7 @@ export const authGuard = fp<AuthGuardOptions>(
       // onRequest, before the body is read and validated: an unauthenticated caller learns
       // nothing about a route's schema and costs no body parsing.
       const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [guard, ...existing];
+      route.onRequest = [guardFor(config.permission), ...existing];
     });
   },
   { name: 'warden-auth-guard', fastify: '5.x' },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { WardenError } from '../errors/index.js';
+import type { CorsPolicy } from './cors.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { hostMatcher, isHostilePath } from './request-guards.js';
@@ -16,6 +17,8 @@ export interface HardeningOptions {
   /** HSTS max-age in seconds (0 = off); sent only on HTTPS requests. */
   readonly hstsMaxAge: number;
   readonly metrics: HttpMetrics;
+  /** The CORS allowlist's policy; undefined = no CORS headers at all. */
+  readonly cors?: CorsPolicy | undefined;
 }
 
 const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
@@ -26,12 +29,17 @@ const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
  * (bench/README.md), so the layers are composed here instead of registered one by one.
  *
  * onRequest: reject hostile paths and untrusted Host headers (400), redirect to HTTPS,
- * set the security headers and X-Request-Id. onResponse: metrics and one log line.
+ * set the security headers and X-Request-Id, apply CORS (answering preflights).
+ * onResponse: metrics and one log line.
  */
 export const hardening = fp<HardeningOptions>(
   async (app: FastifyInstance, options) => {
     const trusted = options.trustedHosts.length === 0 ? undefined : hostMatcher(options.trustedHosts);
-    const headers = securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge });
+    const { cors } = options;
+    const headers = Object.freeze({
+      ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
+      ...cors?.staticHeaders,
+    });
     const hsts = options.hstsMaxAge > 0 ? `max-age=${options.hstsMaxAge}; includeSubDomains` : undefined;
     const { metrics } = options;
 
@@ -54,6 +62,16 @@ export const hardening = fp<HardeningOptions>(
           reply.redirect(`https://${request.host}${request.url}`, 308);
           return;
         }
+      }
+      if (cors !== undefined) {
+        let outcome;
+        try {
+          outcome = cors.apply(request, reply);
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        if (outcome === 'answered') return;
       }
       done();
     });

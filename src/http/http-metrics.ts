@@ -18,15 +18,22 @@ type MetricValue = { labels: Record<string, string | number>; value: number; met
  * Prometheus series are rendered only when /metrics is scraped.
  */
 export class HttpMetrics {
-  private readonly series = new Map<string, Series>();
+  // route → method → status. Route and method strings are the same objects on every request,
+  // so their hashes are cached; a concatenated key would be a new string to hash each time.
+  private readonly byRoute = new Map<string, Map<string, Map<number, Series>>>();
+  private readonly series: Series[] = [];
 
   /** Records one finished request. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let entry = this.series.get(key);
+    let byMethod = this.byRoute.get(route);
+    if (byMethod === undefined) this.byRoute.set(route, (byMethod = new Map()));
+    let byStatus = byMethod.get(method);
+    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map()));
+    let entry = byStatus.get(status);
     if (entry === undefined) {
       entry = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: BUCKETS.map(() => 0) };
-      this.series.set(key, entry);
+      byStatus.set(status, entry);
+      this.series.push(entry);
     }
     entry.count += 1;
     entry.sum += seconds;
@@ -44,14 +51,14 @@ export class HttpMetrics {
         help: 'HTTP requests by method, route and status',
         type: 'counter',
         aggregator: 'sum',
-        values: [...this.series.values()].map((s): MetricValue => ({ labels: s.labels, value: s.count })),
+        values: this.series.map((s): MetricValue => ({ labels: s.labels, value: s.count })),
       }),
     };
     const histogram = {
       name: histogramName,
       get: async () => {
         const values: MetricValue[] = [];
-        for (const s of this.series.values()) {
+        for (const s of this.series) {
           BUCKETS.forEach((le, i) =>
             values.push({ labels: { ...s.labels, le }, value: s.buckets[i] as number, metricName: `${histogramName}_bucket` }),
           );

@@ -2,7 +2,7 @@ export { authGuard, authenticate, bearerToken, type Authenticator, type Authoriz
 export type { Principal } from './principal.js';
 export { hardening, type HardeningOptions } from './hardening.js';
 export { securityHeaderTable, type SecurityHeadersOptions } from './security-headers.js';
-export { corsPolicy, type CorsOptions } from './cors.js';
+export { corsPolicy, type CorsOptions, type CorsPolicy, type CorsOutcome } from './cors.js';
 export { hostMatcher, isHostilePath } from './request-guards.js';
 export { problem, sendProblem, type ProblemDocument } from './problem.js';
 export { installErrorHandlers } from './error-handler.js';

@@ -1,3 +1,5 @@
+const HOST_VERDICTS_KEPT = 1024;
+
 /** Builds a matcher for trusted Host headers; entries without a port match any port. */
 export function hostMatcher(trusted: readonly string[]): (host: string) => boolean {
   const exact = new Set<string>();
@@ -6,11 +8,23 @@ export function hostMatcher(trusted: readonly string[]): (host: string) => boole
     if (entry.startsWith('*.')) suffixes.push(entry.slice(1));
     else exact.add(entry);
   }
-  return (host) => {
+  const decide = (host: string): boolean => {
     const value = host.toLowerCase();
     const withoutPort = value.replace(/:\d+$/, '');
     if (exact.has(value) || exact.has(withoutPort)) return true;
     return suffixes.some((suffix) => withoutPort.endsWith(suffix) && withoutPort.length > suffix.length);
+  };
+  // Nearly every request repeats one of a handful of Host values: remember recent verdicts
+  // (bounded, since the header is the client's to choose) instead of re-parsing each time.
+  const verdicts = new Map<string, boolean>();
+  return (host) => {
+    let verdict = verdicts.get(host);
+    if (verdict === undefined) {
+      verdict = decide(host);
+      if (verdicts.size >= HOST_VERDICTS_KEPT) verdicts.clear();
+      verdicts.set(host, verdict);
+    }
+    return verdict;
   };
 }
 

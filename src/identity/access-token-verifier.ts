@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { RevocationList } from './revocation-list.js';
 import type { SigningKeyRing } from './signing-key-ring.js';
@@ -25,14 +25,25 @@ export interface AccessTokenVerifierOptions {
   readonly cacheSize?: number;
 }
 
+/** A fully verified token's claims and the key id it was signed with. */
+interface VerifiedEntry {
+  readonly claims: AccessTokenClaims;
+  readonly kid: string;
+}
+
 /**
  * Warden's own access-token check, in a fixed order: size → shape → header/alg allow-list →
  * kid → (cache | signature + iss/aud/typ/exp/nbf) → revoked jti / logout-all → user (or OAuth client) active.
  * Verified claims are cached by SHA-256 of the token until exp (PERFORMANCE.md); revocation and
  * the user's status are checked on every call, cache hit or not.
+ *
+ * A cache hit skips the shape and header checks too: the hit means these exact bytes passed
+ * every check before (the key is a collision-resistant hash of the whole token), so parsing
+ * the header again could only repeat the earlier answer, at a third of the cost of a hit.
+ * Only the size check runs first, so that a huge token is refused before it is hashed.
  */
 export class AccessTokenVerifier {
-  private readonly verified: LRUCache<string, AccessTokenClaims>;
+  private readonly verified: LRUCache<string, VerifiedEntry>;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.verified = new LRUCache({ max: options.cacheSize ?? 10_000 });
@@ -42,16 +53,18 @@ export class AccessTokenVerifier {
   async verify(token: string): Promise<TokenVerification> {
     const options = this.options;
     const now = options.now();
-    const pre = preCheckToken(token, { maxBytes: options.maxBytes, algorithms: [options.algorithm] });
-    if (!pre.ok) return { valid: false, code: pre.code };
-    const cacheKey = createHash('sha256').update(token).digest('base64url');
-    let claims = this.verified.get(cacheKey);
+    if (token.length > options.maxBytes) return { valid: false, code: 'token_too_large' };
+    const cacheKey = hash('sha256', token, 'base64url');
+    let entry = this.verified.get(cacheKey);
     // A cached entry is only as good as its exp (minus nothing: skew applies to freshly verified tokens too).
-    if (claims !== undefined && claims.exp * 1000 + options.clockSkewSeconds * 1000 <= now) {
+    if (entry !== undefined && entry.claims.exp * 1000 + options.clockSkewSeconds * 1000 <= now) {
       this.verified.delete(cacheKey);
-      claims = undefined;
+      entry = undefined;
     }
-    if (claims === undefined) {
+    let claims: AccessTokenClaims;
+    if (entry === undefined) {
+      const pre = preCheckToken(token, { maxBytes: options.maxBytes, algorithms: [options.algorithm] });
+      if (!pre.ok) return { valid: false, code: pre.code };
       const key = await options.keys.find(pre.kid);
       if (key === undefined) return { valid: false, code: 'token_unknown_kid' };
       if (key.algorithm !== pre.alg) return { valid: false, code: 'token_algorithm_not_allowed' };
@@ -65,10 +78,11 @@ export class AccessTokenVerifier {
       if (!result.valid) return result;
       claims = result.claims;
       const ttl = claims.exp * 1000 + options.clockSkewSeconds * 1000 - now;
-      if (ttl > 0) this.verified.set(cacheKey, claims, { ttl });
+      if (ttl > 0) this.verified.set(cacheKey, { claims, kid: pre.kid }, { ttl });
     } else {
+      claims = entry.claims;
       // The kid may have been retired since the token was cached.
-      if ((await options.keys.find(pre.kid)) === undefined) return { valid: false, code: 'token_unknown_kid' };
+      if ((await options.keys.find(entry.kid)) === undefined) return { valid: false, code: 'token_unknown_kid' };
     }
     if (await options.revocations.isRevoked({ jti: claims.jti, userId: claims.sub, issuedAtMs: claims.issuedAtMs, sessionId: claims.sid })) return { valid: false, code: 'token_revoked' };
     if (claims.clientId !== undefined) {
@@ -78,6 +92,6 @@ export class AccessTokenVerifier {
     }
     const status = await options.users.get(claims.sub);
     if (!status.exists || !status.isActive) return { valid: false, code: 'user_inactive' };
-    return { valid: true, claims };
+    return { valid: true, claims, user: status };
   }
 }

@@ -129,7 +129,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       // A client-credentials token carries exactly its granted scope.
       return { kind: 'client', subject: claims.clientId, permissions: claims.scope ?? [], credentialId: claims.jti, expiresAt: claims.exp } satisfies Principal;
     }
-    const status = await userStatus.get(claims.sub);
+    const status = result.user ?? (await userStatus.get(claims.sub));
     // A restricted token (scope claim) carries exactly its scope; otherwise an admin holds
     // everything and other users hold nothing here — authz resolves their roles.
     const permissions = claims.scope ?? (status.isAdmin ? ['*:*'] : []);

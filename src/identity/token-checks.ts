@@ -1,5 +1,6 @@
 import { decodeProtectedHeader, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ACCESS_TOKEN_TYPE } from './access-token-issuer.js';
+import type { UserStatus } from './user-status-cache.js';
 
 /** Why an access token was refused; each is a registered error code with its own 401 title. */
 export type TokenRejection =
@@ -32,7 +33,14 @@ export interface AccessTokenClaims {
 }
 
 /** An expected denial is a value, not an exception. */
-export type TokenVerification = { readonly valid: true; readonly claims: AccessTokenClaims } | { readonly valid: false; readonly code: TokenRejection };
+export type TokenVerification =
+  | {
+      readonly valid: true;
+      readonly claims: AccessTokenClaims;
+      /** The user's status as checked (absent for OAuth client tokens), so callers need not read it again. */
+      readonly user?: UserStatus;
+    }
+  | { readonly valid: false; readonly code: TokenRejection };
 
 // The signature part may be empty (alg: none), so that such a token is refused as a disallowed algorithm.
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;

@@ -65,15 +65,14 @@ const NO_PLANS: RoutePlans = { early: null, late: null };
 const AUDIT_SAMPLE_MS = 60_000;
 
 /**
- * Applies the rate limits as an onRequest hook (before authentication, so floods never reach
- * the password hashing or token checks); caller-keyed limits run as a preHandler after the
- * auth guard. Sets `RateLimit-Policy`/`RateLimit` on every limited response and answers 429
+ * Applies the rate limits as route-level onRequest hooks (before authentication, so floods
+ * never reach the password hashing or token checks); caller-keyed limits run as a preHandler
+ * after the auth guard. Sets `RateLimit-Policy`/`RateLimit` on every limited response and answers 429
  * problem+json `rate_limited` with `Retry-After` when a policy is exceeded.
  */
 async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOptions): Promise<void> {
   const { service } = options;
   const authRoutes = new Set(options.authRoutes ?? ['/v1/auth/login', '/v1/auth/refresh', '/oauth/token']);
-  const plans = new Map<string, RoutePlans>();
   const audited = new LRUCache<string, number>({ max: 10_000 });
 
   const makePlan = (group: string, policies: readonly (PolicyLimit & { algorithm?: RateLimitAlgorithm })[], key: RateLimitKey, cost: number): Plan | null => {
@@ -87,33 +86,22 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   const defaultPlan = makePlan('default', options.defaultPolicies, 'ip', 1);
   const authPlan = makePlan('auth', options.authPolicies, 'ip', 1);
 
-  /** `early` runs before authentication; `late` (caller-keyed) after it. */
-  function plansFor(request: FastifyRequest): RoutePlans {
-    const url = request.routeOptions.url;
-    // Unmatched paths under /v1 count too, so that probing for routes is limited as well.
-    if (url === undefined) return request.url.startsWith('/v1/') ? { early: defaultPlan, late: null } : NO_PLANS;
-    const id = `${request.method} ${url}`;
-    const cached = plans.get(id);
-    if (cached !== undefined) return cached;
-    const config = request.routeOptions.config.rateLimit;
+  /** `early` runs before authentication; `late` (caller-keyed) after it. Computed once per route. */
+  function plansForRoute(method: string, url: string, config: false | RouteRateLimit | undefined): RoutePlans {
+    const id = `${method} ${url}`;
     const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : null;
-    let result: RoutePlans;
-    if (config === false) result = NO_PLANS;
-    else if (config === undefined) result = { early: base, late: null };
-    else {
-      const key = config.key ?? 'ip';
-      const plan =
-        config.policies !== undefined
-          ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
-          : base === null
-            ? null
-            : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key) };
-      // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
-      // so that unauthenticated floods are limited too.
-      result = plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
-    }
-    plans.set(id, result);
-    return result;
+    if (config === false) return NO_PLANS;
+    if (config === undefined) return base === null ? NO_PLANS : { early: base, late: null };
+    const key = config.key ?? 'ip';
+    const plan =
+      config.policies !== undefined
+        ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
+        : base === null
+          ? null
+          : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key) };
+    // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
+    // so that unauthenticated floods are limited too.
+    return plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
   }
 
   async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -167,22 +155,57 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       .catch((error: unknown) => request.log.warn({ err: error }, 'could not audit a rate-limit block'));
   }
 
-  app.addHook('onRequest', async (request, reply) => {
-    const { early } = plansFor(request);
-    if (early !== null) await apply(early, request, reply);
-  });
-  const late = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const plan = plansFor(request).late;
-    if (plan !== null) await apply(plan, request, reply);
-  };
-  // Caller-keyed limits need the principal: attach them to the route after the auth guard's
-  // preHandler (which the guard puts first on each guarded route).
+  // Unmatched paths under /v1 count too, so that probing for routes is limited as well. This
+  // is the only global hook, and it returns at once for every matched route.
+  const unmatched = defaultPlan;
+  if (unmatched !== null) {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!request.is404 || !request.url.startsWith('/v1/')) {
+        done();
+        return;
+      }
+      apply(unmatched, request, reply).then(() => done(), done);
+    });
+  }
+
+  // Matched routes get their limits as route-level hooks, computed once when the route is
+  // registered: routes without a policy (health, metrics) pay nothing per request. The per-IP
+  // limit is put before every other onRequest hook (the auth guard's included), so floods
+  // never reach password hashing or token checks; caller-keyed limits need the principal and
+  // run as a preHandler after the auth guard.
   app.addHook('onRoute', (route) => {
     const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
-    if (config === undefined || config === false || !isAfterAuth(config.key)) return;
-    const existing = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler];
-    route.preHandler = [...existing, late];
+    const methods = Array.isArray(route.method) ? (route.method as string[]) : [route.method as string];
+    const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, route.url, config)]));
+    const planOf = (stage: keyof RoutePlans): ((method: string) => Plan | null) | undefined => {
+      const plans = [...byMethod.values()].map((p) => p[stage]);
+      if (plans.every((p) => p === null)) return undefined;
+      const [first] = plans;
+      // One plan for every method (the usual case): no lookup per request.
+      if (plans.every((p) => p === first)) return () => first ?? null;
+      return (method) => byMethod.get(method)?.[stage] ?? null;
+    };
+    const early = planOf('early');
+    if (early !== undefined) {
+      const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+        const plan = early(request.method);
+        if (plan !== null) await apply(plan, request, reply);
+      };
+      route.onRequest = [hook, ...asArray(route.onRequest)];
+    }
+    const late = planOf('late');
+    if (late !== undefined) {
+      const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+        const plan = late(request.method);
+        if (plan !== null) await apply(plan, request, reply);
+      };
+      route.preHandler = [...asArray(route.preHandler), hook];
+    }
   });
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 function isAfterAuth(key: RateLimitKey | undefined): boolean {

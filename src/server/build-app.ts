@@ -63,8 +63,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     contentSecurityPolicy: settings.contentSecurityPolicy,
     hstsMaxAge: settings.hstsMaxAge,
     metrics: httpMetrics,
+    cors: corsPolicy({ origins: settings.corsOrigins }),
   });
-  await app.register(corsPolicy, { origins: settings.corsOrigins });
   await app.register(metrics, {
     registry: context.metricsRegistry,
     token: settings.metricsToken,

@@ -110,7 +110,11 @@ describeEachDatabase('API key verification', (dialect) => {
     expect(await verifier.verify(withTypo(issued.key, 30))).toEqual({ valid: false, code: 'malformed' });
     expect(await verifier.verify(issued.key.slice(0, -2))).toEqual({ valid: false, code: 'malformed' });
     expect(await verifier.verify('short')).toEqual({ valid: false, code: 'malformed' });
+    expect(await verifier.verify(`${issued.key}${'x'.repeat(500)}`)).toEqual({ valid: false, code: 'malformed' });
     expect(counting.queries()).toBe(before);
+    // A typo of a key that is already cached is still malformed: the cache holds the exact bytes only.
+    expect((await verifier.verify(issued.key)).valid).toBe(true);
+    expect(await verifier.verify(withTypo(issued.key, 30))).toEqual({ valid: false, code: 'malformed' });
   });
 
   it('answers not_found for a well-formed unknown key, and caches that answer', async () => {

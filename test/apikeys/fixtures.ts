@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import type { DatabaseSchema } from '../../src/storage/index.js';
 import { insertTestUser } from '../helpers/users.js';
 
@@ -18,4 +18,45 @@ export function withTypo(key: string, index: number): string {
   const c = key[index] as string;
   const replacement = c === 'a' ? 'b' : 'a';
   return key.slice(0, index) + replacement + key.slice(index + 1);
+}
+
+/**
+ * Wraps a database so that every query it runs is counted, and a test can hold the next
+ * query's result (the query has run; its caller has not seen the rows yet) to stage races.
+ */
+export function instrumentedDb(db: Kysely<DatabaseSchema>): {
+  db: Kysely<DatabaseSchema>;
+  queries: () => number;
+  /** Holds the next result; resolves once a query has run and is being held. */
+  holdNextResult: () => Promise<void>;
+  /** Lets the held result through. */
+  release: () => void;
+} {
+  let count = 0;
+  let hold: { reached: () => void; gate: Promise<void> } | undefined;
+  let release = (): void => {};
+  const plugin: KyselyPlugin = {
+    transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+      count += 1;
+      return args.node;
+    },
+    async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+      const held = hold;
+      hold = undefined;
+      if (held !== undefined) {
+        held.reached();
+        await held.gate;
+      }
+      return args.result;
+    },
+  };
+  return {
+    db: db.withPlugin(plugin),
+    queries: () => count,
+    holdNextResult: () =>
+      new Promise<void>((reached) => {
+        hold = { reached, gate: new Promise<void>((open) => (release = open)) };
+      }),
+    release: () => release(),
+  };
 }

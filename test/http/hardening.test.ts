@@ -133,6 +133,57 @@ describe('CORS', () => {
     expect(String(preflight.headers['access-control-allow-methods'])).not.toContain('TRACE');
   });
 
+  it('says Vary: Origin on every response under an allowlist, and exposes the rate-limit and request-id headers', async () => {
+    await build({ WARDEN_CORS_ORIGINS: 'https://app.example.com' });
+    const withoutOrigin = await t.app.inject({ url: '/healthz' });
+    expect(withoutOrigin.headers.vary).toBe('Origin');
+    expect(withoutOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    const allowed = await t.app.inject({ url: '/healthz', headers: { origin: 'https://app.example.com' } });
+    expect(allowed.headers.vary).toBe('Origin');
+    expect(String(allowed.headers['access-control-expose-headers'])).toContain('RateLimit');
+    expect(String(allowed.headers['access-control-expose-headers'])).toContain('X-Request-Id');
+  });
+
+  it('answers a preflight before authentication, on any path, with the allowed methods and headers only', async () => {
+    await build({ WARDEN_CORS_ORIGINS: 'https://app.example.com' });
+    for (const url of ['/v1/probe/guarded', '/v1/keys', '/v1/no-such-route']) {
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url,
+        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.body).toBe('');
+      expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(preflight.headers['access-control-allow-credentials']).toBe('true');
+      expect(preflight.headers['access-control-allow-methods']).toBe('GET, POST, PUT, PATCH, DELETE');
+      expect(preflight.headers['access-control-allow-headers']).toBe('Authorization, Content-Type, X-API-Key, X-Request-Id');
+      // The security headers are on the preflight answer too.
+      expect(preflight.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('gives a preflight from an origin outside the list no CORS headers and no 204', async () => {
+    await build({ WARDEN_CORS_ORIGINS: 'https://app.example.com' });
+    const refused = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/probe',
+      headers: { origin: 'https://app.example.com.evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(refused.statusCode).not.toBe(204);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    expect(refused.headers['access-control-allow-methods']).toBeUndefined();
+    expectProblem(refused, 405, 'method_not_allowed');
+  });
+
+  it('refuses a malformed preflight (no Access-Control-Request-Method) with 400 problem+json', async () => {
+    await build({ WARDEN_CORS_ORIGINS: 'https://app.example.com' });
+    const malformed = await t.app.inject({ method: 'OPTIONS', url: '/v1/probe', headers: { origin: 'https://app.example.com' } });
+    const body = expectProblem(malformed, 400, 'invalid_request');
+    expect(String(body.detail)).toContain('Access-Control-Request-Method');
+    expect(malformed.headers['access-control-allow-methods']).toBeUndefined();
+  });
+
   it('never combines * with credentials (allowed outside production only)', async () => {
     await build({ WARDEN_CORS_ORIGINS: '*' });
     const response = await t.app.inject({ url: '/healthz', headers: { origin: 'https://any.example' } });

@@ -132,6 +132,25 @@ describe('access-token verification rejects each bad token with its own code', (
     expect(await codeOf('eyJ.only-two')).toBe('token_malformed');
   });
 
+  it('checks a token with a rewritten header in full, even when the original is in the verified cache', async () => {
+    expect(await codeOf(valid)).toBe('valid'); // now cached
+    const [, payload, signature] = valid.split('.') as [string, string, string];
+    const none = Buffer.from(JSON.stringify({ alg: 'none', kid: identity.keys.active().kid, typ: 'at+jwt' })).toString('base64url');
+    expect(await codeOf(`${none}.${payload}.${signature}`)).toBe('token_algorithm_not_allowed');
+    expect(await codeOf(`${none}.${payload}.`)).toBe('token_algorithm_not_allowed');
+    const unknownKid = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'not-a-key', typ: 'at+jwt' })).toString('base64url');
+    expect(await codeOf(`${unknownKid}.${payload}.${signature}`)).toBe('token_unknown_kid');
+    expect(await codeOf(valid)).toBe('valid');
+  });
+
+  it('refuses a cached token once its signing key is gone from the key ring', async () => {
+    expect(await codeOf(valid)).toBe('valid'); // now cached
+    const kid = identity.keys.active().kid;
+    const find = identity.keys.find.bind(identity.keys);
+    identity.keys.find = async (wanted: string) => (wanted === kid ? undefined : find(wanted));
+    expect(await codeOf(valid)).toBe('token_unknown_kid');
+  });
+
   it('rejects a revoked jti, also when the token is already in the verified cache', async () => {
     expect(await codeOf(valid)).toBe('valid'); // now cached
     const claims = (await identity.verifier.verify(valid)) as { valid: true; claims: { jti: string; exp: number } };

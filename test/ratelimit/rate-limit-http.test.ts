@@ -25,6 +25,12 @@ const testRoutes: RouteModule = async (app, context) => {
     async () => ({ ok: true }),
   );
   app.get('/v1/unlimited', { config: { public: true, rateLimit: false } }, async () => ({ ok: true }));
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/v1/both',
+    config: { public: true, rateLimit: { key: 'route', policies: [{ limit: 1, windowMs: 60_000, blockDurationMs: 0 }] } },
+    handler: async () => ({ ok: true }),
+  });
   app.get(
     '/v1/per-user',
     { config: { permission: 'authenticated', rateLimit: { key: 'user', policies: [{ limit: 2, windowMs: 60_000, blockDurationMs: 0 }] } } },
@@ -103,6 +109,16 @@ describe('HTTP rate limits', () => {
       expect((await t.app.inject({ url: '/v1/unlimited' })).statusCode).toBe(200);
       expect((await t.app.inject({ url: '/metrics' })).statusCode).not.toBe(429);
     }
+  });
+
+  it('gives each method of a multi-method route its own budget under a route policy', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '100/60s' });
+    expect((await t.app.inject({ url: '/v1/both' })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/v1/both' })).statusCode).toBe(429);
+    const post = await t.app.inject({ method: 'POST', url: '/v1/both' });
+    expect(post.statusCode).toBe(200);
+    expect(post.headers['ratelimit-policy']).toMatch(/^"route:POST \/v1\/both-60s";q=1;w=60$/);
+    expect((await t.app.inject({ method: 'POST', url: '/v1/both' })).statusCode).toBe(429);
   });
 
   it('keys by client IP, grouping IPv6 by /64', async () => {

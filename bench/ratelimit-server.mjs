@@ -11,6 +11,8 @@ const redis =
   store === 'redis'
     ? new Redis(process.env.WARDEN_REDIS_URL ?? 'redis://127.0.0.1:6379/0', { enableAutoPipelining: true, maxRetriesPerRequest: 1, commandTimeout: 1000 })
     : undefined;
+// Fail-closed refuses every decision until the connection is ready: wait, or the first requests are 503s.
+await redis?.ping();
 const service = createRateLimitService({ redis, keyPrefix: `warden-bench:${process.pid}:`, failurePolicy: 'fail-closed' });
 const app = Fastify({ logger: false });
 await app.register(rateLimits, {

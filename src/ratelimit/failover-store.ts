@@ -23,6 +23,92 @@ export interface FailoverStoreOptions {
   readonly clock?: () => number;
 }
 
+/** One call to the primary that has not settled yet. */
+class Pending {
+  /** False once the call resolved, failed or timed out: whichever comes first wins. */
+  open = true;
+  prev: Pending | undefined = undefined;
+  next: Pending | undefined = undefined;
+  constructor(
+    /** `performance.now()` after which the call counts as timed out. */
+    readonly deadline: number,
+    readonly timeOut: (error: Error) => void,
+  ) {}
+}
+
+/**
+ * Deadlines of every call in flight, with one timer for all of them. Arming a timer per
+ * decision (setTimeout + clearTimeout, plus a Promise.race) was a measurable part of a Redis
+ * decision's client-side cost (bench/README.md, rate limiting). Every call of one store has the
+ * same timeout and the clock is monotonic, so deadlines arrive in FIFO order: a list whose head
+ * is the next deadline, and a single timer armed for that head, bound each call exactly as a
+ * timer of its own would (to the timer's usual precision). A settled call is unlinked at once,
+ * so it dies young instead of lingering until a sweep (which showed up as garbage-collector time).
+ */
+class DeadlineList {
+  private head: Pending | undefined;
+  private tail: Pending | undefined;
+  /** Calls not yet settled; the timer keeps the process alive only while there are some. */
+  private count = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(timeOut: (error: Error) => void): Pending {
+    const entry = new Pending(performance.now() + this.timeoutMs, timeOut);
+    entry.prev = this.tail;
+    if (this.tail === undefined) this.head = entry;
+    else this.tail.next = entry;
+    this.tail = entry;
+    this.count += 1;
+    // While sweeping, the sweep itself arms the timer for whatever is left.
+    if (this.timer === undefined) {
+      if (!this.sweeping) this.arm(entry.deadline);
+    } else if (this.count === 1) this.timer.ref();
+    return entry;
+  }
+
+  /** Unlinks a call; false if it had already settled (e.g. timed out before Redis answered). */
+  settle(entry: Pending): boolean {
+    if (!entry.open) return false;
+    entry.open = false;
+    const { prev, next } = entry;
+    if (prev === undefined) this.head = next;
+    else prev.next = next;
+    if (next === undefined) this.tail = prev;
+    else next.prev = prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    this.count -= 1;
+    // Nothing left to bound: an armed timer must not hold the process open on its own.
+    if (this.count === 0) this.timer?.unref();
+    return true;
+  }
+
+  private arm(deadline: number): void {
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(deadline - performance.now())));
+    if (this.count === 0) this.timer.unref();
+  }
+
+  /**
+   * Under load the timer usually finds its call long settled: it then only re-arms for the
+   * current head, so it fires about once per timeout period, not once per decision.
+   */
+  private sweep(): void {
+    this.timer = undefined;
+    this.sweeping = true;
+    const now = performance.now();
+    // A timer may fire a fraction of a millisecond before the deadline; that call waits a round.
+    for (let entry = this.head; entry !== undefined && entry.deadline <= now; entry = this.head) {
+      this.settle(entry);
+      entry.timeOut(new Error(`rate-limit store timed out after ${this.timeoutMs} ms`));
+    }
+    this.sweeping = false;
+    if (this.head !== undefined) this.arm(this.head.deadline);
+  }
+}
+
 /**
  * Wraps the Redis store so that a broken Redis never hangs a request: a timeout per decision,
  * an immediate failure while the client is not connected, and a short pause after a failure
@@ -31,6 +117,8 @@ export interface FailoverStoreOptions {
 export function createFailoverStore(options: FailoverStoreOptions): RateLimitStore {
   const clock = options.clock ?? (() => performance.now());
   const retryAfterMs = options.retryAfterMs ?? 1000;
+  const { primary, policy: failurePolicy, isReady } = options;
+  const deadlines = new DeadlineList(options.timeoutMs);
   let pausedUntil = 0;
 
   const unavailable = (cause: unknown): WardenError =>
@@ -41,34 +129,55 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
 
   function failed(error: unknown): void {
     pausedUntil = clock() + retryAfterMs;
-    options.metrics?.storeErrors.inc({ store: options.primary.kind, policy_applied: options.policy });
+    options.metrics?.storeErrors.inc({ store: primary.kind, policy_applied: failurePolicy });
     options.onError?.(error instanceof Error ? error : new Error(String(error)));
   }
 
-  async function withPrimary<T>(run: (store: RateLimitStore) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
-    if (clock() < pausedUntil || (options.isReady !== undefined && !options.isReady())) {
-      if (options.policy === 'fail-closed') throw unavailable(new Error('rate-limit store not connected'));
+  /**
+   * Runs `run` against the primary, bounded by the timeout; on failure applies the policy.
+   * Deliberately not an async function with a Promise.race: one promise and two callbacks per
+   * decision instead of four promises and a timer (this is the hot path of every request).
+   */
+  function withPrimary<T>(run: (store: RateLimitStore) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+    // `pausedUntil !== 0` first: no clock read per decision until Redis has failed once.
+    if ((pausedUntil !== 0 && clock() < pausedUntil) || (isReady !== undefined && !isReady())) {
+      if (failurePolicy === 'fail-closed') return Promise.reject(unavailable(new Error('rate-limit store not connected')));
       return fallback();
     }
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        run(options.primary),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`rate-limit store timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
-        }),
-      ]);
-    } catch (error) {
-      failed(error);
-      if (options.policy === 'fail-closed') throw unavailable(error);
-      return fallback();
-    } finally {
-      clearTimeout(timer);
-    }
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        // Runs from a promise callback or the deadline timer: a throw here must still settle
+        // this decision (as it did inside the former async function), never escape.
+        try {
+          failed(error);
+          if (failurePolicy === 'fail-closed') reject(unavailable(error));
+          else resolve(fallback());
+        } catch (thrown) {
+          reject(thrown);
+        }
+      };
+      const entry = deadlines.add(fail);
+      let result: Promise<T>;
+      try {
+        result = run(primary);
+      } catch (error) {
+        // A store that throws instead of rejecting still gets the failure policy.
+        result = Promise.reject(error);
+      }
+      result.then(
+        (value) => {
+          if (deadlines.settle(entry)) resolve(value);
+        },
+        (error: unknown) => {
+          // After a timeout the late answer (or error) is ignored, as Promise.race did.
+          if (deadlines.settle(entry)) fail(error);
+        },
+      );
+    });
   }
 
   return {
-    kind: options.primary.kind,
+    kind: primary.kind,
     consume: (policy, key, cost) =>
       withPrimary(
         (store) => store.consume(policy, key, cost),

@@ -1,7 +1,8 @@
 /**
  * One Lua script decides every algorithm atomically in one round trip. KEYS[1] is the state
  * (a hash, or a sorted set for the log), KEYS[2] the block marker; both carry the same
- * `{hash tag}` so they live in one Redis Cluster slot. Every write sets a TTL: nothing leaks.
+ * `{hash tag}` so they live in one Redis Cluster slot. Every key gets a TTL when it is created
+ * (for the windows: when a window begins; later writes in that window keep it): nothing leaks.
  * ARGV: algorithm, now (ms), limit, window (ms), cost, block duration (ms).
  * Returns {allowed (0|1), remaining, reset_ms, retry_after_ms} as integers.
  * The arithmetic mirrors memory-algorithms.ts exactly.
@@ -47,11 +48,20 @@ if algo == 'fixed-window' or algo == 'sliding-window' then
   if estimate + cost <= limit then
     allowed = 1
     remaining = limit - (estimate + cost)
-    redis.call('HSET', state_key, 'w', start, 'c', c + cost, 'p', p)
-    if algo == 'fixed-window' then
-      redis.call('PEXPIRE', state_key, reset + slack)
-    else
-      redis.call('PEXPIRE', state_key, window + reset + slack)
+    if w ~= start then
+      redis.call('HSET', state_key, 'w', start, 'c', c + cost, 'p', p)
+      -- The state expires at a fixed moment of its window (start + window, or + 2 windows for
+      -- the sliding estimate, plus slack): setting it when the window begins is enough.
+      if algo == 'fixed-window' then
+        redis.call('PEXPIRE', state_key, reset + slack)
+      else
+        redis.call('PEXPIRE', state_key, window + reset + slack)
+      end
+    elseif cost > 0 then
+      -- Same window: only the count moves, and the TTL set at the window's start still holds.
+      -- One field and no PEXPIRE keep the script's Redis-side cost down (it is paid serially
+      -- by every decision in flight on the connection).
+      redis.call('HSET', state_key, 'c', c + cost)
     end
   else
     remaining = limit - estimate

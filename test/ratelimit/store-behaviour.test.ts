@@ -246,6 +246,34 @@ describeWithRedis('redis store', () => {
     }
   });
 
+  it('keeps the TTL set at the start of a window while the count moves, and sets a new one in the next window', async () => {
+    const r = await createTestRedis();
+    try {
+      let now = T0;
+      const store = createRedisStore(r.redis, { prefix: r.prefix, now: () => now });
+      for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+        const l = limiterFor(store, { name: `ttl-moves-${algorithm}`, algorithm, limit: 100, windowMs: 60_000 });
+        const key = `${r.prefix}rl:{ttl-moves-${algorithm}:k}:${algorithm}`;
+        now = T0;
+        await l.limit('k');
+        const first = await r.redis.pttl(key);
+        // Later in the same window: the count moves, the expiry moment stays where it was.
+        now = T0 + 30_000;
+        expect(await l.limit('k')).toMatchObject({ allowed: true, remaining: 98 });
+        expect(await r.redis.hget(key, 'c')).toBe('2');
+        expect(await r.redis.pttl(key)).toBeLessThanOrEqual(first);
+        // The next window starts over and gets a TTL of its own, counted from that window.
+        now = T0 + 60_000;
+        await l.limit('k');
+        expect(await r.redis.hget(key, 'w')).toBe(String(T0 + 60_000));
+        const renewed = await r.redis.pttl(key);
+        expect(renewed).toBeGreaterThan(algorithm === 'fixed-window' ? 60_000 : 120_000);
+      }
+    } finally {
+      await r.cleanup();
+    }
+  });
+
   it('re-loads its script after SCRIPT FLUSH (EVALSHA falls back to EVAL)', async () => {
     const r = await createTestRedis();
     try {

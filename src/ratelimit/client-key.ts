@@ -7,6 +7,21 @@ import { isIPv4, isIPv6 } from 'node:net';
  * (`::ffff:1.2.3.4`) counts as the IPv4 address.
  */
 export function clientAddressKey(ip: string): string {
+  // Every request computes this; most come from a few addresses. Bounded, since addresses
+  // are the client's to choose.
+  let key = RECENT.get(ip);
+  if (key === undefined) {
+    key = addressKey(ip);
+    if (RECENT.size >= RECENT_KEPT) RECENT.clear();
+    RECENT.set(ip, key);
+  }
+  return key;
+}
+
+const RECENT_KEPT = 4096;
+const RECENT = new Map<string, string>();
+
+function addressKey(ip: string): string {
   const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
   if (isIPv4(address)) return `ip:${address}`;
   const zoneless = address.split('%')[0] ?? address;

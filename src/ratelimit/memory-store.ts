@@ -41,7 +41,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
   function consumeSync(policy: ResolvedPolicy, key: string, cost: number): RateLimitDecision {
     const at = now();
     const id = entryKey(policy, key);
-    let entry = entries.get(id);
+    const stored = entries.get(id);
+    let entry = stored;
     if (entry !== undefined && entry.expiresAt <= at && entry.blockedUntil <= at) entry = undefined;
     if (entry !== undefined && entry.blockedUntil > at) {
       const wait = entry.blockedUntil - at;
@@ -55,7 +56,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       blockedUntil = at + policy.blockDurationMs;
       decision = { ...decision, remaining: 0, reset_ms: Math.max(decision.reset_ms, policy.blockDurationMs), retry_after_ms: Math.max(decision.retry_after_ms, policy.blockDurationMs) };
     }
-    entries.set(id, { state: result.state, expiresAt: result.expiresAt, blockedUntil });
+    if (stored !== undefined) {
+      // get() already made it the most recently used; updating in place saves a second lookup.
+      stored.state = result.state;
+      stored.expiresAt = result.expiresAt;
+      stored.blockedUntil = blockedUntil;
+    } else entries.set(id, { state: result.state, expiresAt: result.expiresAt, blockedUntil });
     return decision;
   }
 }

@@ -21,15 +21,24 @@ export function rateLimitPolicyHeader(policies: readonly AdvertisedPolicy[]): st
  * available again, e.g. `"default-60s";r=42;t=17`.
  */
 export function rateLimitHeader(policies: readonly AdvertisedPolicy[], decisions: readonly RateLimitDecision[]): string {
-  return policies
-    .map((p, i) => {
-      const d = decisions[i];
-      if (d === undefined) return '';
-      const waitMs = d.allowed ? d.reset_ms : Math.max(d.reset_ms, d.retry_after_ms);
-      return `${sfString(p.name)};r=${d.remaining};t=${Math.ceil(waitMs / 1000)}`;
-    })
-    .filter((item) => item !== '')
-    .join(', ');
+  // Built on every limited request: a plain loop, and each name quoted once per policy object.
+  let header = '';
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i] as AdvertisedPolicy;
+    const d = decisions[i];
+    if (d === undefined) continue;
+    const waitMs = d.allowed ? d.reset_ms : Math.max(d.reset_ms, d.retry_after_ms);
+    header += `${header === '' ? '' : ', '}${quotedName(p)};r=${d.remaining};t=${Math.ceil(waitMs / 1000)}`;
+  }
+  return header;
+}
+
+const QUOTED = new WeakMap<AdvertisedPolicy, string>();
+
+function quotedName(policy: AdvertisedPolicy): string {
+  let quoted = QUOTED.get(policy);
+  if (quoted === undefined) QUOTED.set(policy, (quoted = sfString(policy.name)));
+  return quoted;
 }
 
 /** Seconds for `Retry-After` (at least 1, so clients never retry immediately). */

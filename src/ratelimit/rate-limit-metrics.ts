@@ -12,7 +12,10 @@ interface DecisionCount {
  * (bench/README.md, HTTP hardening section).
  */
 export class RateLimitMetrics {
-  private readonly counts = new Map<string, DecisionCount>();
+  private readonly counts: DecisionCount[] = [];
+  // policy → route → [allowed, limited]: policy and route are the same string objects on every
+  // request, so their hashes are cached; a joined key would be a new string to hash each time.
+  private readonly byPolicy = new Map<string, Map<string, [DecisionCount | undefined, DecisionCount | undefined]>>();
   readonly decisions: Counter<'policy' | 'route' | 'outcome'>;
   readonly storeErrors = new Counter({
     name: 'warden_ratelimit_store_errors_total',
@@ -30,17 +33,25 @@ export class RateLimitMetrics {
       registers: [],
       collect() {
         this.reset();
-        for (const { labels, value } of counts.values()) this.inc(labels, value);
+        for (const { labels, value } of counts) this.inc(labels, value);
       },
     });
   }
 
   /** Counts one decision (cheap: a map update). */
   recordDecision(policy: string, route: string, allowed: boolean): void {
-    const id = `${policy}\u0000${route}\u0000${allowed ? 1 : 0}`;
-    const entry = this.counts.get(id);
+    let byRoute = this.byPolicy.get(policy);
+    if (byRoute === undefined) this.byPolicy.set(policy, (byRoute = new Map()));
+    let pair = byRoute.get(route);
+    if (pair === undefined) byRoute.set(route, (pair = [undefined, undefined]));
+    const slot = allowed ? 0 : 1;
+    const entry = pair[slot];
     if (entry !== undefined) entry.value += 1;
-    else this.counts.set(id, { labels: { policy, route, outcome: allowed ? 'allowed' : 'limited' }, value: 1 });
+    else {
+      const created: DecisionCount = { labels: { policy, route, outcome: allowed ? 'allowed' : 'limited' }, value: 1 };
+      pair[slot] = created;
+      this.counts.push(created);
+    }
   }
 
   /** Adds the counters to a registry (once). */

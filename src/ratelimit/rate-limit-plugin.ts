@@ -104,25 +104,24 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     return plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
   }
 
-  async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** Applies a plan; `route` is the route pattern (known when the hook was made) or 'unmatched'. */
+  async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> {
     const key = keyFor(plan.key, request);
     const only = plan.limiters.length === 1 ? plan.limiters[0] : undefined;
     // The common case (one policy) skips Promise.all's extra allocations.
     const decisions = only !== undefined ? [await only.limit(key, plan.cost)] : await Promise.all(plan.limiters.map((limiter) => limiter.limit(key, plan.cost)));
-    const route = request.routeOptions.url ?? 'unmatched';
     let retryMs = 0;
     decisions.forEach((decision, i) => {
       service.metrics.recordDecision(plan.advertised[i]?.name ?? '', route, decision.allowed);
       if (!decision.allowed) retryMs = Math.max(retryMs, decision.retry_after_ms);
     });
-    const headers: Record<string, string> = {
-      'ratelimit-policy': plan.policyHeader,
-      ratelimit: rateLimitHeader(plan.advertised, decisions),
-    };
+    const state = rateLimitHeader(plan.advertised, decisions);
     if (retryMs === 0) {
-      reply.headers(headers);
+      reply.header('ratelimit-policy', plan.policyHeader);
+      reply.header('ratelimit', state);
       return;
     }
+    const headers: Record<string, string> = { 'ratelimit-policy': plan.policyHeader, ratelimit: state };
     recordBlocked(plan, key, request, decisions);
     const seconds = retryAfterSeconds(retryMs);
     throw new WardenError('rate_limited', `Too many requests; retry in ${seconds} s`, {
@@ -164,7 +163,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
         done();
         return;
       }
-      apply(unmatched, request, reply).then(() => done(), done);
+      apply(unmatched, request, reply, 'unmatched').then(() => done(), done);
     });
   }
 
@@ -175,6 +174,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   // run as a preHandler after the auth guard.
   app.addHook('onRoute', (route) => {
     const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
+    const url = route.url;
     const methods = Array.isArray(route.method) ? (route.method as string[]) : [route.method as string];
     const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, route.url, config)]));
     const planOf = (stage: keyof RoutePlans): ((method: string) => Plan | null) | undefined => {
@@ -189,7 +189,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     if (early !== undefined) {
       const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
         const plan = early(request.method);
-        if (plan !== null) await apply(plan, request, reply);
+        if (plan !== null) await apply(plan, request, reply, url);
       };
       route.onRequest = [hook, ...asArray(route.onRequest)];
     }
@@ -197,7 +197,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     if (late !== undefined) {
       const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
         const plan = late(request.method);
-        if (plan !== null) await apply(plan, request, reply);
+        if (plan !== null) await apply(plan, request, reply, url);
       };
       route.preHandler = [...asArray(route.preHandler), hook];
     }

@@ -45,6 +45,13 @@ describe('client address keys', () => {
     expect(clientAddressKey('::ffff:198.51.100.4')).toBe('ip:198.51.100.4');
     expect(clientAddressKey('64:ff9b::198.51.100.4')).toBe('ip6:64:ff9b:0:0::/64');
   });
+
+  it('gives the same key for an address however many others were seen in between (bounded memo)', () => {
+    const first = clientAddressKey('2001:db8:1:2:3:4:5:6');
+    for (let i = 0; i < 10_000; i++) expect(clientAddressKey(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)).toBe(`ip:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    expect(clientAddressKey('2001:db8:1:2:3:4:5:6')).toBe(first);
+    expect(first).toBe('ip6:2001:db8:1:2::/64');
+  });
 });
 
 describe('IETF RateLimit headers', () => {

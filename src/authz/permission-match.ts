@@ -4,18 +4,43 @@
  */
 const SEGMENT = /^(\*|[a-z][a-z0-9_.-]{0,62})$/;
 
+// Every guarded request checks its route's permission: remember the well-formed ones (bounded,
+// since /v1/authz/check lets callers send any string).
+const WELL_FORMED = new Set<string>();
+const WELL_FORMED_KEPT = 10_000;
+
 /** True when `value` is a well-formed permission (wildcards allowed). */
 export function isPermission(value: string): boolean {
+  if (WELL_FORMED.has(value)) return true;
   const parts = value.split(':');
-  return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
+  const valid = parts.length === 2 && parts.every((p) => SEGMENT.test(p));
+  if (valid) {
+    if (WELL_FORMED.size >= WELL_FORMED_KEPT) WELL_FORMED.clear();
+    WELL_FORMED.add(value);
+  }
+  return valid;
 }
 
 /** True when the granted permission covers the required one. */
 export function permissionCovers(granted: string, required: string): boolean {
-  const g = granted.split(':');
-  const r = required.split(':');
-  if (g.length !== 2 || r.length !== 2) return false;
-  return (g[0] === '*' || g[0] === r[0]) && (g[1] === '*' || g[1] === r[1]);
+  // Compared in place, without splitting: this runs for every permission a key carries on
+  // every request the key makes.
+  const g = granted.indexOf(':');
+  const r = required.indexOf(':');
+  // Exactly two non-empty segments on each side, else nothing is covered.
+  if (g <= 0 || r <= 0 || g === granted.length - 1 || r === required.length - 1) return false;
+  if (granted.indexOf(':', g + 1) !== -1 || required.indexOf(':', r + 1) !== -1) return false;
+  const resource = (g === 1 && granted.charCodeAt(0) === STAR) || sameRegion(granted, 0, g, required, 0, r);
+  if (!resource) return false;
+  return (granted.length - g === 2 && granted.charCodeAt(g + 1) === STAR) || sameRegion(granted, g + 1, granted.length, required, r + 1, required.length);
+}
+
+const STAR = 42; // '*'
+
+function sameRegion(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (a.charCodeAt(aStart + i) !== b.charCodeAt(bStart + i)) return false;
+  return true;
 }
 
 /** True when any granted permission covers the required one. */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { COARSE_PERMISSIONS, normalizePermissions } from '../../src/authz/coarse-permissions.js';
 import { isRoleDescription, isRoleName, isScope } from '../../src/authz/names.js';
@@ -31,6 +32,19 @@ describe('permission wildcard matching', () => {
     expect(permissionCovers(granted, required)).toBe(covers);
   });
 
+  it('agrees with the segment-by-segment definition on any strings', () => {
+    // The definition: exactly two non-empty segments each; a granted segment covers an equal one or is `*`.
+    const reference = (granted: string, required: string): boolean => {
+      const g = granted.split(':');
+      const r = required.split(':');
+      if (g.length !== 2 || r.length !== 2 || g.some((x) => x === '') || r.some((x) => x === '')) return false;
+      return (g[0] === '*' || g[0] === r[0]) && (g[1] === '*' || g[1] === r[1]);
+    };
+    const segment = fc.constantFrom('*', 'keys', 'key', 'keys*', 'read', 'write', '', '**', 'k:');
+    const permission = fc.tuple(segment, segment, fc.boolean()).map(([a, b, extra]) => `${a}:${b}${extra ? ':x' : ''}`);
+    fc.assert(fc.property(fc.oneof(permission, fc.string()), fc.oneof(permission, fc.string()), (granted, required) => permissionCovers(granted, required) === reference(granted, required)), { numRuns: 5000 });
+  });
+
   it('anyCovers is true when one grant covers', () => {
     expect(anyCovers(['users:read', 'keys:*'], 'keys:delete')).toBe(true);
     expect(anyCovers(['users:read'], 'keys:delete')).toBe(false);
@@ -41,6 +55,15 @@ describe('permission wildcard matching', () => {
   it.each(['', 'keys', 'Keys:write', 'keys:', ':read', 'a:b:c', "keys:write'--", 'keys:<b>', 'ke ys:read'])('%j is not a permission', (p) =>
     expect(isPermission(p)).toBe(false),
   );
+
+  it('answers the same for a permission seen before (the memo only holds well-formed ones)', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(isPermission('reports:read')).toBe(true);
+      expect(isPermission('reports:read:x')).toBe(false);
+    }
+    for (let i = 0; i < 12_000; i++) expect(isPermission(`r${i}:read`)).toBe(true);
+    expect(isPermission('reports:read')).toBe(true);
+  });
 });
 
 describe('coarse permissions', () => {

@@ -232,11 +232,10 @@ export const SETTING_DEFINITIONS = {
     doc: 'Longest life of cached roles and effective permissions: how long a revoked permission can keep working when the change is not heard (made by another process without a shared bus, or a lost message); 0 = no cache. Default: 30000 with WARDEN_REDIS_URL (changes arrive by pub/sub), 1000 without.',
   }),
   passwordMinLength: required({ name: 'WARDEN_PASSWORD_MIN_LENGTH', parse: parse.integer(8, 256), fallback: () => 12, doc: 'Minimum password length in characters.' }),
-  passwordHashConcurrency: required({
+  passwordHashConcurrency: optional({
     name: 'WARDEN_PASSWORD_HASH_CONCURRENCY',
     parse: parse.integer(1, 64),
-    fallback: () => 2,
-    doc: 'Password hashes/verifies running at once (the rest queue; keep below UV_THREADPOOL_SIZE so token checks are not starved).',
+    doc: 'Password hashes/verifies running at once (the rest queue). Default: the CPU cores the process may use, at most UV_THREADPOOL_SIZE − 1 (so token checks are not starved): argon2id is memory-hard, and two hashes sharing one core each run at half speed while thrashing its cache.',
   }),
   passwordHashQueueTimeoutMs: required({
     name: 'WARDEN_PASSWORD_HASH_QUEUE_TIMEOUT_MS',

@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type { FastifyRequest } from 'fastify';
 import { WardenError } from '../errors/index.js';
+import { defaultHashConcurrency } from './hash-semaphore.js';
 import type { Authenticator } from '../http/auth-guard.js';
 import { bearerToken } from '../http/auth-guard.js';
 import type { Principal } from '../http/principal.js';
@@ -64,7 +66,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   const passwords = new PasswordService({
     argon2: { memoryKib: settings.argon2MemoryKib, iterations: settings.argon2Iterations, parallelism: settings.argon2Parallelism },
     policy: { minLength: settings.passwordMinLength, maxBytes: 1024 },
-    concurrency: settings.passwordHashConcurrency,
+    concurrency: settings.passwordHashConcurrency ?? defaultHashConcurrency(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE ?? 4)),
     queueTimeoutMs: settings.passwordHashQueueTimeoutMs,
   });
   const sessions = new SessionStore(db, secretKey, { ttlMs: settings.refreshTokenTtlSeconds * 1000, now, reuseLeewayMs: settings.refreshReuseLeewayMs });

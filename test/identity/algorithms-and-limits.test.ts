@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HashSemaphore } from '../../src/identity/hash-semaphore.js';
+import { defaultHashConcurrency, HashSemaphore } from '../../src/identity/hash-semaphore.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, seedUser } from './identity-helpers.js';
 
@@ -47,6 +47,16 @@ describe('configurable signing algorithms', () => {
 });
 
 describe('the password-hash semaphore', () => {
+  it('runs one hash per usable core by default, leaving a libuv thread for token checks', () => {
+    expect(defaultHashConcurrency(1, 4)).toBe(1);
+    expect(defaultHashConcurrency(2, 4)).toBe(2);
+    expect(defaultHashConcurrency(16, 4)).toBe(3);
+    expect(defaultHashConcurrency(16, 8)).toBe(7);
+    expect(defaultHashConcurrency(4, 1)).toBe(1);
+    expect(defaultHashConcurrency(4, Number.NaN)).toBe(3);
+  });
+
+
   it('runs at most N at once and answers 503 overloaded when the queue wait times out', async () => {
     const semaphore = new HashSemaphore({ concurrency: 1, queueTimeoutMs: 20 });
     let release: () => void = () => undefined;

@@ -26,7 +26,7 @@ try {
           body: JSON.stringify({ key: callerKey, permissions: ['reports:read'] }),
         },
       },
-      { name: 'Warden GET /healthz (hardening stack, no credential)', url: `${warden.url}/healthz` },
+      { name: 'Warden GET /bench/open (same stack and handler, no guard)', url: `${warden.url}/bench/open` },
       { name: 'Warden GET guarded by X-API-Key (cached)', url: `${warden.url}/bench/guarded`, request: { headers: { 'x-api-key': callerKey } } },
     ],
     { duration },

@@ -2,7 +2,7 @@
 // a verifier key (keys:verify) and a caller key (reports:read), writes them to
 // BENCH_KEYS_FILE, and adds one bench-only route guarded by `reports:read` so that the
 // API-key guard is measured without a database query in the handler. The per-IP default
-// limit is off (one load generator would hit it at once); log level warn.
+// limit is on but out of one load generator's reach; log level warn.
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { listenForBench, openBenchContext } from '../lib/warden-bench-server.mjs';
@@ -21,4 +21,7 @@ writeFileSync(process.env.BENCH_KEYS_FILE, JSON.stringify({ verifierKey, callerK
 
 await listenForBench(context, async (app) => {
   app.get('/bench/guarded', { config: { permission: 'reports:read' } }, async () => ({ ok: true }));
+  // The same route without the guard: the difference between the two is what the API-key
+  // check (authenticate, cached verify, permission) costs over HTTP.
+  app.get('/bench/open', { config: { public: true } }, async () => ({ ok: true }));
 });

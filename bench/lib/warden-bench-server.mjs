@@ -1,6 +1,7 @@
 // Shared start-up for benchmark servers that need Warden's context before listening (to seed
 // users, keys or tokens): a throw-away SQLite database, log level warn, the per-IP default
 // limit on but out of one load generator's reach, and a bench-only route module.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,17 @@ export async function openBenchContext(name, env = {}) {
   const context = createContext(settings, { logger: pino({ level: 'warn' }) });
   await migrateToLatest(context.storage);
   return context;
+}
+
+/** Inserts an active admin user straight into the database (no password) and returns its id. */
+export async function insertBenchAdmin(context) {
+  const id = randomUUID();
+  const now = Date.now();
+  await context.storage.db
+    .insertInto('users')
+    .values({ id, email: 'bench@example.test', email_lookup: `bench-${id}`, name: 'bench', password_hash: 'x', is_active: 1, is_admin: 1, created_at: now, updated_at: now, password_changed_at: now })
+    .execute();
+  return id;
 }
 
 /** Builds the app with an extra route module, listens on a free port, prints `LISTENING <url>`, closes on SIGTERM. */

@@ -3,17 +3,11 @@
 // BENCH_KEYS_FILE, and adds one bench-only route guarded by `reports:read` so that the
 // API-key guard is measured without a database query in the handler. The per-IP default
 // limit is on but out of one load generator's reach; log level warn.
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { listenForBench, openBenchContext } from '../lib/warden-bench-server.mjs';
+import { insertBenchAdmin, listenForBench, openBenchContext } from '../lib/warden-bench-server.mjs';
 
 const context = await openBenchContext('keys');
-const ownerId = randomUUID();
-const now = Date.now();
-await context.storage.db
-  .insertInto('users')
-  .values({ id: ownerId, email: 'bench@example.test', email_lookup: `bench-${ownerId}`, name: 'bench', password_hash: 'x', is_active: 1, is_admin: 1, created_at: now, updated_at: now, password_changed_at: now })
-  .execute();
+const ownerId = await insertBenchAdmin(context);
 const service = context.apiKeys.service;
 const verifierKey = (await service.create({ name: 'gateway', ownerId, permissions: ['keys:verify'] }, { actor: 'system' })).key;
 const callerKey = (await service.create({ name: 'caller', ownerId, permissions: ['reports:read'] }, { actor: 'system' })).key;

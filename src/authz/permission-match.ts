@@ -1,25 +1,20 @@
+import { boundedMemo } from '../cache/bounded-memo.js';
+
 /**
  * Permission strings are `resource:action`; either segment of a *granted* permission may be
  * `*` (`keys:*`, `*:read`, `*:*`). A *required* permission is always concrete.
  */
 const SEGMENT = /^(\*|[a-z][a-z0-9_.-]{0,62})$/;
 
-// Every guarded request checks its route's permission: remember the well-formed ones (bounded,
-// since /v1/authz/check lets callers send any string).
-const WELL_FORMED = new Set<string>();
-const WELL_FORMED_KEPT = 10_000;
-
-/** True when `value` is a well-formed permission (wildcards allowed). */
-export function isPermission(value: string): boolean {
-  if (WELL_FORMED.has(value)) return true;
+/**
+ * True when `value` is a well-formed permission (wildcards allowed). Every guarded request
+ * checks its route's permission, so answers are memoised (bounded: /v1/authz/check lets
+ * callers send any string).
+ */
+export const isPermission: (value: string) => boolean = boundedMemo((value) => {
   const parts = value.split(':');
-  const valid = parts.length === 2 && parts.every((p) => SEGMENT.test(p));
-  if (valid) {
-    if (WELL_FORMED.size >= WELL_FORMED_KEPT) WELL_FORMED.clear();
-    WELL_FORMED.add(value);
-  }
-  return valid;
-}
+  return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
+}, 10_000);
 
 /** True when the granted permission covers the required one. */
 export function permissionCovers(granted: string, required: string): boolean {

@@ -1,3 +1,5 @@
+import { boundedMemo } from '../cache/bounded-memo.js';
+
 const HOST_VERDICTS_KEPT = 1024;
 
 /** Builds a matcher for trusted Host headers; entries without a port match any port. */
@@ -14,18 +16,8 @@ export function hostMatcher(trusted: readonly string[]): (host: string) => boole
     if (exact.has(value) || exact.has(withoutPort)) return true;
     return suffixes.some((suffix) => withoutPort.endsWith(suffix) && withoutPort.length > suffix.length);
   };
-  // Nearly every request repeats one of a handful of Host values: remember recent verdicts
-  // (bounded, since the header is the client's to choose) instead of re-parsing each time.
-  const verdicts = new Map<string, boolean>();
-  return (host) => {
-    let verdict = verdicts.get(host);
-    if (verdict === undefined) {
-      verdict = decide(host);
-      if (verdicts.size >= HOST_VERDICTS_KEPT) verdicts.clear();
-      verdicts.set(host, verdict);
-    }
-    return verdict;
-  };
+  // Nearly every request repeats one of a handful of Host values.
+  return boundedMemo(decide, HOST_VERDICTS_KEPT);
 }
 
 // `..` as a path segment (also percent-encoded, also with backslashes), NUL bytes and

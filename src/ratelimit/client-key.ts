@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
+import { boundedMemo } from '../cache/bounded-memo.js';
 
 /**
  * The rate-limit key of a client address. IPv4 addresses are used as they are; IPv6 addresses
@@ -6,20 +7,7 @@ import { isIPv4, isIPv6 } from 'node:net';
  * otherwise rotate through 2^64 addresses to evade a per-address limit. IPv4-mapped IPv6
  * (`::ffff:1.2.3.4`) counts as the IPv4 address.
  */
-export function clientAddressKey(ip: string): string {
-  // Every request computes this; most come from a few addresses. Bounded, since addresses
-  // are the client's to choose.
-  let key = RECENT.get(ip);
-  if (key === undefined) {
-    key = addressKey(ip);
-    if (RECENT.size >= RECENT_KEPT) RECENT.clear();
-    RECENT.set(ip, key);
-  }
-  return key;
-}
-
-const RECENT_KEPT = 4096;
-const RECENT = new Map<string, string>();
+export const clientAddressKey: (ip: string) => string = boundedMemo(addressKey, 4096);
 
 function addressKey(ip: string): string {
   const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;

@@ -176,7 +176,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
     const url = route.url;
     const methods = Array.isArray(route.method) ? (route.method as string[]) : [route.method as string];
-    const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, route.url, config)]));
+    const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, url, config)]));
     const planOf = (stage: keyof RoutePlans): ((method: string) => Plan | null) | undefined => {
       const plans = [...byMethod.values()].map((p) => p[stage]);
       if (plans.every((p) => p === null)) return undefined;
@@ -185,22 +185,18 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       if (plans.every((p) => p === first)) return () => first ?? null;
       return (method) => byMethod.get(method)?.[stage] ?? null;
     };
-    const early = planOf('early');
-    if (early !== undefined) {
-      const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-        const plan = early(request.method);
+    const hookOf = (stage: keyof RoutePlans) => {
+      const planFor = planOf(stage);
+      if (planFor === undefined) return undefined;
+      return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+        const plan = planFor(request.method);
         if (plan !== null) await apply(plan, request, reply, url);
       };
-      route.onRequest = [hook, ...asArray(route.onRequest)];
-    }
-    const late = planOf('late');
-    if (late !== undefined) {
-      const hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-        const plan = late(request.method);
-        if (plan !== null) await apply(plan, request, reply, url);
-      };
-      route.preHandler = [...asArray(route.preHandler), hook];
-    }
+    };
+    const early = hookOf('early');
+    if (early !== undefined) route.onRequest = [early, ...asArray(route.onRequest)];
+    const late = hookOf('late');
+    if (late !== undefined) route.preHandler = [...asArray(route.preHandler), late];
   });
 }
 

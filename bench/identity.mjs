@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { compare, median, printTable, startServerProcess } from './lib/http-bench.mjs';
+import { compare, median, printTable, runPinned, startServerProcess } from './lib/http-bench.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const duration = Number(process.env.BENCH_DURATION ?? 5);
@@ -47,7 +47,13 @@ try {
   const freshRps = median(fresh.map((s) => s.rps));
   if (fresh.some((s) => s.non2xx > 0)) console.warn('warning: non-2xx responses with rotating tokens');
   rows.push({ name: 'Warden GET guarded by JWT (new token every request, EdDSA verify)', rps: Math.round(freshRps), p99: median(fresh.map((s) => s.p99)), ratio: Math.round((freshRps / base) * 100) / 100 });
+  // Logins against the argon2id ceiling of the same core, measured now (no server running).
+  const { verifiesPerSecond } = runPinned(here('./lib/argon2-ceiling.mjs'), { BENCH_DURATION: String(duration) });
+  const logins = rows.find((r) => r.name.startsWith('Warden POST /v1/auth/login'));
   printTable(rows);
+  console.log(
+    `\nargon2id ceiling on the server's core: ${verifiesPerSecond.toFixed(1)} verifies/s; logins/s = ${logins.rps} = ${(logins.rps / verifiesPerSecond).toFixed(2)}× the ceiling`,
+  );
 } finally {
   await Promise.all([bare.stop(), warden.stop()]);
 }

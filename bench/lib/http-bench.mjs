@@ -24,6 +24,14 @@ export function startServerProcess(script, env = {}) {
   });
 }
 
+/** Runs `node <script>` to completion, pinned like the servers, and returns its last stdout line parsed as JSON. */
+export function runPinned(script, env = {}) {
+  const args = hasTaskset ? ['-c', '0', process.execPath, script] : [script];
+  const result = spawnSync(hasTaskset ? 'taskset' : process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${script} exited with ${result.status}: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1));
+}
+
 /** One autocannon run; returns requests/s (mean) and latency p99 in ms, and non-2xx count. */
 export async function measure(url, { duration = 5, connections = 50, method = 'GET', headers = {}, body } = {}) {
   const result = await autocannon({ url, duration, connections, method, headers, body, pipelining: 1 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { WardenError } from '../errors/index.js';
-import type { CorsPolicy } from './cors.js';
+import type { CorsOutcome, CorsPolicy } from './cors.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { hostMatcher, isHostilePath } from './request-guards.js';
@@ -64,7 +64,7 @@ export const hardening = fp<HardeningOptions>(
         }
       }
       if (cors !== undefined) {
-        let outcome;
+        let outcome: CorsOutcome;
         try {
           outcome = cors.apply(request, reply);
         } catch (error) {

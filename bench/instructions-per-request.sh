@@ -11,7 +11,7 @@
 # zeroed, 2,000 requests are sent (10 connections) and dumped. Prints instructions per request
 # for the main thread (the event loop) and for all threads (V8's compiler and GC helpers
 # included). Kernel work (syscalls, TCP) is not counted. Needs valgrind; build first.
-set -euo pipefail
+set -eu
 script=${1:?server script}; path=${2:?request path}; warm=${3:-20000}
 command -v valgrind >/dev/null || { echo "valgrind is not installed: skipping" >&2; exit 0; }
 dir=$(mktemp -d)
@@ -20,9 +20,9 @@ for _ in $(seq 300); do grep -q LISTENING "$dir/out" 2>/dev/null && break; sleep
 url=$(grep -o 'LISTENING \S*' "$dir/out" | awk '{print $2}')
 pid=$(pgrep -f "valgrind.bin.*$dir/cg" | head -1)
 npx autocannon -c 10 -a "$warm" "$url$path" >/dev/null 2>&1
-callgrind_control -z "$pid" >/dev/null
+callgrind_control -z "$pid" >/dev/null 2>&1
 npx autocannon -c 10 -a 2000 "$url$path" >/dev/null 2>&1
-callgrind_control -d "$pid" >/dev/null
+callgrind_control -d "$pid" >/dev/null 2>&1
 sleep 2
 file=$(ls -t "$dir"/cg."$pid"* | head -1)
 total=$(grep -m1 '^summary:' "$file" | awk '{print $2}')

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Deterministic cost of one request: user-space instructions counted by valgrind's callgrind,
-# which do not drift with the VM's speed the way req/s and CPU time do (±20% here between runs).
+# Cost of one request as user-space instructions counted by valgrind's callgrind, which do not
+# drift with the VM's speed the way req/s and CPU time do (±20% here between runs). Run one at
+# a time: V8 compiles on other threads, so a busy machine changes how much code is optimized
+# when counting starts (bench/README.md has the readings and their spread).
 #
 #   bench/instructions-per-request.sh <server script> <path> [warm-up requests]
 #   e.g. bench/instructions-per-request.sh bench/servers/bare-fastify.mjs /ok

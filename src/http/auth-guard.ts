@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { WardenError } from '../errors/index.js';
 import type { Principal } from './principal.js';
+import { asArray } from './route-lists.js';
 import './route-config.js';
 
 /**
@@ -51,8 +52,7 @@ export const authGuard = fp<AuthGuardOptions>(
       }
       // onRequest, before the body is read and validated: an unauthenticated caller learns
       // nothing about a route's schema and costs no body parsing.
-      const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
-      route.onRequest = [guardFor(config.permission), ...existing];
+      route.onRequest = [guardFor(config.permission), ...asArray(route.onRequest)];
     });
   },
   { name: 'warden-auth-guard', fastify: '5.x' },

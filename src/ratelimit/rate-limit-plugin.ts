@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { WardenError } from '../errors/index.js';
+import { asArray } from '../http/route-lists.js';
 import { clientAddressKey } from './client-key.js';
 import type { PolicyLimit, RateLimitAlgorithm } from './policy.js';
 import type { RateLimitService } from './rate-limit-service.js';
@@ -175,7 +176,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   app.addHook('onRoute', (route) => {
     const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
     const url = route.url;
-    const methods = Array.isArray(route.method) ? (route.method as string[]) : [route.method as string];
+    const methods: string[] = asArray(route.method);
     const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, url, config)]));
     const planOf = (stage: keyof RoutePlans): ((method: string) => Plan | null) | undefined => {
       const plans = [...byMethod.values()].map((p) => p[stage]);
@@ -198,10 +199,6 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     const late = hookOf('late');
     if (late !== undefined) route.preHandler = [...asArray(route.preHandler), late];
   });
-}
-
-function asArray<T>(value: T | T[] | undefined): T[] {
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
 function isAfterAuth(key: RateLimitKey | undefined): boolean {

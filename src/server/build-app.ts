@@ -5,6 +5,7 @@ import { corsPolicy } from '../http/cors.js';
 import { installErrorHandlers } from '../http/error-handler.js';
 import { hardening } from '../http/hardening.js';
 import { HttpMetrics } from '../http/http-metrics.js';
+import { asArray } from '../http/route-lists.js';
 import { lazyChildLoggerFactory } from '../http/lazy-child-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
@@ -43,8 +44,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   // A shadow router of every registered route tells 405 (path exists, other method) from 404.
   const shadow = FindMyWay();
   app.addHook('onRoute', (route) => {
-    const methods = Array.isArray(route.method) ? route.method : [route.method];
-    for (const method of methods) {
+    for (const method of asArray(route.method)) {
       if (method === 'HEAD') continue;
       shadow.on(method as HTTPMethod, route.url, () => undefined);
     }

@@ -24,6 +24,14 @@ function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
 }
 
 /** `warden roles list|grant|revoke|permissions`. */
+/** The options naming one membership: `--user`, `--role`, `--scope` (grant and revoke). */
+function membershipOptions(command: Command): Command {
+  return command
+    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--role <name>', 'role name')
+    .option('--scope <scope>', 'organisation/tenant id (default: global)');
+}
+
 export function registerRoles(program: Command, io: CliIo, run: Run): void {
   const roles = program.command('roles').description('list roles; grant and revoke roles (memberships); show effective permissions');
   roles
@@ -40,12 +48,8 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
         }),
       ),
     );
-  roles
-    .command('grant')
+  membershipOptions(roles.command('grant'))
     .description('give a user a role, globally or within --scope')
-    .requiredOption('--user <id>', 'user id')
-    .requiredOption('--role <name>', 'role name')
-    .option('--scope <scope>', 'organisation/tenant id (default: global)')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
         withAuthz(async (authz) => {
@@ -55,12 +59,8 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
         }),
       ),
     );
-  roles
-    .command('revoke')
+  membershipOptions(roles.command('revoke'))
     .description('take a role away from a user (the same scope it was granted in)')
-    .requiredOption('--user <id>', 'user id')
-    .requiredOption('--role <name>', 'role name')
-    .option('--scope <scope>', 'organisation/tenant id (default: global)')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
         withAuthz(async (authz) => {

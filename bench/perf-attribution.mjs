@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from './lib/http-bench.mjs';
+import { median, startServerProcess } from './lib/http-bench.mjs';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const duration = Number(process.env.BENCH_DURATION ?? 8);
@@ -56,31 +56,14 @@ function counts(layer, frames) {
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'warden-perf-'));
 
-/** Stops a server and removes the perf map V8 wrote for it (taskset execs node: same pid). */
-function stopAndForget(child) {
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
-function startPinned(script, env) {
-  const child = spawn('taskset', ['-c', '0', process.execPath, '--perf-basic-prof', script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk.toString();
-      const match = /LISTENING (\S+)/.exec(out);
-      if (match) resolve({ url: match[1], pid: child.pid, stop: () => stopAndForget(child) });
-    });
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
-  });
+/** Starts a pinned server with V8's perf map on; stopping it also removes the map file. */
+async function startPinned(script, env) {
+  const server = await startServerProcess(script, env, ['--perf-basic-prof']);
+  const stop = async () => {
+    await server.stop();
+    rmSync(`/tmp/perf-${server.pid}.map`, { force: true });
+  };
+  return { ...server, stop };
 }
 
 function wrk(url, seconds, headers) {

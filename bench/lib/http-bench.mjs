@@ -6,9 +6,12 @@ import autocannon from 'autocannon';
 
 const hasTaskset = spawnSync('taskset', ['-V']).status === 0;
 
-/** Starts `node <script>` and resolves with its URL once it prints `LISTENING <url>`. */
-export function startServerProcess(script, env = {}) {
-  const args = hasTaskset ? ['-c', '0', process.execPath, script] : [script];
+/**
+ * Starts `node [nodeArgs] <script>` and resolves with its URL and pid once it prints
+ * `LISTENING <url>` (taskset execs node, so the pid is node's).
+ */
+export function startServerProcess(script, env = {}, nodeArgs = []) {
+  const args = hasTaskset ? ['-c', '0', process.execPath, ...nodeArgs, script] : [...nodeArgs, script];
   const child = spawn(hasTaskset ? 'taskset' : process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -18,7 +21,7 @@ export function startServerProcess(script, env = {}) {
     child.stdout.on('data', (chunk) => {
       out += chunk.toString();
       const match = /LISTENING (\S+)/.exec(out);
-      if (match) resolve({ url: match[1], stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
+      if (match) resolve({ url: match[1], pid: child.pid, stop: () => new Promise((r) => { child.once('exit', r); child.kill('SIGTERM'); }) });
     });
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}: ${out}`)));
   });

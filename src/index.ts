@@ -3,5 +3,5 @@
  * (`warden/ratelimit`, `warden/crypto`, …; see package.json `exports`).
  */
 export { loadSettings, type LoadedSettings, type Settings } from './config/index.js';
-export { startServer, createContext, closeContext, buildApp, type AppContext, type RunningServer } from './server/index.js';
+export { startServer, createContext, closeContext, buildApp, pinTickObjectShape, type AppContext, type RunningServer } from './server/index.js';
 export { WardenError, ERROR_CODES, type ErrorCode } from './errors/index.js';

@@ -15,6 +15,7 @@ import { rateLimits } from '../ratelimit/rate-limit-plugin.js';
 import '../http/route-config.js';
 import type { AppContext } from './app-context.js';
 import { ROUTE_MODULES, type RouteModule } from './routes/index.js';
+import { pinTickObjectShape } from './tick-object-shape.js';
 
 export interface BuildAppOptions {
   /** Route modules to mount. @default ROUTE_MODULES */
@@ -23,6 +24,7 @@ export interface BuildAppOptions {
 
 /** Builds the Fastify app from a context: hardening first, then every route module. No globals. */
 export async function buildApp(context: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  pinTickObjectShape();
   const { settings } = context;
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,

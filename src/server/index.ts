@@ -3,3 +3,4 @@ export { createContext, closeContext, type CreateContextOptions } from './create
 export { buildApp, type BuildAppOptions } from './build-app.js';
 export { startServer, type RunningServer, type StartServerOptions } from './start-server.js';
 export { ROUTE_MODULES, type RouteModule } from './routes/index.js';
+export { pinTickObjectShape } from './tick-object-shape.js';

@@ -8,6 +8,7 @@ import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
 import { checkSecretKeyFingerprint } from './secret-key-check.js';
+import { pinTickObjectShape } from './tick-object-shape.js';
 import type { RouteModule } from './routes/index.js';
 
 export interface RunningServer {
@@ -30,6 +31,8 @@ export interface StartServerOptions extends CreateContextOptions {
 
 /** Migrates the database, builds the app, listens and prints where and what was generated. */
 export async function startServer(loaded: LoadedSettings, options: StartServerOptions = {}): Promise<RunningServer> {
+  // First, before start-up's garbage collections can cost every request a slow path.
+  pinTickObjectShape();
   const { settings } = loaded;
   const print = options.print ?? ((line: string) => console.log(line));
   const context = createContext(settings, options);

@@ -43,6 +43,7 @@ const LAYERS = [
   { name: '        SHA-256 of the presented key (crypto.hash)', pattern: /JS:\S* ?hash node:internal\/crypto\/hash/ },
   { name: '        authorization (dist/authz)', pattern: /dist\/authz\// },
   { name: '  finish listener and onResponse hooks (metrics, log)', pattern: /JS:\S* ?onResFinished \S*fastify\/lib\/reply\.js/ },
+  { name: '  nextTick entries built by V8 runtime calls (the slow path pinTickObjectShape avoids)', pattern: /Runtime_DefineKeyedOwnPropertyInLiteral/ },
   { name: '  garbage collection (scavenges, all threads)', pattern: /Scavenger|Heap::Scavenge|MinorGC/ },
 ];
 

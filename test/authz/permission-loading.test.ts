@@ -158,6 +158,21 @@ describe('createAuthz and WARDEN_AUTHZ_CACHE_TTL_MS', () => {
     }
   });
 
+  it('without Redis, sees an out-of-band change within the 1 s default', async () => {
+    const t = await createTestApp();
+    try {
+      expect(t.context.redis).toBeUndefined();
+      const user = await insertUser(t.context.storage.db);
+      const authz = t.context.authz as AuthzService;
+      expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(false);
+      await grantOutOfBand(t.context.storage.db, user);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(true);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('takes the TTL from the setting: 0 turns the cache off', async () => {
     const t = await createTestApp({ env: { WARDEN_AUTHZ_CACHE_TTL_MS: '0' } });
     try {

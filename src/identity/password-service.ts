@@ -23,6 +23,11 @@ export class PasswordService {
     this.semaphore = new HashSemaphore({ concurrency: options.concurrency, queueTimeoutMs: options.queueTimeoutMs });
   }
 
+  /** How many hashes or verifications may run at once; the rest queue. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
   /** Throws 400 weak_password when the policy refuses the password. */
   assertAcceptable(password: string, context: { email?: string | undefined }): void {
     const problems = checkPassword(password, context, this.options.policy);

@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { defaultHashConcurrency, HashSemaphore } from '../../src/identity/hash-semaphore.js';
+import { identityOf } from '../../src/identity/identity-service.js';
 import { createTestApp } from '../helpers/app.js';
 import { bearer, login, seedUser } from './identity-helpers.js';
 
@@ -56,6 +58,17 @@ describe('the password-hash semaphore', () => {
     expect(defaultHashConcurrency(4, Number.NaN)).toBe(3);
   });
 
+  it('is wired into the service: the default from this machine, or WARDEN_PASSWORD_HASH_CONCURRENCY', async () => {
+    const byDefault = await createTestApp();
+    const configured = await createTestApp({ env: { WARDEN_PASSWORD_HASH_CONCURRENCY: '5' } });
+    try {
+      const expected = defaultHashConcurrency(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE ?? 4));
+      expect(identityOf(byDefault.context).passwords.concurrency).toBe(expected);
+      expect(identityOf(configured.context).passwords.concurrency).toBe(5);
+    } finally {
+      await Promise.all([byDefault.close(), configured.close()]);
+    }
+  });
 
   it('runs at most N at once and answers 503 overloaded when the queue wait times out', async () => {
     const semaphore = new HashSemaphore({ concurrency: 1, queueTimeoutMs: 20 });

@@ -8,7 +8,9 @@
 export function boundedMemo<T>(compute: (input: string) => T, max: number): (input: string) => T {
   const answers = new Map<string, T>();
   return (input) => {
-    if (answers.has(input)) return answers.get(input) as T;
+    // One lookup on a hit; `has` only settles a remembered `undefined`.
+    const known = answers.get(input);
+    if (known !== undefined || answers.has(input)) return known as T;
     const answer = compute(input);
     if (answers.size >= max) answers.clear();
     answers.set(input, answer);

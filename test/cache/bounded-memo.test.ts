@@ -12,6 +12,16 @@ describe('boundedMemo', () => {
     expect(calls).toEqual(['yes', 'no']);
   });
 
+  it('remembers an undefined answer too', () => {
+    let computed = 0;
+    const memo = boundedMemo((): string | undefined => {
+      computed += 1;
+      return undefined;
+    }, 10);
+    expect([memo('x'), memo('x')]).toEqual([undefined, undefined]);
+    expect(computed).toBe(1);
+  });
+
   it('holds at most max answers and still answers correctly after forgetting', () => {
     let computed = 0;
     const memo = boundedMemo((input) => {

@@ -49,7 +49,7 @@ describe('pinTickObjectShape', () => {
     expect(tickLiteralFeedbackAfterGc(false)).toContain('MEGAMORPHIC');
   });
 
-  it('is done by startServer, before the service takes requests', async () => {
+  it('has been done once startServer has started the service', async () => {
     expect(isTickObjectShapePinned()).toBe(false);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-tick-'));
     const loaded = loadSettings({

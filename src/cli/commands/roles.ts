@@ -23,7 +23,6 @@ function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
   });
 }
 
-/** `warden roles list|grant|revoke|permissions`. */
 /** The options naming one membership: `--user`, `--role`, `--scope` (grant and revoke). */
 function membershipOptions(command: Command): Command {
   return command
@@ -32,6 +31,7 @@ function membershipOptions(command: Command): Command {
     .option('--scope <scope>', 'organisation/tenant id (default: global)');
 }
 
+/** `warden roles list|grant|revoke|permissions`. */
 export function registerRoles(program: Command, io: CliIo, run: Run): void {
   const roles = program.command('roles').description('list roles; grant and revoke roles (memberships); show effective permissions');
   roles

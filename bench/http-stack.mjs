@@ -13,9 +13,9 @@ const warden = await startServerProcess(here('./servers/warden.mjs'));
 try {
   const rows = await compare(
     [
-      { name: 'bare Fastify GET /healthz', url: `${bare.url}/healthz` },
-      { name: 'bare Fastify GET /healthz + Warden\'s 7 security headers only', url: `${headersOnly.url}/healthz` },
-      { name: 'Warden GET /healthz (full hardening stack)', url: `${warden.url}/healthz` },
+      { name: 'bare Fastify GET /healthz', url: `${bare.url}/healthz`, pid: bare.pid },
+      { name: 'bare Fastify GET /healthz + Warden\'s 7 security headers only', url: `${headersOnly.url}/healthz`, pid: headersOnly.pid },
+      { name: 'Warden GET /healthz (full hardening stack)', url: `${warden.url}/healthz`, pid: warden.pid },
     ],
     { duration },
   );

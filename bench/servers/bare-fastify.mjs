@@ -1,5 +1,9 @@
 // Baseline: a bare Fastify 5 route returning {"ok":true}, no plugins.
 import Fastify from 'fastify';
+import { pinTickObjectShape } from '../../dist/server/tick-object-shape.js';
+
+// Like Warden's servers, so that the baseline never runs Node's slow nextTick path (bench/README.md).
+pinTickObjectShape();
 
 const app = Fastify({ logger: false });
 app.get('/ok', async () => ({ ok: true }));

@@ -187,7 +187,8 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/keys/verify',
     { schema: { body: VerifyBody }, config: { permission: 'keys:verify' } },
     async (request) => {
-      const result = await verifier.verify(request.body.key, { permissions: request.body.permissions, ip: request.ip });
+      const options = { permissions: request.body.permissions, ip: request.ip };
+      const result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
       const key = result.key;
       if (!result.valid) {
         await context.audit.record({

@@ -5,6 +5,7 @@ import { WardenError } from '../errors/index.js';
 import type { CorsOutcome, CorsPolicy } from './cors.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
+import { setLowerCaseHeaders } from './reply-header-store.js';
 import { hostMatcher, isHostilePath } from './request-guards.js';
 import { securityHeaderTable } from './security-headers.js';
 
@@ -40,11 +41,15 @@ export const hardening = fp<HardeningOptions>(
       ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
       ...cors?.staticHeaders,
     });
+    for (const name of Object.keys(headers)) {
+      // setLowerCaseHeaders' contract: Fastify would otherwise store these under other names.
+      if (name !== name.toLowerCase() || name === 'set-cookie') throw new TypeError(`hardening header ${name} must be lower-case and not set-cookie`);
+    }
     const hsts = options.hstsMaxAge > 0 ? `max-age=${options.hstsMaxAge}; includeSubDomains` : undefined;
     const { metrics } = options;
 
     app.addHook('onRequest', (request, reply, done) => {
-      reply.headers(headers);
+      setLowerCaseHeaders(reply, headers);
       reply.header('x-request-id', request.id);
       const https = request.protocol === 'https';
       if (hsts !== undefined && https) reply.header('strict-transport-security', hsts);

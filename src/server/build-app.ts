@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
@@ -6,7 +6,7 @@ import { installErrorHandlers } from '../http/error-handler.js';
 import { hardening } from '../http/hardening.js';
 import { HttpMetrics } from '../http/http-metrics.js';
 import { asArray } from '../http/route-lists.js';
-import { lazyChildLoggerFactory } from '../http/lazy-child-logger.js';
+import { lazyLogger } from '../http/lazy-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
 import { validatorCompiler } from '../http/validation.js';
@@ -27,8 +27,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   pinTickObjectShape();
   const { settings } = context;
   const app = Fastify({
-    loggerInstance: context.logger as FastifyBaseLogger,
-    childLoggerFactory: lazyChildLoggerFactory,
+    loggerInstance: lazyLogger(context.logger),
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimit,

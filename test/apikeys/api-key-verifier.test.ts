@@ -135,6 +135,46 @@ describeEachDatabase('API key verification', (dialect) => {
     expect(counting.queries()).toBe(before);
   });
 
+  it('answers synchronously from the cache the same as verify(), and defers to verify() when it cannot', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['reports:read'], expiresAt: clock.now() + 1000 }, SYSTEM);
+    // Not cached yet: no answer, no query, no usage counted.
+    expect(verifier.verifyCached(issued.key)).toBeUndefined();
+    expect(usage.pending(issued.record.id)).toBeUndefined();
+    const fromDatabase = await verifier.verify(issued.key, { permissions: ['reports:read'] });
+    const before = counting.queries();
+    expect(verifier.verifyCached(issued.key, { permissions: ['reports:read'], ip: '203.0.113.7' })).toEqual(fromDatabase);
+    expect(usage.pending(issued.record.id)).toMatchObject({ count: 2, lastUsedIp: '203.0.113.7' });
+    // The same checks as verify(), against the current clock.
+    expect(verifier.verifyCached(issued.key, { permissions: ['reports:write'] })).toMatchObject({ valid: false, code: 'insufficient_permissions' });
+    expect(verifier.verifyCached(withTypo(issued.key, 30))).toBeUndefined();
+    expect(verifier.verifyCached(`${issued.key}${'x'.repeat(500)}`)).toEqual({ valid: false, code: 'malformed' });
+    clock.advance(1000);
+    expect(verifier.verifyCached(issued.key)).toMatchObject({ valid: false, code: 'expired' });
+    expect(counting.queries()).toBe(before);
+    // A revocation drops the cached entry: the synchronous path has no answer, verify() refuses.
+    await service.revoke(issued.record.id, SYSTEM);
+    expect(verifier.verifyCached(issued.key)).toBeUndefined();
+    expect(await verifier.verify(issued.key)).toMatchObject({ valid: false, code: 'revoked' });
+    expect(verifier.verifyCached(issued.key)).toMatchObject({ valid: false, code: 'revoked' });
+    // A cached "not found" is an answer too.
+    const unknown = generateApiKey('live');
+    await verifier.verify(unknown);
+    expect(verifier.verifyCached(unknown)).toEqual({ valid: false, code: 'not_found' });
+  });
+
+  it('leaves keys with their own rate limit, and a verifier without a cache, to verify()', async () => {
+    const { service, verifier } = build();
+    const limited = await service.create({ name: 'ci', ownerId, permissions: [], rateLimit: { limit: 1, windowMs: 60_000 } }, SYSTEM);
+    expect((await verifier.verify(limited.key)).valid).toBe(true);
+    expect(verifier.verifyCached(limited.key)).toBeUndefined();
+    expect(await verifier.verify(limited.key)).toMatchObject({ valid: false, code: 'rate_limited' });
+    const uncached = build({ cacheTtlMs: 0 }).verifier;
+    const plain = await service.create({ name: 'plain', ownerId, permissions: [] }, SYSTEM);
+    expect((await uncached.verify(plain.key)).valid).toBe(true);
+    expect(uncached.verifyCached(plain.key)).toBeUndefined();
+  });
+
   it('refuses a revoked key at once even when it was cached', async () => {
     const { service, verifier } = build();
     const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { assertMayActForOwner, mayActForOwner, type OwnerAccess } from '../authz/owner-access.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
-import type { Principal } from '../http/principal.js';
+import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
 import type { ApiKeyRecord } from './api-key-store.js';
 import type { ActorContext } from './api-key-service.js';
@@ -111,12 +112,21 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   if (apiKeys === undefined) throw new TypeError('context.apiKeys is not wired (createApiKeys in createContext)');
   const { service, verifier } = apiKeys;
   const now = (): number => Date.now();
+  /** The key, if the caller may see it (another owner's key reads as absent) and, for writes, change it. */
+  const keyFor = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>, access: OwnerAccess): Promise<ApiKeyRecord> => {
+    const record = await service.get(request.params.id);
+    const principal = principalOf(request);
+    if (record === undefined || !(await mayActForOwner(context, principal, record.ownerId, 'read'))) throw new NotFoundError('The API key');
+    if (access === 'write') await assertMayActForOwner(context, principal, record.ownerId, 'write');
+    return record;
+  };
 
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/v1/keys',
     { schema: { body: CreateBody }, config: { permission: 'keys:write' } },
     async (request, reply) => {
       const body = request.body;
+      await assertMayActForOwner(context, principalOf(request), body.owner_id, 'write');
       const issued = await service.create(
         {
           name: body.name,
@@ -138,7 +148,12 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/keys',
     { schema: { querystring: ListQuery }, config: { permission: 'keys:read' } },
     async (request) => {
-      const records = await service.list({ ownerId: request.query.owner_id, limit: request.query.limit, after: request.query.after });
+      const principal = principalOf(request);
+      // Everyone's keys with users:read; without it only the caller's own.
+      let ownerId = request.query.owner_id;
+      if (ownerId !== undefined) await assertMayActForOwner(context, principal, ownerId, 'read');
+      else if (!(await context.authorize(principal, 'users:read'))) ownerId = principal.subject;
+      const records = await service.list({ ownerId, limit: request.query.limit, after: request.query.after });
       const at = now();
       const last = records.at(-1);
       return { data: records.map((r) => keyView(r, at)), next_cursor: records.length === request.query.limit && last !== undefined ? last.id : null };
@@ -148,11 +163,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   app.get<{ Params: Static<typeof IdParams> }>(
     '/v1/keys/:id',
     { schema: { params: IdParams }, config: { permission: 'keys:read' } },
-    async (request) => {
-      const record = await service.get(request.params.id);
-      if (record === undefined) throw new NotFoundError('The API key');
-      return keyView(record, now());
-    },
+    async (request) => keyView(await keyFor(request, 'read'), now()),
   );
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotateBody> | undefined | null }>(
@@ -166,6 +177,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       },
     },
     async (request, reply) => {
+      await keyFor(request, 'write');
       const issued = await service.rotate(request.params.id, actorOf(request, context), { graceMs: request.body?.grace_period_ms });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ key: issued.key, ...keyView(issued.record, now()) });
@@ -175,11 +187,16 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof UpdateBody> }>(
     '/v1/keys/:id',
     { schema: { params: IdParams, body: UpdateBody }, config: { permission: 'keys:write' } },
-    async (request) => keyView(await service.setEnabled(request.params.id, request.body.enabled, actorOf(request, context)), now()),
+    async (request) => {
+      await keyFor(request, 'write');
+      return keyView(await service.setEnabled(request.params.id, request.body.enabled, actorOf(request, context)), now());
+    },
   );
 
-  const revoke = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<Record<string, unknown>> =>
-    keyView(await service.revoke(request.params.id, actorOf(request, context)), now());
+  const revoke = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<Record<string, unknown>> => {
+    await keyFor(request, 'write');
+    return keyView(await service.revoke(request.params.id, actorOf(request, context)), now());
+  };
   app.post<{ Params: Static<typeof IdParams> }>('/v1/keys/:id/revoke', { schema: { params: IdParams }, config: { permission: 'keys:write' } }, revoke);
   app.delete<{ Params: Static<typeof IdParams> }>('/v1/keys/:id', { schema: { params: IdParams }, config: { permission: 'keys:write' } }, revoke);
 

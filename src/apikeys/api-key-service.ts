@@ -55,6 +55,11 @@ export interface ApiKeyServiceOptions {
   readonly audit: () => AuditRecorder;
   /** The owner's effective permissions; undefined when authorization cannot tell. */
   readonly ownerPermissions?: ((ownerId: string) => Promise<readonly string[] | undefined>) | undefined;
+  /**
+   * Told when a change could not be announced to other instances (Redis down): they still
+   * drop the key within the cache TTL, so the change stands and is not failed for it.
+   */
+  readonly onAnnounceError?: (error: unknown) => void;
   /** Grace period of a rotated key. @default 86_400_000 */
   readonly rotationGraceMs?: number;
   /** @default Date.now */
@@ -75,7 +80,7 @@ export class ApiKeyService {
   async create(input: CreateKeyInput, actor: ActorContext): Promise<IssuedKey> {
     const now = this.now();
     await this.checkInput(input, actor, now);
-    const issued = await inTransaction(this.options.db, async (trx) => this.insert(trx, input, actor, now, undefined));
+    const issued = await inTransaction(this.options.db, async (trx) => this.insert(trx, input, actor, now, { enabled: true }));
     await this.record(actor, 'apikey.created', issued.record, { prefix: issued.record.prefix, permissions: [...issued.record.permissions] });
     return issued;
   }
@@ -88,6 +93,12 @@ export class ApiKeyService {
     const now = this.now();
     const graceMs = options.graceMs ?? this.options.rotationGraceMs ?? 86_400_000;
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw new ValidationError('grace_period_ms must be an integer >= 0');
+    const current = await findById(this.options.db, id);
+    if (current === undefined) throw new NotFoundError('The API key');
+    // The replacement is a new secret with the old one's permissions: handing it out needs
+    // exactly what creating such a key needs (a key's permissions never change, so this holds
+    // for the row the transaction reads too).
+    await this.checkGrant(current.ownerId, current.permissions, actor, { action: 'apikey.rotated', keyId: id });
     const issued = await inTransaction(this.options.db, async (trx) => {
       const old = await findById(trx, id);
       if (old === undefined) throw new NotFoundError('The API key');
@@ -103,7 +114,8 @@ export class ApiKeyService {
         rateLimit: old.rateLimit,
         metadata: old.metadata,
       };
-      const created = await this.insert(trx, input, actor, now, old.id);
+      // A disabled key's replacement starts disabled too: rotating must not re-enable it.
+      const created = await this.insert(trx, input, actor, now, { rotatedFrom: old.id, enabled: old.enabled });
       const stopsAt = old.revokedAt === undefined ? now + graceMs : Math.min(old.revokedAt, now + graceMs);
       await trx
         .updateTable('api_keys')
@@ -112,26 +124,37 @@ export class ApiKeyService {
         .execute();
       return created;
     });
-    await this.options.invalidation.publish({ topic: 'apikey', id });
     await this.record(actor, 'apikey.rotated', issued.record, { prefix: issued.record.prefix, rotated_from: id, grace_period_ms: graceMs });
+    await this.announce(id);
     return issued;
   }
 
-  /** Revokes a key at once, on this instance and (through the bus) on every other. */
+  /**
+   * Revokes a key at once, on this instance and (through the bus) on every other, and with it
+   * any key it replaced that is still in its rotation grace period: revoking is the answer to
+   * a leak, and a leaked key is often rotated first.
+   */
   async revoke(id: string, actor: ActorContext): Promise<ApiKeyRecord> {
     const now = this.now();
     const record = await findById(this.options.db, id);
     if (record === undefined) throw new NotFoundError('The API key');
-    if (record.revokedAt === undefined || record.revokedAt > now) {
-      await this.options.db
-        .updateTable('api_keys')
-        .set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now })
-        .where('id', '=', id)
-        .execute();
-    }
-    await this.options.invalidation.publish({ topic: 'apikey', id });
+    const ended: ApiKeyRecord[] = [];
+    await inTransaction(this.options.db, async (trx) => {
+      let key: ApiKeyRecord | undefined = record;
+      while (key !== undefined) {
+        if (key.revokedAt === undefined || key.revokedAt > now) {
+          await trx.updateTable('api_keys').set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now }).where('id', '=', key.id).execute();
+          if (key.id !== id) ended.push(key);
+        }
+        key = key.rotatedFrom === undefined ? undefined : await findById(trx, key.rotatedFrom);
+      }
+    });
     const revoked = (await this.get(id)) as ApiKeyRecord;
     await this.record(actor, 'apikey.revoked', revoked, { prefix: revoked.prefix });
+    for (const predecessor of ended) {
+      await this.record(actor, 'apikey.revoked', { ...predecessor, revokedAt: now }, { prefix: predecessor.prefix, with_replacement: id });
+    }
+    for (const key of [revoked, ...ended]) await this.announce(key.id);
     return revoked;
   }
 
@@ -144,9 +167,9 @@ export class ApiKeyService {
       .where('id', '=', id)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The API key');
-    await this.options.invalidation.publish({ topic: 'apikey', id });
     const record = (await this.get(id)) as ApiKeyRecord;
     await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled });
+    await this.announce(id);
     return record;
   }
 
@@ -191,18 +214,41 @@ export class ApiKeyService {
     if (rl !== undefined && (!Number.isSafeInteger(rl.limit) || rl.limit < 1 || !Number.isSafeInteger(rl.windowMs) || rl.windowMs < 1)) {
       throw new ValidationError('rate_limit needs limit >= 1 and window_ms >= 1', { field: 'rate_limit' });
     }
-    const owner = await this.options.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();
+    await this.checkGrant(input.ownerId, input.permissions, actor, { action: 'apikey.created' });
+  }
+
+  /**
+   * Refuses a key for a missing or deactivated owner, or carrying permissions beyond what its
+   * owner holds (when authorization can tell) or what the principal issuing it holds.
+   */
+  private async checkGrant(
+    ownerId: string,
+    permissions: readonly string[],
+    actor: ActorContext,
+    attempt: { readonly action: 'apikey.created' | 'apikey.rotated'; readonly keyId?: string },
+  ): Promise<void> {
+    const owner = await this.options.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', ownerId).executeTakeFirst();
     if (owner === undefined) throw new ValidationError('owner_id does not name an existing user', { field: 'owner_id' });
     if (Number(owner.is_active) !== 1) throw new ValidationError('The owner is deactivated', { field: 'owner_id' });
-    // A key never carries more than its owner holds (when authorization can tell) nor more
-    // than the principal creating it holds.
-    const beyondCap = (cap: readonly string[]): string[] => input.permissions.filter((p) => !cap.some((g) => permissionCovers(g, p)));
-    const ownerHolds = await this.options.ownerPermissions?.(input.ownerId);
+    const beyondCap = (cap: readonly string[]): string[] => permissions.filter((p) => !cap.some((g) => permissionCovers(g, p)));
+    const ownerHolds = await this.options.ownerPermissions?.(ownerId);
     const refusals: (readonly string[])[] = [ownerHolds === undefined ? [] : beyondCap(ownerHolds)];
-    if (actor.notHeld !== undefined) refusals.push(await actor.notHeld(input.permissions));
+    if (actor.notHeld !== undefined) refusals.push(await actor.notHeld(permissions));
     else if (actor.grantablePermissions !== undefined) refusals.push(beyondCap(actor.grantablePermissions));
     for (const beyond of refusals) {
       if (beyond.length > 0) {
+        // A refused escalation is worth an event: it is what probing for a way up looks like.
+        await this.options.audit().record({
+          action: attempt.action,
+          actor: actor.actor,
+          entity_type: 'api_key',
+          entity_id: attempt.keyId,
+          outcome: 'denied',
+          ip: actor.ip,
+          user_agent: actor.userAgent,
+          request_id: actor.requestId,
+          details: { reason: 'privilege_escalation', owner_id: ownerId, permissions: [...beyond] },
+        });
         throw new WardenError('privilege_escalation', 'A key cannot carry permissions its owner or its creator does not hold', {
           fields: { permissions: [...beyond] },
         });
@@ -215,7 +261,7 @@ export class ApiKeyService {
     input: CreateKeyInput,
     actor: ActorContext,
     now: number,
-    rotatedFrom: string | undefined,
+    origin: { readonly enabled: boolean; readonly rotatedFrom?: string },
   ): Promise<IssuedKey> {
     const key = generateApiKey(input.environment ?? 'live');
     const parsed = parseApiKey(key) as { prefix: string };
@@ -237,14 +283,14 @@ export class ApiKeyService {
         metadata: JSON.stringify(input.metadata ?? {}),
         rate_limit: input.rateLimit?.limit ?? null,
         rate_limit_window_ms: input.rateLimit?.windowMs ?? null,
-        is_enabled: 1,
+        is_enabled: origin.enabled ? 1 : 0,
         created_by: actor.actor,
         created_at: now,
         updated_at: now,
         expires_at: input.expiresAt ?? null,
         revoked_at: null,
         revoked_reason: null,
-        rotated_from: rotatedFrom ?? null,
+        rotated_from: origin.rotatedFrom ?? null,
         replaced_by: null,
         usage_count: 0,
         last_used_at: null,
@@ -252,6 +298,15 @@ export class ApiKeyService {
       })
       .execute();
     return { key, record: (await findById(db, id)) as ApiKeyRecord };
+  }
+
+  /** Tells other instances to drop their cached copy of a key; a failure is reported, not thrown (see onAnnounceError). */
+  private async announce(id: string): Promise<void> {
+    try {
+      await this.options.invalidation.publish({ topic: 'apikey', id });
+    } catch (error) {
+      this.options.onAnnounceError?.(error);
+    }
   }
 
   private async record(actor: ActorContext, action: AuditEventInput['action'], key: ApiKeyRecord, details: Record<string, unknown>): Promise<void> {

@@ -179,6 +179,7 @@ export class ApiKeyVerifier {
     this.noteImport();
     this.generation += 1;
     this.cache.clear();
+    this.inFlight.clear();
   }
 
   /** Stops listening to the invalidation bus. */
@@ -229,6 +230,9 @@ export class ApiKeyVerifier {
 
   private forget(matches: (candidate: VerificationCandidate | undefined) => boolean): void {
     this.generation += 1;
+    // A load already running may have read the key before the change: later callers must not
+    // join it (they would be answered from the old row), so they start their own.
+    this.inFlight.clear();
     for (const [cacheKey, entry] of this.cache.entries()) {
       // Negative entries are dropped on '*' only (matches(undefined) is true only then).
       if (matches(entry.candidate)) this.cache.delete(cacheKey);
@@ -255,7 +259,9 @@ export class ApiKeyVerifier {
         if (generation === this.generation) this.cache.set(cacheKey, { cachedAt: loadedAt, candidate });
         return candidate;
       })
-      .finally(() => this.inFlight.delete(cacheKey));
+      .finally(() => {
+        if (this.inFlight.get(cacheKey) === loading) this.inFlight.delete(cacheKey);
+      });
     this.inFlight.set(cacheKey, loading);
     return loading;
   }

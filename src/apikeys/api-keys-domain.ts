@@ -51,6 +51,7 @@ export function createApiKeys(context: AppContext, options: { now?: () => number
     // Looked up at each call: the authorization domain may be wired after this one.
     ownerPermissions: async (ownerId) => (context as AppContext & MaybeAuthz).authz?.effectivePermissions(ownerId),
     rotationGraceMs: settings.apiKeyRotationGraceMs,
+    onAnnounceError: (error) => context.logger.error({ err: error }, 'API-key change not announced to other instances; they drop it within the cache TTL'),
     now: options.now,
   });
   context.authenticators.unshift(createApiKeyAuthenticator(verifier, () => context.audit));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isPermission } from '../authz/permission-match.js';
+import type { AuditRecorder } from '../audit/audit-event.js';
+import { anyCovers, isPermission } from '../authz/permission-match.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
@@ -32,15 +33,24 @@ export function importedPrefix(key: string): string {
   return key.length >= 32 ? key.slice(0, 8) : '';
 }
 
+export interface ImportDependencies {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly keyring: PepperKeyring;
+  readonly invalidation?: InvalidationBus | undefined;
+  /** Each imported key is recorded as `apikey.created` (details: imported, prefix, permissions). */
+  readonly audit?: AuditRecorder | undefined;
+  /** The owner's effective permissions: an entry carrying more is refused, as `create` refuses it. */
+  readonly ownerPermissions?: ((ownerId: string) => Promise<readonly string[] | undefined>) | undefined;
+  readonly actor: string;
+  readonly now?: () => number;
+}
+
 /**
  * Imports keys so they keep verifying. Plain keys are hashed at once with the active pepper
  * (the plain value is never stored); salted SHA-256 rows are stored as they are and upgraded
  * on first successful use. Duplicates are skipped. Entry `n` refers to its position (1-based).
  */
-export async function importKeys(
-  entries: readonly ImportEntry[],
-  deps: { db: Kysely<DatabaseSchema>; keyring: PepperKeyring; invalidation?: InvalidationBus | undefined; actor: string; now?: () => number },
-): Promise<ImportReport> {
+export async function importKeys(entries: readonly ImportEntry[], deps: ImportDependencies): Promise<ImportReport> {
   const now = (deps.now ?? Date.now)();
   const problems: string[] = [];
   let imported = 0;
@@ -53,6 +63,12 @@ export async function importKeys(
     const problem = checkEntry(entry, owners);
     if (problem !== undefined) {
       problems.push(`${where}: ${problem}`);
+      continue;
+    }
+    const held = await deps.ownerPermissions?.(entry.ownerId);
+    const beyond = held === undefined ? [] : entry.permissions.filter((p) => !anyCovers(held, p));
+    if (beyond.length > 0) {
+      problems.push(`${where}: carries ${beyond.join(', ')}, which its owner does not hold`);
       continue;
     }
     const version = deps.keyring.activeVersion;
@@ -77,10 +93,11 @@ export async function importKeys(
       skipped += 1;
       continue;
     }
+    const id = randomUUID();
     await deps.db
       .insertInto('api_keys')
       .values({
-        id: randomUUID(),
+        id,
         ...row,
         name: entry.name,
         owner_id: entry.ownerId,
@@ -103,6 +120,14 @@ export async function importKeys(
       })
       .execute();
     imported += 1;
+    await deps.audit?.record({
+      action: 'apikey.created',
+      actor: deps.actor,
+      entity_type: 'api_key',
+      entity_id: id,
+      outcome: 'success',
+      details: { imported: true, prefix: row.prefix, permissions: [...new Set(entry.permissions)] },
+    });
   }
   // A key looked up before its import may be cached as "not found".
   if (imported > 0) await deps.invalidation?.publish({ topic: 'apikey', id: '*' });

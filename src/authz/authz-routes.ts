@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { WardenError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
+import { principalOf } from '../http/principal.js';
 import type { AuthzActor, AuthzService } from './authz-service.js';
 import type { ResolvedGrant } from './effective-permissions.js';
 import { ROLE_DESCRIPTION_MAX_LENGTH, ROLE_NAME_PATTERN, SCOPE_PATTERN } from './names.js';
@@ -63,9 +63,7 @@ function permissionsView(grants: readonly ResolvedGrant[]): Record<string, unkno
 }
 
 function actorOf(request: FastifyRequest): AuthzActor {
-  // The guard ran (every route here declares a permission), so the principal is set.
-  const principal = request.principal;
-  if (principal === undefined) throw new WardenError('unauthorized');
+  const principal = principalOf(request);
   const userAgent = request.headers['user-agent'];
   return { principal, ip: request.ip, requestId: request.id, ...(userAgent === undefined ? {} : { userAgent }) };
 }

@@ -3,7 +3,7 @@ import { loadSettings } from '../config/index.js';
 import { identityOf } from '../identity/identity-service.js';
 import type { AppContext } from '../server/app-context.js';
 import { closeContext, createContext } from '../server/create-context.js';
-import { migrateToLatest } from '../storage/index.js';
+import { withCheckedDatabase } from '../server/secret-key-check.js';
 import { CliFailure } from './cli-io.js';
 import { EXIT } from './exit-codes.js';
 
@@ -17,9 +17,12 @@ export async function withServiceContext<T>(work: (context: AppContext) => Promi
   if (settings.secretKey === undefined) {
     throw new CliFailure('WARDEN_SECRET_KEY is not set: hashes, indexes and signing keys derive from it', EXIT.config);
   }
+  // Checked on a connection of its own, before the context exists: closing a context writes a
+  // head checkpoint signed with its key, so even a refusal must not have opened one with a
+  // foreign key (verification would then fail forever with checkpoint_signature_invalid).
+  await withCheckedDatabase(settings, settings.secretKey, async () => undefined, { migrate: true });
   const context = createContext(settings, { logger: pino({ level: 'silent' }) });
   try {
-    await migrateToLatest(context.storage);
     await identityOf(context).initialise();
     return await work(context);
   } finally {

@@ -1,5 +1,6 @@
-import { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
+import { assessSecretStrength, describeSecretWeaknesses, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 import type { Settings } from './setting-definitions.js';
+import { familiesTrustedEntirely } from './trust-proxy-scope.js';
 
 /**
  * Problems that make a configuration unsafe for production, one clear line each. In
@@ -16,10 +17,11 @@ export function productionProblems(settings: Settings): string[] {
   } else if (isKnownDefaultSecret(secret)) {
     problems.push('WARDEN_SECRET_KEY is a known default or example value: generate a random one');
   } else {
-    const bytes = estimateEntropyBytes(secret);
-    if (bytes < MIN_SECRET_BYTES) {
+    // The reason names the structure found, never the value: this line is printed and logged.
+    const strength = assessSecretStrength(secret);
+    if (strength.bytes < MIN_SECRET_BYTES) {
       problems.push(
-        `WARDEN_SECRET_KEY is too weak: about ${bytes} bytes of entropy, at least ${MIN_SECRET_BYTES} are required`,
+        `WARDEN_SECRET_KEY is too weak: about ${strength.bytes} bytes of entropy (${describeSecretWeaknesses(strength.weaknesses)}), at least ${MIN_SECRET_BYTES} are required`,
       );
     }
   }
@@ -34,14 +36,27 @@ export function productionProblems(settings: Settings): string[] {
   }
   if (settings.trustProxy === true) {
     problems.push('WARDEN_TRUST_PROXY=true trusts any client-supplied X-Forwarded-For: give a hop count or proxy addresses');
+  } else if (typeof settings.trustProxy === 'object') {
+    // `0.0.0.0/0` and the like trust every hop, exactly what `true` does, so they get its verdict.
+    const families = familiesTrustedEntirely(settings.trustProxy);
+    if (families.length > 0) {
+      problems.push(
+        `WARDEN_TRUST_PROXY trusts every ${families.join(' and ')} address, the same as true: any client could choose its own IP through X-Forwarded-For; give a hop count or the proxies' addresses`,
+      );
+    }
   }
   if (settings.rateLimitFailurePolicy === 'fail-open' && !settings.rateLimitAllowMemoryFallback) {
     problems.push(
       'WARDEN_RATELIMIT_FAILURE_POLICY=fail-open falls back to per-instance in-memory limits when Redis fails: set WARDEN_RATELIMIT_ALLOW_MEMORY_FALLBACK=true to accept that, or use fail-closed',
     );
   }
-  if (settings.metricsToken !== undefined && estimateEntropyBytes(settings.metricsToken) < 16) {
-    problems.push('WARDEN_METRICS_TOKEN is too weak: use at least 16 random bytes');
+  if (settings.metricsToken !== undefined) {
+    const strength = assessSecretStrength(settings.metricsToken);
+    if (strength.bytes < 16) {
+      problems.push(
+        `WARDEN_METRICS_TOKEN is too weak (${describeSecretWeaknesses(strength.weaknesses)}): use at least 16 random bytes`,
+      );
+    }
   }
   if (settings.vaultAddr?.startsWith('http://') === true) {
     problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');

@@ -169,7 +169,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_REQUIRE_SHARED_DB',
     parse: parse.boolean,
     fallback: () => false,
-    doc: 'Refuse to start on SQLite (for multi-instance deployments).',
+    doc: 'For multi-instance deployments: with a sqlite: WARDEN_DATABASE_URL, production refuses to start, staging starts with a warning, development ignores it.',
   }),
   metricsToken: optional({
     name: 'WARDEN_METRICS_TOKEN',

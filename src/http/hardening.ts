@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
+import { boundedMemo } from '../cache/bounded-memo.js';
 import { WardenError } from '../errors/index.js';
 import type { CorsOutcome, CorsPolicy } from './cors.js';
 import type { HttpMetrics } from './http-metrics.js';
@@ -24,18 +25,27 @@ export interface HardeningOptions {
 
 const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
 
+// host[:port] as it may stand in a URL's authority: a name or IPv4 address, or a bracketed IPv6
+// literal. "/", "@", "\", "?", "#" or spaces would move `https://${host}/…` to another host, and
+// a wildcard entry alone would admit "evil.net/.example.com" (it ends in ".example.com").
+const PLAIN_HOST = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+const HOST_VERDICTS_KEPT = 1024;
+
 /**
  * Everything every request passes through, as ONE synchronous onRequest hook and ONE
  * onResponse hook: each extra hook costs a few percent of a bare route's throughput
  * (bench/README.md), so the layers are composed here instead of registered one by one.
  *
- * onRequest: reject hostile paths and untrusted Host headers (400), redirect to HTTPS,
- * set the security headers and X-Request-Id, apply CORS (answering preflights).
+ * onRequest: set the security headers and X-Request-Id, shed load while closing (503),
+ * reject hostile paths and untrusted Host headers (400), redirect to HTTPS, apply CORS
+ * (answering preflights).
  * onResponse: metrics and one log line.
  */
 export const hardening = fp<HardeningOptions>(
   async (app: FastifyInstance, options) => {
-    const trusted = options.trustedHosts.length === 0 ? undefined : hostMatcher(options.trustedHosts);
+    const listed = options.trustedHosts.length === 0 ? undefined : hostMatcher(options.trustedHosts);
+    const trusted =
+      listed === undefined ? undefined : boundedMemo((host) => PLAIN_HOST.test(host) && listed(host), HOST_VERDICTS_KEPT);
     const { cors } = options;
     const headers = Object.freeze({
       ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
@@ -48,23 +58,55 @@ export const hardening = fp<HardeningOptions>(
     const hsts = options.hstsMaxAge > 0 ? `max-age=${options.hstsMaxAge}; includeSubDomains` : undefined;
     const { metrics } = options;
 
+    // Load shedding while shutting down, as Fastify's return503OnClosing would do, but as
+    // problem+json with the security headers. Fastify adds Connection: close to every response
+    // once closing, so the client's next request goes to another instance.
+    let closing = false;
+    app.addHook('preClose', (done) => {
+      closing = true;
+      done();
+    });
+
     app.addHook('onRequest', (request, reply, done) => {
       setLowerCaseHeaders(reply, headers);
       reply.header('x-request-id', request.id);
+      if (closing) {
+        done(new WardenError('service_unavailable', 'The server is shutting down; retry the request'));
+        return;
+      }
       const https = request.protocol === 'https';
       if (hsts !== undefined && https) reply.header('strict-transport-security', hsts);
       if (isHostilePath(request.raw.url ?? '')) {
         done(new WardenError('invalid_path', 'The request path contains "..", NUL or control characters'));
         return;
       }
-      if (trusted !== undefined && !trusted(request.headers.host ?? '')) {
-        done(new WardenError('invalid_host', 'The Host header is not one of the trusted hosts'));
-        return;
+      const hostHeader = request.headers.host ?? '';
+      if (trusted !== undefined) {
+        // Behind a trusted proxy request.host is X-Forwarded-Host: the redirect below and the
+        // routes (e.g. the OAuth issuer) use it, so it must be trusted as well as Host.
+        const host = request.host;
+        if (!trusted(hostHeader) || (host !== hostHeader && !trusted(host))) {
+          done(new WardenError('invalid_host', 'The Host header is not one of the trusted hosts'));
+          return;
+        }
       }
       if (options.httpsRedirect && !https) {
         const path = request.url.split('?')[0] ?? '';
         if (!REDIRECT_EXEMPT.has(path)) {
-          reply.redirect(`https://${request.host}${request.url}`, 308);
+          // Only a checked host may be named. Without trusted hosts nothing vouches for
+          // X-Forwarded-Host (proxies often pass the client's on), so the Host header is used:
+          // browsers cannot forge it and caches key on it.
+          const target = trusted === undefined ? hostHeader : request.host;
+          if (!PLAIN_HOST.test(target)) {
+            done(new WardenError('invalid_host', 'The Host header is not a host name to redirect to'));
+            return;
+          }
+          // An absolute-form target ("http://…") appended to the host would change it.
+          if (!request.url.startsWith('/')) {
+            done(new WardenError('invalid_path', 'The request target is not a path'));
+            return;
+          }
+          reply.redirect(`https://${target}${request.url}`, 308);
           return;
         }
       }

@@ -1,3 +1,6 @@
+import type { FastifyRequest } from 'fastify';
+import { WardenError } from '../errors/index.js';
+
 /** Who is calling: established by an authenticator, consumed by guards and handlers. */
 export interface Principal {
   /** What kind of credential proved the identity. */
@@ -19,4 +22,10 @@ declare module 'fastify' {
     /** Set by the auth guard on every non-public route. */
     principal?: Principal;
   }
+}
+
+/** The caller of a guarded route; 401 if there is none (a route that forgot its guard fails closed). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (request.principal === undefined) throw new WardenError('unauthorized');
+  return request.principal;
 }

@@ -25,6 +25,12 @@ export type LoginResult =
   | { readonly ok: false; readonly code: 'invalid_credentials' }
   | { readonly ok: false; readonly code: 'account_locked'; readonly retryAfterMs: number };
 
+/** Whether the caller's current password is right (the password-change check), throttled like a login. */
+export type PasswordCheckResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: 'invalid_credentials' }
+  | { readonly ok: false; readonly code: 'account_locked'; readonly retryAfterMs: number };
+
 export type RefreshResult =
   | { readonly ok: true; readonly tokens: TokenPair }
   | { readonly ok: false; readonly code: 'refresh_token_invalid' | 'refresh_token_reused' };
@@ -57,7 +63,7 @@ export class AuthService {
     const email = input.email.trim().toLowerCase();
     const accountKey = users.emailLookup(email);
     const ip = facts.ip ?? 'unknown';
-    const gate = await throttle.check(accountKey, ip);
+    const gate = await throttle.reserve(accountKey, ip);
     if (!gate.allowed) {
       await this.record(facts, { action: 'auth.login.failed', actor: `email:${accountKey}`, outcome: 'denied', details: { reason: 'throttled' } });
       return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
@@ -67,7 +73,7 @@ export class AuthService {
     if (user === undefined) await passwords.verifyDummy(input.password);
     else passwordMatches = await passwords.verify(user.passwordHash, input.password);
     if (user === undefined || !passwordMatches || !user.isActive) {
-      await throttle.recordFailure(accountKey, ip);
+      await throttle.recordFailure(ip);
       const reason = user === undefined ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive_user';
       await this.record(facts, {
         action: 'auth.login.failed',
@@ -87,11 +93,58 @@ export class AuthService {
     return { ok: true, userId: user.id, tokens };
   }
 
-  /** Rotates a refresh token; a reused one revokes its family and is audited. */
+  /**
+   * Checks a signed-in user's current password (before a password change). A wrong one counts
+   * exactly like a failed login for the same account key and IP: otherwise whoever holds a
+   * stolen access token could guess the password here at the plain HTTP rate limit and turn
+   * minutes of access into lasting access. A locked account is refused before any password work.
+   */
+  async checkCurrentPassword(userId: string, password: string, facts: RequestFacts): Promise<PasswordCheckResult> {
+    const { users, passwords, throttle } = this.parts;
+    const user = await users.findById(userId);
+    // The token guard refuses deleted users, so this is only a deletion racing the request.
+    if (user === undefined) {
+      await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'unknown_user' } });
+      return { ok: false, code: 'invalid_credentials' };
+    }
+    // The login's account key (blind index of the email), so both paths share one set of counters.
+    const accountKey = users.emailLookup(user.email);
+    const ip = facts.ip ?? 'unknown';
+    const gate = await throttle.reserve(accountKey, ip);
+    if (!gate.allowed) {
+      await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'denied', details: { reason: 'throttled' } });
+      return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
+    }
+    const stored = await users.passwordHashOf(userId);
+    const matches = stored !== undefined && (await passwords.verify(stored, password));
+    if (!matches) {
+      await throttle.recordFailure(ip);
+      await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'wrong_password' } });
+      return { ok: false, code: 'invalid_credentials' };
+    }
+    await throttle.recordSuccess(accountKey);
+    return { ok: true };
+  }
+
+  /**
+   * Rotates a refresh token. Every refusal is audited: reuse revokes the family; an unknown,
+   * expired, revoked or already-used token, or a deactivated user, is recorded as
+   * `auth.token.refresh_failed` with the reason (the session id when known, never the token).
+   */
   async refresh(refreshToken: string, facts: RequestFacts): Promise<RefreshResult> {
     const rotation = await this.parts.sessions.rotate(refreshToken, facts);
     if (!rotation.ok) {
-      if (rotation.code === 'refresh_token_reused') {
+      if (rotation.code === 'refresh_token_invalid') {
+        // `denied`: the credential was genuine but its session was ended on purpose; `failure`: not a usable credential.
+        await this.record(facts, {
+          action: 'auth.token.refresh_failed',
+          ...(rotation.reason === 'unknown_token'
+            ? { actor: 'anonymous' }
+            : { actor: rotation.userId, entity_type: 'session', entity_id: rotation.sessionId }),
+          outcome: rotation.reason === 'session_revoked' ? 'denied' : 'failure',
+          details: { reason: rotation.reason },
+        });
+      } else {
         // The family is revoked in the store; its access tokens die too (the thief may hold one).
         await this.parts.revocations.revokeSession(rotation.sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
         await this.record(facts, {
@@ -107,7 +160,15 @@ export class AuthService {
     }
     const status = await this.parts.userStatus.get(rotation.userId);
     if (!status.exists || !status.isActive) {
-      await this.endSession(rotation.sessionId, 'user_deactivated');
+      const ended = await this.endSession(rotation.sessionId, 'user_deactivated');
+      await this.record(facts, {
+        action: 'auth.token.refresh_failed',
+        actor: rotation.userId,
+        entity_type: 'session',
+        entity_id: rotation.sessionId,
+        outcome: 'denied',
+        details: { reason: status.exists ? 'user_deactivated' : 'user_deleted', session_ended: ended },
+      });
       return { ok: false, code: 'refresh_token_invalid' };
     }
     const tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);

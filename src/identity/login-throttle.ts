@@ -14,11 +14,17 @@ export interface LoginThrottleOptions {
 export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
 
 /**
- * Brute-force protection with growing delays, built from failure counters in the shared
- * rate-limit store (memory, or Redis when configured, so every instance sees the same counts).
+ * Brute-force protection with growing delays, built from counters in the shared rate-limit
+ * store (memory, or Redis when configured, so every instance sees the same counts).
  * Tiers per account: 3 quick failures → 30 s pause; `maxFailuresPerAccount` in 15 min →
  * `lockoutMs`; 3× that in 24 h → 8 × `lockoutMs`. Per IP: `maxFailuresPerIp` in 15 min →
- * `lockoutMs`. Only failures count; a success resets the account tiers (not the IP's).
+ * `lockoutMs`.
+ *
+ * The account tiers count each attempt when it starts (`reserve`), before the password is
+ * checked, and a success resets them: counted only after the check, any number of concurrent
+ * guesses would all pass a check that none of them had counted yet. The IP tier counts only
+ * failures (an office behind one address must not be locked out by its own logins), so it is
+ * checked at the start and counted on failure.
  */
 export class LoginThrottle {
   private readonly accountTiers: RateLimiter[];
@@ -26,13 +32,15 @@ export class LoginThrottle {
 
   constructor(rateLimits: RateLimitService, options: LoginThrottleOptions) {
     const window = 15 * 60_000;
-    // A limiter denies the consume that goes over `limit`, so `limit = n - 1` blocks at the n-th failure.
+    // A limiter denies the consume that goes over `limit`. Account tiers reserve each attempt,
+    // so `limit = n` lets n attempts through and denies (and blocks) the next; the IP tier
+    // counts failures after the fact, so `limit = n - 1` blocks at the n-th failure.
     this.accountTiers = [
-      rateLimits.limiter({ name: 'login-account-burst', limit: 2, windowMs: 30_000, blockDurationMs: 30_000 }),
-      rateLimits.limiter({ name: 'login-account', limit: Math.max(0, options.maxFailuresPerAccount - 1), windowMs: window, blockDurationMs: options.lockoutMs }),
+      rateLimits.limiter({ name: 'login-account-burst', limit: 3, windowMs: 30_000, blockDurationMs: 30_000 }),
+      rateLimits.limiter({ name: 'login-account', limit: Math.max(1, options.maxFailuresPerAccount), windowMs: window, blockDurationMs: options.lockoutMs }),
       rateLimits.limiter({
         name: 'login-account-day',
-        limit: Math.max(0, options.maxFailuresPerAccount * 3 - 1),
+        limit: Math.max(1, options.maxFailuresPerAccount * 3),
         windowMs: 86_400_000,
         blockDurationMs: Math.min(options.lockoutMs * 8, 86_400_000),
       }),
@@ -40,16 +48,19 @@ export class LoginThrottle {
     this.ipTier = rateLimits.limiter({ name: 'login-ip', limit: Math.max(0, options.maxFailuresPerIp - 1), windowMs: window, blockDurationMs: options.lockoutMs });
   }
 
-  /** Checks (without counting) whether the account and the IP may try now. */
-  async check(accountKey: string, ip: string): Promise<ThrottleDecision> {
-    const decisions = await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.ipTier.limit(ip, 0)]);
-    return LoginThrottle.combine(decisions);
+  /** Whether the account and the IP may try now; if so, counts the attempt against the account. */
+  async reserve(accountKey: string, ip: string): Promise<ThrottleDecision> {
+    // Looked at first without counting, so that attempts refused during a lockout do not
+    // count towards the next, longer one; then counted atomically per tier, which is what
+    // holds concurrent attempts to the limit.
+    const gate = LoginThrottle.combine(await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.ipTier.limit(ip, 0)]));
+    if (!gate.allowed) return gate;
+    return LoginThrottle.combine(await Promise.all(this.accountTiers.map((tier) => tier.limit(accountKey, 1))));
   }
 
-  /** Counts a failure; returns whether the next attempt is already throttled. */
-  async recordFailure(accountKey: string, ip: string): Promise<ThrottleDecision> {
-    const decisions = await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 1)), this.ipTier.limit(ip, 1)]);
-    return LoginThrottle.combine(decisions);
+  /** Counts a failed attempt against the IP (`reserve` already counted it against the account). */
+  async recordFailure(ip: string): Promise<ThrottleDecision> {
+    return LoginThrottle.combine([await this.ipTier.limit(ip, 1)]);
   }
 
   /** A success clears the account's counters (the IP keeps its count: one good password must not unlock a spraying IP). */

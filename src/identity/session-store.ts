@@ -22,10 +22,22 @@ export interface ClientInfo {
   readonly userAgent: string | undefined;
 }
 
-/** The outcome of a refresh: a new token, or why not (reuse = the family was just revoked). */
+/**
+ * The outcome of a refresh: a new token, or why not (reuse = the family was just revoked).
+ * A refusal says why (for the audit log, never for the client, which always sees
+ * `refresh_token_invalid`) and, when the token is known, whose session it belongs to.
+ */
 export type RotationResult =
   | { readonly ok: true; readonly refreshToken: string; readonly sessionId: string; readonly userId: string }
-  | { readonly ok: false; readonly code: 'refresh_token_invalid' }
+  | { readonly ok: false; readonly code: 'refresh_token_invalid'; readonly reason: 'unknown_token' }
+  | {
+      readonly ok: false;
+      readonly code: 'refresh_token_invalid';
+      /** `already_used`: a duplicate within the reuse leeway, or the loser of a concurrent refresh. */
+      readonly reason: 'expired' | 'session_revoked' | 'already_used';
+      readonly sessionId: string;
+      readonly userId: string;
+    }
   | { readonly ok: false; readonly code: 'refresh_token_reused'; readonly sessionId: string; readonly userId: string };
 
 /**
@@ -85,7 +97,7 @@ export class SessionStore {
 
   /** Exchanges a refresh token for a new one in the same family (see the class comment for reuse and races). */
   async rotate(refreshToken: string, client: ClientInfo): Promise<RotationResult> {
-    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return { ok: false, code: 'refresh_token_invalid' };
+    if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return { ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' };
     const now = this.options.now();
     const tokenHash = this.hash(refreshToken);
     const row = await this.db
@@ -94,9 +106,12 @@ export class SessionStore {
       .select(['refresh_tokens.session_id', 'refresh_tokens.user_id', 'refresh_tokens.used_at', 'refresh_tokens.expires_at', 'auth_sessions.revoked_at'])
       .where('refresh_tokens.token_hash', '=', tokenHash)
       .executeTakeFirst();
-    if (row === undefined || row.revoked_at !== null || Number(row.expires_at) <= now) return { ok: false, code: 'refresh_token_invalid' };
+    if (row === undefined) return { ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' };
+    const owner = { sessionId: row.session_id, userId: row.user_id };
+    if (row.revoked_at !== null) return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
+    if (Number(row.expires_at) <= now) return { ok: false, code: 'refresh_token_invalid', reason: 'expired', ...owner };
     if (row.used_at !== null) {
-      if (now - Number(row.used_at) < (this.options.reuseLeewayMs ?? 0)) return { ok: false, code: 'refresh_token_invalid' };
+      if (now - Number(row.used_at) < (this.options.reuseLeewayMs ?? 0)) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
       await this.revokeSession(row.session_id, 'reuse_detected');
       return { ok: false, code: 'refresh_token_reused', sessionId: row.session_id, userId: row.user_id };
     }
@@ -121,7 +136,7 @@ export class SessionStore {
         .execute();
       return true;
     });
-    if (!won) return { ok: false, code: 'refresh_token_invalid' };
+    if (!won) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
     return { ok: true, refreshToken: next, sessionId: row.session_id, userId: row.user_id };
   }
 

@@ -1,7 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { WardenError } from '../errors/index.js';
+import { assertMayActForOwner, mayActForOwner } from '../authz/owner-access.js';
+import { isPermission } from '../authz/permission-match.js';
+import { NotFoundError, WardenError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
+import { principalOf, type Principal } from '../http/principal.js';
 import type { Actor } from './oauth-client-service.js';
 import { oauthOf } from './oauth-domain.js';
 
@@ -23,6 +26,24 @@ function actorOf(request: FastifyRequest): Actor {
   return { actor, ip: request.ip, request_id: request.id };
 }
 
+/**
+ * Refuses a caller who may not hold this client's secret: another owner's client needs
+ * `users:write` (authz/owner-access.ts), and a secret is only handed to a caller who holds
+ * every scope it carries — otherwise creating or rotating a client would be a way to obtain
+ * more than one holds (the rule API keys and role grants follow).
+ */
+async function assertMayHoldSecret(context: AppContext, principal: Principal, client: { ownerId: string; scopes: readonly string[] }): Promise<void> {
+  await assertMayActForOwner(context, principal, client.ownerId, 'write');
+  const missing: string[] = [];
+  for (const scope of new Set(client.scopes)) {
+    // A malformed scope is the service's 400 (it validates before writing), not a refusal here.
+    if (isPermission(scope) && !(await context.authorize(principal, scope))) missing.push(scope);
+  }
+  if (missing.length > 0) {
+    throw new WardenError('privilege_escalation', 'A client cannot carry scopes its creator does not hold', { fields: { scopes: missing } });
+  }
+}
+
 /** `/v1/clients`: create (secret shown once), list, get, rotate, revoke OAuth clients. */
 export async function clientRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
   const clients = () => oauthOf(context).clients;
@@ -31,13 +52,9 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/clients',
     { config: { permission: 'clients:write' }, schema: { body: CreateBody } },
     async (request, reply) => {
-      const principal = request.principal;
-      const ownerId = request.body.owner_id ?? principal?.subject;
-      if (ownerId === undefined || principal === undefined) throw new WardenError('unauthorized');
-      // Creating a client for someone else is managing their credentials.
-      if (ownerId !== principal.subject && !(await context.authorize(principal, 'users:write'))) {
-        throw new WardenError('forbidden', 'Creating a client for another owner needs users:write');
-      }
+      const principal = principalOf(request);
+      const ownerId = request.body.owner_id ?? principal.subject;
+      await assertMayHoldSecret(context, principal, { ownerId, scopes: request.body.scopes });
       const { client, secret } = await clients().create(
         { name: request.body.name, ownerId, scopes: request.body.scopes, expiresAt: request.body.expires_at ?? null },
         actorOf(request),
@@ -46,16 +63,26 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     },
   );
 
-  app.get('/v1/clients', { config: { permission: 'clients:read' } }, async () => ({ data: await clients().list() }));
+  // Everyone's clients with users:read, else the caller's own.
+  app.get('/v1/clients', { config: { permission: 'clients:read' } }, async (request) => {
+    const principal = principalOf(request);
+    const everyone = await context.authorize(principal, 'users:read');
+    return { data: await clients().list(everyone ? {} : { ownerId: principal.subject }) };
+  });
 
-  app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) =>
-    clients().get(request.params.id),
-  );
+  app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) => {
+    const client = await clients().get(request.params.id);
+    // Another owner's client is answered as absent, so its id reveals nothing.
+    if (!(await mayActForOwner(context, principalOf(request), client.owner_id, 'read'))) throw new NotFoundError('The OAuth client');
+    return client;
+  });
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof RotateBody> }>(
     '/v1/clients/:id/rotate',
     { config: { permission: 'clients:write' }, schema: { params: Params, body: RotateBody } },
     async (request, reply) => {
+      const current = await clients().get(request.params.id);
+      await assertMayHoldSecret(context, principalOf(request), { ownerId: current.owner_id, scopes: current.scopes });
       const { client, secret } = await clients().rotate(request.params.id, request.body.grace_ms ?? 24 * 3_600_000, actorOf(request));
       return reply.header('cache-control', 'no-store').send({ ...client, client_secret: secret });
     },
@@ -64,6 +91,9 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
   app.delete<{ Params: Static<typeof Params> }>(
     '/v1/clients/:id',
     { config: { permission: 'clients:write' }, schema: { params: Params } },
-    async (request) => clients().revoke(request.params.id, actorOf(request)),
+    async (request) => {
+      await assertMayActForOwner(context, principalOf(request), (await clients().get(request.params.id)).owner_id, 'write');
+      return clients().revoke(request.params.id, actorOf(request));
+    },
   );
 }

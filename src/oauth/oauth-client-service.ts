@@ -24,7 +24,7 @@ export interface OAuthClient {
 }
 
 /** Why client authentication failed (never shown to the caller: all are `invalid_client`). */
-export type ClientAuthFailure = 'unknown_client' | 'bad_secret' | 'revoked' | 'expired';
+export type ClientAuthFailure = 'unknown_client' | 'bad_secret' | 'revoked' | 'expired' | 'owner_inactive';
 
 export type ClientAuthentication = { readonly ok: true; readonly client: OAuthClient } | { readonly ok: false; readonly reason: ClientAuthFailure };
 
@@ -65,12 +65,17 @@ function view(row: OAuthClientsTable): OAuthClient {
 export class OAuthClientService {
   // Status answers for token checks, dropped on any change (across instances via the bus).
   private readonly activeCache = new LRUCache<string, boolean>({ max: 10_000, ttl: 5_000 });
+  // Bumped by every invalidation, so that an answer read before one is not cached after it.
+  private generation = 0;
   // A fixed hash to compare against when the client id is unknown, so both paths do the same work.
   private readonly dummyHash: string;
 
   constructor(private readonly parts: OAuthClientServiceParts) {
     this.dummyHash = parts.hasher.hash(parts.hasher.generate());
-    parts.invalidation.subscribe(TOPIC, ({ id }) => (id === '*' ? this.activeCache.clear() : this.activeCache.delete(id)));
+    parts.invalidation.subscribe(TOPIC, ({ id }) => this.forget(id));
+    // A client stands for its owner: deactivating or deleting the owner stops its tokens too.
+    // User changes are rare, so any of them drops every answer rather than tracking owners.
+    parts.invalidation.subscribe('user', () => this.forget('*'));
   }
 
   /** Creates a client; the plain secret is returned here and never again. */
@@ -147,7 +152,13 @@ export class OAuthClientService {
 
   /** Checks a client id and secret; every failure does the same hashing work. */
   async authenticate(clientId: string, secret: string): Promise<ClientAuthentication> {
-    const row = await this.parts.db.selectFrom('oauth_clients').selectAll().where('id', '=', clientId).executeTakeFirst();
+    const row = await this.parts.db
+      .selectFrom('oauth_clients')
+      .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
+      .selectAll('oauth_clients')
+      .select('users.is_active as owner_active')
+      .where('oauth_clients.id', '=', clientId)
+      .executeTakeFirst();
     const now = this.parts.now();
     const current = this.parts.hasher.matches(secret, row?.secret_hash ?? this.dummyHash);
     const previous =
@@ -158,6 +169,7 @@ export class OAuthClientService {
     if (!current && !previous) return { ok: false, reason: 'bad_secret' };
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
     if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
+    if (Number(row.owner_active) !== 1) return { ok: false, reason: 'owner_inactive' };
     // last_used_at at minute granularity: one write per client per minute, not per grant.
     if (row.last_used_at === null || now - row.last_used_at > 60_000) {
       await this.parts.db.updateTable('oauth_clients').set({ last_used_at: now }).where('id', '=', clientId).execute();
@@ -165,15 +177,43 @@ export class OAuthClientService {
     return { ok: true, client: view(row) };
   }
 
-  /** Whether tokens of this client may still be honoured (not revoked, not expired). Cached briefly; revocation invalidates. */
+  /**
+   * The scopes a token may carry now: the client's scopes that its owner still holds (an
+   * owner who lost a permission takes it from their clients' next tokens), narrowed to
+   * `requested` when given. Undefined when `requested` asks for anything beyond that.
+   */
+  async grantableScopes(client: OAuthClient, requested?: readonly string[]): Promise<string[] | undefined> {
+    const held = await this.parts.ownerPermissions(client.owner_id);
+    if (requested === undefined) return client.scopes.filter((scope) => anyCovers(held, scope));
+    const allowed = requested.every((scope) => isPermission(scope) && anyCovers(client.scopes, scope) && anyCovers(held, scope));
+    return allowed ? [...requested] : undefined;
+  }
+
+  /**
+   * Whether tokens of this client may still be honoured: not revoked, not expired, its owner
+   * active. Cached briefly; revoking the client and any change to a user invalidate.
+   */
   async isActive(clientId: string): Promise<boolean> {
     const cached = this.activeCache.get(clientId);
     if (cached !== undefined) return cached;
-    const row = await this.parts.db.selectFrom('oauth_clients').select(['revoked_at', 'expires_at']).where('id', '=', clientId).executeTakeFirst();
+    const generation = this.generation;
+    const row = await this.parts.db
+      .selectFrom('oauth_clients')
+      .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
+      .select(['oauth_clients.revoked_at', 'oauth_clients.expires_at', 'users.is_active as owner_active'])
+      .where('oauth_clients.id', '=', clientId)
+      .executeTakeFirst();
     const now = this.parts.now();
-    const active = row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > now);
-    this.activeCache.set(clientId, active);
+    const active =
+      row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > now) && Number(row.owner_active) === 1;
+    if (generation === this.generation) this.activeCache.set(clientId, active);
     return active;
+  }
+
+  private forget(clientId: string): void {
+    this.generation += 1;
+    if (clientId === '*') this.activeCache.clear();
+    else this.activeCache.delete(clientId);
   }
 
   private async row(clientId: string): Promise<OAuthClientsTable> {

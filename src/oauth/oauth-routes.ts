@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { anyCovers, isPermission } from '../authz/permission-match.js';
+import { anyCovers } from '../authz/permission-match.js';
 import { WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
 import { identityOf } from '../identity/identity-service.js';
@@ -46,7 +46,7 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
   // stored in the audit log nor used as a counter key.
   const idShown = UUID.test(presented.clientId) ? presented.clientId : 'invalid';
   const throttleKey = `oauth-client:${idShown}`;
-  const gate = await oauth.throttle.check(throttleKey, request.ip);
+  const gate = await oauth.throttle.reserve(throttleKey, request.ip);
   if (!gate.allowed) {
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
     throw new OAuthError('invalid_client', `Too many failed client authentications; retry in ${seconds} s`, 429, { 'retry-after': String(seconds) });
@@ -56,7 +56,7 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
     await oauth.throttle.recordSuccess(throttleKey);
     return result.client;
   }
-  await oauth.throttle.recordFailure(throttleKey, request.ip);
+  await oauth.throttle.recordFailure(request.ip);
   await context.audit.record({
     action: 'client.auth.failed',
     actor: `client:${idShown}`,
@@ -98,13 +98,10 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
         throw new OAuthError('unsupported_grant_type', 'Only grant_type=client_credentials is supported');
       }
       const client = await authenticateClient(context, request, form);
-      let granted = [...client.scopes];
-      if (form.scope !== undefined && form.scope.trim() !== '') {
-        const requested = [...new Set(form.scope.trim().split(/ +/))];
-        const invalid = requested.filter((s) => !isPermission(s) || !anyCovers(client.scopes, s));
-        if (invalid.length > 0) throw new OAuthError('invalid_scope', `Not granted to this client: ${invalid.join(' ').slice(0, 200)}`);
-        granted = requested;
-      }
+      const requested = form.scope === undefined || form.scope.trim() === '' ? undefined : [...new Set(form.scope.trim().split(/ +/))];
+      // The client's scopes as far as its owner still holds them (oauth-client-service.ts).
+      const granted = await oauthOf(context).clients.grantableScopes(client, requested);
+      if (granted === undefined) throw new OAuthError('invalid_scope', `Not granted to this client: ${(requested ?? []).join(' ').slice(0, 200)}`);
       const issued = await oauthOf(context).tokens().issue(client.client_id, granted);
       return reply.headers(NO_STORE).send({
         access_token: issued.token,
@@ -203,7 +200,8 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     if (!result.valid) return;
     const payload = decodeJwt(token);
     if (payload.client_id !== client.client_id && !mayRevokeAny) return;
-    await identity.revocations.revokeToken(result.claims.jti, result.claims.exp * 1000);
+    // Kept past exp by the clock skew: the verifier accepts a token until exp + skew.
+    await identity.revocations.revokeToken(result.claims.jti, (result.claims.exp + context.settings.clockSkewSeconds) * 1000);
     await context.audit.record({
       action: 'auth.logout',
       actor: `client:${client.client_id}`,
@@ -219,7 +217,8 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
   if (token.startsWith(REFRESH_TOKEN_PREFIX) && mayRevokeAny) {
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined) return;
-    await identityOf(context).sessions.revokeSession(found.sessionId, 'oauth_revoke');
+    // The session's access tokens stop too, as on logout.
+    await identityOf(context).auth.endSession(found.sessionId, 'oauth_revoke');
     await context.audit.record({
       action: 'auth.logout',
       actor: `client:${client.client_id}`,

@@ -2,13 +2,14 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
-import { installErrorHandlers } from '../http/error-handler.js';
+import { frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
 import { hardening } from '../http/hardening.js';
 import { HttpMetrics } from '../http/http-metrics.js';
 import { asArray } from '../http/route-lists.js';
 import { lazyLogger } from '../http/lazy-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
+import { securityHeaderTable } from '../http/security-headers.js';
 import { validatorCompiler } from '../http/validation.js';
 import { parsePolicyList } from '../ratelimit/policy.js';
 import { rateLimits } from '../ratelimit/rate-limit-plugin.js';
@@ -16,6 +17,27 @@ import '../http/route-config.js';
 import type { AppContext } from './app-context.js';
 import { ROUTE_MODULES, type RouteModule } from './routes/index.js';
 import { pinTickObjectShape } from './tick-object-shape.js';
+
+/** Whose X-Forwarded-* headers Fastify believes: `(peer address, hop index) => trusted`. */
+type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean);
+
+/**
+ * Translates WARDEN_TRUST_PROXY into Fastify's trustProxy. A hop count must become a function:
+ * Fastify 5.12 maps a plain number to "trust nothing" (lib/request.js getTrustProxyFn), which
+ * made request.ip the proxy's address and ignored X-Forwarded-Proto (no HSTS, HTTPS redirect
+ * loops). proxy-addr asks the function about hop 0 (the socket peer), then hop 1 (the last
+ * X-Forwarded-For entry) and so on, stopping at the first untrusted hop, so `hop < n` trusts
+ * exactly the n nearest proxies, as Express does; entries further left were written by the
+ * client and are never believed. 0 hops is the same as false.
+ */
+function fastifyTrustProxy(setting: boolean | number | readonly string[]): TrustProxy {
+  if (typeof setting === 'boolean') return setting;
+  if (typeof setting === 'number') {
+    if (setting <= 0) return false;
+    return (_address, hop) => hop < setting;
+  }
+  return [...setting];
+}
 
 export interface BuildAppOptions {
   /** Route modules to mount. @default ROUTE_MODULES */
@@ -26,16 +48,23 @@ export interface BuildAppOptions {
 export async function buildApp(context: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   pinTickObjectShape();
   const { settings } = context;
+  const cors = corsPolicy({ origins: settings.corsOrigins });
   const app = Fastify({
     loggerInstance: lazyLogger(context.logger),
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: settings.bodyLimit,
-    // Fastify accepts a hop count at run time (proxy-addr), but its types omit number.
-    trustProxy: settings.trustProxy as unknown as boolean | string[],
+    trustProxy: fastifyTrustProxy(settings.trustProxy),
     genReqId: requestIdFrom,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is raw JSON without security headers: the hardening hook
+    // answers those requests instead.
+    return503OnClosing: false,
+    // Fastify answers a malformed path before any hook runs; give it the hardening headers.
+    frameworkErrors: frameworkErrorHandler({
+      ...securityHeaderTable({ contentSecurityPolicy: settings.contentSecurityPolicy, hstsMaxAge: settings.hstsMaxAge }),
+      ...cors?.staticHeaders,
+    }),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -64,7 +93,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     contentSecurityPolicy: settings.contentSecurityPolicy,
     hstsMaxAge: settings.hstsMaxAge,
     metrics: httpMetrics,
-    cors: corsPolicy({ origins: settings.corsOrigins }),
+    cors,
   });
   await app.register(metrics, {
     registry: context.metricsRegistry,

@@ -7,7 +7,7 @@ import { migrateToLatest } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
-import { checkSecretKeyFingerprint } from './secret-key-check.js';
+import { withCheckedDatabase } from './secret-key-check.js';
 import { pinTickObjectShape } from './tick-object-shape.js';
 import type { RouteModule } from './routes/index.js';
 
@@ -35,6 +35,9 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   pinTickObjectShape();
   const { settings } = loaded;
   const print = options.print ?? ((line: string) => console.log(line));
+  // Migrated and checked against the root secret before the context exists (see withCheckedDatabase).
+  const applied =
+    settings.secretKey === undefined ? undefined : await withCheckedDatabase(settings, settings.secretKey, async (_storage, migrations) => migrations, { migrate: true });
   const context = createContext(settings, options);
   // Signal handlers go in first: a SIGTERM that arrives while the server is still starting
   // is honoured as soon as it is up, instead of killing the process mid-migration.
@@ -61,9 +64,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   let app: FastifyInstance | undefined;
   let devAdmin: Awaited<ReturnType<typeof bootstrapDevAdmin>>;
   try {
-    const applied = await migrateToLatest(context.storage);
-    if (applied.length > 0) context.logger.info({ migrations: applied }, 'migrations applied');
-    if (settings.secretKey !== undefined) await checkSecretKeyFingerprint(context.storage, settings.secretKey);
+    const migrations = applied ?? (await migrateToLatest(context.storage));
+    if (migrations.length > 0) context.logger.info({ migrations }, 'migrations applied');
     // Durable before the server accepts traffic: which configuration this instance runs with.
     await recordConfigLoaded(context.audit, loaded);
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });

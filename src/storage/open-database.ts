@@ -1,10 +1,9 @@
-import { closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { ensurePrivateDir } from '../config/dev-secrets.js';
 import { WardenError } from '../errors/index.js';
 import type { DialectName } from './migration.js';
 import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
@@ -126,10 +125,60 @@ function resolveSqliteDriver(): ResolvedSqliteDriver {
   return resolvedSqliteDriver;
 }
 
-/** Creates the data directory 0700 and the SQLite file 0600 before SQLite opens it. */
+/**
+ * Makes the SQLite file private before SQLite opens it: missing directories are created 0700,
+ * the file is created 0600, and an existing file (and its -wal/-shm) open to group or others is
+ * tightened to 0600.
+ */
 function prepareSqliteFile(file: string): string {
   if (file === ':memory:') return file;
-  ensurePrivateDir(path.dirname(path.resolve(file)));
-  closeSync(openSync(file, 'a', 0o600));
+  createPrivateDirs(path.dirname(path.resolve(file)));
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    // Through the descriptor, so the mode checked and changed is that of the file opened.
+    tightenToOwnerOnly(fstatSync(fd).mode, () => fchmodSync(fd, 0o600));
+  } finally {
+    closeSync(fd);
+  }
+  for (const companion of [`${file}-wal`, `${file}-shm`]) {
+    let stats;
+    try {
+      stats = lstatSync(companion);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    // lstat, and only regular files: a symlink planted next to the database is not followed.
+    if (stats.isFile()) tightenToOwnerOnly(stats.mode, () => chmodSync(companion, 0o600));
+  }
   return file;
+}
+
+/**
+ * Creates `dir` and its missing parents 0700. Directories that already exist are left alone:
+ * they may be shared (the working directory, /tmp), and chmod on one Warden does not own
+ * fails with EPERM and stopped the start.
+ */
+function createPrivateDirs(dir: string): void {
+  const firstCreated = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (firstCreated === undefined) return;
+  // mkdir's mode is filtered by the umask; chmod makes exactly the new ones 0700, walking up
+  // from `dir` and never above the first directory mkdir created.
+  const created = path.resolve(firstCreated);
+  for (let current = dir; current.length >= created.length; current = path.dirname(current)) {
+    chmodSync(current, 0o700);
+    if (current === created || path.dirname(current) === current) break;
+  }
+}
+
+/** Sets 0600 when group or others have any access; leaves an owner-only file as it is. */
+function tightenToOwnerOnly(mode: number, chmod: () => void): void {
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmod();
+  } catch (error) {
+    // Another user's file that we may use through its group: its mode is its owner's decision,
+    // and refusing to start here would repeat the EPERM failure of chmod on shared directories.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+  }
 }

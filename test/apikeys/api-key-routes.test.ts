@@ -74,7 +74,10 @@ describeEachDatabase('/v1/keys over HTTP', (dialect) => {
 
   it('refuses a key that would carry more than its owner holds (owner without roles)', async () => {
     const plainUser = await insertUser(t.context.storage.db);
-    const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(adminKey), payload: { name: 'x', owner_id: plainUser, permissions: ['reports:read'] } });
+    // Issuing a key for another user needs users:write besides keys:write.
+    const service = (t.context.apiKeys as ApiKeys).service;
+    const manager = (await service.create({ name: 'manager', ownerId, permissions: ['keys:*', 'reports:*', 'users:write'] }, { actor: 'system' })).key;
+    const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(manager), payload: { name: 'x', owner_id: plainUser, permissions: ['reports:read'] } });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ code: 'privilege_escalation' });
   });

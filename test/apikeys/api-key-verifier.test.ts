@@ -10,7 +10,7 @@ import { createMemoryInvalidationBus, type InvalidationBus } from '../../src/cac
 import { createRateLimitService } from '../../src/ratelimit/rate-limit-service.js';
 import type { DatabaseSchema, Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
-import { insertUser, manualClock, withTypo } from './fixtures.js';
+import { insertUser, instrumentedDb, manualClock, withTypo } from './fixtures.js';
 
 const SECRET = 'verifier-test-secret-0123456789abcdef0123456789abcdef';
 const SYSTEM = { actor: 'system' };
@@ -205,6 +205,17 @@ describeEachDatabase('API key verification', (dialect) => {
     expect((await verifier.verify(rotated.key)).valid).toBe(true);
   });
 
+  it('revoking a key also ends the grace period of the keys it replaced (a leaked key is often rotated first)', async () => {
+    const { service, verifier } = build();
+    const first = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    const second = await service.rotate(first.record.id, SYSTEM, { graceMs: 30_000 });
+    const third = await service.rotate(second.record.id, SYSTEM, { graceMs: 30_000 });
+    expect((await verifier.verify(first.key)).valid).toBe(true);
+    await service.revoke(third.record.id, SYSTEM);
+    for (const key of [first.key, second.key, third.key]) expect(await verifier.verify(key)).toMatchObject({ valid: false, code: 'revoked' });
+    expect(audit.filter((e) => e.action === 'apikey.revoked').map((e) => e.entity_id)).toEqual([third.record.id, second.record.id, first.record.id]);
+  });
+
   it('stops a key rotated with a grace period of 0 at once', async () => {
     const { service, verifier } = build();
     const old = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
@@ -249,6 +260,67 @@ describeEachDatabase('API key verification', (dialect) => {
       service.create({ name: 'ci', ownerId, permissions: ['users:write'] }, { actor: ownerId, grantablePermissions: ['keys:*', 'users:read'] }),
     ).rejects.toMatchObject({ code: 'privilege_escalation' });
     await expect(service.create({ name: 'ci', ownerId, permissions: ['keys:read'] }, { actor: ownerId, grantablePermissions: ['keys:*'] })).resolves.toBeDefined();
+  });
+
+  it('refuses to rotate a key into the hands of a caller who could not have issued it, and changes nothing', async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['users:write'] }, SYSTEM);
+    await expect(service.rotate(issued.record.id, { actor: ownerId, grantablePermissions: ['keys:*'] })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    expect((await service.get(issued.record.id))?.replacedBy).toBeUndefined();
+    expect(await verifier.verify(issued.key)).toMatchObject({ valid: true });
+    expect(audit.map((e) => [e.action, e.outcome])).toEqual([
+      ['apikey.created', 'success'],
+      ['apikey.rotated', 'denied'],
+    ]);
+    expect(audit[1]?.details).toMatchObject({ reason: 'privilege_escalation', permissions: ['users:write'] });
+  });
+
+  it("starts a disabled key's replacement disabled: rotating never re-enables a key", async () => {
+    const { service, verifier } = build();
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['reports:read'] }, SYSTEM);
+    await service.setEnabled(issued.record.id, false, SYSTEM);
+    const replacement = await service.rotate(issued.record.id, SYSTEM);
+    expect(replacement.record.enabled).toBe(false);
+    expect(await verifier.verify(replacement.key)).toMatchObject({ valid: false, code: 'disabled' });
+  });
+
+  it('keeps and audits a change it cannot announce to other instances (they drop the key within the cache TTL)', async () => {
+    const failures: unknown[] = [];
+    const unreachable: InvalidationBus = { ...bus, publish: async () => Promise.reject(new Error('redis down')) };
+    const service = new ApiKeyService({
+      db: storage.db,
+      keyring: createPepperKeyring({ secretKey: SECRET }),
+      usage,
+      invalidation: unreachable,
+      audit: () => ({ record: async (event) => void audit.push(event) }),
+      onAnnounceError: (error) => failures.push(error),
+      now: clock.now,
+    });
+    const first = await service.create({ name: 'a', ownerId, permissions: ['reports:read'] }, SYSTEM);
+    const second = await service.create({ name: 'b', ownerId, permissions: ['reports:read'] }, SYSTEM);
+    await expect(service.revoke(first.record.id, SYSTEM)).resolves.toMatchObject({ revokedAt: clock.now() });
+    const rotated = await service.rotate(second.record.id, SYSTEM);
+    expect(rotated.key).toMatch(/^wdn_live_/);
+    expect(audit.map((e) => e.action)).toEqual(['apikey.created', 'apikey.created', 'apikey.revoked', 'apikey.rotated']);
+    expect(failures).toHaveLength(2);
+  });
+
+  // PostgreSQL only: the staging holds a query's result while its connection is still held,
+  // and SQLite's single connection would then block the revoke itself.
+  it.runIf(dialect === 'postgres')('does not answer a check that starts after a revoke from a lookup that read the key before it', async () => {
+    const staged = instrumentedDb(storage.db);
+    const { service } = build();
+    const verifier = new ApiKeyVerifier({ db: staged.db, keyring: createPepperKeyring({ secretKey: SECRET }), usage, invalidation: bus, cacheTtlMs: 60_000, now: clock.now });
+    const issued = await service.create({ name: 'ci', ownerId, permissions: ['reports:read'] }, SYSTEM);
+    const held = staged.holdNextResult();
+    const before = verifier.verify(issued.key);
+    await held; // the lookup has read the key as active; its caller has not seen the row yet
+    await service.revoke(issued.record.id, SYSTEM);
+    const after = verifier.verify(issued.key);
+    staged.release();
+    expect(await before).toMatchObject({ valid: true }); // it started before the revoke
+    expect(await after).toMatchObject({ valid: false, code: 'revoked' });
+    verifier.close();
   });
 
   it('counts usage without writing per verification, and flushes it in one batch', async () => {

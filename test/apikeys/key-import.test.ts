@@ -5,6 +5,7 @@ import { importKeys } from '../../src/apikeys/key-import.js';
 import { generateApiKey } from '../../src/apikeys/key-format.js';
 import { createPepperKeyring } from '../../src/apikeys/pepper-keyring.js';
 import { UsageTracker } from '../../src/apikeys/usage-tracker.js';
+import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
 import { insertUser } from './fixtures.js';
@@ -64,6 +65,21 @@ describeEachDatabase('legacy key import', (dialect) => {
     expect(JSON.stringify(rows)).not.toContain(wardenKey);
     expect((await verifier().verify(legacyKey, { permissions: ['a:b'] })).valid).toBe(true);
     expect((await verifier().verify(wardenKey)).valid).toBe(true);
+  });
+
+  it("audits each imported key without the key, and refuses entries carrying more than their owner holds", async () => {
+    const legacyKey = 'sk-legacy-0123456789abcdefghijklmnop';
+    const events: AuditEventInput[] = [];
+    const report = await importKeys(
+      [
+        { key: legacyKey, name: 'plain', ownerId, permissions: ['reports:read'] },
+        { key: 'sk-legacy-too-wide-0123456789abcdef', name: 'wide', ownerId, permissions: ['users:delete'] },
+      ],
+      { db: storage.db, keyring, actor: 'system', audit: { record: async (event) => void events.push(event) }, ownerPermissions: async () => ['reports:*'] },
+    );
+    expect(report).toEqual({ imported: 1, skipped: 0, problems: ['entry 2: carries users:delete, which its owner does not hold'] });
+    expect(events).toEqual([expect.objectContaining({ action: 'apikey.created', actor: 'system', entity_type: 'api_key', details: expect.objectContaining({ imported: true }) })]);
+    expect(JSON.stringify(events)).not.toContain(legacyKey);
   });
 
   it('reports bad entries by position without echoing them', async () => {

@@ -66,12 +66,16 @@ describeEachDatabase('authorization HTTP API', (dialect) => {
     expect(wide.json()).toMatchObject({ code: 'privilege_escalation' });
     const narrow = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(admin), payload: { name: 'k', owner_id: owner, permissions: ['keys:read'] } });
     expect(narrow.statusCode).toBe(201);
-    // …nor more than its creator holds: a member (keys:write) minting an admin-owned *:* key.
+    // …nor more than its creator holds: a member (keys:write) minting a *:* key of their own…
     const member = await insertUser(t.context.storage.db);
     await t.app.inject({ method: 'PUT', url: `/v1/users/${member}/roles/member`, headers: as(admin) });
+    const own = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(member), payload: { name: 'k', owner_id: member, permissions: ['*:*'] } });
+    expect(own.statusCode).toBe(403);
+    expect(own.json()).toMatchObject({ code: 'privilege_escalation' });
+    // …and a member cannot mint keys for someone else at all (that needs users:write).
     const minted = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(member), payload: { name: 'k', owner_id: admin, permissions: ['*:*'] } });
     expect(minted.statusCode).toBe(403);
-    expect(minted.json()).toMatchObject({ code: 'privilege_escalation' });
+    expect(minted.json()).toMatchObject({ code: 'forbidden' });
   });
 
   it('scoped memberships: admin in one tenant, reader in another; effective permissions say where each came from', async () => {

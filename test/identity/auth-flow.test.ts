@@ -222,6 +222,16 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     expect(locked.json()).toMatchObject({ code: 'account_locked' });
   });
 
+  it('lets no more guesses through than the lockout allows, however many arrive at once', async () => {
+    const user = await seedUser(t);
+    const wrong = { email: user.email, password: OTHER_PASSWORD };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: wrong })));
+    const codes = answers.map((a) => (a.json() as { code: string }).code);
+    // The burst tier allows 3 attempts in 30 s: only 3 passwords were ever checked.
+    expect(codes.filter((c) => c === 'invalid_credentials')).toHaveLength(3);
+    expect(codes.filter((c) => c === 'account_locked')).toHaveLength(7);
+  });
+
   it('publishes the signing key in the JWKS and never a private part', async () => {
     const response = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
     const jwks = response.json() as { keys: Record<string, unknown>[] };

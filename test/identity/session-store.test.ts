@@ -30,13 +30,15 @@ describeEachDatabase('refresh-token families', (dialect) => {
 
   it('expires the family at its absolute end: refreshing never extends it', async () => {
     const sessions = store();
-    let { refreshToken } = await sessions.create('u1', client);
+    const created = await sessions.create('u1', client);
+    const { sessionId } = created;
+    let { refreshToken } = created;
     clock += 6 * 86_400_000;
     const rotated = await sessions.rotate(refreshToken, client);
     expect(rotated.ok).toBe(true);
     refreshToken = rotated.ok ? rotated.refreshToken : '';
     clock += 86_400_000;
-    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'expired', sessionId, userId: 'u1' });
   });
 
   it('with a reuse leeway, a duplicate within the leeway is refused without revoking; after it, reuse revokes the family', async () => {
@@ -45,12 +47,12 @@ describeEachDatabase('refresh-token families', (dialect) => {
     const first = await sessions.rotate(refreshToken, client);
     expect(first.ok).toBe(true);
     clock += 1000;
-    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    expect(await sessions.rotate(refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'already_used', sessionId, userId: 'u1' });
     expect(await sessions.isActive(sessionId)).toBe(true);
     clock += 5000;
     expect(await sessions.rotate(refreshToken, client)).toMatchObject({ ok: false, code: 'refresh_token_reused', sessionId });
     expect(await sessions.isActive(sessionId)).toBe(false);
-    if (first.ok) expect(await sessions.rotate(first.refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    if (first.ok) expect(await sessions.rotate(first.refreshToken, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', sessionId, userId: 'u1' });
   });
 
   it('lets exactly one of many concurrent rotations of one token win (leeway, so no family revocation)', async () => {
@@ -64,7 +66,7 @@ describeEachDatabase('refresh-token families', (dialect) => {
   });
 
   it('refuses garbage without touching the database', async () => {
-    expect(await store().rotate('not-a-token', client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
-    expect(await store().rotate(`wrt_${'A'.repeat(43)}`, client)).toEqual({ ok: false, code: 'refresh_token_invalid' });
+    expect(await store().rotate('not-a-token', client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });
+    expect(await store().rotate(`wrt_${'A'.repeat(43)}`, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });
   });
 });

@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { afterEach, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -90,6 +91,27 @@ describeEachDatabase('POST /oauth/introspect (RFC 7662) and /oauth/revoke (RFC 7
     expect(denied.json().error).toBe('invalid_client');
     const anonymous = await t.app.inject({ method: 'POST', url: '/oauth/introspect', headers: FORM, payload: form({ token }) });
     expect(anonymous.statusCode).toBe(401);
+  });
+
+  it("revoking a refresh token also ends its session's access tokens", async () => {
+    t = await createTestApp({ dialect });
+    const admin = await seedClient(t, ['tokens:revoke', 'tokens:introspect']);
+    const user = await seedUser(t);
+    const pair = await login(t.app, user.email);
+    expect((await t.app.inject({ url: '/v1/auth/me', headers: bearer(pair.access_token) })).statusCode).toBe(200);
+    expect((await revoke(admin, pair.refresh_token)).statusCode).toBe(200);
+    expect((await introspect(admin, pair.access_token)).json()).toEqual({ active: false });
+    expect((await t.app.inject({ url: '/v1/auth/me', headers: bearer(pair.access_token) })).statusCode).toBe(401);
+  });
+
+  it('keeps a revoked access token on the denylist for as long as the verifier would accept it (exp + clock skew)', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    const token = await grant(c);
+    await revoke(c, token);
+    const { exp, jti } = decodeJwt(token);
+    const entry = await t.context.storage.db.selectFrom('revoked_tokens').select('expires_at').where('subject', '=', `jti:${String(jti)}`).executeTakeFirstOrThrow();
+    expect(Number(entry.expires_at)).toBeGreaterThanOrEqual(((exp ?? 0) + t.settings.clockSkewSeconds) * 1000);
   });
 
   it('revokes a client its own access token; others only with tokens:revoke; always answers 200', async () => {

@@ -2,13 +2,28 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadSettings } from '../../src/config/index.js';
+import { CHECKPOINT_KEY_PURPOSE } from '../../src/audit/audit-log-domain.js';
+import { verifyChain } from '../../src/audit/audit-verify.js';
+import { deriveKey } from '../../src/crypto/derive-key.js';
 import { ROUTE_MODULES } from '../../src/server/routes/index.js';
 import { startServer } from '../../src/server/start-server.js';
+import { openDatabase } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { createTestDatabase } from '../helpers/databases.js';
 
 const silent = new Writable({ write: (_c, _e, cb) => cb() });
+
+/** The audit checkpoints' sequence numbers and kinds. */
+async function checkpoints(url: string): Promise<string[]> {
+  const storage = openDatabase(url);
+  try {
+    return (await storage.db.selectFrom('audit_checkpoints').select(['seq', 'kind']).orderBy('seq').execute()).map((r) => `${r.seq}:${r.kind}`);
+  } finally {
+    await storage.close();
+  }
+}
 
 function settingsFor(dir: string, env: Record<string, string> = {}) {
   return loadSettings({
@@ -63,12 +78,44 @@ describe('startServer', () => {
     expect(result).toEqual({ status: 200, body: { done: true } });
   });
 
+  it.skipIf(!inject('postgresAvailable'))('masks a password given in the query string of the database URL in its banner', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const database = await createTestDatabase('postgres');
+    try {
+      // The test server trusts local connections, so the password is accepted and unused.
+      const url = `${database.url}&password=pg-hunter2`;
+      const lines: string[] = [];
+      const server = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: url }), {
+        print: (l) => lines.push(l),
+        handleSignals: false,
+        logStream: silent,
+      });
+      await server.close();
+      expect(lines).toContain(`  database: ${url.replace('password=pg-hunter2', 'password=********')}`);
+      expect(lines.join('\n')).not.toContain('pg-hunter2');
+    } finally {
+      await database.cleanup();
+    }
+  });
+
   it('refuses to start with a different secret key than the database was initialised with', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
     const first = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY }), { print: () => undefined, handleSignals: false, logStream: silent });
     await first.close();
+    const url = `sqlite:${path.join(dir, 'warden.db')}`;
+    const checkpointsBefore = await checkpoints(url);
     await expect(
       startServer(settingsFor(dir, { WARDEN_SECRET_KEY: `${TEST_SECRET_KEY}X` }), { print: () => undefined, handleSignals: false, logStream: silent }),
     ).rejects.toMatchObject({ code: 'config_invalid' });
+    // The refusal came before anything could write with the other key: no checkpoint signed with
+    // it, so the chain still verifies with the original key.
+    expect(await checkpoints(url)).toEqual(checkpointsBefore);
+    const storage = openDatabase(url);
+    try {
+      const report = await verifyChain(storage.db, { checkpointKey: deriveKey(TEST_SECRET_KEY, CHECKPOINT_KEY_PURPOSE) });
+      expect(report.valid).toBe(true);
+    } finally {
+      await storage.close();
+    }
   });
 });

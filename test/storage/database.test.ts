@@ -110,7 +110,7 @@ describeEachDatabase('storage', (dialect) => {
 });
 
 describe('sqlite specifics', () => {
-  it('creates the data directory 0700 and the database file 0600, with WAL and foreign keys on', async () => {
+  it('creates a missing data directory 0700 and the database file 0600, with WAL and foreign keys on', async () => {
     const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'warden-sqlite-')), 'nested', 'data');
     const file = path.join(dir, 'warden.db');
     const storage = openDatabase(`sqlite:${file}`);

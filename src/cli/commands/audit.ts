@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { CHECKPOINT_KEY_PURPOSE, exportEvents, pruneEvents, queryEvents, timeRange, verifyChain, type AuditFilter } from '../../audit/index.js';
 import { loadSettings } from '../../config/index.js';
 import { deriveKey } from '../../crypto/derive-key.js';
-import { openDatabase, type Storage } from '../../storage/index.js';
+import type { Storage } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+import { withCheckedDatabase } from '../../server/secret-key-check.js';
 
 interface FilterFlags {
   action?: string;
@@ -120,15 +121,13 @@ function integerFlag(value: string, name: string, min: number, max: number): num
   return n;
 }
 
-/** Opens the configured database with the checkpoint key derived from WARDEN_SECRET_KEY. */
+/**
+ * Opens the configured database with the checkpoint key derived from WARDEN_SECRET_KEY, after
+ * the root-secret fingerprint check: a foreign key would sign prune checkpoints that never verify.
+ */
 async function withAudit(work: (audit: { storage: Storage; checkpointKey: Uint8Array }) => Promise<number>): Promise<number> {
   const { settings } = loadSettings({ generateDevSecrets: false });
-  if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is needed to check and sign audit checkpoints', EXIT.config);
-  const storage = openDatabase(settings.databaseUrl, { poolSize: 2, statementTimeoutMs: settings.dbStatementTimeoutMs });
-  try {
-    await storage.ping();
-    return await work({ storage, checkpointKey: deriveKey(settings.secretKey, CHECKPOINT_KEY_PURPOSE) });
-  } finally {
-    await storage.close();
-  }
+  const secretKey = settings.secretKey;
+  if (secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is needed to check and sign audit checkpoints', EXIT.config);
+  return withCheckedDatabase(settings, secretKey, (storage) => work({ storage, checkpointKey: deriveKey(secretKey, CHECKPOINT_KEY_PURPOSE) }));
 }

@@ -9,9 +9,9 @@ import { generateFernetKey } from '../../crypto/fernet.js';
 import { parseFernetKeyring } from '../../crypto/multi-fernet.js';
 import { rotateEncryptedColumns } from '../../crypto/rotate-columns.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
-import { openDatabase } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+import { withCheckedDatabase } from '../../server/secret-key-check.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 type Format = 'fernet' | 'aes-gcm';
@@ -120,10 +120,11 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
         const { settings } = loadSettings({ args: fromProviders });
         if (settings.encryptionKey === undefined) throw new CliFailure('WARDEN_ENCRYPTION_KEY is not set: there is no keyring to rotate to', EXIT.config);
         if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set', EXIT.config);
-        const cipher = createKeyringFieldCipher({ rootSecret: settings.secretKey, keyring: settings.encryptionKey });
-        const storage = openDatabase(settings.databaseUrl, { poolSize: 2, statementTimeoutMs: settings.dbStatementTimeoutMs });
-        try {
-          const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: options.dryRun === true, rootSecret: settings.secretKey });
+        const { secretKey } = settings;
+        const cipher = createKeyringFieldCipher({ rootSecret: secretKey, keyring: settings.encryptionKey });
+        // Blind indexes are recomputed under the root secret: a foreign one would break lookups.
+        return withCheckedDatabase(settings, secretKey, async (storage) => {
+          const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: options.dryRun === true, rootSecret: secretKey });
           let failed = 0;
           for (const r of reports) {
             io.out(`${r.table}.${r.column}: ${r.scanned} rows, ${r.rotated} ${options.dryRun === true ? 'would be ' : ''}re-encrypted with key ${cipher.keyring.active.id}, ${r.failedIds.length} undecryptable`);
@@ -131,9 +132,7 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
             failed += r.failedIds.length;
           }
           return failed > 0 ? EXIT.failure : EXIT.ok;
-        } finally {
-          await storage.close();
-        }
+        });
       }),
     );
 }

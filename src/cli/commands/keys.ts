@@ -196,7 +196,14 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
         const text = options.file === undefined ? (await io.readStdin()).toString('utf8') : readFileSync(options.file, 'utf8');
         const entries = parseImportLines(text, options);
         return withKeys(async ({ keyring }, context) => {
-          const report = await importKeys(entries, { db: context.storage.db, keyring, invalidation: context.invalidation, actor: 'system' });
+          const report = await importKeys(entries, {
+            db: context.storage.db,
+            keyring,
+            invalidation: context.invalidation,
+            audit: context.audit,
+            ownerPermissions: async (ownerId) => context.authz?.effectivePermissions(ownerId),
+            actor: 'system',
+          });
           for (const problem of report.problems) io.err(`refused ${problem}`);
           io.out(`imported ${report.imported}, skipped ${report.skipped} duplicates, refused ${report.problems.length}`);
           return report.problems.length === 0 ? EXIT.ok : EXIT.dataError;

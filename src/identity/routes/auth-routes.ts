@@ -19,17 +19,17 @@ const SessionParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { add
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** The 429 of a locked account, shared by login and password change so that both answer alike. */
+const accountLocked = (retryAfterMs: number): WardenError =>
+  new WardenError('account_locked', 'Too many failed logins; try again later', { headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } });
+
 /** /v1/auth: login, refresh, logout, logout-all, me, sessions. */
 export async function authRoutes(app: FastifyInstance, context: AppContext, identity: IdentityService): Promise<void> {
   app.post<{ Body: Static<typeof LoginBody> }>('/v1/auth/login', { config: { public: true }, schema: { body: LoginBody } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const result = await identity.auth.login(request.body, requestFacts(request));
     if (result.ok) return result.tokens;
-    if (result.code === 'account_locked') {
-      throw new WardenError('account_locked', 'Too many failed logins; try again later', {
-        headers: { 'retry-after': String(Math.ceil(result.retryAfterMs / 1000)) },
-      });
-    }
+    if (result.code === 'account_locked') throw accountLocked(result.retryAfterMs);
     throw new WardenError('invalid_credentials', 'The email or password is wrong');
   });
 
@@ -68,13 +68,15 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
   });
 
   // Changing the password ends every session and token of the user (this one too): log in again.
+  // The current-password check shares the login's brute-force counters (see AuthService).
   app.post<{ Body: Static<typeof PasswordBody> }>(
     '/v1/auth/password',
     { config: { permission: 'authenticated' }, schema: { body: PasswordBody } },
     async (request, reply) => {
       const claims = userClaims(request, identity);
-      const stored = await identity.users.passwordHashOf(claims.sub);
-      if (stored === undefined || !(await identity.passwords.verify(stored, request.body.current_password))) {
+      const check = await identity.auth.checkCurrentPassword(claims.sub, request.body.current_password, requestFacts(request));
+      if (!check.ok) {
+        if (check.code === 'account_locked') throw accountLocked(check.retryAfterMs);
         throw new WardenError('invalid_credentials', 'The current password is wrong');
       }
       await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) });

@@ -11,5 +11,5 @@ export {
 export { productionProblems } from './production-checks.js';
 export { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 export { describeSettings, maskSecret, maskUrlCredentials } from './describe-settings.js';
-export { devSecret, ensurePrivateDir, devSecretsPath } from './dev-secrets.js';
+export { devSecret, devSecretsPath } from './dev-secrets.js';
 export type { SettingSource } from './sources.js';

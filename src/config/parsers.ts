@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /** A parser turns a raw string into a typed value or throws a one-line reason. */
 export type Parser<T> = (raw: string) => T;
 
@@ -113,8 +115,15 @@ export const trustProxy: Parser<boolean | number | readonly string[]> = (raw) =>
   if (/^\d+$/.test(value)) return integer(0, 64)(value);
   const entries = list(raw);
   for (const entry of entries) {
-    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0 || (prefix !== undefined && !/^\d{1,3}$/.test(prefix))) {
       throw new ParseProblem(`"${entry}" is not true, false, a hop count, an IP, a CIDR or loopback/linklocal/uniquelocal`);
+    }
+    const bits = version === 4 ? 32 : 128;
+    if (prefix !== undefined && Number(prefix) > bits) {
+      throw new ParseProblem(`"${entry}": an IPv${version} prefix length is 0 to ${bits}`);
     }
   }
   return entries;

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
@@ -36,7 +37,18 @@ function fastifyTrustProxy(setting: boolean | number | readonly string[]): Trust
     if (setting <= 0) return false;
     return (_address, hop) => hop < setting;
   }
-  return [...setting];
+  return setting.flatMap(splitWholeFamily);
+}
+
+/**
+ * proxy-addr refuses a /0 range ("invalid range"), which crashed the app factory with a bare
+ * TypeError. A /0 means every address of its family, so it becomes the two /1 halves that cover
+ * the same addresses; production refuses such a setting anyway (production-checks.ts).
+ */
+function splitWholeFamily(entry: string): string[] {
+  const [address = '', prefix] = entry.split('/');
+  if (prefix === undefined || Number(prefix) !== 0) return [entry];
+  return isIPv4(address) ? ['0.0.0.0/1', '128.0.0.0/1'] : ['::/1', '8000::/1'];
 }
 
 export interface BuildAppOptions {

@@ -8,8 +8,12 @@ import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
 import { withCheckedDatabase } from './secret-key-check.js';
+import { whenRedisReady } from './redis-ready.js';
 import { pinTickObjectShape } from './tick-object-shape.js';
 import type { RouteModule } from './routes/index.js';
+
+/** How long start-up waits for Redis to connect before listening without it. */
+const REDIS_START_WAIT_MS = 5000;
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -71,6 +75,12 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
     // First run without a UI: a first admin whose one-time password is printed below, once.
     if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
+    // Listening before Redis has connected would answer the first requests from a store that is
+    // not there yet (503 when fail-closed). An outage at start still starts the service: /readyz
+    // says not ready, and the limiter's failure policy decides until Redis comes back.
+    if (context.redis !== undefined && !(await whenRedisReady(context.redis, REDIS_START_WAIT_MS))) {
+      context.logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'redis not connected at start; listening anyway');
+    }
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
     await app?.close().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fstatSync, lstatSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -7,6 +7,7 @@ import pg from 'pg';
 import { WardenError } from '../errors/index.js';
 import type { DialectName } from './migration.js';
 import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
+import { createPrivateDirs } from './private-dirs.js';
 import type { DatabaseSchema } from './schema.js';
 
 export interface OpenDatabaseOptions {
@@ -152,23 +153,6 @@ function prepareSqliteFile(file: string): string {
     if (stats.isFile()) tightenToOwnerOnly(stats.mode, () => chmodSync(companion, 0o600));
   }
   return file;
-}
-
-/**
- * Creates `dir` and its missing parents 0700. Directories that already exist are left alone:
- * they may be shared (the working directory, /tmp), and chmod on one Warden does not own
- * fails with EPERM and stopped the start.
- */
-function createPrivateDirs(dir: string): void {
-  const firstCreated = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (firstCreated === undefined) return;
-  // mkdir's mode is filtered by the umask; chmod makes exactly the new ones 0700, walking up
-  // from `dir` and never above the first directory mkdir created.
-  const created = path.resolve(firstCreated);
-  for (let current = dir; current.length >= created.length; current = path.dirname(current)) {
-    chmodSync(current, 0o700);
-    if (current === created || path.dirname(current) === current) break;
-  }
 }
 
 /** Sets 0600 when group or others have any access; leaves an owner-only file as it is. */

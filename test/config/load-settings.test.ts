@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,17 @@ describe('loadSettings', () => {
     const second = loadSettings({ env: {}, cwd, envFile: false });
     expect(second.settings.secretKey).toBe(first.settings.secretKey);
     expect(second.generated).toEqual([]);
+  });
+
+  it('keeps the development secret 0600 in an existing data directory without changing its mode', () => {
+    // WARDEN_DATA_DIR may name a directory Warden does not own (the checkout, /tmp): chmod
+    // there fails with EPERM, or silently locks others out of a shared directory.
+    const dataDir = tempDir();
+    chmodSync(dataDir, 0o755);
+    const loaded = loadSettings({ env: { WARDEN_DATA_DIR: dataDir }, cwd: tempDir(), envFile: false });
+    expect(loaded.generated).toEqual(['WARDEN_SECRET_KEY']);
+    expect(statSync(dataDir).mode & 0o777).toBe(0o755);
+    expect(statSync(path.join(dataDir, 'dev-secrets.json')).mode & 0o777).toBe(0o600);
   });
 
   it('returns a frozen settings object', () => {
@@ -163,6 +174,18 @@ describe('production profile', () => {
     });
     expect(warnings).toEqual(['WARDEN_LOG_LEVEL is debug: use info or higher in production']);
     expect(() => loadSettings({ env: { WARDEN_ENV: 'staging' }, cwd: tempDir(), envFile: false })).toThrow(/missing/);
+  });
+
+  it.each([
+    ['10.0.0.0/33', 'WARDEN_TRUST_PROXY "10.0.0.0/33": an IPv4 prefix length is 0 to 32'],
+    ['2001:db8::/129', 'WARDEN_TRUST_PROXY "2001:db8::/129": an IPv6 prefix length is 0 to 128'],
+    ['1.2.3', 'WARDEN_TRUST_PROXY "1.2.3" is not true, false, a hop count, an IP, a CIDR or loopback/linklocal/uniquelocal'],
+    ['10.0.0.0/8/8', 'WARDEN_TRUST_PROXY "10.0.0.0/8/8" is not true, false, a hop count, an IP, a CIDR or loopback/linklocal/uniquelocal'],
+    ['10.0.0.0/255.0.0.0', 'WARDEN_TRUST_PROXY "10.0.0.0/255.0.0.0" is not true, false, a hop count, an IP, a CIDR or loopback/linklocal/uniquelocal'],
+  ])('rejects the trust-proxy entry %s with the reason', (value, problem) => {
+    expect(problemsOf(() => loadSettings({ env: { WARDEN_TRUST_PROXY: value }, cwd: tempDir(), envFile: false }))).toEqual([
+      problem,
+    ]);
   });
 
   it('rejects CORS entries that are not exact origins', () => {

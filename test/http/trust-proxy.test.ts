@@ -85,6 +85,15 @@ describe('WARDEN_TRUST_PROXY other forms keep working', () => {
     expect(response.json()).toMatchObject({ ip: SPOOFED, protocol: 'https' });
   });
 
+  it.each(['0.0.0.0/0', '0.0.0.0/0, ::/0'])(
+    '%s outside production: builds (proxy-addr refuses /0 itself) and trusts every hop, like true',
+    async (setting) => {
+      const app = await build({ WARDEN_TRUST_PROXY: setting });
+      const response = await forwarded(app, PROXY, `${SPOOFED}, ${CLIENT}`);
+      expect(response.json()).toMatchObject({ ip: SPOOFED, protocol: 'https' });
+    },
+  );
+
   it.each(['10.0.0.0/8', '10.0.0.2', 'uniquelocal', 'loopback, 10.0.0.0/8'])(
     'addresses %s: trusted only when the peer is in the list',
     async (setting) => {

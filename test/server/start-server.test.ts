@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { startServer } from '../../src/server/start-server.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/databases.js';
+import { TEST_REDIS_URL } from '../helpers/redis.js';
 
 const silent = new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -76,6 +78,37 @@ describe('startServer', () => {
     const result = await inFlight;
     await closing;
     expect(result).toEqual({ status: 200, body: { done: true } });
+  });
+
+  it.skipIf(!inject('redisAvailable'))('listens only once Redis is connected, so no first request meets a connecting store', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const prefix = `warden-test:${randomBytes(6).toString('hex')}:`;
+    const server = await startServer(
+      settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: TEST_REDIS_URL, WARDEN_REDIS_KEY_PREFIX: prefix }),
+      { print: () => undefined, handleSignals: false, logStream: silent },
+    );
+    try {
+      expect(server.context.redis?.status).toBe('ready');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('starts without Redis when it cannot connect, says so in the log, and reports not ready', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const log: string[] = [];
+    const logStream = new Writable({ write: (chunk: Buffer, _e, cb) => (log.push(chunk.toString()), cb()) });
+    const server = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: 'redis://127.0.0.1:1' }), {
+      print: () => undefined,
+      handleSignals: false,
+      logStream,
+    });
+    try {
+      expect(log.join('')).toContain('redis not connected at start; listening anyway');
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    } finally {
+      await server.close();
+    }
   });
 
   it.skipIf(!inject('postgresAvailable'))('masks a password given in the query string of the database URL in its banner', async () => {

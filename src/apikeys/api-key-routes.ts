@@ -205,8 +205,18 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     { schema: { body: VerifyBody }, config: { permission: 'keys:verify' } },
     async (request) => {
       const options = { permissions: request.body.permissions, ip: request.ip };
-      const result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
+      let result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
       const key = result.key;
+      if (result.valid && key !== undefined && options.permissions !== undefined) {
+        // The key covers them; its owner must still hold them too (as for a guarded route).
+        const asKey: Principal = { kind: 'api_key', subject: key.ownerId, permissions: key.permissions, credentialId: key.id, keyId: key.id };
+        for (const permission of options.permissions) {
+          if (!(await context.authorize(asKey, permission))) {
+            result = { ...result, valid: false, code: 'insufficient_permissions' };
+            break;
+          }
+        }
+      }
       if (!result.valid) {
         await context.audit.record({
           action: 'apikey.verification_denied',

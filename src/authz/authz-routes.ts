@@ -15,7 +15,8 @@ const PermissionText = Type.String({ minLength: 1, maxLength: 130 });
 const Permissions = Type.Array(PermissionText, { maxItems: 100 });
 const Inherits = Type.Array(RoleName, { maxItems: 20 });
 const Description = Type.String({ maxLength: ROLE_DESCRIPTION_MAX_LENGTH });
-const UserId = Type.String({ minLength: 1, maxLength: 100 });
+// No control characters: PostgreSQL refuses NUL in text, which made a hostile subject a 500.
+const UserId = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' });
 
 const CreateRoleBody = Type.Object(
   { name: RoleName, description: Type.Optional(Description), permissions: Permissions, inherits: Type.Optional(Inherits) },

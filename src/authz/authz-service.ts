@@ -10,7 +10,7 @@ import { isRoleDescription, isRoleName, isScope } from './names.js';
 import { PermissionCache } from './permission-cache.js';
 import { PermissionSet } from './permission-set.js';
 import { anyCovers, isPermission } from './permission-match.js';
-import { findCycle, resolveRole } from './role-graph.js';
+import { chainLengthThrough, findCycle, MAX_INHERITANCE_DEPTH, resolveRole, type RoleNode } from './role-graph.js';
 import { roleStore, type MembershipRecord, type RoleRecord } from './role-store.js';
 
 /** Who asks for a change, for privilege checks and the audit trail. */
@@ -50,6 +50,22 @@ export interface AuthzServiceOptions {
   readonly now?: () => number;
 }
 
+/** An audit event of this domain, before the actor and request facts are added. */
+type AuthzAuditEvent = Omit<AuditEventInput, 'actor' | 'outcome'> & { outcome?: AuditEventInput['outcome'] };
+
+/** What a refused escalation was aimed at, for the audit trail. */
+interface EscalationTarget {
+  readonly entity_type: 'role' | 'user';
+  readonly entity_id: string;
+  readonly details: Record<string, unknown>;
+}
+
+/** The role table and when it was read. */
+interface RoleTable {
+  readonly map: Map<string, RoleRecord>;
+  readonly loadedAt: number;
+}
+
 const TOPIC = 'authz';
 const ROLES_KEY = '\u0000roles';
 
@@ -64,8 +80,8 @@ export class AuthzService {
   readonly #now: () => number;
   readonly #cache: PermissionCache;
   readonly #rolesTtlMs: number;
-  #roles: { map: Map<string, RoleRecord>; loadedAt: number } | undefined;
-  #rolesLoading: Promise<ReadonlyMap<string, RoleRecord>> | undefined;
+  #roles: RoleTable | undefined;
+  #rolesLoading: Promise<RoleTable> | undefined;
   readonly #unsubscribe: (() => void)[];
   /** Compiled matchers of cached grant lists (keyed by the cached array, so they go with it). */
   readonly #compiled = new WeakMap<readonly ResolvedGrant[], PermissionSet>();
@@ -110,9 +126,13 @@ export class AuthzService {
     const pending = this.#loading.get(key);
     if (pending !== undefined) return pending;
     const generation = this.#cache.generation();
+    const startedAt = this.#now();
     const load = (async () => {
-      const grants = await loadGrants(this.#db, await this.roles(), subject, scope);
-      this.#cache.set(subject, scope, grants, generation);
+      const roles = await this.#roleTable();
+      const grants = await loadGrants(this.#db, roles.map, subject, scope);
+      // Aged from the older of its two reads: a role table cached for most of its TTL must
+      // not start the grants built from it on a fresh one (that would double the bound).
+      this.#cache.set(subject, scope, grants, generation, Math.min(startedAt, roles.loadedAt));
       return grants;
     })();
     this.#loading.set(key, load);
@@ -130,15 +150,18 @@ export class AuthzService {
   }
 
   /**
-   * Whether a principal holds a permission. API keys and OAuth clients hold what their
-   * credential carries (bounded when it was issued); users hold their roles' permissions,
-   * narrowed to the token's own list when that list is not empty (a restricted token).
+   * Whether a principal holds a permission. Users hold their roles' permissions, narrowed to the
+   * token's own list when that list is not empty (a restricted token). An API key holds what it
+   * carries *and* its owner still holds: a demoted owner takes the permission from their keys at
+   * once, as from their OAuth clients' next tokens. An OAuth client's token holds what it carries
+   * (capped by the owner's permissions when it was issued, minutes ago).
    */
   async can(principal: Principal, permission: string, scope?: string): Promise<boolean> {
     if (!isPermission(permission)) return false;
     const restriction = credentialPermissions(principal);
-    if (principal.kind !== 'user') return anyCovers(restriction, permission);
-    if (restriction.length > 0 && !anyCovers(restriction, permission)) return false;
+    if (principal.kind === 'client') return anyCovers(restriction, permission);
+    // A user's empty list means an unrestricted token; a key's list is its whole grant.
+    if ((restriction.length > 0 || principal.kind === 'api_key') && !anyCovers(restriction, permission)) return false;
     return (await this.#permissionSet(principal.subject, scope)).covers(permission);
   }
 
@@ -163,8 +186,12 @@ export class AuthzService {
 
   /** Every role, by name (cached; invalidated by any role change). */
   async roles(): Promise<ReadonlyMap<string, RoleRecord>> {
+    return (await this.#roleTable()).map;
+  }
+
+  async #roleTable(): Promise<RoleTable> {
     const current = this.#roles;
-    if (current !== undefined && this.#now() - current.loadedAt < this.#rolesTtlMs) return current.map;
+    if (current !== undefined && this.#now() - current.loadedAt < this.#rolesTtlMs) return current;
     // One role-table load at a time: concurrent misses (any subject, any scope) wait for it
     // instead of each reading the whole table.
     const pending = this.#rolesLoading;
@@ -173,8 +200,9 @@ export class AuthzService {
     // The age counts from before the read, so the TTL bounds how old the data itself is.
     const loadedAt = this.#now();
     const load = roleStore.allRoles(this.#db).then((map) => {
-      if (generation === this.#cache.generation()) this.#roles = { map, loadedAt };
-      return map;
+      const table = { map, loadedAt };
+      if (generation === this.#cache.generation()) this.#roles = table;
+      return table;
     });
     this.#rolesLoading = load;
     try {
@@ -204,11 +232,14 @@ export class AuthzService {
     const inherits = [...new Set(input.inherits ?? [])];
     const roles = await roleStore.allRoles(this.#db);
     this.#checkParents(roles, input.name, inherits);
-    await this.#refuseEscalation(actor, this.#wouldGrant(roles, { name: input.name, permissions, inherits }));
+    await this.#refuseEscalation(actor, this.#wouldGrant(roles, { name: input.name, permissions, inherits }), undefined, {
+      entity_type: 'role',
+      entity_id: input.name,
+      details: { operation: 'role.create' },
+    });
     const created = await roleStore.insertRole(this.#db, { name: input.name, description, permissions, inherits }, this.#now());
     if (!created) throw new WardenError('conflict', 'A role with this name already exists', { fields: { name: input.name } });
-    await this.#changed(ROLES_KEY);
-    await this.#record(actor, { action: 'role.created', entity_type: 'role', entity_id: input.name, details: { permissions, inherits } });
+    await this.#committed(actor, ROLES_KEY, [{ action: 'role.created', entity_type: 'role', entity_id: input.name, details: { permissions, inherits } }]);
     return this.getRole(input.name);
   }
 
@@ -222,15 +253,20 @@ export class AuthzService {
     const inherits = patch.inherits === undefined ? [...existing.inherits] : [...new Set(patch.inherits)];
     this.#checkParents(roles, name, inherits);
     // Touching a role needs what it grants now and what it will grant.
-    const before = resolveRole(roles, name).map((r) => r.permission);
-    await this.#refuseEscalation(actor, [...before, ...this.#wouldGrant(roles, { name, permissions, inherits })]);
+    const before = [...new Set(resolveRole(roles, name).map((r) => r.permission))];
+    const after = [...new Set(this.#wouldGrant(roles, { name, permissions, inherits }))];
+    await this.#refuseEscalation(actor, [...before, ...after], undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.update' } });
     await roleStore.updateRole(this.#db, { name, description, permissions, inherits }, this.#now());
-    await this.#changed(ROLES_KEY);
-    const added = permissions.filter((p) => !existing.permissions.includes(p));
-    const removed = existing.permissions.filter((p) => !permissions.includes(p));
-    await this.#record(actor, { action: 'role.updated', entity_type: 'role', entity_id: name, details: { permissions, inherits, description_changed: description !== existing.description } });
-    if (added.length > 0) await this.#record(actor, { action: 'permission.granted', entity_type: 'role', entity_id: name, details: { permissions: added } });
-    if (removed.length > 0) await this.#record(actor, { action: 'permission.revoked', entity_type: 'role', entity_id: name, details: { permissions: removed } });
+    // Granted/revoked are what the role grants in effect, inherited included: adding a parent
+    // such as `admin` widens the role exactly like listing `*:*`, and must be as visible.
+    const added = after.filter((p) => !before.includes(p));
+    const removed = before.filter((p) => !after.includes(p));
+    const events: AuthzAuditEvent[] = [
+      { action: 'role.updated', entity_type: 'role', entity_id: name, details: { permissions, inherits, description_changed: description !== existing.description } },
+    ];
+    if (added.length > 0) events.push({ action: 'permission.granted', entity_type: 'role', entity_id: name, details: { permissions: added } });
+    if (removed.length > 0) events.push({ action: 'permission.revoked', entity_type: 'role', entity_id: name, details: { permissions: removed } });
+    await this.#committed(actor, ROLES_KEY, events);
     return this.getRole(name);
   }
 
@@ -238,7 +274,7 @@ export class AuthzService {
   async deleteRole(actor: AuthzActor, name: string): Promise<void> {
     const roles = await roleStore.allRoles(this.#db);
     if (!roles.has(name)) throw new NotFoundError('Role');
-    await this.#refuseEscalation(actor, resolveRole(roles, name).map((r) => r.permission));
+    await this.#refuseEscalation(actor, resolveRole(roles, name).map((r) => r.permission), undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.delete' } });
     const heirs = [...roles.values()].filter((r) => r.name !== name && r.inherits.includes(name)).map((r) => r.name);
     const members = await roleStore.countMemberships(this.#db, name);
     if (members > 0 || heirs.length > 0) {
@@ -252,8 +288,7 @@ export class AuthzService {
       throw new WardenError('role_in_use', 'The role is assigned; remove the memberships first', { cause: error });
     }
     if (!deleted) throw new NotFoundError('Role');
-    await this.#changed(ROLES_KEY);
-    await this.#record(actor, { action: 'role.deleted', entity_type: 'role', entity_id: name });
+    await this.#committed(actor, ROLES_KEY, [{ action: 'role.deleted', entity_type: 'role', entity_id: name }]);
   }
 
   // ---- memberships --------------------------------------------------------------------
@@ -266,30 +301,32 @@ export class AuthzService {
 
   /** Gives a user a role (in a scope); true when new. The caller must hold what the role grants. */
   async assignRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<boolean> {
-    await this.#membershipPreconditions(actor, input);
+    await this.#membershipPreconditions(actor, input, 'membership.add');
     const added = await roleStore.addMembership(this.#db, { ...input, scope: input.scope, createdBy: actorId(actor.principal) }, this.#now());
     if (added) {
-      await this.#changed(input.userId);
-      await this.#record(actor, { action: 'membership.added', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } });
+      await this.#committed(actor, input.userId, [{ action: 'membership.added', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
     }
     return added;
   }
 
   /** Takes a role (in a scope) away from a user. */
   async removeRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<void> {
-    await this.#membershipPreconditions(actor, input);
+    await this.#membershipPreconditions(actor, input, 'membership.remove');
     const removed = await roleStore.removeMembership(this.#db, { ...input, scope: input.scope });
     if (!removed) throw new NotFoundError('Membership');
-    await this.#changed(input.userId);
-    await this.#record(actor, { action: 'membership.removed', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } });
+    await this.#committed(actor, input.userId, [{ action: 'membership.removed', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
   }
 
-  async #membershipPreconditions(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<void> {
+  async #membershipPreconditions(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }, operation: string): Promise<void> {
     if (input.scope !== undefined && !isScope(input.scope)) throw new ValidationError('The scope must be 1–128 characters of A-Z a-z 0-9 _ . : -', { field: 'scope' });
     if ((await roleStore.userFlags(this.#db, input.userId)) === undefined) throw new NotFoundError('User');
     const roles = await roleStore.allRoles(this.#db);
     if (!roles.has(input.role)) throw new NotFoundError('Role');
-    await this.#refuseEscalation(actor, resolveRole(roles, input.role).map((r) => r.permission), input.scope);
+    await this.#refuseEscalation(actor, resolveRole(roles, input.role).map((r) => r.permission), input.scope, {
+      entity_type: 'user',
+      entity_id: input.userId,
+      details: { operation, role: input.role, scope: input.scope ?? null },
+    });
   }
 
   // ---- internals ----------------------------------------------------------------------
@@ -299,6 +336,14 @@ export class AuthzService {
     if (unknown.length > 0) throw new ValidationError('Inherited roles must exist', { field: 'inherits', unknown });
     const cycle = findCycle(roles, name, inherits);
     if (cycle !== undefined) throw new WardenError('role_cycle', `Inheritance would create a cycle: ${cycle.join(' → ')}`, { fields: { cycle } });
+    // The chain through this role is checked with its new parents: joining two shallow
+    // chains in the middle deepens every heir above it too.
+    const next = new Map<string, RoleNode>(roles);
+    next.set(name, { name, permissions: [], inherits });
+    const depth = chainLengthThrough(next, name);
+    if (depth > MAX_INHERITANCE_DEPTH) {
+      throw new ValidationError(`Inheritance chains may pass through at most ${MAX_INHERITANCE_DEPTH} roles`, { field: 'inherits', max_depth: MAX_INHERITANCE_DEPTH });
+    }
   }
 
   #wouldGrant(roles: ReadonlyMap<string, RoleRecord>, role: { name: string; permissions: readonly string[]; inherits: readonly string[] }): string[] {
@@ -307,18 +352,37 @@ export class AuthzService {
     return resolveRole(next, role.name).map((r) => r.permission);
   }
 
-  async #refuseEscalation(actor: AuthzActor, wanted: readonly string[], scope?: string): Promise<void> {
+  async #refuseEscalation(actor: AuthzActor, wanted: readonly string[], scope: string | undefined, target: EscalationTarget): Promise<void> {
     const missing = await this.notHeld(actor.principal, wanted, scope);
     if (missing.length === 0) return;
-    await this.#record(actor, { action: 'permission.granted', outcome: 'denied', details: { reason: 'privilege_escalation', missing } });
+    // The target is recorded too: "who tried to make whom admin" is what an investigator asks.
+    await this.#record(actor, {
+      action: 'permission.granted',
+      outcome: 'denied',
+      entity_type: target.entity_type,
+      entity_id: target.entity_id,
+      details: { ...target.details, reason: 'privilege_escalation', missing },
+    });
     throw new WardenError('privilege_escalation', 'You cannot grant or change permissions you do not hold yourself', { fields: { permissions: missing } });
   }
 
-  async #changed(id: string): Promise<void> {
-    await this.#bus.publish({ topic: TOPIC, id });
+  /**
+   * After a change is in the database: tells every instance, then audits it. A failed publish
+   * (Redis down; this instance's caches were told first) must not also lose the audit trail
+   * of a change that already took effect, so the events are written before it is rethrown.
+   */
+  async #committed(actor: AuthzActor, id: string, events: readonly AuthzAuditEvent[]): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    try {
+      await this.#bus.publish({ topic: TOPIC, id });
+    } catch (error) {
+      failure = { error };
+    }
+    for (const event of events) await this.#record(actor, event);
+    if (failure !== undefined) throw failure.error;
   }
 
-  async #record(actor: AuthzActor, event: Omit<AuditEventInput, 'actor' | 'outcome'> & { outcome?: AuditEventInput['outcome'] }): Promise<void> {
+  async #record(actor: AuthzActor, event: AuthzAuditEvent): Promise<void> {
     await this.#audit().record({
       outcome: 'success',
       ...event,

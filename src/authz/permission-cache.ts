@@ -1,7 +1,8 @@
 import type { ResolvedGrant } from './effective-permissions.js';
 
 interface SubjectEntry {
-  readonly loadedAt: number;
+  /** Age of the oldest data in the entry: it expires when that does. */
+  loadedAt: number;
   readonly byScope: Map<string, readonly ResolvedGrant[]>;
 }
 
@@ -47,16 +48,22 @@ export class PermissionCache {
     return entry.byScope.get(scope ?? '');
   }
 
-  /** Stores a load result unless something was invalidated since `generation`. */
-  set(subject: string, scope: string | undefined, grants: readonly ResolvedGrant[], generation: number): void {
+  /**
+   * Stores a load result unless something was invalidated since `generation`. `dataAt` is when
+   * the oldest data the result was computed from was read (default: now); the entry expires
+   * that long after it, so a result built from an already aging role table cannot outlive
+   * the TTL bound on a lost invalidation.
+   */
+  set(subject: string, scope: string | undefined, grants: readonly ResolvedGrant[], generation: number, dataAt: number = this.#now()): void {
     if (generation !== this.#generation) return;
     let entry = this.#entries.get(subject);
+    if (entry !== undefined && dataAt < entry.loadedAt) entry.loadedAt = dataAt;
     if (entry === undefined) {
       if (this.#entries.size >= this.#maxSubjects) {
         const oldest = this.#entries.keys().next();
         if (oldest.done !== true) this.#entries.delete(oldest.value);
       }
-      entry = { loadedAt: this.#now(), byScope: new Map() };
+      entry = { loadedAt: dataAt, byScope: new Map() };
       this.#entries.set(subject, entry);
     }
     entry.byScope.set(scope ?? '', grants);

@@ -26,9 +26,11 @@ export class PermissionSet {
 
   /** True when some granted permission covers `required` (which may itself hold wildcards). */
   covers(required: string): boolean {
-    if (this.#everything) return isPermission(required);
+    // Malformed input covers nothing: without this, `keys:*` would cover `keys:` and
+    // `*:read` would cover `:read` (empty segments), unlike permissionCovers.
+    if (!isPermission(required)) return false;
+    if (this.#everything) return true;
     const colon = required.indexOf(':');
-    if (colon < 0 || required.indexOf(':', colon + 1) >= 0) return false;
     const resource = required.slice(0, colon);
     const action = required.slice(colon + 1);
     // A wildcard segment in `required` is only covered by a wildcard in the same segment.

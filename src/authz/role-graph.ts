@@ -1,3 +1,11 @@
+/**
+ * The most roles one inheritance chain may pass through, the assigned role included. Without
+ * a bound a `roles:write` holder can build a chain thousands deep: every resolution then
+ * copies an O(depth) `via` path per role (O(depth²) per cache miss) and recursion can
+ * overflow the stack, failing every check of every holder.
+ */
+export const MAX_INHERITANCE_DEPTH = 32;
+
 /** What the graph needs to know about a role. */
 export interface RoleNode {
   readonly name: string;
@@ -51,4 +59,34 @@ export function findCycle(roles: ReadonlyMap<string, RoleNode>, name: string, in
     for (const parent of roles.get(role)?.inherits ?? []) stack.push({ role: parent, path: [...path, parent] });
   }
   return undefined;
+}
+
+/**
+ * The number of roles on the longest inheritance chain through `name` (its heirs above it,
+ * its parents below), counted up to `limit + 1` and no further: walks level by level, so the
+ * work is bounded by `limit` levels even on a deep or (in stored data) cyclic graph.
+ */
+export function chainLengthThrough(roles: ReadonlyMap<string, RoleNode>, name: string, limit: number = MAX_INHERITANCE_DEPTH): number {
+  const heirs = new Map<string, string[]>();
+  for (const role of roles.values()) {
+    for (const parent of role.inherits) {
+      const list = heirs.get(parent);
+      if (list === undefined) heirs.set(parent, [role.name]);
+      else list.push(role.name);
+    }
+  }
+  const levels = (next: (role: string) => readonly string[]): number => {
+    let frontier = new Set([name]);
+    let count = 0;
+    while (frontier.size > 0 && count <= limit) {
+      count += 1;
+      const following = new Set<string>();
+      for (const role of frontier) for (const other of next(role)) if (roles.has(other)) following.add(other);
+      frontier = following;
+    }
+    return count;
+  };
+  const below = levels((role) => roles.get(role)?.inherits ?? []);
+  const above = levels((role) => heirs.get(role) ?? []);
+  return Math.min(above + below - 1, limit + 1);
 }

@@ -11,6 +11,8 @@ import { DecryptionError } from './decryption-error.js';
 export const ENVELOPE_VERSION = 0x01;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+// The bytes a key id may hold (A-Z a-z 0-9 _ -), as createAesKeyring enforces.
+const KEY_ID_BYTE: readonly boolean[] = Array.from({ length: 256 }, (_, b) => /^[A-Za-z0-9_-]$/.test(String.fromCharCode(b)));
 
 function header(keyId: string): Buffer {
   const id = Buffer.from(keyId, 'ascii');
@@ -37,8 +39,11 @@ export function sealEnvelope(keyring: AesKeyring, plaintext: Uint8Array, aad?: s
 export function envelopeKeyId(envelope: Uint8Array): string | undefined {
   if (envelope.length < 2 || envelope[0] !== ENVELOPE_VERSION) return undefined;
   const idLength = envelope[1] as number;
-  if (idLength === 0 || envelope.length < 2 + idLength + NONCE_BYTES + TAG_BYTES) return undefined;
-  return Buffer.from(envelope.subarray(2, 2 + idLength)).toString('ascii');
+  if (idLength === 0 || idLength > 32 || envelope.length < 2 + idLength + NONCE_BYTES + TAG_BYTES) return undefined;
+  const id = envelope.subarray(2, 2 + idLength);
+  // Only key-id characters: Node's 'ascii' decoder drops the high bit, so 0xEB 0x31 would read as "k1".
+  for (const byte of id) if (!KEY_ID_BYTE[byte]) return undefined;
+  return Buffer.from(id).toString('ascii');
 }
 
 /**

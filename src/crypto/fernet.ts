@@ -51,6 +51,9 @@ function parseToken(token: string | Uint8Array, signing: Buffer): { timestamp: n
   const text = (typeof token === 'string' ? token : Buffer.from(token).toString('latin1')).trim();
   if (text.length % 4 !== 0 || !/^[A-Za-z0-9_-]+={0,2}$/.test(text)) throw new DecryptionError('malformed', 'the Fernet token is not url-safe base64');
   const data = Buffer.from(text, 'base64url');
+  // Node ignores the unused low bits of the last character, so several strings decode to one
+  // token; only the canonical encoding is accepted (a token string is then unique, e.g. for replay lists).
+  if (data.toString('base64url').padEnd(text.length, '=') !== text) throw new DecryptionError('malformed', 'the Fernet token is not canonical url-safe base64');
   const ciphertextBytes = data.length - HEADER_BYTES - MAC_BYTES;
   if (data[0] !== VERSION) throw new DecryptionError(data.length === 0 ? 'malformed' : 'unsupported_version', 'the Fernet token version is not 0x80');
   if (ciphertextBytes <= 0 || ciphertextBytes % 16 !== 0) throw new DecryptionError('malformed', 'the Fernet token is truncated or has a bad length');
@@ -94,6 +97,8 @@ export class Fernet {
     this.#encryption = encryption;
     this.#now = options.now ?? Date.now;
     this.#maxSkew = options.maxClockSkewSec ?? FERNET_MAX_CLOCK_SKEW_SEC;
+    // NaN would make every future-timestamp comparison false, i.e. accept any timestamp.
+    if (!Number.isFinite(this.#maxSkew) || this.#maxSkew < 0) throw new TypeError('maxClockSkewSec must be a finite number >= 0');
   }
 
   #nowSec(): number {
@@ -117,6 +122,8 @@ export class Fernet {
 
   /** Like decrypt, also returning the token's timestamp (seconds). */
   decryptWithTimestamp(token: string | Uint8Array, options: FernetDecryptOptions = {}): { plaintext: Buffer; timestamp: number } {
+    // NaN or a negative TTL would silently disable (or invert) the age check: refuse it.
+    if (options.ttlSec !== undefined && (!Number.isFinite(options.ttlSec) || options.ttlSec < 0)) throw new TypeError('ttlSec must be a finite number >= 0');
     const { timestamp, data } = parseToken(token, this.#signing);
     const now = this.#nowSec();
     if (options.ttlSec !== undefined && timestamp + options.ttlSec < now) throw new DecryptionError('expired', 'the Fernet token has expired');

@@ -56,9 +56,9 @@ export async function verifyPassword(stored: string, password: string): Promise<
     switch (passwordHashScheme(stored)) {
       case 'argon2id':
       case 'argon2':
-        return await argon2Verify(stored, password);
+        return argon2WithinBounds(stored) && (await argon2Verify(stored, password));
       case 'bcrypt':
-        return await bcryptVerify(password, stored);
+        return Number(stored.slice(4, 6)) <= MAX_BCRYPT_COST && (await bcryptVerify(password, stored));
       case 'pbkdf2-sha256':
         return await verifyPbkdf2(stored, password);
       case 'scrypt':
@@ -82,6 +82,20 @@ export function needsRehash(stored: string, parameters: Argon2Parameters = OWASP
 // one login burn minutes of CPU or gigabytes of memory.
 const MAX_PBKDF2_ITERATIONS = 5_000_000;
 const MAX_SCRYPT_COST = 2 ** 20;
+// scrypt needs 128·N·r bytes; 1 GiB covers every library default (Werkzeug 32 MiB, passlib 16 MiB).
+const MAX_SCRYPT_MEMORY = 2 ** 30;
+// argon2 parameters are read from the stored PHC string too: m (KiB) up to 1 GiB, t up to 16 passes.
+const MAX_ARGON2_MEMORY_KIB = 2 ** 20;
+const MAX_ARGON2_ITERATIONS = 16;
+const MAX_ARGON2_PARALLELISM = 16;
+// bcrypt's cost is log2 of the rounds: 16 takes seconds, 31 would take days.
+const MAX_BCRYPT_COST = 16;
+
+function argon2WithinBounds(stored: string): boolean {
+  const match = /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,10})\$/.exec(stored);
+  if (match === null) return false;
+  return Number(match[1]) <= MAX_ARGON2_MEMORY_KIB && Number(match[2]) <= MAX_ARGON2_ITERATIONS && Number(match[3]) <= MAX_ARGON2_PARALLELISM;
+}
 
 async function verifyPbkdf2(stored: string, password: string): Promise<boolean> {
   let iterations: number;
@@ -137,7 +151,7 @@ async function verifyScrypt(stored: string, password: string): Promise<boolean> 
     expected = Buffer.from(digest ?? '', 'hex');
   }
   const valid = [cost, blockSize, parallelism].every((v) => Number.isInteger(v) && v >= 1);
-  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || expected.length < 16) return false;
+  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || 128 * cost * blockSize > MAX_SCRYPT_MEMORY || expected.length < 16) return false;
   const maxmem = 256 * cost * blockSize * parallelism;
   const actual = await scryptAsync(password, salt, expected.length, { N: cost, r: blockSize, p: parallelism, maxmem });
   return timingSafeEqual(actual, expected);

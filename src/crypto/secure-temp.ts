@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,23 +20,35 @@ export interface SecureTempFile {
 export function privateTempDir(dir?: string): string {
   const target = dir ?? path.join(os.tmpdir(), `warden-${process.getuid?.() ?? 'user'}`);
   mkdirSync(target, { recursive: true, mode: 0o700 });
-  const info = statSync(target);
+  // lstat, not stat: anyone can plant /tmp/warden-<uid> as a symlink to one of our own 0700
+  // directories (~/.ssh), and the sweeper would then delete the files there.
+  const info = lstatSync(target);
+  if (info.isSymbolicLink()) throw new TypeError(`${target} is a symbolic link; refusing to put secrets there`);
   if (!info.isDirectory()) throw new TypeError(`${target} is not a directory`);
   if ((info.mode & 0o077) !== 0) throw new TypeError(`${target} is accessible to other users (mode ${(info.mode & 0o777).toString(8)}); refusing to put secrets there`);
   if (process.getuid !== undefined && info.uid !== process.getuid()) throw new TypeError(`${target} is owned by another user`);
   return target;
 }
 
+// A prefix is part of a file name: "/" or ".." in it would place the file outside the private directory.
+const PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
 /** Creates an empty temp file with mode 0600 and exclusive create ('wx'), so nothing pre-planted is ever reused. */
 export async function createSecureTempFile(options: SecureTempOptions & { prefix?: string; contents?: string | Uint8Array } = {}): Promise<SecureTempFile> {
+  const prefix = options.prefix ?? 'tmp';
+  if (!PREFIX.test(prefix)) throw new TypeError('a temp file prefix is 1-64 characters of A-Z a-z 0-9 . _ - (not starting with a dot)');
   const dir = privateTempDir(options.dir);
-  const file = path.join(dir, `${options.prefix ?? 'tmp'}-${randomBytes(12).toString('hex')}`);
+  const file = path.join(dir, `${prefix}-${randomBytes(12).toString('hex')}`);
   const handle = await open(file, 'wx', 0o600);
   try {
     if (options.contents !== undefined) await handle.writeFile(options.contents);
-  } finally {
+  } catch (error) {
+    // A partly written secret must not be left behind for the sweeper (up to 24 h later).
     await handle.close();
+    await rm(file, { force: true });
+    throw error;
   }
+  await handle.close();
   return { path: file, remove: () => rm(file, { force: true }) };
 }
 

@@ -5,7 +5,7 @@ import type { PasswordService } from './password-service.js';
 import type { RevocationList } from './revocation-list.js';
 import type { ClientInfo, SessionStore } from './session-store.js';
 import type { UserStatusCache } from './user-status-cache.js';
-import type { UserStore } from './user-store.js';
+import { canonicalEmail, type UserStore } from './user-store.js';
 
 /** The wire shape of a token pair (DESIGN.md). */
 export interface TokenPair {
@@ -60,7 +60,8 @@ export class AuthService {
    */
   async login(input: { email: string; password: string }, facts: RequestFacts): Promise<LoginResult> {
     const { users, passwords, throttle } = this.parts;
-    const email = input.email.trim().toLowerCase();
+    // The same canonical form as at creation, or a user created as 'Ｊo@x' could not log in as 'jo@x'.
+    const email = canonicalEmail(input.email);
     const accountKey = users.emailLookup(email);
     const ip = facts.ip ?? 'unknown';
     const gate = await throttle.reserve(accountKey, ip);
@@ -200,12 +201,21 @@ export class AuthService {
     return ended;
   }
 
-  /** Ends every session of a user and denies every access token issued so far. */
-  async logoutAll(userId: string, facts: RequestFacts, options: { reason?: string } = {}): Promise<number> {
+  /** Ends every session of a user and denies every access token issued so far; `actor` = who asked (default: the user). */
+  async logoutAll(userId: string, facts: RequestFacts, options: { reason?: string; actor?: string } = {}): Promise<number> {
     const now = this.parts.now();
-    const count = await this.parts.sessions.revokeAllForUser(userId, options.reason ?? 'logout_all');
+    const reason = options.reason ?? 'logout_all';
+    const count = await this.parts.sessions.revokeAllForUser(userId, reason);
     await this.parts.revocations.revokeUser(userId, { atMs: now, untilMs: now + this.parts.accessTokenLifetimeMs });
-    await this.record(facts, { action: 'auth.logout', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'success', details: { all_sessions: true, sessions_revoked: count } });
+    // The actor is whoever ended the sessions (an admin deactivating the user, not the user).
+    await this.record(facts, {
+      action: 'auth.logout',
+      actor: options.actor ?? userId,
+      entity_type: 'user',
+      entity_id: userId,
+      outcome: 'success',
+      details: { all_sessions: true, sessions_revoked: count, reason },
+    });
     return count;
   }
 

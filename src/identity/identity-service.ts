@@ -32,6 +32,8 @@ export interface IdentityService {
   readonly revocations: RevocationList;
   readonly userStatus: UserStatusCache;
   readonly auth: AuthService;
+  /** The profile the service runs in (development-only helpers check it themselves). */
+  readonly environment: AppContext['settings']['env'];
   /** The JWT authenticator (already pushed onto context.authenticators). */
   readonly authenticator: Authenticator;
   /** Claims of the access token that authenticated a request (logout needs jti, exp, sid). */
@@ -161,6 +163,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     revocations,
     userStatus,
     auth,
+    environment: settings.env,
     authenticator,
     claimsOf: (request) => claimsByRequest.get(request),
     registerClientStatus(check) {

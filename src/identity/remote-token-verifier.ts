@@ -1,4 +1,4 @@
-import { createRemoteJWKSet } from 'jose';
+import { createRemoteJWKSet, customFetch, errors } from 'jose';
 import { preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
 
 export interface RemoteTokenVerifierOptions {
@@ -18,6 +18,13 @@ export interface RemoteTokenVerifierOptions {
   readonly isRevoked?: (claims: AccessTokenClaims) => Promise<boolean>;
   /** Minimum time between JWKS refetches on an unknown kid. @default 30_000 */
   readonly jwksCooldownMs?: number;
+  /** Largest JWKS response accepted, in bytes (a larger one fails the fetch, so tokens are refused). @default 65_536 */
+  readonly maxJwksBytes?: number;
+  /**
+   * Allow a plain-http JWKS URL on a non-loopback host. Whoever can alter that response can sign
+   * tokens this verifier accepts, so only for a network you trust end to end. @default false
+   */
+  readonly allowInsecureHttp?: boolean;
   /** The clock. @default Date.now */
   readonly now?: () => number;
 }
@@ -35,8 +42,11 @@ export interface RemoteTokenVerifier {
  * left to `isRevoked`; without it, a revoked token stays usable until its exp (15 min by default).
  */
 export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): RemoteTokenVerifier {
-  const jwks = createRemoteJWKSet(typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl, {
+  const url = typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl;
+  assertTrustworthyJwksUrl(url, options.allowInsecureHttp === true);
+  const jwks = createRemoteJWKSet(url, {
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    [customFetch]: sizeCappedFetch(options.maxJwksBytes ?? 65_536),
   });
   const algorithms = options.algorithms ?? ['EdDSA'];
   const now = options.now ?? Date.now;
@@ -55,5 +65,42 @@ export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): 
       if (options.isRevoked !== undefined && (await options.isRevoked(result.claims))) return { valid: false, code: 'token_revoked' };
       return result;
     },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+// The JWKS decides which signatures are trusted: fetched over plain http from another host, anyone
+// on the path could substitute their own key and mint tokens.
+function assertTrustworthyJwksUrl(url: URL, allowInsecureHttp: boolean): void {
+  if (url.protocol === 'https:') return;
+  if (url.protocol === 'http:' && (allowInsecureHttp || LOOPBACK_HOSTS.has(url.hostname))) return;
+  throw new TypeError(`jwksUrl must be https (plain http only for a loopback host, or with allowInsecureHttp): got ${url.protocol}//${url.host}`);
+}
+
+// jose reads the whole JWKS body into memory; a hostile or broken endpoint could send gigabytes.
+// Reads at most `maxBytes` and fails the fetch beyond (fail closed: tokens are then refused).
+function sizeCappedFetch(maxBytes: number): (url: string, init: RequestInit) => Promise<Response> {
+  return async (url, init) => {
+    const response = await fetch(url, init);
+    // jose refuses anything but 200 without reading the body.
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      return response;
+    }
+    const tooLarge = (): errors.JOSEError => new errors.JOSEError(`the JSON Web Key Set response is larger than ${maxBytes} bytes`);
+    if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+      await response.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    // Leaving the loop by throwing cancels the stream (the iterator's return()).
+    for await (const chunk of response.body ?? []) {
+      size += chunk.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+    return new Response(Buffer.concat(chunks), { status: 200, headers: response.headers });
   };
 }

@@ -65,7 +65,7 @@ export class UserAdmin {
     if (user === undefined) return undefined;
     await this.parts.userStatus.invalidate(id);
     const deactivated = before.isActive && !user.isActive;
-    if (deactivated) await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated' });
+    if (deactivated) await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor });
     await this.record(by, deactivated ? 'user.deactivated' : 'user.updated', id, {
       fields: Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k),
     });
@@ -78,7 +78,7 @@ export class UserAdmin {
     if (user === undefined) return false;
     this.parts.passwords.assertAcceptable(password, { email: user.email });
     await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password), { changed: true });
-    await this.parts.auth.logoutAll(id, by, { reason: 'password_changed' });
+    await this.parts.auth.logoutAll(id, by, { reason: 'password_changed', actor: by.actor });
     await this.record(by, 'user.password_changed', id);
     return true;
   }

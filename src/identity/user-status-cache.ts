@@ -21,6 +21,8 @@ const MISSING: UserStatus = Object.freeze({ exists: false, isActive: false, isAd
 export class UserStatusCache {
   private readonly cache: LRUCache<string, UserStatus>;
   private readonly unsubscribe: () => void;
+  /** Bumped by every invalidation: a read that began before one must not cache what it read. */
+  private generation = 0;
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
@@ -29,6 +31,7 @@ export class UserStatusCache {
   ) {
     this.cache = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: options.ttlMs ?? 30_000 });
     this.unsubscribe = bus.subscribe('user', (message) => {
+      this.generation += 1;
       if (message.id === '*') this.cache.clear();
       else this.cache.delete(message.id);
     });
@@ -38,14 +41,18 @@ export class UserStatusCache {
   async get(userId: string): Promise<UserStatus> {
     const cached = this.cache.get(userId);
     if (cached !== undefined) return cached;
+    const generation = this.generation;
     const row = await this.db.selectFrom('users').select(['is_active', 'is_admin']).where('id', '=', userId).executeTakeFirst();
     const status: UserStatus = row === undefined ? MISSING : { exists: true, isActive: Number(row.is_active) === 1, isAdmin: Number(row.is_admin) === 1 };
-    this.cache.set(userId, status);
+    // An invalidation that arrived while the row was read may describe a change the row predates
+    // (a deactivation or demotion): caching it would keep the old status for a whole TTL.
+    if (generation === this.generation) this.cache.set(userId, status);
     return status;
   }
 
   /** Tells every instance that a user changed (deactivated, deleted, admin flag). */
   async invalidate(userId: string): Promise<void> {
+    this.generation += 1;
     this.cache.delete(userId);
     await this.bus.publish({ topic: 'user', id: userId });
   }

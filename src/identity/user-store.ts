@@ -25,10 +25,23 @@ export interface UserWithHash extends User {
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMAIL_PURPOSE = 'users.email';
 
-/** Trims and lower-cases an email; throws ValidationError when it is not a plausible address. */
+// Control, format (zero-width, bidi overrides, soft hyphen) and line/paragraph separators: an
+// address containing one looks exactly like another address and would be a second account.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * The one canonical form of an email, used for storage, the blind index and login alike: NFKC
+ * (so a full-width 'ａ' or a decomposed 'é' cannot make a look-alike second account), trimmed,
+ * lower-cased, and NFKC again (lower-casing can leave a non-normalised sequence).
+ */
+export function canonicalEmail(raw: string): string {
+  return raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
+}
+
+/** Canonicalises an email; throws ValidationError when it is not a plausible address. */
 export function normaliseEmail(raw: string): string {
-  const email = raw.trim().toLowerCase();
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
+  const email = canonicalEmail(raw);
+  if (email.length > 254 || !EMAIL_PATTERN.test(email) || INVISIBLE.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
   return email;
 }
 

@@ -9,8 +9,14 @@ import { boundedMemo } from '../cache/bounded-memo.js';
  */
 export const clientAddressKey: (ip: string) => string = boundedMemo(addressKey, 4096);
 
+// Some trusted proxies (e.g. Azure Application Gateway) forward `1.2.3.4:51234` or
+// `[2001:db8::1]:443`: the client's source port must not become part of its key, or every new
+// connection would get a fresh budget.
+const IPV4_WITH_PORT = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/;
+const BRACKETED = /^\[([^\]]+)\](?::\d{1,5})?$/;
+
 function addressKey(ip: string): string {
-  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const address = BRACKETED.exec(ip)?.[1] ?? IPV4_WITH_PORT.exec(ip)?.[1] ?? ip;
   if (isIPv4(address)) return `ip:${address}`;
   const zoneless = address.split('%')[0] ?? address;
   if (!isIPv6(zoneless)) return `ip:${address}`;

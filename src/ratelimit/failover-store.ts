@@ -120,6 +120,8 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
   const { primary, policy: failurePolicy, isReady } = options;
   const deadlines = new DeadlineList(options.timeoutMs);
   let pausedUntil = 0;
+  /** True while the one decision that probes Redis after a pause is in flight. */
+  let probing = false;
 
   const unavailable = (cause: unknown): WardenError =>
     new WardenError('service_unavailable', 'Rate limiting is temporarily unavailable; retry later', {
@@ -139,13 +141,20 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
    * decision instead of four promises and a timer (this is the hot path of every request).
    */
   function withPrimary<T>(run: (store: RateLimitStore) => Promise<T>, fallback: () => Promise<T>): Promise<T> {
-    // `pausedUntil !== 0` first: no clock read per decision until Redis has failed once.
-    if ((pausedUntil !== 0 && clock() < pausedUntil) || (isReady !== undefined && !isReady())) {
-      if (failurePolicy === 'fail-closed') return Promise.reject(unavailable(new Error('rate-limit store not connected')));
-      return fallback();
+    const skip = (): Promise<T> => (failurePolicy === 'fail-closed' ? Promise.reject(unavailable(new Error('rate-limit store not connected'))) : fallback());
+    if (isReady !== undefined && !isReady()) return skip();
+    // `pausedUntil !== 0` first: no clock read per decision until Redis has failed once. After
+    // the pause exactly one decision probes; the others keep applying the policy until it has
+    // answered, so a hung Redis costs one request the timeout per pause, not every request.
+    let probe = false;
+    if (pausedUntil !== 0) {
+      if (probing || clock() < pausedUntil) return skip();
+      probing = true;
+      probe = true;
     }
     return new Promise<T>((resolve, reject) => {
       const fail = (error: unknown): void => {
+        if (probe) probing = false;
         // Runs from a promise callback or the deadline timer: a throw here must still settle
         // this decision (as it did inside the former async function), never escape.
         try {
@@ -166,7 +175,12 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
       }
       result.then(
         (value) => {
-          if (deadlines.settle(entry)) resolve(value);
+          if (!deadlines.settle(entry)) return;
+          if (probe) {
+            probing = false;
+            pausedUntil = 0;
+          }
+          resolve(value);
         },
         (error: unknown) => {
           // After a timeout the late answer (or error) is ignored, as Promise.race did.

@@ -43,9 +43,19 @@ function decision(allowed: boolean, limit: number, remaining: number, resetMs: n
   };
 }
 
+/**
+ * The window a decision counts in: the one containing `now`, or the state's window when that
+ * starts at most one window later. A clock a little behind (another instance's, or ours after a
+ * small step back) must join the newer window; restarting the older one would wipe its count.
+ */
+function joinedWindowStart(state: Extract<AlgorithmState, { kind: 'window' }> | undefined, now: number, windowMs: number): number {
+  const start = now - (now % windowMs);
+  return state !== undefined && state.start > start && state.start - start <= windowMs ? state.start : start;
+}
+
 function fixedWindow(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kind: 'window' }> | undefined, now: number, cost: number): AlgorithmStep {
   const { limit, windowMs } = policy;
-  const start = now - (now % windowMs);
+  const start = joinedWindowStart(state, now, windowMs);
   const count = state !== undefined && state.start === start ? state.count : 0;
   const reset = start + windowMs - now;
   if (count + cost <= limit) {
@@ -57,7 +67,7 @@ function fixedWindow(policy: ResolvedPolicy, state: Extract<AlgorithmState, { ki
 
 function slidingWindow(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kind: 'window' }> | undefined, now: number, cost: number): AlgorithmStep {
   const { limit, windowMs } = policy;
-  const start = now - (now % windowMs);
+  const start = joinedWindowStart(state, now, windowMs);
   let count = 0;
   let previous = 0;
   if (state !== undefined && state.start === start) {
@@ -66,8 +76,9 @@ function slidingWindow(policy: ResolvedPolicy, state: Extract<AlgorithmState, { 
   } else if (state !== undefined && state.start === start - windowMs) {
     previous = state.count;
   }
+  // Negative (by the clock step) when the state's window starts after now.
   const elapsed = now - start;
-  const estimate = (previous * (windowMs - elapsed)) / windowMs + count;
+  const estimate = (previous * (windowMs - Math.max(0, elapsed))) / windowMs + count;
   const reset = windowMs - elapsed;
   if (estimate + cost <= limit) {
     return {

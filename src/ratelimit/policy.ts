@@ -69,6 +69,8 @@ export function parsePolicyList(raw: string): readonly PolicyLimit[] {
     const windowMs = Number(match[2]) * (UNIT_MS[match[3] ?? 's'] ?? 1000);
     const blockDurationMs = match[4] === undefined ? 0 : Number(match[4]) * (UNIT_MS[match[5] ?? 's'] ?? 1000);
     if (limit < 1 || windowMs < 1) throw new TypeError(`"${item.trim()}" needs a limit and a window of at least 1`);
+    // Caught here, where the setting is checked, rather than by resolvePolicy when the app starts.
+    if (![limit, windowMs, blockDurationMs].every(Number.isSafeInteger)) throw new TypeError(`"${item.trim()}" has a number too large`);
     return { limit, windowMs, blockDurationMs };
   });
 }

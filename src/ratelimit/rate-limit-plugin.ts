@@ -54,6 +54,11 @@ interface Plan {
   readonly policyHeader: string;
   readonly key: RateLimitKey;
   readonly afterAuth: boolean;
+  /**
+   * A caller-keyed plan over the same counters as the per-IP plan that ran before it: for an
+   * anonymous caller it would charge that IP counter a second time, so it is skipped then.
+   */
+  readonly skipIpFallback: boolean;
   readonly cost: number;
 }
 
@@ -78,28 +83,34 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
 
   const makePlan = (group: string, policies: readonly (PolicyLimit & { algorithm?: RateLimitAlgorithm })[], key: RateLimitKey, cost: number): Plan | null => {
     if (policies.length === 0) return null;
-    const advertised = policies.map((p) => ({ name: `${group}-${Math.ceil(p.windowMs / 1000)}s`, limit: p.limit, windowMs: p.windowMs }));
+    const advertised = advertisedPolicies(group, policies);
     const limiters = policies.map((p, i) =>
       service.limiter({ name: `http:${group}:${advertised[i]?.name ?? i}`, algorithm: p.algorithm ?? options.algorithm, limit: p.limit, windowMs: p.windowMs, blockDurationMs: p.blockDurationMs }),
     );
-    return { group, limiters, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), cost };
+    return { group, limiters, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), skipIpFallback: false, cost };
   };
   const defaultPlan = makePlan('default', options.defaultPolicies, 'ip', 1);
   const authPlan = makePlan('auth', options.authPolicies, 'ip', 1);
 
   /** `early` runs before authentication; `late` (caller-keyed) after it. Computed once per route. */
   function plansForRoute(method: string, url: string, config: false | RouteRateLimit | undefined): RoutePlans {
-    const id = `${method} ${url}`;
+    // Fastify answers HEAD with the GET handler: both must draw on one budget, or HEAD doubles it.
+    const id = `${budgetMethod(method)} ${url}`;
     const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : null;
     if (config === false) return NO_PLANS;
     if (config === undefined) return base === null ? NO_PLANS : { early: base, late: null };
     const key = config.key ?? 'ip';
+    // Checked once here: a cost of 0 would only peek (no limit at all), and a negative or
+    // fractional one would throw a TypeError on every request of the route.
+    if (config.cost !== undefined && (!Number.isSafeInteger(config.cost) || config.cost < 1)) {
+      throw new TypeError(`route ${id}: rateLimit.cost must be an integer >= 1 (use rateLimit: false for no limit)`);
+    }
     const plan =
       config.policies !== undefined
         ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
         : base === null
           ? null
-          : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key) };
+          : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key), skipIpFallback: isAfterAuth(key) && (config.cost ?? base.cost) === base.cost };
     // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
     // so that unauthenticated floods are limited too.
     return plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
@@ -107,7 +118,9 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
 
   /** Applies a plan; `route` is the route pattern (known when the hook was made) or 'unmatched'. */
   async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> {
-    const key = keyFor(plan.key, request);
+    const callerKey = keyFor(plan.key, request);
+    if (callerKey === undefined && plan.skipIpFallback) return;
+    const key = callerKey ?? clientAddressKey(request.ip);
     const only = plan.limiters.length === 1 ? plan.limiters[0] : undefined;
     // The common case (one policy) skips Promise.all's extra allocations.
     const decisions = only !== undefined ? [await only.limit(key, plan.cost)] : await Promise.all(plan.limiters.map((limiter) => limiter.limit(key, plan.cost)));
@@ -201,27 +214,48 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   });
 }
 
+/** The method whose budget a request draws on: HEAD shares GET's (same handler, same work). */
+function budgetMethod(method: string): string {
+  return method === 'HEAD' ? 'GET' : method;
+}
+
+/**
+ * The advertised names of a plan's policies, `<group>-<window>`: whole seconds as `60s`, others
+ * in ms. The name also names the counters, so two policies of one plan must never share one
+ * (500 ms and 1 s both rounded to `1s` once, and each request was charged twice to one counter).
+ */
+function advertisedPolicies(group: string, policies: readonly PolicyLimit[]): AdvertisedPolicy[] {
+  const seen = new Set<string>();
+  return policies.map((p, i) => {
+    const window = p.windowMs % 1000 === 0 ? `${p.windowMs / 1000}s` : `${p.windowMs}ms`;
+    let name = `${group}-${window}`;
+    if (seen.has(name)) name = `${name}-${i + 1}`;
+    seen.add(name);
+    return { name, limit: p.limit, windowMs: p.windowMs };
+  });
+}
+
 function isAfterAuth(key: RateLimitKey | undefined): boolean {
   return key === 'user' || key === 'api_key' || key === 'principal';
 }
 
-/** The counter key of a request under a plan's keying. */
-function keyFor(key: RateLimitKey, request: FastifyRequest): string {
+/** The counter key of a request under a plan's keying; undefined = fall back to the client IP. */
+function keyFor(key: RateLimitKey, request: FastifyRequest): string | undefined {
   const principal = request.principal;
   switch (key) {
     case 'ip':
       return clientAddressKey(request.ip);
     case 'route':
-      return `route:${request.method} ${request.routeOptions.url ?? 'unmatched'}`;
+      return `route:${budgetMethod(request.method)} ${request.routeOptions.url ?? 'unmatched'}`;
     case 'user':
-      return principal?.kind === 'user' ? `user:${principal.subject}` : clientAddressKey(request.ip);
+      return principal?.kind === 'user' ? `user:${principal.subject}` : undefined;
     case 'api_key':
-      return principal?.kind === 'api_key' ? `api_key:${principal.keyId ?? principal.credentialId}` : clientAddressKey(request.ip);
+      return principal?.kind === 'api_key' ? `api_key:${principal.keyId ?? principal.credentialId}` : undefined;
     case 'principal':
-      return principal === undefined ? clientAddressKey(request.ip) : `${principal.kind}:${principal.kind === 'api_key' ? (principal.keyId ?? principal.credentialId) : principal.subject}`;
+      return principal === undefined ? undefined : `${principal.kind}:${principal.kind === 'api_key' ? (principal.keyId ?? principal.credentialId) : principal.subject}`;
     default: {
       const custom = key(request);
-      return custom === undefined ? clientAddressKey(request.ip) : `custom:${custom}`;
+      return custom === undefined ? undefined : `custom:${custom}`;
     }
   }
 }

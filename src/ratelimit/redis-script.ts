@@ -36,14 +36,19 @@ if algo == 'fixed-window' or algo == 'sliding-window' then
   local start = now - (now % window)
   local values = redis.call('HMGET', state_key, 'w', 'c', 'p')
   local w, c, p = tonumber(values[1]), tonumber(values[2]) or 0, tonumber(values[3]) or 0
+  -- A state up to one window ahead was written by an instance whose clock is ahead of ours
+  -- (or ours stepped back): join its window instead of restarting an older one, which would
+  -- wipe its count and let each instance at a window edge reset the other's counter.
+  if w and w > start and w - start <= window then start = w end
   if w ~= start then
     if algo == 'sliding-window' and w == start - window then p = c else p = 0 end
     c = 0
   end
   if algo == 'fixed-window' then p = 0 end
+  -- Negative (by the clock skew) when we joined a window that starts after now.
   local elapsed = now - start
   local estimate = c
-  if algo == 'sliding-window' then estimate = (p * (window - elapsed)) / window + c end
+  if algo == 'sliding-window' then estimate = (p * (window - math.max(0, elapsed))) / window + c end
   reset = window - elapsed
   if estimate + cost <= limit then
     allowed = 1
@@ -78,8 +83,13 @@ elseif algo == 'sliding-log' then
   local count = redis.call('ZCARD', state_key)
   if count + cost <= limit then
     allowed = 1
+    -- Members must be unique or ZADD overwrites one and a request goes unrecorded. Numbering by
+    -- the entries already at this score keeps them unique: a score's entries are only ever
+    -- removed all together. (Numbering by the whole count was not: a decision with a later
+    -- clock could prune the log in between, and the next one at this ms reused a member.)
+    local same = redis.call('ZCOUNT', state_key, now, now)
     for i = 1, cost do
-      redis.call('ZADD', state_key, now, now .. ':' .. (count + i))
+      redis.call('ZADD', state_key, now, now .. ':' .. (same + i))
     end
     if count + cost > 0 then redis.call('PEXPIRE', state_key, window + slack) end
     remaining = limit - count - cost

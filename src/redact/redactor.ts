@@ -70,8 +70,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const patterns = VALUE_PATTERNS.filter((p) => !disabled.has(p.type));
 
   // Per-key verdicts are remembered (log objects repeat the same keys on every line), bounded.
-  const keyVerdicts = new Map<string, KeyVerdict>();
-  const keyVerdict = (key: string): KeyVerdict => {
+  // `name` is the key as written out: keys are data too (a map keyed by e-mail or by API key).
+  const keyVerdicts = new Map<string, { verdict: KeyVerdict; name: string }>();
+  const keyVerdict = (key: string): { verdict: KeyVerdict; name: string } => {
     const known = keyVerdicts.get(key);
     if (known !== undefined) return known;
     const normalised = normaliseKey(key);
@@ -79,11 +80,12 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     if (allowKeys.has(normalised)) verdict = 'plain';
     else if (denyKeys.has(normalised) || isSensitiveKey(key)) verdict = 'sensitive';
     else if (verbatimKeys.has(normalised)) verdict = 'verbatim';
+    const result = { verdict, name: redactBoundedText(key) };
     if (key.length <= 128) {
       if (keyVerdicts.size >= 4096) keyVerdicts.clear();
-      keyVerdicts.set(key, verdict);
+      keyVerdicts.set(key, result);
     }
-    return verdict;
+    return result;
   };
 
   const redactBoundedText = (text: string): string => {
@@ -104,8 +106,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (typeof inner === 'string') {
         if (budget <= 0) return redactionHint('budget');
         budget -= Math.min(inner.length, maxStringLength);
+        // JSON inside a string (a logged request body) is redacted by key as well, like any object.
+        const embedded =
+          inner.length <= maxStringLength && depth < maxDepth ? parseEmbeddedJson(inner) : undefined;
+        if (embedded !== undefined) return JSON.stringify(visit(embedded, depth + 1));
         return redactBoundedText(inner);
       }
+      if (typeof inner === 'bigint')
+        return isCardLikeDigits(inner.toString()) ? redactBoundedText(inner.toString()) : inner;
       if (typeof inner === 'number')
         return isSafeCardLikeNumber(inner) ? redactBoundedText(String(inner)) : inner;
       if (inner === null || typeof inner !== 'object') return inner;
@@ -117,11 +125,35 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (inner instanceof Map) return visit(Object.fromEntries(inner), depth);
       if (inner instanceof Set) return visit([...inner], depth);
       const out: Record<string, unknown> = {};
+      // Two keys redacted to the same text (two e-mail addresses) must not overwrite each other;
+      // the last suffix per key is remembered so that many such keys stay linear.
+      let suffixes: Map<string, number> | undefined;
       for (const [key, field] of Object.entries(inner as Record<string, unknown>)) {
-        const verdict = keyVerdict(key);
-        if (verdict === 'sensitive') out[key] = REDACTED;
-        else if (verdict === 'verbatim' && typeof field === 'string') out[key] = field;
-        else out[key] = visit(field, depth + 1);
+        const { verdict, name: redactedKey } = keyVerdict(key);
+        budget -= Math.min(key.length, maxStringLength);
+        let name = redactedKey;
+        if (Object.hasOwn(out, name)) {
+          suffixes ??= new Map();
+          let n = suffixes.get(redactedKey) ?? 1;
+          do {
+            n += 1;
+            name = `${redactedKey}#${n}`;
+          } while (Object.hasOwn(out, name));
+          suffixes.set(redactedKey, n);
+        }
+        const redacted =
+          verdict === 'sensitive'
+            ? REDACTED
+            : verdict === 'verbatim' && typeof field === 'string'
+              ? field
+              : visit(field, depth + 1);
+        // defineProperty: a "__proto__" key (from JSON.parse) must stay a key, not replace the prototype.
+        Object.defineProperty(out, name, {
+          value: redacted,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     };
@@ -133,6 +165,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
 function applyPattern(pattern: ValuePattern, text: string, allowValues: ReadonlySet<string>): string {
   const hint = redactionHint(pattern.type);
+  if (pattern.apply !== undefined) return pattern.apply(text, hint, allowValues);
   return text.replace(pattern.regex, (match: string, ...rest: unknown[]) => {
     if (allowValues.has(match)) return match;
     // `replace` passes the capture groups, then the offset, the input and (with named groups) an object.
@@ -151,6 +184,27 @@ function isSafeCardLikeNumber(value: number): boolean {
   if (!Number.isSafeInteger(value) || value < 2e12) return false;
   const first = String(value).charCodeAt(0);
   return first >= 50 && first <= 54;
+}
+
+/** A BigInt's digits can be a card number (13–19 digits, issuer digit 2–6). */
+function isCardLikeDigits(digits: string): boolean {
+  const first = digits.charCodeAt(0);
+  return digits.length >= 13 && digits.length <= 19 && first >= 50 && first <= 54;
+}
+
+/** The parsed value when a string is a JSON object or array, else undefined. */
+function parseEmbeddedJson(text: string): unknown {
+  const first = text.charCodeAt(0);
+  // Cheap pre-check before JSON.parse: '{' or '[' … '}' or ']' (leading whitespace is rare in logs).
+  if (first !== 123 && first !== 91) return undefined;
+  const last = text.charCodeAt(text.length - 1);
+  if (last !== 125 && last !== 93) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed !== null && typeof parsed === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Errors become plain objects so their messages and stacks are redacted like any text. */

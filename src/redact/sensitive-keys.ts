@@ -29,7 +29,11 @@ const SENSITIVE_EXACT_KEYS = new Set(['pin', 'otp', 'pwd', 'auth', 'jwt', 'cvv',
 
 /** Lower-cases a key and removes '-', '_' and whitespace, so `X-Api-Key` and `apiKey` compare equal. */
 export function normaliseKey(key: string): string {
-  return key.toLowerCase().replace(/[-_\s]/g, '');
+  // NFKC first: full-width or other compatibility forms (`ＰＡＳＳＷＯＲＤ`) must not slip past.
+  return key
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[-_\s]/g, '');
 }
 
 // Log objects repeat the same few dozen keys on every line; remembering the verdict saves a

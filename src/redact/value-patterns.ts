@@ -40,6 +40,8 @@ export interface ValuePattern {
   readonly regex: RegExp;
   /** Builds the replacement of one match; returning the match unchanged keeps it. */
   readonly replace: (hint: string, match: string, groups: readonly (string | undefined)[]) => string;
+  /** When set, used instead of `regex` + `replace` (for values a regex cannot delimit: quotes, brackets). */
+  readonly apply?: (text: string, hint: string, allowValues: ReadonlySet<string>) => string;
 }
 
 const whole = (hint: string): string => hint;
@@ -87,6 +89,112 @@ const IPV6 = [
   `(?:${H}:){1,7}:`,
 ].join('|');
 
+// A key and its separator (`key=`, `"key": `, `\"key\":`); the value that follows is delimited
+// by `assignmentValueEnd`. Bounded per start (64 + 8 characters), and starts only at a token boundary.
+const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})((?:\\?")?[ \t]{0,3}[=:][ \t]{0,3})/g;
+const MAX_ASSIGNED_VALUE = 4096;
+
+/** Whether an unquoted value ends at this character (whitespace or `"',;&}]`). */
+function endsUnquoted(code: number): boolean {
+  return (
+    code <= 32 ||
+    code === 34 ||
+    code === 39 ||
+    code === 44 ||
+    code === 59 ||
+    code === 38 ||
+    code === 125 ||
+    code === 93
+  );
+}
+
+/**
+ * Where the value starting at `start` ends: a quoted value (`"…"`, `'…'`, `\"…\"`) at its
+ * closing quote, a JSON object or array at its matching bracket, anything else at whitespace or
+ * `"',;&}]`. An unclosed quote or bracket runs to the bound (fail closed).
+ */
+function assignmentValueEnd(text: string, start: number): number {
+  const limit = Math.min(text.length, start + MAX_ASSIGNED_VALUE);
+  const first = text[start];
+  const escapedQuote = first === '\\' && text[start + 1] === '"';
+  if (first === '"' || first === "'" || escapedQuote) {
+    let i = start + (escapedQuote ? 2 : 1);
+    for (; i < limit; i += 1) {
+      const c = text[i];
+      if (c === '\n') return i;
+      if (escapedQuote) {
+        if (c === '\\' && text[i + 1] === '"') return i + 2;
+      } else if (c === '\\' && first === '"') i += 1;
+      else if (c === first) return i + 1;
+    }
+    return i;
+  }
+  if (first === '{' || first === '[') {
+    let depth = 0;
+    let inString = false;
+    for (let i = start; i < limit; i += 1) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i += 1;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth += 1;
+      else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+    }
+    return limit;
+  }
+  let i = start;
+  while (i < limit && !endsUnquoted(text.charCodeAt(i))) i += 1;
+  return i;
+}
+
+/** The replacement of a value assigned to a sensitive key, or undefined to keep it. */
+function redactedAssignedValue(value: string, hint: string): string | undefined {
+  const open = value.startsWith('\\"')
+    ? '\\"'
+    : value.startsWith('"') || value.startsWith("'")
+      ? (value[0] as string)
+      : '';
+  if (open === '' && (value.startsWith('{') || value.startsWith('[')))
+    return value.startsWith('[REDACTED') ? undefined : hint;
+  let inner = value.slice(open.length);
+  let close = '';
+  if (open !== '' && inner.endsWith(open) && inner.length >= open.length) {
+    close = open;
+    inner = inner.slice(0, inner.length - open.length);
+  }
+  if (inner === '' || inner.startsWith('[REDACTED')) return undefined;
+  // A URL scheme (`token://`) or the `Bearer` word (its credential already redacted) is handled by its own pattern.
+  if (inner.startsWith('//') || /^(?:bearer|basic|token)(?:$|\s+\[REDACTED)/i.test(inner)) return undefined;
+  return `${open}${hint}${close}`;
+}
+
+/**
+ * Redacts values assigned to sensitive keys. A kept assignment (a harmless key) is scanned
+ * again from its value on, so `msg="login password=x"` still finds `password`; the key regex
+ * is bounded, so this stays linear.
+ */
+function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+  let out = '';
+  let copied = 0;
+  ASSIGNMENT.lastIndex = 0;
+  for (let match = ASSIGNMENT.exec(text); match !== null; match = ASSIGNMENT.exec(text)) {
+    const key = match[1] as string;
+    const valueStart = match.index + match[0].length;
+    if (!isSensitiveKey(key)) continue;
+    const valueEnd = assignmentValueEnd(text, valueStart);
+    const replacement = allowValues.has(text.slice(match.index, valueEnd))
+      ? undefined
+      : redactedAssignedValue(text.slice(valueStart, valueEnd), hint);
+    if (replacement === undefined) continue;
+    out += text.slice(copied, valueStart) + replacement;
+    copied = valueEnd;
+    ASSIGNMENT.lastIndex = valueEnd;
+  }
+  ASSIGNMENT.lastIndex = 0;
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 /** The patterns, in the order they are applied (most specific first: a JWT inside a URL…). */
 export const VALUE_PATTERNS: readonly ValuePattern[] = [
   {
@@ -101,7 +209,9 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
     type: 'url_credentials',
     mayMatch: (t) => t.includes('://') && t.includes('@'),
     // scheme://userinfo@ — the user part alone (`https://token@host`) is a credential too.
-    regex: /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)[^\s/?#@"'<>]{1,512}@/g,
+    // Greedy up to the last '@' before the path: parsers take the host after the last '@', so an
+    // unencoded '@' in a password (`user:p@ss@host`) is still part of the credential.
+    regex: /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)[^\s/?#"'<>]{1,512}@/g,
     replace: (hint, _m, g) => `${g[0] ?? ''}${hint}@`,
   },
   {
@@ -179,18 +289,11 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   {
     type: 'secret_assignment',
     mayMatch: (t) => (t.includes('=') || t.includes(':')) && SENSITIVE_KEY_HINT.test(t),
-    // `password=hunter2`, `"client_secret": "x"`, `api-key: x` in plain-text lines. The key is
-    // checked with the same rule as object keys, so text and structured logs agree.
-    regex:
-      /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})("?[ \t]{0,3}[=:][ \t]{0,3}"?)([^\s"',;&}\]]{1,4096})/g,
-    replace: (hint, match, g) => {
-      const key = g[0] ?? '';
-      const value = g[2] ?? '';
-      if (!isSensitiveKey(key) || value.startsWith('[REDACTED')) return match;
-      // A URL scheme (`token://`) or `Bearer` word is handled by its own pattern.
-      if (value.startsWith('//') || /^(?:bearer|basic|token)$/i.test(value)) return match;
-      return `${key}${g[1] ?? '='}${hint}`;
-    },
+    // `password=hunter2`, `"client_secret": "x y"`, `password='x'`, `\"token\":\"x\"`, `api-key: x` in
+    // plain text. The regex finds a key and its separator; the value is delimited by hand.
+    regex: ASSIGNMENT,
+    replace: (_hint, match) => match,
+    apply: redactAssignments,
   },
   {
     type: 'email',

@@ -182,13 +182,23 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   };
 }
 
+/** The longest sampling window of a ratio breaker (one hour: 3600 one-second buckets). */
+const MAX_SAMPLING_WINDOW_MS = 3_600_000;
+
 function makeBreaker(opening: OpeningPolicy): IBreaker {
   if (opening.kind === 'consecutive') {
     if (!Number.isInteger(opening.failures) || opening.failures < 1)
       throw new TypeError('opening.failures must be a positive integer');
     return new ConsecutiveBreaker(opening.failures);
   }
-  if (!(opening.ratio > 0 && opening.ratio <= 1)) throw new TypeError('opening.ratio must be in (0, 1]');
+  // cockatiel refuses a threshold of 1 itself (with a RangeError, after accepting it here).
+  if (!(opening.ratio > 0 && opening.ratio < 1)) throw new TypeError('opening.ratio must be in (0, 1)');
+  // cockatiel keeps one bucket per second of the window: an unbounded window is unbounded
+  // memory, and NaN leaves it without buckets at all (the first call would then throw).
+  if (!Number.isSafeInteger(opening.windowMs) || opening.windowMs < 1 || opening.windowMs > MAX_SAMPLING_WINDOW_MS)
+    throw new TypeError(`opening.windowMs must be an integer from 1 to ${MAX_SAMPLING_WINDOW_MS}`);
+  if (opening.minimumRps !== undefined && !(Number.isFinite(opening.minimumRps) && opening.minimumRps >= 0))
+    throw new TypeError('opening.minimumRps must be a finite number >= 0');
   return new SamplingBreaker({
     threshold: opening.ratio,
     duration: opening.windowMs,

@@ -10,6 +10,8 @@ export interface AwsProviderOptions {
   readonly prefix?: string;
   /** Endpoint override (an emulator); unset = the real service. */
   readonly endpoint?: string;
+  /** Per-attempt request and connection timeout of the created client. @default 5000 */
+  readonly timeoutMs?: number;
   /** A client to use instead of creating one (credentials then come from it). */
   readonly client?: SecretsManagerClient;
 }
@@ -27,7 +29,16 @@ export function createAwsProvider(options: AwsProviderOptions): SecretProvider &
   const load = async (): Promise<{ client: SecretsManagerClient; m: Sdk }> => {
     sdk ??= import('@aws-sdk/client-secrets-manager');
     const m = await sdk;
-    created ??= options.client ?? new m.SecretsManagerClient({ region: options.region, ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }) });
+    // The SDK has no request timeout by default (and only warns on one unless told to throw): an
+    // unresponsive endpoint would hang start-up forever.
+    const timeoutMs = options.timeoutMs ?? 5000;
+    created ??=
+      options.client ??
+      new m.SecretsManagerClient({
+        region: options.region,
+        requestHandler: { requestTimeout: timeoutMs, connectionTimeout: timeoutMs, throwOnRequestTimeout: true },
+        ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      });
     return { client: created, m };
   };
   const fail = (what: string, error: unknown): never => {

@@ -1,4 +1,4 @@
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { assertSecretName, SecretProviderError, type SecretProvider } from './secret-provider.js';
@@ -49,8 +49,14 @@ export function createFileProvider(options: FileProviderOptions = {}): SecretPro
       if (secret.includes('/')) throw new TypeError('file secrets cannot contain "/"');
       const target = path.join(dir, secret);
       const temp = path.join(dir, `.${secret}.${randomBytes(6).toString('hex')}.tmp`);
-      await writeFile(temp, value, { mode: 0o600, flag: 'wx' });
-      await rename(temp, target);
+      try {
+        await writeFile(temp, value, { mode: 0o600, flag: 'wx' });
+        await rename(temp, target);
+      } catch (error) {
+        // The temp file holds the secret: never leave it behind when the write or the rename fails.
+        await rm(temp, { force: true });
+        throw new SecretProviderError(name, `cannot write ${secret} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+      }
     };
     provider.list = async (prefix) => {
       try {

@@ -85,7 +85,7 @@ export class SecretManager {
   /** Forgets cached values (all, or one name). */
   invalidate(name?: string): void {
     if (name === undefined) this.#cache.clear();
-    else this.#cache.delete(name);
+    else this.#cache.delete(cacheKey(name));
   }
 
   /**
@@ -98,7 +98,7 @@ export class SecretManager {
     let stopped = false;
     const poll = async (): Promise<void> => {
       try {
-        this.#cache.delete(name);
+        this.#cache.delete(cacheKey(name));
         const value = await this.getOptional(name);
         const digest = value === undefined ? undefined : createHash('sha256').update(value).digest('hex');
         if (primed && digest !== last && !stopped) onChange(value);
@@ -134,4 +134,10 @@ function parseJson(name: string, raw: string): unknown {
   } catch {
     throw new SecretProviderError('json', `secret ${name} is not valid JSON`);
   }
+}
+
+// Values are cached per secret, so `DB#password` lives under `DB`: invalidating the full name would miss it.
+function cacheKey(name: string): string {
+  const hash = name.indexOf('#');
+  return hash === -1 ? name : name.slice(0, hash);
 }

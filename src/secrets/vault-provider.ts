@@ -25,6 +25,8 @@ export interface VaultProviderOptions {
   readonly now?: () => number;
 }
 
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
 interface VaultResponse {
   readonly status: number;
   readonly body: unknown;
@@ -45,6 +47,7 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
   const ca = options.ca ?? (options.caFile === undefined ? undefined : readFileSync(options.caFile, 'utf8'));
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 5000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TypeError('timeoutMs must be a positive integer');
   let token = options.token;
   let tokenExpiresAt = Number.POSITIVE_INFINITY;
 
@@ -57,10 +60,26 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
     if (payload !== undefined) headers['content-type'] = 'application/json';
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        reject(error instanceof SecretProviderError ? error : new SecretProviderError('vault', `request failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error }));
+      };
       const req = transport.request(url, { method, headers, timeout: timeoutMs, ...(ca === undefined ? {} : { ca }) }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          // A KV entry is small; an endless or huge body is a broken or hostile server, not a secret.
+          if (size > MAX_RESPONSE_BYTES) req.destroy(new SecretProviderError('vault', `response larger than ${MAX_RESPONSE_BYTES} bytes`));
+          else chunks.push(c);
+        });
         res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(deadline);
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown;
           try {
@@ -70,10 +89,13 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
           }
           resolve({ status: res.statusCode ?? 0, body: parsed });
         });
-        res.on('error', reject);
+        res.on('error', fail);
+        res.on('aborted', () => fail(new Error('aborted')));
       });
+      // `timeout` above only fires on an idle socket; a server trickling bytes needs a deadline for the whole request.
+      const deadline = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
       req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', (error) => reject(new SecretProviderError('vault', `request failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error })));
+      req.on('error', fail);
       req.end(payload);
     });
   }

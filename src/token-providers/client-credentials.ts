@@ -25,8 +25,28 @@ function basicAuth(clientId: string, clientSecret: string): string {
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
 }
 
+/** RFC 6749 §3.2 requires TLS at the token endpoint; plain http is allowed to this machine only (tests, sidecars). */
+function assertTokenUrl(tokenUrl: string): void {
+  let url: URL;
+  try {
+    url = new URL(tokenUrl);
+  } catch {
+    throw new TypeError('tokenUrl is not a valid URL');
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new TypeError('tokenUrl must be https (plain http only to a loopback address)');
+  if (url.username !== '' || url.password !== '') throw new TypeError('tokenUrl must not carry credentials; use clientId and clientSecret');
+}
+
+/** `expires_in` in seconds: RFC 6749 says a number, some servers send a numeric string. */
+function expiresInSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
 /** A token source for the OAuth 2.0 client-credentials grant (RFC 6749 §4.4) against any compliant server. */
 export function clientCredentials(options: ClientCredentialsOptions): TokenSource {
+  assertTokenUrl(options.tokenUrl);
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const method = options.authMethod ?? 'client_secret_basic';
@@ -46,6 +66,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
         method: 'POST',
         headers,
         body: form.toString(),
+        // A redirect would re-send the client secret (a 307/308 repeats the POST body) to another URL.
+        redirect: 'error',
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
     } catch (error) {
@@ -59,7 +81,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     }
     if (!response.ok) {
       const error = typeof body.error === 'string' ? body.error : 'server_error';
-      const description = typeof body.error_description === 'string' ? body.error_description.slice(0, 200) : undefined;
+      // Some servers echo what they were sent; the secret must not reach our error messages and logs.
+      const description = typeof body.error_description === 'string' ? body.error_description.split(options.clientSecret).join('[REDACTED]').slice(0, 200) : undefined;
       throw new TokenEndpointError(response.status, error, description);
     }
     if (typeof body.access_token !== 'string' || body.access_token === '') {
@@ -70,7 +93,8 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     }
     // expires_in counts from when the server issued the token; measure from the request so
     // that network time shortens, never extends, the token's believed lifetime.
-    const expiresIn = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : undefined;
+    // A numeric string must not be read as "never expires": the cached token would outlive its validity.
+    const expiresIn = expiresInSeconds(body.expires_in);
     return { value: body.access_token, expiresAt: expiresIn === undefined ? undefined : requestedAt + expiresIn * 1000 };
   };
 }

@@ -57,6 +57,21 @@ describeEachDatabase("who may see and change another owner's API keys", (dialect
     expect((await keys.service.list({ ownerId: admin, limit: 10 })).map((k) => k.id)).toEqual([adminWide.id]);
   });
 
+  it('a key loses what its owner loses: after a demotion it is refused on a guarded route and by /v1/keys/verify', async () => {
+    const holder = await keyHolder();
+    expect((await t.app.inject({ url: '/v1/keys', headers: as(holder.key) })).statusCode).toBe(200);
+    const authz = t.context.authz;
+    if (authz === undefined) throw new Error('authz is not wired');
+    await authz.removeRole(ROOT, { userId: holder.id, role: `keys-${holder.id.slice(0, 8)}` });
+    const listed = await t.app.inject({ url: '/v1/keys', headers: as(holder.key) });
+    expect(listed.statusCode).toBe(403);
+    const verify = async (permissions?: string[]) =>
+      (await t.app.inject({ method: 'POST', url: '/v1/keys/verify', headers: as(adminWide.key), payload: { key: holder.key, permissions } })).json();
+    // The key itself is still valid (it authenticates); it just holds nothing its owner lacks.
+    expect(await verify()).toMatchObject({ valid: true, code: null });
+    expect(await verify(['keys:read'])).toMatchObject({ valid: false, code: 'insufficient_permissions' });
+  });
+
   it('a caller with users:read sees every owner\'s keys, and with users:write manages them', async () => {
     const manager = (await keys.service.create({ name: 'ops', ownerId: admin, permissions: ['keys:*', 'users:read', 'users:write'] }, { actor: 'system' })).key;
     const holder = await keyHolder();

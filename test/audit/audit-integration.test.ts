@@ -13,8 +13,8 @@ function allowTestPrincipals(testApp: TestApp): void {
   testApp.context.authenticators.unshift(async (request) => {
     const header = request.headers['x-test-permissions'];
     if (typeof header !== 'string') return undefined;
-    // An API-key principal holds exactly the permissions its credential carries (no role lookup).
-    const principal: Principal = { kind: 'api_key', subject: 'auditor', permissions: header === '' ? [] : header.split(','), credentialId: 'test' };
+    // A client-token principal holds exactly the scopes its token carries (no role lookup).
+    const principal: Principal = { kind: 'client', subject: 'auditor', permissions: header === '' ? [] : header.split(','), credentialId: 'test' };
     return principal;
   });
 }

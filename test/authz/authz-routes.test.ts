@@ -41,6 +41,18 @@ describeEachDatabase('authorization HTTP API', (dialect) => {
     expect(cycle.json()).toMatchObject({ status: 400, code: 'role_cycle' });
   });
 
+  it('a subject with NUL or control characters is refused with 400 (not a database error)', async () => {
+    for (const subject of ['a\u0000b', 'tab\there', 'nl\n']) {
+      const check = await t.app.inject({ method: 'POST', url: '/v1/authz/check', headers: as(admin), payload: { subject, permission: 'keys:read' } });
+      expect(check.statusCode, JSON.stringify(subject)).toBe(400);
+      expect(check.json()).toMatchObject({ code: 'validation_failed' });
+      const batch = await t.app.inject({ method: 'POST', url: '/v1/authz/check/batch', headers: as(admin), payload: { checks: [{ subject, permission: 'keys:read' }] } });
+      expect(batch.statusCode, JSON.stringify(subject)).toBe(400);
+    }
+    const odd = await t.app.inject({ method: 'POST', url: '/v1/authz/check', headers: as(admin), payload: { subject: "x' OR 1=1 --", permission: 'keys:read' } });
+    expect(odd.json()).toEqual({ allowed: false });
+  });
+
   it('a users:write holder cannot grant itself admin (403 privilege_escalation) and nothing changes', async () => {
     const manager = await insertUser(t.context.storage.db);
     await t.app.inject({ method: 'POST', url: '/v1/roles', headers: as(admin), payload: { name: 'user-manager', permissions: ['users:write', 'users:read'] } });

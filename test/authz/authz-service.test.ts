@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AuthzService, type AuthzActor } from '../../src/authz/authz-service.js';
-import { createMemoryInvalidationBus } from '../../src/cache/invalidation-bus.js';
+import { MAX_INHERITANCE_DEPTH } from '../../src/authz/role-graph.js';
+import { createMemoryInvalidationBus, type InvalidationBus } from '../../src/cache/invalidation-bus.js';
 import type { Principal } from '../../src/http/principal.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
@@ -60,6 +61,18 @@ describeEachDatabase('AuthzService', (dialect) => {
     await expect(authz.createRole(root, { name: 'self', permissions: [], inherits: ['self'] })).rejects.toMatchObject({ code: 'role_cycle' });
     expect((await authz.getRole('a')).inherits).toEqual([]);
     await expect(authz.createRole(root, { name: 'd', permissions: [], inherits: ['nope'] })).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('refuses inheritance chains deeper than MAX_INHERITANCE_DEPTH, also when a chain is extended from below', async () => {
+    // c1 ← c2 ← … ← c32: the deepest chain allowed.
+    await authz.createRole(root, { name: 'c1', permissions: ['x:read'] });
+    for (let i = 2; i <= MAX_INHERITANCE_DEPTH; i++) await authz.createRole(root, { name: `c${i}`, permissions: [], inherits: [`c${i - 1}`] });
+    expect(await authz.notHeld(root.principal, ['x:read'])).toEqual([]);
+    await expect(authz.createRole(root, { name: 'c33', permissions: [], inherits: [`c${MAX_INHERITANCE_DEPTH}`] })).rejects.toMatchObject({ code: 'validation_failed', status: 400 });
+    // Giving the bottom of the chain a parent deepens every role above it.
+    await authz.createRole(root, { name: 'floor', permissions: [] });
+    await expect(authz.updateRole(root, 'c1', { inherits: ['floor'] })).rejects.toMatchObject({ code: 'validation_failed', fields: { field: 'inherits' } });
+    expect((await authz.getRole('c1')).inherits).toEqual([]);
   });
 
   it('scoped memberships apply only in their scope; global ones everywhere', async () => {
@@ -137,6 +150,23 @@ describeEachDatabase('AuthzService', (dialect) => {
     });
   });
 
+  it('an api key holds only what it carries and its owner still holds: demoting the owner narrows the key at once', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'admin' });
+    const key: Principal = { kind: 'api_key', subject: user, permissions: ['*:*'], credentialId: 'k2', keyId: 'k2' };
+    expect(await authz.can(key, 'roles:write')).toBe(true);
+    await authz.removeRole(root, { userId: user, role: 'admin' });
+    await authz.assignRole(root, { userId: user, role: 'reader' });
+    // Still a reader: the key keeps what the owner keeps, and loses the rest.
+    expect(await authz.can(key, 'roles:write')).toBe(false);
+    expect(await authz.can(key, 'users:write')).toBe(false);
+    expect(await authz.effectivePermissions(user)).not.toContain('roles:write');
+    const [held] = await authz.effectivePermissions(user);
+    if (held !== undefined) expect(await authz.can(key, held)).toBe(true);
+    // A key with an empty list holds nothing, unlike an unrestricted user token.
+    expect(await authz.can({ ...key, permissions: [] }, held ?? 'users:read')).toBe(false);
+  });
+
   it('deactivated users hold nothing', async () => {
     const user = await insertUser(storage.db, { isActive: false, isAdmin: true });
     expect(await authz.effectivePermissions(user)).toEqual([]);
@@ -182,6 +212,61 @@ describeEachDatabase('AuthzService', (dialect) => {
       ['role.deleted', 'success', 'ops'],
     ]);
     expect(audit.events.every((e) => e.actor === root.principal.subject)).toBe(true);
+  });
+
+  it('widening a role through a new parent is audited as permission.granted, narrowing as permission.revoked', async () => {
+    await authz.createRole(root, { name: 'ops', permissions: ['keys:read'] });
+    await authz.updateRole(root, 'ops', { inherits: ['admin'] });
+    await authz.updateRole(root, 'ops', { inherits: [] });
+    const changes = audit.events.filter((e) => e.action === 'permission.granted' || e.action === 'permission.revoked');
+    expect(changes.map((e) => [e.action, e.entity_id, e.details])).toEqual([
+      ['permission.granted', 'ops', { permissions: ['*:*'] }],
+      ['permission.revoked', 'ops', { permissions: ['*:*'] }],
+    ]);
+  });
+
+  it('a refused escalation is audited with its target: who tried to give what to whom', async () => {
+    const manager = await insertUser(storage.db);
+    const victim = await insertUser(storage.db);
+    await authz.createRole(root, { name: 'user-manager', permissions: ['users:write'] });
+    await authz.assignRole(root, { userId: manager, role: 'user-manager' });
+    const self: AuthzActor = { principal: userPrincipal(manager) };
+    await expect(authz.assignRole(self, { userId: victim, role: 'admin', scope: 'acme' })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    await expect(authz.updateRole(self, 'user-manager', { inherits: ['admin'] })).rejects.toMatchObject({ code: 'privilege_escalation' });
+    expect(audit.events.filter((e) => e.outcome === 'denied')).toEqual([
+      expect.objectContaining({
+        action: 'permission.granted',
+        actor: manager,
+        entity_type: 'user',
+        entity_id: victim,
+        details: { operation: 'membership.add', role: 'admin', scope: 'acme', reason: 'privilege_escalation', missing: ['*:*'] },
+      }),
+      expect.objectContaining({ actor: manager, entity_type: 'role', entity_id: 'user-manager', details: { operation: 'role.update', reason: 'privilege_escalation', missing: ['*:*'] } }),
+    ]);
+  });
+
+  it('a change is still audited when publishing its invalidation fails (Redis down), and this instance forgets at once', async () => {
+    const local = createMemoryInvalidationBus();
+    const failing: InvalidationBus = {
+      ...local,
+      async publish(message) {
+        await local.publish(message); // the Redis bus tells its own instance first
+        throw new Error('redis down');
+      },
+    };
+    const instance = new AuthzService({ db: storage.db, invalidation: failing, audit: () => audit, cacheTtlMs: 3_600_000 });
+    try {
+      const user = await insertUser(storage.db);
+      await authz.assignRole(root, { userId: user, role: 'member' });
+      expect(await instance.can(userPrincipal(user), 'keys:write')).toBe(true); // now cached
+      await expect(instance.removeRole(root, { userId: user, role: 'member' })).rejects.toThrow('redis down');
+      expect(audit.events.at(-1)).toMatchObject({ action: 'membership.removed', outcome: 'success', entity_id: user });
+      expect(await instance.can(userPrincipal(user), 'keys:write')).toBe(false);
+      await expect(instance.createRole(root, { name: 'ops', permissions: ['keys:read'] })).rejects.toThrow('redis down');
+      expect(audit.events.at(-1)).toMatchObject({ action: 'role.created', entity_id: 'ops' });
+    } finally {
+      instance.close();
+    }
   });
 
   it('deleting a user removes its memberships (ON DELETE CASCADE)', async () => {

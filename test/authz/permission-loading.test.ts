@@ -129,6 +129,23 @@ describeEachDatabase('effective-permission loading', (dialect) => {
     now += 30_000;
     expect((await authz.roles()).has('late')).toBe(true);
   });
+
+  it('a role change lost to the bus is seen within one TTL by a user first loaded from an aging role table', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const authz = service({ cacheTtlMs: 30_000, now: () => now });
+    const elsewhere = service({ db: storage.db, bus: createMemoryInvalidationBus() });
+    await elsewhere.createRole(root, { name: 'ops', permissions: ['ops:run'] });
+    const [early, late] = [await insertUser(storage.db), await insertUser(storage.db)];
+    await elsewhere.assignRole(root, { userId: late, role: 'ops' });
+    expect(await authz.can(userPrincipal(early), 'ops:run')).toBe(false); // reads the role table at t0
+
+    now += 29_000;
+    await elsewhere.updateRole(root, 'ops', { permissions: ['ops:read'] }); // never heard here
+    expect(await authz.can(userPrincipal(late), 'ops:run')).toBe(true); // built from the t0 table
+    now += 1_000; // t0 + TTL: the role table and everything computed from it have expired
+    expect(await authz.can(userPrincipal(late), 'ops:run')).toBe(false);
+    expect(await authz.can(userPrincipal(late), 'ops:read')).toBe(true);
+  });
 });
 
 describe('createAuthz and WARDEN_AUTHZ_CACHE_TTL_MS', () => {

@@ -109,13 +109,19 @@ describe('names', () => {
 });
 
 describe('PermissionSet (compiled matcher) agrees with permissionCovers', () => {
+  it('covers nothing malformed: empty segments, case, extra colons', () => {
+    const set = new PermissionSet(['keys:*', '*:read', 'users:write']);
+    for (const required of ['keys:', ':read', 'Keys:write', 'keys:Write', 'users:write:x', 'users:write ', '']) expect(set.covers(required), required).toBe(false);
+    expect(set.covers('keys:write')).toBe(true);
+  });
+
   const segments = ['*', 'keys', 'users', 'read', 'write'];
   const all = segments.flatMap((r) => segments.map((a) => `${r}:${a}`));
   it('for every grant list of up to two entries and every required permission', () => {
     const lists = [[], ...all.map((p) => [p]), ...all.flatMap((p) => all.slice(0, 6).map((q) => [p, q]))];
     for (const list of lists) {
       const set = new PermissionSet(list);
-      for (const required of [...all, 'keys', 'a:b:c', '']) {
+      for (const required of [...all, 'keys', 'a:b:c', '', 'keys:', ':read', ':', 'users:', ':write', '*:', ':*']) {
         expect(set.covers(required), `${JSON.stringify(list)} ⊇ ${required}`).toBe(anyCovers(list, required));
       }
     }

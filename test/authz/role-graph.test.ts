@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findCycle, resolveRole, type RoleNode } from '../../src/authz/role-graph.js';
+import { chainLengthThrough, findCycle, resolveRole, type RoleNode } from '../../src/authz/role-graph.js';
 
 function graph(...nodes: [string, string[], string[]][]): Map<string, RoleNode> {
   return new Map(nodes.map(([name, permissions, inherits]) => [name, { name, permissions, inherits }]));
@@ -39,5 +39,27 @@ describe('cycle detection', () => {
   it('accepts a DAG', () => {
     expect(findCycle(roles, 'd', ['a', 'c'])).toBeUndefined();
     expect(findCycle(roles, 'a', ['c'])).toBeUndefined();
+  });
+});
+
+describe('inheritance depth', () => {
+  /** r0 ← r1 ← … ← r(n-1): each role inherits the one before it. */
+  const chain = (n: number): Map<string, RoleNode> => graph(...Array.from({ length: n }, (_, i): [string, string[], string[]] => [`r${i}`, [], i === 0 ? [] : [`r${i - 1}`]]));
+
+  it('counts the roles on the longest chain through a role, heirs above and parents below', () => {
+    const roles = chain(10);
+    expect(chainLengthThrough(roles, 'r0')).toBe(10);
+    expect(chainLengthThrough(roles, 'r9')).toBe(10);
+    expect(chainLengthThrough(roles, 'r4')).toBe(10);
+    expect(chainLengthThrough(graph(['lonely', [], []]), 'lonely')).toBe(1);
+    // A diamond is two chains of three, not four.
+    const diamond = graph(['top', [], ['l', 'r']], ['l', [], ['base']], ['r', [], ['base']], ['base', [], []]);
+    expect(chainLengthThrough(diamond, 'l')).toBe(3);
+  });
+
+  it('stops counting past the limit on a depth bomb or a stored cycle', () => {
+    expect(chainLengthThrough(chain(5_000), 'r2500', 32)).toBe(33);
+    const cyclic = graph(['a', [], ['b']], ['b', [], ['a']]);
+    expect(chainLengthThrough(cyclic, 'a', 32)).toBe(33);
   });
 });

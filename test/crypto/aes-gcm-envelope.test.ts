@@ -27,6 +27,15 @@ describe('AES-256-GCM envelope', () => {
     expect(openEnvelope(keyring, a, 'users.email').toString()).toBe('hello');
   });
 
+  it('reads a key id only from key-id characters (no high-bit aliases of a real id)', () => {
+    const sealed = sealEnvelope(keyring, Buffer.from('x'), 'ctx');
+    const alias = Buffer.from(sealed);
+    alias[2] = (alias[2] as number) | 0x80; // 'k' | 0x80: Node's ascii decoder would read it back as 'k'
+    expect(envelopeKeyId(alias)).toBeUndefined();
+    expect(reasonOf(() => openEnvelope(keyring, alias, 'ctx'))).toBe('malformed');
+    expect(envelopeKeyId(sealed)).toBe('k2');
+  });
+
   it('rejects tampering of any byte, truncation, wrong context and unknown keys with a typed error', () => {
     const sealed = sealEnvelope(keyring, Buffer.from('secret value'), 'ctx');
     for (let i = 0; i < sealed.length; i += 1) {

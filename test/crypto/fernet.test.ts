@@ -84,6 +84,28 @@ describe('Fernet', () => {
     expect(() => fernet.decrypt(token)).toThrow(expect.objectContaining({ reason: 'not_yet_valid' }));
   });
 
+  it('refuses a NaN or negative TTL and clock skew instead of silently skipping the check', () => {
+    let now = 1_700_000_000_000;
+    const fernet = new Fernet(generateFernetKey(), { now: () => now });
+    const token = fernet.encrypt('x');
+    now += 10 * 86_400_000;
+    for (const ttlSec of [Number.NaN, -1, Number.POSITIVE_INFINITY]) expect(() => fernet.decrypt(token, { ttlSec })).toThrow(TypeError);
+    for (const maxClockSkewSec of [Number.NaN, -5]) expect(() => new Fernet(generateFernetKey(), { maxClockSkewSec })).toThrow(TypeError);
+  });
+
+  it('accepts only the canonical base64url encoding of a token', () => {
+    const fernet = new Fernet(generateFernetKey());
+    // 'x' encrypts to 89 bytes: the last base64 character carries 2 unused bits.
+    const token = fernet.encrypt('x');
+    const body = token.replace(/=+$/, '');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(body.at(-1) as string);
+    const variant = `${body.slice(0, -1)}${alphabet[last ^ 0b01]}${token.slice(body.length)}`;
+    expect(Buffer.from(variant, 'base64url')).toEqual(Buffer.from(token, 'base64url'));
+    expect(() => fernet.decrypt(variant)).toThrow(expect.objectContaining({ reason: 'malformed' }));
+    expect(fernet.decrypt(token).toString()).toBe('x');
+  });
+
   it('refuses keys that are not 32 bytes of url-safe base64', () => {
     expect(() => new Fernet('short')).toThrow(TypeError);
     expect(() => new Fernet(Buffer.alloc(16))).toThrow(TypeError);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -57,5 +57,33 @@ describe('secure temp files', () => {
     expect(await pathExists(outside)).toBe(true);
     expect(await sweepSecureTempFiles({ dir, now: () => now + 2 * 3600_000, maxAgeMs: 3600_000 })).toBe(1);
     expect(await pathExists(fresh.path)).toBe(false);
+  });
+
+  it('refuses a private directory that is a symlink, so the sweeper cannot delete files elsewhere', async () => {
+    // e.g. /tmp/warden-<uid> planted by another user as a link to the victim's ~/.ssh (0700, owned by the victim)
+    const victim = path.join(root, 'ssh');
+    mkdirSync(victim, { mode: 0o700 });
+    const keyFile = path.join(victim, 'id_ed25519');
+    writeFileSync(keyFile, 'key');
+    const now = Date.now();
+    utimesSync(keyFile, new Date(now - 48 * 3600_000), new Date(now - 48 * 3600_000));
+    symlinkSync(victim, dir);
+    expect(() => privateTempDir(dir)).toThrow(/symbolic link/);
+    await expect(sweepSecureTempFiles({ dir, now: () => now })).rejects.toThrow(/symbolic link/);
+    await expect(createSecureTempFile({ dir })).rejects.toThrow(/symbolic link/);
+    expect(await pathExists(keyFile)).toBe(true);
+  });
+
+  it('refuses a prefix that would put the file outside the private directory', async () => {
+    for (const prefix of ['../escape', 'a/b', '.hidden', '']) await expect(createSecureTempFile({ dir, prefix })).rejects.toThrow(TypeError);
+    expect(readdirSync(root)).not.toContain('escape');
+    const ok = await createSecureTempFile({ dir, prefix: 'key.v1' });
+    expect(path.dirname(ok.path)).toBe(dir);
+  });
+
+  it('does not leave a file behind when writing its contents fails', async () => {
+    // A value the file handle cannot write (as from untyped JavaScript callers).
+    await expect(createSecureTempFile({ dir, contents: 42 as unknown as string })).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

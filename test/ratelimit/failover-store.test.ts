@@ -130,6 +130,57 @@ describe('failover store', () => {
     expect((rejected.error() as WardenError).status).toBe(503);
   });
 
+  it('after the pause lets exactly one decision probe the primary; the others apply the policy meanwhile', async () => {
+    const primary = controllablePrimary();
+    const store = make('fail-open', primary);
+    const first = watch(store.consume(policy, 'k', 1));
+    primary.calls[0]?.reject(new Error('ECONNRESET'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.value()).toMatchObject({ allowed: true });
+    // Paused: nothing reaches the primary.
+    await store.consume(policy, 'k', 1);
+    expect(primary.calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const probe = watch(store.consume(policy, 'k', 1));
+    const others = [watch(store.consume(policy, 'k', 1)), watch(store.consume(policy, 'k', 1))];
+    await vi.advanceTimersByTimeAsync(0);
+    expect(primary.calls).toHaveLength(2);
+    // The others did not wait for the probe (a hung Redis would have cost each the timeout).
+    for (const other of others) expect(other.state()).toBe('resolved');
+    expect(probe.state()).toBe('pending');
+    primary.calls[1]?.resolve(answer(7));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(probe.value()).toEqual(answer(7));
+    // Recovered: every decision goes to the primary again.
+    const next = [watch(store.consume(policy, 'k', 1)), watch(store.consume(policy, 'k', 1))];
+    expect(primary.calls).toHaveLength(4);
+    primary.calls[2]?.resolve(answer(1));
+    primary.calls[3]?.resolve(answer(2));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next.map((w) => w.value())).toEqual([answer(1), answer(2)]);
+  });
+
+  it('a probe that times out pauses again and lets the next probe through after the pause', async () => {
+    const primary = controllablePrimary();
+    const store = make('fail-closed', primary);
+    const first = watch(store.consume(policy, 'k', 1));
+    primary.calls[0]?.reject(new Error('ECONNRESET'));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(first.state()).toBe('rejected');
+    const probe = watch(store.consume(policy, 'k', 1));
+    await vi.advanceTimersByTimeAsync(TIMEOUT_MS);
+    expect(probe.state()).toBe('rejected');
+    expect(primary.calls).toHaveLength(2);
+    await expect(store.consume(policy, 'k', 1)).rejects.toMatchObject({ status: 503 });
+    expect(primary.calls).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const again = watch(store.consume(policy, 'k', 1));
+    expect(primary.calls).toHaveLength(3);
+    primary.calls[2]?.resolve(answer(3));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(again.value()).toEqual(answer(3));
+  });
+
   it('leaves no timer behind once every decision has settled', async () => {
     const primary = controllablePrimary();
     const store = make('fail-closed', primary);

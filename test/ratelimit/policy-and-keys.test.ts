@@ -5,6 +5,7 @@ import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { productionProblems } from '../../src/config/production-checks.js';
 import { clientAddressKey } from '../../src/ratelimit/client-key.js';
 import { parsePolicyList, resolvePolicy } from '../../src/ratelimit/policy.js';
+import { policyListSetting } from '../../src/ratelimit/policy-setting.js';
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds } from '../../src/ratelimit/rate-limit-headers.js';
 
 describe('policy lists', () => {
@@ -22,6 +23,13 @@ describe('policy lists', () => {
     expect(() => parsePolicyList('100')).toThrow('"100"');
     expect(() => parsePolicyList('100/60x')).toThrow(TypeError);
     expect(() => parsePolicyList('0/60s')).toThrow(TypeError);
+  });
+
+  it('rejects numbers beyond the safe integers when the setting is read, not when the app starts', () => {
+    expect(() => parsePolicyList('99999999999999999999/60s')).toThrow('"99999999999999999999/60s"');
+    expect(() => parsePolicyList('10/9999999999999d')).toThrow(TypeError);
+    expect(() => parsePolicyList('10/1m block 9999999999999999h')).toThrow(TypeError);
+    expect(() => policyListSetting('10/1m, 99999999999999999999/1s')).toThrow(/too large/);
   });
 
   it('validates policies: misuse throws', () => {
@@ -44,6 +52,14 @@ describe('client address keys', () => {
     expect(clientAddressKey('fe80::1%eth0')).toBe('ip6:fe80:0:0:0::/64');
     expect(clientAddressKey('::ffff:198.51.100.4')).toBe('ip:198.51.100.4');
     expect(clientAddressKey('64:ff9b::198.51.100.4')).toBe('ip6:64:ff9b:0:0::/64');
+  });
+
+  it('ignores a source port that a proxy appended to the forwarded address', () => {
+    expect(clientAddressKey('203.0.113.9:51234')).toBe('ip:203.0.113.9');
+    expect(clientAddressKey('203.0.113.9:443')).toBe('ip:203.0.113.9');
+    expect(clientAddressKey('[2001:db8:a:b::1]:51234')).toBe('ip6:2001:db8:a:b::/64');
+    expect(clientAddressKey('[2001:db8:a:b::1]')).toBe('ip6:2001:db8:a:b::/64');
+    expect(clientAddressKey('[::ffff:198.51.100.4]:80')).toBe('ip:198.51.100.4');
   });
 
   it('gives the same key for an address however many others were seen in between (bounded memo)', () => {

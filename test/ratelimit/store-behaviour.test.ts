@@ -120,6 +120,22 @@ function storeBehaviour(makeWorld: () => Promise<World & { cleanup(): Promise<vo
       expect(denied).toMatchObject({ allowed: false, remaining: 2, retry_after_ms: 500 });
       expect(await l.limit('k', 2)).toMatchObject({ allowed: true, remaining: 0 });
     });
+
+    it('records a request whose clock is behind one that just pruned the log (no entry is overwritten)', async () => {
+      const l = limiter({ algorithm: 'sliding-log', limit: 3, windowMs: 1000 });
+      world.at(0);
+      expect(await take(l, 1)).toEqual([true]);
+      world.at(10);
+      expect(await take(l, 1)).toEqual([true]);
+      world.at(999);
+      expect(await take(l, 1)).toEqual([true]);
+      // A peek from a caller 1 ms ahead prunes the entry of t=0 ...
+      world.at(1000);
+      expect(await l.limit('k', 0)).toMatchObject({ allowed: true, remaining: 1 });
+      // ... then callers still at t=999 get exactly the one unit left, not an endless supply.
+      world.at(999);
+      expect(await take(l, 3)).toEqual([true, false, false]);
+    });
   });
 
   describe('token bucket', () => {
@@ -179,6 +195,29 @@ function storeBehaviour(makeWorld: () => Promise<World & { cleanup(): Promise<vo
     expect((await one.limit('k')).allowed).toBe(true);
     expect((await two.limit('k')).allowed).toBe(true);
     expect((await one.limit('k')).allowed).toBe(false);
+  });
+
+  describe('clock skew at a window edge', () => {
+    for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+      it(`${algorithm}: a caller whose clock is a little behind joins the newer window instead of wiping its count`, async () => {
+        const l = limiter({ algorithm, limit: 3, windowMs: 1000 });
+        world.at(1000);
+        expect(await take(l, 3)).toEqual([true, true, true]);
+        // Another instance 2 ms behind (or this clock stepped back) is still in the previous window.
+        world.at(998);
+        expect(await l.limit('k')).toMatchObject({ allowed: false, remaining: 0 });
+        world.at(1001);
+        expect((await l.limit('k')).allowed).toBe(false);
+      });
+    }
+
+    it('a clock that stepped back by more than a window starts afresh instead of waiting for the future window', async () => {
+      const l = limiter({ algorithm: 'fixed-window', limit: 1, windowMs: 1000 });
+      world.at(5000);
+      expect(await take(l, 2)).toEqual([true, false]);
+      world.at(2500);
+      expect((await l.limit('k')).allowed).toBe(true);
+    });
   });
 
   it('cost 0 peeks without consuming', async () => {

@@ -29,6 +29,12 @@ const NEAR_MISSES: Record<string, string> = {
   'url: many schemes': 'a://'.repeat(N / 4),
   'assignment: repeated keys': 'password='.repeat(N / 9),
   'assignment: key chars without separator': 'a.b-c_'.repeat(N / 6),
+  'assignment: nested harmless quoted keys': 'a="'.repeat(N / 3),
+  'assignment: alternating quotes': 'a="b=\''.repeat(N / 6),
+  'assignment: harmless keys opening brackets': 'x={'.repeat(N / 3),
+  'assignment: sensitive keys opening brackets': 'password={'.repeat(N / 10),
+  'assignment: sensitive keys opening quotes': 'token="'.repeat(N / 7),
+  'assignment: escaped quotes': 'secret=\\"'.repeat(N / 9),
   'bearer: scheme words': 'Bearer '.repeat(N / 7),
   'provider: prefixes': 'wdn_ghp_sk-AKIAxoxb-sk_live_AIza '.repeat(N / 33),
 };
@@ -77,6 +83,13 @@ describe('adversarial inputs complete with bounded work', () => {
     expect(out.a).toBe('x'.repeat(900));
     expect(out.b).toBe('y'.repeat(200));
     expect(out.c).toBe('[REDACTED:budget]');
+  });
+
+  it('keeps many object keys that redact to the same text apart in linear time', () => {
+    const wide = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`u${i}@example.com`, i]));
+    const out = redactValue(wide) as Record<string, number>;
+    expect(Object.keys(out)).toHaveLength(20_000);
+    expect(out['[REDACTED:email]#20000']).toBe(19_999);
   });
 
   it('handles cyclic objects through the depth limit', () => {

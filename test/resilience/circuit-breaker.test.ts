@@ -213,4 +213,14 @@ describe('circuit breaker with a real failing upstream', () => {
     expect(() => build({ opening: { kind: 'consecutive', failures: 0 } })).toThrow(TypeError);
     expect(() => build({ opening: { kind: 'ratio', ratio: 2, windowMs: 1000 } })).toThrow(TypeError);
   });
+
+  it('rejects ratio openings cockatiel cannot run: ratio 1, a NaN, zero or huge window, a bad minimumRps', () => {
+    expect(() => build({ opening: { kind: 'ratio', ratio: 1, windowMs: 1000 } })).toThrow(TypeError);
+    expect(() => build({ opening: { kind: 'ratio', ratio: 0.5, windowMs: Number.NaN } })).toThrow(TypeError);
+    expect(() => build({ opening: { kind: 'ratio', ratio: 0.5, windowMs: 0 } })).toThrow(TypeError);
+    // One bucket per second: 10^12 ms would allocate a billion buckets.
+    expect(() => build({ opening: { kind: 'ratio', ratio: 0.5, windowMs: 1e12 } })).toThrow(TypeError);
+    expect(() => build({ opening: { kind: 'ratio', ratio: 0.5, windowMs: 1000, minimumRps: -1 } })).toThrow(TypeError);
+    expect(() => build({ opening: { kind: 'ratio', ratio: 0.5, windowMs: 60_000, minimumRps: 2 } })).not.toThrow();
+  });
 });

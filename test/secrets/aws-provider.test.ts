@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAwsProvider } from '../../src/secrets/aws-provider.js';
 import { SecretManager } from '../../src/secrets/secret-manager.js';
-import { SecretNotFoundError } from '../../src/secrets/secret-provider.js';
+import { SecretNotFoundError, SecretProviderError } from '../../src/secrets/secret-provider.js';
 
 const haveMoto = spawnSync('moto_server', ['--help'], { encoding: 'utf8' }).status === 0;
 if (!haveMoto) console.warn('SKIPPING AWS Secrets Manager tests: moto_server (moto\'s AWS emulator) is not installed');
@@ -66,4 +66,26 @@ describe.skipIf(!haveMoto)('AWS Secrets Manager provider (against moto_server)',
       provider.close();
     }
   });
+});
+
+describe('AWS provider against an endpoint that never answers', () => {
+  it('fails with a provider error after the request timeout instead of hanging', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
+    const provider = createAwsProvider({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, timeoutMs: 200 });
+    try {
+      const started = Date.now();
+      await expect(provider.get('K')).rejects.toThrow(SecretProviderError);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      provider.close();
+      vi.unstubAllEnvs();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 15_000);
 });

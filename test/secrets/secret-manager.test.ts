@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -88,6 +88,16 @@ describe('SecretManager', () => {
     expect(await manager.get('A')).toBe('v3');
   });
 
+  it('file: a failed set leaves no temp file holding the value behind', async () => {
+    const provider = createFileProvider({ dir, env: {} });
+    mkdirSync(path.join(dir, 'TAKEN'));
+    writeFileSync(path.join(dir, 'TAKEN', 'x'), '');
+    const error = await provider.set!('TAKEN', 'the-value').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SecretProviderError);
+    expect(String((error as Error).message)).not.toContain('the-value');
+    expect(readdirSync(dir)).toEqual(['TAKEN']);
+  });
+
   it('watch reports rotations until stopped', async () => {
     vi.useFakeTimers();
     let value = 'one';
@@ -105,6 +115,23 @@ describe('SecretManager', () => {
     value = 'three';
     await vi.advanceTimersByTimeAsync(5000);
     expect(seen).toEqual(['two']);
+  });
+
+  it('watch and invalidate of a JSON field (NAME#path) bypass the cache of the whole secret', async () => {
+    vi.useFakeTimers();
+    let value = '{"password":"one"}';
+    const manager = new SecretManager({ name: 'mutable', get: async () => value }, { cacheTtlMs: 60_000 });
+    const seen: (string | undefined)[] = [];
+    const stop = manager.watch('DB#password', (v) => seen.push(v), { intervalMs: 1000 });
+    await vi.advanceTimersByTimeAsync(1000);
+    value = '{"password":"two"}';
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(seen).toEqual(['two']);
+    stop();
+    value = '{"password":"three"}';
+    expect(await manager.get('DB#password')).toBe('two');
+    manager.invalidate('DB#password');
+    expect(await manager.get('DB#password')).toBe('three');
   });
 
   it('set and list go to the backends that support them', async () => {

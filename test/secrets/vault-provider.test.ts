@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -76,6 +78,48 @@ describe.skipIf(!haveOpenssl)('Vault provider over TLS', () => {
       await expect(createVaultProvider({ address: vault.url, token: 'root' }).get('K')).rejects.toBeInstanceOf(SecretProviderError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Vault provider against a hostile server', () => {
+  const serve = async (handler: http.RequestListener): Promise<{ url: string; close: () => Promise<void> }> => {
+    const server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(() => resolve()));
+      },
+    };
+  };
+
+  it('gives up after timeoutMs even when the server keeps trickling bytes', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const started = Date.now();
+      const provider = createVaultProvider({ address: server.url, token: 't', timeoutMs: 300 });
+      await expect(provider.get('K')).rejects.toThrow(SecretProviderError);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a response body larger than 1 MiB', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"data":{"data":{"value":"${'x'.repeat(2 * 1024 * 1024)}"}}}`);
+    });
+    try {
+      await expect(createVaultProvider({ address: server.url, token: 't' }).get('K')).rejects.toThrow(/larger than/);
+    } finally {
+      await server.close();
     }
   });
 });

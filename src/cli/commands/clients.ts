@@ -17,7 +17,10 @@ function parseDuration(value: string): number {
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
   if (match === null) throw new CliFailure(`"${value}" is not a duration like 30s, 15m, 24h or 0`, EXIT.usage);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(match[1]) * unit;
+  const ms = Number(match[1]) * unit;
+  // A time beyond the safe integers is not stored exactly (or at all): refuse it as a typo.
+  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(Date.now() + ms)) throw new CliFailure(`"${value}" is too long a duration`, EXIT.usage);
+  return ms;
 }
 
 /** `warden clients create|list|show|rotate|revoke`: OAuth 2.0 clients; the secret is printed only at creation and rotation. */
@@ -31,16 +34,19 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .option('--scope <permission...>', 'permissions the client may request, e.g. keys:read', [])
     .option('--expires-in <duration>', 'expire the client after this long (e.g. 90d)')
     .action((options: { name: string; owner: string; scope: string[]; expiresIn?: string }) =>
-      run(() =>
-        withServiceContext(async (context) => {
-          const expiresAt = options.expiresIn === undefined ? null : Date.now() + parseDuration(options.expiresIn);
+      run(() => {
+        // Checked before the database is opened; 0 would create a client that never works.
+        const lifetime = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
+        if (lifetime === 0) throw new CliFailure('--expires-in must be longer than 0', EXIT.usage);
+        return withServiceContext(async (context) => {
+          const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
           const { client, secret } = await oauthOf(context).clients.create({ name: options.name, ownerId: options.owner, scopes: options.scope, expiresAt }, CLI_ACTOR);
           io.out(`client_id=${client.client_id}`);
           io.out(`client_secret=${secret}`);
           io.err('Store the secret now: it is not shown again.');
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
   clients
     .command('list')
@@ -71,13 +77,14 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .description('issue a new secret; the old one keeps working for the grace period')
     .option('--grace <duration>', 'how long the old secret keeps working (0 = stops now)', '24h')
     .action((clientId: string, options: { grace: string }) =>
-      run(() =>
-        withServiceContext(async (context) => {
-          const { secret } = await oauthOf(context).clients.rotate(clientId, parseDuration(options.grace), CLI_ACTOR);
+      run(() => {
+        const graceMs = parseDuration(options.grace);
+        return withServiceContext(async (context) => {
+          const { secret } = await oauthOf(context).clients.rotate(clientId, graceMs, CLI_ACTOR);
           io.out(`client_secret=${secret}`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
   clients
     .command('revoke <client-id>')

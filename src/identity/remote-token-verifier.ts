@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, customFetch, errors } from 'jose';
+import { isLoopbackHost } from '../http/loopback-host.js';
 import { preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
 
 export interface RemoteTokenVerifierOptions {
@@ -68,13 +69,11 @@ export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): 
   };
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 // The JWKS decides which signatures are trusted: fetched over plain http from another host, anyone
 // on the path could substitute their own key and mint tokens.
 function assertTrustworthyJwksUrl(url: URL, allowInsecureHttp: boolean): void {
   if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && (allowInsecureHttp || LOOPBACK_HOSTS.has(url.hostname))) return;
+  if (url.protocol === 'http:' && (allowInsecureHttp || isLoopbackHost(url.hostname))) return;
   throw new TypeError(`jwksUrl must be https (plain http only for a loopback host, or with allowInsecureHttp): got ${url.protocol}//${url.host}`);
 }
 

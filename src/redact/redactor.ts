@@ -147,13 +147,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
             : verdict === 'verbatim' && typeof field === 'string'
               ? field
               : visit(field, depth + 1);
-        // defineProperty: a "__proto__" key (from JSON.parse) must stay a key, not replace the prototype.
-        Object.defineProperty(out, name, {
-          value: redacted,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        // A "__proto__" key (from JSON.parse) must stay a key, not replace the prototype; every
+        // other key takes the plain (fast) assignment, as this runs for each field of each log line.
+        if (name === '__proto__') Object.defineProperty(out, name, { value: redacted, enumerable: true, writable: true, configurable: true });
+        else out[name] = redacted;
       }
       return out;
     };

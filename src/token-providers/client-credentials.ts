@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../http/loopback-host.js';
 import { TokenEndpointError } from './token-endpoint-error.js';
 import type { IssuedToken, TokenSource } from './token-provider.js';
 
@@ -33,8 +34,7 @@ function assertTokenUrl(tokenUrl: string): void {
   } catch {
     throw new TypeError('tokenUrl is not a valid URL');
   }
-  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new TypeError('tokenUrl must be https (plain http only to a loopback address)');
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) throw new TypeError('tokenUrl must be https (plain http only to a loopback address)');
   if (url.username !== '' || url.password !== '') throw new TypeError('tokenUrl must not carry credentials; use clientId and clientSecret');
 }
 

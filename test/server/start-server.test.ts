@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -81,16 +82,37 @@ describe('startServer', () => {
   });
 
   it.skipIf(!inject('redisAvailable'))('listens only once Redis is connected, so no first request meets a connecting store', async () => {
+    // A slow Redis: the proxy accepts at once but relays nothing for 1.5 s, longer than start-up
+    // takes, so a server that did not wait would be listening with its client still connecting.
+    const target = new URL(TEST_REDIS_URL);
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((client) => {
+      sockets.push(client);
+      client.pause();
+      setTimeout(() => {
+        const upstream = net.connect(Number(target.port || 6379), target.hostname);
+        sockets.push(upstream);
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      }, 1500);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
     const prefix = `warden-test:${randomBytes(6).toString('hex')}:`;
-    const server = await startServer(
-      settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: TEST_REDIS_URL, WARDEN_REDIS_KEY_PREFIX: prefix }),
-      { print: () => undefined, handleSignals: false, logStream: silent },
-    );
     try {
-      expect(server.context.redis?.status).toBe('ready');
+      const server = await startServer(
+        settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: `redis://127.0.0.1:${port}`, WARDEN_REDIS_KEY_PREFIX: prefix }),
+        { print: () => undefined, handleSignals: false, logStream: silent },
+      );
+      try {
+        expect(server.context.redis?.status).toBe('ready');
+      } finally {
+        await server.close();
+      }
     } finally {
-      await server.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
     }
   });
 

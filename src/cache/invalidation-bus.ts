@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
@@ -19,6 +20,8 @@ export type InvalidationHandler = (message: InvalidationMessage) => void;
 export interface InvalidationBus {
   publish(message: InvalidationMessage): Promise<void>;
   subscribe(topic: string, handler: InvalidationHandler): () => void;
+  /** Resolves true once other instances' messages are being heard, false after `timeoutMs`. */
+  whenSubscribed(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -34,23 +37,58 @@ export function createMemoryInvalidationBus(): InvalidationBus {
       emitter.on(topic, handler);
       return () => emitter.off(topic, handler);
     },
+    async whenSubscribed() {
+      return true;
+    },
     async close() {
       emitter.removeAllListeners();
     },
   };
 }
 
+/** Options of the Redis bus. */
+export interface RedisInvalidationBusOptions {
+  readonly onError?: (error: Error) => void;
+  /** CLIENT SETNAME of the subscriber connection, so operators can tell it apart. */
+  readonly connectionName?: string;
+}
+
 /**
  * The multi-instance bus over Redis pub/sub. Uses a duplicate connection for SUBSCRIBE
  * (a subscribed connection cannot run other commands). Local handlers run immediately on
  * publish; the echo from Redis is ignored by instance id.
+ *
+ * Pub/sub delivers at most once: whatever is published while the subscriber is disconnected
+ * is lost. So every time the subscription becomes active (the first time, and after each
+ * reconnect) every local cache is told to drop everything ('*' on each topic).
  */
-export function createRedisInvalidationBus(redis: Redis, channel: string, onError?: (error: Error) => void): InvalidationBus {
+export function createRedisInvalidationBus(redis: Redis, channel: string, options: RedisInvalidationBusOptions = {}): InvalidationBus {
   const local = createMemoryInvalidationBus();
-  const instanceId = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const subscriber = redis.duplicate({ enableAutoPipelining: false, lazyConnect: false });
-  subscriber.on('error', (error: Error) => onError?.(error));
-  const ready = subscriber.subscribe(channel).catch((error: Error) => onError?.(error));
+  const topics = new Set<string>();
+  const instanceId = `${process.pid}-${randomUUID()}`;
+  // Re-subscribing is done here, not by ioredis, to know when it has taken effect.
+  const subscriber = redis.duplicate({
+    enableAutoPipelining: false,
+    lazyConnect: false,
+    autoResubscribe: false,
+    ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
+  });
+  let subscribed = false;
+  const waiting = new Set<(result: boolean) => void>();
+  subscriber.on('error', (error: Error) => options.onError?.(error));
+  subscriber.on('close', () => {
+    subscribed = false;
+  });
+  subscriber.on('ready', () => {
+    subscriber.subscribe(channel).then(
+      () => {
+        subscribed = true;
+        for (const topic of topics) void local.publish({ topic, id: '*' });
+        for (const settle of waiting) settle(true);
+      },
+      (error: Error) => options.onError?.(error),
+    );
+  });
   subscriber.on('message', (_channel: string, payload: string) => {
     try {
       const parsed = JSON.parse(payload) as InvalidationMessage & { from: string };
@@ -65,10 +103,24 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, onErro
       await local.publish(message);
       await redis.publish(channel, JSON.stringify({ ...message, from: instanceId }));
     },
-    subscribe: local.subscribe,
-    /** Resolves once the subscription is active (for tests). */
+    subscribe(topic, handler) {
+      topics.add(topic);
+      return local.subscribe(topic, handler);
+    },
+    whenSubscribed(timeoutMs) {
+      if (subscribed) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const done = (result: boolean): void => {
+          clearTimeout(timer);
+          waiting.delete(done);
+          resolve(result);
+        };
+        const timer = setTimeout(() => done(false), timeoutMs);
+        waiting.add(done);
+      });
+    },
     async close() {
-      await ready;
+      for (const settle of waiting) settle(false);
       subscriber.disconnect();
       await local.close();
     },

@@ -206,7 +206,7 @@ export class AuthService {
     const now = this.parts.now();
     const reason = options.reason ?? 'logout_all';
     const count = await this.parts.sessions.revokeAllForUser(userId, reason);
-    await this.parts.revocations.revokeUser(userId, { atMs: now, untilMs: now + this.parts.accessTokenLifetimeMs });
+    await this.revokeIssuedTokens(userId, now);
     // The actor is whoever ended the sessions (an admin deactivating the user, not the user).
     await this.record(facts, {
       action: 'auth.logout',
@@ -217,6 +217,14 @@ export class AuthService {
       details: { all_sessions: true, sessions_revoked: count, reason },
     });
     return count;
+  }
+
+  /**
+   * Denies every access token of the user issued up to `atMs`, on every instance (a revocation
+   * marker, not the status cache, which another instance may hold for a while).
+   */
+  async revokeIssuedTokens(userId: string, atMs = this.parts.now()): Promise<void> {
+    await this.parts.revocations.revokeUser(userId, { atMs, untilMs: atMs + this.parts.accessTokenLifetimeMs });
   }
 
   private async pair(userId: string, sessionId: string, refreshToken: string, isAdmin: boolean): Promise<TokenPair> {

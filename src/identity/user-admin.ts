@@ -83,10 +83,14 @@ export class UserAdmin {
     return true;
   }
 
-  /** Deletes a user; their tokens stop at once (status cache invalidated everywhere). */
+  /**
+   * Deletes a user; their tokens stop at once: a revocation marker denies them on every instance
+   * even if an invalidation message is lost, and the status cache is dropped everywhere.
+   */
   async delete(id: string, by: Actor): Promise<boolean> {
     const deleted = await this.parts.users.delete(id);
     if (!deleted) return false;
+    await this.parts.auth.revokeIssuedTokens(id);
     await this.parts.userStatus.invalidate(id);
     await this.record(by, 'user.deleted', id);
     return true;

@@ -59,9 +59,10 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     invalidation:
       redis === undefined
         ? createMemoryInvalidationBus()
-        : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, (error) =>
-            logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
-          ),
+        : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, {
+            connectionName: 'warden-invalidation',
+            onError: (error) => logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
+          }),
     // AES-256-GCM keyring when WARDEN_ENCRYPTION_KEY is set, else plaintext with a keyed blind index.
     fieldCipher: fieldCipherFromSettings({ secretKey: rootSecret(settings), encryptionKey: settings.encryptionKey }),
     audit: {

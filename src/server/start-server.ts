@@ -80,6 +80,9 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     // says not ready, and the limiter's failure policy decides until Redis comes back.
     if (context.redis !== undefined && !(await whenRedisReady(context.redis, REDIS_START_WAIT_MS))) {
       context.logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'redis not connected at start; listening anyway');
+    } else if (!(await context.invalidation.whenSubscribed(REDIS_START_WAIT_MS))) {
+      // Until it is, caches here would not hear of revocations on other instances.
+      context.logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'invalidation bus not subscribed at start; listening anyway');
     }
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { bearer, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
+import { bearer, identityOfApp, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 describeEachDatabase('/v1/users', (dialect) => {
   let t: TestApp;
@@ -65,7 +65,10 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect((await t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload: {} })).statusCode).toBe(400);
     expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${id}`, headers: bearer(adminToken) })).statusCode).toBe(204);
     expect((await t.app.inject({ method: 'GET', url: `/v1/users/${id}`, headers: bearer(adminToken) })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(userToken) })).json()).toMatchObject({ code: 'user_inactive' });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(userToken) })).json()).toMatchObject({ code: 'token_revoked' });
+    // A revocation marker too, so other instances deny the tokens even if they never hear of the deletion.
+    const revoked = await identityOfApp(t).revocations.isRevoked({ jti: 'any', userId: id, issuedAtMs: Date.now() - 1000 });
+    expect(revoked).toBe(true);
   });
 
   it('lists users with a cursor, each user exactly once', async () => {

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { createMemoryInvalidationBus, createRedisInvalidationBus, type InvalidationBus, type InvalidationMessage } from '../../src/cache/invalidation-bus.js';
+import { createTestRedis, describeWithRedis, type TestRedis } from '../helpers/redis.js';
+
+it('the in-process bus delivers at once and is always subscribed', async () => {
+  const bus = createMemoryInvalidationBus();
+  const heard: InvalidationMessage[] = [];
+  bus.subscribe('user', (m) => heard.push(m));
+  await bus.publish({ topic: 'user', id: 'u1' });
+  expect(heard).toEqual([{ topic: 'user', id: 'u1' }]);
+  expect(await bus.whenSubscribed(0)).toBe(true);
+  await bus.close();
+});
+
+it('whenSubscribed answers false after the timeout when Redis cannot be reached', async () => {
+  // A port that refuses connections: bind one, then close it.
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const address = probe.address() as { port: number };
+      probe.close(() => resolve(address.port));
+    });
+  });
+  const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const bus = createRedisInvalidationBus(redis, 'nowhere', { onError: () => undefined });
+  try {
+    expect(await bus.whenSubscribed(300)).toBe(false);
+  } finally {
+    await bus.close();
+    redis.disconnect();
+  }
+});
+
+describeWithRedis('the Redis invalidation bus', () => {
+  let testRedis: TestRedis;
+  const buses: InvalidationBus[] = [];
+  const connections: Redis[] = [];
+  let subscriberName: string;
+
+  beforeEach(async () => {
+    testRedis = await createTestRedis();
+    subscriberName = `warden-test-${randomBytes(6).toString('hex')}`;
+  });
+  afterEach(async () => {
+    for (const bus of buses.splice(0)) await bus.close();
+    for (const redis of connections.splice(0)) redis.disconnect();
+    await testRedis.cleanup();
+  });
+
+  const instance = (connectionName?: string): InvalidationBus => {
+    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
+    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, connectionName === undefined ? {} : { connectionName });
+    buses.push(bus);
+    return bus;
+  };
+
+  it('delivers one instance’s message to the other, and not back to the sender', async () => {
+    const a = instance();
+    const b = instance();
+    const heardByA: InvalidationMessage[] = [];
+    const heardByB: InvalidationMessage[] = [];
+    a.subscribe('apikey', (m) => heardByA.push(m));
+    b.subscribe('apikey', (m) => heardByB.push(m));
+    expect(await a.whenSubscribed(5000)).toBe(true);
+    expect(await b.whenSubscribed(5000)).toBe(true);
+    heardByA.length = 0;
+    heardByB.length = 0;
+    await a.publish({ topic: 'apikey', id: 'k1' });
+    await vi.waitFor(() => expect(heardByB).toContainEqual({ topic: 'apikey', id: 'k1' }), { timeout: 2000, interval: 10 });
+    // A heard its own message once, in process; the echo from Redis is dropped.
+    expect(heardByA).toEqual([{ topic: 'apikey', id: 'k1' }]);
+  });
+
+  it('after its subscriber reconnects, an instance drops every cached entry (messages sent meanwhile are lost)', async () => {
+    const a = instance(subscriberName);
+    const heard: InvalidationMessage[] = [];
+    a.subscribe('user', (m) => heard.push(m));
+    expect(await a.whenSubscribed(5000)).toBe(true);
+    heard.length = 0;
+
+    // Cut the subscriber's connection, as a network blip or a Redis restart would.
+    const clients = (await testRedis.redis.call('CLIENT', 'LIST')) as string;
+    const line = clients.split('\n').find((l) => l.includes(` name=${subscriberName} `));
+    const id = /(?:^|\s)id=(\d+)/.exec(line ?? '')?.[1];
+    expect(id).toBeDefined();
+    await testRedis.redis.call('CLIENT', 'KILL', 'ID', id as string);
+
+    // Whatever may have been missed, every 'user' entry is forgotten once it is back.
+    await vi.waitFor(() => expect(heard).toContainEqual({ topic: 'user', id: '*' }), { timeout: 5000, interval: 20 });
+    expect(await a.whenSubscribed(5000)).toBe(true);
+  });
+});

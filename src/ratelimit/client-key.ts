@@ -7,7 +7,16 @@ import { boundedMemo } from '../cache/bounded-memo.js';
  * otherwise rotate through 2^64 addresses to evade a per-address limit. IPv4-mapped IPv6
  * (`::ffff:1.2.3.4`) counts as the IPv4 address.
  */
-export const clientAddressKey: (ip: string) => string = boundedMemo(addressKey, 4096);
+export function clientAddressKey(ip: string | undefined): string {
+  // No address: a unix-socket listener, or a socket closed before the hook ran. Such callers
+  // share one budget rather than escaping the limit (or failing every request).
+  return ip === undefined || ip === '' ? UNKNOWN_ADDRESS_KEY : memoisedAddressKey(ip);
+}
+
+/** The key of every caller whose address is unknown. */
+export const UNKNOWN_ADDRESS_KEY = 'ip:unknown';
+
+const memoisedAddressKey = boundedMemo(addressKey, 4096);
 
 // Some trusted proxies (e.g. Azure Application Gateway) forward `1.2.3.4:51234` or
 // `[2001:db8::1]:443`: the client's source port must not become part of its key, or every new

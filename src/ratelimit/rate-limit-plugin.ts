@@ -168,12 +168,13 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       .catch((error: unknown) => request.log.warn({ err: error }, 'could not audit a rate-limit block'));
   }
 
-  // Unmatched paths under /v1 count too, so that probing for routes is limited as well. This
-  // is the only global hook, and it returns at once for every matched route.
+  // Unmatched paths count too, whatever their prefix (`/V1/`, `//v1`, `/.env`), so that probing
+  // for routes is limited as well. This is the only global hook, and it returns at once for
+  // every matched route.
   const unmatched = defaultPlan;
   if (unmatched !== null) {
     app.addHook('onRequest', (request, reply, done) => {
-      if (!request.is404 || !request.url.startsWith('/v1/')) {
+      if (!request.is404) {
         done();
         return;
       }

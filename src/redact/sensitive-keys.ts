@@ -6,6 +6,7 @@ const SENSITIVE_KEY_PARTS = [
   'password',
   'passwd',
   'passphrase',
+  'passcode',
   'secret',
   'token',
   'apikey',
@@ -25,7 +26,7 @@ const SENSITIVE_KEY_PARTS = [
 ];
 
 /** Short names that are sensitive only as the whole key (a substring match would be too broad). */
-const SENSITIVE_EXACT_KEYS = new Set(['pin', 'otp', 'pwd', 'auth', 'jwt', 'cvv', 'cvc', 'ssn']);
+const SENSITIVE_EXACT_KEYS = new Set(['pass', 'pw', 'pin', 'otp', 'totp', 'pwd', 'auth', 'jwt', 'cvv', 'cvc', 'ssn']);
 
 /** Lower-cases a key and removes '-', '_' and whitespace, so `X-Api-Key` and `apiKey` compare equal. */
 export function normaliseKey(key: string): string {

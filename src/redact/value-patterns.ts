@@ -68,7 +68,7 @@ function hasDigits(text: string, min: number): boolean {
 
 // Any key the secret_assignment rule could accept contains one of these (see sensitive-keys.ts).
 const SENSITIVE_KEY_HINT =
-  /pass|secret|token|key|auth|cookie|credential|session|pin|otp|pwd|jwt|cvv|cvc|ssn|signature|pepper/i;
+  /pass|secret|token|key|auth|cookie|credential|session|pin|otp|pw|jwt|cvv|cvc|ssn|signature|pepper/i;
 
 // One IPv4 octet, 0–255, without leading zeros beyond the value itself.
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import { anyCovers } from '../../src/authz/permission-match.js';
@@ -57,6 +61,18 @@ async function start(env: Record<string, string>): Promise<TestApp> {
   return t;
 }
 
+/** The status of a GET sent over a unix socket. */
+function statusOverSocket(socketPath: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, path, headers: { host: 'localhost' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('HTTP rate limits', () => {
   it('applies the default limit to /v1 routes with RateLimit-Policy/RateLimit headers, then 429 problem+json', async () => {
     await start({ WARDEN_RATELIMIT_DEFAULT: '3/60s', WARDEN_RATELIMIT_ALGORITHM: 'fixed-window' });
@@ -75,8 +91,26 @@ describe('HTTP rate limits', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(limited.headers['ratelimit-policy']).toBe('"default-60s";q=3;w=60');
     expect(limited.headers.ratelimit).toMatch(/^"default-60s";r=0;t=\d+$/);
-    // Unmatched /v1 paths count against the same budget (route probing is limited too).
+    // Unmatched paths count against the same budget (route probing is limited too), whatever
+    // their spelling or prefix.
     expect((await t.app.inject({ url: '/v1/nothing-here' })).statusCode).toBe(429);
+    expect((await t.app.inject({ url: '/V1/nothing-here' })).statusCode).toBe(429);
+    expect((await t.app.inject({ url: '//v1/ping' })).statusCode).toBe(429);
+    expect((await t.app.inject({ url: '/.env' })).statusCode).toBe(429);
+  });
+
+  it('limits callers without an address (a unix-socket listener) as one shared client, not with errors', async () => {
+    await start({ WARDEN_RATELIMIT_DEFAULT: '2/60s' });
+    const dir = await mkdtemp(join(tmpdir(), 'warden-sock-'));
+    const socketPath = join(dir, 'warden.sock');
+    await t.app.listen({ path: socketPath });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i += 1) statuses.push(await statusOverSocket(socketPath, '/v1/ping'));
+      expect(statuses).toEqual([200, 200, 429]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('several limits on one route: the first exhausted one denies, and both are advertised', async () => {

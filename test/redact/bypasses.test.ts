@@ -13,6 +13,8 @@ const leaks = (out: unknown, secret: string): boolean => JSON.stringify(out).inc
 describe('redaction bypasses', () => {
   it('redacts quoted values whole: single quotes, spaces, escaped JSON quotes', () => {
     expect(redactText("password='hunter2'")).toBe("password='[REDACTED:secret_assignment]'");
+    expect(redactText('{"user":"bob","pass":"hunter2"}')).toBe('{"user":"bob","pass":"[REDACTED:secret_assignment]"}');
+    expect(redactText('pw=hunter2 totp=123456')).toBe('pw=[REDACTED:secret_assignment] totp=[REDACTED:secret_assignment]');
     expect(redactText('password="correct horse battery"')).toBe('password="[REDACTED:secret_assignment]"');
     expect(redactText('{"client_secret": "s3cret with spaces, and commas"}')).toBe(
       '{"client_secret": "[REDACTED:secret_assignment]"}',

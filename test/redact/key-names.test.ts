@@ -18,6 +18,10 @@ describe('redaction by key name', () => {
       'refreshToken',
       'pin',
       'otp',
+      'pass',
+      'PW',
+      'totp',
+      'passcode',
     ]) {
       expect(isSensitiveKey(key), key).toBe(true);
     }
@@ -30,6 +34,8 @@ describe('redaction by key name', () => {
       'hotpath',
       'expires_in',
       'description',
+      'passenger',
+      'compass',
     ]) {
       expect(isSensitiveKey(key), key).toBe(false);
     }

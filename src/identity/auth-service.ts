@@ -205,8 +205,13 @@ export class AuthService {
   async logoutAll(userId: string, facts: RequestFacts, options: { reason?: string; actor?: string } = {}): Promise<number> {
     const now = this.parts.now();
     const reason = options.reason ?? 'logout_all';
-    const count = await this.parts.sessions.revokeAllForUser(userId, reason);
+    const ended = await this.parts.sessions.revokeAllForUser(userId, reason);
+    const count = ended.length;
     await this.revokeIssuedTokens(userId, now);
+    // The user marker compares this instance's clock with the token's iat from the issuing
+    // instance; a marker per session denies those sessions' tokens whatever the clocks say.
+    const until = now + this.parts.accessTokenLifetimeMs;
+    await Promise.all(ended.map((sessionId) => this.parts.revocations.revokeSession(sessionId, until)));
     // The actor is whoever ended the sessions (an admin deactivating the user, not the user).
     await this.record(facts, {
       action: 'auth.logout',

@@ -180,15 +180,16 @@ export class SessionStore {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Revokes every session of a user; returns how many were active. */
-  async revokeAllForUser(userId: string, reason: string): Promise<number> {
-    const result = await this.db
+  /** Revokes every session of a user; returns the ids of those that were active. */
+  async revokeAllForUser(userId: string, reason: string): Promise<string[]> {
+    const rows = await this.db
       .updateTable('auth_sessions')
       .set({ revoked_at: this.options.now(), revoked_reason: reason })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   /** The user's active (not revoked, not expired) sessions, newest first. */

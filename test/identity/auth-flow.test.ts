@@ -168,6 +168,13 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
       expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) })).json()).toMatchObject({ code: 'token_revoked' });
       expect((await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: tokens.refresh_token } })).statusCode).toBe(401);
     }
+    // Each ended session is denied by its own marker, so a token issued by an instance whose
+    // clock runs ahead of this one (iat after the user marker) is denied all the same.
+    for (const tokens of [a, b]) {
+      const { sid } = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
+      const query = { jti: 'issued-elsewhere', userId: user.id, issuedAtMs: Date.now() + 60_000, sessionId: sid };
+      expect(await identityOfApp(t).revocations.isRevoked(query)).toBe(true);
+    }
   });
 
   it('lists the caller’s sessions and revokes one of them', async () => {

@@ -78,6 +78,11 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     algorithm: settings.jwtAlgorithm,
     retireGraceMs: accessTokenLifetimeMs,
     now,
+    onUnreadableKey: (kid, error) =>
+      context.logger.error(
+        { kid, err: { message: error instanceof Error ? error.message : String(error) } },
+        'signing key cannot be unsealed with this instance’s secrets; it only verifies here (check WARDEN_SECRET_KEY / WARDEN_ENCRYPTION_KEY)',
+      ),
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);
   const revocations: RevocationList =

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
+import { ConfigError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { PrivateKeySealer } from './private-key-sealing.js';
 
@@ -12,7 +13,8 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 export interface RingKey {
   readonly kid: string;
   readonly algorithm: JwtAlgorithm;
-  readonly privateKey: CryptoKey | Uint8Array;
+  /** Undefined when this instance cannot unseal it (verify-only; see `load`). */
+  readonly privateKey: CryptoKey | Uint8Array | undefined;
   /** The public key (or the shared secret for HS256). */
   readonly verifyKey: CryptoKey | Uint8Array;
   /** Public JWK for the JWKS document; undefined for HS256. */
@@ -22,6 +24,9 @@ export interface RingKey {
   readonly retireAfter: number | null;
 }
 
+/** A key this instance can sign with. */
+export type SignableKey = RingKey & { readonly privateKey: CryptoKey | Uint8Array };
+
 export interface SigningKeyRingOptions {
   readonly db: Kysely<DatabaseSchema>;
   readonly sealer: PrivateKeySealer;
@@ -30,6 +35,8 @@ export interface SigningKeyRingOptions {
   /** How long a superseded key stays published: the longest access-token life plus clock skew. */
   readonly retireGraceMs: number;
   readonly now: () => number;
+  /** Told once per kid when a reload meets a key this instance cannot unseal (never the key itself). */
+  readonly onUnreadableKey?: (kid: string, error: unknown) => void;
 }
 
 /**
@@ -40,7 +47,8 @@ export interface SigningKeyRingOptions {
  */
 export class SigningKeyRing {
   private keys = new Map<string, RingKey>();
-  private activeKey: RingKey | undefined;
+  private activeKey: SignableKey | undefined;
+  private readonly reportedUnreadable = new Set<string>();
   private lastLoadAt = 0;
   private loading: Promise<void> | undefined;
 
@@ -48,12 +56,14 @@ export class SigningKeyRing {
 
   /** Loads the keys; creates the first key of the configured algorithm when none exists. */
   async initialise(): Promise<void> {
-    await this.reload();
+    // Strict at start: an instance whose secrets cannot open the stored keys must not start
+    // (it would otherwise rotate in a key of its own and supersede everyone else's).
+    await this.load({ strict: true });
     if (this.activeKey === undefined) await this.rotate();
   }
 
   /** The key that signs new tokens. */
-  active(): RingKey {
+  active(): SignableKey {
     if (this.activeKey === undefined) throw new Error('the signing key ring is not initialised');
     return this.activeKey;
   }
@@ -121,13 +131,18 @@ export class SigningKeyRing {
 
   /** Re-reads the keys from the database (single-flight). */
   reload(): Promise<void> {
-    this.loading ??= this.load().finally(() => {
+    this.loading ??= this.load({ strict: false }).finally(() => {
       this.loading = undefined;
     });
     return this.loading;
   }
 
-  private async load(): Promise<void> {
+  /**
+   * Reads the keys. A key that cannot be unsealed (sealed under other secrets, or corrupt) stops
+   * start-up when `strict`; later it is kept for verification only when it has a public key,
+   * and reported, so one bad row cannot turn every token check into an error.
+   */
+  private async load(options: { strict: boolean }): Promise<void> {
     const now = this.options.now();
     const rows = await this.options.db
       .selectFrom('signing_keys')
@@ -136,14 +151,28 @@ export class SigningKeyRing {
       .orderBy('created_at', 'desc')
       .execute();
     const keys = new Map<string, RingKey>();
-    let active: RingKey | undefined;
+    let active: SignableKey | undefined;
     for (const row of rows) {
       const algorithm = row.algorithm as JwtAlgorithm;
       if (!JWT_ALGORITHMS.includes(algorithm)) continue;
       const previous = this.keys.get(row.kid);
-      const privateKey = previous?.privateKey ?? (await importJWK(JSON.parse(this.options.sealer.open(row.private_key, row.kid)) as JWK, algorithm));
       const publicJwk = row.public_jwk === null ? undefined : (JSON.parse(row.public_jwk) as JWK);
-      const verifyKey = previous?.verifyKey ?? (publicJwk === undefined ? privateKey : await importJWK(publicJwk, algorithm));
+      let privateKey = previous?.privateKey;
+      if (privateKey === undefined) {
+        try {
+          privateKey = await importJWK(JSON.parse(this.options.sealer.open(row.private_key, row.kid)) as JWK, algorithm);
+        } catch (error) {
+          if (options.strict) throw unreadableKeyError(row.kid, error);
+          if (!this.reportedUnreadable.has(row.kid)) {
+            this.reportedUnreadable.add(row.kid);
+            this.options.onUnreadableKey?.(row.kid, error);
+          }
+          // HS256 verifies with the secret itself: without it the key is of no use here.
+          if (publicJwk === undefined) continue;
+        }
+      }
+      if (privateKey === undefined && publicJwk === undefined) continue;
+      const verifyKey = previous?.verifyKey ?? (publicJwk === undefined ? (privateKey as Uint8Array | CryptoKey) : await importJWK(publicJwk, algorithm));
       const key: RingKey = {
         kid: row.kid,
         algorithm,
@@ -155,7 +184,7 @@ export class SigningKeyRing {
         retireAfter: row.retire_after === null ? null : Number(row.retire_after),
       };
       keys.set(row.kid, key);
-      if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm) active = key;
+      if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm && isSignable(key)) active = key;
     }
     this.keys = keys;
     this.activeKey = active;
@@ -168,4 +197,14 @@ export class SigningKeyRing {
     if (key.retireAfter !== null && key.retireAfter <= this.options.now()) return undefined;
     return key;
   }
+}
+
+const isSignable = (key: RingKey): key is SignableKey => key.privateKey !== undefined;
+
+/** Why start-up stops: names the key and the likely cause, never key material. */
+function unreadableKeyError(kid: string, error: unknown): ConfigError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ConfigError([
+    `signing key ${kid} cannot be unsealed (${reason}): it was stored under a different WARDEN_SECRET_KEY or WARDEN_ENCRYPTION_KEY, or the row is corrupt. Every instance sharing the database must share those secrets.`,
+  ]);
 }

@@ -1,5 +1,9 @@
+import { exportJWK, generateKeyPair } from 'jose';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors/index.js';
 import { createIdentityService, type IdentityService } from '../../src/identity/identity-service.js';
+import { PrivateKeySealer } from '../../src/identity/private-key-sealing.js';
+import { SigningKeyRing } from '../../src/identity/signing-key-ring.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { seedUser } from './identity-helpers.js';
@@ -44,5 +48,72 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     const userId = (await seedUser(t)).id;
     const token = (await identity.issuer.issue({ userId, sessionId: 's' })).token;
     expect((await other.verifier.verify(token)).valid).toBe(true);
+  });
+
+  // Sealed under another root secret: what an instance configured with other secrets writes.
+  const foreignSealer = (): PrivateKeySealer => new PrivateKeySealer(t.context.fieldCipher, 'a-different-root-secret-of-forty-or-more-characters-0123');
+
+  async function insertForeignKey(algorithm: 'EdDSA' | 'HS256', kid: string): Promise<void> {
+    const pair = await generateKeyPair('EdDSA', { extractable: true });
+    await t.context.storage.db
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        algorithm,
+        public_jwk: algorithm === 'HS256' ? null : JSON.stringify(await exportJWK(pair.publicKey)),
+        private_key: foreignSealer().seal(JSON.stringify(await exportJWK(pair.privateKey)), kid),
+        created_at: clock - 1000,
+        superseded_at: clock - 1000,
+        retire_after: clock + 60_000,
+      })
+      .execute();
+  }
+
+  it('refuses to start when a stored key cannot be unsealed with this instance’s secrets, naming the key', async () => {
+    const ring = new SigningKeyRing({ db: t.context.storage.db, sealer: foreignSealer(), algorithm: 'EdDSA', retireGraceMs: 930_000, now: () => clock });
+    const kid = identity.keys.active().kid;
+    const failure = await ring.initialise().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ConfigError);
+    expect(String((failure as Error).message)).toContain(`signing key ${kid} cannot be unsealed`);
+    expect(String((failure as Error).message)).toContain('WARDEN_SECRET_KEY');
+    // It did not rotate in a key of its own.
+    expect(await t.context.storage.db.selectFrom('signing_keys').select('kid').execute()).toHaveLength(1);
+  });
+
+  it('after start, an unreadable key only verifies (public key) or is skipped (HS256), is reported once, and never makes checks throw', async () => {
+    const reported: string[] = [];
+    const ring = new SigningKeyRing({
+      db: t.context.storage.db,
+      sealer: new PrivateKeySealer(t.context.fieldCipher, t.settings.secretKey ?? ''),
+      algorithm: 'EdDSA',
+      retireGraceMs: 930_000,
+      now: () => clock,
+      onUnreadableKey: (kid) => reported.push(kid),
+    });
+    await ring.initialise();
+    const active = ring.active().kid;
+    await insertForeignKey('EdDSA', 'foreign-eddsa');
+    await insertForeignKey('HS256', 'foreign-hs256');
+    await ring.reload();
+    await ring.reload();
+    expect(reported.sort()).toEqual(['foreign-eddsa', 'foreign-hs256']);
+    expect(ring.active().kid).toBe(active);
+    const verifyOnly = await ring.find('foreign-eddsa');
+    expect(verifyOnly?.privateKey).toBeUndefined();
+    expect(verifyOnly?.verifyKey).toBeDefined();
+    expect(ring.jwks().keys.map((k) => k.kid)).toContain('foreign-eddsa');
+    expect(await ring.find('foreign-hs256')).toBeUndefined();
+
+    // Through the verifier: a token naming the unreadable HS256 key is refused with a code.
+    const userId = (await seedUser(t)).id;
+    const token = (await identity.issuer.issue({ userId, sessionId: 's' })).token;
+    const [header = '', ...rest] = token.split('.');
+    const foreignHeader = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header, 'base64url').toString()), kid: 'foreign-hs256' })).toString('base64url');
+    clock += 5001; // past the reload throttle, so the unknown kid triggers a reload
+    expect(await identity.verifier.verify([foreignHeader, ...rest].join('.'))).toEqual({ valid: false, code: 'token_unknown_kid' });
+    expect((await identity.verifier.verify(token)).valid).toBe(true);
   });
 });

@@ -13,19 +13,15 @@ export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 export interface RingKey {
   readonly kid: string;
   readonly algorithm: JwtAlgorithm;
-  /** Undefined when this instance cannot unseal it (verify-only; see `load`). */
-  readonly privateKey: CryptoKey | Uint8Array | undefined;
-  /** The public key (or the shared secret for HS256). */
+  readonly privateKey: CryptoKey | Uint8Array;
+  /** The public key (or the shared secret for HS256), derived from the sealed private key. */
   readonly verifyKey: CryptoKey | Uint8Array;
-  /** Public JWK for the JWKS document; undefined for HS256. */
+  /** Public JWK for the JWKS document, derived from the sealed private key; undefined for HS256. */
   readonly publicJwk: JWK | undefined;
   readonly createdAt: number;
   readonly supersededAt: number | null;
   readonly retireAfter: number | null;
 }
-
-/** A key this instance can sign with. */
-export type SignableKey = RingKey & { readonly privateKey: CryptoKey | Uint8Array };
 
 export interface SigningKeyRingOptions {
   readonly db: Kysely<DatabaseSchema>;
@@ -47,7 +43,7 @@ export interface SigningKeyRingOptions {
  */
 export class SigningKeyRing {
   private keys = new Map<string, RingKey>();
-  private activeKey: SignableKey | undefined;
+  private activeKey: RingKey | undefined;
   private readonly reportedUnreadable = new Set<string>();
   private lastLoadAt = 0;
   private loading: Promise<void> | undefined;
@@ -63,7 +59,7 @@ export class SigningKeyRing {
   }
 
   /** The key that signs new tokens. */
-  active(): SignableKey {
+  active(): RingKey {
     if (this.activeKey === undefined) throw new Error('the signing key ring is not initialised');
     return this.activeKey;
   }
@@ -138,9 +134,11 @@ export class SigningKeyRing {
   }
 
   /**
-   * Reads the keys. A key that cannot be unsealed (sealed under other secrets, or corrupt) stops
-   * start-up when `strict`; later it is kept for verification only when it has a public key,
-   * and reported, so one bad row cannot turn every token check into an error.
+   * Reads the keys. Everything a key verifies with comes from its sealed private key (the
+   * `public_jwk` column is not authenticated, so it is only checked against it). A key that
+   * cannot be unsealed (sealed under other secrets, tampered, corrupt) stops start-up when
+   * `strict`; later it is skipped and reported once, so one bad row cannot turn every token
+   * check into an error: its tokens get `token_unknown_kid`.
    */
   private async load(options: { strict: boolean }): Promise<void> {
     const now = this.options.now();
@@ -151,28 +149,25 @@ export class SigningKeyRing {
       .orderBy('created_at', 'desc')
       .execute();
     const keys = new Map<string, RingKey>();
-    let active: SignableKey | undefined;
+    let active: RingKey | undefined;
     for (const row of rows) {
       const algorithm = row.algorithm as JwtAlgorithm;
       if (!JWT_ALGORITHMS.includes(algorithm)) continue;
       const previous = this.keys.get(row.kid);
-      const publicJwk = row.public_jwk === null ? undefined : (JSON.parse(row.public_jwk) as JWK);
-      let privateKey = previous?.privateKey;
-      if (privateKey === undefined) {
+      let material: KeyMaterial | undefined = previous?.algorithm === algorithm ? previous : undefined;
+      if (material === undefined) {
         try {
-          privateKey = await importJWK(JSON.parse(this.options.sealer.open(row.private_key, row.kid)) as JWK, algorithm);
+          material = await unseal(this.options.sealer, row.kid, algorithm, row.private_key, row.public_jwk);
         } catch (error) {
           if (options.strict) throw unreadableKeyError(row.kid, error);
           if (!this.reportedUnreadable.has(row.kid)) {
             this.reportedUnreadable.add(row.kid);
             this.options.onUnreadableKey?.(row.kid, error);
           }
-          // HS256 verifies with the secret itself: without it the key is of no use here.
-          if (publicJwk === undefined) continue;
+          continue;
         }
       }
-      if (privateKey === undefined && publicJwk === undefined) continue;
-      const verifyKey = previous?.verifyKey ?? (publicJwk === undefined ? (privateKey as Uint8Array | CryptoKey) : await importJWK(publicJwk, algorithm));
+      const { privateKey, verifyKey, publicJwk } = material;
       const key: RingKey = {
         kid: row.kid,
         algorithm,
@@ -184,7 +179,7 @@ export class SigningKeyRing {
         retireAfter: row.retire_after === null ? null : Number(row.retire_after),
       };
       keys.set(row.kid, key);
-      if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm && isSignable(key)) active = key;
+      if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm) active = key;
     }
     this.keys = keys;
     this.activeKey = active;
@@ -199,7 +194,28 @@ export class SigningKeyRing {
   }
 }
 
-const isSignable = (key: RingKey): key is SignableKey => key.privateKey !== undefined;
+type KeyMaterial = Pick<RingKey, 'privateKey' | 'verifyKey' | 'publicJwk'>;
+
+// The private members of each key type; what is left is the public key.
+const PRIVATE_MEMBERS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth']);
+
+/** Opens a stored key and derives its public half; throws when the row is unusable. */
+async function unseal(
+  sealer: PrivateKeySealer,
+  kid: string,
+  algorithm: JwtAlgorithm,
+  sealed: string,
+  storedPublic: string | null,
+): Promise<KeyMaterial> {
+  const privateJwk = JSON.parse(sealer.open(sealed, kid)) as JWK;
+  const privateKey = await importJWK(privateJwk, algorithm);
+  if (algorithm === 'HS256') return { privateKey, verifyKey: privateKey, publicJwk: undefined };
+  const publicJwk = Object.fromEntries(Object.entries(privateJwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
+  const stored = storedPublic === null ? {} : (JSON.parse(storedPublic) as Record<string, unknown>);
+  const mismatch = Object.entries(publicJwk).some(([name, value]) => stored[name] !== value);
+  if (mismatch) throw new TypeError('public_jwk does not match the sealed private key (tampered row)');
+  return { privateKey, verifyKey: await importJWK(publicJwk, algorithm), publicJwk };
+}
 
 /** Why start-up stops: names the key and the likely cause, never key material. */
 function unreadableKeyError(kid: string, error: unknown): ConfigError {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { domainToUnicode } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { ValidationError, WardenError } from '../errors/index.js';
@@ -32,10 +33,18 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /**
  * The one canonical form of an email, used for storage, the blind index and login alike: NFKC
  * (so a full-width 'ａ' or a decomposed 'é' cannot make a look-alike second account), trimmed,
- * lower-cased, and NFKC again (lower-casing can leave a non-normalised sequence).
+ * lower-cased, and NFKC again (lower-casing can leave a non-normalised sequence); a punycode
+ * domain becomes its Unicode form. The local part's 'ß' is not folded to 'ss': those are
+ * different mailboxes.
  */
 export function canonicalEmail(raw: string): string {
-  return raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
+  const folded = raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
+  const at = folded.lastIndexOf('@');
+  if (at < 0 || !folded.includes('xn--', at)) return folded;
+  // An internationalised domain spelled in its ASCII (punycode) form is the same mailbox as
+  // the Unicode spelling: one account, not two. Invalid punycode is left as written.
+  const domain = domainToUnicode(folded.slice(at + 1));
+  return domain === '' ? folded : `${folded.slice(0, at + 1)}${domain.normalize('NFKC')}`;
 }
 
 /** Canonicalises an email; throws ValidationError when it is not a plausible address. */

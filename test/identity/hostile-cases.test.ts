@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPlaintextFieldCipher } from '../../src/crypto/field-cipher.js';
 import { bootstrapDevAdmin } from '../../src/identity/dev-bootstrap.js';
 import { PrivateKeySealer } from '../../src/identity/private-key-sealing.js';
+import { SigningKeyRing } from '../../src/identity/signing-key-ring.js';
 import { createRemoteTokenVerifier } from '../../src/identity/remote-token-verifier.js';
 import { UserStatusCache } from '../../src/identity/user-status-cache.js';
 import type { DatabaseSchema } from '../../src/storage/index.js';
@@ -28,6 +29,17 @@ describe('hostile identity inputs', () => {
     const tokens = await login(t.app, 'ｊo@example.test');
     const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(me.json()).toMatchObject({ id: user.id, email: 'jo@example.test' });
+  });
+
+  it('treats a punycode domain and its Unicode spelling as one mailbox, but keeps ß and ss apart', async () => {
+    const user = await seedUser(t, { email: 'jo@bücher.example' });
+    await expect(seedUser(t, { email: 'jo@xn--bcher-kva.example' })).rejects.toMatchObject({ code: 'email_taken' });
+    await expect(seedUser(t, { email: 'JO@XN--BCHER-KVA.EXAMPLE' })).rejects.toMatchObject({ code: 'email_taken' });
+    expect((await login(t.app, 'jo@xn--bcher-kva.example')).access_token).toBeTypeOf('string');
+    expect(user.email).toBe('jo@bücher.example');
+    // Different local parts are different mailboxes, whatever a case-folding would say.
+    await seedUser(t, { email: 'straße@example.test' });
+    expect((await seedUser(t, { email: 'strasse@example.test' })).email).toBe('strasse@example.test');
   });
 
   it('refuses emails with invisible or control characters (zero-width space, bidi override, NUL)', async () => {
@@ -82,7 +94,34 @@ describe('hostile identity inputs', () => {
       .insertInto('signing_keys')
       .values({ kid: 'planted', algorithm: 'EdDSA', public_jwk: JSON.stringify(await exportJWK(publicKey)), private_key: privateJwk, created_at: Date.now() + 1000, superseded_at: null, retire_after: null })
       .execute();
-    await expect(identityOfApp(t).keys.reload()).rejects.toThrow(/not sealed/);
+    await identityOfApp(t).keys.reload();
+    expect(await identityOfApp(t).keys.find('planted')).toBeUndefined();
+    expect(identityOfApp(t).keys.active().kid).not.toBe('planted');
+    expect(identityOfApp(t).keys.jwks().keys.map((k) => k.kid)).not.toContain('planted');
+  });
+
+  it('verifies with the public key derived from the sealed private key, never with a swapped public_jwk column', async () => {
+    const { publicKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const kid = identityOfApp(t).keys.active().kid;
+    // Someone with write access to the table swaps in their own public key.
+    await t.context.storage.db
+      .updateTable('signing_keys')
+      .set({ public_jwk: JSON.stringify(await exportJWK(publicKey)) })
+      .where('kid', '=', kid)
+      .execute();
+    const reported: string[] = [];
+    const fresh = new SigningKeyRing({
+      db: t.context.storage.db,
+      sealer: new PrivateKeySealer(t.context.fieldCipher, TEST_SECRET_KEY),
+      algorithm: 'EdDSA',
+      retireGraceMs: 930_000,
+      now: Date.now,
+      onUnreadableKey: (k) => reported.push(k),
+    });
+    await expect(fresh.initialise()).rejects.toThrow(/public_jwk does not match the sealed private key/);
+    await fresh.reload();
+    expect(reported).toEqual([kid]);
+    expect(await fresh.find(kid)).toBeUndefined();
   });
 
   it('never creates the development admin outside the development profile', async () => {

@@ -7,6 +7,7 @@ import type { CorsOutcome, CorsPolicy } from './cors.js';
 import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
+import { WRITES_SECURITY_HEADERS } from './header-block-response.js';
 import { hostMatcher, isHostilePath } from './request-guards.js';
 import { securityHeaderTable } from './security-headers.js';
 
@@ -32,6 +33,18 @@ const PLAIN_HOST = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{
 const HOST_VERDICTS_KEPT = 1024;
 
 /**
+ * The fixed headers of every response: the security headers and CORS's static `Vary`. One
+ * function for the hook below, the framework-error handler and the header-block response, so
+ * that they cannot drift apart.
+ */
+export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurityPolicy' | 'hstsMaxAge' | 'cors'>): Readonly<Record<string, string>> {
+  return Object.freeze({
+    ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
+    ...options.cors?.staticHeaders,
+  });
+}
+
+/**
  * Everything every request passes through, as ONE synchronous onRequest hook and ONE
  * onResponse hook: each extra hook costs a few percent of a bare route's throughput
  * (bench/README.md), so the layers are composed here instead of registered one by one.
@@ -47,10 +60,7 @@ export const hardening = fp<HardeningOptions>(
     const trusted =
       listed === undefined ? undefined : boundedMemo((host) => PLAIN_HOST.test(host) && listed(host), HOST_VERDICTS_KEPT);
     const { cors } = options;
-    const headers = Object.freeze({
-      ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
-      ...cors?.staticHeaders,
-    });
+    const headers = hardeningHeaders(options);
     for (const name of Object.keys(headers)) {
       // setLowerCaseHeaders' contract: Fastify would otherwise store these under other names.
       if (name !== name.toLowerCase() || name === 'set-cookie') throw new TypeError(`hardening header ${name} must be lower-case and not set-cookie`);
@@ -68,7 +78,8 @@ export const hardening = fp<HardeningOptions>(
     });
 
     app.addHook('onRequest', (request, reply, done) => {
-      setLowerCaseHeaders(reply, headers);
+      // buildApp's responses write the same table themselves (header-block-response.ts).
+      if ((reply.raw as unknown as Record<symbol, unknown>)[WRITES_SECURITY_HEADERS] !== true) setLowerCaseHeaders(reply, headers);
       reply.header('x-request-id', request.id);
       if (closing) {
         done(new WardenError('service_unavailable', 'The server is shutting down; retry the request'));

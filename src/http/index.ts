@@ -1,6 +1,7 @@
 export { authGuard, authenticate, bearerToken, type Authenticator, type Authorizer, type AuthGuardOptions } from './auth-guard.js';
 export type { Principal } from './principal.js';
-export { hardening, type HardeningOptions } from './hardening.js';
+export { hardening, hardeningHeaders, type HardeningOptions } from './hardening.js';
+export { headerBlockResponse, WRITES_SECURITY_HEADERS, type ServerResponseClass } from './header-block-response.js';
 export { securityHeaderTable, type SecurityHeadersOptions } from './security-headers.js';
 export { corsPolicy, type CorsOptions, type CorsPolicy, type CorsOutcome } from './cors.js';
 export { hostMatcher, isHostilePath } from './request-guards.js';

@@ -13,7 +13,7 @@ const DEFAULT_PERMISSIONS_POLICY =
 /**
  * The header table sent on every response. An API serves JSON, never documents to render,
  * so the strictest values cost nothing: no framing, no sniffing, no referrer, isolated
- * browsing context and same-origin resource loading. Legacy headers that protect nothing on
+ * browsing context, same-origin resource loading, and no caching. Legacy headers that protect nothing on
  * a JSON API (X-Download-Options for IE8, X-Permitted-Cross-Domain-Policies for Flash,
  * X-DNS-Prefetch-Control, X-XSS-Protection for an auditor browsers removed) are not sent:
  * each header costs throughput on every response. Computed once at start-up (helmet
@@ -29,5 +29,8 @@ export function securityHeaderTable(options: SecurityHeadersOptions): Readonly<R
   table['x-content-type-options'] = 'nosniff';
   table['x-frame-options'] = 'DENY';
   table['permissions-policy'] = options.permissionsPolicy ?? DEFAULT_PERMISSIONS_POLICY;
+  // API answers carry tokens, keys and personal data: no cache may keep them unless a route
+  // says otherwise (the JWKS does), as the OWASP REST cheat sheet advises.
+  table['cache-control'] = 'no-store';
   return Object.freeze(table);
 }

@@ -4,13 +4,13 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
 import { frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
-import { hardening } from '../http/hardening.js';
+import { hardening, hardeningHeaders } from '../http/hardening.js';
+import { headerBlockResponse } from '../http/header-block-response.js';
 import { HttpMetrics } from '../http/http-metrics.js';
 import { asArray } from '../http/route-lists.js';
 import { lazyLogger } from '../http/lazy-logger.js';
 import { metrics } from '../http/metrics.js';
 import { requestIdFrom } from '../http/request-id.js';
-import { securityHeaderTable } from '../http/security-headers.js';
 import { validatorCompiler } from '../http/validation.js';
 import { parsePolicyList } from '../ratelimit/policy.js';
 import { rateLimits } from '../ratelimit/rate-limit-plugin.js';
@@ -61,7 +61,13 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   pinTickObjectShape();
   const { settings } = context;
   const cors = corsPolicy({ origins: settings.corsOrigins });
+  const fixedHeaders = hardeningHeaders({ contentSecurityPolicy: settings.contentSecurityPolicy, hstsMaxAge: settings.hstsMaxAge, cors });
+  // The security headers go into every response head as one block written by the response
+  // itself (far cheaper than setting them per request); the hardening hook sets them per
+  // request only where a response cannot (Fastify's inject, or a Node without the hook).
+  const responseClass = headerBlockResponse(fixedHeaders);
   const app = Fastify({
+    http: responseClass === undefined ? null : { ServerResponse: responseClass },
     loggerInstance: lazyLogger(context.logger),
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
@@ -73,10 +79,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     // answers those requests instead.
     return503OnClosing: false,
     // Fastify answers a malformed path before any hook runs; give it the hardening headers.
-    frameworkErrors: frameworkErrorHandler({
-      ...securityHeaderTable({ contentSecurityPolicy: settings.contentSecurityPolicy, hstsMaxAge: settings.hstsMaxAge }),
-      ...cors?.staticHeaders,
-    }),
+    frameworkErrors: frameworkErrorHandler(fixedHeaders),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
   });
   app.setValidatorCompiler(validatorCompiler);

@@ -85,6 +85,7 @@ describe('security headers', () => {
       expect(response.headers['cross-origin-resource-policy']).toBe('same-origin');
       expect(response.headers['x-powered-by']).toBeUndefined();
       expect(response.headers['x-request-id']).toBeTruthy();
+      expect(response.headers['cache-control']).toBe('no-store');
     }
   });
 

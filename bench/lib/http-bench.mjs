@@ -75,7 +75,7 @@ export function median(values) {
  * rows {name, rps, p99, ratio, cpuUs, cpuRatio} with ratios to the first target (the
  * baseline); cpuRatio is the baseline's CPU per request over the target's (1 = as cheap).
  */
-export async function compare(targets, { rounds = 3, duration = 5, connections = 50 } = {}) {
+export async function compare(targets, { rounds = Number(process.env.BENCH_ROUNDS ?? 3), duration = 5, connections = 50 } = {}) {
   const samples = new Map(targets.map((t) => [t.name, []]));
   for (const target of targets) await measure(target.url, { ...target.request, duration: 2, connections });
   for (let round = 0; round < rounds; round++) {

@@ -210,8 +210,11 @@ export class AuthService {
     await this.revokeIssuedTokens(userId, now);
     // The user marker compares this instance's clock with the token's iat from the issuing
     // instance; a marker per session denies those sessions' tokens whatever the clocks say.
-    const until = now + this.parts.accessTokenLifetimeMs;
-    await Promise.all(ended.map((sessionId) => this.parts.revocations.revokeSession(sessionId, until)));
+    // Only sessions that issued a token lately can have live ones (a lifetime, plus as much
+    // again for the clocks), so a user with years of idle sessions costs a few writes, not all.
+    const lifetime = this.parts.accessTokenLifetimeMs;
+    const recent = ended.filter((session) => session.lastUsedAt > now - 2 * lifetime);
+    await Promise.all(recent.map((session) => this.parts.revocations.revokeSession(session.id, now + lifetime)));
     // The actor is whoever ended the sessions (an admin deactivating the user, not the user).
     await this.record(facts, {
       action: 'auth.logout',

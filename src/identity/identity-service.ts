@@ -81,7 +81,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     onUnreadableKey: (kid, error) =>
       context.logger.error(
         { kid, err: { message: error instanceof Error ? error.message : String(error) } },
-        'signing key cannot be unsealed with this instance’s secrets; it only verifies here (check WARDEN_SECRET_KEY / WARDEN_ENCRYPTION_KEY)',
+        'signing key cannot be unsealed with this instance’s secrets; its tokens are refused here (check WARDEN_SECRET_KEY / WARDEN_ENCRYPTION_KEY)',
       ),
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);

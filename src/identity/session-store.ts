@@ -180,16 +180,16 @@ export class SessionStore {
     return result.numUpdatedRows > 0n;
   }
 
-  /** Revokes every session of a user; returns the ids of those that were active. */
-  async revokeAllForUser(userId: string, reason: string): Promise<string[]> {
+  /** Revokes every session of a user; returns those that were active, with when each last issued tokens. */
+  async revokeAllForUser(userId: string, reason: string): Promise<{ id: string; lastUsedAt: number }[]> {
     const rows = await this.db
       .updateTable('auth_sessions')
       .set({ revoked_at: this.options.now(), revoked_reason: reason })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null)
-      .returning('id')
+      .returning(['id', 'last_used_at'])
       .execute();
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, lastUsedAt: Number(r.last_used_at) }));
   }
 
   /** The user's active (not revoked, not expired) sessions, newest first. */

@@ -4,6 +4,13 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { bearer, identityOfApp, login, OTHER_PASSWORD, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
+/** The `sid` claim of an access token. */
+const sessionIdOf = (accessToken: string): string =>
+  (JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { sid: string }).sid;
+
+/** A revocation query for a token of the same session issued by an instance whose clock runs a minute ahead. */
+const fromAheadClock = (userId: string, accessToken: string) => ({ jti: 'issued-elsewhere', userId, issuedAtMs: Date.now() + 60_000, sessionId: sessionIdOf(accessToken) });
+
 describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
   let t: TestApp;
   let audit: AuditEventInput[];
@@ -170,11 +177,22 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     }
     // Each ended session is denied by its own marker, so a token issued by an instance whose
     // clock runs ahead of this one (iat after the user marker) is denied all the same.
-    for (const tokens of [a, b]) {
-      const { sid } = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] ?? '', 'base64url').toString()) as { sid: string };
-      const query = { jti: 'issued-elsewhere', userId: user.id, issuedAtMs: Date.now() + 60_000, sessionId: sid };
-      expect(await identityOfApp(t).revocations.isRevoked(query)).toBe(true);
-    }
+    for (const tokens of [a, b]) expect(await identityOfApp(t).revocations.isRevoked(fromAheadClock(user.id, tokens.access_token))).toBe(true);
+  });
+
+  it('logout-all writes session markers only for sessions that issued tokens lately', async () => {
+    const user = await seedUser(t);
+    const active = await login(t.app, user.email);
+    const idle = await login(t.app, user.email);
+    const idleSession = sessionIdOf(idle.access_token);
+    // Last used long before any of its access tokens could still be alive.
+    await t.context.storage.db.updateTable('auth_sessions').set({ last_used_at: 0 }).where('id', '=', idleSession).execute();
+    await t.app.inject({ method: 'POST', url: '/v1/auth/logout-all', headers: bearer(active.access_token) });
+    const revocations = identityOfApp(t).revocations;
+    expect(await revocations.isRevoked(fromAheadClock(user.id, active.access_token))).toBe(true);
+    expect(await revocations.isRevoked(fromAheadClock(user.id, idle.access_token))).toBe(false);
+    // Its real tokens are still refused (the user marker, and the session is revoked).
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(idle.access_token) })).statusCode).toBe(401);
   });
 
   it('lists the caller’s sessions and revokes one of them', async () => {

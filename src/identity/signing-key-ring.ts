@@ -207,7 +207,7 @@ async function unseal(
   sealed: string,
   storedPublic: string | null,
 ): Promise<KeyMaterial> {
-  const privateJwk = JSON.parse(sealer.open(sealed, kid)) as JWK;
+  const privateJwk = parsePrivateJwk(sealer.open(sealed, kid));
   const privateKey = await importJWK(privateJwk, algorithm);
   if (algorithm === 'HS256') return { privateKey, verifyKey: privateKey, publicJwk: undefined };
   const publicJwk = Object.fromEntries(Object.entries(privateJwk).filter(([name]) => !PRIVATE_MEMBERS.has(name))) as JWK;
@@ -215,6 +215,18 @@ async function unseal(
   const mismatch = Object.entries(publicJwk).some(([name, value]) => stored[name] !== value);
   if (mismatch) throw new TypeError('public_jwk does not match the sealed private key (tampered row)');
   return { privateKey, verifyKey: await importJWK(publicJwk, algorithm), publicJwk };
+}
+
+/** The decrypted text as a JWK. JSON.parse's own message would quote the text, which is key material. */
+function parsePrivateJwk(text: string): JWK {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new TypeError('the unsealed signing key is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('the unsealed signing key is not a JSON object');
+  return parsed as JWK;
 }
 
 /** Why start-up stops: names the key and the likely cause, never key material. */

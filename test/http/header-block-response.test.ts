@@ -1,6 +1,6 @@
 import { request as httpRequest, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { headerBlockResponse, WRITES_SECURITY_HEADERS } from '../../src/http/header-block-response.js';
 import { securityHeaderTable } from '../../src/http/security-headers.js';
 import type { RouteModule } from '../../src/server/routes/index.js';
@@ -54,9 +54,12 @@ const ownHeaderRoutes: RouteModule = async (app) => {
 };
 
 describe('the header-block response of a listening service', () => {
-  it('writes every security header exactly once on successes, 404s, 400s, 415s and framework errors', async () => {
+  beforeEach(async () => {
     t = await createTestApp({ routes: [...ROUTE_MODULES, ownHeaderRoutes] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+
+  it('writes every security header exactly once on successes, 404s, 400s, 415s and framework errors', async () => {
     // The listening server writes the table from the response class, not per request.
     const flag = await send('/v1/block-flag');
     expect(valuesOf(flag.raw, 'x-written-by-block')).toEqual(['true']);
@@ -76,8 +79,6 @@ describe('the header-block response of a listening service', () => {
   });
 
   it('lets a route’s own value of a security header win, without a duplicate', async () => {
-    t = await createTestApp({ routes: [...ROUTE_MODULES, ownHeaderRoutes] });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
     const own = await send('/v1/own-csp');
     expect(valuesOf(own.raw, 'content-security-policy')).toEqual(["default-src 'none'"]);
     expect(valuesOf(own.raw, 'x-frame-options')).toEqual(['DENY']);

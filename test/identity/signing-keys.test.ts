@@ -83,6 +83,21 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     expect(await t.context.storage.db.selectFrom('signing_keys').select('kid').execute()).toHaveLength(1);
   });
 
+  it('never quotes what it unsealed when that is not a key (the text is key material)', async () => {
+    const sealer = new PrivateKeySealer(t.context.fieldCipher, t.settings.secretKey ?? '');
+    await t.context.storage.db
+      .insertInto('signing_keys')
+      .values({ kid: 'garbled', algorithm: 'EdDSA', public_jwk: null, private_key: sealer.seal('SECRET-KEY-MATERIAL', 'garbled'), created_at: clock, superseded_at: null, retire_after: null })
+      .execute();
+    const ring = new SigningKeyRing({ db: t.context.storage.db, sealer, algorithm: 'EdDSA', retireGraceMs: 930_000, now: () => clock });
+    const failure = (await ring.initialise().then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as Error;
+    expect(failure.message).toContain("signing key garbled cannot be unsealed");
+    expect(failure.message).not.toContain('SECRET-KEY-MATERIAL');
+  });
+
   it('after start, an unreadable key is skipped and reported once, and never makes checks throw', async () => {
     const reported: string[] = [];
     const ring = new SigningKeyRing({

@@ -3,7 +3,8 @@ import type { AuditRecorder } from '../audit/audit-event.js';
 import { WardenError, type ErrorCode } from '../errors/index.js';
 import { bearerToken, type Authenticator } from '../http/auth-guard.js';
 import type { Principal } from '../http/principal.js';
-import type { ApiKeyVerifier, VerificationCode } from './api-key-verifier.js';
+import type { ApiKeyRecord } from './api-key-store.js';
+import type { ApiKeyVerifier, VerificationCode, VerificationResult } from './api-key-verifier.js';
 import { looksLikeWardenKey } from './key-format.js';
 
 /** The error code a refused key turns into when it is used as a credential. */
@@ -31,22 +32,9 @@ export function presentedApiKey(request: FastifyRequest): string | undefined {
  * and an `apikey.verification_denied` audit event naming the key by id and prefix only.
  */
 export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () => AuditRecorder): Authenticator {
-  return async (request) => {
-    const key = presentedApiKey(request);
-    if (key === undefined) return undefined;
-    const options = { ip: request.ip };
-    // The cache's synchronous answer when it has one: a cached key costs no extra promise.
-    const result = verifier.verifyCached(key, options) ?? (await verifier.verify(key, options));
-    if (result.valid) {
-      const principal: Principal = {
-        kind: 'api_key',
-        subject: result.key.ownerId,
-        permissions: result.key.permissions,
-        credentialId: result.key.id,
-        keyId: result.key.id,
-      };
-      return principal;
-    }
+  /** The principal of a valid key; a refused key is audited and thrown as its 401/429. */
+  const principalOf = async (request: FastifyRequest, result: VerificationResult): Promise<Principal> => {
+    if (result.valid) return keyPrincipal(result.key);
     await audit().record({
       action: 'apikey.verification_denied',
       actor: result.key === undefined ? 'anonymous' : `apikey:${result.key.id}`,
@@ -64,4 +52,19 @@ export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () =>
         : { 'www-authenticate': 'Bearer realm="warden", error="invalid_token"' };
     throw new WardenError(CREDENTIAL_ERROR[result.code], undefined, { headers });
   };
+  return (request) => {
+    const key = presentedApiKey(request);
+    if (key === undefined) return undefined;
+    const options = { ip: request.ip };
+    // A key the cache vouches for is answered synchronously: no promise on the hot path.
+    const cached = verifier.verifyCached(key, options);
+    if (cached?.valid === true) return keyPrincipal(cached.key);
+    if (cached !== undefined) return principalOf(request, cached);
+    return verifier.verify(key, options).then((result) => principalOf(request, result));
+  };
+}
+
+/** The principal of a valid key: exactly the key's permissions, on behalf of its owner. */
+function keyPrincipal(key: ApiKeyRecord): Principal {
+  return { kind: 'api_key', subject: key.ownerId, permissions: key.permissions, credentialId: key.id, keyId: key.id };
 }

@@ -12,9 +12,9 @@ export function authzCacheTtlMs(configured: number | undefined, sharedBus: boole
 }
 
 /**
- * Builds the authorization domain on a context: the service, the guard's authorizer (the
- * same `can()`), and its shutdown. Called once by createContext. The cache TTL comes from
- * WARDEN_AUTHZ_CACHE_TTL_MS unless `options.cacheTtlMs` overrides it.
+ * Builds the authorization domain on a context: the service, the guard's authorizer (`can()`,
+ * synchronous when the cache answers), and its shutdown. Called once by createContext. The
+ * cache TTL comes from WARDEN_AUTHZ_CACHE_TTL_MS unless `options.cacheTtlMs` overrides it.
  */
 export function createAuthz(context: AppContext, options: { now?: () => number; cacheTtlMs?: number } = {}): AuthzService {
   const authz = new AuthzService({
@@ -24,7 +24,7 @@ export function createAuthz(context: AppContext, options: { now?: () => number; 
     cacheTtlMs: options.cacheTtlMs ?? authzCacheTtlMs(context.settings.authzCacheTtlMs, context.redis !== undefined),
     now: options.now,
   });
-  context.authorize = (principal, permission, scope) => authz.can(principal, permission, scope);
+  context.authorize = (principal, permission, scope) => authz.canCached(principal, permission, scope) ?? authz.can(principal, permission, scope);
   context.onClose.push(() => authz.close());
   return authz;
 }

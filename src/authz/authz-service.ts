@@ -157,16 +157,29 @@ export class AuthzService {
    * (capped by the owner's permissions when it was issued, minutes ago).
    */
   async can(principal: Principal, permission: string, scope?: string): Promise<boolean> {
+    return this.canCached(principal, permission, scope) ?? (await this.#permissionSet(principal.subject, scope)).covers(permission);
+  }
+
+  /**
+   * `can()` answered without waiting: undefined when it needs the subject's grants and they
+   * are not cached. The auth guard asks this first, so a cached check costs no promise.
+   */
+  canCached(principal: Principal, permission: string, scope?: string): boolean | undefined {
     if (!isPermission(permission)) return false;
     const restriction = credentialPermissions(principal);
     if (principal.kind === 'client') return anyCovers(restriction, permission);
     // A user's empty list means an unrestricted token; a key's list is its whole grant.
     if ((restriction.length > 0 || principal.kind === 'api_key') && !anyCovers(restriction, permission)) return false;
-    return (await this.#permissionSet(principal.subject, scope)).covers(permission);
+    const grants = this.#cache.get(principal.subject, scope);
+    return grants === undefined ? undefined : this.#compiledSet(grants).covers(permission);
   }
 
   async #permissionSet(subject: string, scope: string | undefined): Promise<PermissionSet> {
-    const grants = await this.grants(subject, scope);
+    return this.#compiledSet(await this.grants(subject, scope));
+  }
+
+  /** The matcher of a grant list, compiled once per cached list. */
+  #compiledSet(grants: readonly ResolvedGrant[]): PermissionSet {
     let set = this.#compiled.get(grants);
     if (set === undefined) {
       set = new PermissionSet(grants.map((g) => g.permission));

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { WardenError } from '../errors/index.js';
 import type { Principal } from './principal.js';
@@ -8,12 +8,16 @@ import './route-config.js';
 /**
  * Turns a request's credential into a principal. Returns undefined when the request does not
  * carry this authenticator's kind of credential; throws a WardenError (401) when it does
- * but the credential is invalid. Authenticators are tried in order.
+ * but the credential is invalid. Authenticators are tried in order. One that can answer from
+ * a cache may answer synchronously: the guard then costs no promise.
  */
-export type Authenticator = (request: FastifyRequest) => Promise<Principal | undefined>;
+export type Authenticator = (request: FastifyRequest) => Principal | undefined | Promise<Principal | undefined>;
 
-/** Decides whether a principal holds a permission (optionally within a scope). Errors deny. */
-export type Authorizer = (principal: Principal, permission: string, scope?: string) => Promise<boolean>;
+/**
+ * Decides whether a principal holds a permission (optionally within a scope). Errors deny.
+ * Answers synchronously when its cache can; callers `await` the answer either way.
+ */
+export type Authorizer = (principal: Principal, permission: string, scope?: string) => boolean | Promise<boolean>;
 
 export interface AuthGuardOptions {
   readonly authenticators: readonly Authenticator[];
@@ -29,19 +33,38 @@ export interface AuthGuardOptions {
  */
 export const authGuard = fp<AuthGuardOptions>(
   async (app: FastifyInstance, options) => {
+    const forbidden = (permission: string): WardenError =>
+      new WardenError('forbidden', `This action needs the permission ${permission}`, { fields: { permission } });
+    /** Checks the permission and ends the hook; an error in the check denies. */
+    const admit = (request: FastifyRequest, principal: Principal, permission: string, done: HookHandlerDoneFunction): void => {
+      request.principal = principal;
+      if (permission === 'authenticated') {
+        done();
+        return;
+      }
+      let allowed: boolean | Promise<boolean>;
+      try {
+        allowed = options.authorize(principal, permission);
+      } catch (error) {
+        allowed = deniedByError(request, error);
+      }
+      if (typeof allowed === 'boolean') done(allowed ? undefined : forbidden(permission));
+      else allowed.then((granted) => granted, (error: unknown) => deniedByError(request, error)).then((granted) => done(granted ? undefined : forbidden(permission)));
+    };
     // One guard per route, made when the route is registered: the permission is read from
     // the route's config once, not from request.routeOptions (an object built per access).
-    const guardFor = (permission: string) => async (request: FastifyRequest): Promise<void> => {
-      request.principal = await authenticate(request, options.authenticators);
-      if (permission === 'authenticated') return;
-      let allowed = false;
+    // A callback hook, not an async one: a request whose key and permissions are cached
+    // passes without a promise or a trip through the microtask queue.
+    const guardFor = (permission: string) => (request: FastifyRequest, _reply: unknown, done: HookHandlerDoneFunction): void => {
+      let principal: Principal | Promise<Principal>;
       try {
-        allowed = await options.authorize(request.principal, permission);
+        principal = authenticateNow(request, options.authenticators);
       } catch (error) {
-        request.log.error({ err: error }, 'authorization check failed; denying');
-        allowed = false;
+        done(error as Error);
+        return;
       }
-      if (!allowed) throw new WardenError('forbidden', `This action needs the permission ${permission}`, { fields: { permission } });
+      if (principal instanceof Promise) principal.then((p) => admit(request, p, permission, done), done);
+      else admit(request, principal, permission, done);
     };
     // The guard is attached to each guarded route, so public routes (health) pay nothing.
     app.addHook('onRoute', (route) => {
@@ -58,15 +81,38 @@ export const authGuard = fp<AuthGuardOptions>(
   { name: 'warden-auth-guard', fastify: '5.x' },
 );
 
+/** Logs why an authorization check failed; the answer is a denial. */
+function deniedByError(request: FastifyRequest, error: unknown): false {
+  request.log.error({ err: error }, 'authorization check failed; denying');
+  return false;
+}
+
 /** Runs the authenticators in order; the first that recognises the credential decides. */
 export async function authenticate(request: FastifyRequest, authenticators: readonly Authenticator[]): Promise<Principal> {
-  for (const authenticator of authenticators) {
-    const principal = await authenticator(request);
-    if (principal !== undefined) return principal;
+  return authenticateNow(request, authenticators);
+}
+
+/**
+ * `authenticate`, synchronous while every authenticator asked answers synchronously (a cached
+ * API key); a promise from the first that does not. Throws synchronously when it can decide so.
+ */
+function authenticateNow(request: FastifyRequest, authenticators: readonly Authenticator[], from = 0): Principal | Promise<Principal> {
+  for (let i = from; i < authenticators.length; i++) {
+    const answer = (authenticators[i] as Authenticator)(request);
+    // Promise.resolve also adopts a foreign thenable a library user's authenticator may return.
+    if (answer !== undefined && !isPrincipal(answer)) {
+      return Promise.resolve(answer).then((principal) => principal ?? authenticateNow(request, authenticators, i + 1));
+    }
+    if (answer !== undefined) return answer;
   }
   throw new WardenError('token_missing', 'Send a credential: Authorization: Bearer <token or API key> or X-API-Key', {
     headers: { 'www-authenticate': 'Bearer realm="warden"' },
   });
+}
+
+/** A principal, as opposed to a promise (or thenable) of one. */
+function isPrincipal(answer: Principal | Promise<Principal | undefined>): answer is Principal {
+  return typeof (answer as { then?: unknown }).then !== 'function';
 }
 
 /** The bearer token of a request, if any (`Authorization: Bearer …`). */

@@ -113,6 +113,28 @@ describeEachDatabase('AuthzService', (dialect) => {
     expect(await authz.can(userPrincipal(user), 'keys:read')).toBe(false);
   });
 
+  it('canCached() answers without waiting exactly when the grants are cached, the same as can(), and forgets on a change', async () => {
+    const user = await insertUser(storage.db);
+    await authz.assignRole(root, { userId: user, role: 'member' });
+    const principal = userPrincipal(user);
+    const key: Principal = { kind: 'api_key', subject: user, permissions: ['keys:read'], credentialId: 'k0', keyId: 'k0' };
+    // Decided by the credential alone: no grants needed.
+    expect(authz.canCached(key, 'users:write')).toBe(false);
+    expect(authz.canCached(principal, 'not a permission')).toBe(false);
+    // Needs the user's grants, not loaded yet: no answer.
+    expect(authz.canCached(principal, 'keys:write')).toBeUndefined();
+    expect(authz.canCached(key, 'keys:read')).toBeUndefined();
+    expect(await authz.can(principal, 'keys:write')).toBe(true);
+    for (const [who, permission] of [[principal, 'keys:write'], [principal, 'roles:write'], [key, 'keys:read']] as const) {
+      expect(authz.canCached(who, permission)).toBe(await authz.can(who, permission));
+    }
+    expect(authz.canCached(principal, 'keys:read', 'tenant-a')).toBeUndefined();
+    await authz.removeRole(root, { userId: user, role: 'member' });
+    expect(authz.canCached(principal, 'keys:write')).toBeUndefined();
+    expect(await authz.can(principal, 'keys:write')).toBe(false);
+    expect(authz.canCached(principal, 'keys:write')).toBe(false);
+  });
+
   it('refuses privilege escalation: a users:write holder cannot give itself admin', async () => {
     const user = await insertUser(storage.db);
     await authz.createRole(root, { name: 'user-manager', permissions: ['users:write', 'users:read'] });

@@ -59,7 +59,12 @@ function decodeCursor(cursor: string): { createdAt: number; id: string } {
 /** Granting or removing the admin flag needs `users:admin` on top of `users:write` (no escalation by a user editor). */
 async function assertMayChangeAdmin(request: FastifyRequest, context: AppContext): Promise<void> {
   const principal = request.principal;
-  const allowed = principal !== undefined && (await context.authorize(principal, 'users:admin').catch(() => false));
+  let allowed = false;
+  try {
+    allowed = principal !== undefined && (await context.authorize(principal, 'users:admin'));
+  } catch {
+    // A failing check denies.
+  }
   if (!allowed) throw new WardenError('privilege_escalation', 'Changing is_admin needs the permission users:admin', { fields: { permission: 'users:admin' } });
 }
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { boundedMemo } from '../cache/bounded-memo.js';
@@ -22,6 +22,22 @@ export interface HardeningOptions {
   readonly metrics: HttpMetrics;
   /** The CORS allowlist's policy; undefined = no CORS headers at all. */
   readonly cors?: CorsPolicy | undefined;
+}
+
+/**
+ * A check every request that matched no route must pass before its 404/405 answer (the
+ * default rate limit, so that probing for routes is limited); it rejects to refuse.
+ */
+export type UnmatchedRequestGate = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Runs `gate` for unmatched requests inside the hardening hook, after its own checks:
+     * one global hook for all requests, not one more per plugin (each costs every request).
+     */
+    addUnmatchedRequestGate(gate: UnmatchedRequestGate): void;
+  }
 }
 
 const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
@@ -51,7 +67,7 @@ export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurit
  *
  * onRequest: set the security headers and X-Request-Id, shed load while closing (503),
  * reject hostile paths and untrusted Host headers (400), redirect to HTTPS, apply CORS
- * (answering preflights).
+ * (answering preflights), then run the unmatched-request gates (`addUnmatchedRequestGate`).
  * onResponse: metrics and one log line.
  */
 export const hardening = fp<HardeningOptions>(
@@ -72,6 +88,13 @@ export const hardening = fp<HardeningOptions>(
     // problem+json with the security headers. Fastify adds Connection: close to every response
     // once closing, so the client's next request goes to another instance.
     let closing = false;
+    const unmatchedGates: UnmatchedRequestGate[] = [];
+    app.decorate('addUnmatchedRequestGate', (gate: UnmatchedRequestGate) => {
+      unmatchedGates.push(gate);
+    });
+    const passUnmatchedGates = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      for (const gate of unmatchedGates) await gate(request, reply);
+    };
     app.addHook('preClose', (done) => {
       closing = true;
       done();
@@ -130,6 +153,10 @@ export const hardening = fp<HardeningOptions>(
           return;
         }
         if (outcome === 'answered') return;
+      }
+      if (unmatchedGates.length > 0 && request.is404) {
+        passUnmatchedGates(request, reply).then(() => done(), done);
+        return;
       }
       done();
     });

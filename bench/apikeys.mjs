@@ -4,6 +4,7 @@
 // verifier in one onRequest hook, next to the same app's unguarded route and the floor of a
 // cached check (SHA-256 + Map), all in one process.
 // Run: npm run build && node bench/apikeys.mjs   (BENCH_DURATION seconds per run)
+// BENCH_COMPARE_WITH=<another built checkout> adds that checkout's Warden rows to the same run.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,9 +16,12 @@ const duration = Number(process.env.BENCH_DURATION ?? 5);
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-'));
 const keysFile = path.join(scratch, 'keys.json');
 const libraryKeysFile = path.join(scratch, 'library-keys.json');
+const otherKeysFile = path.join(scratch, 'other-keys.json');
+const otherCheckout = process.env.BENCH_COMPARE_WITH;
 const bare = await startServerProcess(here('./servers/bare-fastify.mjs'));
 const warden = await startServerProcess(here('./servers/warden-apikeys.mjs'), { BENCH_KEYS_FILE: keysFile });
 const library = await startServerProcess(here('./servers/fastify-apikey-library.mjs'), { BENCH_KEYS_FILE: libraryKeysFile });
+const other = otherCheckout ? await startServerProcess(path.resolve(otherCheckout, 'bench/servers/warden-apikeys.mjs'), { BENCH_KEYS_FILE: otherKeysFile }) : undefined;
 try {
   const { verifierKey, callerKey } = JSON.parse(readFileSync(keysFile, 'utf8'));
   const rows = await compare(
@@ -35,6 +39,7 @@ try {
       },
       { name: 'Warden GET /bench/open (same stack and handler, no guard)', url: `${warden.url}/bench/open`, pid: warden.pid },
       { name: 'Warden GET guarded by X-API-Key (cached)', url: `${warden.url}/bench/guarded`, pid: warden.pid, request: { headers: { 'x-api-key': callerKey } } },
+      ...otherRows(),
     ],
     { duration },
   );
@@ -55,6 +60,16 @@ try {
     ),
   );
 } finally {
-  await Promise.all([bare.stop(), warden.stop(), library.stop()]);
+  await Promise.all([bare.stop(), warden.stop(), library.stop(), other?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/** The open and guarded routes of BENCH_COMPARE_WITH's Warden, if given. */
+function otherRows() {
+  if (other === undefined) return [];
+  const { callerKey } = JSON.parse(readFileSync(otherKeysFile, 'utf8'));
+  return [
+    { name: `Warden GET /bench/open, ${otherCheckout}`, url: `${other.url}/bench/open`, pid: other.pid },
+    { name: `Warden GET guarded by X-API-Key (cached), ${otherCheckout}`, url: `${other.url}/bench/guarded`, pid: other.pid, request: { headers: { 'x-api-key': callerKey } } },
+  ];
 }

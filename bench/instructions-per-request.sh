@@ -7,6 +7,11 @@
 #   bench/instructions-per-request.sh <server script> <path> [warm-up requests]
 #   e.g. bench/instructions-per-request.sh bench/servers/bare-fastify.mjs /ok
 #        bench/instructions-per-request.sh bench/servers/warden.mjs /healthz
+#        BENCH_KEYS_FILE=/tmp/k.json BENCH_REQUEST_HEADER_FILE=/tmp/h \
+#          bench/instructions-per-request.sh bench/servers/warden-apikeys.mjs /bench/guarded
+#
+# BENCH_REQUEST_HEADER_FILE names a file holding one "Name: value" line, read once the server
+# listens (so a server can write a key it generated at start-up), sent with every request.
 #
 # The server runs under callgrind (about 50× slower: start-up takes ~30–60 s), is warmed up
 # with autocannon (default 20,000 requests, so the JIT has settled), then the counters are
@@ -20,10 +25,12 @@ dir=$(mktemp -d)
 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" node "$script" >"$dir/out" 2>"$dir/err" &
 for _ in $(seq 300); do grep -q LISTENING "$dir/out" 2>/dev/null && break; sleep 1; done
 url=$(grep -o 'LISTENING \S*' "$dir/out" | awk '{print $2}')
+headers=()
+if [ -n "${BENCH_REQUEST_HEADER_FILE:-}" ]; then headers=(-H "$(head -1 "$BENCH_REQUEST_HEADER_FILE")"); fi
 pid=$(pgrep -f "valgrind.bin.*$dir/cg" | head -1)
-npx autocannon -c 10 -a "$warm" "$url$path" >/dev/null 2>&1
+npx autocannon -c 10 -a "$warm" "${headers[@]}" "$url$path" >/dev/null 2>&1
 callgrind_control -z "$pid" >/dev/null 2>&1
-npx autocannon -c 10 -a 2000 "$url$path" >/dev/null 2>&1
+npx autocannon -c 10 -a 2000 "${headers[@]}" "$url$path" >/dev/null 2>&1
 callgrind_control -d "$pid" >/dev/null 2>&1
 sleep 2
 file=$(ls -t "$dir"/cg."$pid"* | head -1)

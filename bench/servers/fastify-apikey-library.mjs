@@ -20,6 +20,8 @@ const context = await openBenchContext('keys-library');
 const ownerId = await insertBenchAdmin(context);
 const { key } = await context.apiKeys.service.create({ name: 'caller', ownerId, permissions: ['reports:read'] }, { actor: 'system' });
 writeFileSync(process.env.BENCH_KEYS_FILE, JSON.stringify({ callerKey: key }), { mode: 0o600 });
+// For bench/instructions-per-request.sh, which sends one header line read from a file.
+if (process.env.BENCH_REQUEST_HEADER_FILE) writeFileSync(process.env.BENCH_REQUEST_HEADER_FILE, `X-API-Key: ${key}\n`, { mode: 0o600 });
 
 const verifier = context.apiKeys.verifier;
 const floorTable = new Map([[hash('sha256', key, 'base64url'), { permissions: ['reports:read'] }]]);

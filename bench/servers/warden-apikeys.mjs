@@ -12,6 +12,10 @@ const service = context.apiKeys.service;
 const verifierKey = (await service.create({ name: 'gateway', ownerId, permissions: ['keys:verify'] }, { actor: 'system' })).key;
 const callerKey = (await service.create({ name: 'caller', ownerId, permissions: ['reports:read'] }, { actor: 'system' })).key;
 writeFileSync(process.env.BENCH_KEYS_FILE, JSON.stringify({ verifierKey, callerKey }), { mode: 0o600 });
+// For bench/instructions-per-request.sh, which sends one header line read from a file.
+if (process.env.BENCH_REQUEST_HEADER_FILE) {
+  writeFileSync(process.env.BENCH_REQUEST_HEADER_FILE, `X-API-Key: ${callerKey}\n`, { mode: 0o600 });
+}
 
 await listenForBench(context, async (app) => {
   app.get('/bench/guarded', { config: { permission: 'reports:read' } }, async () => ({ ok: true }));

@@ -36,7 +36,7 @@ describe('API key format', () => {
     expect(parseApiKey(key.slice(0, -1))).toBeUndefined();
     expect(parseApiKey(`${key}x`)).toBeUndefined();
     expect(parseApiKey(key.replace('wdn_live_', 'wdn_test_'))).toBeUndefined();
-    expect(parseApiKey(key.slice(0, 20) + key[21] + key[20] + key.slice(22))).toBe(key[20] === key[21] ? parseApiKey(key) : undefined);
+    expect(parseApiKey(key.slice(0, 20) + key[21] + key[20] + key.slice(22))).toEqual(key[20] === key[21] ? parseApiKey(key) : undefined);
     expect(parseApiKey('')).toBeUndefined();
   });
 });

@@ -41,6 +41,30 @@ describe('the auth guard', () => {
     expect(asked).toEqual(['alice reports:read']);
   });
 
+  it('passes a request with synchronous answers within the same tick: no promise, no microtask in between', async () => {
+    const { app } = await guardedApp([syncAuthenticator], () => true);
+    let queued = 'pending';
+    app.get(
+      '/tick',
+      {
+        config: { permission: 'reports:read' },
+        // Runs after the guard (which is put first): a microtask queued before the guard has
+        // run only if the guard went through a promise.
+        onRequest: (_request, _reply, done) => {
+          done(queued === 'pending' ? undefined : new Error('the guard waited for a microtask'));
+        },
+      },
+      async () => ({ ok: true }),
+    );
+    app.addHook('onRequest', (_request, _reply, done) => {
+      queued = 'pending';
+      queueMicrotask(() => (queued = 'ran'));
+      done();
+    });
+    const res = await app.inject({ url: '/tick', headers: { 'x-user': 'alice' } });
+    expect(res.statusCode).toBe(200);
+  });
+
   it('admits with asynchronous answers just the same', async () => {
     const { app } = await guardedApp([async (request) => syncAuthenticator(request)], async () => true);
     const res = await app.inject({ url: '/reports', headers: { 'x-user': 'alice' } });

@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { anyCovers } from '../authz/permission-match.js';
+import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -89,6 +90,7 @@ export class ApiKeyVerifier {
   private readonly inFlight = new Map<string, Promise<VerificationCandidate | undefined>>();
   private readonly limiters = new Map<string, RateLimiter>();
   private readonly ttlMs: number;
+  private readonly maxAge: () => number;
   private readonly now: () => number;
   private readonly unsubscribe: (() => void)[] = [];
   // Bumped on every invalidation: a load that started before one is not cached, so a
@@ -102,6 +104,7 @@ export class ApiKeyVerifier {
 
   constructor(private readonly options: ApiKeyVerifierOptions) {
     this.ttlMs = options.cacheTtlMs ?? 1000;
+    this.maxAge = cacheMaxAge(options.invalidation, this.ttlMs);
     this.importedRecheckMs = options.importedKeysRecheckMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.cache = new LRUCache({ max: options.cacheMaxEntries ?? 10_000 });
@@ -239,10 +242,10 @@ export class ApiKeyVerifier {
     }
   }
 
-  /** The cache entry of a key digest, if it is younger than the TTL (positive or negative). */
+  /** The cache entry of a key digest, if it is younger than the TTL (positive or negative; see cacheMaxAge). */
   private fresh(cacheKey: string): CacheEntry | undefined {
     const cached = this.cache.get(cacheKey);
-    return cached !== undefined && this.now() - cached.cachedAt < this.ttlMs ? cached : undefined;
+    return cached !== undefined && this.now() - cached.cachedAt < this.maxAge() ? cached : undefined;
   }
 
   /** Loads a key missing from the cache; concurrent misses for one key share one load. */

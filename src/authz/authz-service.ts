@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { Principal } from '../http/principal.js';
@@ -79,7 +80,7 @@ export class AuthzService {
   readonly #audit: () => AuditRecorder;
   readonly #now: () => number;
   readonly #cache: PermissionCache;
-  readonly #rolesTtlMs: number;
+  readonly #maxAge: () => number;
   #roles: RoleTable | undefined;
   #rolesLoading: Promise<RoleTable> | undefined;
   readonly #unsubscribe: (() => void)[];
@@ -92,8 +93,8 @@ export class AuthzService {
     this.#bus = options.invalidation;
     this.#audit = options.audit;
     this.#now = options.now ?? Date.now;
-    this.#rolesTtlMs = options.cacheTtlMs ?? 30_000;
-    this.#cache = new PermissionCache({ ttlMs: this.#rolesTtlMs, now: this.#now });
+    this.#maxAge = cacheMaxAge(options.invalidation, options.cacheTtlMs ?? 30_000);
+    this.#cache = new PermissionCache({ ttlMs: this.#maxAge, now: this.#now });
     const drop = (id: string): void => {
       if (id === '*' || id === ROLES_KEY) this.#roles = undefined;
       this.#cache.invalidate(id === ROLES_KEY ? '*' : id);
@@ -204,7 +205,7 @@ export class AuthzService {
 
   async #roleTable(): Promise<RoleTable> {
     const current = this.#roles;
-    if (current !== undefined && this.#now() - current.loadedAt < this.#rolesTtlMs) return current;
+    if (current !== undefined && this.#now() - current.loadedAt < this.#maxAge()) return current;
     // One role-table load at a time: concurrent misses (any subject, any scope) wait for it
     // instead of each reading the whole table.
     const pending = this.#rolesLoading;

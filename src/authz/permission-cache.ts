@@ -7,8 +7,11 @@ interface SubjectEntry {
 }
 
 export interface PermissionCacheOptions {
-  /** Entries older than this are reloaded even without an invalidation (a lost pub/sub message). @default 30_000 */
-  readonly ttlMs?: number;
+  /**
+   * Entries older than this are reloaded even without an invalidation (a lost pub/sub message).
+   * A function is asked at each read (cacheMaxAge: shorter while the bus is not heard). @default 30_000
+   */
+  readonly ttlMs?: number | (() => number);
   /** Subjects kept; the oldest are dropped first. @default 10_000 */
   readonly maxSubjects?: number;
   /** @default Date.now */
@@ -21,13 +24,14 @@ export interface PermissionCacheOptions {
  */
 export class PermissionCache {
   readonly #entries = new Map<string, SubjectEntry>();
-  readonly #ttlMs: number;
+  readonly #maxAge: () => number;
   readonly #maxSubjects: number;
   readonly #now: () => number;
   #generation = 0;
 
   constructor(options: PermissionCacheOptions = {}) {
-    this.#ttlMs = options.ttlMs ?? 30_000;
+    const ttlMs = options.ttlMs ?? 30_000;
+    this.#maxAge = typeof ttlMs === 'number' ? () => ttlMs : ttlMs;
     this.#maxSubjects = options.maxSubjects ?? 10_000;
     this.#now = options.now ?? Date.now;
   }
@@ -41,7 +45,7 @@ export class PermissionCache {
   get(subject: string, scope: string | undefined): readonly ResolvedGrant[] | undefined {
     const entry = this.#entries.get(subject);
     if (entry === undefined) return undefined;
-    if (this.#now() - entry.loadedAt >= this.#ttlMs) {
+    if (this.#now() - entry.loadedAt >= this.#maxAge()) {
       this.#entries.delete(subject);
       return undefined;
     }

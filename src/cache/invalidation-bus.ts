@@ -22,6 +22,12 @@ export interface InvalidationBus {
   subscribe(topic: string, handler: InvalidationHandler): () => void;
   /** Resolves true once other instances' messages are being heard, false after `timeoutMs`. */
   whenSubscribed(timeoutMs: number): Promise<boolean>;
+  /**
+   * False while messages from other instances may be going unheard (the subscription is down
+   * or stopped answering); caches then serve only very young answers (see cache-max-age.ts).
+   * Absent = always heard.
+   */
+  isListening?(): boolean;
   close(): Promise<void>;
 }
 
@@ -40,6 +46,9 @@ export function createMemoryInvalidationBus(): InvalidationBus {
     async whenSubscribed() {
       return true;
     },
+    isListening() {
+      return true;
+    },
     async close() {
       emitter.removeAllListeners();
     },
@@ -51,6 +60,13 @@ export interface RedisInvalidationBusOptions {
   readonly onError?: (error: Error) => void;
   /** CLIENT SETNAME of the subscriber connection, so operators can tell it apart. */
   readonly connectionName?: string;
+  /**
+   * How often the subscriber connection is PINGed, and how long a PING may go unanswered before
+   * the subscription counts as lost and is reconnected. A connection that silently stops
+   * delivering (a network partition, a Redis pod gone without a reset) is otherwise noticed
+   * only by TCP, minutes later. 0 = no heartbeat. @default 1000
+   */
+  readonly heartbeatMs?: number;
 }
 
 /**
@@ -60,7 +76,8 @@ export interface RedisInvalidationBusOptions {
  *
  * Pub/sub delivers at most once: whatever is published while the subscriber is disconnected
  * is lost. So every time the subscription becomes active (the first time, and after each
- * reconnect) every local cache is told to drop everything ('*' on each topic).
+ * reconnect) every local cache is told to drop everything ('*' on each topic), and while it is
+ * not active `isListening()` says so, which shortens what the caches may serve.
  */
 export function createRedisInvalidationBus(redis: Redis, channel: string, options: RedisInvalidationBusOptions = {}): InvalidationBus {
   const local = createMemoryInvalidationBus();
@@ -89,6 +106,48 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
       (error: Error) => options.onError?.(error),
     );
   });
+  // A PING that goes unanswered for a whole heartbeat means the subscription may be missing
+  // messages: stop vouching for the caches at once and reconnect (which subscribes and flushes again).
+  const heartbeatMs = options.heartbeatMs ?? 1000;
+  let pingInFlight = false;
+  // Beats spent connected but not subscribed: a handshake or SUBSCRIBE sent into a partition is
+  // never answered, and ioredis would wait on it forever.
+  let stalledBeats = 0;
+  const heartbeat =
+    heartbeatMs <= 0
+      ? undefined
+      : setInterval(() => {
+          if (!subscribed) {
+            const waitingForAnswer = subscriber.status === 'connect' || subscriber.status === 'ready';
+            stalledBeats = waitingForAnswer ? stalledBeats + 1 : 0;
+            if (stalledBeats >= 3) {
+              stalledBeats = 0;
+              subscriber.disconnect(true);
+            }
+            return;
+          }
+          stalledBeats = 0;
+          if (pingInFlight) return;
+          pingInFlight = true;
+          let settled = false;
+          const finish = (healthy: boolean): void => {
+            if (settled) return;
+            settled = true;
+            pingInFlight = false;
+            clearTimeout(overdue);
+            // Already down (a 'close' came first): ioredis is reconnecting by itself.
+            if (healthy || !subscribed) return;
+            subscribed = false;
+            options.onError?.(new Error(`the invalidation subscriber did not answer a PING within ${heartbeatMs} ms; reconnecting`));
+            subscriber.disconnect(true);
+          };
+          const overdue = setTimeout(() => finish(false), heartbeatMs);
+          subscriber.ping().then(
+            () => finish(true),
+            () => finish(false),
+          );
+        }, heartbeatMs);
+  heartbeat?.unref();
   subscriber.on('message', (_channel: string, payload: string) => {
     try {
       const parsed = JSON.parse(payload) as InvalidationMessage & { from: string };
@@ -119,7 +178,11 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
         waiting.add(done);
       });
     },
+    isListening() {
+      return subscribed;
+    },
     async close() {
+      clearInterval(heartbeat);
       for (const settle of waiting) settle(false);
       subscriber.disconnect();
       await local.close();

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Kysely } from 'kysely';
+import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
 
@@ -12,14 +13,22 @@ export interface UserStatus {
 
 const MISSING: UserStatus = Object.freeze({ exists: false, isActive: false, isAdmin: false });
 
+/** A cached status and when the row it came from was read. */
+interface CachedStatus {
+  readonly status: UserStatus;
+  readonly loadedAt: number;
+}
+
 /**
  * In-process cache of users' active/admin flags, so a guarded request does not query the
  * database. Every change publishes `{topic: 'user', id}` on the invalidation bus; each
  * instance drops the entry at once (Redis pub/sub across instances). The TTL bounds staleness
- * if a message is ever lost.
+ * if a message is ever lost, and while the bus is not heard entries are served for 1 s at most.
  */
 export class UserStatusCache {
-  private readonly cache: LRUCache<string, UserStatus>;
+  private readonly cache: LRUCache<string, CachedStatus>;
+  private readonly maxAge: () => number;
+  private readonly now: () => number;
   private readonly unsubscribe: () => void;
   /** Bumped by every invalidation: a read that began before one must not cache what it read. */
   private generation = 0;
@@ -27,9 +36,12 @@ export class UserStatusCache {
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     private readonly bus: InvalidationBus,
-    options: { readonly maxEntries?: number; readonly ttlMs?: number } = {},
+    options: { readonly maxEntries?: number; readonly ttlMs?: number; readonly now?: () => number } = {},
   ) {
-    this.cache = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: options.ttlMs ?? 30_000 });
+    const ttlMs = options.ttlMs ?? 30_000;
+    this.cache = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: ttlMs });
+    this.maxAge = cacheMaxAge(bus, ttlMs);
+    this.now = options.now ?? Date.now;
     this.unsubscribe = bus.subscribe('user', (message) => {
       this.generation += 1;
       if (message.id === '*') this.cache.clear();
@@ -40,13 +52,14 @@ export class UserStatusCache {
   /** The user's status, from cache or the database. */
   async get(userId: string): Promise<UserStatus> {
     const cached = this.cache.get(userId);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && this.now() - cached.loadedAt < this.maxAge()) return cached.status;
     const generation = this.generation;
+    const loadedAt = this.now();
     const row = await this.db.selectFrom('users').select(['is_active', 'is_admin']).where('id', '=', userId).executeTakeFirst();
     const status: UserStatus = row === undefined ? MISSING : { exists: true, isActive: Number(row.is_active) === 1, isAdmin: Number(row.is_admin) === 1 };
     // An invalidation that arrived while the row was read may describe a change the row predates
     // (a deactivation or demotion): caching it would keep the old status for a whole TTL.
-    if (generation === this.generation) this.cache.set(userId, status);
+    if (generation === this.generation) this.cache.set(userId, { status, loadedAt });
     return status;
   }
 

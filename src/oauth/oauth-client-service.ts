@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { anyCovers, isPermission } from '../authz/permission-match.js';
+import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
@@ -47,6 +48,13 @@ export interface Actor {
 
 const TOPIC = 'oauth-client';
 
+/** A cached answer of isActive(), with what is needed to keep it honest while cached. */
+interface ClientStatus {
+  readonly active: boolean;
+  readonly loadedAt: number;
+  readonly expiresAt: number | null;
+}
+
 function view(row: OAuthClientsTable): OAuthClient {
   return {
     client_id: row.id,
@@ -64,7 +72,8 @@ function view(row: OAuthClientsTable): OAuthClient {
 /** OAuth clients: create (secret shown once), list, get, rotate with a grace period, revoke, authenticate. */
 export class OAuthClientService {
   // Status answers for token checks, dropped on any change (across instances via the bus).
-  private readonly activeCache = new LRUCache<string, boolean>({ max: 10_000, ttl: 5_000 });
+  private readonly activeCache = new LRUCache<string, ClientStatus>({ max: 10_000, ttl: 5_000 });
+  private readonly maxAge: () => number;
   // Bumped by every invalidation, so that an answer read before one is not cached after it.
   private generation = 0;
   // A fixed hash to compare against when the client id is unknown, so both paths do the same work.
@@ -72,6 +81,7 @@ export class OAuthClientService {
 
   constructor(private readonly parts: OAuthClientServiceParts) {
     this.dummyHash = parts.hasher.hash(parts.hasher.generate());
+    this.maxAge = cacheMaxAge(parts.invalidation, 5_000);
     parts.invalidation.subscribe(TOPIC, ({ id }) => this.forget(id));
     // A client stands for its owner: deactivating or deleting the owner stops its tokens too.
     // User changes are rare, so any of them drops every answer rather than tracking owners.
@@ -195,8 +205,13 @@ export class OAuthClientService {
    */
   async isActive(clientId: string): Promise<boolean> {
     const cached = this.activeCache.get(clientId);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      const now = this.parts.now();
+      // An expiry that falls while the answer is cached takes effect on time.
+      if (now - cached.loadedAt < this.maxAge()) return cached.active && (cached.expiresAt === null || cached.expiresAt > now);
+    }
     const generation = this.generation;
+    const loadedAt = this.parts.now();
     const row = await this.parts.db
       .selectFrom('oauth_clients')
       .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
@@ -206,7 +221,7 @@ export class OAuthClientService {
     const now = this.parts.now();
     const active =
       row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > now) && Number(row.owner_active) === 1;
-    if (generation === this.generation) this.activeCache.set(clientId, active);
+    if (generation === this.generation) this.activeCache.set(clientId, { active, loadedAt, expiresAt: row?.expires_at ?? null });
     return active;
   }
 

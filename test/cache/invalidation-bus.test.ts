@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createMemoryInvalidationBus, createRedisInvalidationBus, type InvalidationBus, type InvalidationMessage } from '../../src/cache/invalidation-bus.js';
 import { createTestRedis, describeWithRedis, type TestRedis } from '../helpers/redis.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 it('the in-process bus delivers at once and is always subscribed', async () => {
   const bus = createMemoryInvalidationBus();
@@ -12,6 +13,7 @@ it('the in-process bus delivers at once and is always subscribed', async () => {
   await bus.publish({ topic: 'user', id: 'u1' });
   expect(heard).toEqual([{ topic: 'user', id: 'u1' }]);
   expect(await bus.whenSubscribed(0)).toBe(true);
+  expect(bus.isListening?.()).toBe(true);
   await bus.close();
 });
 
@@ -91,5 +93,37 @@ describeWithRedis('the Redis invalidation bus', () => {
     // Whatever may have been missed, every 'user' entry is forgotten once it is back.
     await vi.waitFor(() => expect(heard).toContainEqual({ topic: 'user', id: '*' }), { timeout: 5000, interval: 20 });
     expect(await a.whenSubscribed(5000)).toBe(true);
+  });
+
+  it('notices a subscription that silently stops answering, stops vouching for caches, and recovers with a flush', async () => {
+    // A proxy that can stop forwarding without closing anything: a network partition, as
+    // opposed to a reset, which ioredis would notice at once.
+    const proxy = await startTcpProxy(testRedis.url);
+    const redis = new Redis(proxy.url, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
+    const errors: Error[] = [];
+    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 200, onError: (error) => errors.push(error) });
+    buses.push(bus);
+    const heard: InvalidationMessage[] = [];
+    bus.subscribe('user', (m) => heard.push(m));
+    try {
+      expect(await bus.whenSubscribed(5000)).toBe(true);
+      expect(bus.isListening?.()).toBe(true);
+      heard.length = 0;
+
+      proxy.blackhole();
+      // One beat to send a PING, one for it to go unanswered (plus scheduling slack).
+      await vi.waitFor(() => expect(bus.isListening?.()).toBe(false), { timeout: 2000, interval: 20 });
+      expect(errors.map((e) => e.message).join('\n')).toMatch(/did not answer a PING/);
+
+      // Long enough for the reconnect to dial in and lose its handshake to the partition too.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await proxy.restore();
+      // Nothing answers that handshake now; the heartbeat gives up on it and dials again.
+      await vi.waitFor(() => expect(bus.isListening?.()).toBe(true), { timeout: 10_000, interval: 50 });
+      expect(heard).toContainEqual({ topic: 'user', id: '*' });
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { RouteModule } from '../../src/server/routes/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 const routes: RouteModule = async (app) => {
   app.get('/v1/ping', { config: { public: true } }, async () => ({ ok: true }));

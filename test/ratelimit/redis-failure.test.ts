@@ -6,7 +6,7 @@ import type { RateLimitFailurePolicy } from '../../src/ratelimit/failover-store.
 import { createRateLimitService, type RateLimitService } from '../../src/ratelimit/rate-limit-service.js';
 import type { RateLimiter } from '../../src/ratelimit/rate-limiter.js';
 import { describeWithRedis, TEST_REDIS_URL } from '../helpers/redis.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /** Fails the test instead of hanging it: a decision must settle well within this bound. */
 const HANG_BOUND_MS = 5000;

@@ -4,6 +4,10 @@ import type { IssuedToken, TokenSource } from './token-provider.js';
 
 type SigningKey = CryptoKey | KeyObject | Uint8Array;
 
+// The signer refuses a longer ttl, so no token it issued can legitimately be older than this.
+const MAX_TTL_SECONDS = 86_400;
+const TOKEN_TYPE = 'JWT';
+
 export interface SelfSignedJwtOptions {
   /** Private key (or HMAC secret bytes for HS256). */
   readonly key: SigningKey;
@@ -27,14 +31,14 @@ export interface SelfSignedJwtOptions {
 /** A token source that signs short-lived JWTs locally (service-to-service without a token endpoint). */
 export function selfSignedJwt(options: SelfSignedJwtOptions): TokenSource {
   const ttl = options.ttlSeconds ?? 300;
-  if (!(ttl > 0 && ttl <= 86_400)) throw new TypeError('ttlSeconds must be between 1 and 86400');
+  if (!(ttl > 0 && ttl <= MAX_TTL_SECONDS)) throw new TypeError(`ttlSeconds must be between 1 and ${MAX_TTL_SECONDS}`);
   const now = options.now ?? Date.now;
   return async (): Promise<IssuedToken> => {
     const issuedAt = Math.floor(now() / 1000);
     const payload: JWTPayload = { ...options.claims };
     if (options.scopes !== undefined && options.scopes.length > 0) payload.scope = options.scopes.join(' ');
     const jwt = new SignJWT(payload)
-      .setProtectedHeader({ alg: options.algorithm ?? 'EdDSA', typ: 'JWT', ...(options.keyId === undefined ? {} : { kid: options.keyId }) })
+      .setProtectedHeader({ alg: options.algorithm ?? 'EdDSA', typ: TOKEN_TYPE, ...(options.keyId === undefined ? {} : { kid: options.keyId }) })
       .setIssuer(options.issuer)
       .setSubject(options.subject ?? options.issuer)
       .setAudience(options.audience as string | string[])
@@ -56,16 +60,26 @@ export interface VerifySelfSignedJwtOptions {
   readonly requiredScopes?: readonly string[];
   /** @default 30 */
   readonly clockToleranceSeconds?: number;
+  /** Oldest `iat` accepted, whatever `exp` says. @default 86400 (the signer's longest ttl) */
+  readonly maxTokenAgeSeconds?: number;
   readonly now?: () => number;
 }
 
-/** Verifies a self-signed JWT (signature, algorithm, iss, aud, time, scopes); throws jose's typed errors. */
+/** Verifies a self-signed JWT (signature, algorithm, typ, iss, aud, exp/iat/jti, age, scopes); throws jose's typed errors. */
 export async function verifySelfSignedJwt(token: string, options: VerifySelfSignedJwtOptions): Promise<JWTPayload> {
   const { payload } = await jwtVerify(token, options.key, {
     algorithms: [...options.algorithms],
+    // jose checks exp only when present, so without this a token lacking exp never expires.
+    // The signer always sets all three; a token missing one was not minted by selfSignedJwt.
+    requiredClaims: ['exp', 'iat', 'jti'],
+    // The signer always sets typ, so a JWT of another declared type (e.g. an RFC 9068 at+jwt)
+    // signed with the same key, or one without typ, is not one of ours.
+    typ: TOKEN_TYPE,
     issuer: options.issuer,
     audience: options.audience,
     clockTolerance: options.clockToleranceSeconds ?? 30,
+    // Bounds a token whose exp is far in the future (signed with the key, but not by selfSignedJwt).
+    maxTokenAge: options.maxTokenAgeSeconds ?? MAX_TTL_SECONDS,
     ...(options.now === undefined ? {} : { currentDate: new Date(options.now()) }),
   });
   const granted = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);

@@ -1,4 +1,5 @@
-import { generateKeyPair } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { selfSignedJwt, verifySelfSignedJwt } from '../../src/token-providers/index.js';
 
@@ -22,5 +23,65 @@ describe('selfSignedJwt', () => {
     await expect(verifySelfSignedJwt(value, { ...base, requiredScopes: ['keys:write'] })).rejects.toThrow('token lacks the scopes: keys:write');
     await expect(verifySelfSignedJwt(value, { ...base, algorithms: ['ES256'] })).rejects.toMatchObject({ code: 'ERR_JOSE_ALG_NOT_ALLOWED' });
     await expect(verifySelfSignedJwt(value, { ...base, now: () => now + 120_000 })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
+  });
+
+  describe('hostile tokens signed with the right key', () => {
+    const now = Date.UTC(2026, 10, 23);
+    const issuedAt = Math.floor(now / 1000);
+
+    /** A token that passes every check except the ones each test then breaks. */
+    function forge(header: { typ?: string }, claims: { exp?: number; iat?: number; jti?: string }): SignJWT {
+      return new SignJWT({ scope: 'keys:read', ...claims })
+        .setProtectedHeader({ alg: 'EdDSA', ...header })
+        .setIssuer('svc-a')
+        .setSubject('svc-a')
+        .setAudience('svc-b')
+        .setNotBefore(issuedAt);
+    }
+    const wellFormed = { exp: issuedAt + 60, iat: issuedAt, jti: randomUUID() };
+
+    it('accepts a well-formed hand-made token (the baseline for the cases below)', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+      const token = await forge({ typ: 'JWT' }, wellFormed).sign(privateKey);
+      const payload = await verifySelfSignedJwt(token, { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b', requiredScopes: ['keys:read'], now: () => now });
+      expect(payload.jti).toBe(wellFormed.jti);
+    });
+
+    it('refuses a token without exp, even years later', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+      const { exp: _exp, ...noExp } = wellFormed;
+      const token = await forge({ typ: 'JWT' }, noExp).sign(privateKey);
+      const base = { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b' };
+      for (const at of [now, now + 5 * 365 * 86_400_000]) {
+        await expect(verifySelfSignedJwt(token, { ...base, now: () => at })).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'exp', reason: 'missing' });
+      }
+    });
+
+    it('refuses a token without iat or without jti', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+      const base = { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b', now: () => now };
+      const { iat: _iat, ...noIat } = wellFormed;
+      const { jti: _jti, ...noJti } = wellFormed;
+      await expect(verifySelfSignedJwt(await forge({ typ: 'JWT' }, noIat).sign(privateKey), base)).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'iat', reason: 'missing' });
+      await expect(verifySelfSignedJwt(await forge({ typ: 'JWT' }, noJti).sign(privateKey), base)).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'jti', reason: 'missing' });
+    });
+
+    it('refuses a token with a wrong or missing typ header', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+      const base = { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b', now: () => now };
+      for (const header of [{ typ: 'at+jwt' }, { typ: 'dpop+jwt' }, {}]) {
+        const token = await forge(header, wellFormed).sign(privateKey);
+        await expect(verifySelfSignedJwt(token, base)).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'typ' });
+      }
+    });
+
+    it('refuses a token older than the longest ttl even when its exp is far in the future', async () => {
+      const { privateKey, publicKey } = await generateKeyPair('EdDSA');
+      const token = await forge({ typ: 'JWT' }, { ...wellFormed, exp: issuedAt + 10 * 365 * 86_400 }).sign(privateKey);
+      const base = { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b' };
+      await expect(verifySelfSignedJwt(token, { ...base, now: () => now + 3_600_000 })).resolves.toMatchObject({ jti: wellFormed.jti });
+      await expect(verifySelfSignedJwt(token, { ...base, now: () => now + 2 * 86_400_000 })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED', claim: 'iat' });
+      await expect(verifySelfSignedJwt(token, { ...base, maxTokenAgeSeconds: 600, now: () => now + 3_600_000 })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED', claim: 'iat' });
+    });
   });
 });

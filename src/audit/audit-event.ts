@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'client.rotated',
   'client.revoked',
   'client.auth.failed',
+  'client.token.issued',
   'logs.triaged',
 ] as const;
 

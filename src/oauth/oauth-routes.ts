@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { anyCovers } from '../authz/permission-match.js';
+import type { AuditEventInput } from '../audit/audit-event.js';
 import { WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
 import { identityOf } from '../identity/identity-service.js';
@@ -38,6 +38,16 @@ function baseUrl(context: AppContext, request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`;
 }
 
+/** Records an event of a client endpoint with the request's facts (ip, user agent, request id). */
+function recordFor(context: AppContext, request: FastifyRequest, event: Omit<AuditEventInput, 'ip' | 'user_agent' | 'request_id'>): Promise<void> {
+  return context.audit.record({
+    ...event,
+    ip: request.ip,
+    ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'].slice(0, 300) }),
+    request_id: request.id,
+  });
+}
+
 /** Authenticates the calling client, with the login throttle's lockouts and an audit event per failure. */
 async function authenticateClient(context: AppContext, request: FastifyRequest, form: Form): Promise<OAuthClient> {
   const presented = presentedClient(request, form);
@@ -46,8 +56,19 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
   // stored in the audit log nor used as a counter key.
   const idShown = UUID.test(presented.clientId) ? presented.clientId : 'invalid';
   const throttleKey = `oauth-client:${idShown}`;
+  const failure = (outcome: 'failure' | 'denied', reason: string): Promise<void> =>
+    recordFor(context, request, {
+      action: 'client.auth.failed',
+      actor: `client:${idShown}`,
+      entity_type: 'oauth_client',
+      entity_id: idShown,
+      outcome,
+      details: { reason, method: presented.method },
+    });
   const gate = await oauth.throttle.reserve(throttleKey, request.ip);
   if (!gate.allowed) {
+    // As for a throttled login: a lockout being hit is what shows an ongoing guessing attack.
+    await failure('denied', 'throttled');
     const seconds = Math.max(1, Math.ceil(gate.retryAfterMs / 1000));
     throw new OAuthError('invalid_client', `Too many failed client authentications; retry in ${seconds} s`, 429, { 'retry-after': String(seconds) });
   }
@@ -57,19 +78,18 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
     return result.client;
   }
   await oauth.throttle.recordFailure(request.ip);
-  await context.audit.record({
-    action: 'client.auth.failed',
-    actor: `client:${idShown}`,
-    entity_type: 'oauth_client',
-    entity_id: idShown,
-    outcome: 'failure',
-    ip: request.ip,
-    ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'].slice(0, 300) }),
-    request_id: request.id,
-    details: { reason: result.reason, method: presented.method },
-  });
+  await failure('failure', result.reason);
   // One answer for every failure: an unknown id and a wrong secret look the same.
   throw new OAuthError('invalid_client', 'Client authentication failed', 401, INVALID_CLIENT_HEADERS);
+}
+
+/**
+ * Whether a client may act with `permission` now: its own scope and its owner's current
+ * permissions must both cover it, as for the scopes of a token grant. The client stands for
+ * its owner, so an owner who lost the permission takes it from the client at once.
+ */
+async function clientMay(context: AppContext, client: OAuthClient, permission: 'tokens:introspect' | 'tokens:revoke'): Promise<boolean> {
+  return (await oauthOf(context).clients.grantableScopes(client, [permission])) !== undefined;
 }
 
 /** `POST /oauth/token` (client credentials), `/oauth/introspect`, `/oauth/revoke` and the RFC 8414 metadata. */
@@ -103,6 +123,16 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       const granted = await oauthOf(context).clients.grantableScopes(client, requested);
       if (granted === undefined) throw new OAuthError('invalid_scope', `Not granted to this client: ${(requested ?? []).join(' ').slice(0, 200)}`);
       const issued = await oauthOf(context).tokens().issue(client.client_id, granted);
+      // The client-credentials counterpart of a login: the jti identifies the token (and matches
+      // a later revocation's event) without storing the token itself.
+      await recordFor(context, request, {
+        action: 'client.token.issued',
+        actor: `client:${client.client_id}`,
+        entity_type: 'access_token',
+        entity_id: issued.jti,
+        outcome: 'success',
+        details: { grant_type: 'client_credentials', scope: granted },
+      });
       return reply.headers(NO_STORE).send({
         access_token: issued.token,
         token_type: 'Bearer',
@@ -114,7 +144,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
     scope.post('/oauth/introspect', { config: { public: true } }, async (request, reply) => {
       const form = formOf(request);
       const client = await authenticateClient(context, request, form);
-      if (!anyCovers(client.scopes, 'tokens:introspect')) {
+      if (!(await clientMay(context, client, 'tokens:introspect'))) {
         throw new OAuthError('invalid_client', 'This client may not introspect tokens (needs the tokens:introspect scope)', 403);
       }
       if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
@@ -191,9 +221,12 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
   return { active: false };
 }
 
-/** RFC 7009: a client revokes its own tokens; with the tokens:revoke scope, any access token, refresh token or API key. */
+/**
+ * RFC 7009: a client revokes its own tokens; with the tokens:revoke scope (held by its owner
+ * too), any access token, refresh token or API key.
+ */
 async function revoke(context: AppContext, token: string, client: OAuthClient, request: FastifyRequest): Promise<void> {
-  const mayRevokeAny = anyCovers(client.scopes, 'tokens:revoke');
+  const mayRevokeAny = await clientMay(context, client, 'tokens:revoke');
   if (looksLikeJwt(token)) {
     const identity = identityOf(context);
     const result = await identity.verifier.verify(token);

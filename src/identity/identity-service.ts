@@ -83,6 +83,9 @@ export function createIdentityService(context: AppContext, options: { now?: () =
         { kid, err: { message: error instanceof Error ? error.message : String(error) } },
         'signing key cannot be unsealed with this instance’s secrets; its tokens are refused here (check WARDEN_SECRET_KEY / WARDEN_ENCRYPTION_KEY)',
       ),
+    invalidation: context.invalidation,
+    onBackgroundError: (error) =>
+      context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'signing keys could not be reloaded or a rotation announced; the keys in memory stay in use'),
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);
   const revocations: RevocationList =
@@ -154,6 +157,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   context.onClose.push(() => {
     clearInterval(sweeper);
     userStatus.close();
+    keys.close();
   });
 
   let initialised: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
+import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { ConfigError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { PrivateKeySealer } from './private-key-sealing.js';
@@ -33,13 +34,29 @@ export interface SigningKeyRingOptions {
   readonly now: () => number;
   /** Told once per kid when a reload meets a key this instance cannot unseal (never the key itself). */
   readonly onUnreadableKey?: (kid: string, error: unknown) => void;
+  /** Rotations are announced here, and heard from other processes (the CLI, other instances). */
+  readonly invalidation?: InvalidationBus;
+  /**
+   * How often the keys are re-read even without an announcement (a rotation by a process on
+   * another bus, a lost message). 0 = only on announcements and unknown kids. @default 30_000
+   */
+  readonly reloadIntervalMs?: number;
+  /**
+   * Told when a background reload fails (the keys in memory stay in use) or a rotation cannot
+   * be announced (other instances then pick it up at their next periodic reload).
+   */
+  readonly onBackgroundError?: (error: unknown) => void;
 }
+
+/** The invalidation topic of signing-key changes. */
+const TOPIC = 'signing-key';
 
 /**
  * The JWT signing keys: the newest non-superseded key of the configured algorithm signs; every
  * key that could still have valid tokens verifies and is published in the JWKS. Rotation adds a
  * key and marks the old ones superseded with a `retire_after` one token lifetime later; after
- * that they are deleted. Other instances pick changes up on reload (periodic, and on an unknown kid).
+ * that they are deleted. Other instances pick changes up at once from the rotation's
+ * announcement on the invalidation bus, else at the next periodic reload or unknown kid.
  */
 export class SigningKeyRing {
   private keys = new Map<string, RingKey>();
@@ -47,6 +64,8 @@ export class SigningKeyRing {
   private readonly reportedUnreadable = new Set<string>();
   private lastLoadAt = 0;
   private loading: Promise<void> | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly options: SigningKeyRingOptions) {}
 
@@ -56,6 +75,22 @@ export class SigningKeyRing {
     // (it would otherwise rotate in a key of its own and supersede everyone else's).
     await this.load({ strict: true });
     if (this.activeKey === undefined) await this.rotate();
+    // Listening starts after the strict load: a key announced later that this instance cannot
+    // unseal is skipped and reported, not fatal.
+    this.unsubscribe ??= this.options.invalidation?.subscribe(TOPIC, () => void this.backgroundReload());
+    const interval = this.options.reloadIntervalMs ?? 30_000;
+    if (interval > 0 && this.reloadTimer === undefined) {
+      this.reloadTimer = setInterval(() => void this.backgroundReload(), interval);
+      this.reloadTimer.unref();
+    }
+  }
+
+  /** Stops the periodic reload and stops listening for rotations. */
+  close(): void {
+    clearInterval(this.reloadTimer);
+    this.reloadTimer = undefined;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
   }
 
   /** The key that signs new tokens. */
@@ -84,9 +119,14 @@ export class SigningKeyRing {
     return { keys };
   }
 
-  /** Adds a new active key, supersedes the previous ones and deletes keys whose tokens have all expired. */
-  async rotate(): Promise<{ kid: string; superseded: string[]; retired: string[] }> {
+  /**
+   * Adds a new active key, supersedes the previous ones and deletes keys whose tokens have all
+   * expired. With `retirePrevious` (a leaked key) the previous keys are deleted at once, so every
+   * token they signed stops verifying. Announced on the invalidation bus.
+   */
+  async rotate(options: { readonly retirePrevious?: boolean } = {}): Promise<{ kid: string; superseded: string[]; retired: string[] }> {
     const now = this.options.now();
+    const retireAfter = options.retirePrevious === true ? now : now + this.options.retireGraceMs;
     const algorithm = this.options.algorithm;
     const kid = `${new Date(now).toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(9).toString('base64url')}`;
     let privateJwk: JWK;
@@ -102,9 +142,11 @@ export class SigningKeyRing {
       const superseded = await trx.selectFrom('signing_keys').select('kid').where('superseded_at', 'is', null).execute();
       await trx
         .updateTable('signing_keys')
-        .set({ superseded_at: now, retire_after: now + this.options.retireGraceMs })
+        .set({ superseded_at: now, retire_after: retireAfter })
         .where('superseded_at', 'is', null)
         .execute();
+      // An emergency retirement also ends the keys already superseded and still in their grace.
+      if (options.retirePrevious === true) await trx.updateTable('signing_keys').set({ retire_after: now }).where('retire_after', '>', now).execute();
       const retired = await trx.selectFrom('signing_keys').select('kid').where('retire_after', '<=', now).execute();
       await trx.deleteFrom('signing_keys').where('retire_after', '<=', now).execute();
       await trx
@@ -122,6 +164,12 @@ export class SigningKeyRing {
       return { superseded: superseded.map((r) => r.kid), retired: retired.map((r) => r.kid) };
     });
     await this.reload();
+    try {
+      await this.options.invalidation?.publish({ topic: TOPIC, id: kid });
+    } catch (error) {
+      // The rotation stands; an unannounced one still spreads by the periodic reload.
+      this.options.onBackgroundError?.(error);
+    }
     return { kid, ...result };
   }
 
@@ -131,6 +179,15 @@ export class SigningKeyRing {
       this.loading = undefined;
     });
     return this.loading;
+  }
+
+  /** A reload nobody waits for: a failure keeps the keys in memory and is reported. */
+  private async backgroundReload(): Promise<void> {
+    try {
+      await this.reload();
+    } catch (error) {
+      this.options.onBackgroundError?.(error);
+    }
   }
 
   /**

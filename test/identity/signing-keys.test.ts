@@ -1,12 +1,14 @@
 import { exportJWK, generateKeyPair } from 'jose';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/errors/index.js';
 import { createIdentityService, type IdentityService } from '../../src/identity/identity-service.js';
 import { PrivateKeySealer } from '../../src/identity/private-key-sealing.js';
 import { SigningKeyRing } from '../../src/identity/signing-key-ring.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { describeEachDatabase } from '../helpers/databases.js';
-import { seedUser } from './identity-helpers.js';
+import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
+import { runWarden } from '../helpers/cli.js';
+import { createTestRedis, describeWithRedis } from '../helpers/redis.js';
+import { createTestDatabase, describeEachDatabase } from '../helpers/databases.js';
+import { login, seedUser } from './identity-helpers.js';
 
 describeEachDatabase('signing-key rotation', (dialect) => {
   let t: TestApp;
@@ -38,6 +40,46 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     // The next rotation deletes the retired row.
     const again = await identity.keys.rotate();
     expect(again.retired).toEqual([oldKid]);
+  });
+
+  const kidOf = (token: string): string => (JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()) as { kid: string }).kid;
+
+  it('a rotation is used at once by another instance on the same bus: it signs with the new key and publishes it', async () => {
+    const other = createIdentityService(t.context, { now: () => clock });
+    await other.initialise();
+    const oldKid = other.keys.active().kid;
+    const rotated = await identity.keys.rotate();
+    await vi.waitFor(() => expect(other.keys.active().kid).toBe(rotated.kid), { timeout: 2000, interval: 5 });
+    expect(other.keys.jwks().keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort());
+    const userId = (await seedUser(t)).id;
+    expect(kidOf((await other.issuer.issue({ userId, sessionId: 's' })).token)).toBe(rotated.kid);
+  });
+
+  it('without an announcement (another bus, a lost message), another instance picks a rotation up at its periodic reload', async () => {
+    const sealer = new PrivateKeySealer(t.context.fieldCipher, t.settings.secretKey ?? '');
+    const ring = new SigningKeyRing({ db: t.context.storage.db, sealer, algorithm: 'EdDSA', retireGraceMs: 930_000, now: () => clock, reloadIntervalMs: 50 });
+    await ring.initialise();
+    try {
+      const rotated = await identity.keys.rotate();
+      await vi.waitFor(() => expect(ring.active().kid).toBe(rotated.kid), { timeout: 2000, interval: 10 });
+    } finally {
+      ring.close();
+    }
+  });
+
+  it('--retire-previous (a leaked key): tokens of the old key stop verifying at once, here and on the other instance', async () => {
+    const other = createIdentityService(t.context, { now: () => clock });
+    await other.initialise();
+    const userId = (await seedUser(t)).id;
+    const oldKid = identity.keys.active().kid;
+    const oldToken = (await identity.issuer.issue({ userId, sessionId: 's' })).token;
+    expect((await other.verifier.verify(oldToken)).valid).toBe(true); // cached as verified there
+    const rotated = await identity.keys.rotate({ retirePrevious: true });
+    expect(rotated.retired).toEqual([oldKid]);
+    expect(await identity.verifier.verify(oldToken)).toEqual({ valid: false, code: 'token_unknown_kid' });
+    await vi.waitFor(async () => expect(await other.verifier.verify(oldToken)).toEqual({ valid: false, code: 'token_unknown_kid' }), { timeout: 2000, interval: 5 });
+    expect(other.keys.jwks().keys.map((k) => k.kid)).toEqual([rotated.kid]);
+    expect(await t.context.storage.db.selectFrom('signing_keys').select('kid').execute()).toEqual([{ kid: rotated.kid }]);
   });
 
   it('stores private keys sealed and reloads them on another instance', async () => {
@@ -129,5 +171,39 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     clock += 5001; // past the reload throttle, so the unknown kid triggers a reload
     expect(await identity.verifier.verify([foreignHeader, ...rest].join('.'))).toEqual({ valid: false, code: 'token_unknown_kid' });
     expect((await identity.verifier.verify(token)).valid).toBe(true);
+  });
+});
+
+describeWithRedis('signing-key rotation by the CLI while the service runs', () => {
+  it('the running service signs with the new key and publishes it as soon as `warden keys rotate-signing` returns', async () => {
+    const database = await createTestDatabase('postgres');
+    const redis = await createTestRedis();
+    const env = { WARDEN_DATABASE_URL: database.url, WARDEN_REDIS_URL: redis.url, WARDEN_REDIS_KEY_PREFIX: redis.prefix };
+    const t = await createTestApp({ dialect: 'postgres', env });
+    try {
+      await t.context.invalidation.whenSubscribed(5000);
+      await seedUser(t, { email: 'rotate@example.test' });
+      const before = await login(t.app, 'rotate@example.test');
+      const result = await runWarden(['keys', 'rotate-signing', '--retire-previous'], { env: { ...env, WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_LOG_LEVEL: 'silent' } });
+      expect(result.code, result.stderr).toBe(0);
+      const kid = /new signing key (\S+)/.exec(result.stdout)?.[1];
+      expect(kid).toBeDefined();
+      await vi.waitFor(
+        async () => {
+          const jwks = (await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json<{ keys: { kid: string }[] }>();
+          expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
+        },
+        { timeout: 3000, interval: 20 },
+      );
+      const after = await login(t.app, 'rotate@example.test');
+      expect((JSON.parse(Buffer.from(after.access_token.split('.')[0] ?? '', 'base64url').toString()) as { kid: string }).kid).toBe(kid);
+      // The retired key's token is refused by the running service.
+      const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${before.access_token}` } });
+      expect(me.statusCode).toBe(401);
+    } finally {
+      await t.close();
+      await redis.cleanup();
+      await database.cleanup();
+    }
   });
 });

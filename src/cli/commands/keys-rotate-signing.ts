@@ -9,28 +9,32 @@ type Run = (work: () => Promise<number | void>) => Promise<void>;
 /**
  * `warden keys rotate-signing`: adds a new JWT signing key of WARDEN_JWT_ALGORITHM; the previous
  * key stays published (and verifying) until every token it signed has expired, then it is retired.
- * Running instances pick the new key up within their reload interval or on the first unknown kid.
+ * Running instances pick the new key up at once through the invalidation bus (Redis), else within
+ * their 30 s reload interval. `--retire-previous` ends the old keys at once (a leaked key).
  */
 export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Run): void {
   keysCommand
     .command('rotate-signing')
     .description('add a new JWT signing key; the old one stays in the JWKS until its tokens have expired')
-    .action(() =>
+    .option('--retire-previous', 'retire the previous keys at once (a leaked key): every token they signed stops verifying')
+    .action((flags: { retirePrevious?: boolean }) =>
       run(() =>
         withServiceContext(async (context) => {
           const { settings } = context;
           const identity = identityOf(context);
-          const result = await identity.keys.rotate();
+          const retirePrevious = flags.retirePrevious === true;
+          const result = await identity.keys.rotate({ retirePrevious });
           await context.audit.record({
             action: 'signing_key.rotated',
             actor: 'system',
             entity_type: 'signing_key',
             entity_id: result.kid,
             outcome: 'success',
-            details: { superseded: result.superseded, retired: result.retired, algorithm: settings.jwtAlgorithm },
+            details: { superseded: result.superseded, retired: result.retired, algorithm: settings.jwtAlgorithm, retire_previous: retirePrevious },
           });
           io.out(`new signing key ${result.kid} (${settings.jwtAlgorithm}) is active`);
-          if (result.superseded.length > 0) io.out(`still published until their tokens expire: ${result.superseded.join(', ')}`);
+          const graced = result.superseded.filter((kid) => !result.retired.includes(kid));
+          if (graced.length > 0) io.out(`still published until their tokens expire: ${graced.join(', ')}`);
           if (result.retired.length > 0) io.out(`retired: ${result.retired.join(', ')}`);
           return EXIT.ok;
         }),

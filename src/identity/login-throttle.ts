@@ -58,6 +58,15 @@ export class LoginThrottle {
     return LoginThrottle.combine(await Promise.all(this.accountTiers.map((tier) => tier.limit(accountKey, 1))));
   }
 
+  /**
+   * Whether the IP may try now, counting nothing: for credentials that cannot be guessed
+   * (machine secrets), where only failures per address are worth counting and an attempt
+   * reserved against the credential would only let others lock it out.
+   */
+  async checkIp(ip: string): Promise<ThrottleDecision> {
+    return LoginThrottle.combine([await this.ipTier.limit(ip, 0)]);
+  }
+
   /** Counts a failed attempt against the IP (`reserve` already counted it against the account). */
   async recordFailure(ip: string): Promise<ThrottleDecision> {
     return LoginThrottle.combine([await this.ipTier.limit(ip, 1)]);

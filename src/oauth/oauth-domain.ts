@@ -10,7 +10,7 @@ export interface OAuthServer {
   readonly clients: OAuthClientService;
   /** Created on first use: identity's signing keys must be initialised first. */
   tokens(): ClientTokenIssuer;
-  /** Failed client authentications per client id and per IP, with the login throttle's tiers. */
+  /** Failed client authentications per client IP, in the login throttle's IP tier. */
   readonly throttle: LoginThrottle;
 }
 
@@ -47,8 +47,8 @@ export function createOAuthServer(context: AppContext, options: { now?: () => nu
         ttlSeconds: settings.accessTokenTtlSeconds,
         now,
       })),
-    // The same tiers and counters store as logins; the IP tier is shared on purpose, so an
-    // address spraying secrets and passwords is counted once.
+    // Only the IP tier is used for clients (oauth-routes.ts says why); it is shared with logins
+    // on purpose, so an address spraying secrets and passwords is counted once.
     throttle: new LoginThrottle(context.rateLimits, {
       maxFailuresPerAccount: settings.loginMaxFailuresPerAccount,
       maxFailuresPerIp: settings.loginMaxFailuresPerIp,

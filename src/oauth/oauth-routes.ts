@@ -55,7 +55,6 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
   // Client ids are UUIDs. Anything else (e.g. a secret pasted into the id field) is neither
   // stored in the audit log nor used as a counter key.
   const idShown = UUID.test(presented.clientId) ? presented.clientId : 'invalid';
-  const throttleKey = `oauth-client:${idShown}`;
   const failure = (outcome: 'failure' | 'denied', reason: string): Promise<void> =>
     recordFor(context, request, {
       action: 'client.auth.failed',
@@ -65,7 +64,10 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
       outcome,
       details: { reason, method: presented.method },
     });
-  const gate = await oauth.throttle.reserve(throttleKey, request.ip);
+  // Per address only. A client secret is 256 random bits, so a per-client lockout would stop no
+  // guessing; it would let anyone who knows a client id (it is in every token the client holds)
+  // lock the client out, and turn a burst of concurrent correct calls into 429s.
+  const gate = await oauth.throttle.checkIp(request.ip);
   if (!gate.allowed) {
     // As for a throttled login: a lockout being hit is what shows an ongoing guessing attack.
     await failure('denied', 'throttled');
@@ -73,10 +75,7 @@ async function authenticateClient(context: AppContext, request: FastifyRequest, 
     throw new OAuthError('invalid_client', `Too many failed client authentications; retry in ${seconds} s`, 429, { 'retry-after': String(seconds) });
   }
   const result = await oauth.clients.authenticate(presented.clientId, presented.clientSecret);
-  if (result.ok) {
-    await oauth.throttle.recordSuccess(throttleKey);
-    return result.client;
-  }
+  if (result.ok) return result.client;
   await oauth.throttle.recordFailure(request.ip);
   await failure('failure', result.reason);
   // One answer for every failure: an unknown id and a wrong secret look the same.

@@ -20,12 +20,12 @@ describeEachDatabase('audit events of client authentication and client-credentia
   const rows = (action: string) => t.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', action).orderBy('seq').execute();
 
   it('records a throttled client authentication as denied, with the client id and never the secret', async () => {
-    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES: '3' } });
+    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES_PER_IP: '3' } });
     const c = await seedClient(t, ['keys:read']);
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await attempt(c.clientId, `wrong-${i}`)).statusCode);
     expect(statuses).toContain(429);
-    // Locked out even with the right secret: that attempt is audited as throttled too.
+    // The address is locked out even with the right secret: that attempt is audited as throttled too.
     const locked = await attempt(c.clientId, c.secret);
     expect(locked.statusCode).toBe(429);
 
@@ -46,7 +46,7 @@ describeEachDatabase('audit events of client authentication and client-credentia
   });
 
   it('records a throttled authentication with an id that is not a client id as client:invalid', async () => {
-    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES: '2' } });
+    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES_PER_IP: '2' } });
     const c = await seedClient(t, ['keys:read']);
     // Secret and id swapped: the "id" is the secret, and must not reach the log.
     for (let i = 0; i < 4; i++) await attempt(c.secret, c.clientId);

@@ -63,21 +63,33 @@ describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (
     for (const response of [wrongSecret, both, json]) expect(response.body).not.toContain(c.secret);
   });
 
-  it('audits failed client authentication without the secret, and locks the client out after repeated failures', async () => {
-    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES: '3' } });
+  it('audits failed client authentication without the secret, and locks the address out after repeated failures, not the client', async () => {
+    t = await createTestApp({ dialect, env: { WARDEN_LOGIN_MAX_FAILURES_PER_IP: '3' } });
     const c = await seedClient(t, ['keys:read']);
-    const attempt = (secret: string) =>
-      t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, secret) }, payload: 'grant_type=client_credentials' });
+    const attempt = (secret: string, remoteAddress = '192.0.2.66') =>
+      t.app.inject({ method: 'POST', url: '/oauth/token', remoteAddress, headers: { ...FORM, authorization: basic(c.clientId, secret) }, payload: 'grant_type=client_credentials' });
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) statuses.push((await attempt(`wrong-${i}`)).statusCode);
-    expect(statuses.slice(0, 2)).toEqual([401, 401]);
-    expect(statuses).toContain(429);
+    expect(statuses).toEqual([401, 401, 401, 429]);
     const locked = await attempt(c.secret);
     expect(locked.statusCode).toBe(429);
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // Someone who knows the client id cannot lock the client itself out.
+    expect((await attempt(c.secret, '198.51.100.7')).statusCode).toBe(200);
     const rows = await t.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', 'client.auth.failed').execute();
     expect(rows.length).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(rows)).not.toContain('wrong-0');
+  });
+
+  it('never throttles a burst of concurrent correct authentications (a resource server working in parallel)', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, c.secret) }, payload: 'grant_type=client_credentials' }),
+      ),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual(Array.from({ length: 12 }, () => 200));
   });
 
   it('refuses revoked and expired clients, and keeps the old secret working during a rotation grace period', async () => {

@@ -116,27 +116,40 @@ export class SessionStore {
       return { ok: false, code: 'refresh_token_reused', sessionId: row.session_id, userId: row.user_id };
     }
     const next = this.newToken();
-    const won = await this.db.transaction().execute(async (trx) => {
-      const claimed = await trx
-        .updateTable('refresh_tokens')
-        .set({ used_at: now })
-        .where('token_hash', '=', tokenHash)
-        .where('used_at', 'is', null)
-        .executeTakeFirst();
-      // Lost a race with a concurrent refresh of the same token: that one wins, this one is refused.
-      if (claimed.numUpdatedRows !== 1n) return false;
-      await trx
-        .insertInto('refresh_tokens')
-        .values({ token_hash: this.hash(next), session_id: row.session_id, user_id: row.user_id, created_at: now, expires_at: Number(row.expires_at), used_at: null })
-        .execute();
-      await trx
-        .updateTable('auth_sessions')
-        .set({ last_used_at: now, ip: client.ip?.slice(0, 64) ?? null, user_agent: client.userAgent?.slice(0, 512) ?? null })
-        .where('id', '=', row.session_id)
-        .execute();
-      return true;
-    });
-    if (!won) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
+    let outcome: 'won' | 'lost' | 'revoked';
+    try {
+      outcome = await this.db.transaction().execute(async (trx) => {
+        // The session first, and only while it is still active: a logout-all or password change
+        // that commits between the read above and here must not be outrun by a new token. Its
+        // row lock also orders this against such a revocation (on PostgreSQL; SQLite has one writer).
+        const touched = await trx
+          .updateTable('auth_sessions')
+          .set({ last_used_at: now, ip: client.ip?.slice(0, 64) ?? null, user_agent: client.userAgent?.slice(0, 512) ?? null })
+          .where('id', '=', row.session_id)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
+        if (touched.numUpdatedRows !== 1n) return 'revoked';
+        const claimed = await trx
+          .updateTable('refresh_tokens')
+          .set({ used_at: now })
+          .where('token_hash', '=', tokenHash)
+          .where('used_at', 'is', null)
+          .executeTakeFirst();
+        // Lost a race with a concurrent refresh of the same token: that one wins, this one is
+        // refused, and its address does not overwrite the winner's.
+        if (claimed.numUpdatedRows !== 1n) throw new LostRotationRace();
+        await trx
+          .insertInto('refresh_tokens')
+          .values({ token_hash: this.hash(next), session_id: row.session_id, user_id: row.user_id, created_at: now, expires_at: Number(row.expires_at), used_at: null })
+          .execute();
+        return 'won';
+      });
+    } catch (error) {
+      if (!(error instanceof LostRotationRace)) throw error;
+      outcome = 'lost';
+    }
+    if (outcome === 'revoked') return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
+    if (outcome === 'lost') return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
     return { ok: true, refreshToken: next, sessionId: row.session_id, userId: row.user_id };
   }
 
@@ -227,3 +240,6 @@ export class SessionStore {
     return createHmac('sha256', this.hashKey).update(token).digest('base64url');
   }
 }
+
+/** Rolls a refresh back when a concurrent refresh of the same token claimed it first. */
+class LostRotationRace extends Error {}

@@ -57,7 +57,11 @@ export class UserAdmin {
     return user;
   }
 
-  /** Updates name/flags; deactivation ends every session and token of the user at once. */
+  /**
+   * Updates name/flags; deactivation ends every session and token of the user at once, and
+   * removing the admin flag ends the user's access tokens (their sessions stay: a refresh
+   * issues tokens without the admin role).
+   */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
     const before = await this.parts.users.findById(id);
     if (before === undefined) return undefined;
@@ -65,9 +69,15 @@ export class UserAdmin {
     if (user === undefined) return undefined;
     await this.parts.userStatus.invalidate(id);
     const deactivated = before.isActive && !user.isActive;
+    // Issued tokens carry `roles: ["admin"]`, which services verifying with only the JWKS read as
+    // every permission (fastify-token-guard.ts): they must not outlive the demotion.
+    const demoted = before.isAdmin && !user.isAdmin;
     if (deactivated) await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor });
+    else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
     await this.record(by, deactivated ? 'user.deactivated' : 'user.updated', id, {
       fields: Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k),
+      // Worded so the audit redactor (which hides values under token-like names) keeps it.
+      ...(demoted && !deactivated ? { revoked: 'issued access' } : {}),
     });
     return user;
   }

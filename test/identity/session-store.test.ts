@@ -3,6 +3,7 @@ import { SessionStore } from '../../src/identity/session-store.js';
 import type { Storage } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+import { instrumentedDb } from '../authz/fixtures.js';
 
 describeEachDatabase('refresh-token families', (dialect) => {
   let storage: Storage;
@@ -19,6 +20,22 @@ describeEachDatabase('refresh-token families', (dialect) => {
   afterEach(async () => storage.close());
 
   const store = (reuseLeewayMs = 0) => new SessionStore(storage.db, TEST_SECRET_KEY, { ttlMs: 7 * 86_400_000, now: () => clock, reuseLeewayMs });
+
+  // Staged on PostgreSQL: SQLite's single connection cannot run the revocation while the read is held.
+  it.runIf(dialect === 'postgres')('refuses a refresh that read its session just before a logout-all committed: no new token outlives the revocation', async () => {
+    const staged = instrumentedDb(storage.db);
+    const racing = new SessionStore(staged.db, TEST_SECRET_KEY, { ttlMs: 7 * 86_400_000, now: () => clock });
+    const { refreshToken } = await store().create('u1', client);
+    const held = staged.holdNextFrom('refresh_tokens');
+    const refreshing = racing.rotate(refreshToken, { ip: '203.0.113.50', userAgent: 'racer' });
+    await held; // it has read the session as active
+    expect(await store().revokeAllForUser('u1', 'password_changed')).toHaveLength(1);
+    staged.release();
+    expect(await refreshing).toMatchObject({ ok: false, code: 'refresh_token_invalid', reason: 'session_revoked' });
+    // Nothing was issued or claimed in the revoked session, and it kept its last known address.
+    expect(await storage.db.selectFrom('refresh_tokens').select('used_at').execute()).toEqual([{ used_at: null }]);
+    expect(await storage.db.selectFrom('auth_sessions').select(['ip', 'revoked_reason']).execute()).toEqual([{ ip: client.ip, revoked_reason: 'password_changed' }]);
+  });
 
   it('stores only a keyed hash of the token (256 random bits)', async () => {
     const { refreshToken } = await store().create('u1', client);

@@ -71,6 +71,26 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect(revoked).toBe(true);
   });
 
+  it('removing the admin flag ends the user’s access tokens (they claim the admin role), but not their sessions', async () => {
+    const second = await seedUser(t, { email: 'second@example.test', isAdmin: true });
+    const tokens = await login(t.app, second.email);
+    const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] ?? '', 'base64url').toString()) as { roles?: string[] };
+    expect(claims.roles).toEqual(['admin']);
+    const demoted = await t.app.inject({ method: 'PATCH', url: `/v1/users/${second.id}`, headers: bearer(adminToken), payload: { is_admin: false } });
+    expect(demoted.json()).toMatchObject({ is_admin: false });
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(tokens.access_token) })).json()).toMatchObject({ code: 'token_revoked' });
+    // Other instances (and services checking Warden's denylist) see the marker too.
+    expect(await identityOfApp(t).revocations.isRevoked({ jti: 'any', userId: second.id, issuedAtMs: Date.now() - 1000 })).toBe(true);
+    // The session survives: a refresh gives a token without the role, which works.
+    const refreshed = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: tokens.refresh_token } });
+    expect(refreshed.statusCode).toBe(200);
+    const fresh = refreshed.json<{ access_token: string }>().access_token;
+    expect((JSON.parse(Buffer.from(fresh.split('.')[1] ?? '', 'base64url').toString()) as { roles?: string[] }).roles).toBeUndefined();
+    expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(fresh) })).statusCode).toBe(200);
+    const audit = await t.context.storage.db.selectFrom('audit_events').select(['action', 'details']).where('entity_id', '=', second.id).where('action', '=', 'user.updated').execute();
+    expect(audit.map((row) => JSON.parse(String(row.details)))).toContainEqual({ fields: ['is_admin'], revoked: 'issued access' });
+  });
+
   it('lists users with a cursor, each user exactly once', async () => {
     for (let i = 0; i < 4; i += 1) await seedUser(t, { email: `page${i}@example.test` });
     const seen: string[] = [];

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { step, type AlgorithmState } from './memory-algorithms.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { RateLimitDecision } from './rate-limiter.js';
-import type { RateLimitStore } from './store.js';
+import { policyCounterId, type RateLimitStore } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
@@ -26,7 +26,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
   const now = options.now ?? Date.now;
   // Expiry is checked against the injected clock (not lru-cache's own timer) so tests can move time.
   const entries = new LRUCache<string, Entry>({ max: options.maxKeys ?? 100_000 });
-  const entryKey = (policy: ResolvedPolicy, key: string): string => `${policy.name}\u0000${policy.algorithm}\u0000${key}`;
+  // Resolved policies live as long as their limiter, so the policy's part of the key is built
+  // once per policy rather than per decision.
+  const policyIds = new WeakMap<ResolvedPolicy, string>();
+  const entryKey = (policy: ResolvedPolicy, key: string): string => {
+    let id = policyIds.get(policy);
+    if (id === undefined) {
+      id = policyCounterId(policy);
+      policyIds.set(policy, id);
+    }
+    return id + key;
+  };
 
   return {
     kind: 'memory',

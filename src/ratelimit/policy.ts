@@ -7,7 +7,7 @@ export const SLIDING_LOG_MAX_LIMIT = 1000;
 
 /** One named limit, e.g. "login per IP: 10 per minute, then blocked for 5 minutes". */
 export interface RateLimitPolicy {
-  /** Names the counters: two policies with the same name share state. */
+  /** Names the counters: two policies with the same name, algorithm, limit and window share state. */
   readonly name: string;
   /** @default 'sliding-window' */
   readonly algorithm?: RateLimitAlgorithm;

@@ -29,7 +29,8 @@ const CheckResponse = Type.Object(
 
 /**
  * `POST /v1/ratelimit`: rate limiting as a service for other applications. Counters are
- * shared by `namespace` + `identifier` (+ algorithm) across every caller and instance.
+ * shared by `namespace` + `identifier` + policy (algorithm, limit, window) across every
+ * caller and instance.
  */
 export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitService): Promise<void> {
   app.post<{ Body: Static<typeof CheckBody> }>(
@@ -46,6 +47,9 @@ export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitSe
       if (algorithm === 'sliding-log' && body.limit > SLIDING_LOG_MAX_LIMIT) {
         throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'limit' });
       }
+      // The stores key counters by the whole policy (see `policyCounterId`), so "5 per second"
+      // and "100 per hour" on one identifier are two counters, and no caller can reset or
+      // drain another policy's counter by sending a different window.
       const limiter = service.limiter({ name: `svc:${body.namespace ?? 'default'}`, algorithm, limit: body.limit, windowMs: body.window_ms });
       return limiter.limit(body.identifier, body.cost ?? 1);
     },

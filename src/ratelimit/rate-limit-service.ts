@@ -10,7 +10,7 @@ import type { RateLimitStore } from './store.js';
 
 /** The rate limiting every domain uses (`context.rateLimits`). */
 export interface RateLimitService {
-  /** A limiter for one policy; policies with the same name share counters. Keep the name stable. */
+  /** A limiter for one policy; policies with the same name, algorithm, limit and window share counters. Keep the name stable. */
   limiter(policy: RateLimitPolicy): RateLimiter;
   /** Where the counters live: `redis` (shared by every instance) or `memory` (this process). */
   readonly backend: 'memory' | 'redis';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ResolvedPolicy } from './policy.js';
 import type { RateLimitDecision } from './rate-limiter.js';
 import { RATE_LIMIT_LUA } from './redis-script.js';
-import type { RateLimitStore } from './store.js';
+import { policyCounterId, type RateLimitStore } from './store.js';
 
 export interface RedisStoreOptions {
   /** Prefix of every key, e.g. `warden:`. */
@@ -21,7 +21,7 @@ type RedisWithRateLimit = Redis & {
 
 /** What a decision sends that depends only on the policy, rendered once per policy. */
 interface PolicyArgs {
-  /** `<prefix>rl:{<policy>:` — the key's hash tag opens here and closes after the caller's key. */
+  /** `<prefix>rl:{<policy id>` — the key's hash tag opens here and closes after the caller's key. */
   readonly tagStart: string;
   readonly stateSuffix: string;
   readonly algorithm: string;
@@ -32,7 +32,8 @@ interface PolicyArgs {
 
 /**
  * A store shared by every instance: one atomic Lua script per decision, sent with EVALSHA
- * (ioredis falls back to EVAL on NOSCRIPT). Keys look like `<prefix>rl:{<policy>:<key>}:<algo>`.
+ * (ioredis falls back to EVAL on NOSCRIPT). Keys look like
+ * `<prefix>rl:{<algo>:<limit>:<windowMs>:<name length>:<name>:<key>}:<algo>` (see `policyCounterId`).
  */
 export function createRedisStore(redis: Redis, options: RedisStoreOptions): RateLimitStore {
   const now = options.now ?? Date.now;
@@ -45,7 +46,7 @@ export function createRedisStore(redis: Redis, options: RedisStoreOptions): Rate
     let args = perPolicy.get(policy);
     if (args === undefined) {
       args = {
-        tagStart: `${options.prefix}rl:{${policy.name}:`,
+        tagStart: `${options.prefix}rl:{${policyCounterId(policy)}`,
         stateSuffix: `}:${policy.algorithm}`,
         algorithm: policy.algorithm,
         limit: String(policy.limit),

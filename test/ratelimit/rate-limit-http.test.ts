@@ -234,6 +234,21 @@ describe('POST /v1/ratelimit', () => {
     expect((await check({ identifier: 'x', limit: 5, window_ms: 1000, cost: 5, algorithm: 'token-bucket' })).json()).toMatchObject({ allowed: true, remaining: 0 });
   });
 
+  it('gives each policy on one identifier a counter of its own: another window neither drains nor resets it', async () => {
+    await start({});
+    const hourly = { identifier: 'user-42', limit: 2, window_ms: 3_600_000, algorithm: 'fixed-window' };
+    expect((await check(hourly)).json()).toMatchObject({ allowed: true, remaining: 1 });
+    expect((await check(hourly)).json()).toMatchObject({ allowed: true, remaining: 0 });
+    // Another caller's policy on the same identifier: a shorter window, another limit.
+    expect((await check({ ...hourly, window_ms: 60_000 })).json()).toMatchObject({ allowed: true, remaining: 1 });
+    expect((await check({ ...hourly, limit: 3 })).json()).toMatchObject({ allowed: true, remaining: 2 });
+    expect((await check(hourly)).json()).toMatchObject({ allowed: false, remaining: 0 });
+    // Identifiers that spell the policy or the key's separators stay identifiers of their own.
+    for (const identifier of ['2:3600000:user-42', 'user-42}:fixed-window', '{svc:default:user-42}', 'user-42\u0000', 'fixed-window:2:3600000:11:svc:default:user-42']) {
+      expect((await check({ ...hourly, identifier })).json()).toMatchObject({ allowed: true, remaining: 1 });
+    }
+  });
+
   it('requires ratelimit:check and a strict body', async () => {
     await start({});
     const body = { identifier: 'a', limit: 1, window_ms: 1000 };
@@ -242,6 +257,8 @@ describe('POST /v1/ratelimit', () => {
     expect((await check({ ...body, extra: 1 })).statusCode).toBe(400);
     expect((await check({ ...body, limit: '1' })).statusCode).toBe(400);
     expect((await check({ ...body, window_ms: 0 })).statusCode).toBe(400);
+    expect((await check({ ...body, identifier: 'x'.repeat(257) })).statusCode).toBe(400);
+    expect((await check({ ...body, identifier: 'x'.repeat(256) })).statusCode).toBe(200);
     expect((await check({ ...body, limit: 5000, algorithm: 'sliding-log' })).json()).toMatchObject({ code: 'validation_failed' });
   });
 });

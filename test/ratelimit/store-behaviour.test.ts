@@ -197,6 +197,97 @@ function storeBehaviour(makeWorld: () => Promise<World & { cleanup(): Promise<vo
     expect((await one.limit('k')).allowed).toBe(false);
   });
 
+  describe('several policies on one key', () => {
+    const ALGORITHMS = ['fixed-window', 'sliding-window', 'sliding-log', 'token-bucket'] as const;
+
+    for (const algorithm of ALGORITHMS) {
+      it(`${algorithm}: "5 per second and 100 per hour" under one name enforce both (10 minutes, fake clock)`, async () => {
+        // The common two-tier setup, e.g. two POST /v1/ratelimit checks that differ only in the window.
+        const perSecond = limiter({ algorithm, limit: 5, windowMs: 1000 });
+        const perHour = limiter({ algorithm, limit: 100, windowMs: 3_600_000 });
+        let byBoth = 0;
+        let byHour = 0;
+        let differsFromAlone = 0;
+        for (let second = 0; second < 600; second += 1) {
+          world.at(second * 1000 + 100);
+          for (let i = 0; i < 5; i += 1) {
+            const a = await perSecond.limit('k');
+            const b = await perHour.limit('k');
+            if (b.allowed) byHour += 1;
+            if (a.allowed && b.allowed) byBoth += 1;
+            // The per-second policy decides exactly as it does on a key without an hourly policy.
+            if (a.allowed !== (await perSecond.limit('alone')).allowed) differsFromAlone += 1;
+          }
+        }
+        expect(differsFromAlone).toBe(0);
+        // The bucket refills 100 per hour: at most 100 + 100 * 600 s / 3600 s in 10 minutes.
+        if (algorithm === 'token-bucket') expect(byHour).toBeLessThanOrEqual(116);
+        else expect(byHour).toBe(100);
+        expect(byBoth).toBeLessThanOrEqual(byHour);
+      });
+
+      it(`${algorithm}: another window on the same key neither resets nor drains this policy's counter`, async () => {
+        const perHour = limiter({ algorithm, limit: 3, windowMs: 3_600_000 });
+        const perSecond = limiter({ algorithm, limit: 2, windowMs: 1000 });
+        world.at(0);
+        expect(await take(perHour, 4)).toEqual([true, true, true, false]);
+        // A short window starting after the hourly state's must not restart (or join) it.
+        world.at(1500);
+        expect(await take(perSecond, 3)).toEqual([true, true, false]);
+        expect(await perHour.limit('k')).toMatchObject({ allowed: false, remaining: 0 });
+        // Nor does the hourly policy's count leak into a later short window ...
+        world.at(3500);
+        expect(await take(perSecond, 3)).toEqual([true, true, false]);
+        expect((await perHour.limit('k')).allowed).toBe(false);
+        // ... and a reset is per policy too.
+        await perHour.reset('k');
+        expect((await perSecond.limit('k')).allowed).toBe(false);
+        expect(await perHour.limit('k')).toMatchObject({ allowed: true, remaining: 2 });
+        await perSecond.reset('k');
+        expect((await perSecond.limit('k')).allowed).toBe(true);
+        expect(await perHour.limit('k')).toMatchObject({ allowed: true, remaining: 1 });
+      });
+    }
+
+    it('a different limit with the same window is a counter of its own', async () => {
+      const three = limiter({ algorithm: 'fixed-window', limit: 3, windowMs: 60_000 });
+      const two = limiter({ algorithm: 'fixed-window', limit: 2, windowMs: 60_000 });
+      world.at(0);
+      expect(await take(three, 3)).toEqual([true, true, true]);
+      expect(await take(two, 3)).toEqual([true, true, false]);
+      expect((await three.limit('k')).allowed).toBe(false);
+    });
+
+    it('no key or policy name, whatever separators it holds, spells another policy\'s counter', async () => {
+      // Pairs that share a counter under a naive `name:key`, `name:algo:limit:window:key`,
+      // `algo:limit:window:name:key`, `{name:key}:algo…` or NUL-separated layout.
+      const cases: { name: string; windowMs: number; limit: number; key: string }[] = [
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: 'x' },
+        { name: 'svc:a', limit: 1, windowMs: 60_000, key: 'x' },
+        { name: 'svc:a', limit: 2, windowMs: 1000, key: 'x' },
+        { name: 'svc', limit: 1, windowMs: 1000, key: 'a:x' },
+        { name: 'svc', limit: 1, windowMs: 1000, key: 'a:fixed-window:1:1000:x' },
+        { name: 'svc:fixed-window:1:1000:a', limit: 1, windowMs: 1000, key: 'x' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: 'x}:fixed-window' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: 'x}:block' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: '1:1000:x' },
+        { name: 'svc:a:1:1000', limit: 1, windowMs: 1000, key: 'x' },
+        { name: '5:svc:a', limit: 1, windowMs: 1000, key: 'x' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: '{svc:a:x}' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: 'x\u0000fixed-window\u00001' },
+        { name: 'svc:a\u0000fixed-window', limit: 1, windowMs: 1000, key: 'x' },
+        { name: 'svc:a', limit: 1, windowMs: 1000, key: '' },
+        { name: 'svc:a:', limit: 1, windowMs: 1000, key: 'x' },
+      ];
+      world.at(0);
+      for (const c of cases) {
+        const l = limiter({ name: c.name, algorithm: 'fixed-window', limit: c.limit, windowMs: c.windowMs });
+        // Untouched by every case before it, and counting on its own.
+        expect({ case: c, allowed: await take(l, c.limit + 1, c.key) }).toEqual({ case: c, allowed: [...Array<boolean>(c.limit).fill(true), false] });
+      }
+    });
+  });
+
   describe('clock skew at a window edge', () => {
     for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
       it(`${algorithm}: a caller whose clock is a little behind joins the newer window instead of wiping its count`, async () => {
@@ -273,7 +364,7 @@ describeWithRedis('redis store', () => {
       const keys = await r.redis.keys(`${r.prefix}*`);
       expect(keys.length).toBe(8);
       for (const key of keys) {
-        expect(key).toMatch(/\{ttl-[a-z-]+:user:1\}:/);
+        expect(key).toMatch(/\{[a-z-]+:1:60000:\d+:ttl-[a-z-]+:user:1\}:/);
         const ttl = await r.redis.pttl(key);
         expect(ttl).toBeGreaterThan(0);
         expect(ttl).toBeLessThanOrEqual(121_000);
@@ -291,8 +382,9 @@ describeWithRedis('redis store', () => {
       let now = T0;
       const store = createRedisStore(r.redis, { prefix: r.prefix, now: () => now });
       for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
-        const l = limiterFor(store, { name: `ttl-moves-${algorithm}`, algorithm, limit: 100, windowMs: 60_000 });
-        const key = `${r.prefix}rl:{ttl-moves-${algorithm}:k}:${algorithm}`;
+        const name = `ttl-moves-${algorithm}`;
+        const l = limiterFor(store, { name, algorithm, limit: 100, windowMs: 60_000 });
+        const key = `${r.prefix}rl:{${algorithm}:100:60000:${name.length}:${name}:k}:${algorithm}`;
         now = T0;
         await l.limit('k');
         const first = await r.redis.pttl(key);

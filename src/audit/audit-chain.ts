@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { constantTimeEqual } from '../crypto/constant-time.js';
+import { WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
-import { hashEvent, signCheckpoint, type UnhashedEvent } from './canonical-form.js';
-import type { AuditEventsTable } from './audit-tables.js';
+import { GENESIS_HASH, hashEvent, signCheckpoint, signHead, wellFormedEvent, type UnhashedEvent } from './canonical-form.js';
+import type { AuditChainHeadTable, AuditCheckpointsTable, AuditEventsTable } from './audit-tables.js';
 
 /** An event ready to be chained: everything but its position and hashes. */
 export type PreparedEvent = Omit<UnhashedEvent, 'seq' | 'prev_hash'>;
@@ -13,81 +15,165 @@ export interface ChainHead {
   readonly hash: string;
 }
 
+/**
+ * What a checkpoint states. 'head' and 'prune' are written on purpose; 'legacy' and
+ * 'unverified' are written by an append that found a head row it could not authenticate.
+ */
+export type CheckpointKind = 'head' | 'prune' | 'legacy' | 'unverified';
+
+/** How the head row found under the lock relates to the checkpoint key. */
+export type HeadTrust = 'signed' | 'genesis' | 'legacy' | 'unverified';
+
+type HeadRow = Pick<AuditChainHeadTable, 'seq' | 'hash' | 'checkpoint_ordinal' | 'checkpoint_signature' | 'signature'>;
+
 /** Rows per INSERT statement: well below SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
 /**
- * Locks the chain head for the rest of the transaction and returns it. The UPDATE takes a
- * row lock on PostgreSQL (a second instance waits here and then sees the committed head,
- * READ COMMITTED re-reads the row) and the database write lock on SQLite.
+ * Whether a head row is the one the service last signed. An unsigned row is trusted only as
+ * the untouched genesis of a new log; an unsigned row with history is a log written before
+ * migration 0010 ('legacy'); anything else was written without the key ('unverified').
  */
-export async function lockChainHead(trx: Transaction<DatabaseSchema>, now: number): Promise<ChainHead> {
-  const head = await trx
-    .updateTable('audit_chain_head')
-    .set({ updated_at: now })
-    .where('id', '=', 'head')
-    .returning(['seq', 'hash'])
-    .executeTakeFirst();
-  if (head === undefined) throw new Error('the audit chain head row is missing (is migration 0003_audit applied?)');
-  return { seq: Number(head.seq), hash: head.hash };
+export function classifyHead(key: Uint8Array, head: HeadRow): HeadTrust {
+  const seal = {
+    seq: Number(head.seq),
+    hash: head.hash,
+    checkpoint_ordinal: Number(head.checkpoint_ordinal),
+    checkpoint_signature: head.checkpoint_signature,
+  };
+  if (head.signature !== null) return constantTimeEqual(signHead(key, seal), head.signature) ? 'signed' : 'unverified';
+  if (seal.checkpoint_ordinal !== 0 || seal.checkpoint_signature !== null) return 'unverified';
+  return seal.seq === 0 && seal.hash === GENESIS_HASH ? 'genesis' : 'legacy';
 }
 
-/** Appends events after the locked head, inside the caller's transaction; returns the new head. */
-export async function appendLocked(
-  trx: Transaction<DatabaseSchema>,
-  head: ChainHead,
-  events: readonly PreparedEvent[],
-): Promise<ChainHead> {
-  let seq = head.seq;
-  let prev = head.hash;
-  const rows: AuditEventsTable[] = events.map((event) => {
-    seq += 1;
-    const unhashed: UnhashedEvent = { ...event, seq, prev_hash: prev };
-    prev = hashEvent(unhashed);
-    return { ...unhashed, hash: prev };
-  });
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    await trx.insertInto('audit_events').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+/**
+ * The chain inside one append transaction, from the locked head to the signed head written by
+ * `seal()`. Events are inserted as they are appended; checkpoints are queued and written
+ * together with the head, so a batch costs the same statements whether or not it checkpoints.
+ */
+export class LockedChain {
+  readonly #trx: Transaction<DatabaseSchema>;
+  readonly #key: Uint8Array;
+  readonly #now: number;
+  #head: ChainHead;
+  #checkpointOrdinal: number;
+  #checkpointSignature: string | null;
+  #pending: AuditCheckpointsTable[] = [];
+  #moved = false;
+
+  private constructor(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number, row: HeadRow) {
+    this.#trx = trx;
+    this.#key = key;
+    this.#now = now;
+    this.#head = { seq: Number(row.seq), hash: row.hash };
+    this.#checkpointOrdinal = Number(row.checkpoint_ordinal);
+    this.#checkpointSignature = row.checkpoint_signature;
   }
-  if (rows.length > 0) await trx.updateTable('audit_chain_head').set({ seq, hash: prev }).where('id', '=', 'head').execute();
-  return { seq, hash: prev };
-}
 
-/** Stores an HMAC-signed checkpoint of `head` inside the caller's transaction. */
-export async function insertCheckpoint(
-  trx: Transaction<DatabaseSchema>,
-  key: Uint8Array,
-  checkpoint: { seq: number; hash: string; kind: 'head' | 'prune'; now: number },
-): Promise<void> {
-  const unsigned = { id: randomUUID(), seq: checkpoint.seq, hash: checkpoint.hash, created_at: checkpoint.now, kind: checkpoint.kind };
-  await trx
-    .insertInto('audit_checkpoints')
-    .values({ ...unsigned, signature: signCheckpoint(key, unsigned) })
-    .execute();
+  /**
+   * Locks the chain head for the rest of the transaction and authenticates it. The UPDATE
+   * takes a row lock on PostgreSQL (a second instance waits here and then sees the committed
+   * head, READ COMMITTED re-reads the row) and the database write lock on SQLite.
+   */
+  static async lock(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number): Promise<LockedChain> {
+    const row = await trx
+      .updateTable('audit_chain_head')
+      .set({ updated_at: now })
+      .where('id', '=', 'head')
+      .returning(['seq', 'hash', 'checkpoint_ordinal', 'checkpoint_signature', 'signature'])
+      .executeTakeFirst();
+    if (row === undefined) throw new WardenError('audit_unavailable', 'The audit chain head row is missing (are migrations 0003 and 0010 applied?)');
+    const chain = new LockedChain(trx, key, now, row);
+    const trust = classifyHead(key, row);
+    // Signing on top of a head it cannot authenticate would launder whatever was done to it
+    // (a cut tail, a rewritten head). Refusing would stop every audited action; instead the
+    // found head is pinned in a signed checkpoint that verification reports for good.
+    if (trust === 'legacy' || trust === 'unverified') chain.checkpoint(trust, chain.head);
+    return chain;
+  }
+
+  /** The current end of the chain (moved by `append`). */
+  get head(): ChainHead {
+    return this.#head;
+  }
+
+  /** Inserts events after the current head and returns the new head (the head row moves in `seal`). */
+  async append(events: readonly PreparedEvent[]): Promise<ChainHead> {
+    let seq = this.#head.seq;
+    let prev = this.#head.hash;
+    const rows: AuditEventsTable[] = events.map((event) => {
+      seq += 1;
+      const unhashed: UnhashedEvent = { ...wellFormedEvent(event), seq, prev_hash: prev };
+      prev = hashEvent(unhashed);
+      return { ...unhashed, hash: prev };
+    });
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await this.#trx.insertInto('audit_events').values(rows.slice(i, i + ROWS_PER_STATEMENT)).execute();
+    }
+    if (rows.length > 0) {
+      this.#head = { seq, hash: prev };
+      this.#moved = true;
+    }
+    return this.#head;
+  }
+
+  /** Queues a signed checkpoint of `at`, chained to the previous checkpoint; `seal` writes it. */
+  checkpoint(kind: CheckpointKind, at: ChainHead): void {
+    const unsigned = {
+      id: randomUUID(),
+      seq: at.seq,
+      hash: at.hash,
+      created_at: this.#now,
+      kind,
+      ordinal: this.#checkpointOrdinal + 1,
+      prev_signature: this.#checkpointSignature,
+    };
+    const signature = signCheckpoint(this.#key, unsigned);
+    this.#pending.push({ ...unsigned, signature });
+    this.#checkpointOrdinal = unsigned.ordinal;
+    this.#checkpointSignature = signature;
+  }
+
+  /** Writes the queued checkpoints and the signed head row; nothing when neither changed. */
+  async seal(): Promise<ChainHead> {
+    if (this.#pending.length > 0) await this.#trx.insertInto('audit_checkpoints').values(this.#pending).execute();
+    if (this.#moved || this.#pending.length > 0) {
+      const seal = { ...this.#head, checkpoint_ordinal: this.#checkpointOrdinal, checkpoint_signature: this.#checkpointSignature };
+      await this.#trx
+        .updateTable('audit_chain_head')
+        .set({ ...seal, signature: signHead(this.#key, seal) })
+        .where('id', '=', 'head')
+        .execute();
+    }
+    this.#pending = [];
+    this.#moved = false;
+    return this.#head;
+  }
 }
 
 export interface AppendOptions {
   readonly now: number;
-  /** Also store a signed checkpoint of the new head with this key. */
-  readonly checkpointKey?: Uint8Array;
+  /** The checkpoint key: signs the head on every append, and the checkpoint when there is one. */
+  readonly key: Uint8Array;
+  /** Also store a signed checkpoint of the new head. */
+  readonly checkpoint?: boolean;
 }
 
 /** Appends events as one committed transaction (the chain stays one chain across instances). */
 export function appendEvents(db: Kysely<DatabaseSchema>, events: readonly PreparedEvent[], options: AppendOptions): Promise<ChainHead> {
   return db.transaction().execute(async (trx) => {
-    const head = await appendLocked(trx, await lockChainHead(trx, options.now), events);
-    if (options.checkpointKey !== undefined && head.seq > 0) {
-      await insertCheckpoint(trx, options.checkpointKey, { ...head, kind: 'head', now: options.now });
-    }
-    return head;
+    const chain = await LockedChain.lock(trx, options.key, options.now);
+    const head = await chain.append(events);
+    if (options.checkpoint === true && head.seq > 0) chain.checkpoint('head', head);
+    return chain.seal();
   });
 }
 
 /** Stores a signed checkpoint of the current head (nothing when the chain is empty). */
 export function checkpointHead(db: Kysely<DatabaseSchema>, key: Uint8Array, now: number): Promise<ChainHead> {
   return db.transaction().execute(async (trx) => {
-    const head = await lockChainHead(trx, now);
-    if (head.seq > 0) await insertCheckpoint(trx, key, { ...head, kind: 'head', now });
-    return head;
+    const chain = await LockedChain.lock(trx, key, now);
+    if (chain.head.seq > 0) chain.checkpoint('head', chain.head);
+    return chain.seal();
   });
 }

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { randomUUID } from 'node:crypto';
 import type { DatabaseSchema } from '../storage/index.js';
-import { appendLocked, insertCheckpoint, lockChainHead } from './audit-chain.js';
+import { LockedChain } from './audit-chain.js';
 import { redactDetails } from './redact-details.js';
 
 export interface PruneResult {
@@ -20,7 +20,7 @@ export function pruneEvents(
   options: { before: number; actor: string; checkpointKey: Uint8Array; now: number },
 ): Promise<PruneResult> {
   return db.transaction().execute(async (trx) => {
-    const head = await lockChainHead(trx, options.now);
+    const chain = await LockedChain.lock(trx, options.checkpointKey, options.now);
     const last = await trx
       .selectFrom('audit_events')
       .select(['seq', 'hash'])
@@ -32,10 +32,10 @@ export function pruneEvents(
     if (last !== undefined) {
       const throughSeq = Number(last.seq);
       const deleted = await trx.deleteFrom('audit_events').where('seq', '<=', throughSeq).executeTakeFirst();
-      await insertCheckpoint(trx, options.checkpointKey, { seq: throughSeq, hash: last.hash, kind: 'prune', now: options.now });
+      chain.checkpoint('prune', { seq: throughSeq, hash: last.hash });
       result = { deleted: Number(deleted.numDeletedRows), through_seq: throughSeq };
     }
-    const newHead = await appendLocked(trx, head, [
+    const newHead = await chain.append([
       {
         id: randomUUID(),
         occurred_at: options.now,
@@ -50,7 +50,8 @@ export function pruneEvents(
         details: redactDetails({ before: new Date(options.before).toISOString(), deleted: result.deleted, through_seq: result.through_seq }),
       },
     ]);
-    await insertCheckpoint(trx, options.checkpointKey, { ...newHead, kind: 'head', now: options.now });
+    chain.checkpoint('head', newHead);
+    await chain.seal();
     return result;
   });
 }

@@ -70,10 +70,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     const at = now();
     const checkpoint = at - lastCheckpointAt >= checkpointIntervalMs;
     try {
-      await appendEvents(options.storage.db, batch.map((p) => p.event), {
-        now: at,
-        ...(checkpoint ? { checkpointKey: options.checkpointKey } : {}),
-      });
+      await appendEvents(options.storage.db, batch.map((p) => p.event), { now: at, key: options.checkpointKey, checkpoint });
       if (checkpoint) lastCheckpointAt = at;
       for (const p of batch) p.resolve();
     } catch (error) {
@@ -157,7 +154,16 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   };
 }
 
+/**
+ * The first MAX_FIELD_CHARS code points: cutting at a UTF-16 index could split a surrogate
+ * pair and leave a lone half, which the databases store as U+FFFD.
+ */
 function clip(value: string | undefined): string | null {
   if (value === undefined || value === null) return null;
-  return value.length > MAX_FIELD_CHARS ? value.slice(0, MAX_FIELD_CHARS) : value;
+  if (value.length <= MAX_FIELD_CHARS) return value;
+  let end = 0;
+  for (let points = 0; points < MAX_FIELD_CHARS && end < value.length; points += 1) {
+    end += (value.codePointAt(end) ?? 0) > 0xffff ? 2 : 1;
+  }
+  return value.slice(0, end);
 }

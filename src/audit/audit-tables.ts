@@ -29,6 +29,15 @@ export interface AuditChainHeadTable {
   seq: number;
   hash: string;
   updated_at: number;
+  /** Ordinal of the newest chained checkpoint (0: none yet). Migration 0010. */
+  checkpoint_ordinal: number;
+  /** Signature of that checkpoint, or null when there is none. Migration 0010. */
+  checkpoint_signature: string | null;
+  /**
+   * HMAC-SHA256 (hex) over seq, hash, checkpoint_ordinal and checkpoint_signature (not
+   * updated_at). Null only on a database nothing was appended to since migration 0010.
+   */
+  signature: string | null;
 }
 
 /** Signed statements "the chain had this head at this time"; detect a truncated tail. */
@@ -37,10 +46,18 @@ export interface AuditCheckpointsTable {
   seq: number;
   hash: string;
   created_at: number;
-  /** 'head': periodic head checkpoint; 'prune': the chain starts after this point. */
+  /**
+   * 'head': periodic head checkpoint; 'prune': the chain starts after this point;
+   * 'legacy': the unsigned head of a log written before migration 0010, taken over as found;
+   * 'unverified': an append found a head row whose signature did not verify.
+   */
   kind: string;
-  /** HMAC-SHA256 (hex) over the checkpoint, keyed from the root secret. */
+  /** HMAC-SHA256 (hex) over the checkpoint (and, when chained, its ordinal and prev_signature). */
   signature: string;
+  /** 1, 2, 3… in the order checkpoints were written; null on rows written before migration 0010. */
+  ordinal: number | null;
+  /** The signature of the checkpoint with the previous ordinal; null for ordinal 1 and old rows. */
+  prev_signature: string | null;
 }
 
 export interface AuditTables {

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import type { AuditCheckpointsTable } from './audit-tables.js';
+import { classifyHead } from './audit-chain.js';
 import { GENESIS_HASH, hashEvent, signCheckpoint } from './canonical-form.js';
 
 /** Why verification stopped. */
@@ -11,10 +13,13 @@ export type ChainBreakReason =
   | 'prev_hash_mismatch'
   | 'checkpoint_mismatch'
   | 'truncated_tail'
-  | 'head_mismatch';
+  | 'head_mismatch'
+  | 'checkpoint_missing'
+  | 'head_unsigned'
+  | 'head_signature_invalid';
 
 export interface ChainBreak {
-  /** The event (or checkpoint, for a bad signature) at which the chain breaks; null when it is missing. */
+  /** The event (or checkpoint, for checkpoint reasons) at which the chain breaks; null when it is missing or it is the head row. */
   readonly id: string | null;
   readonly seq: number | null;
   readonly reason: ChainBreakReason;
@@ -27,6 +32,11 @@ export interface VerifyReport {
   /** Where the verified chain starts (1, or after the last prune checkpoint). */
   readonly first_seq: number;
   readonly last_seq: number;
+  /**
+   * Set when the log was written before heads were signed (migration 0010): the first append
+   * afterwards took the chain up to this seq over as it found it. Null for logs begun since.
+   */
+  readonly legacy_through_seq: number | null;
   readonly first_broken: ChainBreak | null;
 }
 
@@ -42,7 +52,9 @@ const MAX_ATTEMPTS = 3;
  * and reports the first broken link: a row whose content does not hash to its stored hash
  * (edited), a gap in seq (deleted), a prev_hash that is not its predecessor's hash
  * (reordered/swapped), a signed checkpoint the chain contradicts or no longer reaches
- * (truncated tail), or a head row that disagrees with the last event.
+ * (truncated tail), a gap in the chain of checkpoints (one deleted), or a head row that is
+ * not signed with the checkpoint key or does not name exactly the last event and the newest
+ * checkpoint.
  *
  * It covers the chain up to the head row read at its start: events committed while it runs
  * come after that head and are left to the next verification, so a busy server verifies as
@@ -67,22 +79,39 @@ export async function verifyChain(
 
 async function verifyOnce(db: Kysely<DatabaseSchema>, options: { checkpointKey: Uint8Array; pageSize?: number }): Promise<VerifyReport> {
   const pageSize = options.pageSize ?? 1000;
+  const key = options.checkpointKey;
   // Checkpoints first, then the head: an append moves the head in the transaction that stores
-  // its checkpoint, so every genuine checkpoint read here is at or below the head read next.
+  // its checkpoints, so every genuine checkpoint read here is at or below the head read next.
   // (Read the other way round, a checkpoint committed in between would look like a truncated tail.)
-  const checkpoints = await db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'asc').orderBy('created_at', 'asc').execute();
-  const head = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).where('id', '=', 'head').executeTakeFirst();
+  const checkpoints = await db.selectFrom('audit_checkpoints').selectAll().execute();
+  const head = await db
+    .selectFrom('audit_chain_head')
+    .select(['seq', 'hash', 'checkpoint_ordinal', 'checkpoint_signature', 'signature'])
+    .where('id', '=', 'head')
+    .executeTakeFirst();
+  // The head may name checkpoints committed between the two reads; later ones belong to the next run.
+  const readOrdinal = checkpoints.reduce((max, c) => Math.max(max, c.ordinal === null ? 0 : Number(c.ordinal)), 0);
+  if (head !== undefined && Number(head.checkpoint_ordinal) > readOrdinal) {
+    const late = await db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .where('ordinal', '>', readOrdinal)
+      .where('ordinal', '<=', Number(head.checkpoint_ordinal))
+      .execute();
+    checkpoints.push(...late);
+  }
   // Everything at or below the head was committed with it and never changes afterwards; rows
   // above it are appends that committed after this point and belong to the next verification.
   const lastSeq = head === undefined ? undefined : Number(head.seq);
+  const legacy = checkpoints.filter((c) => c.ordinal === null).sort((a, b) => Number(a.seq) - Number(b.seq) || Number(a.created_at) - Number(b.created_at));
+  const chained = checkpoints.filter((c) => c.ordinal !== null).sort((a, b) => Number(a.ordinal) - Number(b.ordinal));
   const expectedHashAt = new Map<number, string>();
   let start = { seq: 1, prev: GENESIS_HASH };
-  let report = { checked_events: 0, checked_checkpoints: 0, first_seq: 1, last_seq: 0 };
+  let report = { checked_events: 0, checked_checkpoints: 0, first_seq: 1, last_seq: 0, legacy_through_seq: null as number | null };
   const broken = (brk: ChainBreak): VerifyReport => ({ valid: false, ...report, first_broken: brk });
 
-  for (const checkpoint of checkpoints) {
-    const expected = signCheckpoint(options.checkpointKey, checkpoint);
-    if (!constantTimeEqual(expected, checkpoint.signature)) {
+  for (const checkpoint of [...legacy, ...chained]) {
+    if (!constantTimeEqual(signCheckpoint(key, checkpoint), checkpoint.signature)) {
       return broken({ id: checkpoint.id, seq: Number(checkpoint.seq), reason: 'checkpoint_signature_invalid' });
     }
     report.checked_checkpoints += 1;
@@ -90,7 +119,10 @@ async function verifyOnce(db: Kysely<DatabaseSchema>, options: { checkpointKey: 
     expectedHashAt.set(seq, checkpoint.hash);
     if (checkpoint.kind === 'prune' && seq + 1 > start.seq) start = { seq: seq + 1, prev: checkpoint.hash };
   }
-  report = { ...report, first_seq: start.seq, last_seq: start.seq - 1 };
+  const chainBreak = walkCheckpointChain(chained);
+  if (chainBreak !== undefined) return broken(chainBreak);
+  const legacyAnchor = chained[0]?.kind === 'legacy' ? Number(chained[0].seq) : null;
+  report = { ...report, first_seq: start.seq, last_seq: start.seq - 1, legacy_through_seq: legacyAnchor };
 
   let expectedSeq = start.seq;
   let prev = start.prev;
@@ -116,9 +148,45 @@ async function verifyOnce(db: Kysely<DatabaseSchema>, options: { checkpointKey: 
 
   const lastCheckpointSeq = checkpoints.reduce((max, c) => Math.max(max, Number(c.seq)), 0);
   if (lastCheckpointSeq > report.last_seq) return broken({ id: null, seq: report.last_seq + 1, reason: 'truncated_tail' });
-  // A head beyond the last row (tail deleted, no checkpoint yet) ends the walk early and fails here.
-  if (head === undefined || lastSeq !== report.last_seq || (report.last_seq >= start.seq && head.hash !== prev)) {
-    return broken({ id: null, seq: report.last_seq + 1, reason: 'head_mismatch' });
+  if (head === undefined) return broken({ id: null, seq: report.last_seq + 1, reason: 'head_mismatch' });
+  const headSeq = Number(head.seq);
+  // From here on the head row is what the chain must end at, so it must be the one the service signed.
+  const trust = classifyHead(key, head);
+  if (trust === 'unverified' || trust === 'legacy') {
+    return broken({ id: null, seq: headSeq, reason: head.signature === null ? 'head_unsigned' : 'head_signature_invalid' });
   }
+  if (trust === 'genesis' && (checkpoints.length > 0 || (await db.selectFrom('audit_events').select('seq').limit(1).executeTakeFirst()) !== undefined)) {
+    // An unsigned genesis head is only believable for a log that never held anything.
+    return broken({ id: null, seq: headSeq, reason: 'head_unsigned' });
+  }
+  // The signed head names the newest checkpoint: fewer means the newest were deleted, more
+  // means the head row was put back to an older signed state.
+  const headOrdinal = Number(head.checkpoint_ordinal);
+  const newest = chained.at(-1);
+  if (chained.length < headOrdinal) return broken({ id: null, seq: null, reason: 'checkpoint_missing' });
+  if (chained.length > headOrdinal || (newest?.signature ?? null) !== head.checkpoint_signature) {
+    return broken({ id: null, seq: headSeq, reason: 'head_mismatch' });
+  }
+  // A head beyond the last row (tail deleted) ends the walk early and fails here.
+  if (lastSeq !== report.last_seq || head.hash !== prev) return broken({ id: null, seq: report.last_seq + 1, reason: 'head_mismatch' });
   return { valid: true, ...report, first_broken: null };
+}
+
+/**
+ * Checks that the chained checkpoints (sorted by ordinal, signatures already verified) are
+ * 1, 2, 3… each naming its predecessor's signature, and reports the marks an append left when
+ * it found a head row it could not authenticate.
+ */
+function walkCheckpointChain(chained: readonly AuditCheckpointsTable[]): ChainBreak | undefined {
+  let previous: string | null = null;
+  for (const [index, checkpoint] of chained.entries()) {
+    if (Number(checkpoint.ordinal) !== index + 1 || checkpoint.prev_signature !== previous) {
+      return { id: checkpoint.id, seq: null, reason: 'checkpoint_missing' };
+    }
+    previous = checkpoint.signature;
+    if (checkpoint.kind === 'unverified') return { id: checkpoint.id, seq: Number(checkpoint.seq), reason: 'head_signature_invalid' };
+    // Taking over an unsigned head is only legitimate once, before any signed checkpoint existed.
+    if (checkpoint.kind === 'legacy' && index > 0) return { id: checkpoint.id, seq: Number(checkpoint.seq), reason: 'head_unsigned' };
+  }
+  return undefined;
 }

@@ -29,6 +29,9 @@ export function hashEvent(event: UnhashedEvent): string {
 /**
  * The canonical text of an event: exactly `stableStringify` of its columns plus `v: 1`
  * (keys in sorted order), built directly because it runs once per event on the write path.
+ * Its strings must be well-formed (see `wellFormedEvent`): JSON.stringify escapes a lone
+ * surrogate as `\udxxx`, while both databases store it as U+FFFD, so a row hashed with one
+ * would never verify once read back.
  */
 export function canonicalEvent(event: UnhashedEvent): string {
   const j = (value: string | null | undefined): string => (value === null || value === undefined ? 'null' : JSON.stringify(value));
@@ -40,15 +43,73 @@ export function canonicalEvent(event: UnhashedEvent): string {
   );
 }
 
-/** HMAC-SHA256 (hex) over a checkpoint's fields, with the key derived for audit checkpoints. */
-export function signCheckpoint(key: Uint8Array, checkpoint: Omit<AuditCheckpointsTable, 'signature'>): string {
+// Node 20 has String.prototype.toWellFormed, but the project's lib (ES2023) does not declare it.
+const toWellFormed = (String.prototype as unknown as { toWellFormed(this: string): string }).toWellFormed;
+
+/** The string with every lone surrogate replaced by U+FFFD, i.e. exactly what the databases store. */
+export function wellFormed(value: string): string {
+  return toWellFormed.call(value);
+}
+
+/** The event with every text column made well-formed, so the row that is hashed is the row that is stored. */
+export function wellFormedEvent<T extends Omit<UnhashedEvent, 'seq' | 'prev_hash'>>(event: T): T {
+  const opt = (value: string | null): string | null => (value === null ? null : wellFormed(value));
+  return {
+    ...event,
+    id: wellFormed(event.id),
+    action: wellFormed(event.action),
+    actor: wellFormed(event.actor),
+    entity_type: opt(event.entity_type),
+    entity_id: opt(event.entity_id),
+    outcome: wellFormed(event.outcome),
+    ip: opt(event.ip),
+    user_agent: opt(event.user_agent),
+    request_id: opt(event.request_id),
+    details: opt(event.details),
+  };
+}
+
+/** A checkpoint as signed: rows written before migration 0010 have no ordinal and no prev_signature. */
+export type UnsignedCheckpoint = Omit<AuditCheckpointsTable, 'signature' | 'ordinal' | 'prev_signature'> & {
+  readonly ordinal?: number | null;
+  readonly prev_signature?: string | null;
+};
+
+/**
+ * HMAC-SHA256 (hex) over a checkpoint, with the key derived for audit checkpoints. A chained
+ * checkpoint (one with an ordinal) also covers its ordinal and its predecessor's signature, so
+ * removing any checkpoint breaks the signature chain after it; a checkpoint without an ordinal
+ * was written before migration 0010 and keeps its original (v1) message.
+ */
+export function signCheckpoint(key: Uint8Array, checkpoint: UnsignedCheckpoint): string {
+  const common = { id: checkpoint.id, seq: Number(checkpoint.seq), hash: checkpoint.hash, created_at: Number(checkpoint.created_at), kind: checkpoint.kind };
+  const message =
+    checkpoint.ordinal === null || checkpoint.ordinal === undefined
+      ? stableStringify({ v: 1, ...common })
+      : stableStringify({ v: 2, type: 'checkpoint', ...common, ordinal: Number(checkpoint.ordinal), prev_signature: checkpoint.prev_signature ?? null });
+  return createHmac('sha256', key).update(message).digest('hex');
+}
+
+/** What a head signature covers: where the event chain ends and where the checkpoint chain ends. */
+export interface HeadSeal {
+  readonly seq: number;
+  readonly hash: string;
+  readonly checkpoint_ordinal: number;
+  readonly checkpoint_signature: string | null;
+}
+
+/**
+ * HMAC-SHA256 (hex) over the chain head. The `type` field keeps a head signature and a
+ * checkpoint signature from ever being valid for each other's message.
+ */
+export function signHead(key: Uint8Array, head: HeadSeal): string {
   const message = stableStringify({
-    v: 1,
-    id: checkpoint.id,
-    seq: Number(checkpoint.seq),
-    hash: checkpoint.hash,
-    created_at: Number(checkpoint.created_at),
-    kind: checkpoint.kind,
+    v: 2,
+    type: 'head',
+    seq: Number(head.seq),
+    hash: head.hash,
+    checkpoint_ordinal: Number(head.checkpoint_ordinal),
+    checkpoint_signature: head.checkpoint_signature,
   });
   return createHmac('sha256', key).update(message).digest('hex');
 }

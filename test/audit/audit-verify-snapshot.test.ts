@@ -4,6 +4,7 @@ import { appendEvents, type PreparedEvent } from '../../src/audit/audit-chain.js
 import { pruneEvents } from '../../src/audit/audit-prune.js';
 import type { AuditLog } from '../../src/audit/audit-recorder.js';
 import { verifyChain } from '../../src/audit/audit-verify.js';
+import { signHead } from '../../src/audit/canonical-form.js';
 import { openDatabase, type DatabaseSchema, type Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
 import { CHECKPOINT_KEY, sampleEvent, testAuditLog } from './helpers.js';
@@ -93,7 +94,7 @@ describeEachDatabase('audit verification of a chain that is being written', (dia
     try {
       // Another instance appends (with a checkpoint) just after this verification read the events.
       const racing = pauseAfterFirstRead(storage.db, 'audit_events', () =>
-        appendEvents(second.db, [{ ...sampleRow(), id: 'late-1' }, { ...sampleRow(), id: 'late-2' }], { now: clock, checkpointKey: CHECKPOINT_KEY }),
+        appendEvents(second.db, [{ ...sampleRow(), id: 'late-1' }, { ...sampleRow(), id: 'late-2' }], { now: clock, key: CHECKPOINT_KEY, checkpoint: true }),
       );
       // One page, so the append lands after the last event read (where a head read late disagrees).
       expect(await verifyChain(racing, { checkpointKey: CHECKPOINT_KEY })).toMatchObject({ valid: true, checked_events: 10, last_seq: 10 });
@@ -129,7 +130,13 @@ describeEachDatabase('audit verification of a chain that is being written', (dia
 
   it('still reports a head row that points beyond the last event', async () => {
     await recordMany(10);
+    const head = await storage.db.selectFrom('audit_chain_head').selectAll().where('id', '=', 'head').executeTakeFirstOrThrow();
+    // Moved without the key, the head's signature no longer matches…
     await storage.db.updateTable('audit_chain_head').set({ seq: 12 }).where('id', '=', 'head').execute();
+    expect(await verify()).toMatchObject({ valid: false, last_seq: 10, first_broken: { id: null, seq: 12, reason: 'head_signature_invalid' } });
+    // …and even signed (by a key holder, or a bug), a head past the last row is still caught.
+    const seal = { seq: 12, hash: head.hash, checkpoint_ordinal: head.checkpoint_ordinal, checkpoint_signature: head.checkpoint_signature };
+    await storage.db.updateTable('audit_chain_head').set({ signature: signHead(CHECKPOINT_KEY, seal) }).where('id', '=', 'head').execute();
     expect(await verify()).toMatchObject({ valid: false, last_seq: 10, first_broken: { id: null, seq: 11, reason: 'head_mismatch' } });
   });
 

@@ -119,4 +119,22 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
     expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(1);
     expect(io.lines[0]).toMatch(/BROKEN/);
   });
+
+  it('warden audit verify says which events predate signed heads (a log taken over after migration 0010)', async () => {
+    testApp = await createTestApp({ dialect });
+    const { context } = testApp;
+    for (const id of ['k1', 'k2']) await context.audit.record({ action: 'apikey.revoked', actor: 'admin', entity_type: 'api_key', entity_id: id, outcome: 'success' });
+    // The head as a pre-0010 instance leaves it: unsigned, no checkpoint chain.
+    const db = context.storage.db;
+    await db.deleteFrom('audit_checkpoints').execute();
+    const last = await db.selectFrom('audit_events').select(['seq', 'hash']).orderBy('seq', 'desc').executeTakeFirstOrThrow();
+    await db.updateTable('audit_chain_head').set({ seq: last.seq, hash: last.hash, signature: null, checkpoint_ordinal: 0, checkpoint_signature: null }).where('id', '=', 'head').execute();
+    await context.audit.record({ action: 'apikey.created', actor: 'admin', entity_type: 'api_key', entity_id: 'k3', outcome: 'success' });
+    vi.stubEnv('WARDEN_ENV', 'development');
+    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    vi.stubEnv('WARDEN_DATABASE_URL', testApp.settings.databaseUrl);
+    const io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(0);
+    expect(io.lines.join('\n')).toMatch(new RegExp(`note: seq 1\\.\\.${Number(last.seq)} predate signed heads`));
+  });
 });

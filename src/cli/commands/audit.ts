@@ -31,7 +31,11 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
         withAudit(async ({ storage, checkpointKey }) => {
           const report = await verifyChain(storage.db, { checkpointKey });
           if (options.json === true) io.out(JSON.stringify(report));
-          else if (report.valid) io.out(`audit chain valid: ${report.checked_events} events (seq ${report.first_seq}..${report.last_seq}), ${report.checked_checkpoints} signed checkpoints`);
+          else if (report.valid) {
+            io.out(`audit chain valid: ${report.checked_events} events (seq ${report.first_seq}..${report.last_seq}), ${report.checked_checkpoints} signed checkpoints`);
+            // Events up to there were written before heads were signed: a cut tail among them cannot be seen.
+            if (report.legacy_through_seq !== null) io.out(`note: seq ${report.first_seq}..${report.legacy_through_seq} predate signed heads (migration 0010); they were taken over as found`);
+          }
           else {
             const brk = report.first_broken;
             io.out(`audit chain BROKEN at seq ${brk?.seq ?? '?'} (id ${brk?.id ?? 'missing'}): ${brk?.reason ?? 'unknown'}`);

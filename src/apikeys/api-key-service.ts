@@ -13,7 +13,10 @@ import type { UsageTracker } from './usage-tracker.js';
 
 /** Who asks for a change, for the audit log. */
 export interface ActorContext {
-  /** user id, `apikey:<id>`, or `system` (CLI). */
+  /**
+   * user id, `apikey:<id>`, or `system` (CLI). With `apikey:<id>` the keys this actor issues
+   * are also held to that key's own expiry and rate limit (see checkIssuerLimits).
+   */
   readonly actor: string;
   readonly ip?: string | undefined;
   readonly userAgent?: string | undefined;
@@ -67,6 +70,47 @@ export interface ApiKeyServiceOptions {
 }
 
 const MAX_PERMISSIONS = 100;
+const API_KEY_ACTOR = 'apikey:';
+
+type RateLimit = { readonly limit: number; readonly windowMs: number };
+
+/**
+ * How a key issued by `issuer` would escape the issuer's own limits; undefined = it would not.
+ * "Looser" for a rate limit is a higher limit/window ratio, or none at all (compared exactly:
+ * the products exceed 2^53).
+ */
+function limitEscape(
+  issuer: ApiKeyRecord,
+  wanted: { readonly expiresAt?: number | undefined; readonly rateLimit?: RateLimit | undefined },
+  action: 'apikey.created' | 'apikey.rotated',
+): { message: string; fields: Record<string, string> } | undefined {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const ends = [issuer.expiresAt, issuer.revokedAt].filter((t): t is number => t !== undefined);
+  const deadline = ends.length === 0 ? undefined : Math.min(...ends);
+  const problems: string[] = [];
+  const fields: Record<string, string> = {};
+  if (deadline !== undefined && (wanted.expiresAt === undefined || wanted.expiresAt > deadline)) {
+    fields.max_expires_at = iso(deadline);
+    problems.push(
+      action === 'apikey.created'
+        ? `expires_at must be set and no later than ${iso(deadline)}, when the calling API key stops working`
+        : `the replacement would keep ${wanted.expiresAt === undefined ? 'no expiry' : `the expiry ${iso(wanted.expiresAt)}`}, later than ${iso(deadline)}, when the calling API key stops working`,
+    );
+  }
+  const cap = issuer.rateLimit;
+  const looser = (rl: RateLimit | undefined, than: RateLimit): boolean =>
+    rl === undefined || BigInt(rl.limit) * BigInt(than.windowMs) > BigInt(than.limit) * BigInt(rl.windowMs);
+  if (cap !== undefined && looser(wanted.rateLimit, cap)) {
+    fields.max_rate_limit = `${cap.limit}/${cap.windowMs}ms`;
+    problems.push(
+      action === 'apikey.created'
+        ? `rate_limit must be set and allow no more than ${cap.limit} per ${cap.windowMs} ms (the calling API key's own limit)`
+        : `the replacement would keep ${wanted.rateLimit === undefined ? 'no rate limit' : `a rate limit of ${wanted.rateLimit.limit} per ${wanted.rateLimit.windowMs} ms`}, looser than the calling API key's ${cap.limit} per ${cap.windowMs} ms`,
+    );
+  }
+  if (problems.length === 0) return undefined;
+  return { message: `A key issued by an API key cannot escape that key's own limits: ${problems.join('; ')}`, fields };
+}
 
 /** Issues, lists, rotates and revokes API keys; storage holds only keyed hashes. */
 export class ApiKeyService {
@@ -99,6 +143,8 @@ export class ApiKeyService {
     // exactly what creating such a key needs (a key's permissions never change, so this holds
     // for the row the transaction reads too).
     await this.checkGrant(current.ownerId, current.permissions, actor, { action: 'apikey.rotated', keyId: id });
+    // Nor can the expiry and rate limit change, which the replacement keeps.
+    await this.checkIssuerLimits(current, actor, { action: 'apikey.rotated', keyId: id });
     const issued = await inTransaction(this.options.db, async (trx) => {
       const old = await findById(trx, id);
       if (old === undefined) throw new NotFoundError('The API key');
@@ -117,15 +163,30 @@ export class ApiKeyService {
       // A disabled key's replacement starts disabled too: rotating must not re-enable it.
       const created = await this.insert(trx, input, actor, now, { rotatedFrom: old.id, enabled: old.enabled });
       const stopsAt = old.revokedAt === undefined ? now + graceMs : Math.min(old.revokedAt, now + graceMs);
-      await trx
+      // The read above takes no lock: a revoke, disable or other rotation may commit before
+      // this write. Writing only if the row is still as read (on PostgreSQL the condition is
+      // re-checked once a concurrent writer commits) keeps a revocation from being pushed back
+      // into the future, a disable from being lost, and a key from having two replacements.
+      // Comparing revoked_at with the value read, not with `now`, matters: a revoke that ran
+      // after this rotation started stamps a later time than `now`.
+      const result = await trx
         .updateTable('api_keys')
         .set({ revoked_at: stopsAt, revoked_reason: 'rotated', replaced_by: created.record.id, updated_at: now })
         .where('id', '=', old.id)
-        .execute();
+        .where('replaced_by', 'is', null)
+        .where('is_enabled', '=', old.enabled ? 1 : 0)
+        .where((eb) => (old.revokedAt === undefined ? eb('revoked_at', 'is', null) : eb('revoked_at', '=', old.revokedAt)))
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) {
+        // Thrown inside the transaction: the replacement inserted above is rolled back with it.
+        throw new WardenError('conflict', 'The API key was revoked, disabled or rotated while this rotation ran; nothing was changed', {
+          fields: { id },
+        });
+      }
       return created;
     });
-    await this.record(actor, 'apikey.rotated', issued.record, { prefix: issued.record.prefix, rotated_from: id, grace_period_ms: graceMs });
     await this.announce(id);
+    await this.record(actor, 'apikey.rotated', issued.record, { prefix: issued.record.prefix, rotated_from: id, grace_period_ms: graceMs });
     return issued;
   }
 
@@ -136,41 +197,48 @@ export class ApiKeyService {
    */
   async revoke(id: string, actor: ActorContext): Promise<ApiKeyRecord> {
     const now = this.now();
-    const record = await findById(this.options.db, id);
-    if (record === undefined) throw new NotFoundError('The API key');
     const ended: ApiKeyRecord[] = [];
-    await inTransaction(this.options.db, async (trx) => {
-      let key: ApiKeyRecord | undefined = record;
+    const revoked = await inTransaction(this.options.db, async (trx) => {
+      let key = await findById(trx, id);
+      if (key === undefined) throw new NotFoundError('The API key');
       while (key !== undefined) {
         if (key.revokedAt === undefined || key.revokedAt > now) {
-          await trx.updateTable('api_keys').set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now }).where('id', '=', key.id).execute();
+          await trx
+            .updateTable('api_keys')
+            .set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now })
+            .where('id', '=', key.id)
+            // Overrides a rotation's future stop (also one committed since the read), never an
+            // earlier revocation.
+            .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
+            .execute();
           if (key.id !== id) ended.push(key);
         }
         key = key.rotatedFrom === undefined ? undefined : await findById(trx, key.rotatedFrom);
       }
+      return (await findById(trx, id)) as ApiKeyRecord;
     });
-    const revoked = (await this.get(id)) as ApiKeyRecord;
+    // Caches first: the revocation is in force from the commit, and waiting for the audit
+    // writes would leave this instance serving the key meanwhile.
+    for (const key of [revoked, ...ended]) await this.announce(key.id);
     await this.record(actor, 'apikey.revoked', revoked, { prefix: revoked.prefix });
     for (const predecessor of ended) {
       await this.record(actor, 'apikey.revoked', { ...predecessor, revokedAt: now }, { prefix: predecessor.prefix, with_replacement: id });
     }
-    for (const key of [revoked, ...ended]) await this.announce(key.id);
-    return revoked;
+    return this.withPendingUsage(revoked);
   }
 
   /** Disables or re-enables a key; a disabled key is refused as `disabled` everywhere at once. */
   async setEnabled(id: string, enabled: boolean, actor: ActorContext): Promise<ApiKeyRecord> {
     const now = this.now();
-    const result = await this.options.db
-      .updateTable('api_keys')
-      .set({ is_enabled: enabled ? 1 : 0, updated_at: now })
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The API key');
-    const record = (await this.get(id)) as ApiKeyRecord;
-    await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled });
+    const record = await inTransaction(this.options.db, async (trx) => {
+      const result = await trx.updateTable('api_keys').set({ is_enabled: enabled ? 1 : 0, updated_at: now }).where('id', '=', id).executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The API key');
+      return (await findById(trx, id)) as ApiKeyRecord;
+    });
+    // Caches before the audit write, as for revoke: a disable is in force from the commit.
     await this.announce(id);
-    return record;
+    await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled });
+    return this.withPendingUsage(record);
   }
 
   /** One key, with the usage this instance has counted but not written yet. */
@@ -215,6 +283,35 @@ export class ApiKeyService {
       throw new ValidationError('rate_limit needs limit >= 1 and window_ms >= 1', { field: 'rate_limit' });
     }
     await this.checkGrant(input.ownerId, input.permissions, actor, { action: 'apikey.created' });
+    await this.checkIssuerLimits(input, actor, { action: 'apikey.created' });
+  }
+
+  /**
+   * Refuses a key issued by an API key (`apikey:<id>` actor) that would outlive it (its expiry,
+   * or the end of its rotation grace period) or have a looser rate limit: keys:write must not
+   * be a way out of the calling key's own limits. Users and the CLI are not bound by this.
+   */
+  private async checkIssuerLimits(
+    wanted: { readonly expiresAt?: number | undefined; readonly rateLimit?: { readonly limit: number; readonly windowMs: number } | undefined },
+    actor: ActorContext,
+    attempt: { readonly action: 'apikey.created' | 'apikey.rotated'; readonly keyId?: string },
+  ): Promise<void> {
+    if (!actor.actor.startsWith(API_KEY_ACTOR)) return;
+    const issuer = await findById(this.options.db, actor.actor.slice(API_KEY_ACTOR.length));
+    const escape = issuer === undefined ? { message: 'The calling API key no longer exists, so its limits cannot be applied', fields: {} } : limitEscape(issuer, wanted, attempt.action);
+    if (escape === undefined) return;
+    await this.options.audit().record({
+      action: attempt.action,
+      actor: actor.actor,
+      entity_type: 'api_key',
+      entity_id: attempt.keyId,
+      outcome: 'denied',
+      ip: actor.ip,
+      user_agent: actor.userAgent,
+      request_id: actor.requestId,
+      details: { reason: 'privilege_escalation', ...escape.fields },
+    });
+    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
   }
 
   /**

@@ -9,7 +9,7 @@ import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import { anyLookupHashKey, findByLookupHash, findByPrefix, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
-import { importedPrefix } from './key-import.js';
+import { importedPrefix, importFingerprint } from './key-import.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
 import { legacySaltedSha256, type PepperKeyring } from './pepper-keyring.js';
 import type { UsageTracker } from './usage-tracker.js';
@@ -304,17 +304,22 @@ export class ApiKeyVerifier {
     const keyHash = keyring.hash(presented, keyring.activeVersion) as string;
     const imported = record.environment === 'imported';
     const prefix = imported && record.prefix === '' ? importedPrefix(presented) : record.prefix;
+    // The legacy hash is about to be overwritten; a row imported before fingerprints existed
+    // keeps it as its fingerprint, or a re-run import would no longer recognise the key.
+    const fingerprint =
+      record.hashScheme === 'legacy-sha256' ? importFingerprint(keyring, keyring.activeVersion, { sha256: record.keyHash }) : undefined;
     try {
       await db
         .updateTable('api_keys')
-        .set({
+        .set((eb) => ({
           key_hash: keyHash,
           hash_scheme: 'hmac-sha256',
           pepper_version: keyring.activeVersion,
           lookup_hash: imported ? keyHash : null,
           prefix,
           updated_at: this.now(),
-        })
+          ...(fingerprint === undefined ? {} : { import_fingerprint: eb.fn.coalesce('import_fingerprint', eb.val(fingerprint)) }),
+        }))
         .where('id', '=', record.id)
         .where('key_hash', '=', record.keyHash)
         .execute();

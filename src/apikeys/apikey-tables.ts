@@ -38,6 +38,12 @@ export interface ApiKeysTable {
   usage_count: number;
   last_used_at: number | null;
   last_used_ip: string | null;
+  /**
+   * Imported keys only: `<pepper tag>:<hex HMAC>` of the import entry (its legacy hash or its
+   * plain key; see key-import.ts). Never changed by the hash upgrade or a revocation, so a
+   * re-run import still recognises the key. Unique (migration 0009).
+   */
+  import_fingerprint: string | null;
 }
 
 export interface ApiKeyTables {

@@ -33,6 +33,28 @@ export function importedPrefix(key: string): string {
   return key.length >= 32 ? key.slice(0, 8) : '';
 }
 
+/** What an import fingerprint is computed from: the entry's legacy hash, or its plain key. */
+export type ImportMaterial = { readonly sha256: string } | { readonly key: string };
+
+/**
+ * Names one pepper for fingerprints: its version and a digest of the pepper itself, because
+ * version 1 changes value when WARDEN_SECRET_KEY is rotated and a fingerprint made under the
+ * old value could then no longer be recognised; telling them apart lets the import fail closed.
+ */
+function pepperTag(keyring: PepperKeyring, version: number): string {
+  return `${version}.${(keyring.hash('warden:import-fingerprint:pepper-tag', version) as string).slice(0, 12)}`;
+}
+
+/**
+ * The permanent mark of an imported entry under one pepper version (stored in
+ * `import_fingerprint`): keyed like every stored hash, separate from `key_hash`, which the first
+ * use replaces, so that a re-run import recognises the key whatever happened to it since.
+ */
+export function importFingerprint(keyring: PepperKeyring, version: number, material: ImportMaterial): string {
+  const input = 'sha256' in material ? `sha256:${material.sha256.toLowerCase()}` : `key:${material.key}`;
+  return `${pepperTag(keyring, version)}:${keyring.hash(`warden:import-fingerprint:${input}`, version) as string}`;
+}
+
 export interface ImportDependencies {
   readonly db: Kysely<DatabaseSchema>;
   readonly keyring: PepperKeyring;
@@ -48,7 +70,8 @@ export interface ImportDependencies {
 /**
  * Imports keys so they keep verifying. Plain keys are hashed at once with the active pepper
  * (the plain value is never stored); salted SHA-256 rows are stored as they are and upgraded
- * on first successful use. Duplicates are skipped. Entry `n` refers to its position (1-based).
+ * on first successful use. Duplicates are skipped, whether the earlier copy was used, upgraded,
+ * disabled or revoked since. Entry `n` refers to its position (1-based).
  */
 export async function importKeys(entries: readonly ImportEntry[], deps: ImportDependencies): Promise<ImportReport> {
   const now = (deps.now ?? Date.now)();
@@ -58,8 +81,15 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
   const owners = new Set(
     (await deps.db.selectFrom('users').select('id').where('id', 'in', [...new Set(entries.map((e) => e.ownerId)), '']).execute()).map((r) => r.id),
   );
+  // Fail closed: a fingerprint made under a pepper this keyring no longer has cannot be
+  // recomputed, so a revoked key imported under it would come back as a fresh one.
+  const unrecognisable = await fingerprintsUnderUnknownPeppers(deps.db, deps.keyring);
   for (const [index, entry] of entries.entries()) {
     const where = `entry ${index + 1}`;
+    if (unrecognisable) {
+      problems.push(`${where}: duplicates cannot be ruled out: keys were imported under a pepper that is no longer configured (see docs/api-keys.md)`);
+      continue;
+    }
     const problem = checkEntry(entry, owners);
     if (problem !== undefined) {
       problems.push(`${where}: ${problem}`);
@@ -72,29 +102,36 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
       continue;
     }
     const version = deps.keyring.activeVersion;
-    let row: { prefix: string; environment: string; key_hash: string; hash_scheme: string; pepper_version: number; lookup_hash: string | null };
+    let row: {
+      prefix: string;
+      environment: string;
+      key_hash: string;
+      hash_scheme: string;
+      pepper_version: number;
+      lookup_hash: string | null;
+      import_fingerprint: string;
+    };
+    let material: ImportMaterial;
     if (entry.key !== undefined) {
+      material = { key: entry.key };
       const hash = deps.keyring.hash(entry.key, version) as string;
       const parsed = looksLikeWardenKey(entry.key) ? parseApiKey(entry.key) : undefined;
+      const fingerprint = importFingerprint(deps.keyring, version, material);
       row =
         parsed !== undefined
-          ? { prefix: parsed.prefix, environment: parsed.environment, key_hash: hash, hash_scheme: 'hmac-sha256', pepper_version: version, lookup_hash: null }
-          : { prefix: importedPrefix(entry.key), environment: 'imported', key_hash: hash, hash_scheme: 'hmac-sha256', pepper_version: version, lookup_hash: hash };
+          ? { prefix: parsed.prefix, environment: parsed.environment, key_hash: hash, hash_scheme: 'hmac-sha256', pepper_version: version, lookup_hash: null, import_fingerprint: fingerprint }
+          : { prefix: importedPrefix(entry.key), environment: 'imported', key_hash: hash, hash_scheme: 'hmac-sha256', pepper_version: version, lookup_hash: hash, import_fingerprint: fingerprint };
     } else {
       const hash = (entry.sha256 as string).toLowerCase();
-      row = { prefix: '', environment: 'imported', key_hash: hash, hash_scheme: 'legacy-sha256', pepper_version: 0, lookup_hash: hash };
+      material = { sha256: hash };
+      row = { prefix: '', environment: 'imported', key_hash: hash, hash_scheme: 'legacy-sha256', pepper_version: 0, lookup_hash: hash, import_fingerprint: importFingerprint(deps.keyring, version, material) };
     }
-    const duplicate = await deps.db
-      .selectFrom('api_keys')
-      .select('id')
-      .where((eb) => (row.lookup_hash === null ? eb('key_hash', '=', row.key_hash) : eb('lookup_hash', '=', row.lookup_hash)))
-      .executeTakeFirst();
-    if (duplicate !== undefined) {
+    if (await isImported(deps.db, deps.keyring, material)) {
       skipped += 1;
       continue;
     }
     const id = randomUUID();
-    await deps.db
+    const inserted = await deps.db
       .insertInto('api_keys')
       .values({
         id,
@@ -118,7 +155,20 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
         last_used_at: null,
         last_used_ip: null,
       })
-      .execute();
+      .execute()
+      .then(
+        () => true,
+        async (error: unknown) => {
+          // Another import of the same entry committed since the check (the unique indexes
+          // refused this row): that is a duplicate too. Anything else is a real failure.
+          if (await isImported(deps.db, deps.keyring, material)) return false;
+          throw error;
+        },
+      );
+    if (!inserted) {
+      skipped += 1;
+      continue;
+    }
     imported += 1;
     await deps.audit?.record({
       action: 'apikey.created',
@@ -132,6 +182,45 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
   // A key looked up before its import may be cached as "not found".
   if (imported > 0) await deps.invalidation?.publish({ topic: 'apikey', id: '*' });
   return { imported, skipped, problems };
+}
+
+/**
+ * Whether an entry was imported before, in any state (revoked and disabled included): by its
+ * fingerprint under every pepper version, and, for rows that predate fingerprints, by its
+ * hash as the row may still hold it (a plain key's HMAC under any version; a legacy hash not
+ * yet upgraded).
+ */
+async function isImported(db: Kysely<DatabaseSchema>, keyring: PepperKeyring, material: ImportMaterial): Promise<boolean> {
+  const fingerprints = keyring.versions.map((v) => importFingerprint(keyring, v, material));
+  const found = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where((eb) => {
+      const byFingerprint = eb('import_fingerprint', 'in', fingerprints);
+      if ('sha256' in material) return eb.or([byFingerprint, eb('lookup_hash', '=', material.sha256.toLowerCase())]);
+      const hashes = keyring.versions.map((v) => keyring.hash(material.key, v) as string);
+      const parsed = looksLikeWardenKey(material.key) ? parseApiKey(material.key) : undefined;
+      // A `wdn_` key is stored without a lookup hash and found by its (indexed) prefix.
+      const byHash = parsed === undefined ? eb('lookup_hash', 'in', hashes) : eb.and([eb('prefix', '=', parsed.prefix), eb('key_hash', 'in', hashes)]);
+      return eb.or([byFingerprint, byHash]);
+    })
+    .limit(1)
+    .executeTakeFirst();
+  return found !== undefined;
+}
+
+/** Whether any key carries a fingerprint made under a pepper (version and value) this keyring does not have. */
+async function fingerprintsUnderUnknownPeppers(db: Kysely<DatabaseSchema>, keyring: PepperKeyring): Promise<boolean> {
+  const tags = keyring.versions.map((v) => pepperTag(keyring, v));
+  const found = await db
+    .selectFrom('api_keys')
+    .select('id')
+    .where('import_fingerprint', 'is not', null)
+    // Tags are digits, '.' and hex: nothing LIKE treats as a wildcard.
+    .where((eb) => eb.and(tags.map((tag) => eb('import_fingerprint', 'not like', `${tag}:%`))))
+    .limit(1)
+    .executeTakeFirst();
+  return found !== undefined;
 }
 
 function checkEntry(entry: ImportEntry, owners: ReadonlySet<string>): string | undefined {

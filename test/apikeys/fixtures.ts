@@ -1,4 +1,5 @@
-import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import type { Kysely, KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryId, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
+import { SelectQueryNode, TableNode } from 'kysely';
 import type { DatabaseSchema } from '../../src/storage/index.js';
 import { insertTestUser } from '../helpers/users.js';
 
@@ -27,23 +28,29 @@ export function withTypo(key: string, index: number): string {
 export function instrumentedDb(db: Kysely<DatabaseSchema>): {
   db: Kysely<DatabaseSchema>;
   queries: () => number;
-  /** Holds the next result; resolves once a query has run and is being held. */
-  holdNextResult: () => Promise<void>;
+  /**
+   * Holds the next result (of the next query `matches` accepts, if given; it sees each query
+   * once, in order); resolves once that query has run and is being held.
+   */
+  holdNextResult: (matches?: (query: RootOperationNode) => boolean) => Promise<void>;
   /** Lets the held result through. */
   release: () => void;
 } {
   let count = 0;
-  let hold: { reached: () => void; gate: Promise<void> } | undefined;
+  let hold: { reached: () => void; gate: Promise<void>; matches: (query: RootOperationNode) => boolean } | undefined;
   let release = (): void => {};
+  // transformResult does not see the query; this remembers which ones to hold, by id.
+  const toHold = new WeakSet<QueryId>();
   const plugin: KyselyPlugin = {
     transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
       count += 1;
+      if (hold !== undefined && hold.matches(args.node)) toHold.add(args.queryId);
       return args.node;
     },
     async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
       const held = hold;
-      hold = undefined;
-      if (held !== undefined) {
+      if (held !== undefined && toHold.has(args.queryId)) {
+        hold = undefined;
         held.reached();
         await held.gate;
       }
@@ -53,10 +60,23 @@ export function instrumentedDb(db: Kysely<DatabaseSchema>): {
   return {
     db: db.withPlugin(plugin),
     queries: () => count,
-    holdNextResult: () =>
+    holdNextResult: (matches = () => true) =>
       new Promise<void>((reached) => {
-        hold = { reached, gate: new Promise<void>((open) => (release = open)) };
+        hold = { reached, matches, gate: new Promise<void>((open) => (release = open)) };
       }),
     release: () => release(),
+  };
+}
+
+/** Accepts the `n`th SELECT from `table` it is shown (1-based); for instrumentedDb's holdNextResult. */
+export function nthSelectFrom(table: string, n: number): (query: RootOperationNode) => boolean {
+  let seen = 0;
+  return (query) => {
+    if (!SelectQueryNode.is(query)) return false;
+    const from = query.from?.froms[0];
+    const name = from !== undefined && TableNode.is(from) ? from.table.identifier.name : undefined;
+    if (name !== table) return false;
+    seen += 1;
+    return seen === n;
   };
 }

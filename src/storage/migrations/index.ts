@@ -6,6 +6,7 @@ import { migration0004Identity } from './0004_identity.js';
 import { migration0005Authz } from './0005_authz.js';
 import { migration0006ApiKeys } from './0006_apikeys.js';
 import { migration0008OAuthClients } from './0008_oauth_clients.js';
+import { migration0009ApiKeyImportFingerprint } from './0009_apikey_import_fingerprint.js';
 import { migration0010AuditHeadSeal } from './0010_audit_head_seal.js';
 
 /** Every migration, in the order they apply. Append new ones at the end; never edit an applied one. */
@@ -17,5 +18,6 @@ export const MIGRATIONS: readonly WardenMigration[] = [
   migration0005Authz,
   migration0006ApiKeys,
   migration0008OAuthClients,
+  migration0009ApiKeyImportFingerprint,
   migration0010AuditHeadSeal,
 ];

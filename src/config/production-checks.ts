@@ -1,6 +1,24 @@
 import { assessSecretStrength, describeSecretWeaknesses, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 import type { Settings } from './setting-definitions.js';
-import { familiesTrustedEntirely } from './trust-proxy-scope.js';
+import { familiesTrustedEntirely, MAX_TRUSTED_HOPS, MIN_PUBLIC_PREFIX, widePublicEntries } from './trust-proxy-scope.js';
+
+/**
+ * A metrics token only guards read access to /metrics, and 16 random bytes (128 bits) is the
+ * usual strength of a bearer token; the root secret derives every other key, hence 32.
+ */
+const MIN_METRICS_TOKEN_BYTES = 16;
+
+/**
+ * The problem with one secret setting, if any: a known default/example value, or less
+ * entropy than `minBytes` by assessSecretStrength. The line names the variable, the reason and
+ * the fix, never the value: it is printed and logged.
+ */
+function weakSecretProblem(name: string, value: string, minBytes: number, generate: string): string | undefined {
+  if (isKnownDefaultSecret(value)) return `${name} is a known default or example value: generate a random one`;
+  const strength = assessSecretStrength(value);
+  if (strength.bytes >= minBytes) return undefined;
+  return `${name} is too weak: about ${strength.bytes} bytes of entropy (${describeSecretWeaknesses(strength.weaknesses)}), at least ${minBytes} are required: generate one with \`${generate}\``;
+}
 
 /**
  * Problems that make a configuration unsafe for production, one clear line each. In
@@ -14,16 +32,9 @@ export function productionProblems(settings: Settings): string[] {
     problems.push(
       'WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. `openssl rand -base64 48`',
     );
-  } else if (isKnownDefaultSecret(secret)) {
-    problems.push('WARDEN_SECRET_KEY is a known default or example value: generate a random one');
   } else {
-    // The reason names the structure found, never the value: this line is printed and logged.
-    const strength = assessSecretStrength(secret);
-    if (strength.bytes < MIN_SECRET_BYTES) {
-      problems.push(
-        `WARDEN_SECRET_KEY is too weak: about ${strength.bytes} bytes of entropy (${describeSecretWeaknesses(strength.weaknesses)}), at least ${MIN_SECRET_BYTES} are required`,
-      );
-    }
+    const problem = weakSecretProblem('WARDEN_SECRET_KEY', secret, MIN_SECRET_BYTES, 'openssl rand -base64 48');
+    if (problem !== undefined) problems.push(problem);
   }
   if (settings.corsOrigins.includes('*')) {
     problems.push('WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead');
@@ -36,12 +47,23 @@ export function productionProblems(settings: Settings): string[] {
   }
   if (settings.trustProxy === true) {
     problems.push('WARDEN_TRUST_PROXY=true trusts any client-supplied X-Forwarded-For: give a hop count or proxy addresses');
+  } else if (typeof settings.trustProxy === 'number' && settings.trustProxy > MAX_TRUSTED_HOPS) {
+    problems.push(
+      `WARDEN_TRUST_PROXY=${settings.trustProxy} trusts more hops than production allows (${MAX_TRUSTED_HOPS}): with fewer proxies than that in front, clients choose their own IP through X-Forwarded-For; give the exact number of proxies or their addresses`,
+    );
   } else if (typeof settings.trustProxy === 'object') {
     // `0.0.0.0/0` and the like trust every hop, exactly what `true` does, so they get its verdict.
     const families = familiesTrustedEntirely(settings.trustProxy);
     if (families.length > 0) {
       problems.push(
         `WARDEN_TRUST_PROXY trusts every ${families.join(' and ')} address, the same as true: any client could choose its own IP through X-Forwarded-For; give a hop count or the proxies' addresses`,
+      );
+    }
+    // A family already refused as a whole needs no second line about its parts.
+    const wide = widePublicEntries(settings.trustProxy, families);
+    if (wide.length > 0) {
+      problems.push(
+        `WARDEN_TRUST_PROXY trusts public ranges wider than /${MIN_PUBLIC_PREFIX.IPv4} (IPv4) or /${MIN_PUBLIC_PREFIX.IPv6} (IPv6): ${wide.join(', ')}; any host in them could choose its client IP through X-Forwarded-For; list the proxies' own addresses or subnets`,
       );
     }
   }
@@ -51,12 +73,8 @@ export function productionProblems(settings: Settings): string[] {
     );
   }
   if (settings.metricsToken !== undefined) {
-    const strength = assessSecretStrength(settings.metricsToken);
-    if (strength.bytes < 16) {
-      problems.push(
-        `WARDEN_METRICS_TOKEN is too weak (${describeSecretWeaknesses(strength.weaknesses)}): use at least 16 random bytes`,
-      );
-    }
+    const problem = weakSecretProblem('WARDEN_METRICS_TOKEN', settings.metricsToken, MIN_METRICS_TOKEN_BYTES, 'openssl rand -hex 32');
+    if (problem !== undefined) problems.push(problem);
   }
   if (settings.vaultAddr?.startsWith('http://') === true) {
     problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');

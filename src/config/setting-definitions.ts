@@ -78,7 +78,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_SECRET_KEY',
     parse: parse.text,
     secret: true,
-    doc: 'Root secret (>= 32 random bytes). Development generates one into the data directory.',
+    doc: 'Root secret: at least 32 bytes of entropy, e.g. `openssl rand -base64 48` (production refuses examples, words and encoded text; see What production refuses). Development generates one into the data directory.',
   }),
   encryptionKey: optional({
     name: 'WARDEN_ENCRYPTION_KEY',
@@ -133,7 +133,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_TRUST_PROXY',
     parse: parse.trustProxy,
     fallback: (): boolean | number | readonly string[] => false,
-    doc: 'Whose X-Forwarded-* headers count: false, true, a hop count, or proxy IPs/CIDRs.',
+    doc: 'Whose X-Forwarded-* headers count: false, true, a hop count, or proxy IPs/CIDRs (production: at most 5 hops; public ranges /12 or narrower for IPv4, /28 for IPv6).',
   }),
   httpsRedirect: required({
     name: 'WARDEN_HTTPS_REDIRECT',
@@ -175,7 +175,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_METRICS_TOKEN',
     parse: parse.text,
     secret: true,
-    doc: 'Bearer token that may read GET /metrics (besides the metrics:read permission).',
+    doc: 'Bearer token that may read GET /metrics (besides the metrics:read permission): at least 16 bytes of entropy, e.g. `openssl rand -hex 32`.',
   }),
   shutdownTimeoutMs: required({
     name: 'WARDEN_SHUTDOWN_TIMEOUT_MS',
@@ -245,7 +245,7 @@ export const SETTING_DEFINITIONS = {
   }),
   loginMaxFailuresPerAccount: required({ name: 'WARDEN_LOGIN_MAX_FAILURES', parse: parse.integer(1, 1000), fallback: () => 5, doc: 'Failed logins per account before a temporary lockout.' }),
   loginMaxFailuresPerIp: required({ name: 'WARDEN_LOGIN_MAX_FAILURES_PER_IP', parse: parse.integer(1, 100_000), fallback: () => 50, doc: 'Failed logins per client IP before that IP is locked out.' }),
-  loginLockoutMs: required({ name: 'WARDEN_LOGIN_LOCKOUT_MS', parse: parse.integer(1000, 86_400_000), fallback: () => 15 * 60_000, doc: 'Base lockout; it doubles with each further lockout inside the failure window (capped at 24 h).' }),
+  loginLockoutMs: required({ name: 'WARDEN_LOGIN_LOCKOUT_MS', parse: parse.integer(1000, 86_400_000), fallback: () => 15 * 60_000, doc: 'The account and IP lockout once WARDEN_LOGIN_MAX_FAILURES (per account) or WARDEN_LOGIN_MAX_FAILURES_PER_IP is reached in 15 min; 3× the account limit in 24 h locks for 8× this (at most 24 h). 3 quick failures always pause the account for 30 s.' }),
   rateLimitDefault: required({
     name: 'WARDEN_RATELIMIT_DEFAULT',
     parse: policyListSetting,

@@ -28,6 +28,64 @@ export function familiesTrustedEntirely(entries: readonly string[]): AddressFami
   );
 }
 
+/**
+ * The most hops production trusts. Real chains are short (CDN, load balancer, ingress); a
+ * count above the real one trusts X-Forwarded-For entries the client wrote, so a large count
+ * (the parser allows 64) is close to `true`.
+ */
+export const MAX_TRUSTED_HOPS = 5;
+
+/**
+ * The shortest prefix production accepts for a public range: wider ones trust a sizeable part
+ * of the internet to name its own client IP. The limit is one bit wider than the widest
+ * blocks a large CDN publishes for its proxies (Cloudflare: 104.16.0.0/13, 2a06:98c0::/29), so
+ * trusting a CDN's published list still works while `0.0.0.0/1` or `8.0.0.0/8` do not.
+ */
+export const MIN_PUBLIC_PREFIX: Readonly<Record<AddressFamily, number>> = { IPv4: 12, IPv6: 28 };
+
+/**
+ * Blocks that no client on the internet connects from: private (RFC 1918), shared/CGNAT
+ * (RFC 6598), loopback, link-local, "this network", benchmarking, multicast and reserved
+ * space, IPv6 unique-local, link-local and multicast. A range inside one of them may be as
+ * wide as the operator likes (10.0.0.0/8 is a common proxy subnet).
+ */
+const NON_PUBLIC: readonly Range[] = [
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '224.0.0.0/3',
+  '::/127',
+  'fc00::/7',
+  'fe80::/10',
+  'ff00::/8',
+].map((cidr) => {
+  const range = rangeOf(cidr);
+  if (range === undefined) throw new Error(`bad built-in range ${cidr}`);
+  return range;
+});
+
+/**
+ * The WARDEN_TRUST_PROXY entries, as written, that trust a public range wider than
+ * MIN_PUBLIC_PREFIX allows (`0.0.0.0/1`, `8.0.0.0/8`, `2000::/3`), leaving out the families in
+ * `except`. Names (`loopback`…) and ranges inside non-public blocks are never reported.
+ */
+export function widePublicEntries(entries: readonly string[], except: readonly AddressFamily[] = []): string[] {
+  return entries.filter((entry) => {
+    const range = rangeOf(entry);
+    if (range === undefined || except.includes(range.family)) return false;
+    if (NON_PUBLIC.some((block) => block.family === range.family && block.first <= range.first && range.last <= block.last)) {
+      return false;
+    }
+    const widest = 1n << (BITS[range.family] - BigInt(MIN_PUBLIC_PREFIX[range.family]));
+    return range.last - range.first + 1n > widest;
+  });
+}
+
 function rangeOf(entry: string): Range | undefined {
   const slash = entry.lastIndexOf('/');
   const address = slash === -1 ? entry : entry.slice(0, slash);

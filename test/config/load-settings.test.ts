@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 
-const STRONG = 'Qm9vdHN0cmFwLXNlY3JldC1mb3ItdGVzdHMtb25seS0xMjM0NTY3ODkwYWJjZGVm';
+/** Output of `openssl rand -base64 48` (the old value here was base64 of a phrase, now refused). */
+const STRONG = '4OnucoqIGpmY+x1sMt63GVIJj9YInmlG3iGujPZ1EEEMJOEA7Rl6gBtYWUti2Xq3';
 
 function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'warden-config-'));

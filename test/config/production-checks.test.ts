@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSettings } from '../../src/config/index.js';
+import { devSecret, loadSettings } from '../../src/config/index.js';
+import { generateFernetKey } from '../../src/crypto/index.js';
 import { ConfigError } from '../../src/errors/index.js';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
 
-const STRONG = 'Qm9vdHN0cmFwLXNlY3JldC1mb3ItdGVzdHMtb25seS0xMjM0NTY3ODkwYWJjZGVm';
+/** Output of `openssl rand -base64 48`, the command the docs recommend. */
+const STRONG = '4OnucoqIGpmY+x1sMt63GVIJj9YInmlG3iGujPZ1EEEMJOEA7Rl6gBtYWUti2Xq3';
 
 function load(env: Record<string, string>): ReturnType<typeof loadSettings> {
   return loadSettings({ env, cwd: mkdtempSync(path.join(os.tmpdir(), 'warden-prodcheck-')), envFile: false });
@@ -29,7 +33,7 @@ describe('production refuses patterned secret keys', () => {
     const problems = refusal({ WARDEN_SECRET_KEY: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
-      /^WARDEN_SECRET_KEY is too weak: about \d+ bytes of entropy \(.*consecutive characters.*\), at least 32 are required$/,
+      /^WARDEN_SECRET_KEY is too weak: about \d+ bytes of entropy \(.*consecutive characters.*\), at least 32 are required: generate one with `openssl rand -base64 48`$/,
     );
     expect(problems[0]).not.toContain(value.slice(0, 8));
   });
@@ -46,8 +50,97 @@ describe('production refuses patterned secret keys', () => {
       WARDEN_METRICS_TOKEN: 'abcdefghijklmnopqrstuvwxyz012345',
     });
     expect(problems).toEqual([
-      'WARDEN_METRICS_TOKEN is too weak (it contains runs of consecutive characters in alphabet, digit or keyboard order): use at least 16 random bytes',
+      'WARDEN_METRICS_TOKEN is too weak: about 2 bytes of entropy (it contains runs of consecutive characters in alphabet, digit or keyboard order), at least 16 are required: generate one with `openssl rand -hex 32`',
     ]);
+  });
+});
+
+describe('production refuses secrets made of text', () => {
+  it.each([
+    ['base64 of an English sentence', 'dGhpcyBpcyBteSBzZWNyZXQga2V5IGZvciB0aGUgd2FyZGVuIHNlcnZpY2U=', 'readable text in hex or base64'],
+    ['hex of an English sentence', Buffer.from('this is my secret key for the warden service').toString('hex'), 'readable text in hex or base64'],
+    ['words, a year and punctuation', 'MyCompanyName-Production-Warden-Secret-Key-2024!!', 'common words'],
+    ['camel-cased words and a year', 'ThisIsMyVerySecretProductionKeyForWardenService2024', 'common words'],
+    ['words spelt with look-alike characters', 'MyC0mpanyN@me-Pr0duct10n-W@rden-S3cret-K3y-2024!!', 'common words'],
+    ['the base64 of a test-only phrase these tests used to call strong', 'Qm9vdHN0cmFwLXNlY3JldC1mb3ItdGVzdHMtb25seS0xMjM0NTY3ODkwYWJjZGVm', 'readable text'],
+  ])('refuses %s as WARDEN_SECRET_KEY, saying why and what to do', (_name, value, reason) => {
+    const problems = refusal({ WARDEN_SECRET_KEY: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^WARDEN_SECRET_KEY is too weak: about \d+ bytes of entropy \(.+\), at least 32 are required: generate one with `openssl rand -base64 48`$/,
+    );
+    expect(problems[0]).toContain(reason);
+    expect(problems[0]).not.toContain(value.slice(0, 10));
+  });
+
+  it('names the year as well as the words', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: 'MyCompanyName-Production-Warden-Secret-Key-2024!!' })[0]).toContain(
+      'it contains common words, which count as about 2 bytes each; it contains a year',
+    );
+  });
+
+  it('refuses a metrics token made of words, saying why and what to do', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_METRICS_TOKEN: 'metrics-token-for-prometheus-scraper' })).toEqual([
+      'WARDEN_METRICS_TOKEN is too weak: about 11 bytes of entropy (it contains common words, which count as about 2 bytes each), at least 16 are required: generate one with `openssl rand -hex 32`',
+    ]);
+  });
+
+  it('refuses a known example value as the metrics token, as it does for the secret key', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_METRICS_TOKEN: 'changeme-changeme-changeme' })).toEqual([
+      'WARDEN_METRICS_TOKEN is a known default or example value: generate a random one',
+    ]);
+  });
+
+  it('refuses base64 of a known example value as one', () => {
+    const encoded = Buffer.from('please-change-this-secret-key-in-production').toString('base64');
+    expect(refusal({ WARDEN_SECRET_KEY: encoded })).toEqual([
+      'WARDEN_SECRET_KEY is a known default or example value: generate a random one',
+    ]);
+  });
+
+  it('staging warns about the same secrets instead of refusing, development says nothing', () => {
+    const env = { WARDEN_SECRET_KEY: 'ThisIsMyVerySecretProductionKeyForWardenService2024', WARDEN_METRICS_TOKEN: 'metrics-token-for-prometheus-scraper' };
+    const staging = load({ WARDEN_ENV: 'staging', ...env });
+    expect(staging.warnings).toHaveLength(2);
+    expect(staging.warnings[0]).toMatch(/^WARDEN_SECRET_KEY is too weak: /);
+    expect(staging.warnings[1]).toMatch(/^WARDEN_METRICS_TOKEN is too weak: /);
+    const development = load({ WARDEN_ENV: 'development', ...env });
+    expect(development.warnings).toEqual([]);
+    expect(development.settings.secretKey).toBe(env.WARDEN_SECRET_KEY);
+  });
+});
+
+describe('production accepts the secrets Warden generates and recommends', () => {
+  const accepts = (env: Record<string, string>): void => {
+    expect(load({ WARDEN_ENV: 'production', ...env }).warnings).toEqual([]);
+  };
+
+  it('accepts the development secret Warden generates', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-prodcheck-'));
+    for (let i = 0; i < 20; i++) accepts({ WARDEN_SECRET_KEY: devSecret(dir, `S${i}`).value });
+  });
+
+  it.each([
+    ['openssl rand -base64 48', () => randomBytes(48).toString('base64')],
+    ['openssl rand -base64 32', () => randomBytes(32).toString('base64')],
+    ['openssl rand -hex 32', () => randomBytes(32).toString('hex')],
+    ['randomBytes(32) as base64url', () => randomBytes(32).toString('base64url')],
+    ['warden crypto keygen --format fernet', () => generateFernetKey()],
+  ])('accepts %s as the secret key', (_name, generate) => {
+    for (let i = 0; i < 200; i++) accepts({ WARDEN_SECRET_KEY: generate() });
+  });
+
+  it.each([
+    ['openssl rand -hex 32', () => randomBytes(32).toString('hex')],
+    ['openssl rand -hex 16', () => randomBytes(16).toString('hex')],
+    ['16 random bytes as base64url', () => randomBytes(16).toString('base64url')],
+  ])('accepts %s as the metrics token', (_name, generate) => {
+    for (let i = 0; i < 200; i++) accepts({ WARDEN_SECRET_KEY: STRONG, WARDEN_METRICS_TOKEN: generate() });
+  });
+
+  it('accepts the secret key the other test suites use in production', () => {
+    accepts({ WARDEN_SECRET_KEY: TEST_SECRET_KEY });
+    accepts({ WARDEN_SECRET_KEY: STRONG });
   });
 });
 
@@ -88,14 +181,60 @@ describe('WARDEN_TRUST_PROXY covering every address is treated like true', () =>
     expect(asTrue.warnings).toHaveLength(1);
   });
 
+  it('reports only the whole family when a list covers it, not its wide parts as well', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: '0.0.0.0/1, 128.0.0.0/1' })).toHaveLength(1);
+  });
+});
+
+describe('WARDEN_TRUST_PROXY trusting large parts of the internet', () => {
+  it.each([
+    ['0.0.0.0/1', '0.0.0.0/1'],
+    ['0.0.0.0/1,128.0.0.0/2', '0.0.0.0/1, 128.0.0.0/2'],
+    ['8.0.0.0/8', '8.0.0.0/8'],
+    ['10.0.0.0/7', '10.0.0.0/7'],
+    ['104.0.0.0/11, 10.0.0.0/8', '104.0.0.0/11'],
+    ['::/1', '::/1'],
+    ['2000::/3', '2000::/3'],
+    ['2001:db8::/27', '2001:db8::/27'],
+    ['::ffff:0.0.0.0/97', '::ffff:0.0.0.0/97'],
+  ])('production refuses %s, naming the wide entries', (value, named) => {
+    const problems = refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: value });
+    expect(problems).toEqual([
+      `WARDEN_TRUST_PROXY trusts public ranges wider than /12 (IPv4) or /28 (IPv6): ${named}; any host in them could choose its client IP through X-Forwarded-For; list the proxies' own addresses or subnets`,
+    ]);
+  });
+
+  it.each(['6', '10', '64'])('production refuses the hop count %s', (value) => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: value })).toEqual([
+      `WARDEN_TRUST_PROXY=${value} trusts more hops than production allows (5): with fewer proxies than that in front, clients choose their own IP through X-Forwarded-For; give the exact number of proxies or their addresses`,
+    ]);
+  });
+
+  it('staging warns about a wide range and a large hop count, development says nothing', () => {
+    for (const value of ['0.0.0.0/1', '64']) {
+      expect(load({ WARDEN_ENV: 'staging', WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: value }).warnings).toEqual([
+        expect.stringMatching(/^WARDEN_TRUST_PROXY/),
+      ]);
+      expect(load({ WARDEN_ENV: 'development', WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: value }).warnings).toEqual([]);
+    }
+  });
+
   it.each([
     '10.0.0.0/8, 192.168.1.5',
+    '172.16.0.0/12',
+    '100.64.0.0/10',
     'loopback, uniquelocal',
-    '0.0.0.0/1',
-    '::/1',
+    'loopback, linklocal, uniquelocal',
+    'fc00::/7, fe80::/10',
     '::ffff:10.0.0.0/104',
     '2001:db8::/32',
+    // Cloudflare's published proxy ranges, the widest a large CDN publishes.
+    '173.245.48.0/20, 103.21.244.0/22, 141.101.64.0/18, 198.41.128.0/17, 162.158.0.0/15, 104.16.0.0/13, 104.24.0.0/14, 172.64.0.0/13',
+    '2400:cb00::/32, 2606:4700::/32, 2a06:98c0::/29',
+    '104.16.0.0/12',
+    '203.0.113.7',
     '1',
+    '5',
   ])('production accepts %s', (value) => {
     expect(
       load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_TRUST_PROXY: value }).warnings,

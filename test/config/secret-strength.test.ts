@@ -73,6 +73,66 @@ describe('estimateEntropyBytes', () => {
   });
 });
 
+describe('estimateEntropyBytes on text', () => {
+  it('credits printable text by the character classes it uses, not 8 bits per byte', () => {
+    // 39 random printable characters carry 39 * log2(95) = 256 bits; 32 of them only 210.
+    const password = '2.:(^W((M%PY4jZocHO:"5\\~zm6BW^Wa7o!(RJG';
+    expect(estimateEntropyBytes(password)).toBe(32);
+    expect(estimateEntropyBytes(password.slice(0, 32))).toBe(26);
+  });
+
+  it('judges hex or base64 of readable text as that text', () => {
+    const sentence = 'this is my secret key for the warden service';
+    expect(assessSecretStrength(Buffer.from(sentence).toString('base64'))).toEqual(assessSecretStrength(Buffer.from(sentence).toString('hex')));
+    const encoded = assessSecretStrength(Buffer.from(sentence).toString('base64'));
+    expect(encoded.bytes).toBeLessThan(24);
+    expect(encoded.weaknesses).toEqual(expect.arrayContaining(['encoded-text', 'words']));
+    // Encoded text is only as strong as the text: a random key, hex-encoded and then base64-encoded, keeps its 32 bytes.
+    expect(estimateEntropyBytes(Buffer.from(randomBytes(32).toString('hex')).toString('base64'))).toBe(32);
+  });
+
+  it.each([
+    ['MyCompanyName-Production-Warden-Secret-Key-2024!!', ['words', 'years']],
+    ['ThisIsMyVerySecretProductionKeyForWardenService2024', ['words', 'years']],
+    ['MyC0mpanyN@me-Pr0duct10n-W@rden-S3cret-K3y-2024!!', ['words', 'years']],
+    ['metrics-token-for-prometheus-scraper', ['words']],
+    ['correct-horse-battery-staple-correct-horse', ['words', 'repeats']],
+  ])('finds the words in %s and credits it with well under 32 bytes', (value, weaknesses) => {
+    const strength = assessSecretStrength(value);
+    expect(strength.bytes).toBeLessThanOrEqual(24);
+    expect(strength.weaknesses).toEqual(expect.arrayContaining(weaknesses));
+  });
+
+  it('words with suffixes are words', () => {
+    expect(assessSecretStrength('SecretsTokensScrapersPasswordsCookiesKeys').weaknesses).toContain('words');
+  });
+
+  it('credits an encoding-shaped value of one character class by that class', () => {
+    // Valid base64, but lower-case letters only: 4.7 bits per character, not 6.
+    const strength = assessSecretStrength('qzwxpvnrtkjhgfmbcdlsvmrtqzxwpvnkjhdfgblq');
+    expect(strength.bytes).toBe(23);
+    expect(strength.weaknesses).toContain('few-kinds');
+  });
+
+  it('does not hold a missing digit or symbol against a random key', () => {
+    // A quarter of random base64url keys have no digit; the class estimate would cost them 2 bytes.
+    expect(assessSecretStrength('YgMAECacBtPtjXZGzfqZaKEqYtBSGkZEKmghsVVKvIQ')).toEqual({ bytes: 32, weaknesses: [] });
+    expect(assessSecretStrength('thGBtXbGjIHWFMuQkwmuqA')).toEqual({ bytes: 16, weaknesses: [] });
+  });
+
+  it('credits random 16-byte tokens in every encoding with 16 bytes', () => {
+    for (let i = 0; i < 2000; i++) {
+      for (const encoding of ENCODINGS) expect(estimateEntropyBytes(randomBytes(16).toString(encoding))).toBe(16);
+    }
+  });
+
+  it('judges long values quickly', () => {
+    const started = performance.now();
+    expect(estimateEntropyBytes(randomBytes(6000).toString('base64'))).toBeGreaterThan(2000);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
 describe('assessSecretStrength', () => {
   it('names the structure that lowered the estimate', () => {
     expect(assessSecretStrength('0123456789abcdef'.repeat(4)).weaknesses).toEqual(expect.arrayContaining(['repeats', 'sequences']));
@@ -89,6 +149,11 @@ describe('isKnownDefaultSecret', () => {
       expect(isKnownDefaultSecret(value)).toBe(true);
     },
   );
+
+  it('flags a placeholder hidden in base64 or hex', () => {
+    expect(isKnownDefaultSecret(Buffer.from('changeme').toString('base64'))).toBe(true);
+    expect(isKnownDefaultSecret(Buffer.from('your-secret-key\n').toString('hex'))).toBe(true);
+  });
 
   it('does not flag random keys', () => {
     expect(isKnownDefaultSecret(randomBytes(32).toString('base64url'))).toBe(false);

@@ -14,7 +14,7 @@ const MIN_METRICS_TOKEN_BYTES = 16;
  * the fix, never the value: it is printed and logged.
  */
 function weakSecretProblem(name: string, value: string, minBytes: number, generate: string): string | undefined {
-  if (isKnownDefaultSecret(value)) return `${name} is a known default or example value: generate a random one`;
+  if (isKnownDefaultSecret(value)) return `${name} is a known default or example value: generate a random one with \`${generate}\``;
   const strength = assessSecretStrength(value);
   if (strength.bytes >= minBytes) return undefined;
   return `${name} is too weak: about ${strength.bytes} bytes of entropy (${describeSecretWeaknesses(strength.weaknesses)}), at least ${minBytes} are required: generate one with \`${generate}\``;

@@ -48,7 +48,7 @@ describe('warden CLI', () => {
       expect(result.stderr).toBe(
         [
           'warden: the configuration is not usable:',
-          '  - WARDEN_SECRET_KEY is a known default or example value: generate a random one',
+          '  - WARDEN_SECRET_KEY is a known default or example value: generate a random one with `openssl rand -base64 48`',
           '  - WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
           '  - WARDEN_LOG_LEVEL is debug: use info or higher in production',
           '',

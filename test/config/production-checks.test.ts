@@ -87,14 +87,14 @@ describe('production refuses secrets made of text', () => {
 
   it('refuses a known example value as the metrics token, as it does for the secret key', () => {
     expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_METRICS_TOKEN: 'changeme-changeme-changeme' })).toEqual([
-      'WARDEN_METRICS_TOKEN is a known default or example value: generate a random one',
+      'WARDEN_METRICS_TOKEN is a known default or example value: generate a random one with `openssl rand -hex 32`',
     ]);
   });
 
   it('refuses base64 of a known example value as one', () => {
     const encoded = Buffer.from('please-change-this-secret-key-in-production').toString('base64');
     expect(refusal({ WARDEN_SECRET_KEY: encoded })).toEqual([
-      'WARDEN_SECRET_KEY is a known default or example value: generate a random one',
+      'WARDEN_SECRET_KEY is a known default or example value: generate a random one with `openssl rand -base64 48`',
     ]);
   });
 

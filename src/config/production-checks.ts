@@ -42,6 +42,9 @@ export function productionProblems(settings: Settings): string[] {
   if (settings.requireSharedDb && settings.databaseUrl.startsWith('sqlite:')) {
     problems.push('WARDEN_DATABASE_URL is SQLite while WARDEN_REQUIRE_SHARED_DB is set: use a postgres:// URL');
   }
+  if (/^sqlite:(?:\/\/)?:memory:$/.test(settings.databaseUrl)) {
+    problems.push('WARDEN_DATABASE_URL is an in-memory SQLite database: users, keys and the audit log would vanish at every restart; use a file or a postgres:// URL');
+  }
   if (settings.logLevel === 'debug' || settings.logLevel === 'trace') {
     problems.push(`WARDEN_LOG_LEVEL is ${settings.logLevel}: use info or higher in production`);
   }

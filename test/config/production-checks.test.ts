@@ -259,3 +259,16 @@ describe('WARDEN_REQUIRE_SHARED_DB with the SQLite default (behaviour as documen
     expect(load({ WARDEN_ENV: 'development', ...env }).warnings).toEqual([]);
   });
 });
+
+describe('an in-memory SQLite database', () => {
+  const message =
+    'WARDEN_DATABASE_URL is an in-memory SQLite database: users, keys and the audit log would vanish at every restart; use a file or a postgres:// URL';
+
+  it('production refuses to start (the audit log would not survive a restart)', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_DATABASE_URL: 'sqlite::memory:' })).toEqual([message]);
+  });
+
+  it('development runs on it (tests and demos)', () => {
+    expect(load({ WARDEN_ENV: 'development', WARDEN_SECRET_KEY: STRONG, WARDEN_DATABASE_URL: 'sqlite::memory:' }).warnings).toEqual([]);
+  });
+});

@@ -1,6 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { WardenError } from '../errors/index.js';
+import { headerBlock } from './header-block-response.js';
 import { problem, sendProblem } from './problem.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { describeValidationError } from './validation.js';
@@ -16,6 +20,14 @@ const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail
   FST_ERR_MAX_PARAM_LENGTH: ['invalid_path', 'A path parameter exceeds the length limit', 414],
   FST_ERR_ASYNC_CONSTRAINT: ['invalid_request', 'The request could not be routed'],
 };
+
+// PostgreSQL refuses text it cannot store: a NUL character (22021, character_not_in_repertoire)
+// and, in a database whose encoding is not UTF-8, characters that encoding lacks (22P05,
+// untranslatable_character). Either comes from what the client sent, wherever in the request
+// it was, so it is the client's 400, not a 500. Only the database's own error is mapped: a
+// WardenError that wraps one (the audit log's, for a batch holding other requests' events too)
+// keeps its own code.
+const UNSTORABLE_TEXT_SQLSTATES: ReadonlySet<string> = new Set(['22021', '22P05']);
 
 /** Renders any error as problem+json: Warden's own with their code, Fastify's mapped, the rest a logged 500. */
 function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -36,6 +48,13 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   if (mapped !== undefined) {
     const [code, detail, status] = mapped;
     return sendProblem(reply, problem(code, detail, status === undefined ? { requestId } : { status, requestId }));
+  }
+  if (typeof error.code === 'string' && UNSTORABLE_TEXT_SQLSTATES.has(error.code)) {
+    // The database's message names the offending bytes; the value itself is never echoed.
+    return sendProblem(
+      reply,
+      problem('validation_failed', 'The request contains a NUL character or text the database cannot store', { requestId }),
+    );
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
     return sendProblem(reply, problem('invalid_request', 'The request could not be parsed', { requestId }));
@@ -95,5 +114,67 @@ export function frameworkErrorHandler(
     setLowerCaseHeaders(reply, headers);
     reply.header('x-request-id', request.id);
     return renderError(error, request, reply);
+  };
+}
+
+/** What Node's parser reports in a `clientError` event (Fastify's `ConnectionError`, narrowed). */
+interface ClientError extends Error {
+  readonly code?: string;
+}
+
+// The parts of a ServerResponse in progress on a socket that decide whether bytes may still be
+// written there; Node keeps it on the socket as `_httpMessage` and decides the same way.
+interface InFlightResponse {
+  readonly _headerSent?: boolean;
+}
+
+/** The code, status and detail for a parse error, by Node's error code (as Node itself picks the status). */
+function clientErrorAnswer(nodeCode: string | undefined): [code: Parameters<typeof problem>[0], status: number, detail: string] {
+  switch (nodeCode) {
+    case 'HPE_HEADER_OVERFLOW':
+      // No registered code names oversized headers; invalid_request with Node's status.
+      return ['invalid_request', 431, 'The request headers exceed the size limit'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return ['payload_too_large', 413, 'The chunk extensions of the request body exceed the size limit'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return ['invalid_request', 408, 'The request did not arrive in time'];
+    default:
+      return ['invalid_request', 400, 'The request is not well-formed HTTP'];
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler`. Node's HTTP parser refuses some requests before Fastify sees
+ * them (Content-Length with Transfer-Encoding, a control character in a header or the path,
+ * headers over the size limit, a request too slow to arrive), and Fastify's own answer is JSON
+ * without the security headers. This one is a problem+json `invalid_request` (400; 431 for
+ * oversized headers, 408 for a timeout; 413 `payload_too_large` for oversized chunk
+ * extensions) with the fixed headers, a fresh request id and
+ * `Connection: close`, written straight to the socket, which is then destroyed: the parser
+ * cannot resume after the error. Nothing of the refused bytes is echoed or logged above debug
+ * (anyone can send them). HSTS is left out, as in `frameworkErrorHandler`.
+ */
+export function clientErrorHandler(
+  headers: Readonly<Record<string, string>>,
+  log: Pick<FastifyBaseLogger, 'debug'>,
+): (error: ClientError, socket: Socket) => void {
+  const fixed = headerBlock(headers);
+  return (error, socket) => {
+    // A reset connection has no one to answer (Node reports it here too).
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    const [code, status, detail] = clientErrorAnswer(error.code);
+    const requestId = randomUUID();
+    log.debug({ err: error, request_id: requestId }, 'client error');
+    // Bytes written into a response already under way on this socket would corrupt it.
+    const inFlight = (socket as unknown as { _httpMessage?: InFlightResponse | null })._httpMessage;
+    if (socket.writable && (inFlight === undefined || inFlight === null || inFlight._headerSent !== true)) {
+      const body = JSON.stringify(problem(code, detail, { status, requestId }));
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${fixed}x-request-id: ${requestId}\r\n` +
+          `content-type: application/problem+json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `connection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
   };
 }

@@ -8,7 +8,7 @@ import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { WRITES_SECURITY_HEADERS } from './header-block-response.js';
-import { hostMatcher, isHostilePath } from './request-guards.js';
+import { hostileUrlPart, hostMatcher } from './request-guards.js';
 import { securityHeaderTable } from './security-headers.js';
 
 export interface HardeningOptions {
@@ -66,8 +66,9 @@ export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurit
  * (bench/README.md), so the layers are composed here instead of registered one by one.
  *
  * onRequest: set the security headers and X-Request-Id, shed load while closing (503),
- * reject hostile paths and untrusted Host headers (400), redirect to HTTPS, apply CORS
- * (answering preflights), then run the unmatched-request gates (`addUnmatchedRequestGate`).
+ * reject hostile paths, NUL or control characters in the query string and untrusted Host
+ * headers (400), redirect to HTTPS, apply CORS (answering preflights), then run the
+ * unmatched-request gates (`addUnmatchedRequestGate`).
  * onResponse: metrics and one log line.
  */
 export const hardening = fp<HardeningOptions>(
@@ -110,8 +111,13 @@ export const hardening = fp<HardeningOptions>(
       }
       const https = request.protocol === 'https';
       if (hsts !== undefined && https) reply.header('strict-transport-security', hsts);
-      if (isHostilePath(request.raw.url ?? '')) {
-        done(new WardenError('invalid_path', 'The request path contains "..", NUL or control characters'));
+      const hostile = hostileUrlPart(request.raw.url ?? '');
+      if (hostile !== undefined) {
+        done(
+          hostile === 'path'
+            ? new WardenError('invalid_path', 'The request path contains "..", NUL or control characters')
+            : new WardenError('validation_failed', 'The query string contains NUL or control characters'),
+        );
         return;
       }
       const hostHeader = request.headers.host ?? '';

@@ -16,6 +16,22 @@ interface HeaderWriter {
 }
 
 /**
+ * A header table as the lines of a response head (`name: value\r\n` each), validated as Node
+ * validates headers: the one serialisation of the fixed headers for everything that writes a
+ * response head itself (this response class, the client-error handler's raw answers).
+ */
+export function headerBlock(table: Readonly<Record<string, string>>): string {
+  let block = '';
+  for (const [name, value] of Object.entries(table)) {
+    if (name !== name.toLowerCase()) throw new TypeError(`header block name ${name} must be lower-case`);
+    validateHeaderName(name);
+    validateHeaderValue(name, value);
+    block += `${name}: ${value}\r\n`;
+  }
+  return block;
+}
+
+/**
  * A ServerResponse that writes a fixed header table into every response head itself, as one
  * block validated once at start-up. Node validates and serialises every header of every
  * response one by one, and that is nearly all of what the headers cost: for Warden's eight,
@@ -30,13 +46,8 @@ export function headerBlockResponse(table: Readonly<Record<string, string>>): Se
   const base = ServerResponse.prototype as unknown as Partial<HeaderWriter>;
   if (typeof base._storeHeader !== 'function' || base._storeHeader.length !== 2) return undefined;
   const names = Object.keys(table);
-  for (const [name, value] of Object.entries(table)) {
-    if (name !== name.toLowerCase()) throw new TypeError(`header block name ${name} must be lower-case`);
-    validateHeaderName(name);
-    validateHeaderValue(name, value);
-  }
+  const block = headerBlock(table);
   const lineOf = (name: string): string => `${name}: ${table[name] ?? ''}\r\n`;
-  const block = names.map(lineOf).join('');
 
   /** The block without the headers `headers` sets itself (the rare path). */
   const blockFor = (headers: unknown): string => {

@@ -4,7 +4,7 @@ export { hardening, hardeningHeaders, type HardeningOptions } from './hardening.
 export { headerBlockResponse, WRITES_SECURITY_HEADERS, type ServerResponseClass } from './header-block-response.js';
 export { securityHeaderTable, type SecurityHeadersOptions } from './security-headers.js';
 export { corsPolicy, type CorsOptions, type CorsPolicy, type CorsOutcome } from './cors.js';
-export { hostMatcher, isHostilePath } from './request-guards.js';
+export { hostileUrlPart, hostMatcher, isHostilePath } from './request-guards.js';
 export { problem, sendProblem, type ProblemDocument } from './problem.js';
 export { installErrorHandlers } from './error-handler.js';
 export { validatorCompiler, describeValidationError } from './validation.js';

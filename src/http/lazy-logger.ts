@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pino, { type Bindings, type ChildLoggerOptions, type Logger } from 'pino';
+import { childOf } from './logger-options.js';
 
 const { serializersSym } = pino.symbols;
 
@@ -26,7 +27,8 @@ class LazyLogger {
   real(): Logger {
     if (this.created === undefined) {
       const parent = this.parent instanceof LazyLogger ? this.parent.real() : this.parent;
-      this.created = this.bindings === undefined ? parent : parent.child(this.bindings, this.options);
+      // childOf: the service logger's onChild checks the bindings as given, not parsed back.
+      this.created = this.bindings === undefined ? parent : childOf(parent, this.bindings, this.options);
     }
     return this.created;
   }

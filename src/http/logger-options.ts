@@ -1,11 +1,12 @@
-import type { LoggerOptions } from 'pino';
-import { createRedactor, type RedactorOptions } from '../redact/index.js';
+import pino, { type Bindings, type ChildLoggerOptions, type Logger, type LoggerOptions } from 'pino';
+import { createRedactor, type Redactor, type RedactorOptions } from '../redact/index.js';
 import { isSensitiveKey, REDACTED } from '../redact/sensitive-keys.js';
 
 // The request line's `ip` is an operational field (abuse investigations, rate limits) and is
 // kept; IP addresses inside messages and other fields are still redacted.
 const LOG_VERBATIM_KEYS = ['ip'];
 const defaultLogRedactor = createRedactor({ verbatimKeys: LOG_VERBATIM_KEYS });
+const { chindingsSym } = pino.symbols;
 
 /**
  * Deep copy of a log object through the redaction engine (src/redact): sensitive keys at any
@@ -62,6 +63,9 @@ export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): 
     // The formatter above already turned errors into redacted plain objects (type, message,
     // stack, code, cause); pino's default serializer would rename their type to "Object".
     serializers: { err: (value: unknown): unknown => value },
+    // A child's bindings are serialized once, when it is made, and never pass formatters.log
+    // (pino applies formatters.bindings to the root's bindings only).
+    onChild: childBindingsRedactor(logRedactor),
     hooks: {
       // Messages and interpolation arguments do not pass through formatters.log: redact them here.
       logMethod(args, method) {
@@ -72,6 +76,15 @@ export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): 
               ? arg
               : logRedactor.redactValue(arg),
         ) as Parameters<typeof method>;
+        // Without a message, pino copies the error's own message into msg after this hook and
+        // past formatters.log (`log.error(err)`, `log.error({err})`, as Fastify logs some of
+        // its errors): the message is supplied here, redacted, so pino has none to copy.
+        if (args[1] === undefined) {
+          const message = errorMessageOf(args[0]);
+          if (message !== undefined) {
+            (redacted as unknown[])[1] = typeof message === 'string' ? logRedactor.redactText(message) : logRedactor.redactValue(message);
+          }
+        }
         method.apply(this, redacted);
       },
       ...(onErrorLine === undefined
@@ -84,5 +97,96 @@ export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): 
             },
           }),
     },
+  };
+}
+
+/**
+ * The message pino would copy into `msg` from a log call's first argument, as pino decides it
+ * (`lib/proto.js` write): an Error's message, or `err.message` of an object with no `msg`.
+ */
+function errorMessageOf(first: unknown): unknown {
+  if (typeof first !== 'object' || first === null) return undefined;
+  if (first instanceof Error) return first.message;
+  const { msg, err } = first as { msg?: unknown; err?: unknown };
+  // `err` may be any value; pino reads `.message` off whatever is truthy (a string has none).
+  return msg === undefined && Boolean(err) ? (err as { message?: unknown }).message : undefined;
+}
+
+// Handed from `childOf` to the onChild hook: the bindings object of the child being made, which
+// the hook can then check as it was given instead of parsing pino's serialized copy back.
+let bindingsInTransit: Bindings | undefined;
+
+/**
+ * `parent.child(bindings, options)` for callers that make a child per request (`lazyLogger`):
+ * the service logger's onChild then sees `bindings` as given, and a child that binds only a
+ * generated request id costs no parse and no pattern scan.
+ */
+export function childOf(parent: Logger, bindings: Bindings, options?: ChildLoggerOptions): Logger {
+  // A child's own serializers may turn a binding into something else before pino writes it.
+  bindingsInTransit = options?.serializers === undefined ? bindings : undefined;
+  try {
+    return parent.child(bindings, options);
+  } finally {
+    bindingsInTransit = undefined;
+  }
+}
+
+const SAMPLE_UUID = '00000000-0000-4000-8000-000000000000';
+const UUID_KEYS_KEPT = 64;
+
+// A lower-case hex UUID, what `randomUUID()` makes (faster as one regex than a char loop).
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * pino's `onChild`: redacts the bindings a child adds to its parent's (`log.child({ password })`).
+ * pino keeps them as a serialized fragment, the parent's followed by the child's own; only the
+ * child's part is parsed, redacted and written back. A fragment that is not the parent's plus
+ * JSON members (a pino release that stores bindings otherwise) is dropped: fail closed.
+ *
+ * Logging a request line makes one child per request (Fastify binds the request id), and that
+ * full pass costs about as much as the line itself. So a child made through `childOf` that
+ * binds one UUID under a name the redactor keeps (the request id Warden generated) is let
+ * through: a UUID holds nothing any pattern redacts.
+ */
+function childBindingsRedactor(redactor: Redactor): (child: Logger) => void {
+  const uuidKeptUnder = new Map<string, boolean>();
+  /** The bindings are one UUID under a name whose UUID value the redactor leaves alone. */
+  const isKeptUuid = (bindings: Bindings): boolean => {
+    let key: string | undefined;
+    for (const name in bindings) {
+      if (key !== undefined) return false;
+      key = name;
+    }
+    if (key === undefined) return false;
+    const value: unknown = bindings[key];
+    if (typeof value !== 'string' || !UUID.test(value)) return false;
+    let kept = uuidKeptUnder.get(key);
+    if (kept === undefined) {
+      const sample = { [key]: SAMPLE_UUID };
+      kept = JSON.stringify(redactor.redactValue(sample)) === JSON.stringify(sample);
+      if (uuidKeptUnder.size >= UUID_KEYS_KEPT) uuidKeptUnder.clear();
+      uuidKeptUnder.set(key, kept);
+    }
+    return kept;
+  };
+  return (child) => {
+    const given = bindingsInTransit;
+    bindingsInTransit = undefined;
+    if (given !== undefined && isKeptUuid(given)) return;
+    const holder = child as unknown as Record<symbol, unknown>;
+    const own = holder[chindingsSym];
+    const inherited = (Object.getPrototypeOf(child) as Record<symbol, unknown>)[chindingsSym];
+    if (typeof own !== 'string' || typeof inherited !== 'string' || own === inherited) return;
+    let bindings: unknown;
+    try {
+      if (!own.startsWith(inherited) || own[inherited.length] !== ',') throw new TypeError('unexpected bindings');
+      bindings = JSON.parse(`{${own.slice(inherited.length + 1)}}`);
+    } catch {
+      holder[chindingsSym] = inherited;
+      return;
+    }
+    const text = JSON.stringify(redactor.redactValue(bindings));
+    const redacted = text.length > 2 ? `,${text.slice(1, -1)}` : '';
+    if (redacted !== own.slice(inherited.length)) holder[chindingsSym] = inherited + redacted;
   };
 }

@@ -23,6 +23,11 @@ const SENSITIVE_KEY_PARTS = [
   'encryptionkey',
   'keyring',
   'fernetkey',
+  // Key material by its use. A bare `key` part would catch `keyId`, `idempotency_key` and
+  // `cache_key` too; `secret_key` and `private_key` are covered by `secret` and `privatekey`.
+  'hmackey',
+  'signingkey',
+  'masterkey',
 ];
 
 /** Short names that are sensitive only as the whole key (a substring match would be too broad). */

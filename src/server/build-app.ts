@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
-import { frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
 import { hardening, hardeningHeaders } from '../http/hardening.js';
 import { headerBlockResponse } from '../http/header-block-response.js';
 import { HttpMetrics } from '../http/http-metrics.js';
@@ -80,6 +80,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     return503OnClosing: false,
     // Fastify answers a malformed path before any hook runs; give it the hardening headers.
     frameworkErrors: frameworkErrorHandler(fixedHeaders),
+    // And Node's HTTP parser refuses some requests before Fastify sees them at all.
+    clientErrorHandler: clientErrorHandler(fixedHeaders, context.logger),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
   });
   app.setValidatorCompiler(validatorCompiler);

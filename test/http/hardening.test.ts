@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WardenError } from '../../src/errors/index.js';
+import { hostileUrlPart, isHostilePath } from '../../src/http/request-guards.js';
 import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
@@ -235,6 +236,9 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     { name: 'wrong type, no coercion', request: { method: 'POST', url: '/v1/probe', payload: { name: 'a', count: '5' } }, status: 400, code: 'validation_failed', detail: /^body\.count must be of type integer$/ },
     { name: 'SQL-looking value too long', request: { method: 'POST', url: '/v1/probe', payload: { name: "'; DROP TABLE users; --".repeat(5), count: 1 } }, status: 400, code: 'validation_failed', detail: /^body\.name must NOT have more than 50 characters$/ },
     { name: 'encoded NUL byte', request: { url: '/v1/probe%00.json' }, status: 400, code: 'invalid_path' },
+    { name: 'encoded NUL byte in the query', request: { url: '/healthz?actor=%00' }, status: 400, code: 'validation_failed', detail: /^The query string contains NUL or control characters$/ },
+    { name: 'encoded control character in the query', request: { url: '/healthz?a=1&b=x%0D%0Ay' }, status: 400, code: 'validation_failed', detail: /query string/ },
+    { name: 'encoded DEL in the query', request: { url: '/healthz?b=%7f' }, status: 400, code: 'validation_failed', detail: /query string/ },
     { name: 'bad Host header', request: { url: '/healthz', headers: { host: 'evil.example' } }, status: 400, code: 'invalid_host' },
   ];
 
@@ -248,7 +252,18 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
   });
 
   // inject() normalises dot segments like a browser would, so these go over a real socket.
-  it.each(['/v1/../etc/passwd', '/v1/%2e%2e/etc/passwd', '/v1/..%2fetc/passwd', '/v1/probe%00', '/v1/a%0d%0aSet-Cookie:x'])(
+  it.each([
+    '/v1/../etc/passwd',
+    '/v1/%2e%2e/etc/passwd',
+    '/v1/..%2fetc/passwd',
+    '/v1/probe%00',
+    '/v1/a%0d%0aSet-Cookie:x',
+    // An encoded delimiter before the dots is a delimiter too, in either case.
+    '/a%2F%2e%2e%2Fb',
+    '/a%2f..%2fb',
+    '/a%5c..%5cb',
+    '/a%5C%2E%2E',
+  ])(
     'raw path %s → 400 invalid_path',
     async (path) => {
       await build();
@@ -260,6 +275,12 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       expect((await rawGet(port, '/healthz')).status).toBe(200);
     },
   );
+
+  it('keeps a query string whose values merely look like traversal or carry printable escapes', async () => {
+    await build();
+    const response = await t.app.inject({ url: '/healthz?next=%2Fa%2F..%2Fb&q=%20x%2e%2e%5c&t=%E2%82%AC' });
+    expect(response.statusCode).toBe(200);
+  });
 
   it('accepts the valid request', async () => {
     await build();
@@ -350,5 +371,32 @@ describe('health', () => {
     const notReady = await t.app.inject({ url: '/readyz' });
     expectProblem(notReady, 503, 'service_unavailable');
     expect((await t.app.inject({ url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+describe('the hostile-URL guard', () => {
+  it('sees traversal behind encoded delimiters, in any case, and only in the path', () => {
+    for (const path of ['/a%2F%2e%2e%2Fb', '/a%2f..%2fb', '/a%5c..%5cb', '/a%5C%2E%2E', '%2f..', '/a%2f%2E%2e?x=1']) {
+      expect(isHostilePath(path), path).toBe(true);
+      expect(hostileUrlPart(path), path).toBe('path');
+    }
+    for (const path of ['/a%2f..b', '/a%2fb..%2fc', '/v1/users/a.b', '/healthz?next=%2f..%2f', '/x?y=../z']) {
+      expect(isHostilePath(path), path).toBe(false);
+    }
+  });
+
+  it('tells a bad query string from a bad path, and passes clean URLs', () => {
+    expect(hostileUrlPart('/v1/audit?actor=%00')).toBe('query');
+    expect(hostileUrlPart('/v1/keys?owner_id=a%1Fb')).toBe('query');
+    expect(hostileUrlPart('/v1/keys?owner_id=a%7Fb')).toBe('query');
+    expect(hostileUrlPart('/v1/keys?owner_id=%E2%82%AC&after=%0a')).toBe('query');
+    expect(hostileUrlPart('/v1/users/a%40b?x=%7e%20')).toBeUndefined();
+    expect(hostileUrlPart('/v1/x%00?a=%00')).toBe('path');
+    expect(hostileUrlPart('/v1/audit?actor=alice%40example.com&limit=5')).toBeUndefined();
+    expect(hostileUrlPart('/v1/audit?')).toBeUndefined();
+    expect(hostileUrlPart('/healthz')).toBeUndefined();
+    // The guard's state does not leak from one call into the next.
+    expect(hostileUrlPart('/a?b=%00')).toBe('query');
+    expect(hostileUrlPart('/a?b=c')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRedactor, isSensitiveKey, REDACTED, redactValue } from '../../src/redact/index.js';
+import { createRedactor, isSensitiveKey, REDACTED, redactText, redactValue } from '../../src/redact/index.js';
 
 describe('redaction by key name', () => {
   it('recognises sensitive names case-insensitively, ignoring - and _', () => {
@@ -39,6 +39,22 @@ describe('redaction by key name', () => {
     ]) {
       expect(isSensitiveKey(key), key).toBe(false);
     }
+  });
+
+  it('recognises key material named by its use, without taking every name with "key" in it', () => {
+    for (const key of ['hmac_key', 'HMAC-Key', 'hmacKey', 'signing_key', 'signingKey', 'master_key', 'masterKey', 'secret_key', 'secretKey', 'private_key', 'privateKey']) {
+      expect(isSensitiveKey(key), key).toBe(true);
+    }
+    for (const key of ['key', 'key_id', 'kid', 'idempotency_key', 'idempotencyKey', 'cache_key', 'sort_key', 'public_key', 'publicKey', 'monkey']) {
+      expect(isSensitiveKey(key), key).toBe(false);
+    }
+    expect(redactValue({ hmac_key: 'hk-1', signing_key: { d: 'x' }, key_id: 'k-1', idempotency_key: 'i-1' })).toEqual({
+      hmac_key: REDACTED,
+      signing_key: REDACTED,
+      key_id: 'k-1',
+      idempotency_key: 'i-1',
+    });
+    expect(redactText('rotated hmac_key=hk-2 for key_id=k-2')).toBe('rotated hmac_key=[REDACTED:secret_assignment] for key_id=k-2');
   });
 
   it('replaces values in nested objects and arrays and returns a deep copy', () => {

@@ -1,7 +1,32 @@
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/index.js';
-import { redactLogValue } from '../../src/http/logger-options.js';
+import { childOf, loggerOptions, redactLogValue } from '../../src/http/logger-options.js';
+import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
 import { createTestApp } from '../helpers/app.js';
+
+/** A logger with the service's options; `raw()` is everything written, error lines included. */
+function captureLogger(): { log: Logger; raw: () => string; lines: () => Record<string, unknown>[]; errorLines: string[] } {
+  let raw = '';
+  const errorLines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      raw += chunk.toString('utf8');
+      done();
+    },
+  });
+  const log = pino(loggerOptions('info', { onErrorLine: (line) => errorLines.push(line) }), stream);
+  const lines = (): Record<string, unknown>[] =>
+    raw
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { log, raw: () => raw, lines, errorLines };
+}
+
+const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVlLTQy';
+const PASSWORD = 'k9Jh2mQ8zLp4Rt7Vw1Yc5Nb3';
 
 describe('the service logger uses the redaction engine', () => {
   it('redacts keys and values in every log line and feeds error lines to the recent-error ring', async () => {
@@ -67,6 +92,118 @@ describe('the service logger uses the redaction engine', () => {
         generateDevSecrets: false,
       }),
     ).toThrow(/WARDEN_REDACT_DISABLED_PATTERNS/);
+  });
+
+  it('redacts the message pino copies from an error logged without one', () => {
+    const { log, raw, lines, errorLines } = captureLogger();
+    log.error(new Error(`verify failed: Bearer ${JWT} password=${PASSWORD}`));
+    log.error({ err: new Error(`login for password=${PASSWORD}`) });
+    log.warn({ err: { message: `upstream said token=${PASSWORD}` } });
+    log.error({ err: new TypeError(`jwt ${JWT}`) }, undefined);
+    expect(raw()).not.toContain(JWT);
+    expect(raw()).not.toContain(PASSWORD);
+    expect(errorLines.join('\n')).not.toContain(PASSWORD);
+    expect(lines().map((line) => line.msg)).toEqual([
+      'verify failed: Bearer [REDACTED:jwt] password=[REDACTED:secret_assignment]',
+      'login for password=[REDACTED:secret_assignment]',
+      'upstream said token=[REDACTED:secret_assignment]',
+      'jwt [REDACTED:jwt]',
+    ]);
+  });
+
+  it('redacts a child logger’s bindings, at any depth', () => {
+    const { log, raw, lines } = captureLogger();
+    const child = log.child({ password: PASSWORD, request_id: 'req-0001', note: `bearer is Bearer ${JWT}` });
+    child.info('m');
+    child.child({ session_token: PASSWORD, step: 2 }).info('deeper');
+    log.child({ user: { hmac_key: PASSWORD, id: 'u1' } }, { level: 'info' }).info('with options');
+    expect(raw()).not.toContain(PASSWORD);
+    expect(raw()).not.toContain(JWT);
+    const [first, second, third] = lines();
+    expect(first).toMatchObject({ password: '[REDACTED]', request_id: 'req-0001', note: 'bearer is Bearer [REDACTED:jwt]', msg: 'm' });
+    expect(second).toMatchObject({ password: '[REDACTED]', request_id: 'req-0001', session_token: '[REDACTED]', step: 2, msg: 'deeper' });
+    expect(third).toMatchObject({ user: { hmac_key: '[REDACTED]', id: 'u1' }, msg: 'with options' });
+  });
+
+  it('lets a per-request child binding a generated UUID through unparsed, and checks every other one', () => {
+    const { log, raw, lines } = captureLogger();
+    const uuid = '3f1c2b9a-7d4e-4c1a-9b2f-0e8d7c6b5a49';
+    childOf(log, { request_id: uuid }).info('generated id');
+    childOf(log, { request_id: JWT }).info('client id');
+    childOf(log, { password: uuid }).info('sensitive name');
+    childOf(log, { request_id: uuid, token: PASSWORD }).info('two bindings');
+    expect(raw()).not.toContain(JWT);
+    expect(raw()).not.toContain(PASSWORD);
+    expect(lines().map(({ request_id, password, token }) => ({ request_id, password, token }))).toEqual([
+      { request_id: uuid, password: undefined, token: undefined },
+      { request_id: '[REDACTED:jwt]', password: undefined, token: undefined },
+      { request_id: undefined, password: '[REDACTED]', token: undefined },
+      { request_id: uuid, password: undefined, token: '[REDACTED]' },
+    ]);
+  });
+
+  it('does not log a credential a client sends as its X-Request-Id', async () => {
+    const apiKey = `wdn_${'Q7v'.repeat(10)}`;
+    const t = await createTestApp();
+    try {
+      for (const id of [JWT, apiKey]) {
+        const response = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': id } });
+        // The caller gets its own id back; only the log must not keep it.
+        expect(response.headers['x-request-id']).toBe(id);
+      }
+      expect(t.logs.filter((line) => line.msg === 'request').map((line) => line.request_id)).toEqual(['[REDACTED:jwt]', '[REDACTED:warden_api_key]']);
+      expect(t.rawLogs()).not.toContain(JWT);
+      expect(t.rawLogs()).not.toContain(apiKey);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('honours WARDEN_REDACT_DENY_KEYS for the request id binding too', async () => {
+    const t = await createTestApp({ env: { WARDEN_REDACT_DENY_KEYS: 'request_id' } });
+    try {
+      await t.app.inject({ url: '/healthz' });
+      expect(t.logs.find((line) => line.msg === 'request')?.request_id).toBe('[REDACTED]');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('leaves ordinary lines, messages and bindings as they were', () => {
+    const { log, lines } = captureLogger();
+    log.info({ a: 1, nested: { ok: true } }, 'hello %s', 'world');
+    log.error(new Error('plain failure'));
+    log.error({ err: new Error('inner') }, 'explicit message');
+    log.info({ msg: 'own msg field' });
+    log.info({ err: 'not an error' });
+    log.child({ request_id: 'req-0002', component: 'audit' }).child({ batch: 3 }).warn('child line');
+    const [first, second, third, fourth, fifth, sixth] = lines();
+    expect(first).toMatchObject({ a: 1, nested: { ok: true }, msg: 'hello world', service: 'warden' });
+    expect(second).toMatchObject({ msg: 'plain failure', err: { type: 'Error', message: 'plain failure' } });
+    expect(third).toMatchObject({ msg: 'explicit message', err: { message: 'inner' } });
+    expect(fourth).toMatchObject({ msg: 'own msg field' });
+    expect(fifth).toMatchObject({ err: 'not an error' });
+    expect(fifth).not.toHaveProperty('msg');
+    expect(sixth).toMatchObject({ request_id: 'req-0002', component: 'audit', batch: 3, msg: 'child line', level: 40 });
+  });
+
+  it('redacts the URL in Fastify’s own "reply already sent" warning', async () => {
+    const twice: RouteModule = async (app) => {
+      app.get('/v1/probe/twice', { config: { public: true } }, async (_request, reply) => {
+        await reply.send({ first: true });
+        return reply.send({ second: true });
+      });
+    };
+    const t = await createTestApp({ routes: [...ROUTE_MODULES, twice] });
+    try {
+      const response = await t.app.inject({ url: `/v1/probe/twice?access_token=${PASSWORD}` });
+      expect(response.statusCode).toBe(200);
+      const warning = t.logs.find((line) => (line.err as { code?: string } | undefined)?.code === 'FST_ERR_REP_ALREADY_SENT');
+      expect(warning?.msg).toContain('access_token=[REDACTED:secret_assignment]');
+      expect(t.rawLogs()).not.toContain(PASSWORD);
+    } finally {
+      await t.close();
+    }
   });
 
   it('keeps redactLogValue working for existing callers', () => {

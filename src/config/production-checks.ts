@@ -8,6 +8,15 @@ import { familiesTrustedEntirely, MAX_TRUSTED_HOPS, MIN_PUBLIC_PREFIX, widePubli
  */
 const MIN_METRICS_TOKEN_BYTES = 16;
 
+/** The `<id>:<base64url>` entries of a keyring setting, whose format its parser has checked. */
+function keyringEntries(raw: string): { id: string; key: string }[] {
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => ({ id: entry.slice(0, entry.indexOf(':')), key: entry.slice(entry.indexOf(':') + 1) }));
+}
+
 /**
  * The problem with one secret setting, if any: a known default/example value, or less
  * entropy than `minBytes` by assessSecretStrength. The line names the variable, the reason and
@@ -78,6 +87,19 @@ export function productionProblems(settings: Settings): string[] {
   if (settings.metricsToken !== undefined) {
     const problem = weakSecretProblem('WARDEN_METRICS_TOKEN', settings.metricsToken, MIN_METRICS_TOKEN_BYTES, 'openssl rand -hex 32');
     if (problem !== undefined) problems.push(problem);
+  }
+  // The parsers check only the length: 32 bytes of encoded text would pass them.
+  if (settings.encryptionKey !== undefined) {
+    for (const { id, key } of keyringEntries(settings.encryptionKey)) {
+      const problem = weakSecretProblem(`WARDEN_ENCRYPTION_KEY (key ${id})`, key, MIN_SECRET_BYTES, 'warden crypto keygen --format aes-gcm');
+      if (problem !== undefined) problems.push(problem);
+    }
+  }
+  if (settings.apiKeyPepper !== undefined) {
+    for (const { id, key } of keyringEntries(settings.apiKeyPepper)) {
+      const problem = weakSecretProblem(`WARDEN_API_KEY_PEPPER (version ${id})`, key, MIN_SECRET_BYTES, "openssl rand -base64 32 | tr '+/' '-_' | tr -d '='");
+      if (problem !== undefined) problems.push(problem);
+    }
   }
   if (settings.vaultAddr?.startsWith('http://') === true) {
     problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');

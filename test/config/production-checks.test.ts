@@ -272,3 +272,21 @@ describe('an in-memory SQLite database', () => {
     expect(load({ WARDEN_ENV: 'development', WARDEN_SECRET_KEY: STRONG, WARDEN_DATABASE_URL: 'sqlite::memory:' }).warnings).toEqual([]);
   });
 });
+
+describe('encryption keys and API-key peppers', () => {
+  // 32 bytes each, so their parsers accept them: only what the bytes are tells them apart.
+  const textKey = Buffer.from('our-encryption-key-for-warden-26').toString('base64url');
+  const randomKey = (): string => randomBytes(32).toString('base64url');
+
+  it('production refuses a keyring entry or pepper that is encoded text, naming the entry and how to make one', () => {
+    const problems = refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_ENCRYPTION_KEY: `k2:${textKey},k1:${randomKey()}`, WARDEN_API_KEY_PEPPER: `2:${textKey}` });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^WARDEN_ENCRYPTION_KEY \(key k2\) is too weak: .*`warden crypto keygen --format aes-gcm`$/);
+    expect(problems[1]).toMatch(/^WARDEN_API_KEY_PEPPER \(version 2\) is too weak: .*openssl rand -base64 32/);
+    for (const line of problems) expect(line).not.toContain(textKey);
+  });
+
+  it('production accepts random ones', () => {
+    expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_ENCRYPTION_KEY: `k2:${randomKey()},k1:${randomKey()}`, WARDEN_API_KEY_PEPPER: `3:${randomKey()},2:${randomKey()}` }).warnings).toEqual([]);
+  });
+});

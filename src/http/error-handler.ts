@@ -132,12 +132,11 @@ interface InFlightResponse {
 function clientErrorAnswer(nodeCode: string | undefined): [code: Parameters<typeof problem>[0], status: number, detail: string] {
   switch (nodeCode) {
     case 'HPE_HEADER_OVERFLOW':
-      // No registered code names oversized headers; invalid_request with Node's status.
-      return ['invalid_request', 431, 'The request headers exceed the size limit'];
+      return ['request_headers_too_large', 431, 'The request headers exceed the size limit'];
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return ['payload_too_large', 413, 'The chunk extensions of the request body exceed the size limit'];
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return ['invalid_request', 408, 'The request did not arrive in time'];
+      return ['request_timeout', 408, 'The request did not arrive in time'];
     default:
       return ['invalid_request', 400, 'The request is not well-formed HTTP'];
   }
@@ -147,9 +146,9 @@ function clientErrorAnswer(nodeCode: string | undefined): [code: Parameters<type
  * Fastify's `clientErrorHandler`. Node's HTTP parser refuses some requests before Fastify sees
  * them (Content-Length with Transfer-Encoding, a control character in a header or the path,
  * headers over the size limit, a request too slow to arrive), and Fastify's own answer is JSON
- * without the security headers. This one is a problem+json `invalid_request` (400; 431 for
- * oversized headers, 408 for a timeout; 413 `payload_too_large` for oversized chunk
- * extensions) with the fixed headers, a fresh request id and
+ * without the security headers. This one is a problem+json `invalid_request` (400;
+ * `request_headers_too_large` 431, `request_timeout` 408, `payload_too_large` 413 for oversized
+ * chunk extensions) with the fixed headers, a fresh request id and
  * `Connection: close`, written straight to the socket, which is then destroyed: the parser
  * cannot resume after the error. Nothing of the refused bytes is echoed or logged above debug
  * (anyone can send them). HSTS is left out, as in `frameworkErrorHandler`.

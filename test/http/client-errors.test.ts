@@ -95,6 +95,7 @@ const cases: { name: string; request: Buffer; status: number; detail: RegExp; co
     request: Buffer.from(`GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: ${MARK}${'a'.repeat(20_000)}\r\n\r\n`, 'latin1'),
     status: 431,
     detail: /headers exceed the size limit/,
+    code: 'request_headers_too_large',
   },
 ];
 
@@ -152,7 +153,7 @@ describe('clientErrorHandler', () => {
     const socket = fakeSocket();
     handle(connectionError('ERR_HTTP_REQUEST_TIMEOUT'), socket);
     expect(socket.written[0]).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
-    expect(socket.written[0]).toContain('"code":"invalid_request"');
+    expect(socket.written[0]).toContain('"code":"request_timeout"');
     expect(socket.destroyCalls).toBe(1);
   });
 

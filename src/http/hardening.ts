@@ -121,6 +121,12 @@ export const hardening = fp<HardeningOptions>(
         return;
       }
       const hostHeader = request.headers.host ?? '';
+      // RFC 9112 §3.2: a 1.1 request without Host is a 400 (Node refuses it itself unless its
+      // requireHostHeader is off, as buildApp sets it so that the refusal is problem+json).
+      if (hostHeader === '' && request.raw.httpVersion === '1.1') {
+        done(new WardenError('invalid_host', 'The Host header is missing'));
+        return;
+      }
       if (trusted !== undefined) {
         // Behind a trusted proxy request.host is X-Forwarded-Host: the redirect below and the
         // routes (e.g. the OAuth issuer) use it, so it must be trusted as well as Host.

@@ -67,7 +67,9 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   // request only where a response cannot (Fastify's inject, or a Node without the hook).
   const responseClass = headerBlockResponse(fixedHeaders);
   const app = Fastify({
-    http: responseClass === undefined ? null : { ServerResponse: responseClass },
+    // A HTTP/1.1 request without Host is refused by the hardening hook as problem+json; Node's
+    // own refusal is an empty 400.
+    http: responseClass === undefined ? { requireHostHeader: false } : { ServerResponse: responseClass, requireHostHeader: false },
     loggerInstance: lazyLogger(context.logger),
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),

@@ -125,6 +125,19 @@ describe('requests Node’s HTTP parser refuses (a listening server, raw sockets
   });
 });
 
+describe('a HTTP/1.1 request without a Host header (a listening server, raw sockets)', () => {
+  it('is a 400 invalid_host problem+json with the security headers; HTTP/1.0 without Host is served', async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const answer = await exchange(Buffer.from('GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('content-type')).toEqual(['application/problem+json; charset=utf-8']);
+    for (const [name, value] of Object.entries(TABLE)) expect(answer.headers.get(name), name).toEqual([value]);
+    expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'invalid_host', detail: 'The Host header is missing' });
+    expect((await exchange(Buffer.from('GET /healthz HTTP/1.0\r\n\r\n'))).status).toBe(200);
+  });
+});
+
 /** A socket stand-in that records what the handler does with it. */
 function fakeSocket(state: { writable?: boolean; destroyed?: boolean; inFlight?: { _headerSent: boolean } } = {}): Socket & { written: string[]; destroyCalls: number } {
   const socket = {

@@ -126,4 +126,43 @@ describeWithRedis('the Redis invalidation bus', () => {
       await proxy.close();
     }
   });
+
+  it('does not call the subscription lost when the event loop was blocked while a PING was answered', async () => {
+    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
+    const errors: Error[] = [];
+    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 100, onError: (error) => errors.push(error) });
+    buses.push(bus);
+    const heard: InvalidationMessage[] = [];
+    bus.subscribe('user', (m) => heard.push(m));
+    expect(await bus.whenSubscribed(5000)).toBe(true);
+    heard.length = 0;
+    // Right after a PING goes out, hold the event loop longer than a heartbeat: when it frees,
+    // the overdue timer runs before the PONG waiting in the socket is read.
+    const ping = Redis.prototype.ping;
+    let blocked = 0;
+    const spy = vi.spyOn(Redis.prototype, 'ping').mockImplementation(function (this: Redis, ...args: unknown[]) {
+      const sent = (ping as (...a: unknown[]) => Promise<string>).apply(this, args);
+      if (blocked < 3) {
+        blocked += 1;
+        // Later in the same turn of the loop, once I/O was polled (before the PONG is back).
+        setImmediate(() => {
+          const until = Date.now() + 300;
+          while (Date.now() < until) {
+            // busy: a long synchronous task on the event loop
+          }
+        });
+      }
+      return sent;
+    } as never);
+    try {
+      await vi.waitFor(() => expect(blocked).toBe(3), { timeout: 5000, interval: 20 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors).toEqual([]);
+    expect(bus.isListening?.()).toBe(true);
+    expect(heard).toEqual([]); // no reconnect, so no flush
+  });
 });

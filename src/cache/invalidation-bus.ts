@@ -61,8 +61,8 @@ export interface RedisInvalidationBusOptions {
   /** CLIENT SETNAME of the subscriber connection, so operators can tell it apart. */
   readonly connectionName?: string;
   /**
-   * How often the subscriber connection is PINGed, and how long a PING may go unanswered before
-   * the subscription counts as lost and is reconnected. A connection that silently stops
+   * How often the subscriber connection is PINGed; a PING unanswered for twice this counts as a
+   * lost subscription, which is reconnected. A connection that silently stops
    * delivering (a network partition, a Redis pod gone without a reset) is otherwise noticed
    * only by TCP, minutes later. 0 = no heartbeat. @default 1000
    */
@@ -106,10 +106,12 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
       (error: Error) => options.onError?.(error),
     );
   });
-  // A PING that goes unanswered for a whole heartbeat means the subscription may be missing
-  // messages: stop vouching for the caches at once and reconnect (which subscribes and flushes again).
+  // A PING unanswered for two heartbeats means the subscription may be missing messages: stop
+  // vouching for the caches at once and reconnect (which subscribes and flushes again). Two, not
+  // one: Redis can stall for a second (a fork for a snapshot), and a false alarm flushes every cache.
   const heartbeatMs = options.heartbeatMs ?? 1000;
   let pingInFlight = false;
+  let replyErrorReported = false;
   // Beats spent connected but not subscribed: a handshake or SUBSCRIBE sent into a partition is
   // never answered, and ioredis would wait on it forever.
   let stalledBeats = 0;
@@ -138,15 +140,25 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
             // Already down (a 'close' came first): ioredis is reconnecting by itself.
             if (healthy || !subscribed) return;
             subscribed = false;
-            options.onError?.(new Error(`the invalidation subscriber did not answer a PING within ${heartbeatMs} ms; reconnecting`));
+            options.onError?.(new Error(`the invalidation subscriber did not answer a PING within ${2 * heartbeatMs} ms; reconnecting`));
             subscriber.disconnect(true);
           };
           // The verdict waits for one poll phase: after the event loop was blocked for a while,
           // timers run before pending I/O, and a PONG already in the socket must count.
-          const overdue = setTimeout(() => setImmediate(() => finish(false)), heartbeatMs);
+          const overdue = setTimeout(() => setImmediate(() => finish(false)), 2 * heartbeatMs);
+          overdue.unref();
           subscriber.ping().then(
             () => finish(true),
-            () => finish(false),
+            (error: Error) => {
+              // An error reply (a Redis user without PING rights: NOPERM) still proves the
+              // connection delivers; only silence or a dropped connection is a lost subscription.
+              if (error.name !== 'ReplyError') return finish(false);
+              if (!replyErrorReported) {
+                replyErrorReported = true;
+                options.onError?.(new Error(`the invalidation subscriber's PING was refused (${error.message.split(' ')[0] ?? 'error'}); grant PING to Warden's Redis user`));
+              }
+              finish(true);
+            },
           );
         }, heartbeatMs);
   heartbeat?.unref();

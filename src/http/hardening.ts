@@ -122,8 +122,9 @@ export const hardening = fp<HardeningOptions>(
       }
       const hostHeader = request.headers.host ?? '';
       // RFC 9112 §3.2: a 1.1 request without Host is a 400 (Node refuses it itself unless its
-      // requireHostHeader is off, as buildApp sets it so that the refusal is problem+json).
-      if (hostHeader === '' && request.raw.httpVersion === '1.1') {
+      // requireHostHeader is off, as buildApp sets it so that the refusal is problem+json). An
+      // empty Host is allowed there (a target without an authority), as Node allows it.
+      if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
         done(new WardenError('invalid_host', 'The Host header is missing'));
         return;
       }

@@ -64,6 +64,7 @@ export class SigningKeyRing {
   private readonly reportedUnreadable = new Set<string>();
   private lastLoadAt = 0;
   private loading: Promise<void> | undefined;
+  private reloadAfter: Promise<void> | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
 
@@ -173,12 +174,25 @@ export class SigningKeyRing {
     return { kid, ...result };
   }
 
-  /** Re-reads the keys from the database (single-flight). */
+  /**
+   * Re-reads the keys from the database. One read at a time; a call during a read gets one more
+   * read after it, since that read may have begun before the change the caller knows of (a
+   * rotation announced, or committed by `rotate` itself).
+   */
   reload(): Promise<void> {
-    this.loading ??= this.load({ strict: false }).finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    if (this.loading === undefined) {
+      this.loading = this.load({ strict: false }).finally(() => {
+        this.loading = undefined;
+      });
+      return this.loading;
+    }
+    this.reloadAfter ??= this.loading
+      .catch(() => undefined)
+      .then(() => {
+        this.reloadAfter = undefined;
+        return this.reload();
+      });
+    return this.reloadAfter;
   }
 
   /** A reload nobody waits for: a failure keeps the keys in memory and is reported. */

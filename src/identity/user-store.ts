@@ -152,6 +152,9 @@ export class UserStore {
   async delete(id: string): Promise<boolean> {
     // Explicit deletes rather than relying on ON DELETE CASCADE (SQLite enforces it only with PRAGMA foreign_keys).
     return this.db.transaction().execute(async (trx) => {
+      // Sessions are locked before their tokens, the order a refresh takes them in
+      // (session-store.ts rotate): the other order deadlocks with a concurrent refresh on PostgreSQL.
+      await trx.updateTable('auth_sessions').set({ revoked_reason: 'user_deleted' }).where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('auth_sessions').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();

@@ -165,4 +165,28 @@ describeWithRedis('the Redis invalidation bus', () => {
     expect(bus.isListening?.()).toBe(true);
     expect(heard).toEqual([]); // no reconnect, so no flush
   });
+
+  it('takes an error reply to PING (a Redis user without PING rights) as a live connection, and says so once', async () => {
+    const user = `warden-test-${randomBytes(6).toString('hex')}`;
+    const password = randomBytes(16).toString('hex');
+    await testRedis.redis.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all', '-ping');
+    try {
+      const url = new URL(testRedis.url);
+      const redis = new Redis({ host: url.hostname, port: Number(url.port || 6379), username: user, password, maxRetriesPerRequest: 1 });
+      connections.push(redis);
+      const errors: Error[] = [];
+      const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 100, onError: (error) => errors.push(error) });
+      buses.push(bus);
+      const heard: InvalidationMessage[] = [];
+      bus.subscribe('user', (m) => heard.push(m));
+      expect(await bus.whenSubscribed(5000)).toBe(true);
+      heard.length = 0;
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect(bus.isListening?.()).toBe(true);
+      expect(heard).toEqual([]); // never reconnected, so never flushed
+      expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/PING was refused \(NOPERM\); grant PING/)]);
+    } finally {
+      await testRedis.redis.call('ACL', 'DELUSER', user);
+    }
+  });
 });

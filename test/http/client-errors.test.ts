@@ -126,7 +126,7 @@ describe('requests Node’s HTTP parser refuses (a listening server, raw sockets
 });
 
 describe('a HTTP/1.1 request without a Host header (a listening server, raw sockets)', () => {
-  it('is a 400 invalid_host problem+json with the security headers; HTTP/1.0 without Host is served', async () => {
+  it('is a 400 invalid_host problem+json with the security headers; HTTP/1.0 without Host, and an empty Host, are served', async () => {
     t = await createTestApp();
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const answer = await exchange(Buffer.from('GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n'));
@@ -135,6 +135,8 @@ describe('a HTTP/1.1 request without a Host header (a listening server, raw sock
     for (const [name, value] of Object.entries(TABLE)) expect(answer.headers.get(name), name).toEqual([value]);
     expect(JSON.parse(answer.body)).toMatchObject({ status: 400, code: 'invalid_host', detail: 'The Host header is missing' });
     expect((await exchange(Buffer.from('GET /healthz HTTP/1.0\r\n\r\n'))).status).toBe(200);
+    // An empty Host is a valid 1.1 header (RFC 9112 §3.2), as Node's own check has it.
+    expect((await exchange(Buffer.from('GET /healthz HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n'))).status).toBe(200);
   });
 });
 

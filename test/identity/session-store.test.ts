@@ -4,6 +4,10 @@ import type { Storage } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
 import { instrumentedDb } from '../authz/fixtures.js';
+import { instrumentedDb as resultHolder } from '../apikeys/fixtures.js';
+import { UpdateQueryNode } from 'kysely';
+import { createPlaintextFieldCipher } from '../../src/crypto/field-cipher.js';
+import { UserStore } from '../../src/identity/user-store.js';
 
 describeEachDatabase('refresh-token families', (dialect) => {
   let storage: Storage;
@@ -35,6 +39,23 @@ describeEachDatabase('refresh-token families', (dialect) => {
     // Nothing was issued or claimed in the revoked session, and it kept its last known address.
     expect(await storage.db.selectFrom('refresh_tokens').select('used_at').execute()).toEqual([{ used_at: null }]);
     expect(await storage.db.selectFrom('auth_sessions').select(['ip', 'revoked_reason']).execute()).toEqual([{ ip: client.ip, revoked_reason: 'password_changed' }]);
+  });
+
+  it.runIf(dialect === 'postgres')('a refresh and a deletion of its user in flight together both finish (no lock-order deadlock)', async () => {
+    const staged = resultHolder(storage.db);
+    const racing = new SessionStore(staged.db, TEST_SECRET_KEY, { ttlMs: 7 * 86_400_000, now: () => clock });
+    const { refreshToken } = await store().create('u1', client);
+    // Held right after the refresh has locked its session row, before it claims the token.
+    const held = staged.holdNextResult((query) => UpdateQueryNode.is(query));
+    const refreshing = racing.rotate(refreshToken, client);
+    await held;
+    const deleting = new UserStore(storage.db, createPlaintextFieldCipher(TEST_SECRET_KEY), () => clock).delete('u1');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the deletion now waits for the session lock
+    staged.release();
+    const [rotated, deleted] = await Promise.allSettled([refreshing, deleting]);
+    expect(rotated).toMatchObject({ status: 'fulfilled', value: { ok: true } });
+    expect(deleted).toEqual({ status: 'fulfilled', value: true });
+    expect(await storage.db.selectFrom('refresh_tokens').select('token_hash').execute()).toEqual([]);
   });
 
   it('stores only a keyed hash of the token (256 random bits)', async () => {

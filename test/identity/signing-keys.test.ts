@@ -9,6 +9,7 @@ import { runWarden } from '../helpers/cli.js';
 import { createTestRedis, describeWithRedis } from '../helpers/redis.js';
 import { createTestDatabase, describeEachDatabase } from '../helpers/databases.js';
 import { login, seedUser } from './identity-helpers.js';
+import { instrumentedDb } from '../authz/fixtures.js';
 
 describeEachDatabase('signing-key rotation', (dialect) => {
   let t: TestApp;
@@ -61,6 +62,25 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     await ring.initialise();
     try {
       const rotated = await identity.keys.rotate();
+      await vi.waitFor(() => expect(ring.active().kid).toBe(rotated.kid), { timeout: 2000, interval: 10 });
+    } finally {
+      ring.close();
+    }
+  });
+
+  // Staged on PostgreSQL: SQLite's single connection cannot rotate while the read is held.
+  it.runIf(dialect === 'postgres')('a rotation announced while a reload is reading the keys is still picked up (the reload runs once more)', async () => {
+    const staged = instrumentedDb(t.context.storage.db);
+    const sealer = new PrivateKeySealer(t.context.fieldCipher, t.settings.secretKey ?? '');
+    const ring = new SigningKeyRing({ db: staged.db, sealer, algorithm: 'EdDSA', retireGraceMs: 930_000, now: () => clock, invalidation: t.context.invalidation, reloadIntervalMs: 0 });
+    await ring.initialise();
+    try {
+      const held = staged.holdNextFrom('signing_keys');
+      const reading = ring.reload(); // e.g. the periodic reload, reading before the rotation
+      await held;
+      const rotated = await identity.keys.rotate(); // announced while that read is held
+      staged.release();
+      await reading;
       await vi.waitFor(() => expect(ring.active().kid).toBe(rotated.kid), { timeout: 2000, interval: 10 });
     } finally {
       ring.close();

@@ -17,9 +17,10 @@ export interface ChainHead {
 
 /**
  * What a checkpoint states. 'head' and 'prune' are written on purpose; 'legacy' and
- * 'unverified' are written by an append that found a head row it could not authenticate.
+ * 'unverified' are written by an append that found a head row it could not authenticate;
+ * 'acknowledged' by an operator who accepted earlier 'unverified' marks (audit-acknowledge.ts).
  */
-export type CheckpointKind = 'head' | 'prune' | 'legacy' | 'unverified';
+export type CheckpointKind = 'head' | 'prune' | 'legacy' | 'unverified' | 'acknowledged';
 
 /** How the head row found under the lock relates to the checkpoint key. */
 export type HeadTrust = 'signed' | 'genesis' | 'legacy' | 'unverified';
@@ -55,6 +56,7 @@ export class LockedChain {
   readonly #trx: Transaction<DatabaseSchema>;
   readonly #key: Uint8Array;
   readonly #now: number;
+  readonly #trust: HeadTrust;
   #head: ChainHead;
   #checkpointOrdinal: number;
   #checkpointSignature: string | null;
@@ -65,6 +67,7 @@ export class LockedChain {
     this.#trx = trx;
     this.#key = key;
     this.#now = now;
+    this.#trust = classifyHead(key, row);
     this.#head = { seq: Number(row.seq), hash: row.hash };
     this.#checkpointOrdinal = Number(row.checkpoint_ordinal);
     this.#checkpointSignature = row.checkpoint_signature;
@@ -84,12 +87,17 @@ export class LockedChain {
       .executeTakeFirst();
     if (row === undefined) throw new WardenError('audit_unavailable', 'The audit chain head row is missing (are migrations 0003 and 0010 applied?)');
     const chain = new LockedChain(trx, key, now, row);
-    const trust = classifyHead(key, row);
     // Signing on top of a head it cannot authenticate would launder whatever was done to it
     // (a cut tail, a rewritten head). Refusing would stop every audited action; instead the
-    // found head is pinned in a signed checkpoint that verification reports for good.
-    if (trust === 'legacy' || trust === 'unverified') chain.checkpoint(trust, chain.head);
+    // found head is pinned in a signed checkpoint that verification reports until an operator
+    // acknowledges it.
+    if (chain.#trust === 'legacy' || chain.#trust === 'unverified') chain.checkpoint(chain.#trust, chain.head);
     return chain;
+  }
+
+  /** How the head row found under the lock was classified (before this transaction changed anything). */
+  get trust(): HeadTrust {
+    return this.#trust;
   }
 
   /** The current end of the chain (moved by `append`). */
@@ -117,8 +125,8 @@ export class LockedChain {
     return this.#head;
   }
 
-  /** Queues a signed checkpoint of `at`, chained to the previous checkpoint; `seal` writes it. */
-  checkpoint(kind: CheckpointKind, at: ChainHead): void {
+  /** Queues a signed checkpoint of `at`, chained to the previous checkpoint, and returns it; `seal` writes it. */
+  checkpoint(kind: CheckpointKind, at: ChainHead): Readonly<AuditCheckpointsTable> {
     const unsigned = {
       id: randomUUID(),
       seq: at.seq,
@@ -129,9 +137,11 @@ export class LockedChain {
       prev_signature: this.#checkpointSignature,
     };
     const signature = signCheckpoint(this.#key, unsigned);
-    this.#pending.push({ ...unsigned, signature });
+    const row = { ...unsigned, signature };
+    this.#pending.push(row);
     this.#checkpointOrdinal = unsigned.ordinal;
     this.#checkpointSignature = signature;
+    return row;
   }
 
   /** Writes the queued checkpoints and the signed head row; nothing when neither changed. */

@@ -49,7 +49,8 @@ export interface AuditCheckpointsTable {
   /**
    * 'head': periodic head checkpoint; 'prune': the chain starts after this point;
    * 'legacy': the unsigned head of a log written before migration 0010, taken over as found;
-   * 'unverified': an append found a head row whose signature did not verify.
+   * 'unverified': an append found a head row whose signature did not verify;
+   * 'acknowledged': an operator accepted the 'unverified' ones before it at or below its seq.
    */
   kind: string;
   /** HMAC-SHA256 (hex) over the checkpoint (and, when chained, its ordinal and prev_signature). */

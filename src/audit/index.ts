@@ -1,7 +1,16 @@
 export { AUDIT_ACTIONS, type AuditAction, type AuditEventInput, type AuditOutcome, type AuditRecorder } from './audit-event.js';
 export { createAuditLog, type AuditLog, type AuditLogOptions } from './audit-recorder.js';
 export { createAuditLogDomain, CHECKPOINT_KEY_PURPOSE, type AuditLogDomain } from './audit-log-domain.js';
-export { verifyChain, type VerifyReport, type ChainBreak, type ChainBreakReason } from './audit-verify.js';
+export { verifyChain, type VerifyReport, type ChainBreak, type ChainBreakReason, type AcknowledgedMark } from './audit-verify.js';
+export {
+  acknowledgeUnverified,
+  acknowledgementReason,
+  planAcknowledgement,
+  type AcknowledgeOptions,
+  type AcknowledgeResult,
+  type AcknowledgementPlan,
+  type UnverifiedMark,
+} from './audit-acknowledge.js';
 export { queryEvents, exportEvents, timeRange, type AuditFilter, type AuditEventView, type AuditPage } from './audit-query.js';
 export { pruneEvents, type PruneResult } from './audit-prune.js';
 export type { AuditTables } from './audit-tables.js';

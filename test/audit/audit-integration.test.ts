@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { afterEach, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import type { CliIo } from '../../src/cli/cli-io.js';
 import { loadSettings } from '../../src/config/index.js';
 import type { Principal } from '../../src/http/principal.js';
 import { startServer } from '../../src/server/start-server.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, describeEachDatabase } from '../helpers/databases.js';
+import { captureIo } from './helpers.js';
 
 /** Lets a test request act with the permissions listed in x-test-permissions. */
 function allowTestPrincipals(testApp: TestApp): void {
@@ -17,12 +17,6 @@ function allowTestPrincipals(testApp: TestApp): void {
     const principal: Principal = { kind: 'client', subject: 'auditor', permissions: header === '' ? [] : header.split(','), credentialId: 'test' };
     return principal;
   });
-}
-
-function captureIo(): CliIo & { lines: string[]; errors: string[] } {
-  const lines: string[] = [];
-  const errors: string[] = [];
-  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), readStdin: async () => Buffer.alloc(0) };
 }
 
 describeEachDatabase('audit log in the service and the CLI', (dialect) => {
@@ -133,8 +127,20 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
     vi.stubEnv('WARDEN_ENV', 'development');
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
     vi.stubEnv('WARDEN_DATABASE_URL', testApp.settings.databaseUrl);
-    const io = captureIo();
+    let io = captureIo();
     expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(0);
     expect(io.lines.join('\n')).toMatch(new RegExp(`note: seq 1\\.\\.${Number(last.seq)} predate signed heads`));
+
+    // Once a prune has removed every event taken over as found, there is nothing left to warn about.
+    expect(await runCli(['node', 'warden', 'audit', 'prune', '--before', '2999-01-01'], captureIo())).toBe(0);
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify'], io)).toBe(0);
+    expect(io.lines).toHaveLength(1);
+    // k1, k2 (taken over), k3, then the prune's own event.
+    const pruned = Number(last.seq) + 2;
+    expect(io.lines[0]).toMatch(new RegExp(`^audit chain valid: 1 events \\(seq ${pruned}\\.\\.${pruned}\\)`));
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'verify', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.lines[0] ?? '')).toMatchObject({ first_seq: pruned, legacy_through_seq: Number(last.seq) });
   });
 });

@@ -104,6 +104,19 @@ describeEachDatabase('audit verification of a chain that is being written', (dia
     expect(await verify()).toMatchObject({ valid: true, checked_events: 12, last_seq: 12 });
   });
 
+  it('is valid when the first append of a new log commits after it read the unsigned genesis head', async () => {
+    const second = openDatabase(storage.url);
+    try {
+      // The events query then sees the new row behind the genesis head it read.
+      const racing = pauseAfterFirstRead(storage.db, 'audit_chain_head', () =>
+        appendEvents(second.db, [{ ...sampleRow(), id: 'first' }], { now: clock, key: CHECKPOINT_KEY }),
+      );
+      expect(await verify(racing)).toMatchObject({ valid: true, checked_events: 1, last_seq: 1, first_broken: null });
+    } finally {
+      await second.close();
+    }
+  });
+
   it('is valid when a prune commits after it read the checkpoints', async () => {
     await recordMany(10);
     const second = openDatabase(storage.url);

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
+import type { CliIo } from '../../src/cli/cli-io.js';
 import { deriveKey } from '../../src/crypto/derive-key.js';
 import type { Storage } from '../../src/storage/index.js';
 
@@ -20,4 +21,11 @@ export function testAuditLog(storage: Storage, options: { now?: () => number; ch
 /** A plain event of the given index. */
 export function sampleEvent(i: number, overrides: Partial<AuditEventInput> = {}): AuditEventInput {
   return { action: 'user.updated', actor: `user-${i % 3}`, entity_type: 'user', entity_id: `u${i}`, outcome: 'success', details: { i }, ...overrides };
+}
+
+/** A CLI io that keeps what a command printed. */
+export function captureIo(): CliIo & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), readStdin: async () => Buffer.alloc(0) };
 }

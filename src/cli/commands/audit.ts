@@ -1,7 +1,22 @@
+import os from 'node:os';
 import type { Command } from 'commander';
-import { CHECKPOINT_KEY_PURPOSE, exportEvents, pruneEvents, queryEvents, timeRange, verifyChain, type AuditFilter } from '../../audit/index.js';
+import {
+  acknowledgementReason,
+  acknowledgeUnverified,
+  CHECKPOINT_KEY_PURPOSE,
+  exportEvents,
+  planAcknowledgement,
+  pruneEvents,
+  queryEvents,
+  timeRange,
+  verifyChain,
+  type AuditFilter,
+  type UnverifiedMark,
+  type VerifyReport,
+} from '../../audit/index.js';
 import { loadSettings } from '../../config/index.js';
 import { deriveKey } from '../../crypto/derive-key.js';
+import { WardenError } from '../../errors/index.js';
 import type { Storage } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
@@ -18,9 +33,12 @@ interface FilterFlags {
   hours?: string;
 }
 
-/** `warden audit verify|query|export|prune`: chain verification, queries, SIEM export and retention. */
+/** Lines listing marks or acknowledgements before the rest is summarised (a long rolling upgrade can leave thousands). */
+const MAX_LISTED = 20;
+
+/** `warden audit verify|acknowledge-unverified|query|export|prune`: chain verification, queries, SIEM export and retention. */
 export function registerAudit(program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>): void {
-  const audit = program.command('audit').description('verify, query, export and prune the audit log');
+  const audit = program.command('audit').description('verify, acknowledge, query, export and prune the audit log');
 
   audit
     .command('verify')
@@ -33,14 +51,58 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
           if (options.json === true) io.out(JSON.stringify(report));
           else if (report.valid) {
             io.out(`audit chain valid: ${report.checked_events} events (seq ${report.first_seq}..${report.last_seq}), ${report.checked_checkpoints} signed checkpoints`);
-            // Events up to there were written before heads were signed: a cut tail among them cannot be seen.
-            if (report.legacy_through_seq !== null) io.out(`note: seq ${report.first_seq}..${report.legacy_through_seq} predate signed heads (migration 0010); they were taken over as found`);
+            // Events up to there were written before heads were signed: a cut tail among them cannot
+            // be seen. Once a prune has removed all of them, there is nothing left to warn about.
+            if (report.legacy_through_seq !== null && report.legacy_through_seq >= report.first_seq) {
+              io.out(`note: seq ${report.first_seq}..${report.legacy_through_seq} predate signed heads (migration 0010); they were taken over as found`);
+            }
+            printAcknowledged(io, report);
           }
           else {
             const brk = report.first_broken;
             io.out(`audit chain BROKEN at seq ${brk?.seq ?? '?'} (id ${brk?.id ?? 'missing'}): ${brk?.reason ?? 'unknown'}`);
+            printAcknowledged(io, report);
           }
           return report.valid ? EXIT.ok : EXIT.failure;
+        }),
+      ),
+    );
+
+  audit
+    .command('acknowledge-unverified')
+    .description(
+      "accept the 'unverified' marks at or below a seq once a human has checked them (e.g. a rolling upgrade across migration 0010): " +
+        'writes a signed checkpoint and an audit event; verification then lists them instead of failing',
+    )
+    .requiredOption('--through-seq <seq>', 'acknowledge every unacknowledged mark at or below this seq, none above it')
+    .requiredOption('--reason <text>', 'why they are accepted, on one line (stored in the audit log; no secrets)')
+    .option('--dry-run', 'only show what would be acknowledged')
+    .action((options: { throughSeq: string; reason: string; dryRun?: boolean }) =>
+      run(() =>
+        withAudit(async ({ storage, checkpointKey }) => {
+          const throughSeq = integerFlag(options.throughSeq, '--through-seq', 1, Number.MAX_SAFE_INTEGER);
+          const reason = usageChecked(() => acknowledgementReason(options.reason));
+          const plan = await planAcknowledgement(storage.db, throughSeq, checkpointKey);
+          const later = plan.later.length === 0 ? '' : ` (${plan.later.length} above it, which this would not cover)`;
+          if (plan.marks.length === 0) throw new CliFailure(`no unacknowledged 'unverified' checkpoint at or below seq ${throughSeq}${later}; nothing was written`);
+          io.out(`unverified heads at or below seq ${throughSeq} (an append found the head row there without a valid signature):`);
+          printList(io, plan.marks.map((m) => `  ${describeMark(m)}`), (n) => `  … and ${n} more`);
+          if (plan.later.length > 0) io.out(`note: ${plan.later.length} unverified marks above seq ${throughSeq} stay unacknowledged; verification keeps failing on them`);
+          if (options.dryRun === true) {
+            io.out('dry run: nothing was written');
+            return EXIT.ok;
+          }
+          const result = await acknowledgeUnverified(storage.db, {
+            throughSeq,
+            reason,
+            actor: 'cli',
+            checkpointKey,
+            now: Date.now(),
+            expectedOrdinals: plan.marks.map((m) => m.ordinal),
+            context: osUser(),
+          });
+          io.out(`acknowledged ${result.marks.length} unverified marks in checkpoint ${result.checkpoint_ordinal} (audit event seq ${result.event_seq})`);
+          return EXIT.ok;
         }),
       ),
     );
@@ -87,6 +149,47 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
         }),
       ),
     );
+}
+
+function describeMark(mark: UnverifiedMark): string {
+  const after = mark.previous_checkpoint_seq === null ? '' : `; anything written without the key lies after seq ${mark.previous_checkpoint_seq} (the previous checkpoint)`;
+  return `checkpoint ${mark.ordinal}: head at seq ${mark.seq} found unsigned on ${new Date(mark.found_at).toISOString()}${after}`;
+}
+
+/** The acknowledged marks as notes, so an operator sees what was accepted and why. */
+function printAcknowledged(io: CliIo, report: VerifyReport): void {
+  const lines = report.acknowledged.map(
+    (a) =>
+      `note: unsigned head at seq ${a.seq} (checkpoint ${a.ordinal}) acknowledged on ${a.acknowledged_at} (checkpoint ${a.acknowledgement_ordinal}): ` +
+      (a.reason === null ? '(reason not available: its event was pruned or not reached)' : JSON.stringify(a.reason)),
+  );
+  printList(io, lines, (n) => `note: … and ${n} more acknowledged marks (see --json)`);
+}
+
+/** At most MAX_LISTED lines: the first ones, then how many more there are. */
+function printList(io: CliIo, lines: readonly string[], more: (count: number) => string): void {
+  const listed = lines.length > MAX_LISTED ? lines.slice(0, MAX_LISTED - 1) : lines;
+  for (const line of listed) io.out(line);
+  if (listed.length < lines.length) io.out(more(lines.length - listed.length));
+}
+
+/** Runs a validation that throws a WardenError, turning its refusal into a usage error. */
+function usageChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof WardenError && error.code === 'validation_failed') throw new CliFailure(error.message, EXIT.usage);
+    throw error;
+  }
+}
+
+/** Who ran the command, for the audit event; the account name is not a secret, and may be unknown in a container. */
+function osUser(): Record<string, string> {
+  try {
+    return { os_user: os.userInfo().username };
+  } catch {
+    return {};
+  }
 }
 
 function withFilterFlags(command: Command): Command {

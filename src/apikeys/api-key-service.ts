@@ -300,7 +300,17 @@ export class ApiKeyService {
     const issuer = await findById(this.options.db, actor.actor.slice(API_KEY_ACTOR.length));
     const escape = issuer === undefined ? { message: 'The calling API key no longer exists, so its limits cannot be applied', fields: {} } : limitEscape(issuer, wanted, attempt.action);
     if (escape === undefined) return;
-    await this.options.audit().record({
+    await this.recordEscalation(actor, attempt, escape.fields);
+    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
+  }
+
+  /** A refused escalation is worth an event: it is what probing for a way up looks like. */
+  private recordEscalation(
+    actor: ActorContext,
+    attempt: { readonly action: 'apikey.created' | 'apikey.rotated'; readonly keyId?: string },
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    return this.options.audit().record({
       action: attempt.action,
       actor: actor.actor,
       entity_type: 'api_key',
@@ -309,9 +319,8 @@ export class ApiKeyService {
       ip: actor.ip,
       user_agent: actor.userAgent,
       request_id: actor.requestId,
-      details: { reason: 'privilege_escalation', ...escape.fields },
+      details: { reason: 'privilege_escalation', ...details },
     });
-    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
   }
 
   /**
@@ -334,18 +343,7 @@ export class ApiKeyService {
     else if (actor.grantablePermissions !== undefined) refusals.push(beyondCap(actor.grantablePermissions));
     for (const beyond of refusals) {
       if (beyond.length > 0) {
-        // A refused escalation is worth an event: it is what probing for a way up looks like.
-        await this.options.audit().record({
-          action: attempt.action,
-          actor: actor.actor,
-          entity_type: 'api_key',
-          entity_id: attempt.keyId,
-          outcome: 'denied',
-          ip: actor.ip,
-          user_agent: actor.userAgent,
-          request_id: actor.requestId,
-          details: { reason: 'privilege_escalation', owner_id: ownerId, permissions: [...beyond] },
-        });
+        await this.recordEscalation(actor, attempt, { owner_id: ownerId, permissions: [...beyond] });
         throw new WardenError('privilege_escalation', 'A key cannot carry permissions its owner or its creator does not hold', {
           fields: { permissions: [...beyond] },
         });

@@ -6,6 +6,7 @@ import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
 import type { PepperKeyring } from './pepper-keyring.js';
+import type { ApiKeysTable } from './apikey-tables.js';
 
 /**
  * One key from an older store: either the plain key (`key`) or the hex SHA-256 of the fixed
@@ -102,15 +103,7 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
       continue;
     }
     const version = deps.keyring.activeVersion;
-    let row: {
-      prefix: string;
-      environment: string;
-      key_hash: string;
-      hash_scheme: string;
-      pepper_version: number;
-      lookup_hash: string | null;
-      import_fingerprint: string;
-    };
+    let row: Pick<ApiKeysTable, 'prefix' | 'environment' | 'key_hash' | 'hash_scheme' | 'pepper_version' | 'lookup_hash'> & { import_fingerprint: string };
     let material: ImportMaterial;
     if (entry.key !== undefined) {
       material = { key: entry.key };

@@ -95,22 +95,26 @@ describeWithRedis('the Redis invalidation bus', () => {
     expect(await a.whenSubscribed(5000)).toBe(true);
   });
 
+  /** A subscribed bus over `redis` with a fast heartbeat, recording its errors and what it hears after subscribing. */
+  const heartbeatBus = async (redis: Redis, heartbeatMs: number): Promise<{ bus: InvalidationBus; errors: Error[]; heard: InvalidationMessage[] }> => {
+    connections.push(redis);
+    const errors: Error[] = [];
+    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs, onError: (error) => errors.push(error) });
+    buses.push(bus);
+    const heard: InvalidationMessage[] = [];
+    bus.subscribe('user', (m) => heard.push(m));
+    expect(await bus.whenSubscribed(5000)).toBe(true);
+    expect(bus.isListening?.()).toBe(true);
+    heard.length = 0; // the flush of the first subscription
+    return { bus, errors, heard };
+  };
+
   it('notices a subscription that silently stops answering, stops vouching for caches, and recovers with a flush', async () => {
     // A proxy that can stop forwarding without closing anything: a network partition, as
     // opposed to a reset, which ioredis would notice at once.
     const proxy = await startTcpProxy(testRedis.url);
-    const redis = new Redis(proxy.url, { maxRetriesPerRequest: 1 });
-    connections.push(redis);
-    const errors: Error[] = [];
-    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 200, onError: (error) => errors.push(error) });
-    buses.push(bus);
-    const heard: InvalidationMessage[] = [];
-    bus.subscribe('user', (m) => heard.push(m));
     try {
-      expect(await bus.whenSubscribed(5000)).toBe(true);
-      expect(bus.isListening?.()).toBe(true);
-      heard.length = 0;
-
+      const { bus, errors, heard } = await heartbeatBus(new Redis(proxy.url, { maxRetriesPerRequest: 1 }), 200);
       proxy.blackhole();
       // One beat to send a PING, one for it to go unanswered (plus scheduling slack).
       await vi.waitFor(() => expect(bus.isListening?.()).toBe(false), { timeout: 2000, interval: 20 });
@@ -128,15 +132,7 @@ describeWithRedis('the Redis invalidation bus', () => {
   });
 
   it('does not call the subscription lost when the event loop was blocked while a PING was answered', async () => {
-    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
-    connections.push(redis);
-    const errors: Error[] = [];
-    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 100, onError: (error) => errors.push(error) });
-    buses.push(bus);
-    const heard: InvalidationMessage[] = [];
-    bus.subscribe('user', (m) => heard.push(m));
-    expect(await bus.whenSubscribed(5000)).toBe(true);
-    heard.length = 0;
+    const { bus, errors, heard } = await heartbeatBus(new Redis(testRedis.url, { maxRetriesPerRequest: 1 }), 100);
     // Right after a PING goes out, hold the event loop longer than a heartbeat: when it frees,
     // the overdue timer runs before the PONG waiting in the socket is read.
     const ping = Redis.prototype.ping;
@@ -172,15 +168,7 @@ describeWithRedis('the Redis invalidation bus', () => {
     await testRedis.redis.call('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all', '-ping');
     try {
       const url = new URL(testRedis.url);
-      const redis = new Redis({ host: url.hostname, port: Number(url.port || 6379), username: user, password, maxRetriesPerRequest: 1 });
-      connections.push(redis);
-      const errors: Error[] = [];
-      const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { heartbeatMs: 100, onError: (error) => errors.push(error) });
-      buses.push(bus);
-      const heard: InvalidationMessage[] = [];
-      bus.subscribe('user', (m) => heard.push(m));
-      expect(await bus.whenSubscribed(5000)).toBe(true);
-      heard.length = 0;
+      const { bus, errors, heard } = await heartbeatBus(new Redis({ host: url.hostname, port: Number(url.port || 6379), username: user, password, maxRetriesPerRequest: 1 }), 100);
       await new Promise((resolve) => setTimeout(resolve, 800));
       expect(bus.isListening?.()).toBe(true);
       expect(heard).toEqual([]); // never reconnected, so never flushed

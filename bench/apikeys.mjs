@@ -37,8 +37,9 @@ try {
           body: JSON.stringify({ key: callerKey, permissions: ['reports:read'] }),
         },
       },
-      { name: 'Warden GET /bench/open (same stack and handler, no guard)', url: `${warden.url}/bench/open`, pid: warden.pid },
-      { name: 'Warden GET guarded by X-API-Key (cached)', url: `${warden.url}/bench/guarded`, pid: warden.pid, request: { headers: { 'x-api-key': callerKey } } },
+      { name: 'Warden GET /v1/bench/open (same stack, limit and handler, no guard)', url: `${warden.url}/v1/bench/open`, pid: warden.pid },
+      { name: 'Warden GET /v1/bench/guarded: X-API-Key (cached) + rate limit + permission', url: `${warden.url}/v1/bench/guarded`, pid: warden.pid, request: { headers: { 'x-api-key': callerKey } } },
+      { name: 'Warden GET /bench/guarded: the same without the rate limit', url: `${warden.url}/bench/guarded`, pid: warden.pid, request: { headers: { 'x-api-key': callerKey } } },
       ...otherRows(),
     ],
     { duration },
@@ -69,7 +70,8 @@ function otherRows() {
   if (other === undefined) return [];
   const { callerKey } = JSON.parse(readFileSync(otherKeysFile, 'utf8'));
   return [
+    // /bench/* (no rate limit): the paths every checkout's bench server has.
     { name: `Warden GET /bench/open, ${otherCheckout}`, url: `${other.url}/bench/open`, pid: other.pid },
-    { name: `Warden GET guarded by X-API-Key (cached), ${otherCheckout}`, url: `${other.url}/bench/guarded`, pid: other.pid, request: { headers: { 'x-api-key': callerKey } } },
+    { name: `Warden GET /bench/guarded (no rate limit), ${otherCheckout}`, url: `${other.url}/bench/guarded`, pid: other.pid, request: { headers: { 'x-api-key': callerKey } } },
   ];
 }

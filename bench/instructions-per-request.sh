@@ -8,10 +8,14 @@
 #   e.g. bench/instructions-per-request.sh bench/servers/bare-fastify.mjs /ok
 #        bench/instructions-per-request.sh bench/servers/warden.mjs /healthz
 #        BENCH_KEYS_FILE=/tmp/k.json BENCH_REQUEST_HEADER_FILE=/tmp/h \
-#          bench/instructions-per-request.sh bench/servers/warden-apikeys.mjs /bench/guarded
+#          bench/instructions-per-request.sh bench/servers/warden-apikeys.mjs /v1/bench/guarded
+#        BENCH_KEYS_FILE=/tmp/k.json BENCH_REQUEST_HEADER_FILE=/tmp/h BENCH_REQUEST_BODY_FILE=/tmp/b \
+#          bench/instructions-per-request.sh bench/servers/warden-apikeys.mjs /v1/keys/verify
 #
-# BENCH_REQUEST_HEADER_FILE names a file holding one "Name: value" line, read once the server
-# listens (so a server can write a key it generated at start-up), sent with every request.
+# BENCH_REQUEST_HEADER_FILE names a file of "Name: value" lines, read once the server listens
+# (so a server can write a key it generated at start-up), sent with every request.
+# BENCH_REQUEST_BODY_FILE names a file whose content is sent as the body of a POST (read, like
+# the headers, once the server listens), e.g. for POST /v1/keys/verify.
 #
 # The server runs under callgrind (about 50× slower: start-up takes ~30–60 s), is warmed up
 # with autocannon (default 20,000 requests, so the JIT has settled), then the counters are
@@ -26,7 +30,10 @@ valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p" node "$script" >"$di
 for _ in $(seq 300); do grep -q LISTENING "$dir/out" 2>/dev/null && break; sleep 1; done
 url=$(grep -o 'LISTENING \S*' "$dir/out" | awk '{print $2}')
 headers=()
-if [ -n "${BENCH_REQUEST_HEADER_FILE:-}" ]; then headers=(-H "$(head -1 "$BENCH_REQUEST_HEADER_FILE")"); fi
+if [ -n "${BENCH_REQUEST_HEADER_FILE:-}" ]; then
+  while IFS= read -r line; do [ -n "$line" ] && headers+=(-H "$line"); done <"$BENCH_REQUEST_HEADER_FILE"
+fi
+if [ -n "${BENCH_REQUEST_BODY_FILE:-}" ]; then headers+=(-m POST -b "$(cat "$BENCH_REQUEST_BODY_FILE")"); fi
 pid=$(pgrep -f "valgrind.bin.*$dir/cg" | head -1)
 npx autocannon -c 10 -a "$warm" "${headers[@]}" "$url$path" >/dev/null 2>&1
 callgrind_control -z "$pid" >/dev/null 2>&1
@@ -38,4 +45,5 @@ total=$(grep -m1 '^summary:' "$file" | awk '{print $2}')
 main=$(callgrind_annotate --inclusive=yes "$file" 2>/dev/null | grep -m1 'node::SpinEventLoopInternal' | awk '{gsub(",","",$1); print $1}')
 echo "$script $path: main thread $((main / 2000)) instructions/request, all threads $((total / 2000))"
 kill "$pid" 2>/dev/null || true
+[ -n "${BENCH_KEEP_CALLGRIND:-}" ] && { cp "$file" "$BENCH_KEEP_CALLGRIND"; }
 rm -rf "$dir"

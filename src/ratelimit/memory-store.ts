@@ -43,6 +43,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     async consume(policy, key, cost): Promise<RateLimitDecision> {
       return consumeSync(policy, key, cost);
     },
+    consumeNow: consumeSync,
     async reset(policy, key) {
       entries.delete(entryKey(policy, key));
     },

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { LRUCache } from 'lru-cache';
 import type { AuditRecorder } from '../audit/audit-event.js';
@@ -51,6 +51,8 @@ export interface RateLimitPluginOptions {
 interface Plan {
   readonly group: string;
   readonly limiters: readonly RateLimiter[];
+  /** Every limiter answers synchronously (in-memory counters): the hook needs no promise. */
+  readonly decidesNow: boolean;
   readonly advertised: readonly AdvertisedPolicy[];
   readonly policyHeader: string;
   readonly key: RateLimitKey;
@@ -88,7 +90,8 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     const limiters = policies.map((p, i) =>
       service.limiter({ name: `http:${group}:${advertised[i]?.name ?? i}`, algorithm: p.algorithm ?? options.algorithm, limit: p.limit, windowMs: p.windowMs, blockDurationMs: p.blockDurationMs }),
     );
-    return { group, limiters, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), skipIpFallback: false, cost };
+    const decidesNow = limiters.every((limiter) => limiter.limitNow !== undefined);
+    return { group, limiters, decidesNow, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), skipIpFallback: false, cost };
   };
   const defaultPlan = makePlan('default', options.defaultPolicies, 'ip', 1);
   const authPlan = makePlan('auth', options.authPolicies, 'ip', 1);
@@ -118,13 +121,36 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   }
 
   /** Applies a plan; `route` is the route pattern (known when the hook was made) or 'unmatched'. */
-  async function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> {
+  function apply(plan: Plan, request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> {
+    try {
+      return applyNow(plan, request, reply, route) ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * `apply`, synchronous when the counters are in this process (undefined = done; a refusal is
+   * thrown); a promise when a limiter must wait (Redis). In-memory limits thus cost a request
+   * no promise and no trip through the microtask queue.
+   */
+  function applyNow(plan: Plan, request: FastifyRequest, reply: FastifyReply, route: string): Promise<void> | undefined {
     const callerKey = keyFor(plan.key, request);
-    if (callerKey === undefined && plan.skipIpFallback) return;
+    if (callerKey === undefined && plan.skipIpFallback) return undefined;
     const key = callerKey ?? clientAddressKey(request.ip);
+    if (plan.decidesNow) {
+      const decisions = plan.limiters.map((limiter) => (limiter.limitNow as NonNullable<RateLimiter['limitNow']>)(key, plan.cost));
+      settle(plan, key, request, reply, route, decisions);
+      return undefined;
+    }
     const only = plan.limiters.length === 1 ? plan.limiters[0] : undefined;
     // The common case (one policy) skips Promise.all's extra allocations.
-    const decisions = only !== undefined ? [await only.limit(key, plan.cost)] : await Promise.all(plan.limiters.map((limiter) => limiter.limit(key, plan.cost)));
+    const decided = only !== undefined ? only.limit(key, plan.cost).then((decision) => [decision]) : Promise.all(plan.limiters.map((limiter) => limiter.limit(key, plan.cost)));
+    return decided.then((decisions) => settle(plan, key, request, reply, route, decisions));
+  }
+
+  /** Counts the decisions and sets the RateLimit headers; throws `rate_limited` when one refused. */
+  function settle(plan: Plan, key: string, request: FastifyRequest, reply: FastifyReply, route: string, decisions: readonly RateLimitDecision[]): void {
     let retryMs = 0;
     decisions.forEach((decision, i) => {
       service.metrics.recordDecision(plan.advertised[i]?.name ?? '', route, decision.allowed);
@@ -209,9 +235,18 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     const hookOf = (stage: keyof RoutePlans) => {
       const planFor = planOf(stage);
       if (planFor === undefined) return undefined;
-      return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      // A callback hook, not an async one, so that an in-memory decision costs no promise.
+      return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
         const plan = planFor(request.method);
-        if (plan !== null) await apply(plan, request, reply, url);
+        let pending: Promise<void> | undefined;
+        try {
+          pending = plan === null ? undefined : applyNow(plan, request, reply, url);
+        } catch (error) {
+          done(error as Error);
+          return;
+        }
+        if (pending === undefined) done();
+        else pending.then(() => done(), done);
       };
     };
     const early = hookOf('early');

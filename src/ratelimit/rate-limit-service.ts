@@ -73,11 +73,20 @@ export function createRateLimitService(options: RateLimitServiceOptions = {}): R
 /** A RateLimiter over a store for one policy. */
 export function limiterFor(store: RateLimitStore, policy: RateLimitPolicy): RateLimiter {
   const resolved = resolvePolicy(policy);
+  const consumeNow = store.consumeNow;
   return {
     limit(key, cost = 1) {
       assertCost(cost);
       return store.consume(resolved, key, cost);
     },
+    ...(consumeNow === undefined
+      ? {}
+      : {
+          limitNow(key: string, cost = 1) {
+            assertCost(cost);
+            return consumeNow(resolved, key, cost);
+          },
+        }),
     reset(key) {
       return store.reset(resolved, key);
     },

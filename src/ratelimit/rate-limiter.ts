@@ -13,6 +13,11 @@ export interface RateLimitDecision {
 /** One limiter: an algorithm over a store, for one policy. */
 export interface RateLimiter {
   limit(key: string, cost?: number): Promise<RateLimitDecision>;
+  /**
+   * `limit` answered without waiting when the counters are in this process (memory store):
+   * the same decision, without a promise. Absent when every decision needs I/O (Redis).
+   */
+  readonly limitNow?: (key: string, cost?: number) => RateLimitDecision;
   /** Forgets a key (e.g. a successful login resets the account's failure counter). */
   reset(key: string): Promise<void>;
 }

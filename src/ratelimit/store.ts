@@ -6,6 +6,11 @@ export interface RateLimitStore {
   readonly kind: 'memory' | 'redis';
   /** Decides and records one request of `cost` units for `key` under `policy`. */
   consume(policy: ResolvedPolicy, key: string, cost: number): Promise<RateLimitDecision>;
+  /**
+   * `consume` answered without waiting, by a store that decides without I/O (memory). The same
+   * decision `consume` would make; absent on stores that must ask elsewhere (Redis).
+   */
+  readonly consumeNow?: (policy: ResolvedPolicy, key: string, cost: number) => RateLimitDecision;
   /** Forgets the key's counters and block under `policy`. */
   reset(policy: ResolvedPolicy, key: string): Promise<void>;
 }

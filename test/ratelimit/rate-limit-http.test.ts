@@ -200,6 +200,36 @@ describe('HTTP rate limits', () => {
     expect((await t.app.inject({ url: '/v1/per-user' })).statusCode).toBe(429);
   });
 
+  it('denies a request whose limiter fails, whether it fails at once (in-memory counters) or later (a store that waits)', async () => {
+    let handled = 0;
+    const failing: RouteModule = async (app, context) => {
+      const limiterOf = context.rateLimits.limiter.bind(context.rateLimits);
+      // A store that breaks: one limiter throws while deciding synchronously, one rejects.
+      context.rateLimits.limiter = (policy) => {
+        const real = limiterOf(policy);
+        if (policy.name.includes('/v1/fails-now')) return { ...real, limitNow: () => { throw new Error('counter store exploded'); } };
+        if (policy.name.includes('/v1/fails-later')) return { limit: async () => { throw new Error('counter store exploded'); }, reset: real.reset };
+        return real;
+      };
+      const policies = [{ limit: 5, windowMs: 60_000, blockDurationMs: 0 }];
+      app.get('/v1/fails-now', { config: { public: true, rateLimit: { policies } } }, async () => ({ handled: ++handled }));
+      app.get('/v1/fails-later', { config: { public: true, rateLimit: { policies } } }, async () => ({ handled: ++handled }));
+      app.get('/v1/works', { config: { public: true, rateLimit: { policies } } }, async () => ({ handled: ++handled }));
+    };
+    t = await createTestApp({ env: {}, routes: [failing] });
+    for (const url of ['/v1/fails-now', '/v1/fails-later']) {
+      const denied = await t.app.inject({ url });
+      expect(denied.statusCode).toBe(500);
+      expect(denied.headers['content-type']).toContain('application/problem+json');
+      expect(denied.body).not.toContain('exploded');
+    }
+    expect(handled).toBe(0);
+    const works = await t.app.inject({ url: '/v1/works' });
+    expect(works.statusCode).toBe(200);
+    expect(works.headers.ratelimit).toMatch(/;r=4;t=\d+$/);
+    expect(handled).toBe(1);
+  });
+
   it('records a sampled ratelimit.blocked audit event without the counter key, and counts decisions', async () => {
     await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s', WARDEN_METRICS_TOKEN: 'm3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a' });
     const events: AuditEventInput[] = [];

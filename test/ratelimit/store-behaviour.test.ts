@@ -331,6 +331,32 @@ describe('memory store', () => {
     return { store: createMemoryStore({ now: () => now }), at: (ms) => void (now = T0 + ms), cleanup: async () => undefined };
   });
 
+  describe('decided synchronously (consumeNow, what the HTTP hooks use)', () => {
+    storeBehaviour(async () => {
+      let now = T0;
+      const memory = createMemoryStore({ now: () => now });
+      const consumeNow = memory.consumeNow;
+      if (consumeNow === undefined) throw new Error('the memory store must decide synchronously');
+      // Every decision of the shared suite goes through the synchronous path.
+      const store: RateLimitStore = { ...memory, consume: async (policy, key, cost) => consumeNow(policy, key, cost) };
+      return { store, at: (ms) => void (now = T0 + ms), cleanup: async () => undefined };
+    });
+  });
+
+  it('limitNow draws on the same counters as limit and refuses the same costs', async () => {
+    const l = limiterFor(createMemoryStore({ now: () => T0 }), { name: 'both', algorithm: 'fixed-window', limit: 3, windowMs: 60_000 });
+    const limitNow = l.limitNow;
+    expect(limitNow).toBeDefined();
+    if (limitNow === undefined) return;
+    expect(limitNow('k')).toMatchObject({ allowed: true, remaining: 2 });
+    expect(await l.limit('k')).toMatchObject({ allowed: true, remaining: 1 });
+    expect(limitNow('k', 1)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(await l.limit('k')).toMatchObject({ allowed: false });
+    expect(limitNow('k')).toMatchObject({ allowed: false });
+    expect(() => limitNow('k', -1)).toThrow(TypeError);
+    expect(() => limitNow('k', 1.5)).toThrow(TypeError);
+  });
+
   it('is bounded: a flood of distinct keys evicts the least recently used', async () => {
     const now = T0;
     const store = createMemoryStore({ maxKeys: 100, now: () => now });
@@ -350,6 +376,17 @@ describeWithRedis('redis store', () => {
     let now = T0;
     const r = redis;
     return { store: createRedisStore(r.redis, { prefix: r.prefix, now: () => now }), at: (ms) => void (now = T0 + ms), cleanup: () => r.cleanup() };
+  });
+
+  it('offers no synchronous decision: every one asks Redis', async () => {
+    const r = await createTestRedis();
+    try {
+      const store = createRedisStore(r.redis, { prefix: r.prefix });
+      expect(store.consumeNow).toBeUndefined();
+      expect(limiterFor(store, { name: 'async', algorithm: 'fixed-window', limit: 1, windowMs: 1000 }).limitNow).toBeUndefined();
+    } finally {
+      await r.cleanup();
+    }
   });
 
   it('puts both keys of a decision in one cluster slot and sets a TTL on every key', async () => {

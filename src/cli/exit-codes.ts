@@ -7,10 +7,14 @@ export const EXIT = {
   usage: 2,
   /** Input data was invalid (e.g. a ciphertext that does not decrypt). */
   dataError: 65,
-  /** The database, Redis or another service is unreachable. */
+  /** An input file named on the command line cannot be read (missing, a directory, no permission): EX_NOINPUT. */
+  noInput: 66,
+  /** The database, Redis, the secrets backend or another service is unreachable. */
   unavailable: 69,
   /** An unexpected internal error. */
   software: 70,
+  /** The operating system refused a resource, e.g. the port to listen on is in use: EX_OSERR. */
+  osError: 71,
   /** The configuration is invalid or unsafe for the profile. */
   config: 78,
 } as const;

@@ -1,19 +1,21 @@
 import pino from 'pino';
-import { loadSettings } from '../config/index.js';
 import { identityOf } from '../identity/identity-service.js';
 import type { AppContext } from '../server/app-context.js';
 import { closeContext, createContext } from '../server/create-context.js';
 import { withCheckedDatabase } from '../server/secret-key-check.js';
-import { CliFailure } from './cli-io.js';
+import { CliFailure, type CliIo } from './cli-io.js';
+import { loadCliSettings } from './cli-settings.js';
 import { EXIT } from './exit-codes.js';
 
 /**
- * Opens the service's full context for one CLI command — the same database, audit log,
- * invalidation bus and domains as `warden serve`, migrated, signing keys loaded — runs
- * `work`, and closes everything (flushing audit and usage buffers) even when it throws.
+ * Opens the service's full context for one CLI command — the same settings and secrets (in
+ * development the generated `dev-secrets.json`, see loadCliSettings), database, audit log,
+ * invalidation bus and domains as `warden serve`, migrated, signing keys loaded — runs `work`,
+ * and closes everything (flushing audit and usage buffers) even when it throws.
  */
-export async function withServiceContext<T>(work: (context: AppContext) => Promise<T>): Promise<T> {
-  const { settings } = loadSettings({ generateDevSecrets: false });
+export async function withServiceContext<T>(io: Pick<CliIo, 'err'>, work: (context: AppContext) => Promise<T>): Promise<T> {
+  const { settings } = await loadCliSettings(io, { devSecrets: 'generate' });
+  // Not expected: development generates one, staging and production refuse to load without it.
   if (settings.secretKey === undefined) {
     throw new CliFailure('WARDEN_SECRET_KEY is not set: hashes, indexes and signing keys derive from it', EXIT.config);
   }

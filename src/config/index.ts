@@ -10,6 +10,6 @@ export {
 } from './setting-definitions.js';
 export { productionProblems } from './production-checks.js';
 export { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
-export { describeSettings, maskSecret, maskUrlCredentials } from './describe-settings.js';
-export { devSecret, devSecretsPath } from './dev-secrets.js';
+export { describeSettings, maskSecret, maskUrlCredentials, scrubUrlSecrets } from './describe-settings.js';
+export { devSecret, devSecretsPath, existingDevSecret } from './dev-secrets.js';
 export type { SettingSource } from './sources.js';

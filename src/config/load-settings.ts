@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../errors/index.js';
-import { devSecret } from './dev-secrets.js';
+import { devSecret, existingDevSecret } from './dev-secrets.js';
 import { ParseProblem } from './parsers.js';
 import { productionProblems } from './production-checks.js';
 import {
@@ -23,6 +23,18 @@ export interface LoadSettingsOptions {
   readonly envFile?: string | false;
   /** Generate and persist missing secrets in development. @default true */
   readonly generateDevSecrets?: boolean;
+  /**
+   * With generateDevSecrets false: still use a secret an earlier development start generated
+   * into `<data dir>/dev-secrets.json`, without ever creating the file (read-only commands).
+   * Never applies outside the development profile. @default false
+   */
+  readonly readDevSecrets?: boolean;
+  /**
+   * Throw on what the profile refuses (production: every productionProblems line; staging: a
+   * missing secret key). false = return them in `warnings` instead, for `warden config check`,
+   * which reports them; values that do not parse are refused either way. @default true
+   */
+  readonly refuseUnsafe?: boolean;
 }
 
 export interface LoadedSettings {
@@ -70,20 +82,36 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
   values.databaseUrl = absoluteSqliteUrl(values.databaseUrl as string, cwd);
 
   const generated: string[] = [];
-  if (values.secretKey === undefined && profile === 'development' && options.generateDevSecrets !== false) {
-    const secret = devSecret(values.dataDir as string, 'WARDEN_SECRET_KEY');
-    values.secretKey = secret.value;
-    sources.secretKey = 'generated';
-    if (secret.generated) generated.push('WARDEN_SECRET_KEY');
+  // Development only: staging and production never fall back to a file of generated secrets.
+  if (values.secretKey === undefined && profile === 'development') {
+    const dataDir = values.dataDir as string;
+    let value: string | undefined;
+    try {
+      if (options.generateDevSecrets !== false) {
+        const secret = devSecret(dataDir, 'WARDEN_SECRET_KEY');
+        value = secret.value;
+        if (secret.generated) generated.push('WARDEN_SECRET_KEY');
+      } else if (options.readDevSecrets === true) {
+        value = existingDevSecret(dataDir, 'WARDEN_SECRET_KEY');
+      }
+    } catch (error) {
+      // A damaged dev-secrets.json (its messages name the file, never a value) or an unwritable data directory.
+      throw new ConfigError([`WARDEN_SECRET_KEY cannot be taken from the development secrets: ${(error as Error).message}`]);
+    }
+    if (value !== undefined) {
+      values.secretKey = value;
+      sources.secretKey = 'generated';
+    }
   }
 
   const settings = Object.freeze(values) as unknown as Settings;
   const warnings: string[] = [];
   if (profile !== 'development') {
     const unsafe = productionProblems(settings);
-    if (profile === 'production' && unsafe.length > 0) throw new ConfigError(unsafe);
+    const refuse = options.refuseUnsafe !== false;
+    if (refuse && profile === 'production' && unsafe.length > 0) throw new ConfigError(unsafe);
     const missingSecret = unsafe.filter((p) => p.startsWith('WARDEN_SECRET_KEY is missing'));
-    if (missingSecret.length > 0) throw new ConfigError(missingSecret);
+    if (refuse && missingSecret.length > 0) throw new ConfigError(missingSecret);
     warnings.push(...unsafe);
   }
   return {

@@ -1,6 +1,6 @@
 import type * as AwsSdk from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { assertSecretName, SecretProviderError, type SecretProvider } from './secret-provider.js';
+import { assertSecretName, isNetworkFailure, SecretProviderError, type SecretProvider } from './secret-provider.js';
 
 type Sdk = typeof AwsSdk;
 
@@ -43,7 +43,10 @@ export function createAwsProvider(options: AwsProviderOptions): SecretProvider &
   };
   const fail = (what: string, error: unknown): never => {
     const name = (error as { name?: string } | undefined)?.name ?? 'error';
-    throw new SecretProviderError('aws', `${what} failed (${name})`, { cause: error });
+    // Unreachable (network, DNS, timeout) or a 5xx answer; a 4xx (denied, bad request) is not.
+    const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+    const unavailable = isNetworkFailure(error) || (status !== undefined && status >= 500);
+    throw new SecretProviderError('aws', `${what} failed (${name})`, { cause: error, unavailable });
   };
   return {
     name: 'aws',

@@ -1,4 +1,5 @@
 import { loadSettings, type Settings } from '../config/index.js';
+import { ConfigError } from '../errors/index.js';
 import { createAwsProvider } from './aws-provider.js';
 import { createEnvProvider } from './env-provider.js';
 import { createFileProvider } from './file-provider.js';
@@ -24,28 +25,48 @@ type ProviderSettings = Pick<
   | 'secretsCacheTtlMs'
 >;
 
+// Missing or unusable provider settings are configuration problems (ConfigError, exit 78), named
+// by variable, not internal errors: they are found before any secret is fetched.
 function vault(s: ProviderSettings): SecretProvider {
-  if (s.vaultAddr === undefined) throw new TypeError('WARDEN_SECRETS_PROVIDER=vault needs WARDEN_VAULT_ADDR');
-  return createVaultProvider({
-    address: s.vaultAddr,
-    ...(s.vaultToken === undefined ? {} : { token: s.vaultToken }),
-    ...(s.vaultRoleId === undefined || s.vaultSecretId === undefined ? {} : { appRole: { roleId: s.vaultRoleId, secretId: s.vaultSecretId } }),
-    ...(s.vaultNamespace === undefined ? {} : { namespace: s.vaultNamespace }),
-    ...(s.vaultCaFile === undefined ? {} : { caFile: s.vaultCaFile }),
-    mount: s.vaultMount,
-    path: s.vaultPath,
-  });
+  if (s.vaultAddr === undefined) {
+    throw new ConfigError(['WARDEN_SECRETS_PROVIDER=vault needs WARDEN_VAULT_ADDR: set it to the Vault address, e.g. https://vault.internal:8200']);
+  }
+  if (s.vaultToken === undefined && (s.vaultRoleId === undefined || s.vaultSecretId === undefined)) {
+    throw new ConfigError([
+      'the vault secrets provider needs credentials: set WARDEN_VAULT_TOKEN (or WARDEN_VAULT_TOKEN_FILE), or WARDEN_VAULT_ROLE_ID and WARDEN_VAULT_SECRET_ID for AppRole',
+    ]);
+  }
+  try {
+    return createVaultProvider({
+      address: s.vaultAddr,
+      ...(s.vaultToken === undefined ? {} : { token: s.vaultToken }),
+      ...(s.vaultRoleId === undefined || s.vaultSecretId === undefined ? {} : { appRole: { roleId: s.vaultRoleId, secretId: s.vaultSecretId } }),
+      ...(s.vaultNamespace === undefined ? {} : { namespace: s.vaultNamespace }),
+      ...(s.vaultCaFile === undefined ? {} : { caFile: s.vaultCaFile }),
+      mount: s.vaultMount,
+      path: s.vaultPath,
+    });
+  } catch (error) {
+    // Reading WARDEN_VAULT_CA_FILE is the only thing left that can fail here; its message names a path, never a secret.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new ConfigError([`WARDEN_VAULT_CA_FILE cannot be read (${code}): ${s.vaultCaFile ?? ''}`]);
+    throw error;
+  }
 }
 
 function aws(s: ProviderSettings): SecretProvider {
-  if (s.awsRegion === undefined) throw new TypeError('WARDEN_SECRETS_PROVIDER=aws needs WARDEN_AWS_REGION');
+  if (s.awsRegion === undefined) {
+    throw new ConfigError(['WARDEN_SECRETS_PROVIDER=aws needs WARDEN_AWS_REGION: set it to the region that holds the secrets, e.g. eu-west-1']);
+  }
   return createAwsProvider({ region: s.awsRegion, prefix: s.awsSecretPrefix, ...(s.awsEndpoint === undefined ? {} : { endpoint: s.awsEndpoint }) });
 }
 
 /**
  * The providers WARDEN_SECRETS_PROVIDER selects. `auto`: Vault if WARDEN_VAULT_ADDR is set,
  * else AWS if WARDEN_AWS_REGION is, else files (NAME_FILE, WARDEN_SECRETS_DIR) then env.
- * `chain`: every configured one of Vault, AWS, files, env, in that order.
+ * `chain`: every configured one of Vault, AWS, files, env, in that order. Throws a ConfigError
+ * naming the variable when one cannot be built (Vault without an address or credentials, AWS
+ * without a region).
  */
 export function providersFromSettings(s: ProviderSettings, env: Readonly<Record<string, string | undefined>> = process.env): SecretProvider[] {
   const files = (): SecretProvider => createFileProvider({ env, ...(s.secretsDir === undefined ? {} : { dir: s.secretsDir }) });

@@ -30,11 +30,47 @@ export class SecretNotFoundError extends WardenError {
 /** A provider that failed (unreachable, denied, bad response); the message never contains a secret. */
 export class SecretProviderError extends WardenError {
   readonly provider: string;
+  /**
+   * True when the backend could not be reached or answered with a server error (connection
+   * refused, DNS, timeout, TLS, HTTP 5xx): retrying later may work, so the CLI exits 69. False
+   * when it answered and refused (denied, not found, not supported).
+   */
+  readonly unavailable: boolean;
 
-  constructor(provider: string, message: string, options: { cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: { cause?: unknown; unavailable?: boolean } = {}) {
     super('secret_provider_error', `secret provider ${provider}: ${message}`, { cause: options.cause, fields: { provider } });
     this.provider = provider;
+    this.unavailable = options.unavailable ?? false;
   }
+}
+
+// Node's codes for a peer that cannot be reached, named or kept (connect, DNS, reset, TLS).
+const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** True when `error` (or its cause) says the backend was not reached: a network, DNS, TLS or timeout failure. */
+export function isNetworkFailure(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; current = current.cause, depth++) {
+    const code = (current as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+    if (current.name === 'TimeoutError' || current.message === 'timeout') return true;
+  }
+  return false;
 }
 
 const SECRET_NAME = /^[A-Za-z0-9_.\-/]{1,256}$/;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { assertSecretName, SecretProviderError, type SecretProvider } from './secret-provider.js';
+import { assertSecretName, isNetworkFailure, SecretProviderError, type SecretProvider } from './secret-provider.js';
 
 export interface VaultProviderOptions {
   /** e.g. https://vault.internal:8200 */
@@ -65,7 +65,9 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
         if (settled) return;
         settled = true;
         clearTimeout(deadline);
-        reject(error instanceof SecretProviderError ? error : new SecretProviderError('vault', `request failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error }));
+        // A response cut short or a timeout means Vault did not answer: unavailable, like a refused connection.
+        const unavailable = isNetworkFailure(error) || error.message === 'aborted';
+        reject(error instanceof SecretProviderError ? error : new SecretProviderError('vault', `request failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error, unavailable }));
       };
       const req = transport.request(url, { method, headers, timeout: timeoutMs, ...(ca === undefined ? {} : { ca }) }, (res) => {
         const chunks: Buffer[] = [];
@@ -106,7 +108,7 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
     const loginMount = trimSlashes(options.appRole.mount ?? 'approle');
     const res = await request('POST', `auth/${loginMount}/login`, { role_id: options.appRole.roleId, secret_id: options.appRole.secretId });
     const auth = (res.body as { auth?: { client_token?: unknown; lease_duration?: unknown } } | undefined)?.auth;
-    if (res.status !== 200 || typeof auth?.client_token !== 'string') throw new SecretProviderError('vault', `AppRole login failed (HTTP ${res.status})`);
+    if (res.status !== 200 || typeof auth?.client_token !== 'string') throw new SecretProviderError('vault', `AppRole login failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
     token = auth.client_token;
     const lease = typeof auth.lease_duration === 'number' && auth.lease_duration > 0 ? auth.lease_duration : Number.POSITIVE_INFINITY;
     // Log in again at 80 % of the lease so a token never expires mid-request.
@@ -128,7 +130,8 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
       assertSecretName(name);
       const res = await authed('GET', entry(name));
       if (res.status === 404) return undefined;
-      if (res.status !== 200) throw new SecretProviderError('vault', `reading ${name} failed (HTTP ${res.status})`);
+      // 5xx: sealed, standby without forwarding, overloaded; a retry may succeed.
+      if (res.status !== 200) throw new SecretProviderError('vault', `reading ${name} failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
       const data = (res.body as { data?: { data?: unknown } } | undefined)?.data?.data;
       if (data === null || typeof data !== 'object') return undefined;
       const fields = data as Record<string, unknown>;
@@ -140,14 +143,14 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
     async set(name, value) {
       assertSecretName(name);
       const res = await authed('POST', entry(name), { data: { value } });
-      if (res.status !== 200 && res.status !== 204) throw new SecretProviderError('vault', `writing ${name} failed (HTTP ${res.status})`);
+      if (res.status !== 200 && res.status !== 204) throw new SecretProviderError('vault', `writing ${name} failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
     },
     async list(listPrefix) {
       const dir = [mount, 'metadata', prefix].filter((s) => s !== '').join('/');
       // `GET …?list=true` is Vault's documented equivalent of the LIST verb, and passes proxies that reject custom verbs.
       const res = await authed('GET', `${dir}/?list=true`);
       if (res.status === 404) return [];
-      if (res.status !== 200) throw new SecretProviderError('vault', `listing failed (HTTP ${res.status})`);
+      if (res.status !== 200) throw new SecretProviderError('vault', `listing failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
       const keys = (res.body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
       if (!Array.isArray(keys)) return [];
       return keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/') && k.startsWith(listPrefix)).sort();

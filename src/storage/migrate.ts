@@ -1,8 +1,8 @@
 import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
-import { WardenError } from '../errors/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { DialectName, WardenMigration } from './migration.js';
 import type { Storage } from './open-database.js';
+import { StorageUnavailableError } from './storage-unavailable.js';
 
 export interface MigrationStatus {
   readonly name: string;
@@ -52,7 +52,8 @@ export async function migrateToLatest(
   const { error, results } = outcome;
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new WardenError('storage_unavailable', `Migration ${failed} failed`, { cause: error });
+    // The reason (the database's own message) goes to operators; the URL is not known here.
+    throw new StorageUnavailableError(`Migration ${failed} failed`, error);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -4,11 +4,11 @@ import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
-import { WardenError } from '../errors/index.js';
 import type { DialectName } from './migration.js';
 import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
 import { createPrivateDirs } from './private-dirs.js';
 import type { DatabaseSchema } from './schema.js';
+import { StorageUnavailableError } from './storage-unavailable.js';
 
 export interface OpenDatabaseOptions {
   /** PostgreSQL pool size. @default 10 */
@@ -28,7 +28,7 @@ export interface Storage {
    * node:sqlite when better-sqlite3 cannot load on this Node (e.g. built for another ABI).
    */
   readonly sqliteDriver?: SqliteDriverName;
-  /** Resolves when the database answers; rejects with storage_unavailable otherwise. */
+  /** Resolves when the database answers; rejects with a StorageUnavailableError (storage_unavailable) saying why otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -46,22 +46,9 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
   let sqliteDriver: SqliteDriverName | undefined;
   if (url.startsWith('sqlite:')) {
     dialect = 'sqlite';
-    const file = prepareSqliteFile(url.slice('sqlite:'.length));
     const driver = resolveSqliteDriver();
     sqliteDriver = driver.name;
-    const native =
-      driver.name === 'better-sqlite3' ? new driver.Database(file) : new NodeSqliteDatabase(file);
-    // The same pragmas on both drivers (better-sqlite3's pragma() is `PRAGMA …` underneath).
-    const pragma = (text: string): void => {
-      if (native instanceof NodeSqliteDatabase) native.exec(`PRAGMA ${text}`);
-      else native.pragma(text);
-    };
-    pragma('journal_mode = WAL');
-    pragma('foreign_keys = ON');
-    pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-    // FULL: a committed security event survives power loss; group commit keeps it cheap.
-    pragma('synchronous = FULL');
-    db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: native }) });
+    db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: openSqliteFile(url, driver, timeoutMs) }) });
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
     const pool = new pg.Pool({
@@ -92,13 +79,45 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
       try {
         await sql`select 1`.execute(db);
       } catch (error) {
-        throw new WardenError('storage_unavailable', 'The database is unreachable', { cause: error });
+        throw new StorageUnavailableError('The database is unreachable', error, url);
       }
     },
     async close() {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Opens the SQLite file of `url` with Warden's pragmas. A path that cannot be created or opened,
+ * or a file that is not a database, is a StorageUnavailableError naming the reason, as an
+ * unreachable PostgreSQL server is, rather than an unexpected error.
+ */
+function openSqliteFile(url: string, driver: ResolvedSqliteDriver, timeoutMs: number): BetterSqlite3.Database | NodeSqliteDatabase {
+  let native: BetterSqlite3.Database | NodeSqliteDatabase | undefined;
+  try {
+    const file = prepareSqliteFile(url.slice('sqlite:'.length));
+    native = driver.name === 'better-sqlite3' ? new driver.Database(file) : new NodeSqliteDatabase(file);
+    const opened = native;
+    // The same pragmas on both drivers (better-sqlite3's pragma() is `PRAGMA …` underneath).
+    const pragma = (text: string): void => {
+      if (opened instanceof NodeSqliteDatabase) opened.exec(`PRAGMA ${text}`);
+      else opened.pragma(text);
+    };
+    pragma('journal_mode = WAL');
+    pragma('foreign_keys = ON');
+    pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    // FULL: a committed security event survives power loss; group commit keeps it cheap.
+    pragma('synchronous = FULL');
+    return native;
+  } catch (error) {
+    try {
+      native?.close();
+    } catch {
+      // Closing is only tidying up after the failure reported below.
+    }
+    throw new StorageUnavailableError('The database cannot be opened', error, url);
+  }
 }
 
 type ResolvedSqliteDriver =

@@ -39,22 +39,61 @@ describe('warden CLI', () => {
     expect(result.stdout).toContain('production check: no problems');
   });
 
-  it('refuses an unsafe production configuration: exit 78 and one line per problem', async () => {
+  it('refuses an unsafe production configuration: serve exits 78 with one line per problem', async () => {
     const cwd = tmp();
     const env = { WARDEN_ENV: 'production', WARDEN_SECRET_KEY: 'changeme', WARDEN_CORS_ORIGINS: '*', WARDEN_LOG_LEVEL: 'debug' };
-    for (const args of [['config', 'check'], ['serve']]) {
-      const result = await runWarden(args, { cwd, env });
-      expect(result.code, args.join(' ')).toBe(78);
-      expect(result.stderr).toBe(
-        [
-          'warden: the configuration is not usable:',
-          '  - WARDEN_SECRET_KEY is a known default or example value: generate a random one with `openssl rand -base64 48`',
-          '  - WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
-          '  - WARDEN_LOG_LEVEL is debug: use info or higher in production',
-          '',
-        ].join('\n'),
-      );
+    const result = await runWarden(['serve'], { cwd, env });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toBe(
+      [
+        'warden: the configuration is not usable:',
+        '  - WARDEN_SECRET_KEY is a known default or example value: generate a random one with `openssl rand -base64 48`',
+        '  - WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
+        '  - WARDEN_LOG_LEVEL is debug: use info or higher in production',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('config check in production prints the settings (secrets masked) and every problem serve would refuse, exit 1', async () => {
+    const cwd = tmp();
+    const env = { WARDEN_ENV: 'production', WARDEN_SECRET_KEY: 'changeme', WARDEN_CORS_ORIGINS: '*', WARDEN_LOG_LEVEL: 'debug' };
+    const result = await runWarden(['config', 'check'], { cwd, env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^profile: production$/m);
+    expect(result.stdout).toMatch(/^WARDEN_SECRET_KEY\s+\*{8} \(set, 8 chars\)\s+\[env\]$/m);
+    expect(result.stdout).toMatch(/^WARDEN_CORS_ORIGINS\s+\*\s+\[env\]$/m);
+    expect(result.stdout).not.toContain('changeme');
+    expect(result.stdout).toContain(
+      [
+        'production check: 3 problem(s)',
+        '  - WARDEN_SECRET_KEY is a known default or example value: generate a random one with `openssl rand -base64 48`',
+        '  - WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
+        '  - WARDEN_LOG_LEVEL is debug: use info or higher in production',
+      ].join('\n'),
+    );
+  });
+
+  it('config check prints the same in staging and production, and lists a missing secret key as a problem (exit 1)', async () => {
+    const outputs: string[] = [];
+    const cwd = tmp();
+    for (const profile of ['staging', 'production']) {
+      const result = await runWarden(['config', 'check'], { cwd, env: { WARDEN_ENV: profile, WARDEN_CORS_ORIGINS: '*' } });
+      expect(result.code, profile).toBe(1);
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^WARDEN_SECRET_KEY\s+\(unset\)\s+\[default\]$/m);
+      expect(result.stdout).toContain('  - WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE)');
+      outputs.push(result.stdout.replace(/^(profile: |WARDEN_ENV\s+)\w+/gm, '$1…').replace(/^(WARDEN_RATELIMIT_(FAILURE_POLICY|ALLOW_MEMORY_FALLBACK)\s+)\S+/gm, '$1…'));
     }
+    expect(outputs[0]).toBe(outputs[1]);
+  });
+
+  it('config check exits 78 without a settings table when a value cannot be parsed at all, in production too', async () => {
+    const result = await runWarden(['config', 'check'], { cwd: tmp(), env: { WARDEN_ENV: 'production', WARDEN_CORS_ORIGINS: '*', WARDEN_PORT: 'eighty' } });
+    expect(result.code).toBe(78);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^warden: the configuration is not usable:\n {2}- WARDEN_PORT .*\n$/);
   });
 
   it('reports an invalid value by variable name', async () => {

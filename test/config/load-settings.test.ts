@@ -205,3 +205,57 @@ describe('.env file', () => {
     expect(readFileSync(path.join(cwd, 'custom.env'), 'utf8')).toContain('WARDEN_ENV');
   });
 });
+
+describe('reading the development secrets without generating them (readDevSecrets)', () => {
+  it('uses the secret an earlier start generated, as the service does, and never creates the file', () => {
+    const cwd = tempDir();
+    const none = loadSettings({ env: {}, cwd, envFile: false, generateDevSecrets: false, readDevSecrets: true });
+    expect(none.settings.secretKey).toBeUndefined();
+    expect(none.sources.secretKey).toBe('default');
+    expect(() => statSync(path.join(cwd, 'data'))).toThrow();
+
+    const started = loadSettings({ env: {}, cwd, envFile: false });
+    const read = loadSettings({ env: {}, cwd, envFile: false, generateDevSecrets: false, readDevSecrets: true });
+    expect(read.settings.secretKey).toBe(started.settings.secretKey);
+    expect(read.sources.secretKey).toBe('generated');
+    expect(read.generated).toEqual([]);
+  });
+
+  it('is development only: staging and production ignore the file', () => {
+    const cwd = tempDir();
+    loadSettings({ env: {}, cwd, envFile: false });
+    for (const profile of ['staging', 'production']) {
+      expect(problemsOf(() => loadSettings({ env: { WARDEN_ENV: profile }, cwd, envFile: false, readDevSecrets: true }))[0]).toMatch(
+        /^WARDEN_SECRET_KEY is missing/,
+      );
+    }
+  });
+
+  it('reports a damaged file as a configuration problem naming the file, never its content', () => {
+    const cwd = tempDir();
+    mkdirSync(path.join(cwd, 'data'));
+    writeFileSync(path.join(cwd, 'data', 'dev-secrets.json'), '{"secrets": {"WARDEN_SECRET_KEY": "half-a-secret');
+    for (const options of [{}, { generateDevSecrets: false, readDevSecrets: true }]) {
+      const problems = problemsOf(() => loadSettings({ env: {}, cwd, envFile: false, ...options }));
+      expect(problems).toEqual([
+        `WARDEN_SECRET_KEY cannot be taken from the development secrets: ${path.join(cwd, 'data', 'dev-secrets.json')} is not valid JSON; restore it or delete it to generate new development secrets`,
+      ]);
+    }
+  });
+});
+
+describe('reporting instead of refusing (refuseUnsafe: false, for warden config check)', () => {
+  it('returns what production refuses as warnings, still refusing values that do not parse', () => {
+    const env = { WARDEN_ENV: 'production', WARDEN_CORS_ORIGINS: '*' };
+    expect(problemsOf(() => loadSettings({ env, cwd: tempDir(), envFile: false }))).toHaveLength(2);
+    const reported = loadSettings({ env, cwd: tempDir(), envFile: false, refuseUnsafe: false });
+    expect(reported.settings.env).toBe('production');
+    expect(reported.warnings).toEqual([
+      'WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+      'WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
+    ]);
+    expect(problemsOf(() => loadSettings({ env: { ...env, WARDEN_PORT: 'x' }, cwd: tempDir(), envFile: false, refuseUnsafe: false }))).toEqual([
+      'WARDEN_PORT must be a whole number, got "x"',
+    ]);
+  });
+});

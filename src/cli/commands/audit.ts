@@ -14,11 +14,11 @@ import {
   type UnverifiedMark,
   type VerifyReport,
 } from '../../audit/index.js';
-import { loadSettings } from '../../config/index.js';
 import { deriveKey } from '../../crypto/derive-key.js';
 import { WardenError } from '../../errors/index.js';
 import type { Storage } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
+import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { withCheckedDatabase } from '../../server/secret-key-check.js';
 
@@ -46,7 +46,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .option('--json', 'print the full report as JSON')
     .action((options: { json?: boolean }) =>
       run(() =>
-        withAudit(async ({ storage, checkpointKey }) => {
+        withAudit(io, async ({ storage, checkpointKey }) => {
           const report = await verifyChain(storage.db, { checkpointKey });
           if (options.json === true) io.out(JSON.stringify(report));
           else if (report.valid) {
@@ -79,7 +79,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .option('--dry-run', 'only show what would be acknowledged')
     .action((options: { throughSeq: string; reason: string; dryRun?: boolean }) =>
       run(() =>
-        withAudit(async ({ storage, checkpointKey }) => {
+        withAudit(io, async ({ storage, checkpointKey }) => {
           const throughSeq = integerFlag(options.throughSeq, '--through-seq', 1, Number.MAX_SAFE_INTEGER);
           const reason = usageChecked(() => acknowledgementReason(options.reason));
           const plan = await planAcknowledgement(storage.db, throughSeq, checkpointKey);
@@ -112,7 +112,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .option('--cursor <cursor>', 'the next_cursor printed by the previous page')
     .action((options: FilterFlags & { limit: string; cursor?: string }) =>
       run(() =>
-        withAudit(async ({ storage }) => {
+        withAudit(io, async ({ storage }) => {
           const limit = integerFlag(options.limit, '--limit', 1, 500);
           const page = await queryEvents(storage.db, toFilter(options), options.cursor === undefined ? { limit } : { limit, cursor: options.cursor });
           for (const event of page.data) io.out(JSON.stringify(event));
@@ -126,7 +126,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action((options: FilterFlags & { format: string }) =>
       run(() =>
-        withAudit(async ({ storage }) => {
+        withAudit(io, async ({ storage }) => {
           if (options.format !== 'jsonl') throw new CliFailure(`unsupported export format ${options.format} (use jsonl)`, EXIT.usage);
           for await (const event of exportEvents(storage.db, toFilter(options))) io.out(JSON.stringify(event));
           return EXIT.ok;
@@ -140,7 +140,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .requiredOption('--before <date>', 'ISO 8601 date or date-time; events strictly older are deleted')
     .action((options: { before: string }) =>
       run(() =>
-        withAudit(async ({ storage, checkpointKey }) => {
+        withAudit(io, async ({ storage, checkpointKey }) => {
           const before = Date.parse(options.before);
           if (!Number.isFinite(before)) throw new CliFailure('--before must be an ISO 8601 date or date-time', EXIT.usage);
           const result = await pruneEvents(storage.db, { before, actor: 'cli', checkpointKey, now: Date.now() });
@@ -232,8 +232,8 @@ function integerFlag(value: string, name: string, min: number, max: number): num
  * Opens the configured database with the checkpoint key derived from WARDEN_SECRET_KEY, after
  * the root-secret fingerprint check: a foreign key would sign prune checkpoints that never verify.
  */
-async function withAudit(work: (audit: { storage: Storage; checkpointKey: Uint8Array }) => Promise<number>): Promise<number> {
-  const { settings } = loadSettings({ generateDevSecrets: false });
+async function withAudit(io: CliIo, work: (audit: { storage: Storage; checkpointKey: Uint8Array }) => Promise<number>): Promise<number> {
+  const { settings } = await loadCliSettings(io, { devSecrets: 'generate' });
   const secretKey = settings.secretKey;
   if (secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is needed to check and sign audit checkpoints', EXIT.config);
   return withCheckedDatabase(settings, secretKey, (storage) => work({ storage, checkpointKey: deriveKey(secretKey, CHECKPOINT_KEY_PURPOSE) }));

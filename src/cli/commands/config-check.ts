@@ -12,9 +12,13 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
     .option('--env-file <path>', 'read this .env file instead of ./.env')
     .action((options: { envFile?: string }) =>
       run(async () => {
-        // Never generate secrets from a read-only check.
+        // Never generate secrets from a read-only check, but show the one development uses. What
+        // the profile refuses is listed below with the settings, not thrown: only values that
+        // cannot be parsed at all stop the check (exit 78).
         const loaded = loadSettings({
           generateDevSecrets: false,
+          readDevSecrets: true,
+          refuseUnsafe: false,
           ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
         });
         const rows = describeSettings(loaded.settings, loaded.sources);
@@ -28,7 +32,7 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
         }
         io.out(`production check: ${problems.length} problem(s)`);
         for (const problem of problems) io.out(`  - ${problem}`);
-        // Outside production these are advice; in production loadSettings already failed.
+        // Advice in development; in staging and production the service warns or refuses to start.
         return loaded.settings.env === 'development' ? EXIT.ok : EXIT.failure;
       }),
     );

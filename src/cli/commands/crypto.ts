@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { loadSettings } from '../../config/index.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aes-gcm-envelope.js';
 import { generateAesKeyEntry, parseAesKeyring } from '../../crypto/aes-gcm-keyring.js';
 import { ENCRYPTED_COLUMNS } from '../../crypto/encrypted-columns.js';
@@ -8,8 +7,8 @@ import { createKeyringFieldCipher } from '../../crypto/field-cipher.js';
 import { generateFernetKey } from '../../crypto/fernet.js';
 import { parseFernetKeyring } from '../../crypto/multi-fernet.js';
 import { rotateEncryptedColumns } from '../../crypto/rotate-columns.js';
-import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
+import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { withCheckedDatabase } from '../../server/secret-key-check.js';
 
@@ -64,7 +63,16 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
     .action((options: { format: string; keyId?: string }) =>
       run(async () => {
         const fmt = format(options.format);
-        io.out(fmt === 'fernet' ? generateFernetKey() : parseKeys(() => generateAesKeyEntry(options.keyId)));
+        if (fmt === 'fernet') {
+          io.out(generateFernetKey());
+          return;
+        }
+        try {
+          io.out(generateAesKeyEntry(options.keyId));
+        } catch (error) {
+          // The only input is the --key-id argument: a bad one is a usage error (2), not configuration.
+          throw new CliFailure(`--key-id is not usable: ${(error as Error).message}`, EXIT.usage);
+        }
       }),
     );
 
@@ -116,8 +124,7 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
     .option('--dry-run', 'count what would be re-encrypted without writing')
     .action((options: { dryRun?: boolean }) =>
       run(async () => {
-        const fromProviders = await resolveServiceSecrets();
-        const { settings } = loadSettings({ args: fromProviders });
+        const { settings } = await loadCliSettings(io, { devSecrets: 'generate' });
         if (settings.encryptionKey === undefined) throw new CliFailure('WARDEN_ENCRYPTION_KEY is not set: there is no keyring to rotate to', EXIT.config);
         if (settings.secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is not set', EXIT.config);
         const { secretKey } = settings;

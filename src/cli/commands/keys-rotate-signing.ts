@@ -19,7 +19,7 @@ export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Ru
     .option('--retire-previous', 'retire the previous keys at once (a leaked key): every token they signed stops verifying')
     .action((flags: { retirePrevious?: boolean }) =>
       run(() =>
-        withServiceContext(async (context) => {
+        withServiceContext(io, async (context) => {
           const { settings } = context;
           const identity = identityOf(context);
           const retirePrevious = flags.retirePrevious === true;

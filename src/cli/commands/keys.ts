@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { keyView } from '../../apikeys/api-key-routes.js';
 import type { ApiKeys } from '../../apikeys/api-keys-domain.js';
 import type { ApiKeyRecord } from '../../apikeys/api-key-store.js';
 import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
 import type { AppContext } from '../../server/app-context.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
@@ -14,8 +14,8 @@ type Run = (work: () => Promise<number | void>) => Promise<void>;
 const SYSTEM = { actor: 'system' };
 
 /** Runs `work` with the API-key domain of a fully opened service context. */
-function withKeys<T>(work: (apiKeys: ApiKeys, context: AppContext) => Promise<T>): Promise<T> {
-  return withServiceContext((context) => {
+function withKeys<T>(io: CliIo, work: (apiKeys: ApiKeys, context: AppContext) => Promise<T>): Promise<T> {
+  return withServiceContext(io, (context) => {
     if (context.apiKeys === undefined) throw new CliFailure('the API-key domain is not wired', EXIT.failure);
     return work(context.apiKeys, context);
   });
@@ -81,7 +81,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--json', 'print the key and its record as JSON')
     .action((options: { name: string; owner: string; permission: string[]; expiresAt?: string; rateLimit?: string; env: string; json?: boolean }) =>
       run(() =>
-        withKeys(async ({ service }) => {
+        withKeys(io, async ({ service }) => {
           if (options.env !== 'live' && options.env !== 'test') throw new CliFailure('--env must be live or test', EXIT.usage);
           const issued = await service.create(
             {
@@ -94,7 +94,8 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
             },
             SYSTEM,
           );
-          if (options.json === true) io.out(JSON.stringify({ key: issued.key, id: issued.record.id, prefix: displayPrefix(issued.record.environment, issued.record.prefix) }));
+          // The key once, then the record as `keys show --json` and POST /v1/keys print it (never the hash).
+          if (options.json === true) io.out(JSON.stringify({ key: issued.key, ...keyView(issued.record, Date.now()) }));
           else {
             io.out(issued.key);
             io.err(`created key ${issued.record.id}; store it now, it is not shown again`);
@@ -111,7 +112,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--limit <n>', 'at most this many (1-200)', '50')
     .action((options: { owner?: string; limit: string }) =>
       run(() =>
-        withKeys(async ({ service }) => {
+        withKeys(io, async ({ service }) => {
           const limit = Number(options.limit);
           if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliFailure('--limit must be 1-200', EXIT.usage);
           const now = Date.now();
@@ -127,12 +128,14 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
   keys
     .command('show <id>')
     .description('show one key with its usage (count, last use, last client IP)')
-    .action((id: string) =>
+    .option('--json', 'print the record as JSON (the fields of GET /v1/keys/{id})')
+    .action((id: string, options: { json?: boolean }) =>
       run(() =>
-        withKeys(async ({ service }) => {
+        withKeys(io, async ({ service }) => {
           const record = await service.get(id);
           if (record === undefined) throw new CliFailure(`no API key with id ${id}`);
-          for (const line of describeKey(record, Date.now())) io.out(line);
+          if (options.json === true) io.out(JSON.stringify(keyView(record, Date.now())));
+          else for (const line of describeKey(record, Date.now())) io.out(line);
           return EXIT.ok;
         }),
       ),
@@ -144,7 +147,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--grace-ms <ms>', 'grace period of the old key (default WARDEN_API_KEY_ROTATION_GRACE_MS)')
     .action((id: string, options: { graceMs?: string }) =>
       run(() =>
-        withKeys(async ({ service }) => {
+        withKeys(io, async ({ service }) => {
           const graceMs = options.graceMs === undefined ? undefined : Number(options.graceMs);
           if (graceMs !== undefined && (!Number.isSafeInteger(graceMs) || graceMs < 0)) throw new CliFailure('--grace-ms must be an integer >= 0', EXIT.usage);
           const issued = await service.rotate(id, SYSTEM, { graceMs });
@@ -160,7 +163,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .description('revoke a key at once (every instance drops it from its cache)')
     .action((id: string) =>
       run(() =>
-        withKeys(async ({ service }) => {
+        withKeys(io, async ({ service }) => {
           const record = await service.revoke(id, SYSTEM);
           io.out(`revoked ${record.id} (${displayPrefix(record.environment, record.prefix)})`);
           return EXIT.ok;
@@ -176,7 +179,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
       run(async () => {
         const key = (await io.readStdin()).toString('utf8').trim();
         if (key === '') throw new CliFailure('pipe the key on stdin, e.g. warden keys verify < key.txt', EXIT.usage);
-        return withKeys(async ({ verifier }) => {
+        return withKeys(io, async ({ verifier }) => {
           const result = await verifier.verify(key, { permissions: options.permission });
           io.out(result.valid ? `valid: key ${result.key.id} of owner ${result.key.ownerId}` : `invalid: ${result.code}${result.key === undefined ? '' : ` (key ${result.key.id})`}`);
           return result.valid ? EXIT.ok : EXIT.failure;
@@ -193,9 +196,9 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--permission <permission>', 'permissions of entries that do not list any (repeatable)', collect, [])
     .action((options: { file?: string; owner?: string; name: string; permission: string[] }) =>
       run(async () => {
-        const text = options.file === undefined ? (await io.readStdin()).toString('utf8') : readFileSync(options.file, 'utf8');
+        const text = options.file === undefined ? (await io.readStdin()).toString('utf8') : readInputFile(options.file);
         const entries = parseImportLines(text, options);
-        return withKeys(async ({ keyring }, context) => {
+        return withKeys(io, async ({ keyring }, context) => {
           const report = await importKeys(entries, {
             db: context.storage.db,
             keyring,

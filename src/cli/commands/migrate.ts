@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { loadSettings } from '../../config/index.js';
 import { migrateToLatest, migrationStatus, openDatabase } from '../../storage/index.js';
 import type { CliIo } from '../cli-io.js';
+import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `warden migrate [--status]`: applies pending migrations, or lists applied and pending ones. */
@@ -12,7 +12,8 @@ export function registerMigrate(program: Command, io: CliIo, run: (work: () => P
     .option('--status', 'list applied and pending migrations; exit 1 if any is pending')
     .action((options: { status?: boolean }) =>
       run(async () => {
-        const { settings } = loadSettings({ generateDevSecrets: false });
+        // As the service loads them (secrets from the provider included); migrating needs no root secret, so none is generated.
+        const { settings } = await loadCliSettings(io, { devSecrets: 'read' });
         const storage = openDatabase(settings.databaseUrl, {
           poolSize: 2,
           statementTimeoutMs: settings.dbStatementTimeoutMs,

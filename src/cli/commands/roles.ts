@@ -16,8 +16,8 @@ const OPERATOR: AuthzActor = {
 };
 
 /** Runs `work` with the authorization domain of a fully opened service context. */
-function withAuthz<T>(work: (authz: AuthzService) => Promise<T>): Promise<T> {
-  return withServiceContext((context) => {
+function withAuthz<T>(io: CliIo, work: (authz: AuthzService) => Promise<T>): Promise<T> {
+  return withServiceContext(io, (context) => {
     if (context.authz === undefined) throw new CliFailure('authorization is not wired', EXIT.failure);
     return work(context.authz);
   });
@@ -39,7 +39,7 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .description('list roles with their permissions and parents')
     .action(() =>
       run(async () =>
-        withAuthz(async (authz) => {
+        withAuthz(io, async (authz) => {
           for (const role of await authz.listRoles()) {
             const parents = role.inherits.length === 0 ? '' : `  inherits ${role.inherits.join(',')}`;
             io.out(`${role.name}${role.builtin ? ' (built-in)' : ''}  ${role.permissions.join(',') || '-'}${parents}`);
@@ -52,7 +52,7 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .description('give a user a role, globally or within --scope')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
-        withAuthz(async (authz) => {
+        withAuthz(io, async (authz) => {
           const added = await authz.assignRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
           io.out(added ? `granted ${options.role} to ${options.user}${scopeText(options.scope)}` : `${options.user} already holds ${options.role}${scopeText(options.scope)}`);
           return EXIT.ok;
@@ -63,7 +63,7 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .description('take a role away from a user (the same scope it was granted in)')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
-        withAuthz(async (authz) => {
+        withAuthz(io, async (authz) => {
           await authz.removeRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
           io.out(`revoked ${options.role} from ${options.user}${scopeText(options.scope)}`);
           return EXIT.ok;
@@ -77,7 +77,7 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .option('--scope <scope>', 'organisation/tenant id (default: global memberships only)')
     .action((options: { user: string; scope?: string }) =>
       run(async () =>
-        withAuthz(async (authz) => {
+        withAuthz(io, async (authz) => {
           await authz.memberships(options.user); // not_found for an unknown user
           for (const grant of await authz.grants(options.user, options.scope)) {
             io.out(`${grant.permission}  ${grant.source === 'is_admin' ? 'is_admin' : `role ${grant.via.join(' > ')}`}${scopeText(grant.scope)}`);

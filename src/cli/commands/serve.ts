@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadSettings } from '../../config/index.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import { startServer } from '../../server/start-server.js';
-import type { CliIo } from '../cli-io.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
+import { EXIT } from '../exit-codes.js';
 
 /** `warden serve`: runs the HTTP service until SIGTERM/SIGINT. */
 export function registerServe(program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>): void {
@@ -20,9 +21,39 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
           args: { ...fromProviders, WARDEN_HOST: options.host, WARDEN_PORT: options.port },
           ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
         });
-        await startServer(loaded, { print: io.out });
+        try {
+          await startServer(loaded, { print: io.out });
+        } catch (error) {
+          throw listenFailure(error, loaded.settings.host, loaded.settings.port) ?? error;
+        }
         // Keep running: the signal handlers installed by startServer end the process.
         await new Promise<never>(() => undefined);
       }),
     );
+}
+
+/**
+ * The one-line explanation of a failure to listen, or undefined for any other error. A port in
+ * use or one that needs privileges is the operating system refusing a resource (71, EX_OSERR);
+ * an address this machine does not have, or a name that does not resolve, is a wrong
+ * WARDEN_HOST (78).
+ */
+function listenFailure(error: unknown, host: string, port: number): CliFailure | undefined {
+  const { syscall, code } = (error ?? {}) as NodeJS.ErrnoException;
+  if (syscall === 'getaddrinfo' && (code === 'ENOTFOUND' || code === 'EAI_AGAIN')) {
+    return new CliFailure(`WARDEN_HOST ${host} cannot be resolved (${code}): use an address of this machine, 127.0.0.1 or 0.0.0.0`, EXIT.config);
+  }
+  if (syscall !== 'listen') return undefined;
+  const where = `port ${port} on ${host}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return new CliFailure(`${where} is already in use: stop what listens there or choose another with --port or WARDEN_PORT`, EXIT.osError);
+    case 'EACCES':
+    case 'EPERM':
+      return new CliFailure(`${where} may not be used by this user (ports below 1024 need privileges): choose another with --port or WARDEN_PORT`, EXIT.osError);
+    case 'EADDRNOTAVAIL':
+      return new CliFailure(`${host} is not an address of this machine: set WARDEN_HOST (or --host) to one of its addresses, 127.0.0.1 or 0.0.0.0`, EXIT.config);
+    default:
+      return undefined;
+  }
 }

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -13,8 +12,8 @@ type Run = (work: () => Promise<number | void>) => Promise<void>;
 const SYSTEM = { actor: 'system', ip: undefined, userAgent: undefined } as const;
 
 /** Runs `work` with the identity domain of a fully opened service context. */
-function withIdentity<T>(work: (identity: IdentityService) => Promise<T>): Promise<T> {
-  return withServiceContext((context) => work(identityOf(context)));
+function withIdentity<T>(io: CliIo, work: (identity: IdentityService) => Promise<T>): Promise<T> {
+  return withServiceContext(io, (context) => work(identityOf(context)));
 }
 
 /** Reads a password without echo from the terminal, or the first line of piped stdin. Never from argv. */
@@ -48,7 +47,7 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
       run(async () => {
         const password = options.generatePassword === true ? randomBytes(18).toString('base64url') : await readPassword(io, 'Password: ');
         if (password === '') throw new CliFailure('no password given on stdin', EXIT.usage);
-        return withIdentity(async (identity) => {
+        return withIdentity(io, async (identity) => {
           try {
             const user = await identity.userAdmin.create({ email: options.email, password, name: options.name ?? null, isAdmin: options.admin === true }, SYSTEM);
             io.out(`created user ${user.id} <${user.email}>${user.isAdmin ? ' (admin)' : ''}`);
@@ -67,8 +66,8 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
     .description('import users with existing bcrypt / PBKDF2-SHA256 / scrypt / argon2 hashes (re-hashed to argon2id at their next login)')
     .action((file: string) =>
       run(async () => {
-        const lines = readFileSync(file, 'utf8').split(/\r?\n/).filter((line) => line.trim() !== '');
-        return withIdentity(async (identity) => {
+        const lines = readInputFile(file).split(/\r?\n/).filter((line) => line.trim() !== '');
+        return withIdentity(io, async (identity) => {
           let imported = 0;
           const problems: string[] = [];
           for (const [index, line] of lines.entries()) {

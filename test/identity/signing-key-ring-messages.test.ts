@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { exportJWK, generateKeyPair } from 'jose';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createKeyringFieldCipher, createPlaintextFieldCipher } from '../../src/crypto/field-cipher.js';
+import { ConfigError } from '../../src/errors/index.js';
+import { PrivateKeySealer } from '../../src/identity/private-key-sealing.js';
+import { SigningKeyRing } from '../../src/identity/signing-key-ring.js';
+import type { Storage } from '../../src/storage/index.js';
+import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { createTestStorage } from '../helpers/databases.js';
+
+// Why start-up refuses a stored signing key must point at what to fix: a key encrypted under
+// WARDEN_ENCRYPTION_KEY (by the service with encryption on, or `warden crypto rotate`) read
+// without it is not "stored in clear".
+
+const NOW = Date.UTC(2026, 10, 23, 10, 0, 0);
+const KEYRING = `k1:${randomBytes(32).toString('base64url')}`;
+
+let storage: Storage;
+beforeEach(async () => {
+  storage = await createTestStorage('sqlite');
+});
+afterEach(async () => storage.close());
+
+function ring(sealer: PrivateKeySealer): SigningKeyRing {
+  return new SigningKeyRing({
+    db: storage.db,
+    sealer,
+    algorithm: 'EdDSA',
+    retireGraceMs: 930_000,
+    now: () => NOW,
+    reloadIntervalMs: 0,
+  });
+}
+
+const withoutEncryption = (): PrivateKeySealer =>
+  new PrivateKeySealer(createPlaintextFieldCipher(TEST_SECRET_KEY), TEST_SECRET_KEY);
+const withEncryption = (keyring: string): PrivateKeySealer =>
+  new PrivateKeySealer(createKeyringFieldCipher({ rootSecret: TEST_SECRET_KEY, keyring }), TEST_SECRET_KEY);
+
+async function refusal(sealer: PrivateKeySealer): Promise<ConfigError> {
+  const failure = await ring(sealer)
+    .initialise()
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  expect(failure).toBeInstanceOf(ConfigError);
+  return failure as ConfigError;
+}
+
+describe('a signing key that cannot be unsealed at start', () => {
+  it('encrypted with WARDEN_ENCRYPTION_KEY, read without it: names the key id to configure, not "stored in clear"', async () => {
+    const first = ring(withEncryption(KEYRING));
+    await first.initialise();
+    const kid = first.active().kid;
+    first.close();
+
+    const failure = await refusal(withoutEncryption());
+    expect(failure.problems).toEqual([
+      `signing key ${kid} cannot be unsealed: it is encrypted with key k1 of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key k1. Every instance sharing the database must share it.`,
+    ]);
+    expect(failure.message).not.toContain(KEYRING.slice(3));
+  });
+
+  it('encrypted with a key the configured keyring lacks: names that key id', async () => {
+    const first = ring(withEncryption(KEYRING));
+    await first.initialise();
+    first.close();
+    const failure = await refusal(withEncryption(`k2:${randomBytes(32).toString('base64url')}`));
+    expect(failure.message).toContain('the ciphertext was made with key k1, which is not in the keyring');
+  });
+
+  it('really stored in clear (written without the secrets): still refused as such', async () => {
+    const pair = await generateKeyPair('EdDSA', { extractable: true });
+    await storage.db
+      .insertInto('signing_keys')
+      .values({
+        kid: 'planted',
+        algorithm: 'EdDSA',
+        public_jwk: JSON.stringify(await exportJWK(pair.publicKey)),
+        private_key: JSON.stringify(await exportJWK(pair.privateKey)),
+        created_at: NOW,
+        superseded_at: null,
+        retire_after: null,
+      })
+      .execute();
+    const failure = await refusal(withoutEncryption());
+    expect(failure.message).toContain(
+      'signing key planted cannot be unsealed (signing key is not sealed (refusing a private key stored in clear))',
+    );
+  });
+});

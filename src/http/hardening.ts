@@ -9,18 +9,25 @@ import { redactUrl } from './logger-options.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { WRITES_SECURITY_HEADERS } from './header-block-response.js';
 import { hostileUrlPart, hostMatcher } from './request-guards.js';
-import { securityHeaderTable } from './security-headers.js';
+import { DEFAULT_HSTS_MAX_AGE, securityHeaderTable } from './security-headers.js';
 
+/**
+ * Options of the `hardening` plugin. Every one is optional; the defaults are what the service
+ * runs with in development (no Host restriction, no redirect, the baseline CSP, a year of HSTS
+ * over HTTPS, no metrics, no CORS), so `app.register(hardening)` alone is a safe start.
+ */
 export interface HardeningOptions {
-  /** Allowed Host values (`api.example.com`, `api.example.com:8443`, `*.example.com`); empty = any. */
-  readonly trustedHosts: readonly string[];
-  /** Redirect plain HTTP to HTTPS with 308 (health checks exempt). */
-  readonly httpsRedirect: boolean;
-  readonly contentSecurityPolicy: string;
-  /** HSTS max-age in seconds (0 = off); sent only on HTTPS requests. */
-  readonly hstsMaxAge: number;
-  readonly metrics: HttpMetrics;
-  /** The CORS allowlist's policy; undefined = no CORS headers at all. */
+  /** Allowed Host values (`api.example.com`, `api.example.com:8443`, `*.example.com`); empty = any. @default [] */
+  readonly trustedHosts?: readonly string[] | undefined;
+  /** Redirect plain HTTP to HTTPS with 308 (health checks exempt). @default false */
+  readonly httpsRedirect?: boolean | undefined;
+  /** Content-Security-Policy value. @default "default-src 'self'; frame-ancestors 'none'" */
+  readonly contentSecurityPolicy?: string | undefined;
+  /** HSTS max-age in seconds (0 = off); sent only on HTTPS requests. @default 31536000 */
+  readonly hstsMaxAge?: number | undefined;
+  /** Where request counts and durations are recorded; undefined = not recorded. @default undefined */
+  readonly metrics?: HttpMetrics | undefined;
+  /** The CORS allowlist's policy; undefined = no CORS headers at all. @default undefined */
   readonly cors?: CorsPolicy | undefined;
 }
 
@@ -40,7 +47,19 @@ declare module 'fastify' {
   }
 }
 
-const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
+// The health routes: load balancers and orchestrators probe them by pod or node address, with
+// whatever Host that gives, and over plain HTTP. Their answers name no host.
+const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+/**
+ * The request is a health probe: exactly `/healthz` or `/readyz`, before any query string, as
+ * it arrived (no trailing slash, no doubled slash, no other case, nothing encoded: those are
+ * other paths, whatever a router makes of them).
+ */
+function isProbePath(rawUrl: string): boolean {
+  const q = rawUrl.indexOf('?');
+  return PROBE_PATHS.has(q === -1 ? rawUrl : rawUrl.slice(0, q));
+}
 
 // host[:port] as it may stand in a URL's authority: a name or IPv4 address, or a bracketed IPv6
 // literal. "/", "@", "\", "?", "#" or spaces would move `https://${host}/…` to another host, and
@@ -48,14 +67,19 @@ const REDIRECT_EXEMPT = new Set(['/healthz', '/readyz']);
 const PLAIN_HOST = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 const HOST_VERDICTS_KEPT = 1024;
 
+/** A GET or HEAD of a health route: exempt from the trusted-host check (the Host must still be present). */
+function isHealthProbe(request: FastifyRequest): boolean {
+  return (request.method === 'GET' || request.method === 'HEAD') && isProbePath(request.raw.url ?? '');
+}
+
 /**
  * The fixed headers of every response: the security headers and CORS's static `Vary`. One
  * function for the hook below, the framework-error handler and the header-block response, so
  * that they cannot drift apart.
  */
-export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurityPolicy' | 'hstsMaxAge' | 'cors'>): Readonly<Record<string, string>> {
+export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurityPolicy' | 'hstsMaxAge' | 'cors'> = {}): Readonly<Record<string, string>> {
   return Object.freeze({
-    ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy, hstsMaxAge: options.hstsMaxAge }),
+    ...securityHeaderTable({ contentSecurityPolicy: options.contentSecurityPolicy }),
     ...options.cors?.staticHeaders,
   });
 }
@@ -67,13 +91,15 @@ export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurit
  *
  * onRequest: set the security headers and X-Request-Id, shed load while closing (503),
  * reject hostile paths, NUL or control characters in the query string and untrusted Host
- * headers (400), redirect to HTTPS, apply CORS (answering preflights), then run the
+ * headers (400; health probes exempt), redirect to HTTPS, apply CORS (answering preflights), then run the
  * unmatched-request gates (`addUnmatchedRequestGate`).
- * onResponse: metrics and one log line.
+ * onResponse: metrics (when given) and one log line.
  */
 export const hardening = fp<HardeningOptions>(
   async (app: FastifyInstance, options) => {
-    const listed = options.trustedHosts.length === 0 ? undefined : hostMatcher(options.trustedHosts);
+    const trustedHosts = options.trustedHosts ?? [];
+    const httpsRedirect = options.httpsRedirect === true;
+    const listed = trustedHosts.length === 0 ? undefined : hostMatcher(trustedHosts);
     const trusted =
       listed === undefined ? undefined : boundedMemo((host) => PLAIN_HOST.test(host) && listed(host), HOST_VERDICTS_KEPT);
     const { cors } = options;
@@ -82,7 +108,8 @@ export const hardening = fp<HardeningOptions>(
       // setLowerCaseHeaders' contract: Fastify would otherwise store these under other names.
       if (name !== name.toLowerCase() || name === 'set-cookie') throw new TypeError(`hardening header ${name} must be lower-case and not set-cookie`);
     }
-    const hsts = options.hstsMaxAge > 0 ? `max-age=${options.hstsMaxAge}; includeSubDomains` : undefined;
+    const hstsMaxAge = options.hstsMaxAge ?? DEFAULT_HSTS_MAX_AGE;
+    const hsts = hstsMaxAge > 0 ? `max-age=${hstsMaxAge}; includeSubDomains` : undefined;
     const { metrics } = options;
 
     // Load shedding while shutting down, as Fastify's return503OnClosing would do, but as
@@ -132,14 +159,15 @@ export const hardening = fp<HardeningOptions>(
         // Behind a trusted proxy request.host is X-Forwarded-Host: the redirect below and the
         // routes (e.g. the OAuth issuer) use it, so it must be trusted as well as Host.
         const host = request.host;
-        if (!trusted(hostHeader) || (host !== hostHeader && !trusted(host))) {
+        // Health probes pass with any Host (Kubernetes sends the pod IP): they name no host in
+        // their answer. Looked at only once a Host has failed, so other requests pay nothing.
+        if ((!trusted(hostHeader) || (host !== hostHeader && !trusted(host))) && !isHealthProbe(request)) {
           done(new WardenError('invalid_host', 'The Host header is not one of the trusted hosts'));
           return;
         }
       }
-      if (options.httpsRedirect && !https) {
-        const path = request.url.split('?')[0] ?? '';
-        if (!REDIRECT_EXEMPT.has(path)) {
+      if (httpsRedirect && !https) {
+        if (!isProbePath(request.url)) {
           // Only a checked host may be named. Without trusted hosts nothing vouches for
           // X-Forwarded-Host (proxies often pass the client's on), so the Host header is used:
           // browsers cannot forge it and caches key on it.
@@ -177,7 +205,7 @@ export const hardening = fp<HardeningOptions>(
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       // Label by route pattern, never the raw URL: ids in paths would explode cardinality.
-      metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      metrics?.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
       // Skip building the log object at all when info is off (benchmarks, quiet deployments).
       if ((request.log as Logger).isLevelEnabled('info')) {
         request.log.info(

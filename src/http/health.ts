@@ -1,35 +1,57 @@
 import type { FastifyInstance } from 'fastify';
-import { WardenError } from '../errors/index.js';
+import { problem, sendProblem } from './problem.js';
 
 export interface HealthChecks {
   /** Named readiness probes; each resolves when its dependency answers. */
   readonly checks: Record<string, () => Promise<void>>;
 }
 
+/** How long one readiness check may take before it counts as failed. */
+const CHECK_TIMEOUT_MS = 2000;
+
 /** `GET /healthz` (the process is up) and `GET /readyz` (every dependency answers; 503 otherwise). */
 export async function healthRoutes(app: FastifyInstance, options: HealthChecks): Promise<void> {
   // No Cache-Control of its own: the hardening headers say no-store on every response.
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+  // Probes come every few seconds: during an outage, a line per failed probe would bury the log.
+  // Only the changes are logged, once each: ready → not ready (warn, with each failing check's
+  // message and no stack trace) and back (info). Ready until a probe says otherwise, so the first
+  // failure after start is logged too.
+  let ready = true;
+  app.get('/readyz', { config: { public: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const results: Record<string, string> = {};
-    let ready = true;
+    const reasons: Record<string, string> = {};
     await Promise.all(
       Object.entries(options.checks).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), 2000);
+          await withTimeout(check(), CHECK_TIMEOUT_MS);
           results[name] = 'ok';
-        } catch {
+        } catch (error) {
           results[name] = 'unavailable';
-          ready = false;
+          reasons[name] = error instanceof Error ? error.message : String(error);
         }
       }),
     );
+    const failing = Object.keys(results).filter((k) => results[k] !== 'ok');
+    if (failing.length > 0) {
+      if (ready) {
+        ready = false;
+        request.log.warn({ checks: reasons }, `not ready: ${failing.join(', ')} unavailable`);
+      }
+      // The answer names what failed, never why (driver messages name hosts and users). Sent
+      // here rather than thrown: the error handler logs every 5xx it renders, with its stack.
+      return sendProblem(
+        reply,
+        problem('service_unavailable', `Not ready: ${failing.join(', ')} unreachable`, {
+          requestId: request.id,
+          fields: { checks: Object.entries(results).map(([k, v]) => `${k}:${v}`) },
+        }),
+      );
+    }
     if (!ready) {
-      const failing = Object.keys(results).filter((k) => results[k] !== 'ok');
-      throw new WardenError('service_unavailable', `Not ready: ${failing.join(', ')} unreachable`, {
-        fields: { checks: Object.entries(results).map(([k, v]) => `${k}:${v}`) },
-      });
+      ready = true;
+      request.log.info('ready again');
     }
     return { status: 'ready', checks: results };
   });
@@ -38,7 +60,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthChecks):
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), ms);
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -7,7 +7,8 @@ export { corsPolicy, type CorsOptions, type CorsPolicy, type CorsOutcome } from 
 export { hostileUrlPart, hostMatcher, isHostilePath } from './request-guards.js';
 export { problem, sendProblem, type ProblemDocument } from './problem.js';
 export { installErrorHandlers } from './error-handler.js';
-export { validatorCompiler, describeValidationError } from './validation.js';
+export { validatorCompiler, describeValidationError, describeMissingBody } from './validation.js';
+export { installJsonBodyParser } from './json-body.js';
 export { HttpMetrics } from './http-metrics.js';
 export { metrics, createMetricsRegistry, type MetricsOptions } from './metrics.js';
 export { healthRoutes, type HealthChecks } from './health.js';

@@ -2,9 +2,16 @@ import pino, { type Bindings, type ChildLoggerOptions, type Logger, type LoggerO
 import { createRedactor, type Redactor, type RedactorOptions } from '../redact/index.js';
 import { isSensitiveKey, REDACTED } from '../redact/sensitive-keys.js';
 
+/**
+ * The log field that holds an address this server listens on (`listenAndLogAddress`): the
+ * server's own address, not personal data, and what the operator needs to reach it.
+ */
+export const LISTEN_URL_LOG_KEY = 'listen_url';
+
 // The request line's `ip` is an operational field (abuse investigations, rate limits) and is
-// kept; IP addresses inside messages and other fields are still redacted.
-const LOG_VERBATIM_KEYS = ['ip'];
+// kept, as is the server's own listening address; IP addresses inside messages and other
+// fields are still redacted.
+const LOG_VERBATIM_KEYS = ['ip', LISTEN_URL_LOG_KEY];
 const defaultLogRedactor = createRedactor({ verbatimKeys: LOG_VERBATIM_KEYS });
 const { chindingsSym } = pino.symbols;
 

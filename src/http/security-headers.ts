@@ -1,8 +1,13 @@
+/** The baseline CSP of a JSON API, the service's `WARDEN_CSP` default. */
+export const DEFAULT_CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'";
+/** One year, the service's `WARDEN_HSTS_MAX_AGE` default. */
+export const DEFAULT_HSTS_MAX_AGE = 31_536_000;
+
 export interface SecurityHeadersOptions {
   /** Content-Security-Policy value. @default "default-src 'self'; frame-ancestors 'none'" */
-  readonly contentSecurityPolicy: string;
+  readonly contentSecurityPolicy?: string | undefined;
   /** HSTS max-age in seconds; 0 disables HSTS. Sent only on HTTPS requests. @default 31536000 */
-  readonly hstsMaxAge: number;
+  readonly hstsMaxAge?: number | undefined;
   /** @default "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()" */
   readonly permissionsPolicy?: string;
 }
@@ -20,9 +25,10 @@ const DEFAULT_PERMISSIONS_POLICY =
  * re-derives its CSP string per request, a measurable cost on a hot path). HSTS is added per
  * request, only over HTTPS, by the hardening hook. Fastify sends no X-Powered-By.
  */
-export function securityHeaderTable(options: SecurityHeadersOptions): Readonly<Record<string, string>> {
+export function securityHeaderTable(options: SecurityHeadersOptions = {}): Readonly<Record<string, string>> {
   const table: Record<string, string> = Object.create(null) as Record<string, string>;
-  table['content-security-policy'] = options.contentSecurityPolicy.trim().replace(/\s*;\s*/g, '; ').replace(/;\s*$/, '');
+  const csp = options.contentSecurityPolicy ?? DEFAULT_CONTENT_SECURITY_POLICY;
+  table['content-security-policy'] = csp.trim().replace(/\s*;\s*/g, '; ').replace(/;\s*$/, '');
   table['cross-origin-opener-policy'] = 'same-origin';
   table['cross-origin-resource-policy'] = 'same-origin';
   table['referrer-policy'] = 'no-referrer';

@@ -35,3 +35,13 @@ export function describeValidationError(errors: readonly ErrorObject[], part: st
       return `${where} ${first.message ?? 'is invalid'}`;
   }
 }
+
+/**
+ * The sentence for a schema that failed because no body was sent (or an empty one): Ajv would
+ * say "body must be of type object", which reads as if a body of the wrong type had arrived.
+ */
+export function describeMissingBody(errors: readonly ErrorObject[]): string {
+  const first = errors[0];
+  const type = first?.keyword === 'type' && first.instancePath === '' ? first.params.type : undefined;
+  return typeof type === 'string' ? `body is required: send a JSON ${type}` : 'body is required';
+}

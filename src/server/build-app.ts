@@ -7,6 +7,7 @@ import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from 
 import { hardening, hardeningHeaders } from '../http/hardening.js';
 import { headerBlockResponse } from '../http/header-block-response.js';
 import { HttpMetrics } from '../http/http-metrics.js';
+import { installJsonBodyParser } from '../http/json-body.js';
 import { asArray } from '../http/route-lists.js';
 import { lazyLogger } from '../http/lazy-logger.js';
 import { metrics } from '../http/metrics.js';
@@ -89,6 +90,8 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: the text/plain parser is removed so a wrong content type gets 415.
   app.removeContentTypeParser('text/plain');
+  // An empty body sent as JSON is no body, so optional bodies may be left out by any client.
+  installJsonBodyParser(app);
 
   // A shadow router of every registered route tells 405 (path exists, other method) from 404.
   const shadow = FindMyWay();

@@ -6,6 +6,7 @@ import { identityOf } from '../identity/identity-service.js';
 import { migrateToLatest } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
+import { listenAndLogAddress } from './listen.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
 import { withCheckedDatabase } from './secret-key-check.js';
 import { whenRedisReady } from './redis-ready.js';
@@ -84,7 +85,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
       // Until it is, caches here would not hear of revocations on other instances.
       context.logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'invalidation bus not subscribed at start; listening anyway');
     }
-    await app.listen({ host: settings.host, port: settings.port });
+    // Logs the address as a field the log redaction keeps, instead of Fastify's masked text.
+    await listenAndLogAddress(app, { host: settings.host, port: settings.port });
   } catch (error) {
     await app?.close().catch(() => undefined);
     await closeContext(context);

@@ -27,6 +27,7 @@ const probeRoutes: RouteModule = async (app) => {
     },
     async () => ({ ok: true }),
   );
+  app.get('/v1/probe/hello', { config: { public: true } }, async () => ({ hello: 'world' }));
   app.get('/v1/probe/crash', { config: { public: true } }, async () => {
     throw new Error('database password=hunter2 leaked in a driver message');
   });
@@ -197,12 +198,14 @@ describe('CORS', () => {
 describe('trusted hosts, HTTPS redirect and client IP', () => {
   it('rejects a Host header outside the trusted list with 400', async () => {
     await build({ WARDEN_TRUSTED_HOSTS: 'api.example.com,*.internal.example' });
-    expect((await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com' } })).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com:8443' } })).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/healthz', headers: { host: 'a.internal.example' } })).statusCode).toBe(200);
-    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'evil.example' } }), 400, 'invalid_host');
-    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'internal.example' } }), 400, 'invalid_host');
-    expectProblem(await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com.evil.example' } }), 400, 'invalid_host');
+    // Any route but the health probes (test/http/health-probes.test.ts).
+    const url = '/v1/probe/hello';
+    expect((await t.app.inject({ url, headers: { host: 'api.example.com' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url, headers: { host: 'api.example.com:8443' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url, headers: { host: 'a.internal.example' } })).statusCode).toBe(200);
+    expectProblem(await t.app.inject({ url, headers: { host: 'evil.example' } }), 400, 'invalid_host');
+    expectProblem(await t.app.inject({ url, headers: { host: 'internal.example' } }), 400, 'invalid_host');
+    expectProblem(await t.app.inject({ url, headers: { host: 'api.example.com.evil.example' } }), 400, 'invalid_host');
   });
 
   it('redirects plain HTTP to HTTPS with 308 when enabled, except health checks', async () => {
@@ -227,7 +230,7 @@ describe('trusted hosts, HTTPS redirect and client IP', () => {
 describe('bad input gets a clear 4xx problem and changes nothing', () => {
   const cases: { name: string; request: InjectOptions; status: number; code: string; detail?: RegExp }[] = [
     { name: 'malformed JSON', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '{"name":' }, status: 400, code: 'malformed_json' },
-    { name: 'empty JSON body', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, code: 'malformed_json' },
+    { name: 'empty JSON body (no body, and this one is required)', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: '' }, status: 400, code: 'validation_failed', detail: /^body is required: send a JSON object$/ },
     { name: 'wrong content type', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'text/plain' }, payload: 'name=x' }, status: 415, code: 'unsupported_media_type' },
     { name: 'form content type', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'name=x' }, status: 415, code: 'unsupported_media_type' },
     { name: 'oversized body', request: { method: 'POST', url: '/v1/probe', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'x'.repeat(200_000), count: 1 }) }, status: 413, code: 'payload_too_large' },
@@ -239,7 +242,7 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     { name: 'encoded NUL byte in the query', request: { url: '/healthz?actor=%00' }, status: 400, code: 'validation_failed', detail: /^The query string contains NUL or control characters$/ },
     { name: 'encoded control character in the query', request: { url: '/healthz?a=1&b=x%0D%0Ay' }, status: 400, code: 'validation_failed', detail: /query string/ },
     { name: 'encoded DEL in the query', request: { url: '/healthz?b=%7f' }, status: 400, code: 'validation_failed', detail: /query string/ },
-    { name: 'bad Host header', request: { url: '/healthz', headers: { host: 'evil.example' } }, status: 400, code: 'invalid_host' },
+    { name: 'bad Host header', request: { url: '/v1/probe/hello', headers: { host: 'evil.example' } }, status: 400, code: 'invalid_host' },
   ];
 
   it.each(cases)('$name → $status $code', async ({ request, status, code, detail }) => {

@@ -89,10 +89,14 @@ describe('HTTPS redirect never points at an untrusted host', () => {
 describe('trusted-host check covers the host the app uses', () => {
   it('rejects an untrusted X-Forwarded-Host even without the redirect (request.host feeds e.g. the OAuth issuer)', async () => {
     t = await createTestApp({ env: { WARDEN_TRUSTED_HOSTS: 'api.example.com', WARDEN_TRUST_PROXY: 'loopback' } });
-    const attack = await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com', 'x-forwarded-host': 'evil.example.net' } });
+    // The OAuth metadata names its issuer from request.host. (The health probes, which name no
+    // host, are exempt: test/http/health-probes.test.ts.)
+    const url = '/.well-known/oauth-authorization-server';
+    const attack = await t.app.inject({ url, headers: { host: 'api.example.com', 'x-forwarded-host': 'evil.example.net' } });
     expect(attack.statusCode).toBe(400);
     expect(attack.json()).toMatchObject({ code: 'invalid_host' });
-    const fine = await t.app.inject({ url: '/healthz', headers: { host: 'api.example.com', 'x-forwarded-host': 'api.example.com' } });
+    expect(attack.body).not.toContain('evil.example.net');
+    const fine = await t.app.inject({ url, headers: { host: 'api.example.com', 'x-forwarded-host': 'api.example.com' } });
     expect(fine.statusCode).toBe(200);
   });
 });

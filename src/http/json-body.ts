@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** How Fastify's parsers report their result (its `ContentTypeParserDoneFunction`, not exported). */
+type ParserDone = (error: Error | null, body?: unknown) => void;
+
+/**
+ * Replaces the app's `application/json` parser with one that reads an empty body as no body
+ * (`request.body` undefined), as if no Content-Type had been sent. Many HTTP clients send
+ * `Content-Type: application/json` on every request, an empty POST included, and Fastify's
+ * parser refuses that as malformed JSON, even on routes whose body is optional. A route whose
+ * schema requires a body still refuses it, as it refuses a request with no body at all.
+ *
+ * Everything else is Fastify's own parser: secure-json-parse refusing `__proto__` and
+ * `constructor.prototype` keys (explicitly 'error', whatever the app's defaults), the app's body
+ * limit, and Fastify's errors (malformed JSON, too large), which the error handler maps.
+ */
+export function installJsonBodyParser(app: FastifyInstance): void {
+  // The 'error' actions make a poisoned key a parse error (400 malformed_json), as Fastify's default
+  // does. Typed as the union of the callback and promise forms; this one is the callback form.
+  const parse = app.getDefaultJsonParser('error', 'error') as (request: FastifyRequest, body: string, done: ParserDone) => void;
+  app.removeContentTypeParser('application/json');
+  // parseAs 'string' and no bodyLimit of its own: Fastify then applies the app's bodyLimit, as to its own parser.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Only zero bytes count as absent: whitespace is a body, and not JSON.
+    if (body.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    // A string: parseAs 'string' above (Fastify's types do not narrow the body by it).
+    parse(request, body as string, done);
+  });
+}

@@ -1,0 +1,91 @@
+import type { InjectOptions } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, login, seedUser } from '../identity/identity-helpers.js';
+
+/** A DELETE that takes no body: the parser is the same for every route and method. */
+const probeRoutes: RouteModule = async (app) => {
+  app.delete('/v1/probe/body', { config: { public: true } }, async (request) => ({ body_sent: request.body !== undefined }));
+};
+
+let t: TestApp;
+beforeEach(async () => {
+  t = await createTestApp({ routes: [...ROUTE_MODULES, probeRoutes] });
+});
+afterEach(async () => t.close());
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+function expectProblem(response: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number, code: string): Record<string, unknown> {
+  expect(response.statusCode).toBe(status);
+  expect(String(response.headers['content-type'])).toMatch(/^application\/problem\+json/);
+  const body = response.json() as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code });
+  return body;
+}
+
+describe('an empty body sent as JSON is no body', () => {
+  it('POST /v1/auth/logout (body optional) with Content-Type: application/json and nothing else logs out', async () => {
+    const user = await seedUser(t);
+    for (const contentType of ['application/json', 'application/json; charset=utf-8', 'Application/JSON']) {
+      const tokens = await login(t.app, user.email);
+      const out = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { ...bearer(tokens.access_token), 'content-type': contentType }, payload: '' });
+      expect(out.statusCode, contentType).toBe(204);
+      const me = await t.app.inject({ url: '/v1/auth/me', headers: bearer(tokens.access_token) });
+      expect(me.json()).toMatchObject({ code: 'token_revoked' });
+    }
+  });
+
+  it('POST /v1/auth/logout still reads a refresh token from a JSON body', async () => {
+    const user = await seedUser(t);
+    const tokens = await login(t.app, user.email);
+    const out = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(tokens.access_token), payload: { refresh_token: tokens.refresh_token } });
+    expect(out.statusCode).toBe(204);
+    const refresh = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: tokens.refresh_token } });
+    expect(refresh.json()).toMatchObject({ code: 'refresh_token_invalid' });
+  });
+
+  it('any route, whatever the method, sees no body (undefined)', async () => {
+    const response = await t.app.inject({ method: 'DELETE', url: '/v1/probe/body', headers: JSON_TYPE, payload: '' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ body_sent: false });
+  });
+
+  it('POST /v1/auth/login (body required) answers 400 saying that the body is required, with or without a content type', async () => {
+    for (const request of [
+      { method: 'POST', url: '/v1/auth/login', headers: JSON_TYPE, payload: '' },
+      { method: 'POST', url: '/v1/auth/login' },
+    ] satisfies InjectOptions[]) {
+      const body = expectProblem(await t.app.inject(request), 400, 'validation_failed');
+      expect(body.detail).toBe('body is required: send a JSON object');
+    }
+  });
+});
+
+describe('what the JSON parser still refuses', () => {
+  const loginRequest = (payload: string, headers: Record<string, string> = JSON_TYPE): InjectOptions => ({ method: 'POST', url: '/v1/auth/login', headers, payload });
+
+  it.each([
+    ['malformed JSON', '{"email":', 'The request body is not valid JSON'],
+    ['whitespace only (a body, and not JSON)', '   ', 'The request body is not valid JSON'],
+    ['a "__proto__" key', '{"email":"a@example.test","password":"x","__proto__":{"is_admin":true}}', 'The request body is not valid JSON'],
+    ['a nested "__proto__" key', '{"email":"a@example.test","password":"x","extra":{"__proto__":{"x":1}}}', 'The request body is not valid JSON'],
+    ['a "constructor.prototype" key', '{"email":"a@example.test","password":"x","constructor":{"prototype":{"is_admin":true}}}', 'The request body is not valid JSON'],
+  ])('%s → 400 malformed_json', async (_name, payload, detail) => {
+    const body = expectProblem(await t.app.inject(loginRequest(payload)), 400, 'malformed_json');
+    expect(body.detail).toBe(detail);
+  });
+
+  it('a wrong content type → 415, even when empty', async () => {
+    expectProblem(await t.app.inject(loginRequest('email=a', { 'content-type': 'text/plain' })), 415, 'unsupported_media_type');
+    expectProblem(await t.app.inject(loginRequest('', { 'content-type': 'application/x-www-form-urlencoded' })), 415, 'unsupported_media_type');
+  });
+
+  it('a body over WARDEN_BODY_LIMIT → 413, whether or not Content-Length announces it', async () => {
+    const big = JSON.stringify({ email: 'a@example.test', password: 'x'.repeat(t.settings.bodyLimit) });
+    expectProblem(await t.app.inject(loginRequest(big)), 413, 'payload_too_large');
+    const chunked = await t.app.inject({ ...loginRequest(''), headers: { ...JSON_TYPE, 'transfer-encoding': 'chunked' }, payload: big });
+    expectProblem(chunked, 413, 'payload_too_large');
+  });
+});

@@ -137,7 +137,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         ip: clip(input.ip),
         user_agent: clip(input.user_agent),
         request_id: clip(input.request_id),
-        details: redactDetails(details),
+        details: redactDetails(details, input.action),
       };
       return new Promise<void>((resolve, reject) => {
         queue.push({ event, resolve, reject });

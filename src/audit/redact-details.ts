@@ -1,8 +1,19 @@
-import { normaliseKey, REDACTED, redactValue } from '../redact/index.js';
+import { createRedactor, defaultRedactor, normaliseKey, REDACTED, type Redactor } from '../redact/index.js';
+import type { AuditAction } from './audit-event.js';
 import { stableStringify } from './canonical-form.js';
 
 /** Details larger than this (serialised) are replaced by a marker instead of being stored. */
 export const MAX_DETAILS_BYTES = 8192;
+
+/**
+ * Actions whose details are redacted with a narrower engine than the default. `config.loaded`
+ * holds the service's own settings, whose addresses (WARDEN_HOST, WARDEN_TRUST_PROXY…) are
+ * configuration, not a client's personal data; every other rule (key names, credentials,
+ * tokens, keys, e-mails…) still applies to it.
+ */
+const ACTION_REDACTORS: Partial<Record<AuditAction, Redactor>> = {
+  'config.loaded': createRedactor({ disabledPatterns: ['ipv4', 'ipv6'] }),
+};
 
 /**
  * Redacts an event's details for storage: the shared redaction engine (sensitive key names
@@ -10,9 +21,10 @@ export const MAX_DETAILS_BYTES = 8192;
  * the shared list leaves alone because "key_id"-style fields are harmless elsewhere.
  * Returns canonical JSON text, or null when there are no details.
  */
-export function redactDetails(details: Record<string, unknown> | undefined): string | null {
+export function redactDetails(details: Record<string, unknown> | undefined, action?: AuditAction): string | null {
   if (details === undefined) return null;
-  const redacted = stripKeyFields(redactValue(details));
+  const redactor = (action === undefined ? undefined : ACTION_REDACTORS[action]) ?? defaultRedactor;
+  const redacted = stripKeyFields(redactor.redactValue(details));
   const text = stableStringify(redacted);
   if (Buffer.byteLength(text) > MAX_DETAILS_BYTES) return stableStringify({ truncated: true, original_bytes: Buffer.byteLength(text) });
   return text;

@@ -2,13 +2,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { anyCovers } from '../authz/permission-match.js';
 import { ERROR_CODES } from '../errors/index.js';
+import type { RemotePermissionCheck } from './remote-permission-check.js';
 import type { RemoteTokenVerifier } from './remote-token-verifier.js';
 import type { AccessTokenClaims } from './token-checks.js';
 
 /** What the guard puts on the request. */
 export interface TokenUser {
   readonly id: string;
-  /** The scope claim, or ['*:*'] for an admin token without scope, else []. */
+  /**
+   * What the token itself carries: the scope claim, or ['*:*'] for an admin token without
+   * scope, else [] — so [] for every other login token, whatever roles the user holds. Roles
+   * are known to Warden only: see the guard's `permissionCheck` option.
+   */
   readonly permissions: readonly string[];
   readonly claims: AccessTokenClaims;
 }
@@ -21,7 +26,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preHandler: 401 problem+json unless the request carries a valid Warden access token. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-    /** preHandler factory: authenticates, then 403 unless the token grants the permission. */
+    /**
+     * preHandler factory: authenticates, then 403 unless the permission is held: by the token's
+     * own permissions, or — with the guard's `permissionCheck` — for user tokens, by Warden.
+     */
     requirePermission: (permission: string) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
 }
@@ -32,11 +40,26 @@ function deny(reply: FastifyReply, code: keyof typeof ERROR_CODES, extra: Record
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, code });
 }
 
+/** Options of `wardenTokenGuard`. */
+export interface WardenTokenGuardOptions {
+  readonly verifier: RemoteTokenVerifier;
+  /**
+   * Asks Warden for user tokens (`createRemotePermissionCheck`): a login token carries no
+   * permissions, so without this `requirePermission` passes only admins and tokens with a
+   * covering `scope`. With it, a user token passes when Warden says the user holds the
+   * permission now (and, for a token restricted by `scope`, the scope covers it too); when
+   * Warden gives no answer the request is refused with 503 (fail closed). Client-credentials
+   * tokens are still decided by their scope alone.
+   */
+  readonly permissionCheck?: RemotePermissionCheck;
+}
+
 /**
  * A Fastify plugin for other services: `app.authenticate` and `app.requirePermission(p)`
- * as preHandlers over a (remote) token verifier. Thin by design: every decision is the verifier's.
+ * as preHandlers over a (remote) token verifier and, optionally, Warden's permission check.
+ * Thin by design: every decision is the verifier's or Warden's.
  */
-export const wardenTokenGuard = fp<{ verifier: RemoteTokenVerifier }>(
+export const wardenTokenGuard = fp<WardenTokenGuardOptions>(
   async (app: FastifyInstance, options) => {
     const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(request.headers.authorization ?? '');
@@ -55,10 +78,35 @@ export const wardenTokenGuard = fp<{ verifier: RemoteTokenVerifier }>(
     };
     app.decorateRequest('tokenUser', undefined);
     app.decorate('authenticate', authenticate);
+    const check = options.permissionCheck;
     app.decorate('requirePermission', (permission: string) => async (request: FastifyRequest, reply: FastifyReply) => {
       await authenticate(request, reply);
       if (reply.sent) return;
-      if (!anyCovers(request.tokenUser?.permissions ?? [], permission)) await deny(reply, 'forbidden');
+      const user = request.tokenUser;
+      if (user === undefined) {
+        await deny(reply, 'forbidden');
+        return;
+      }
+      // A client token holds exactly its scope (capped by its owner when issued); its subject is
+      // no user Warden could look up. Without a check, the token is all this service knows.
+      if (check === undefined || user.claims.clientId !== undefined) {
+        if (!anyCovers(user.permissions, permission)) await deny(reply, 'forbidden');
+        return;
+      }
+      // A restricted user token may do at most its scope; within that, the user's roles decide.
+      if (user.claims.scope !== undefined && !anyCovers(user.claims.scope, permission)) {
+        await deny(reply, 'forbidden');
+        return;
+      }
+      let allowed: boolean;
+      try {
+        allowed = await check.check(user.id, permission);
+      } catch (error) {
+        request.log.warn({ err: error, permission }, 'warden permission check failed; request refused');
+        await deny(reply, 'service_unavailable');
+        return;
+      }
+      if (!allowed) await deny(reply, 'forbidden');
     });
   },
   { name: 'warden-token-guard', fastify: '5.x' },

@@ -6,6 +6,7 @@ import { NotFoundError, WardenError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { Actor } from './oauth-client-service.js';
+import { clientView, parseClientTime } from './client-view.js';
 import { oauthOf } from './oauth-domain.js';
 
 const CreateBody = Type.Object(
@@ -13,7 +14,8 @@ const CreateBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
     owner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     scopes: Type.Array(Type.String({ minLength: 3, maxLength: 130 }), { maxItems: 100 }),
-    expires_at: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+    // An RFC 3339 date-time with a time zone (`Z` or `±hh:mm`), as API keys take it; null = never.
+    expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time', maxLength: 64 }), Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -55,11 +57,9 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
       const principal = principalOf(request);
       const ownerId = request.body.owner_id ?? principal.subject;
       await assertMayHoldSecret(context, principal, { ownerId, scopes: request.body.scopes });
-      const { client, secret } = await clients().create(
-        { name: request.body.name, ownerId, scopes: request.body.scopes, expiresAt: request.body.expires_at ?? null },
-        actorOf(request),
-      );
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, client_secret: secret });
+      const expiresAt = request.body.expires_at == null ? null : parseClientTime(request.body.expires_at, 'body.expires_at');
+      const { client, secret } = await clients().create({ name: request.body.name, ownerId, scopes: request.body.scopes, expiresAt }, actorOf(request));
+      return reply.code(201).header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
     },
   );
 
@@ -67,14 +67,14 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
   app.get('/v1/clients', { config: { permission: 'clients:read' } }, async (request) => {
     const principal = principalOf(request);
     const everyone = await context.authorize(principal, 'users:read');
-    return { data: await clients().list(everyone ? {} : { ownerId: principal.subject }) };
+    return { data: (await clients().list(everyone ? {} : { ownerId: principal.subject })).map(clientView) };
   });
 
   app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) => {
     const client = await clients().get(request.params.id);
     // Another owner's client is answered as absent, so its id reveals nothing.
     if (!(await mayActForOwner(context, principalOf(request), client.owner_id, 'read'))) throw new NotFoundError('The OAuth client');
-    return client;
+    return clientView(client);
   });
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof RotateBody> }>(
@@ -84,7 +84,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
       const current = await clients().get(request.params.id);
       await assertMayHoldSecret(context, principalOf(request), { ownerId: current.owner_id, scopes: current.scopes });
       const { client, secret } = await clients().rotate(request.params.id, request.body.grace_ms ?? 24 * 3_600_000, actorOf(request));
-      return reply.header('cache-control', 'no-store').send({ ...client, client_secret: secret });
+      return reply.header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
     },
   );
 
@@ -93,7 +93,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     { config: { permission: 'clients:write' }, schema: { params: Params } },
     async (request) => {
       await assertMayActForOwner(context, principalOf(request), (await clients().get(request.params.id)).owner_id, 'write');
-      return clients().revoke(request.params.id, actorOf(request));
+      return clientView(await clients().revoke(request.params.id, actorOf(request)));
     },
   );
 }

@@ -10,7 +10,7 @@ import type { DatabaseSchema } from '../storage/index.js';
 import type { ClientSecretHasher } from './client-secret.js';
 import type { OAuthClientsTable } from './oauth-client-tables.js';
 
-/** A client as the API shows it: never the secret or its hash. */
+/** A client as the service returns it, times in epoch ms (`/v1/clients` shows `clientView` of it); never the secret or its hash. */
 export interface OAuthClient {
   readonly client_id: string;
   readonly name: string;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { afterEach, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { loadSettings } from '../../src/config/index.js';
+import { loadSettings, SETTING_DEFINITIONS } from '../../src/config/index.js';
 import type { Principal } from '../../src/http/principal.js';
 import { startServer } from '../../src/server/start-server.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
@@ -58,10 +58,24 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
     expect(broken.json()).toMatchObject({ valid: false, first_broken: { seq: 2, reason: 'hash_mismatch' } });
   });
 
-  it('records config.loaded at start with secrets masked', async () => {
+  it('records config.loaded at start: secrets masked by the settings schema, every other setting with its value and source', async () => {
     const database = await createTestDatabase(dialect);
+    const metricsToken = 'metrics-9f8e7d6c5b4a39281706f5e4d3c2b1a0';
     const loaded = loadSettings({
-      env: { WARDEN_ENV: 'development', WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: database.url, WARDEN_PORT: '0', WARDEN_LOG_LEVEL: 'info' },
+      env: {
+        WARDEN_ENV: 'development',
+        WARDEN_SECRET_KEY: TEST_SECRET_KEY,
+        WARDEN_METRICS_TOKEN: metricsToken,
+        WARDEN_DATABASE_URL: database.url,
+        WARDEN_PORT: '0',
+        WARDEN_HOST: '127.0.0.1',
+        WARDEN_LOG_LEVEL: 'info',
+        // Ordinary settings whose names contain TOKEN, PASSWORD, SECRET or KEY.
+        WARDEN_ACCESS_TOKEN_TTL: '600',
+        WARDEN_PASSWORD_MIN_LENGTH: '14',
+        WARDEN_SECRETS_PROVIDER: 'env',
+        WARDEN_API_KEY_ROTATION_GRACE_MS: '3600000',
+      },
       envFile: false,
       generateDevSecrets: false,
     });
@@ -70,13 +84,52 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
       const rows = await server.context.storage.db.selectFrom('audit_events').selectAll().where('action', '=', 'config.loaded').execute();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ actor: 'system', outcome: 'success' });
-      expect(rows[0]?.details).toContain('WARDEN_PORT');
-      expect(rows[0]?.details).not.toContain(TEST_SECRET_KEY);
-      expect(rows[0]?.details).not.toContain(TEST_SECRET_KEY.slice(0, 12));
+      const details = JSON.parse(rows[0]?.details ?? 'null') as { settings: { name: string; value: string; source: string }[] };
+      const setting = (name: string): { name: string; value: string; source: string } | undefined => details.settings.find((s) => s.name === name);
+
+      expect(setting('WARDEN_ACCESS_TOKEN_TTL')).toEqual({ name: 'WARDEN_ACCESS_TOKEN_TTL', value: '600', source: 'env' });
+      expect(setting('WARDEN_PASSWORD_MIN_LENGTH')).toEqual({ name: 'WARDEN_PASSWORD_MIN_LENGTH', value: '14', source: 'env' });
+      expect(setting('WARDEN_SECRETS_PROVIDER')).toEqual({ name: 'WARDEN_SECRETS_PROVIDER', value: 'env', source: 'env' });
+      expect(setting('WARDEN_API_KEY_ROTATION_GRACE_MS')).toEqual({ name: 'WARDEN_API_KEY_ROTATION_GRACE_MS', value: '3600000', source: 'env' });
+      expect(setting('WARDEN_REFRESH_TOKEN_TTL')).toEqual({ name: 'WARDEN_REFRESH_TOKEN_TTL', value: '604800', source: 'default' });
+      // The listen address is configuration, not a client's personal data.
+      expect(setting('WARDEN_HOST')).toEqual({ name: 'WARDEN_HOST', value: '127.0.0.1', source: 'env' });
+      // Secrets (flagged so by the schema): only that they are set, never the value.
+      expect(setting('WARDEN_SECRET_KEY')).toEqual({ name: 'WARDEN_SECRET_KEY', value: '******** (set, 32+ chars)', source: 'env' });
+      expect(setting('WARDEN_METRICS_TOKEN')).toEqual({ name: 'WARDEN_METRICS_TOKEN', value: '******** (set, 32+ chars)', source: 'env' });
+      expect(setting('WARDEN_API_KEY_PEPPER')).toEqual({ name: 'WARDEN_API_KEY_PEPPER', value: '(unset)', source: 'default' });
+      // Nothing is lost to key-name redaction, and no secret value appears anywhere in the row.
+      expect(details.settings).toHaveLength(Object.keys(SETTING_DEFINITIONS).length);
+      const stored = JSON.stringify(rows[0]);
+      expect(stored).not.toContain('"[REDACTED]"');
+      for (const secret of [TEST_SECRET_KEY, metricsToken]) {
+        expect(stored).not.toContain(secret);
+        expect(stored).not.toContain(secret.slice(0, 12));
+        expect(stored).not.toContain(secret.slice(-12));
+      }
     } finally {
       await server.close();
       await database.cleanup();
     }
+  });
+
+  it('keeps redacting by key name and value in every other event', async () => {
+    testApp = await createTestApp({ dialect });
+    const { context } = testApp;
+    // The same shape config.loaded used to have: under any other action it is redacted by name.
+    await context.audit.record({
+      action: 'user.updated',
+      actor: 'admin',
+      entity_type: 'user',
+      entity_id: 'u1',
+      outcome: 'success',
+      details: { settings: { WARDEN_ACCESS_TOKEN_TTL: { value: '600' } }, changes: [{ name: 'x', value: 'client at 203.0.113.9' }] },
+    });
+    const row = await context.storage.db.selectFrom('audit_events').select('details').where('action', '=', 'user.updated').executeTakeFirstOrThrow();
+    expect(JSON.parse(row.details ?? 'null')).toEqual({
+      settings: { WARDEN_ACCESS_TOKEN_TTL: '[REDACTED]' },
+      changes: [{ name: 'x', value: 'client at [REDACTED:ipv4]' }],
+    });
   });
 
   it('warden audit verify, query, export and prune work on the configured database', async () => {

@@ -3,6 +3,9 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 
+/** What `Date.prototype.toISOString` writes: UTC, milliseconds, `Z`. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 describeEachDatabase('/v1/clients', (dialect) => {
   let t: TestApp;
   afterEach(async () => {
@@ -34,13 +37,64 @@ describeEachDatabase('/v1/clients', (dialect) => {
     const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${body.client_id}/rotate`, headers: auth, payload: { grace_ms: 0 } });
     expect(rotated.json().client_secret).not.toBe(body.client_secret);
     const revoked = await t.app.inject({ method: 'DELETE', url: `/v1/clients/${body.client_id}`, headers: auth });
-    expect(typeof revoked.json().revoked_at).toBe('number');
+    expect(revoked.json().revoked_at).toMatch(ISO_UTC);
 
     const actions = (await t.context.storage.db.selectFrom('audit_events').select('action').where('entity_id', '=', body.client_id).execute()).map((r) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['client.created', 'client.rotated', 'client.revoked']));
     const raw = JSON.stringify(await t.context.storage.db.selectFrom('audit_events').selectAll().execute());
     expect(raw).not.toContain(body.client_secret);
     expect(raw).not.toContain(rotated.json().client_secret);
+  });
+
+  it('takes and shows times as ISO 8601 strings, like API keys and users', async () => {
+    t = await createTestApp({ dialect });
+    const auth = bearer(await adminToken());
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/clients',
+      headers: auth,
+      payload: { name: 'billing', scopes: ['keys:read'], expires_at: '2030-01-01T01:00:00+01:00' },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const body = created.json();
+    expect(body).toMatchObject({ expires_at: '2030-01-01T00:00:00.000Z', revoked_at: null, last_used_at: null, previous_secret_expires_at: null });
+    expect(body.created_at).toMatch(ISO_UTC);
+    expect(Math.abs(Date.parse(body.created_at) - Date.now())).toBeLessThan(60_000);
+
+    // Every response carrying a client uses the same form.
+    const listed = await t.app.inject({ url: '/v1/clients', headers: auth });
+    expect(listed.json().data[0]).toMatchObject({ client_id: body.client_id, created_at: body.created_at, expires_at: '2030-01-01T00:00:00.000Z' });
+    const got = await t.app.inject({ url: `/v1/clients/${body.client_id}`, headers: auth });
+    expect(got.json()).toMatchObject({ created_at: body.created_at, expires_at: '2030-01-01T00:00:00.000Z' });
+    const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${body.client_id}/rotate`, headers: auth, payload: { grace_ms: 60_000 } });
+    expect(rotated.json().previous_secret_expires_at).toMatch(ISO_UTC);
+    expect(Date.parse(rotated.json().previous_secret_expires_at) - Date.now()).toBeGreaterThan(50_000);
+
+    // No expiry: omitted or null.
+    const never = await t.app.inject({ method: 'POST', url: '/v1/clients', headers: auth, payload: { name: 'n', scopes: [], expires_at: null } });
+    expect(never.statusCode).toBe(201);
+    expect(never.json().expires_at).toBeNull();
+  });
+
+  it('refuses an expires_at that is not an RFC 3339 date-time with a time zone, naming the field', async () => {
+    t = await createTestApp({ dialect });
+    const auth = bearer(await adminToken());
+    const cases: [unknown, RegExp][] = [
+      [1_893_456_000_000, /^body\.expires_at must be of type string$/],
+      ['2030-01-01T00:00:00', /^body\.expires_at must match format "date-time"$/],
+      ['2030-01-01', /^body\.expires_at must match format "date-time"$/],
+      ['2030-02-30T00:00:00Z', /^body\.expires_at must match format "date-time"$/],
+      ['next tuesday', /^body\.expires_at must match format "date-time"$/],
+      ['2030-12-31T23:59:60Z', /^body\.expires_at is not a representable date-time/],
+      ['2020-01-01T00:00:00Z', /^expires_at must be in the future$/],
+    ];
+    for (const [expiresAt, detail] of cases) {
+      const response = await t.app.inject({ method: 'POST', url: '/v1/clients', headers: auth, payload: { name: 'x', scopes: [], expires_at: expiresAt } });
+      expect(response.statusCode, String(expiresAt)).toBe(400);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.json(), String(expiresAt)).toMatchObject({ code: 'validation_failed', detail: expect.stringMatching(detail) });
+    }
+    expect(await t.context.storage.db.selectFrom('oauth_clients').select('id').execute()).toHaveLength(0);
   });
 
   it('refuses a client with more than its owner holds, bad scopes, unknown fields, and callers without clients:write', async () => {

@@ -25,6 +25,15 @@ describe('warden clients', () => {
     expect(listed.stdout).toContain('scopes=keys:read users:read');
     expect(listed.stdout).not.toContain(secret);
 
+    // `show` prints the HTTP form: ISO 8601 times, never the secret or its hash.
+    const shown = await runWarden(['clients', 'show', clientId!], { cwd, env });
+    expect(shown.code, shown.stderr).toBe(0);
+    const client = JSON.parse(shown.stdout) as Record<string, unknown>;
+    expect(client).toMatchObject({ client_id: clientId, name: 'billing', owner_id: ownerId, scopes: ['keys:read', 'users:read'], expires_at: null, revoked_at: null });
+    expect(client.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(shown.stdout).not.toContain(secret);
+    expect(shown.stdout).not.toMatch(/hash/i);
+
     const rotated = await runWarden(['clients', 'rotate', clientId!, '--grace', '0'], { cwd, env });
     expect(rotated.stdout).toMatch(/^client_secret=wcs_/);
     const revoked = await runWarden(['clients', 'revoke', clientId!], { cwd, env });

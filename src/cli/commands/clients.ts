@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { oauthOf } from '../../oauth/oauth-domain.js';
+import { clientView } from '../../oauth/client-view.js';
 import type { OAuthClient } from '../../oauth/oauth-client-service.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
@@ -38,7 +39,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
         // Checked before the database is opened; 0 would create a client that never works.
         const lifetime = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
         if (lifetime === 0) throw new CliFailure('--expires-in must be longer than 0', EXIT.usage);
-        return withServiceContext(async (context) => {
+        return withServiceContext(io, async (context) => {
           const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
           const { client, secret } = await oauthOf(context).clients.create({ name: options.name, ownerId: options.owner, scopes: options.scope, expiresAt }, CLI_ACTOR);
           io.out(`client_id=${client.client_id}`);
@@ -54,7 +55,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .option('--owner <user-id>', 'only this owner’s clients')
     .action((options: { owner?: string }) =>
       run(() =>
-        withServiceContext(async (context) => {
+        withServiceContext(io, async (context) => {
           const list = await oauthOf(context).clients.list(options.owner === undefined ? {} : { ownerId: options.owner });
           for (const client of list) io.out(describe(client));
           return EXIT.ok;
@@ -66,8 +67,9 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .description('show one client as JSON (never the secret)')
     .action((clientId: string) =>
       run(() =>
-        withServiceContext(async (context) => {
-          io.out(JSON.stringify(await oauthOf(context).clients.get(clientId), null, 2));
+        withServiceContext(io, async (context) => {
+          // The HTTP form (ISO 8601 times), as GET /v1/clients/{id} shows it.
+          io.out(JSON.stringify(clientView(await oauthOf(context).clients.get(clientId)), null, 2));
           return EXIT.ok;
         }),
       ),
@@ -79,7 +81,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .action((clientId: string, options: { grace: string }) =>
       run(() => {
         const graceMs = parseDuration(options.grace);
-        return withServiceContext(async (context) => {
+        return withServiceContext(io, async (context) => {
           const { secret } = await oauthOf(context).clients.rotate(clientId, graceMs, CLI_ACTOR);
           io.out(`client_secret=${secret}`);
           return EXIT.ok;
@@ -91,7 +93,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .description('revoke a client at once: its secret and its tokens stop working')
     .action((clientId: string) =>
       run(() =>
-        withServiceContext(async (context) => {
+        withServiceContext(io, async (context) => {
           const client = await oauthOf(context).clients.revoke(clientId, CLI_ACTOR);
           io.out(describe(client));
           return EXIT.ok;

@@ -27,7 +27,7 @@ export async function loadCliSettings(
   const envFile = options.envFile === undefined ? {} : { envFile: options.envFile };
   const fromProviders = await resolveServiceSecrets(envFile);
   const loaded = loadSettings({
-    args: fromProviders,
+    providerSecrets: fromProviders,
     generateDevSecrets: options.devSecrets === 'generate',
     readDevSecrets: true,
     ...envFile,

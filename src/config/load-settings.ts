@@ -15,6 +15,11 @@ import { readDotenv, resolveRaw, type SettingSource, type SourceLayers } from '.
 export interface LoadSettingsOptions {
   /** Explicit values (highest precedence), keyed by variable name, e.g. from CLI flags. */
   readonly args?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Secrets fetched from the configured provider (`resolveServiceSecrets`): used for a setting
+   * no other layer sets, and shown with the source `secrets-provider`.
+   */
+  readonly providerSecrets?: Readonly<Record<string, string>>;
   /** @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directory that relative paths and `.env` are resolved against. @default process.cwd() */
@@ -62,6 +67,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
     env,
     dotenv,
     secretsDir: secretsDirRaw === undefined || secretsDirRaw === '' ? undefined : secretsDirRaw,
+    provider: options.providerSecrets ?? {},
     cwd,
   };
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
 /** Where a setting's value came from, in precedence order (first wins). */
-export type SettingSource = 'args' | 'env' | 'env-file' | 'secrets-dir' | 'dotenv' | 'dotenv-file' | 'default' | 'generated';
+export type SettingSource = 'args' | 'env' | 'env-file' | 'secrets-dir' | 'dotenv' | 'dotenv-file' | 'secrets-provider' | 'default' | 'generated';
 
 export interface RawValue {
   readonly value: string;
@@ -16,6 +16,8 @@ export interface SourceLayers {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly dotenv: Readonly<Record<string, string>>;
   readonly secretsDir: string | undefined;
+  /** Secrets fetched from WARDEN_SECRETS_PROVIDER (Vault, AWS…), used when no other layer sets them. */
+  readonly provider?: Readonly<Record<string, string>>;
   readonly cwd: string;
 }
 
@@ -37,7 +39,8 @@ function readSecretFile(file: string, cwd: string, variable: string): string {
 
 /**
  * Resolves one variable through the layers: explicit args > environment > NAME_FILE from the
- * environment > a file named NAME in the secrets directory > .env > NAME_FILE from .env.
+ * environment > a file named NAME in the secrets directory > .env > NAME_FILE from .env > the
+ * secrets provider.
  */
 export function resolveRaw(name: string, layers: SourceLayers): RawValue | undefined {
   const fromArgs = layers.args[name];
@@ -60,5 +63,7 @@ export function resolveRaw(name: string, layers: SourceLayers): RawValue | undef
   if (dotenvFile !== undefined && dotenvFile !== '') {
     return { value: readSecretFile(dotenvFile, layers.cwd, name), source: 'dotenv-file' };
   }
+  const fromProvider = layers.provider?.[name];
+  if (fromProvider !== undefined) return { value: fromProvider, source: 'secrets-provider' };
   return undefined;
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { runWarden } from '../helpers/cli.js';
+import { startVaultStandIn } from '../secrets/vault-stand-in.js';
 
 const tmp = (): string => mkdtempSync(path.join(os.tmpdir(), 'warden-cli-'));
 
@@ -73,6 +74,23 @@ describe('warden CLI', () => {
         '  - WARDEN_LOG_LEVEL is debug: use info or higher in production',
       ].join('\n'),
     );
+  });
+
+  it('config check fetches the secrets the service would take from the secrets provider (Vault here), not reporting them missing', async () => {
+    const vault = await startVaultStandIn({ rootToken: 'root-token' });
+    try {
+      const secret = 'Vq8m2Zr7Lx4Tn9Wp1Hs6Bd0Fg5Jc3Nk7Rv2Xy8Ua4Ze9Mw1Ko6Pi5Ls0Dt3Gb';
+      vault.kv.set('secret/warden/WARDEN_SECRET_KEY', { value: secret });
+      const env = { WARDEN_ENV: 'production', WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_ADDR: vault.url, WARDEN_VAULT_TOKEN: 'root-token' };
+      const result = await runWarden(['config', 'check'], { cwd: tmp(), env });
+      expect(result.stderr).toBe('');
+      expect(result.stdout).toMatch(/^WARDEN_SECRET_KEY\s+\*{8} \(set, [^)]*\)\s+\[secrets-provider\]$/m);
+      expect(result.stdout).not.toContain('WARDEN_SECRET_KEY is missing');
+      expect(result.stdout).not.toContain(secret);
+      expect(vault.requests.some((r) => r.path.endsWith('/WARDEN_SECRET_KEY'))).toBe(true);
+    } finally {
+      await vault.close();
+    }
   });
 
   it('config check prints the same in staging and production, and lists a missing secret key as a problem (exit 1)', async () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeSettings, loadSettings, productionProblems } from '../../config/index.js';
+import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -12,10 +13,13 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
     .option('--env-file <path>', 'read this .env file instead of ./.env')
     .action((options: { envFile?: string }) =>
       run(async () => {
-        // Never generate secrets from a read-only check, but show the one development uses. What
-        // the profile refuses is listed below with the settings, not thrown: only values that
-        // cannot be parsed at all stop the check (exit 78).
+        // The secrets the service would fetch from WARDEN_SECRETS_PROVIDER (Vault, AWS…), so that
+        // a key held there is not reported missing. Never generate secrets from a read-only
+        // check, but show the one development uses. What the profile refuses is listed below
+        // with the settings, not thrown: only values that cannot be parsed at all stop the check (exit 78).
+        const providerSecrets = await resolveServiceSecrets(options.envFile === undefined ? {} : { envFile: options.envFile });
         const loaded = loadSettings({
+          providerSecrets,
           generateDevSecrets: false,
           readDevSecrets: true,
           refuseUnsafe: false,

@@ -18,7 +18,8 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
         // WARDEN_SECRET_KEY, WARDEN_ENCRYPTION_KEY… may live in Vault/AWS/files (docs/secrets.md).
         const fromProviders = await resolveServiceSecrets(options.envFile === undefined ? {} : { envFile: options.envFile });
         const loaded = loadSettings({
-          args: { ...fromProviders, WARDEN_HOST: options.host, WARDEN_PORT: options.port },
+          args: { WARDEN_HOST: options.host, WARDEN_PORT: options.port },
+          providerSecrets: fromProviders,
           ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
         });
         try {

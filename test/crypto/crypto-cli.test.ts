@@ -80,6 +80,11 @@ describe('warden crypto', () => {
     expect(result.code).toBe(2);
     expect(result.err[0]).toBe('warden: no key: pass --key-file or set WARDEN_ENCRYPTION_KEY');
     expect((await cli(['crypto', 'encrypt', '--format', 'aes-gcm', '--key', 'k1:abc'], 'x')).code).toBe(2);
+    // A key file that cannot be read is unreadable input (66), named with the reason.
+    const missing = path.join(os.tmpdir(), `warden-no-such-key-${process.pid}.txt`);
+    const unreadable = await cli(['crypto', 'encrypt', '--format', 'aes-gcm', '--key-file', missing], 'x');
+    expect(unreadable.code).toBe(66);
+    expect(unreadable.err).toEqual([`warden: cannot read ${missing}: no such file (ENOENT)`]);
   });
 
   it('rotate re-encrypts users.email with the active key and reports undecryptable rows', async () => {

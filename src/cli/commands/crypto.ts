@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openEnvelope, sealEnvelope } from '../../crypto/aes-gcm-envelope.js';
 import { generateAesKeyEntry, parseAesKeyring } from '../../crypto/aes-gcm-keyring.js';
@@ -7,7 +6,7 @@ import { createKeyringFieldCipher } from '../../crypto/field-cipher.js';
 import { generateFernetKey } from '../../crypto/fernet.js';
 import { parseFernetKeyring } from '../../crypto/multi-fernet.js';
 import { rotateEncryptedColumns } from '../../crypto/rotate-columns.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { withCheckedDatabase } from '../../server/secret-key-check.js';
@@ -29,13 +28,10 @@ function format(value: string): Format {
 }
 
 // Keys come from a file or the environment, never from argv (argv is visible in `ps`).
-async function keyringText(options: CipherOptions, fmt: Format): Promise<string> {
+function keyringText(options: CipherOptions, fmt: Format): string {
   if (options.keyFile !== undefined) {
-    try {
-      return (await readFile(options.keyFile, 'utf8')).trim();
-    } catch (error) {
-      throw new CliFailure(`cannot read the key file (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.config);
-    }
+    // An unreadable file named on the command line: exit 66, naming the file and why (never its content).
+    return readInputFile(options.keyFile).trim();
   }
   const fromEnv = process.env[KEYRING_ENV[fmt]];
   if (fromEnv === undefined || fromEnv.trim() === '') throw new CliFailure(`no key: pass --key-file or set ${KEYRING_ENV[fmt]}`, EXIT.usage);
@@ -85,7 +81,7 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
     .action((options: CipherOptions) =>
       run(async () => {
         const fmt = format(options.format);
-        const text = await keyringText(options, fmt);
+        const text = keyringText(options, fmt);
         const input = await io.readStdin();
         if (fmt === 'fernet') io.out(parseKeys(() => parseFernetKeyring(text)).encrypt(input));
         else io.out(sealEnvelope(parseKeys(() => parseAesKeyring(text)), input, options.aad).toString('base64url'));
@@ -102,7 +98,7 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
     .action((options: CipherOptions & { ttl?: string }) =>
       run(async () => {
         const fmt = format(options.format);
-        const text = await keyringText(options, fmt);
+        const text = keyringText(options, fmt);
         const input = (await io.readStdin()).toString('utf8').trim();
         let plaintext: Buffer;
         if (fmt === 'fernet') {

@@ -1,26 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { runWarden } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch-dirs.js';
 import { TEST_PG_URL } from '../helpers/services.js';
 
 // An operator whose database cannot be used learns why from `warden migrate` and `warden serve`
 // (the driver's reason and the database, password masked), exit 69; the password never appears.
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-db-errors-'));
-  dirs.push(dir);
-  return dir;
-}
+const tmp = scratchDirs('warden-db-errors-');
 
 /** Runs `migrate` and `serve` against `url`; both must fail the same way. */
 async function bothFail(url: string): Promise<{ stderr: string; everything: string }[]> {

@@ -1,24 +1,15 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runWarden, WARDEN_BIN } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch-dirs.js';
 
 // The CLI uses the secrets `npm start` (`warden serve`) generated in development, as the docs
 // promise (docs/configuration.md, Profiles): one data directory, one root secret.
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
 /** A fresh working directory: the defaults put the data directory at ./data in it. */
-function checkout(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-dev-secrets-'));
-  dirs.push(dir);
-  return dir;
-}
+const checkout = scratchDirs('warden-dev-secrets-');
 
 // Only what a new user has: no WARDEN_SECRET_KEY, the development profile by default.
 const ENV = { WARDEN_LOG_LEVEL: 'warn' };

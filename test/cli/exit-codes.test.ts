@@ -1,25 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { runWarden } from '../helpers/cli.js';
+import { scratchDirs } from '../helpers/scratch-dirs.js';
 
 // Every failure a new user meets exits with the code docs/operations.md documents for it,
 // with one line that says what is wrong, never "unexpected error".
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-exit-'));
-  dirs.push(dir);
-  return dir;
-}
+const tmp = scratchDirs('warden-exit-');
 
 const BASE = { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_LOG_LEVEL: 'warn' };
 

@@ -6,6 +6,7 @@ import { createAwsProvider } from '../../src/secrets/aws-provider.js';
 import { providersFromSettings } from '../../src/secrets/secret-manager-from-settings.js';
 import { SecretProviderError } from '../../src/secrets/secret-provider.js';
 import { createVaultProvider } from '../../src/secrets/vault-provider.js';
+import { NO_PROVIDER_SETTINGS } from './provider-settings.js';
 import { startVaultStandIn, type VaultStandIn } from './vault-stand-in.js';
 
 // A provider that cannot be built from the settings is a configuration problem naming the
@@ -21,21 +22,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-const BASE: Omit<Parameters<typeof providersFromSettings>[0], 'secretsProvider'> = {
-  secretsDir: undefined,
-  vaultAddr: undefined,
-  vaultToken: undefined,
-  vaultRoleId: undefined,
-  vaultSecretId: undefined,
-  vaultNamespace: undefined,
-  vaultMount: 'secret',
-  vaultPath: 'warden',
-  vaultCaFile: undefined,
-  awsRegion: undefined,
-  awsSecretPrefix: 'warden/',
-  awsEndpoint: undefined,
-  secretsCacheTtlMs: 0,
-};
+const BASE = NO_PROVIDER_SETTINGS;
 
 function problemsOf(build: () => unknown): readonly string[] {
   try {

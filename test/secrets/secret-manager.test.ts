@@ -11,6 +11,7 @@ import { SecretNotFoundError, SecretProviderError, type SecretProvider } from '.
 import { resolveServiceSecrets } from '../../src/secrets/resolve-service-secrets.js';
 import { loadSettings } from '../../src/config/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { NO_PROVIDER_SETTINGS } from './provider-settings.js';
 import { startVaultStandIn } from './vault-stand-in.js';
 
 let dir: string;
@@ -147,21 +148,7 @@ describe('SecretManager', () => {
 });
 
 describe('configuration', () => {
-  const base: Omit<Parameters<typeof providersFromSettings>[0], 'secretsProvider'> = {
-    secretsDir: undefined,
-    vaultAddr: undefined,
-    vaultToken: undefined,
-    vaultRoleId: undefined,
-    vaultSecretId: undefined,
-    vaultNamespace: undefined,
-    vaultMount: 'secret',
-    vaultPath: 'warden',
-    vaultCaFile: undefined,
-    awsRegion: undefined,
-    awsSecretPrefix: 'warden/',
-    awsEndpoint: undefined,
-    secretsCacheTtlMs: 0,
-  };
+  const base = NO_PROVIDER_SETTINGS;
   it('auto picks Vault, then AWS, then files and env', () => {
     const names = (s: Partial<typeof base>): string[] => providersFromSettings({ ...base, secretsProvider: 'auto', ...s }, {}).map((p) => p.name);
     expect(names({ vaultAddr: 'http://127.0.0.1:1', vaultToken: 't', awsRegion: 'eu-west-1' })).toEqual(['vault']);

@@ -66,8 +66,9 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
         settled = true;
         clearTimeout(deadline);
         // A response cut short or a timeout means Vault did not answer: unavailable, like a refused connection.
+        // The origin says which Vault (it never holds credentials: userinfo is not part of it).
         const unavailable = isNetworkFailure(error) || error.message === 'aborted';
-        reject(error instanceof SecretProviderError ? error : new SecretProviderError('vault', `request failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error, unavailable }));
+        reject(error instanceof SecretProviderError ? error : new SecretProviderError('vault', `request to ${base.origin} failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, { cause: error, unavailable }));
       };
       const req = transport.request(url, { method, headers, timeout: timeoutMs, ...(ca === undefined ? {} : { ca }) }, (res) => {
         const chunks: Buffer[] = [];

@@ -73,7 +73,7 @@ describe('exit codes of the CLI', () => {
       const result = await runWarden(args, { cwd: tmp(), env });
       expect(result.code, args.join(' ')).toBe(69);
       expect(result.stderr).toBe(
-        'warden: secret provider vault: request failed (ECONNREFUSED) (secret_provider_error)\n',
+        'warden: secret provider vault: request to http://127.0.0.1:1 failed (ECONNREFUSED) (secret_provider_error)\n',
       );
       expect(result.stdout + result.stderr).not.toContain('never-shown-token');
     }

@@ -80,7 +80,7 @@ describe('SecretProviderError.unavailable', () => {
   it('is true when Vault cannot be reached or answers 5xx (sealed), false when it answers and refuses', async () => {
     const down = createVaultProvider({ address: 'http://127.0.0.1:1', token: 't', timeoutMs: 500 });
     const refused = await failureOf(down.get('K'));
-    expect(refused.message).toBe('secret provider vault: request failed (ECONNREFUSED)');
+    expect(refused.message).toBe('secret provider vault: request to http://127.0.0.1:1 failed (ECONNREFUSED)');
     expect(refused.unavailable).toBe(true);
 
     server = http.createServer((_req, res) => {

@@ -34,7 +34,7 @@ export async function loadCliSettings(
   });
   for (const name of loaded.generated) {
     io.err(
-      `warden: generated ${name} into ${devSecretsPath(loaded.settings.dataDir)} (mode 0600; development only, value not shown; warden serve uses it too)`,
+      `warden: generated ${name} into ${devSecretsPath(loaded.settings.dataDir)} (mode 0600; development only, value not shown; a service with this data directory uses it too)`,
     );
   }
   return loaded;

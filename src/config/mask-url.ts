@@ -63,6 +63,8 @@ export function secretsOfUrl(value: string): string[] {
     if (raw === '') return;
     found.add(raw);
     try {
+      // Both decodings: pg reads a `+` in the password as itself, form decoding as a space.
+      found.add(decodeURIComponent(raw));
       found.add(decodeURIComponent(raw.replace(/\+/g, ' ')));
     } catch {
       // A malformed escape cannot have been decoded by a driver either: the raw form is enough.

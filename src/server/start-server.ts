@@ -74,8 +74,6 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     // Durable before the server accepts traffic: which configuration this instance runs with.
     await recordConfigLoaded(context.audit, loaded);
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
-    // First run without a UI: a first admin whose one-time password is printed below, once.
-    if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
     // Listening before Redis has connected would answer the first requests from a store that is
     // not there yet (503 when fail-closed). An outage at start still starts the service: /readyz
     // says not ready, and the limiter's failure policy decides until Redis comes back.
@@ -87,6 +85,10 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     }
     // Logs the address as a field the log redaction keeps, instead of Fastify's masked text.
     await listenAndLogAddress(app, { host: settings.host, port: settings.port });
+    // First run without a UI: a first admin whose one-time password is printed below, once.
+    // Made once listening has worked: a start that cannot listen (port in use) must not use up
+    // the one printing of the password.
+    if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
   } catch (error) {
     await app?.close().catch(() => undefined);
     await closeContext(context);

@@ -115,7 +115,7 @@ describe('the CLI in the development profile', () => {
     copyFileSync(WARDEN_BIN, file);
     const result = await runWarden(['roles', 'list'], { cwd, env: ENV });
     expect(result.code).toBe(78);
-    expect(result.stderr).toContain(`${file} is not valid JSON; restore it or delete it`);
+    expect(result.stderr).toContain(`${file} is not valid JSON; restore it (deleting it makes new development secrets`);
     expect(result.stderr).not.toContain('import(');
   });
 });

@@ -238,7 +238,7 @@ describe('reading the development secrets without generating them (readDevSecret
     for (const options of [{}, { generateDevSecrets: false, readDevSecrets: true }]) {
       const problems = problemsOf(() => loadSettings({ env: {}, cwd, envFile: false, ...options }));
       expect(problems).toEqual([
-        `WARDEN_SECRET_KEY cannot be taken from the development secrets: ${path.join(cwd, 'data', 'dev-secrets.json')} is not valid JSON; restore it or delete it to generate new development secrets`,
+        `WARDEN_SECRET_KEY cannot be taken from the development secrets: ${path.join(cwd, 'data', 'dev-secrets.json')} is not valid JSON; restore it (deleting it makes new development secrets, which a database set up with the old ones refuses)`,
       ]);
     }
   });

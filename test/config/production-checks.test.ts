@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { devSecret, loadSettings } from '../../src/config/index.js';
 import { generateFernetKey } from '../../src/crypto/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { scratchDirs } from '../helpers/scratch-dirs.js';
+
+const scratch = scratchDirs('warden-prodcheck-');
 
 /** Output of `openssl rand -base64 48`, the command the docs recommend. */
 const STRONG = '4OnucoqIGpmY+x1sMt63GVIJj9YInmlG3iGujPZ1EEEMJOEA7Rl6gBtYWUti2Xq3';
 
 function load(env: Record<string, string>): ReturnType<typeof loadSettings> {
-  return loadSettings({ env, cwd: mkdtempSync(path.join(os.tmpdir(), 'warden-prodcheck-')), envFile: false });
+  return loadSettings({ env, cwd: scratch(), envFile: false });
 }
 
 function refusal(env: Record<string, string>): string[] {
@@ -116,7 +116,7 @@ describe('production accepts the secrets Warden generates and recommends', () =>
   };
 
   it('accepts the development secret Warden generates', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-prodcheck-'));
+    const dir = scratch();
     for (let i = 0; i < 20; i++) accepts({ WARDEN_SECRET_KEY: devSecret(dir, `S${i}`).value });
   });
 

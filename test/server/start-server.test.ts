@@ -54,6 +54,26 @@ describe('startServer', () => {
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
   });
 
+  it('a first start that cannot listen does not use up the first admin: the next start prints its one-time password', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const lines: string[] = [];
+    try {
+      await expect(startServer(settingsFor(dir, { WARDEN_PORT: String(port) }), { print: (l) => lines.push(l), handleSignals: false, logStream: silent })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    expect(lines).toEqual([]);
+    const server = await startServer(settingsFor(dir), { print: (l) => lines.push(l), handleSignals: false, logStream: silent });
+    try {
+      expect(lines.join('\n')).toMatch(/created first admin \S+ with one-time password \S+/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('lets an in-flight request finish during graceful shutdown', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
     let release: () => void = () => undefined;

@@ -63,6 +63,11 @@ describe('databaseFailureReason', () => {
     expect(reason).toBe('could not connect with password "********" (encoded ********), also ********');
   });
 
+  it('scrubs a password with a "+" in both decodings (pg keeps the "+", form decoding makes it a space)', () => {
+    const plus = 'postgres://app:a+b%21c@db.internal:5432/warden';
+    expect(databaseFailureReason(new Error('as pg uses it: a+b!c; as a form: a b!c'), plus)).toBe('as pg uses it: ********; as a form: ********');
+  });
+
   it('joins the attempts of a multi-address connect (AggregateError) and falls back to the code', () => {
     const first = Object.assign(new Error('connect ECONNREFUSED ::1:5433'), { code: 'ECONNREFUSED' });
     const second = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5433'), { code: 'ECONNREFUSED' });

@@ -232,10 +232,12 @@ export class SigningKeyRing {
         try {
           material = await unseal(this.options.sealer, row.kid, algorithm, row.private_key, row.public_jwk);
         } catch (error) {
-          if (options.strict) throw unreadableKeyError(row.kid, error, row.private_key);
+          const why = unreadableKeyReason(row.kid, error, row.private_key);
+          if (options.strict) throw new ConfigError([why]);
           if (!this.reportedUnreadable.has(row.kid)) {
             this.reportedUnreadable.add(row.kid);
-            this.options.onUnreadableKey?.(row.kid, error);
+            // The same explanation as at start (e.g. which WARDEN_ENCRYPTION_KEY entry is missing).
+            this.options.onUnreadableKey?.(row.kid, new Error(why, { cause: error }));
           }
           continue;
         }
@@ -302,19 +304,15 @@ function parsePrivateJwk(text: string): JWK {
   return parsed as JWK;
 }
 
-/** Why start-up stops: names the key and the likely cause, never key material. */
-function unreadableKeyError(kid: string, error: unknown, stored: string): ConfigError {
+/** Why a stored key cannot be used (start-up stops on it; a reload reports it): names the key and the likely cause, never key material. */
+function unreadableKeyReason(kid: string, error: unknown, stored: string): string {
   // With encryption on (or after `warden crypto rotate`) the key is stored as a WARDEN_ENCRYPTION_KEY
   // envelope; the sealer, given no keyring, refuses anything not root-sealed as "in clear", which
   // this row is not. The envelope's header names its key id (not secret): what to configure.
   const keyId = isEncryptedField(stored) ? envelopeKeyId(Buffer.from(stored.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url')) : undefined;
   if (keyId !== undefined && error instanceof Error && error.message.startsWith('signing key is not sealed')) {
-    return new ConfigError([
-      `signing key ${kid} cannot be unsealed: it is encrypted with key ${keyId} of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key ${keyId}. Every instance sharing the database must share it.`,
-    ]);
+    return `signing key ${kid} cannot be unsealed: it is encrypted with key ${keyId} of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key ${keyId}. Every instance sharing the database must share it.`;
   }
   const reason = error instanceof Error ? error.message : String(error);
-  return new ConfigError([
-    `signing key ${kid} cannot be unsealed (${reason}): it was stored under a different WARDEN_SECRET_KEY or WARDEN_ENCRYPTION_KEY, or the row is corrupt. Every instance sharing the database must share those secrets.`,
-  ]);
+  return `signing key ${kid} cannot be unsealed (${reason}): it was stored under a different WARDEN_SECRET_KEY or WARDEN_ENCRYPTION_KEY, or the row is corrupt. Every instance sharing the database must share those secrets.`;
 }

@@ -22,7 +22,7 @@ beforeEach(async () => {
 });
 afterEach(async () => storage.close());
 
-function ring(sealer: PrivateKeySealer): SigningKeyRing {
+function ring(sealer: PrivateKeySealer, onUnreadableKey?: (kid: string, error: unknown) => void): SigningKeyRing {
   return new SigningKeyRing({
     db: storage.db,
     sealer,
@@ -30,6 +30,7 @@ function ring(sealer: PrivateKeySealer): SigningKeyRing {
     retireGraceMs: 930_000,
     now: () => NOW,
     reloadIntervalMs: 0,
+    ...(onUnreadableKey === undefined ? {} : { onUnreadableKey }),
   });
 }
 
@@ -89,5 +90,27 @@ describe('a signing key that cannot be unsealed at start', () => {
     expect(failure.message).toContain(
       'signing key planted cannot be unsealed (signing key is not sealed (refusing a private key stored in clear))',
     );
+  });
+});
+
+describe('a signing key that cannot be unsealed on a reload (another instance rotated)', () => {
+  it('is reported once with the same explanation as at start: the WARDEN_ENCRYPTION_KEY entry to configure', async () => {
+    const reports: { kid: string; message: string }[] = [];
+    const plain = ring(withoutEncryption(), (kid, error) => reports.push({ kid, message: error instanceof Error ? error.message : String(error) }));
+    await plain.initialise();
+    const encrypting = ring(withEncryption(KEYRING));
+    await encrypting.initialise();
+    const { kid } = await encrypting.rotate();
+    encrypting.close();
+
+    await plain.reload();
+    await plain.reload();
+    plain.close();
+    expect(reports).toEqual([
+      {
+        kid,
+        message: `signing key ${kid} cannot be unsealed: it is encrypted with key k1 of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key k1. Every instance sharing the database must share it.`,
+      },
+    ]);
   });
 });

@@ -26,7 +26,11 @@ export function createPlaintextFieldCipher(rootSecret: string): FieldCipher {
     encrypt: (plaintext) => plaintext,
     decrypt: (stored) => {
       // Fail closed: after encryption was turned off, ciphertext must not pass as a value.
-      if (isEncryptedField(stored)) throw new DecryptionError('unknown_key', 'a stored value is encrypted but WARDEN_ENCRYPTION_KEY is not set', { status: 500 });
+      if (isEncryptedField(stored)) {
+        // The envelope's header names its key id (not secret): what the operator must configure.
+        const keyId = envelopeKeyId(Buffer.from(stored.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url')) ?? '?';
+        throw new DecryptionError('unknown_key', `a stored value is encrypted with key ${keyId} of WARDEN_ENCRYPTION_KEY, which is not set`, { status: 500 });
+      }
       return stored;
     },
     blindIndex,

@@ -44,9 +44,14 @@ export class PrivateKeySealer {
   open(sealed: string, kid: string): string {
     const aad = `signing_keys.private_key:${kid}`;
     if (!sealed.startsWith(SEALED_PREFIX)) {
-      // Without a keyring the field cipher hands any value back as-is: a private key written in
-      // clear (by whoever can write the table, without the secret) would become a trusted signing key.
-      if (!this.cipher.enabled) throw new TypeError('signing key is not sealed (refusing a private key stored in clear)');
+      if (!this.cipher.enabled) {
+        // An envelope written while encryption was on: the plaintext cipher refuses it, naming
+        // the WARDEN_ENCRYPTION_KEY entry it needs.
+        this.cipher.decrypt(sealed, aad);
+        // Anything else it would hand back as-is: a private key written in clear (by whoever can
+        // write the table, without the secret) would become a trusted signing key.
+        throw new TypeError('signing key is not sealed (refusing a private key stored in clear)');
+      }
       // `warden crypto rotate` may have wrapped a root-sealed value in a field-cipher envelope
       // as-is (it has no decoder for this form): unwrap both layers.
       const inner = this.cipher.decrypt(sealed, aad);

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
-import { envelopeKeyId } from '../crypto/aes-gcm-envelope.js';
-import { ENCRYPTED_FIELD_PREFIX, isEncryptedField } from '../crypto/field-cipher.js';
+import { DecryptionError } from '../crypto/decryption-error.js';
 import { ConfigError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { PrivateKeySealer } from './private-key-sealing.js';
@@ -232,7 +231,7 @@ export class SigningKeyRing {
         try {
           material = await unseal(this.options.sealer, row.kid, algorithm, row.private_key, row.public_jwk);
         } catch (error) {
-          const why = unreadableKeyReason(row.kid, error, row.private_key);
+          const why = unreadableKeyReason(row.kid, error);
           if (options.strict) throw new ConfigError([why]);
           if (!this.reportedUnreadable.has(row.kid)) {
             this.reportedUnreadable.add(row.kid);
@@ -305,14 +304,12 @@ function parsePrivateJwk(text: string): JWK {
 }
 
 /** Why a stored key cannot be used (start-up stops on it; a reload reports it): names the key and the likely cause, never key material. */
-function unreadableKeyReason(kid: string, error: unknown, stored: string): string {
-  // With encryption on (or after `warden crypto rotate`) the key is stored as a WARDEN_ENCRYPTION_KEY
-  // envelope; the sealer, given no keyring, refuses anything not root-sealed as "in clear", which
-  // this row is not. The envelope's header names its key id (not secret): what to configure.
-  const keyId = isEncryptedField(stored) ? envelopeKeyId(Buffer.from(stored.slice(ENCRYPTED_FIELD_PREFIX.length), 'base64url')) : undefined;
-  if (keyId !== undefined && error instanceof Error && error.message.startsWith('signing key is not sealed')) {
-    return `signing key ${kid} cannot be unsealed: it is encrypted with key ${keyId} of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key ${keyId}. Every instance sharing the database must share it.`;
-  }
+function unreadableKeyReason(kid: string, error: unknown): string {
   const reason = error instanceof Error ? error.message : String(error);
+  // Encrypted with a WARDEN_ENCRYPTION_KEY entry this instance lacks (unset, or a keyring
+  // without it): the cipher's message names the key id to configure.
+  if (error instanceof DecryptionError && error.reason === 'unknown_key') {
+    return `signing key ${kid} cannot be unsealed: ${reason}. Set WARDEN_ENCRYPTION_KEY to a keyring that holds that key; every instance sharing the database must share it.`;
+  }
   return `signing key ${kid} cannot be unsealed (${reason}): it was stored under a different WARDEN_SECRET_KEY or WARDEN_ENCRYPTION_KEY, or the row is corrupt. Every instance sharing the database must share those secrets.`;
 }

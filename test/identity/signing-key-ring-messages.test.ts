@@ -59,7 +59,7 @@ describe('a signing key that cannot be unsealed at start', () => {
 
     const failure = await refusal(withoutEncryption());
     expect(failure.problems).toEqual([
-      `signing key ${kid} cannot be unsealed: it is encrypted with key k1 of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key k1. Every instance sharing the database must share it.`,
+      `signing key ${kid} cannot be unsealed: a stored value is encrypted with key k1 of WARDEN_ENCRYPTION_KEY, which is not set. Set WARDEN_ENCRYPTION_KEY to a keyring that holds that key; every instance sharing the database must share it.`,
     ]);
     expect(failure.message).not.toContain(KEYRING.slice(3));
   });
@@ -109,7 +109,7 @@ describe('a signing key that cannot be unsealed on a reload (another instance ro
     expect(reports).toEqual([
       {
         kid,
-        message: `signing key ${kid} cannot be unsealed: it is encrypted with key k1 of WARDEN_ENCRYPTION_KEY (written while encryption was on, or by \`warden crypto rotate\`), and WARDEN_ENCRYPTION_KEY is not set: set it to the keyring that holds key k1. Every instance sharing the database must share it.`,
+        message: `signing key ${kid} cannot be unsealed: a stored value is encrypted with key k1 of WARDEN_ENCRYPTION_KEY, which is not set. Set WARDEN_ENCRYPTION_KEY to a keyring that holds that key; every instance sharing the database must share it.`,
       },
     ]);
   });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { devSecret, existingDevSecret } from './dev-secrets.js';
 import { ParseProblem } from './parsers.js';
-import { productionProblems } from './production-checks.js';
+import { productionProblems, productionWarnings } from './production-checks.js';
 import {
   SETTING_DEFINITIONS,
   type Profile,
@@ -48,7 +48,10 @@ export interface LoadedSettings {
   readonly sources: Readonly<Record<SettingKey, SettingSource>>;
   /** Names of secrets generated on this start (values never included). */
   readonly generated: readonly string[];
-  /** Problems that do not stop this profile from starting (staging). */
+  /**
+   * Problems that do not stop this profile from starting: productionProblems in staging, and
+   * productionWarnings in staging and production. Printed at start-up.
+   */
   readonly warnings: readonly string[];
 }
 
@@ -118,7 +121,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
     if (refuse && profile === 'production' && unsafe.length > 0) throw new ConfigError(unsafe);
     const missingSecret = unsafe.filter((p) => p.startsWith('WARDEN_SECRET_KEY is missing'));
     if (refuse && missingSecret.length > 0) throw new ConfigError(missingSecret);
-    warnings.push(...unsafe);
+    warnings.push(...unsafe, ...productionWarnings(settings, env.PGSSLMODE));
   }
   return {
     settings,

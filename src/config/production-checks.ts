@@ -1,3 +1,4 @@
+import { postgresTlsWarning } from '../storage/postgres-tls.js';
 import { assessSecretStrength, describeSecretWeaknesses, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 import type { Settings } from './setting-definitions.js';
 import { familiesTrustedEntirely, MAX_TRUSTED_HOPS, MIN_PUBLIC_PREFIX, widePublicEntries } from './trust-proxy-scope.js';
@@ -111,4 +112,21 @@ export function productionProblems(settings: Settings): string[] {
     problems.push('WARDEN_LLM_URL is set without WARDEN_LLM_MODEL: set the model name or unset the URL');
   }
   return problems;
+}
+
+/**
+ * Risks that staging and production only warn about, one line each: a PostgreSQL connection to
+ * another host that does not verify the server (in clear, or sslmode=prefer/require without
+ * sslrootcert). Not refused like productionProblems: reaching a database only inside a private
+ * network (a VPC) without verifying it is a risk operators may take knowingly, and refusing
+ * would stop services that run safely enough today. `pgSslMode` is PGSSLMODE, which applies
+ * when the URL sets no sslmode.
+ */
+export function productionWarnings(settings: Settings, pgSslMode?: string): string[] {
+  const warnings: string[] = [];
+  if (/^postgres(ql)?:\/\//.test(settings.databaseUrl)) {
+    const tls = postgresTlsWarning(settings.databaseUrl, pgSslMode);
+    if (tls !== undefined) warnings.push(tls);
+  }
+  return warnings;
 }

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createPrivateDirs } from '../storage/private-dirs.js';
 
 export interface SecureTempOptions {
   /** Private directory (created 0700, must be owned by us and not group/world accessible). @default <os tmpdir>/warden-<uid> */
@@ -19,7 +20,9 @@ export interface SecureTempFile {
 /** The private temp directory, created 0700 if missing; refuses a directory others can enter. */
 export function privateTempDir(dir?: string): string {
   const target = dir ?? path.join(os.tmpdir(), `warden-${process.getuid?.() ?? 'user'}`);
-  mkdirSync(target, { recursive: true, mode: 0o700 });
+  // Not mkdirSync's recursive mode, which hangs under /proc (see createPrivateDirs); the
+  // directories made here are 0700 whatever the umask, and existing ones are checked below.
+  createPrivateDirs(target);
   // lstat, not stat: anyone can plant /tmp/warden-<uid> as a symlink to one of our own 0700
   // directories (~/.ssh), and the sweeper would then delete the files there.
   const info = lstatSync(target);

@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DialectName } from './migration.js';
 import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
+import { resolvePostgresTls, type PostgresTls } from './postgres-tls.js';
 import { createPrivateDirs } from './private-dirs.js';
 import type { DatabaseSchema } from './schema.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
@@ -51,8 +52,16 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
     db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: openSqliteFile(url, driver, timeoutMs) }) });
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     dialect = 'postgres';
+    let tls: PostgresTls;
+    try {
+      // sslmode as libpq means it (the docs promise that), not as pg 8 does; PGSSLMODE is read
+      // here because pg would otherwise apply its own meaning to it.
+      tls = resolvePostgresTls(url, process.env.PGSSLMODE);
+    } catch (error) {
+      throw new StorageUnavailableError('The database cannot be opened', error, url);
+    }
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: tls.connectionString,
       max: options.poolSize ?? 10,
       // statement_timeout bounds a stuck query; the connect timeout bounds an unreachable server.
       statement_timeout: timeoutMs === 0 ? undefined : timeoutMs,

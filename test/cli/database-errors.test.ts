@@ -4,6 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { procIsProcfs } from '../helpers/child-module.js';
 import { runWarden } from '../helpers/cli.js';
 import { scratchDirs } from '../helpers/scratch-dirs.js';
 import { TEST_PG_URL } from '../helpers/services.js';
@@ -14,10 +15,11 @@ import { TEST_PG_URL } from '../helpers/services.js';
 const tmp = scratchDirs('warden-db-errors-');
 
 /** Runs `migrate` and `serve` against `url`; both must fail the same way. */
-async function bothFail(url: string): Promise<{ stderr: string; everything: string }[]> {
+async function bothFail(url: string, timeoutMs?: number): Promise<{ stderr: string; everything: string }[]> {
   const results = [];
   for (const args of [['migrate'], ['serve', '--port', '0']]) {
     const result = await runWarden(args, {
+      timeoutMs,
       cwd: tmp(),
       env: {
         WARDEN_SECRET_KEY: TEST_SECRET_KEY,
@@ -67,6 +69,26 @@ describe('database connection failures name the reason', () => {
     for (const { stderr } of await bothFail(url)) {
       expect(stderr).toMatch(
         /^warden: The database cannot be opened: E\w+: .*a-file.* \(storage_unavailable\)$/m,
+      );
+      expect(stderr).toContain(`  database: ${url}`);
+    }
+  });
+});
+
+const procfs = procIsProcfs();
+if (!procfs) {
+  const bar = '!'.repeat(78);
+  console.warn(`\n${bar}\n!! SKIPPING the SQLite-under-/proc CLI test: /proc is not procfs on this system.\n${bar}\n`);
+}
+
+describe.skipIf(!procfs)('a SQLite path under /proc', () => {
+  it('fails at once naming the directory procfs will not create, instead of hanging', async () => {
+    // procfs answers mkdir with ENOENT although /proc exists; Node's recursive mkdir retried
+    // that for ever, so `warden migrate` never returned (runWarden kills it after 10 s here).
+    const url = `sqlite:/proc/warden-cli-${process.pid}/warden.db`;
+    for (const { stderr } of await bothFail(url, 10_000)) {
+      expect(stderr).toContain(
+        `warden: The database cannot be opened: ENOENT: cannot create directory '/proc/warden-cli-${process.pid}': mkdir answered "no such file or directory" although '/proc' exists: that file system does not allow creating directories (a virtual one such as /proc) (storage_unavailable)`,
       );
       expect(stderr).toContain(`  database: ${url}`);
     }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSecureTempFile, pathExists, privateTempDir, sweepSecureTempFiles, withSecureTempFile } from '../../src/crypto/secure-temp.js';
+import { procIsProcfs, runWithSources } from '../helpers/child-module.js';
 
 let root: string;
 let dir: string;
@@ -85,5 +86,43 @@ describe('secure temp files', () => {
     // A value the file handle cannot write (as from untyped JavaScript callers).
     await expect(createSecureTempFile({ dir, contents: 42 as unknown as string })).rejects.toThrow();
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('makes missing parents 0700 too, whatever the umask', () => {
+    const umask = process.umask(0o277);
+    try {
+      privateTempDir(path.join(dir, 'nested'));
+    } finally {
+      process.umask(umask);
+    }
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dir, 'nested')).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses a path where a file is in the way, naming it', () => {
+    writeFileSync(path.join(root, 'a-file'), '');
+    expect(() => privateTempDir(path.join(root, 'a-file', 'tmp'))).toThrow(/^ENOTDIR: cannot create directory '.*a-file\/tmp': '.*a-file' exists and is not a directory$/);
+  });
+});
+
+const procfs = procIsProcfs();
+if (!procfs) {
+  const bar = '!'.repeat(78);
+  console.warn(`\n${bar}\n!! SKIPPING the /proc secure-temp test: /proc is not procfs on this system.\n${bar}\n`);
+}
+
+describe.skipIf(!procfs)('a private temp directory under /proc', () => {
+  it('fails at once naming the directory, instead of hanging in mkdir', async () => {
+    // In a child process: the recursive mkdir this replaced spun for ever in one synchronous
+    // call, which would also have stopped this test's timeout from firing.
+    const result = await runWithSources(
+      ['crypto/secure-temp.ts', 'storage/private-dirs.ts'],
+      `import { privateTempDir } from './crypto/secure-temp.js';
+       try { privateTempDir('/proc/warden-temp-${process.pid}'); console.log('created'); }
+       catch (error) { console.log(error.code + ' ' + error.message); }`,
+      10_000,
+    );
+    expect(result.timedOut, 'privateTempDir under /proc hung (killed after 10 s)').toBe(false);
+    expect(result.stdout.trim()).toMatch(/^ENOENT ENOENT: cannot create directory '\/proc\/warden-temp-\d+': .*does not allow creating directories/);
   });
 });

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { assertMayActForOwner, mayActForOwner, type OwnerAccess } from '../authz/owner-access.js';
+import { actsAsOwner, assertMayActForOwner, managesOwners, mayActForOwner, type OwnerAccess } from '../authz/owner-access.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
 import type { ApiKeyRecord } from './api-key-store.js';
-import type { ActorContext } from './api-key-service.js';
+import type { ActorContext, OwnerStanding } from './api-key-service.js';
 import type { ApiKeys } from './api-keys-domain.js';
 import { displayPrefix } from './key-format.js';
 
@@ -34,7 +34,8 @@ const ListQuery = Type.Object(
   {
     owner_id: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-    after: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    // Opaque: the `next_cursor` of the previous page (decoded by the service; anything else is a 400).
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   },
   { additionalProperties: false },
 );
@@ -69,6 +70,9 @@ export function keyView(record: ApiKeyRecord, now: number): Record<string, unkno
     metadata: record.metadata,
     rate_limit: record.rateLimit === undefined ? null : { limit: record.rateLimit.limit, window_ms: record.rateLimit.windowMs },
     status,
+    // Whether the disable in force was made by someone managing the owner (only such a
+    // caller can lift it); who did it is not shown, as the owner may not see other users.
+    disabled_by_admin: record.disabledByAdmin,
     created_at: iso(record.createdAt),
     expires_at: iso(record.expiresAt),
     revoked_at: iso(record.revokedAt),
@@ -153,10 +157,9 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       let ownerId = request.query.owner_id;
       if (ownerId !== undefined) await assertMayActForOwner(context, principal, ownerId, 'read');
       else if (!(await context.authorize(principal, 'users:read'))) ownerId = principal.subject;
-      const records = await service.list({ ownerId, limit: request.query.limit, after: request.query.after });
+      const page = await service.list({ ownerId, limit: request.query.limit, cursor: request.query.cursor });
       const at = now();
-      const last = records.at(-1);
-      return { data: records.map((r) => keyView(r, at)), next_cursor: records.length === request.query.limit && last !== undefined ? last.id : null };
+      return { data: page.data.map((r) => keyView(r, at)), next_cursor: page.next_cursor };
     },
   );
 
@@ -188,8 +191,13 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/keys/:id',
     { schema: { params: IdParams, body: UpdateBody }, config: { permission: 'keys:write' } },
     async (request) => {
-      await keyFor(request, 'write');
-      return keyView(await service.setEnabled(request.params.id, request.body.enabled, actorOf(request, context)), now());
+      const record = await keyFor(request, 'write');
+      const principal = principalOf(request);
+      // The owner (or an owner's key) acting on its own key neither locks it nor may lift a
+      // lock, unless it also holds users:write; anyone else got here through users:write.
+      const isOwner = actsAsOwner(principal, record.ownerId);
+      const standing: OwnerStanding = { isOwner, managesOwners: !isOwner || (await managesOwners(context, principal, 'write')) };
+      return keyView(await service.setEnabled(request.params.id, request.body.enabled, actorOf(request, context), standing), now());
     },
   );
 

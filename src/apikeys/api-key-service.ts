@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
 import { isPermission, permissionCovers } from '../authz/permission-match.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
-import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
+import { KeyLockedError, NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import { inTransaction } from '../storage/index.js';
+import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import { findById, listKeys, type ApiKeyRecord } from './api-key-store.js';
+import type { ApiKeysTable } from './apikey-tables.js';
 import { generateApiKey, parseApiKey, type KeyEnvironment } from './key-format.js';
 import type { PepperKeyring } from './pepper-keyring.js';
 import type { UsageTracker } from './usage-tracker.js';
@@ -32,6 +34,20 @@ export interface ActorContext {
    */
   readonly notHeld?: ((wanted: readonly string[]) => Promise<readonly string[]>) | undefined;
 }
+
+/**
+ * How the caller stands to a key's owner, which decides whether a disable locks the key and
+ * who may lift that lock (see setEnabled). Routes take both from src/authz/owner-access.ts.
+ */
+export interface OwnerStanding {
+  /** The caller acts on its own key (the owner, or one of the owner's API keys). */
+  readonly isOwner: boolean;
+  /** The caller holds what managing another owner's keys needs (users:write). */
+  readonly managesOwners: boolean;
+}
+
+/** The CLI and library callers: operators, who stand above every owner. */
+const OPERATOR: OwnerStanding = { isOwner: false, managesOwners: true };
 
 export interface CreateKeyInput {
   readonly name: string;
@@ -160,13 +176,20 @@ export class ApiKeyService {
         rateLimit: old.rateLimit,
         metadata: old.metadata,
       };
-      // A disabled key's replacement starts disabled too: rotating must not re-enable it.
-      const created = await this.insert(trx, input, actor, now, { rotatedFrom: old.id, enabled: old.enabled });
+      // A disabled key's replacement starts disabled too, and locked if the key was: rotating
+      // must neither re-enable a key nor shed an administrator's disable.
+      const created = await this.insert(trx, input, actor, now, {
+        rotatedFrom: old.id,
+        enabled: old.enabled,
+        disabledBy: old.disabledBy,
+        disabledByAdmin: old.disabledByAdmin,
+      });
       const stopsAt = old.revokedAt === undefined ? now + graceMs : Math.min(old.revokedAt, now + graceMs);
       // The read above takes no lock: a revoke, disable or other rotation may commit before
       // this write. Writing only if the row is still as read (on PostgreSQL the condition is
       // re-checked once a concurrent writer commits) keeps a revocation from being pushed back
-      // into the future, a disable from being lost, and a key from having two replacements.
+      // into the future, a disable (or an administrator's lock on a disabled key) from being
+      // lost, and a key from having two replacements.
       // Comparing revoked_at with the value read, not with `now`, matters: a revoke that ran
       // after this rotation started stamps a later time than `now`.
       const result = await trx
@@ -175,6 +198,7 @@ export class ApiKeyService {
         .where('id', '=', old.id)
         .where('replaced_by', 'is', null)
         .where('is_enabled', '=', old.enabled ? 1 : 0)
+        .where('disabled_by_admin', '=', old.disabledByAdmin ? 1 : 0)
         .where((eb) => (old.revokedAt === undefined ? eb('revoked_at', 'is', null) : eb('revoked_at', '=', old.revokedAt)))
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) {
@@ -227,17 +251,37 @@ export class ApiKeyService {
     return this.withPendingUsage(revoked);
   }
 
-  /** Disables or re-enables a key; a disabled key is refused as `disabled` everywhere at once. */
-  async setEnabled(id: string, enabled: boolean, actor: ActorContext): Promise<ApiKeyRecord> {
+  /**
+   * Disables or re-enables a key; a disabled key is refused as `disabled` everywhere at once.
+   * A disable by someone not acting as the owner (`standing`; default: an operator) locks the
+   * key: re-enabling it then needs `managesOwners`, otherwise KeyLockedError (audited as denied).
+   * The owner's own disable of a locked key leaves the lock, and who set it, in place.
+   */
+  async setEnabled(id: string, enabled: boolean, actor: ActorContext, standing: OwnerStanding = OPERATOR): Promise<ApiKeyRecord> {
     const now = this.now();
-    const record = await inTransaction(this.options.db, async (trx) => {
-      const result = await trx.updateTable('api_keys').set({ is_enabled: enabled ? 1 : 0, updated_at: now }).where('id', '=', id).executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) throw new NotFoundError('The API key');
-      return (await findById(trx, id)) as ApiKeyRecord;
+    const locks = !enabled && !standing.isOwner;
+    const values: Updateable<ApiKeysTable> = enabled
+      ? { is_enabled: 1, disabled_by: null, disabled_by_admin: 0, updated_at: now }
+      : { is_enabled: 0, disabled_by: actor.actor, updated_at: now, ...(locks ? { disabled_by_admin: 1 } : {}) };
+    // The lock is tested by the write itself, not by an earlier read: a lock committed after
+    // such a read would otherwise be lifted (enable) or have its author overwritten (disable).
+    const respectsLock = enabled ? !standing.managesOwners : !locks;
+    const outcome = await inTransaction(this.options.db, async (trx) => {
+      let update = trx.updateTable('api_keys').set(values).where('id', '=', id);
+      if (respectsLock) update = update.where('disabled_by_admin', '=', 0);
+      const result = await update.executeTakeFirst();
+      const record = await findById(trx, id);
+      if (record === undefined) throw new NotFoundError('The API key');
+      return { record, changed: Number(result.numUpdatedRows) === 1 };
     });
+    const record = outcome.record;
+    if (enabled && !outcome.changed) {
+      await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled, reason: 'key_locked', disabled_by: record.disabledBy }, 'denied');
+      throw new KeyLockedError();
+    }
     // Caches before the audit write, as for revoke: a disable is in force from the commit.
     await this.announce(id);
-    await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled });
+    await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled, ...(enabled ? {} : { disabled_by_admin: record.disabledByAdmin }) });
     return this.withPendingUsage(record);
   }
 
@@ -247,16 +291,12 @@ export class ApiKeyService {
     return record === undefined ? undefined : this.withPendingUsage(record);
   }
 
-  /** Keys newest first (cursor = the last key of the previous page). */
-  async list(options: { ownerId?: string | undefined; limit: number; after?: string | undefined }): Promise<ApiKeyRecord[]> {
-    let before: { createdAt: number; id: string } | undefined;
-    if (options.after !== undefined) {
-      const last = await findById(this.options.db, options.after);
-      if (last === undefined) throw new ValidationError('The cursor does not name an existing key');
-      before = { createdAt: last.createdAt, id: last.id };
-    }
-    const records = await listKeys(this.options.db, { ownerId: options.ownerId, limit: options.limit, before });
-    return records.map((r) => this.withPendingUsage(r));
+  /** One page of keys, newest first (created_at, then id); `cursor` is the previous page's `next_cursor`. */
+  async list(options: { ownerId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<ListPage<ApiKeyRecord>> {
+    const before = options.cursor === undefined ? undefined : decodePositionCursor('k', options.cursor);
+    const records = await listKeys(this.options.db, { ownerId: options.ownerId, limit: options.limit + 1, before });
+    const page = pageOf(records, options.limit, (last) => encodePositionCursor('k', last));
+    return { ...page, data: page.data.map((r) => this.withPendingUsage(r)) };
   }
 
   private withPendingUsage(record: ApiKeyRecord): ApiKeyRecord {
@@ -356,7 +396,7 @@ export class ApiKeyService {
     input: CreateKeyInput,
     actor: ActorContext,
     now: number,
-    origin: { readonly enabled: boolean; readonly rotatedFrom?: string },
+    origin: { readonly enabled: boolean; readonly rotatedFrom?: string; readonly disabledBy?: string | undefined; readonly disabledByAdmin?: boolean },
   ): Promise<IssuedKey> {
     const key = generateApiKey(input.environment ?? 'live');
     const parsed = parseApiKey(key) as { prefix: string };
@@ -379,6 +419,8 @@ export class ApiKeyService {
         rate_limit: input.rateLimit?.limit ?? null,
         rate_limit_window_ms: input.rateLimit?.windowMs ?? null,
         is_enabled: origin.enabled ? 1 : 0,
+        disabled_by: origin.disabledBy ?? null,
+        disabled_by_admin: origin.disabledByAdmin === true ? 1 : 0,
         created_by: actor.actor,
         created_at: now,
         updated_at: now,
@@ -404,13 +446,19 @@ export class ApiKeyService {
     }
   }
 
-  private async record(actor: ActorContext, action: AuditEventInput['action'], key: ApiKeyRecord, details: Record<string, unknown>): Promise<void> {
+  private async record(
+    actor: ActorContext,
+    action: AuditEventInput['action'],
+    key: ApiKeyRecord,
+    details: Record<string, unknown>,
+    outcome: AuditEventInput['outcome'] = 'success',
+  ): Promise<void> {
     await this.options.audit().record({
       action,
       actor: actor.actor,
       entity_type: 'api_key',
       entity_id: key.id,
-      outcome: 'success',
+      outcome,
       ip: actor.ip,
       user_agent: actor.userAgent,
       request_id: actor.requestId,

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { DatabaseSchema } from '../storage/index.js';
+import type { KeysetPosition } from '../storage/keyset-cursor.js';
 import type { ApiKeysTable } from './apikey-tables.js';
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;
@@ -18,6 +19,10 @@ export interface ApiKeyRecord {
   readonly metadata: Record<string, unknown>;
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | undefined;
   readonly enabled: boolean;
+  /** Who made the disable in force (an actor id); undefined while enabled or for disables before migration 0011. */
+  readonly disabledBy: string | undefined;
+  /** The disable in force was made by someone managing the owner: the owner alone cannot lift it. */
+  readonly disabledByAdmin: boolean;
   readonly createdBy: string;
   readonly createdAt: number;
   readonly expiresAt: number | undefined;
@@ -49,6 +54,8 @@ export function toRecord(row: ApiKeyRow): ApiKeyRecord {
         ? undefined
         : { limit: Number(row.rate_limit), windowMs: Number(row.rate_limit_window_ms) },
     enabled: Number(row.is_enabled) === 1,
+    disabledBy: row.disabled_by ?? undefined,
+    disabledByAdmin: Number(row.disabled_by_admin) === 1,
     createdBy: row.created_by,
     createdAt: Number(row.created_at),
     expiresAt: optionalNumber(row.expires_at),
@@ -114,7 +121,7 @@ export async function findById(db: Kysely<DatabaseSchema>, id: string): Promise<
 /** Keys newest first, optionally of one owner; `before` is the cursor (created_at, id) of the last page's end. */
 export async function listKeys(
   db: Kysely<DatabaseSchema>,
-  options: { ownerId?: string | undefined; limit: number; before?: { createdAt: number; id: string } | undefined },
+  options: { ownerId?: string | undefined; limit: number; before?: KeysetPosition | undefined },
 ): Promise<ApiKeyRecord[]> {
   let query = db.selectFrom('api_keys').selectAll();
   if (options.ownerId !== undefined) query = query.where('owner_id', '=', options.ownerId);

@@ -24,6 +24,13 @@ export interface ApiKeysTable {
   rate_limit: number | null;
   rate_limit_window_ms: number | null;
   is_enabled: number;
+  /** Actor id (user id, `apikey:<id>`, `system`) of the disable in force; NULL while enabled (migration 0011). */
+  disabled_by: string | null;
+  /**
+   * 1 when the disable in force was made with authority over the owner (users:write) rather
+   * than as the owner: only such authority may re-enable the key. 0 while enabled.
+   */
+  disabled_by_admin: number;
   created_by: string;
   created_at: number;
   updated_at: number;

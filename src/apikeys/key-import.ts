@@ -136,6 +136,7 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
         rate_limit: null,
         rate_limit_window_ms: null,
         is_enabled: 1,
+        disabled_by_admin: 0,
         created_by: deps.actor,
         created_at: now,
         updated_at: now,

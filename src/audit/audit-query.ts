@@ -1,6 +1,7 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { ValidationError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import { decodeSequenceCursor, encodeSequenceCursor, pageOf } from '../storage/keyset-cursor.js';
 import type { AuditEventsTable } from './audit-tables.js';
 
 /** Filters of `GET /v1/audit`, `warden audit query` and `export`; all optional, combined with AND. */
@@ -74,17 +75,6 @@ export function toView(row: AuditEventsTable): AuditEventView {
   };
 }
 
-/** Encodes a page boundary (the seq of the page's last event) as an opaque cursor. */
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`s:${seq}`).toString('base64url');
-}
-
-/** Decodes a cursor; a 400 validation error when it was not made by encodeCursor. */
-export function decodeCursor(cursor: string): number {
-  const match = /^s:([1-9][0-9]{0,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (match?.[1] === undefined) throw new ValidationError('The cursor is not valid', { cursor: 'not a cursor from a previous page' });
-  return Number(match[1]);
-}
 
 /** One page of matching events, newest first (by chain position). */
 export async function queryEvents(
@@ -93,11 +83,9 @@ export async function queryEvents(
   page: { limit: number; cursor?: string },
 ): Promise<AuditPage> {
   let query = applyFilter(db.selectFrom('audit_events').selectAll(), filter);
-  if (page.cursor !== undefined) query = query.where('seq', '<', decodeCursor(page.cursor));
+  if (page.cursor !== undefined) query = query.where('seq', '<', decodeSequenceCursor('s', page.cursor));
   const rows = await query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
-  const data = rows.slice(0, page.limit).map(toView);
-  const last = data.at(-1);
-  return { data, next_cursor: rows.length > page.limit && last !== undefined ? encodeCursor(last.seq) : null };
+  return pageOf(rows.map(toView), page.limit, (last) => encodeSequenceCursor('s', last.seq));
 }
 
 /** Every matching event oldest first, in pages, for JSONL export to a SIEM. */

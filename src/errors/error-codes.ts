@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   key_expired: { status: 401, title: 'The API key has expired' },
   key_revoked: { status: 401, title: 'The API key has been revoked' },
   key_disabled: { status: 401, title: 'The API key is disabled' },
+  key_locked: { status: 403, title: 'The API key was disabled by an administrator; only someone who manages its owner can re-enable it' },
   insufficient_permissions: { status: 403, title: 'The credential lacks a required permission' },
 
   // Authorization

@@ -4,6 +4,7 @@ export {
   ConfigError,
   ValidationError,
   NotFoundError,
+  KeyLockedError,
   type ErrorFields,
   type WardenErrorOptions,
 } from './warden-error.js';

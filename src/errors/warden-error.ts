@@ -57,3 +57,15 @@ export class NotFoundError extends WardenError {
     super('not_found', `${what} was not found`);
   }
 }
+
+/**
+ * Re-enabling an API key that someone managing its owner disabled, by a caller without that
+ * authority (typically the owner): such a disable must stick until an administrator lifts it.
+ */
+export class KeyLockedError extends WardenError {
+  constructor() {
+    super('key_locked', "This API key was disabled by an administrator; only someone who manages its owner's keys (users:write) can re-enable it", {
+      fields: { permission: 'users:write' },
+    });
+  }
+}

@@ -19,7 +19,15 @@ const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RotateBody = Type.Object({ grace_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400_000 })) }, { additionalProperties: false });
+const RotateBody = Type.Object({ grace_period_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 86_400_000 })) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    // Opaque: the `next_cursor` of the previous page (decoded by the service; anything else is a 400).
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 function actorOf(request: FastifyRequest): Actor {
@@ -64,11 +72,17 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
   );
 
   // Everyone's clients with users:read, else the caller's own.
-  app.get('/v1/clients', { config: { permission: 'clients:read' } }, async (request) => {
-    const principal = principalOf(request);
-    const everyone = await context.authorize(principal, 'users:read');
-    return { data: (await clients().list(everyone ? {} : { ownerId: principal.subject })).map(clientView) };
-  });
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/v1/clients',
+    { config: { permission: 'clients:read' }, schema: { querystring: ListQuery } },
+    async (request) => {
+      const principal = principalOf(request);
+      const everyone = await context.authorize(principal, 'users:read');
+      const { limit, cursor } = request.query;
+      const page = await clients().list({ ownerId: everyone ? undefined : principal.subject, limit, cursor });
+      return { data: page.data.map(clientView), next_cursor: page.next_cursor };
+    },
+  );
 
   app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) => {
     const client = await clients().get(request.params.id);
@@ -83,7 +97,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     async (request, reply) => {
       const current = await clients().get(request.params.id);
       await assertMayHoldSecret(context, principalOf(request), { ownerId: current.owner_id, scopes: current.scopes });
-      const { client, secret } = await clients().rotate(request.params.id, request.body.grace_ms ?? 24 * 3_600_000, actorOf(request));
+      const { client, secret } = await clients().rotate(request.params.id, request.body.grace_period_ms ?? 24 * 3_600_000, actorOf(request));
       return reply.header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
     },
   );

@@ -7,6 +7,7 @@ import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import type { ClientSecretHasher } from './client-secret.js';
 import type { OAuthClientsTable } from './oauth-client-tables.js';
 
@@ -121,10 +122,19 @@ export class OAuthClientService {
     return { client: view(row), secret };
   }
 
-  async list(filter: { ownerId?: string } = {}): Promise<OAuthClient[]> {
-    let query = this.parts.db.selectFrom('oauth_clients').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1000);
-    if (filter.ownerId !== undefined) query = query.where('owner_id', '=', filter.ownerId);
-    return (await query.execute()).map(view);
+  /** One page of clients, newest first (created_at, then id), optionally of one owner; `cursor` is the previous page's `next_cursor`. */
+  async list(options: { ownerId?: string | undefined; limit: number; cursor?: string | undefined }): Promise<ListPage<OAuthClient>> {
+    let query = this.parts.db.selectFrom('oauth_clients').selectAll();
+    if (options.ownerId !== undefined) query = query.where('owner_id', '=', options.ownerId);
+    if (options.cursor !== undefined) {
+      // Keyset: strictly after the previous page's last client, so inserts meanwhile shift nothing.
+      const before = decodePositionCursor('c', options.cursor);
+      query = query.where((eb) =>
+        eb.or([eb('created_at', '<', before.createdAt), eb.and([eb('created_at', '=', before.createdAt), eb('id', '<', before.id)])]),
+      );
+    }
+    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit + 1).execute();
+    return pageOf(rows.map(view), options.limit, (last) => encodePositionCursor('c', { createdAt: last.created_at, id: last.client_id }));
   }
 
   async get(clientId: string): Promise<OAuthClient> {
@@ -144,7 +154,7 @@ export class OAuthClientService {
       updated_at: now,
     };
     await this.parts.db.updateTable('oauth_clients').set(update).where('id', '=', clientId).execute();
-    await this.record('client.rotated', clientId, by, { grace_ms: graceMs });
+    await this.record('client.rotated', clientId, by, { grace_period_ms: graceMs });
     return { client: view({ ...row, ...update }), secret };
   }
 

@@ -5,3 +5,4 @@ export { inTransaction } from './transaction.js';
 export { MIGRATIONS } from './migrations/index.js';
 export type { DatabaseSchema } from './schema.js';
 export type { DialectName, WardenMigration } from './migration.js';
+export type { ListPage } from './keyset-cursor.js';

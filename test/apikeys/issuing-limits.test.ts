@@ -57,7 +57,7 @@ describeEachDatabase('keys issued by an API key stay within its own expiry and r
       expect(res.json().detail).toMatch(/expires_at must be set and no later than/);
       expect(res.body).not.toMatch(/wdn_/);
     }
-    expect(await keys.service.list({ ownerId: holder, limit: 10 })).toHaveLength(1);
+    expect((await keys.service.list({ ownerId: holder, limit: 10 })).data).toHaveLength(1);
     const denied = audited.filter((e) => e.action === 'apikey.created' && e.outcome === 'denied');
     expect(denied).toHaveLength(2);
     expect(denied[0]).toMatchObject({ actor: `apikey:${limited.id}`, details: { reason: 'privilege_escalation', max_expires_at: iso(limited.expiresAt) } });

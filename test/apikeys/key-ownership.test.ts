@@ -54,7 +54,7 @@ describeEachDatabase("who may see and change another owner's API keys", (dialect
     expect(minted.statusCode).toBe(403);
     // The admin's key is untouched and still works.
     expect(await keys.verifier.verify(adminWide.key)).toMatchObject({ valid: true });
-    expect((await keys.service.list({ ownerId: admin, limit: 10 })).map((k) => k.id)).toEqual([adminWide.id]);
+    expect((await keys.service.list({ ownerId: admin, limit: 10 })).data.map((k) => k.id)).toEqual([adminWide.id]);
   });
 
   it('a key loses what its owner loses: after a demotion it is refused on a guarded route and by /v1/keys/verify', async () => {
@@ -77,7 +77,7 @@ describeEachDatabase("who may see and change another owner's API keys", (dialect
     const holder = await keyHolder();
     const listed = await t.app.inject({ url: '/v1/keys?limit=10', headers: as(manager) });
     expect(new Set(listed.json().data.map((k: { owner_id: string }) => k.owner_id))).toEqual(new Set([admin, holder.id]));
-    const theirs = (await keys.service.list({ ownerId: holder.id, limit: 1 }))[0];
+    const theirs = (await keys.service.list({ ownerId: holder.id, limit: 1 })).data[0];
     const revoked = await t.app.inject({ method: 'POST', url: `/v1/keys/${theirs?.id}/revoke`, headers: as(manager) });
     expect(revoked.statusCode).toBe(200);
   });

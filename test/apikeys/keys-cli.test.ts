@@ -62,6 +62,43 @@ describe('warden keys', () => {
     expect(old.stdout[0]).toContain('invalid: revoked');
   });
 
+  it('lists keys in pages: --limit rows on stdout, the next cursor on stderr, --cursor for the next page', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const create = captureIo();
+      expect(await runCli(['node', 'warden', 'keys', 'create', '--name', `k${i}`, '--owner', ownerId], create)).toBe(0);
+      ids.push(/created key (\S+);/.exec(create.stderr.join('\n'))?.[1] as string);
+      // Distinct creation times: the CLI lists newest first, and this test names the order.
+      await storage.db.updateTable('api_keys').set({ created_at: Date.UTC(2026, 0, 1) + i }).where('id', '=', ids[i] as string).execute();
+    }
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    // 5 keys at 2 a page, then again at 5 a page (an exact fit): the last page prints no cursor.
+    for (const limit of ['2', '5']) {
+      let pages = 0;
+      do {
+        const io = captureIo();
+        expect(await runCli(['node', 'warden', 'keys', 'list', '--owner', ownerId, '--limit', limit, ...(cursor === undefined ? [] : ['--cursor', cursor])], io), io.stderr.join('\n')).toBe(0);
+        listed.push(...io.stdout.map((line) => line.split('\t')[0] as string));
+        cursor = /^next cursor: (\S+)$/.exec(io.stderr.join('\n'))?.[1];
+        pages += 1;
+      } while (cursor !== undefined);
+      expect(pages).toBe(Math.ceil(5 / Number(limit)));
+    }
+    expect(listed).toEqual([...[...ids].reverse(), ...[...ids].reverse()]);
+  });
+
+  it('keys list refuses a --cursor it did not print and a bad --limit (exit 2), before opening the database', async () => {
+    vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://nobody@127.0.0.1:1/none');
+    const clientsCursor = Buffer.from('c:1767225600000:00000000-0000-4000-8000-000000000000').toString('base64url');
+    for (const args of [['--cursor', "' OR 1=1 --"], ['--cursor', clientsCursor], ['--cursor', 'garbage'], ['--limit', '0'], ['--limit', '201']]) {
+      const io = captureIo();
+      expect(await runCli(['node', 'warden', 'keys', 'list', ...args], io), args.join(' ')).toBe(2);
+      expect(io.stdout).toEqual([]);
+      expect(io.stderr.join('\n')).toContain(args[0] as string);
+    }
+  });
+
   it('imports salted SHA-256 rows and plain keys; an imported key verifies', async () => {
     const legacyKey = 'tts_live_9b1f0c3a5d7e2b4c6a8e0f1d3b5c7a9e';
     const lines = [

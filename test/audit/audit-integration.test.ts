@@ -6,6 +6,7 @@ import type { Principal } from '../../src/http/principal.js';
 import { startServer } from '../../src/server/start-server.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
 import { createTestDatabase, describeEachDatabase } from '../helpers/databases.js';
+import { cursorOf, expectCursorsRefused, expectQueriesRefused, forgedCursors, readAllPages, type Page } from '../helpers/pages.js';
 import { captureIo } from './helpers.js';
 
 /** Lets a test request act with the permissions listed in x-test-permissions. */
@@ -132,6 +133,32 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
     });
   });
 
+  it('pages GET /v1/audit like every list: each event once, newest first; forged cursors and unknown fields are 400 and change nothing', async () => {
+    testApp = await createTestApp({ dialect });
+    allowTestPrincipals(testApp);
+    const { app, context } = testApp;
+    for (let i = 0; i < 6; i += 1) await context.audit.record({ action: 'role.created', actor: 'admin', entity_type: 'role', entity_id: `r${i}`, outcome: 'success' });
+    const auditor = { 'x-test-permissions': 'audit:read' };
+    const expected = ['r5', 'r4', 'r3', 'r2', 'r1', 'r0'];
+    // 1, 2, 3 and 6 divide 6: the last full page must still say it is the last.
+    for (const limit of [1, 2, 3, 4, 5, 6, 7]) {
+      const served = await readAllPages<{ entity_id: string }>(app, '/v1/audit?action=role.created', auditor, limit);
+      expect(served.map((e) => e.entity_id), `limit ${limit}`).toEqual(expected);
+    }
+
+    const valid = (await app.inject({ url: '/v1/audit?limit=2', headers: auditor })).json<Page<unknown>>().next_cursor as string;
+    const count = async (): Promise<number> => (await context.storage.db.selectFrom('audit_events').select('seq').execute()).length;
+    const before = await count();
+    await expectCursorsRefused(app, '/v1/audit?limit=2', auditor, forgedCursors(valid, [cursorOf('keys'), cursorOf('users'), cursorOf('clients'), 'xyz']));
+    const garbage = await app.inject({ url: `/v1/audit?cursor=${encodeURIComponent("' OR 1=1 --")}`, headers: auditor });
+    expect(garbage.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'cursor' });
+    expect(await count()).toBe(before);
+    expect((await app.inject({ url: `/v1/audit?action=role.created&limit=2&cursor=${valid}`, headers: auditor })).json<Page<{ entity_id: string }>>().data.map((e) => e.entity_id)).toEqual(['r3', 'r2']);
+    // The audit log keeps its own, larger page bound (1-500).
+    expect((await app.inject({ url: '/v1/audit?limit=500', headers: auditor })).statusCode).toBe(200);
+    await expectQueriesRefused(app, '/v1/audit', auditor, ['bogus=1', 'after=1', 'page=2', 'limit=0', 'limit=501', 'limit=1.5', 'cursor=']);
+  });
+
   it('warden audit verify, query, export and prune work on the configured database', async () => {
     testApp = await createTestApp({ dialect });
     const { context } = testApp;
@@ -148,6 +175,20 @@ describeEachDatabase('audit log in the service and the CLI', (dialect) => {
     io = captureIo();
     expect(await runCli(['node', 'warden', 'audit', 'query', '--action', 'apikey.created'], io)).toBe(0);
     expect(io.lines.map((l) => (JSON.parse(l) as { entity_id: string }).entity_id)).toEqual(['k2']);
+
+    // Pages of one event: the next cursor goes to stderr and takes the CLI to the next page.
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'query', '--limit', '1'], io)).toBe(0);
+    expect(io.lines.map((l) => (JSON.parse(l) as { entity_id: string }).entity_id)).toEqual(['k2']);
+    const cursor = /^next cursor: (\S+)$/.exec(io.errors.join('\n'))?.[1] as string;
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'query', '--limit', '1', '--cursor', cursor], io)).toBe(0);
+    expect(io.lines.map((l) => (JSON.parse(l) as { entity_id: string }).entity_id)).toEqual(['k1']);
+    expect(io.errors).toEqual([]);
+    io = captureIo();
+    expect(await runCli(['node', 'warden', 'audit', 'query', '--cursor', "' OR 1=1 --"], io)).toBe(2);
+    expect(io.errors.join('\n')).toContain('--cursor');
+    expect(io.lines).toEqual([]);
 
     io = captureIo();
     expect(await runCli(['node', 'warden', 'audit', 'export', '--format', 'jsonl'], io)).toBe(0);

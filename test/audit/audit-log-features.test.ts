@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { pruneEvents } from '../../src/audit/audit-prune.js';
-import { decodeCursor, exportEvents, queryEvents } from '../../src/audit/audit-query.js';
+import { exportEvents, queryEvents } from '../../src/audit/audit-query.js';
+import { decodeSequenceCursor } from '../../src/storage/keyset-cursor.js';
 import type { AuditLog } from '../../src/audit/audit-recorder.js';
 import { verifyChain } from '../../src/audit/audit-verify.js';
 import type { Storage } from '../../src/storage/index.js';
@@ -68,7 +69,7 @@ describeEachDatabase('audit log: redaction, query, prune, sampling', (dialect) =
     expect(byActor.data[0]).toMatchObject({ entity_id: 'u4', details: { i: 4 }, occurred_at: new Date(Date.parse('2026-01-01T00:05:00Z')).toISOString() });
     const window = await queryEvents(storage.db, { since: Date.parse('2026-01-01T00:03:00Z'), until: Date.parse('2026-01-01T00:06:00Z') }, { limit: 50 });
     expect(window.data.map((e) => e.seq)).toEqual([5, 4, 3]);
-    expect(() => decodeCursor('bm9wZQ')).toThrow(/cursor/);
+    expect(() => decodeSequenceCursor('s', 'bm9wZQ')).toThrow(/cursor/);
 
     const exported: number[] = [];
     for await (const event of exportEvents(storage.db, { action: 'apikey.created' }, 2)) exported.push(event.seq);

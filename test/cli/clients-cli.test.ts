@@ -30,6 +30,15 @@ describe('warden clients: durations are checked before anything is created', () 
     });
   }
 
+  for (const args of [['--cursor', "' OR 1=1 --"], ['--cursor', Buffer.from('k:1767225600000:00000000-0000-4000-8000-000000000000').toString('base64url')], ['--limit', '0'], ['--limit', '201'], ['--limit', '2x']]) {
+    it(`clients list ${args.join(' ')}: exit 2 with a message naming the flag`, async () => {
+      const { io, out, err } = captureIo();
+      expect(await runCli(['node', 'warden', 'clients', 'list', ...args], io)).toBe(2);
+      expect(out).toEqual([]);
+      expect(err.join('\n')).toContain(args[0]);
+    });
+  }
+
   it('clients rotate --grace with an overflowing duration: exit 2', async () => {
     const { io, err } = captureIo();
     expect(await runCli(['node', 'warden', 'clients', 'rotate', 'some-client', '--grace', '99999999999999999999d'], io)).toBe(2);

@@ -201,7 +201,10 @@ describeEachDatabase('login, refresh and logout over HTTP', (dialect) => {
     const b = await t.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'user-agent': 'phone/1.0' }, payload: { email: user.email, password: STRONG_PASSWORD } });
     const bTokens = b.json() as { refresh_token: string; access_token: string };
     const list = await t.app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: bearer(a.access_token) });
-    const items = (list.json() as { items: { id: string; current: boolean; user_agent: string | null; ip: string }[] }).items;
+    // Like every list: rows under `data` (not paginated; at most the 100 newest active sessions).
+    const body = list.json() as { data: { id: string; current: boolean; user_agent: string | null; ip: string }[] };
+    expect(Object.keys(body)).toEqual(['data']);
+    const items = body.data;
     expect(items).toHaveLength(2);
     expect(items.filter((s) => s.current)).toHaveLength(1);
     const phone = items.find((s) => s.user_agent === 'phone/1.0');

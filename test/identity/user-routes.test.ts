@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { cursorOf, expectCursorsRefused, expectQueriesRefused, forgedCursors, readAllPages, type Page } from '../helpers/pages.js';
 import { bearer, identityOfApp, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 describeEachDatabase('/v1/users', (dialect) => {
@@ -91,18 +92,38 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect(audit.map((row) => JSON.parse(String(row.details)))).toContainEqual({ fields: ['is_admin'], revoked: 'issued access' });
   });
 
-  it('lists users with a cursor, each user exactly once', async () => {
-    for (let i = 0; i < 4; i += 1) await seedUser(t, { email: `page${i}@example.test` });
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const url: string = `/v1/users?limit=2${cursor === null ? '' : `&cursor=${cursor}`}`;
-      const page = (await t.app.inject({ method: 'GET', url, headers: bearer(adminToken) })).json() as { items: { email: string }[]; next_cursor: string | null };
-      seen.push(...page.items.map((u) => u.email));
-      cursor = page.next_cursor;
-    } while (cursor !== null);
-    expect(seen).toHaveLength(5);
-    expect(new Set(seen).size).toBe(5);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/users?cursor=garbage', headers: bearer(adminToken) })).statusCode).toBe(400);
+  it('lists users with a cursor, each exactly once, oldest first (created_at, then id), at every page size', async () => {
+    for (let i = 0; i < 5; i += 1) {
+      const user = await seedUser(t, { email: `page${i}@example.test` });
+      // Two users per millisecond: the order within a tie is the id's, which a page boundary must respect.
+      await t.context.storage.db.updateTable('users').set({ created_at: Date.UTC(2026, 0, 1) + Math.floor(i / 2) }).where('id', '=', user.id).execute();
+    }
+    const rows = (await t.context.storage.db.selectFrom('users').select(['id', 'created_at']).execute()).map((r) => ({ id: r.id, createdAt: Number(r.created_at) }));
+    rows.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const expected = rows.map((r) => r.id);
+    expect(expected).toHaveLength(6);
+    // 1, 2, 3 and 6 divide 6: the last full page must still say it is the last.
+    for (const limit of [1, 2, 3, 4, 5, 6, 7]) {
+      const served = await readAllPages<{ id: string }>(t.app, '/v1/users', bearer(adminToken), limit);
+      expect(served.map((u) => u.id), `limit ${limit}`).toEqual(expected);
+    }
+    const all = (await t.app.inject({ url: '/v1/users', headers: bearer(adminToken) })).json<Page<{ id: string }>>();
+    expect(all).toMatchObject({ next_cursor: null });
+    expect(all.data).toHaveLength(6);
+  });
+
+  it('refuses a cursor it did not make with 400 naming cursor, changing nothing; unknown query fields are 400', async () => {
+    for (let i = 0; i < 3; i += 1) await seedUser(t, { email: `page${i}@example.test` });
+    const valid = (await t.app.inject({ url: '/v1/users?limit=2', headers: bearer(adminToken) })).json<Page<unknown>>().next_cursor as string;
+    const auditCursor = (await t.app.inject({ url: '/v1/audit?limit=1', headers: bearer(adminToken) })).json<Page<unknown>>().next_cursor;
+    expect(auditCursor).toEqual(expect.any(String));
+    const snapshot = async (): Promise<unknown[]> => t.context.storage.db.selectFrom('users').selectAll().orderBy('id').execute();
+    const before = await snapshot();
+    await expectCursorsRefused(t.app, '/v1/users?limit=2', bearer(adminToken), forgedCursors(valid, [auditCursor as string, cursorOf('keys'), cursorOf('clients'), 'garbage']));
+    const garbage = await t.app.inject({ url: `/v1/users?cursor=${encodeURIComponent("' OR 1=1 --")}`, headers: bearer(adminToken) });
+    expect(garbage.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'cursor' });
+    expect(await snapshot()).toEqual(before);
+    expect((await t.app.inject({ url: `/v1/users?limit=2&cursor=${valid}`, headers: bearer(adminToken) })).json<Page<unknown>>().data).toHaveLength(2);
+    await expectQueriesRefused(t.app, '/v1/users', bearer(adminToken), ['page=2', 'after=x', 'email=a@example.test', 'limit=0', 'limit=201', 'limit=1.5', 'cursor=']);
   });
 });

@@ -43,7 +43,7 @@ describeEachDatabase('who may hold and manage an OAuth client', (dialect) => {
     expect(forAdmin.statusCode).toBe(403);
     expect(forAdmin.json()).toMatchObject({ code: 'privilege_escalation', scopes: ['*:*'] });
     expect(forAdmin.body).not.toContain('client_secret');
-    expect(await oauthOf(t.context).clients.list()).toHaveLength(0);
+    expect((await oauthOf(t.context).clients.list({ limit: 10 })).data).toHaveLength(0);
     // What the editor holds, it may give an admin-owned client.
     const narrow = await t.app.inject({ method: 'POST', url: '/v1/clients', headers: editor.auth, payload: { name: 'x', owner_id: admin.id, scopes: ['users:write'] } });
     expect(narrow.statusCode).toBe(201);
@@ -59,7 +59,7 @@ describeEachDatabase('who may hold and manage an OAuth client', (dialect) => {
     const listed = await t.app.inject({ url: '/v1/clients', headers: other.auth });
     expect(listed.json().data.map((c: { client_id: string }) => c.client_id)).toEqual([own.json().client_id]);
     expect((await t.app.inject({ url: `/v1/clients/${target.clientId}`, headers: other.auth })).statusCode).toBe(404);
-    const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${target.clientId}/rotate`, headers: other.auth, payload: { grace_ms: 0 } });
+    const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${target.clientId}/rotate`, headers: other.auth, payload: { grace_period_ms: 0 } });
     expect(rotated.statusCode).toBe(403);
     expect(rotated.body).not.toContain('client_secret');
     const revoked = await t.app.inject({ method: 'DELETE', url: `/v1/clients/${target.clientId}`, headers: other.auth });

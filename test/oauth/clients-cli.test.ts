@@ -24,6 +24,7 @@ describe('warden clients', () => {
     expect(listed.stdout).toContain(`${clientId}  active   billing`);
     expect(listed.stdout).toContain('scopes=keys:read users:read');
     expect(listed.stdout).not.toContain(secret);
+    expect(listed.stderr).not.toContain('next cursor');
 
     // `show` prints the HTTP form: ISO 8601 times, never the secret or its hash.
     const shown = await runWarden(['clients', 'show', clientId!], { cwd, env });
@@ -44,4 +45,25 @@ describe('warden clients', () => {
     expect(missing.stderr).toContain('was not found');
     expect((await runWarden(['clients', 'rotate', clientId!, '--grace', 'soon'], { cwd, env })).code).toBe(2);
   });
+
+  it('lists in pages: --limit rows on stdout, the next cursor on stderr, --cursor for the next page', async () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'warden-clients-cli-'));
+    const env = { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: `sqlite:${path.join(cwd, 'w.db')}`, WARDEN_LOG_LEVEL: 'silent' };
+    const admin = await runWarden(['users', 'create', '--email', 'ops@example.test', '--admin', '--generate-password'], { cwd, env });
+    const ownerId = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(admin.stdout)?.[0] as string;
+    for (const name of ['first', 'second', 'third']) expect((await runWarden(['clients', 'create', '--name', name, '--owner', ownerId], { cwd, env })).code).toBe(0);
+    const names: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await runWarden(['clients', 'list', '--limit', '2', ...(cursor === undefined ? [] : ['--cursor', cursor])], { cwd, env });
+      expect(page.code, page.stderr).toBe(0);
+      names.push(...page.stdout.trim().split('\n').map((line) => line.split(/\s+/)[2] as string));
+      cursor = /next cursor: (\S+)/.exec(page.stderr)?.[1];
+      pages += 1;
+    } while (cursor !== undefined);
+    // 3 clients at 2 a page: a full page with a cursor, then the last one without.
+    expect(pages).toBe(2);
+    expect(names.sort()).toEqual(['first', 'second', 'third']);
+  }, 60_000);
 });

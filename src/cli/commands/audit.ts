@@ -18,6 +18,7 @@ import { deriveKey } from '../../crypto/derive-key.js';
 import { WardenError } from '../../errors/index.js';
 import type { Storage } from '../../storage/index.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
+import { cursorFlag } from '../cursor-flag.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { withCheckedDatabase } from '../../server/secret-key-check.js';
@@ -114,7 +115,9 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
       run(() =>
         withAudit(io, async ({ storage }) => {
           const limit = integerFlag(options.limit, '--limit', 1, 500);
-          const page = await queryEvents(storage.db, toFilter(options), options.cursor === undefined ? { limit } : { limit, cursor: options.cursor });
+          // A cursor no previous page printed is a wrong flag (exit 2), as for keys and clients list.
+          const cursor = cursorFlag(options.cursor, 's', 'audit query');
+          const page = await queryEvents(storage.db, toFilter(options), cursor === undefined ? { limit } : { limit, cursor });
           for (const event of page.data) io.out(JSON.stringify(event));
           if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;

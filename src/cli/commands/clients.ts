@@ -3,6 +3,7 @@ import { oauthOf } from '../../oauth/oauth-domain.js';
 import { clientView } from '../../oauth/client-view.js';
 import type { OAuthClient } from '../../oauth/oauth-client-service.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
+import { cursorFlag } from '../cursor-flag.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -51,16 +52,22 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     );
   clients
     .command('list')
-    .description('list clients (never secrets)')
+    .description('list clients, newest first (never secrets); the next page’s cursor goes to stderr')
     .option('--owner <user-id>', 'only this owner’s clients')
-    .action((options: { owner?: string }) =>
-      run(() =>
-        withServiceContext(io, async (context) => {
-          const list = await oauthOf(context).clients.list(options.owner === undefined ? {} : { ownerId: options.owner });
-          for (const client of list) io.out(describe(client));
+    .option('--limit <n>', 'clients per page (1-200)', '50')
+    .option('--cursor <cursor>', 'the next cursor printed by the previous page')
+    .action((options: { owner?: string; limit: string; cursor?: string }) =>
+      run(() => {
+        const limit = /^[0-9]+$/.test(options.limit) ? Number(options.limit) : Number.NaN;
+        if (!(limit >= 1 && limit <= 200)) throw new CliFailure('--limit must be an integer from 1 to 200', EXIT.usage);
+        const cursor = cursorFlag(options.cursor, 'c', 'clients list');
+        return withServiceContext(io, async (context) => {
+          const page = await oauthOf(context).clients.list({ ownerId: options.owner, limit, cursor });
+          for (const client of page.data) io.out(describe(client));
+          if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
   clients
     .command('show <client-id>')

@@ -6,6 +6,7 @@ import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
+import { cursorFlag } from '../cursor-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
@@ -28,9 +29,13 @@ function describeKey(record: ApiKeyRecord, now: number): string[] {
       ? 'revoked'
       : record.expiresAt !== undefined && record.expiresAt <= now
         ? 'expired'
-        : record.revokedAt !== undefined
-          ? `rotating (stops ${time(record.revokedAt)})`
-          : 'active';
+        : !record.enabled
+          ? record.disabledByAdmin
+            ? 'disabled by an administrator (its owner cannot re-enable it)'
+            : 'disabled'
+          : record.revokedAt !== undefined
+            ? `rotating (stops ${time(record.revokedAt)})`
+            : 'active';
   return [
     `id           ${record.id}`,
     `prefix       ${displayPrefix(record.environment, record.prefix)}`,
@@ -38,6 +43,8 @@ function describeKey(record: ApiKeyRecord, now: number): string[] {
     `owner        ${record.ownerId}`,
     `permissions  ${record.permissions.join(' ') || '(none)'}`,
     `status       ${state}`,
+    // The operator sees every user, so the disabling actor is shown here (not in the HTTP view).
+    ...(record.enabled ? [] : [`disabled by  ${record.disabledBy ?? '(unknown: disabled before migration 0011)'}`]),
     `rate limit   ${record.rateLimit === undefined ? '-' : `${record.rateLimit.limit} per ${record.rateLimit.windowMs} ms`}`,
     `created      ${time(record.createdAt)}`,
     `expires      ${time(record.expiresAt)}`,
@@ -107,22 +114,26 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
 
   keys
     .command('list')
-    .description('list keys, newest first (prefix, name, status, usage)')
+    .description('list keys, newest first (prefix, name, status, usage); the next page’s cursor goes to stderr')
     .option('--owner <user-id>', 'only this owner’s keys')
-    .option('--limit <n>', 'at most this many (1-200)', '50')
-    .action((options: { owner?: string; limit: string }) =>
-      run(() =>
-        withKeys(io, async ({ service }) => {
-          const limit = Number(options.limit);
-          if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliFailure('--limit must be 1-200', EXIT.usage);
+    .option('--limit <n>', 'keys per page (1-200)', '50')
+    .option('--cursor <cursor>', 'the next cursor printed by the previous page')
+    .action((options: { owner?: string; limit: string; cursor?: string }) =>
+      run(() => {
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliFailure('--limit must be 1-200', EXIT.usage);
+        const cursor = cursorFlag(options.cursor, 'k', 'keys list');
+        return withKeys(io, async ({ service }) => {
           const now = Date.now();
-          for (const r of await service.list({ ownerId: options.owner, limit })) {
+          const page = await service.list({ ownerId: options.owner, limit, cursor });
+          for (const r of page.data) {
             const status = r.revokedAt !== undefined && r.revokedAt <= now ? 'revoked' : r.expiresAt !== undefined && r.expiresAt <= now ? 'expired' : 'active';
             io.out([r.id, displayPrefix(r.environment, r.prefix), status, String(r.usageCount), r.name].join('\t'));
           }
+          if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   keys

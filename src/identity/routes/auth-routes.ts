@@ -111,9 +111,10 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
   app.get('/v1/auth/sessions', { config: { permission: 'authenticated' } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const claims = userClaims(request, identity);
+    // Not paginated: listActive answers at most the 100 newest active sessions.
     const sessions = await identity.sessions.listActive(claims.sub);
     return {
-      items: sessions.map((s) => ({
+      data: sessions.map((s) => ({
         id: s.id,
         created_at: iso(s.createdAt),
         last_used_at: iso(s.lastUsedAt),

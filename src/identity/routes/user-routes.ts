@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { NotFoundError, ValidationError, WardenError } from '../../errors/index.js';
+import { NotFoundError, WardenError } from '../../errors/index.js';
+import { decodePositionCursor, encodePositionCursor, pageOf } from '../../storage/keyset-cursor.js';
 import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
 import type { User } from '../user-store.js';
@@ -25,7 +26,11 @@ const UpdateUserBody = Type.Object(
 );
 const UserParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const ListQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })), cursor: Type.Optional(Type.String({ maxLength: 200 })) },
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    // Opaque: the `next_cursor` of the previous page; anything else is a 400 naming `cursor`.
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
   { additionalProperties: false },
 );
 
@@ -40,20 +45,6 @@ export function userJson(user: User): Record<string, unknown> {
     created_at: new Date(user.createdAt).toISOString(),
     updated_at: new Date(user.updatedAt).toISOString(),
   };
-}
-
-function encodeCursor(user: User): string {
-  return Buffer.from(JSON.stringify([user.createdAt, user.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof createdAt === 'number' && Number.isSafeInteger(createdAt) && typeof id === 'string' && id.length <= 64) return { createdAt, id };
-  } catch {
-    // fall through
-  }
-  throw new ValidationError('querystring.cursor is not a cursor returned by this endpoint', { field: 'cursor' });
 }
 
 /** Granting or removing the admin flag needs `users:admin` on top of `users:write` (no escalation by a user editor). */
@@ -82,12 +73,10 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
   );
 
   app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/users', { config: { permission: 'users:read' }, schema: { querystring: ListQuery } }, async (request) => {
-    const limit = request.query.limit ?? 50;
-    const after = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-    const page = await identity.users.list({ limit: limit + 1, after });
-    const items = page.slice(0, limit);
-    const last = items.at(-1);
-    return { items: items.map(userJson), next_cursor: page.length > limit && last !== undefined ? encodeCursor(last) : null };
+    const limit = request.query.limit;
+    const after = request.query.cursor === undefined ? undefined : decodePositionCursor('u', request.query.cursor);
+    const page = pageOf(await identity.users.list({ limit: limit + 1, after }), limit, (last) => encodePositionCursor('u', last));
+    return { ...page, data: page.data.map(userJson) };
   });
 
   app.get<{ Params: Static<typeof UserParams> }>('/v1/users/:id', { config: { permission: 'users:read' }, schema: { params: UserParams } }, async (request) => {

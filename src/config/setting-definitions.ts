@@ -59,7 +59,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_DATABASE_URL',
     parse: parse.databaseUrl,
     fallback: () => 'sqlite:./data/warden.db',
-    doc: 'sqlite:<path> or postgres://user:pass@host:port/db?sslmode=require',
+    doc: 'sqlite:<path> or postgres://user:pass@host:port/db?sslmode=verify-full&sslrootcert=/path/ca.pem',
   }),
   dbPoolSize: required({ name: 'WARDEN_DB_POOL_SIZE', parse: parse.integer(1, 200), fallback: () => 10, doc: 'PostgreSQL pool size.' }),
   dbStatementTimeoutMs: required({

@@ -34,4 +34,26 @@ describe('warden config check', () => {
     expect(text).toMatch(/^WARDEN_REDIS_URL\s+redis:\/\/cache\.internal:6379\/0\?password=\*{8}\s+\[env\]$/m);
     expect(text).not.toContain('hunter2');
   });
+
+  it('prints the production warning of a remote PostgreSQL connection that does not verify the server, without failing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
+    dirs.push(dir);
+    vi.stubEnv('WARDEN_DATA_DIR', dir);
+    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    vi.stubEnv('PGSSLMODE', '');
+    const out: string[] = [];
+    const io: CliIo = { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
+
+    vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://warden@db.internal/warden?sslmode=require');
+    expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
+    expect(out.filter((l) => l.startsWith('production warning: '))).toEqual([
+      expect.stringContaining("the connection to db.internal is encrypted but the server's certificate is not verified"),
+    ]);
+
+    out.length = 0;
+    vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://warden@db.internal/warden?sslmode=verify-full');
+    expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
+    expect(out.filter((l) => l.startsWith('production warning: '))).toEqual([]);
+  });
 });

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { describeSettings, loadSettings, productionProblems } from '../../config/index.js';
+import { describeSettings, loadSettings, productionProblems, productionWarnings } from '../../config/index.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
-/** `warden config check`: the effective settings (secrets masked) and every production problem. */
+/** `warden config check`: the effective settings (secrets masked), every production problem and warning. */
 export function registerConfigCheck(program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>): void {
   const config = program.command('config').description('inspect the configuration');
   config
@@ -29,6 +29,8 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
         const width = Math.max(...rows.map((r) => r.name.length));
         io.out(`profile: ${loaded.settings.env}`);
         for (const row of rows) io.out(`${row.name.padEnd(width)}  ${row.value}  [${row.source}]`);
+        // Risks staging and production start with, printed as a warning there; never a failure here.
+        for (const warning of productionWarnings(loaded.settings, process.env.PGSSLMODE)) io.out(`production warning: ${warning}`);
         const problems = productionProblems(loaded.settings);
         if (problems.length === 0) {
           io.out('production check: no problems');

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { WardenError, type ErrorCode } from '../errors/index.js';
-import { bearerToken, type Authenticator } from '../http/auth-guard.js';
+import { bearerToken, singleApiKeyHeader, type Authenticator } from '../http/auth-guard.js';
 import type { Principal } from '../http/principal.js';
 import type { ApiKeyRecord } from './api-key-store.js';
 import type { ApiKeyVerifier, VerificationCode, VerificationResult } from './api-key-verifier.js';
@@ -18,10 +18,14 @@ export const CREDENTIAL_ERROR: Record<VerificationCode, ErrorCode> = {
   rate_limited: 'rate_limited',
 };
 
-/** The presented API key: `X-API-Key`, or a `Bearer` credential in the `wdn_` format (JWTs are left to others). */
+/**
+ * The presented API key: `X-API-Key`, or a `Bearer` credential in the `wdn_` format (JWTs are
+ * left to others). Throws `ambiguous_credentials` (400) for `X-API-Key` together with an
+ * `Authorization` header, or for a repeated `X-API-Key`.
+ */
 export function presentedApiKey(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-api-key'];
-  if (typeof header === 'string') return header.trim();
+  const header = singleApiKeyHeader(request);
+  if (header !== undefined) return header.trim();
   const bearer = bearerToken(request);
   return bearer !== undefined && looksLikeWardenKey(bearer) ? bearer : undefined;
 }

@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorId } from '../authz/audit-actor.js';
 import { actsAsOwner, assertMayActForOwner, managesOwners, mayActForOwner, type OwnerAccess } from '../authz/owner-access.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
+import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
 import type { ApiKeyRecord } from './api-key-store.js';
@@ -25,7 +27,7 @@ const CreateBody = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    metadata: Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 })),
+    metadata: Type.Optional(jsonObjectSchema({ maxProperties: 50, maxKeyLength: 100 })),
   },
   { additionalProperties: false },
 );
@@ -91,9 +93,8 @@ type MaybeAuthz = { authz?: { notHeld?(principal: Principal, wanted: readonly st
 function actorOf(request: FastifyRequest, context: AppContext): ActorContext {
   const principal = request.principal;
   const authz = (context as AppContext & MaybeAuthz).authz;
-  const actor = principal === undefined ? 'anonymous' : principal.kind === 'api_key' ? `apikey:${principal.credentialId}` : principal.subject;
   return {
-    actor,
+    actor: actorId(principal),
     ip: request.ip,
     userAgent: request.headers['user-agent'],
     requestId: request.id,
@@ -230,7 +231,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       if (!result.valid) {
         await context.audit.record({
           action: 'apikey.verification_denied',
-          actor: request.principal?.kind === 'api_key' ? `apikey:${request.principal.credentialId}` : (request.principal?.subject ?? 'anonymous'),
+          actor: actorId(request.principal),
           entity_type: 'api_key',
           entity_id: key?.id,
           outcome: 'denied',

@@ -9,6 +9,7 @@ import { inTransaction } from '../storage/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import { findById, listKeys, type ApiKeyRecord } from './api-key-store.js';
 import type { ApiKeysTable } from './apikey-tables.js';
+import { issuerLimitEscape, type IssuedLimits } from './issuer-limits.js';
 import { generateApiKey, parseApiKey, type KeyEnvironment } from './key-format.js';
 import type { PepperKeyring } from './pepper-keyring.js';
 import type { UsageTracker } from './usage-tracker.js';
@@ -86,47 +87,6 @@ export interface ApiKeyServiceOptions {
 }
 
 const MAX_PERMISSIONS = 100;
-const API_KEY_ACTOR = 'apikey:';
-
-type RateLimit = { readonly limit: number; readonly windowMs: number };
-
-/**
- * How a key issued by `issuer` would escape the issuer's own limits; undefined = it would not.
- * "Looser" for a rate limit is a higher limit/window ratio, or none at all (compared exactly:
- * the products exceed 2^53).
- */
-function limitEscape(
-  issuer: ApiKeyRecord,
-  wanted: { readonly expiresAt?: number | undefined; readonly rateLimit?: RateLimit | undefined },
-  action: 'apikey.created' | 'apikey.rotated',
-): { message: string; fields: Record<string, string> } | undefined {
-  const iso = (ms: number): string => new Date(ms).toISOString();
-  const ends = [issuer.expiresAt, issuer.revokedAt].filter((t): t is number => t !== undefined);
-  const deadline = ends.length === 0 ? undefined : Math.min(...ends);
-  const problems: string[] = [];
-  const fields: Record<string, string> = {};
-  if (deadline !== undefined && (wanted.expiresAt === undefined || wanted.expiresAt > deadline)) {
-    fields.max_expires_at = iso(deadline);
-    problems.push(
-      action === 'apikey.created'
-        ? `expires_at must be set and no later than ${iso(deadline)}, when the calling API key stops working`
-        : `the replacement would keep ${wanted.expiresAt === undefined ? 'no expiry' : `the expiry ${iso(wanted.expiresAt)}`}, later than ${iso(deadline)}, when the calling API key stops working`,
-    );
-  }
-  const cap = issuer.rateLimit;
-  const looser = (rl: RateLimit | undefined, than: RateLimit): boolean =>
-    rl === undefined || BigInt(rl.limit) * BigInt(than.windowMs) > BigInt(than.limit) * BigInt(rl.windowMs);
-  if (cap !== undefined && looser(wanted.rateLimit, cap)) {
-    fields.max_rate_limit = `${cap.limit}/${cap.windowMs}ms`;
-    problems.push(
-      action === 'apikey.created'
-        ? `rate_limit must be set and allow no more than ${cap.limit} per ${cap.windowMs} ms (the calling API key's own limit)`
-        : `the replacement would keep ${wanted.rateLimit === undefined ? 'no rate limit' : `a rate limit of ${wanted.rateLimit.limit} per ${wanted.rateLimit.windowMs} ms`}, looser than the calling API key's ${cap.limit} per ${cap.windowMs} ms`,
-    );
-  }
-  if (problems.length === 0) return undefined;
-  return { message: `A key issued by an API key cannot escape that key's own limits: ${problems.join('; ')}`, fields };
-}
 
 /** Issues, lists, rotates and revokes API keys; storage holds only keyed hashes. */
 export class ApiKeyService {
@@ -332,13 +292,11 @@ export class ApiKeyService {
    * be a way out of the calling key's own limits. Users and the CLI are not bound by this.
    */
   private async checkIssuerLimits(
-    wanted: { readonly expiresAt?: number | undefined; readonly rateLimit?: { readonly limit: number; readonly windowMs: number } | undefined },
+    wanted: IssuedLimits,
     actor: ActorContext,
     attempt: { readonly action: 'apikey.created' | 'apikey.rotated'; readonly keyId?: string },
   ): Promise<void> {
-    if (!actor.actor.startsWith(API_KEY_ACTOR)) return;
-    const issuer = await findById(this.options.db, actor.actor.slice(API_KEY_ACTOR.length));
-    const escape = issuer === undefined ? { message: 'The calling API key no longer exists, so its limits cannot be applied', fields: {} } : limitEscape(issuer, wanted, attempt.action);
+    const escape = await issuerLimitEscape(this.options.db, actor.actor, wanted, attempt.action);
     if (escape === undefined) return;
     await this.recordEscalation(actor, attempt, escape.fields);
     throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });

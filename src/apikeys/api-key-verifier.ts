@@ -172,6 +172,21 @@ export class ApiKeyVerifier {
     return { valid: true, key: candidate.record, ratelimit: undefined };
   }
 
+  /**
+   * The stored key these exact bytes are, whatever its state (revoked, expired, disabled, its
+   * owner deactivated, over its rate limit), or undefined when they are no key. Not a use of
+   * the key, unlike verify(): no usage or last-used record, no rate-limit token, no hash
+   * upgrade. It reads the database, not the cache, so the caller (a revocation) sees the row as stored.
+   */
+  async identify(presented: string): Promise<ApiKeyRecord | undefined> {
+    if (presented.length > MAX_PRESENTED_LENGTH) return undefined;
+    const wardenFormat = looksLikeWardenKey(presented);
+    const parsed = wardenFormat ? parseApiKey(presented) : undefined;
+    if (wardenFormat ? parsed === undefined : !LEGACY_KEY.test(presented)) return undefined;
+    if (!wardenFormat && !(await this.importedKeysMayExist())) return undefined;
+    return (await this.find(presented, parsed?.prefix))?.record;
+  }
+
   /** Drops every cached entry of a key in this process (the bus does this for revocations). */
   forgetKey(keyId: string): void {
     this.forget((c) => c?.record.id === keyId);
@@ -270,13 +285,17 @@ export class ApiKeyVerifier {
   }
 
   private async load(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {
+    const found = await this.find(presented, prefix);
+    return found === undefined ? undefined : this.upgradeIfNeeded(presented, found);
+  }
+
+  /** The stored row these exact bytes hash to, under its own pepper version or scheme; no writes. */
+  private async find(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {
     const { keyring, db } = this.options;
     if (prefix !== undefined) {
       for (const candidate of await findByPrefix(db, prefix)) {
         const expected = keyring.hash(presented, candidate.record.pepperVersion);
-        if (expected !== undefined && constantTimeEqual(expected, candidate.record.keyHash)) {
-          return this.upgradeIfNeeded(presented, candidate);
-        }
+        if (expected !== undefined && constantTimeEqual(expected, candidate.record.keyHash)) return candidate;
       }
       return undefined;
     }
@@ -287,7 +306,7 @@ export class ApiKeyVerifier {
       const record = candidate.record;
       const expected =
         record.hashScheme === 'legacy-sha256' ? legacy : hmacs.find((h) => h.version === record.pepperVersion)?.hash;
-      if (expected !== undefined && constantTimeEqual(expected, record.keyHash)) return this.upgradeIfNeeded(presented, candidate);
+      if (expected !== undefined && constantTimeEqual(expected, record.keyHash)) return candidate;
     }
     return undefined;
   }

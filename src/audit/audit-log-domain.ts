@@ -19,7 +19,7 @@ export function createAuditLogDomain(options: {
   storage: Storage;
   logger: Logger;
   secretKey: string;
-  tuning?: Pick<AuditLogOptions, 'flushIntervalMs' | 'maxBatch' | 'checkpointIntervalMs' | 'blockSampleWindowMs' | 'now'>;
+  tuning?: Pick<AuditLogOptions, 'flushIntervalMs' | 'maxBatch' | 'checkpointIntervalMs' | 'blockSampleWindowMs' | 'failureSampleWindowMs' | 'now'>;
 }): AuditLogDomain {
   const checkpointKey = deriveKey(options.secretKey, CHECKPOINT_KEY_PURPOSE);
   const log = createAuditLog({ storage: options.storage, logger: options.logger, checkpointKey, ...options.tuning });

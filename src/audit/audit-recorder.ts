@@ -4,8 +4,9 @@ import { WardenError } from '../errors/index.js';
 import type { Storage } from '../storage/index.js';
 import { appendEvents, checkpointHead, type PreparedEvent } from './audit-chain.js';
 import { AUDIT_ACTIONS, type AuditEventInput, type AuditRecorder } from './audit-event.js';
-import { redactDetails } from './redact-details.js';
-import { RateLimitBlockSampler } from './block-sampler.js';
+import { samplingOf } from './audit-sampling.js';
+import { EventSampler } from './event-sampler.js';
+import { redactDetails, redactUserAgent } from './redact-details.js';
 
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);
@@ -24,6 +25,11 @@ export interface AuditLogOptions {
   readonly checkpointIntervalMs?: number;
   /** At most one ratelimit.blocked event per actor and entity in this window. @default 10000 */
   readonly blockSampleWindowMs?: number;
+  /**
+   * At most one refused anonymous credential (unidentified API key, unknown or locked-out OAuth
+   * client) per source address, action and kind in this window (`audit-sampling.ts`). @default 60000
+   */
+  readonly failureSampleWindowMs?: number;
   readonly now?: () => number;
 }
 
@@ -53,7 +59,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
   const flushIntervalMs = options.flushIntervalMs ?? 2;
   const maxBatch = options.maxBatch ?? 1000;
   const checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
-  const sampler = new RateLimitBlockSampler(options.blockSampleWindowMs ?? 10_000);
+  const samplers = {
+    block: new EventSampler(options.blockSampleWindowMs ?? 10_000),
+    failure: new EventSampler(options.failureSampleWindowMs ?? 60_000),
+  };
   let queue: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
   let flushing: Promise<void> | undefined;
@@ -121,8 +130,9 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (typeof input.actor !== 'string' || input.actor === '') return Promise.reject(new TypeError('audit events need an actor'));
       const at = now();
       let details = input.details;
-      if (input.action === 'ratelimit.blocked') {
-        const decision = sampler.admit(`${input.actor}\u0000${input.entity_id ?? ''}`, at);
+      const sampling = samplingOf(input);
+      if (sampling !== undefined) {
+        const decision = samplers[sampling.sampler].admit(sampling.key, at);
         if (!decision.record) return Promise.resolve();
         if (decision.suppressed > 0) details = { ...details, suppressed_since_last: decision.suppressed };
       }
@@ -135,7 +145,8 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         entity_id: clip(input.entity_id),
         outcome: input.outcome,
         ip: clip(input.ip),
-        user_agent: clip(input.user_agent),
+        // Redacted before it is clipped (a cut could leave half a secret that no pattern knows).
+        user_agent: clip(redactUserAgent(input.user_agent)),
         request_id: clip(input.request_id),
         details: redactDetails(details, input.action),
       };

@@ -5,6 +5,7 @@ import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { Principal } from '../http/principal.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import { actorId } from './audit-actor.js';
 import { normalizePermissions } from './coarse-permissions.js';
 import { distinctPermissions, loadGrants, type ResolvedGrant } from './effective-permissions.js';
 import { isRoleDescription, isRoleName, isScope } from './names.js';
@@ -406,13 +407,6 @@ export class AuthzService {
       ...(actor.requestId === undefined ? {} : { request_id: actor.requestId }),
     });
   }
-}
-
-/** The audit actor string of a principal. */
-export function actorId(principal: Principal): string {
-  if (principal.kind === 'api_key') return `apikey:${principal.keyId ?? principal.credentialId}`;
-  if (principal.kind === 'client') return `client:${principal.subject}`;
-  return principal.subject;
 }
 
 /** A credential's own permission list; the bare `*` some tokens carry means `*:*`. */

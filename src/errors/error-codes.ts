@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   weak_password: { status: 400, title: 'The password does not meet the password policy' },
   email_taken: { status: 409, title: 'A user with this email already exists' },
   token_missing: { status: 401, title: 'No credential was presented' },
+  ambiguous_credentials: { status: 400, title: 'The request carries more than one credential' },
   token_malformed: { status: 401, title: 'The token is malformed' },
   token_too_large: { status: 401, title: 'The token exceeds the size limit' },
   token_expired: { status: 401, title: 'The token has expired' },

@@ -5,6 +5,7 @@ export {
   ValidationError,
   NotFoundError,
   KeyLockedError,
+  AmbiguousCredentialsError,
   type ErrorFields,
   type WardenErrorOptions,
 } from './warden-error.js';

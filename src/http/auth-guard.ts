@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
-import { WardenError } from '../errors/index.js';
+import { AmbiguousCredentialsError, WardenError } from '../errors/index.js';
 import type { Principal } from './principal.js';
 import { asArray } from './route-lists.js';
 import './route-config.js';
@@ -113,6 +113,34 @@ function authenticateNow(request: FastifyRequest, authenticators: readonly Authe
 /** A principal, as opposed to a promise (or thenable) of one. */
 function isPrincipal(answer: Principal | Promise<Principal | undefined>): answer is Principal {
   return typeof (answer as { then?: unknown }).then !== 'function';
+}
+
+/**
+ * The request's `X-API-Key`, refusing (400 `ambiguous_credentials`) a request that also carries
+ * an `Authorization` header, whatever either holds, or that repeats `X-API-Key`: with two
+ * credentials, which one acts would be the server's guess (the API key used to win silently
+ * over a bearer JWT). Undefined when there is no `X-API-Key`. An ordinary request costs one
+ * more header lookup; the raw headers are read only when the value holds a comma, which is how
+ * Node joins a repeated header.
+ */
+export function singleApiKeyHeader(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  if (header === undefined) return undefined;
+  if (request.headers.authorization !== undefined) throw new AmbiguousCredentialsError('both_headers');
+  if (typeof header !== 'string' || (header.includes(',') && headerCount(request.raw.rawHeaders, 'x-api-key') > 1)) {
+    throw new AmbiguousCredentialsError('repeated_api_key');
+  }
+  return header;
+}
+
+/** How often a header (lower-case name) occurs in Node's raw header list (name, value, name, …). */
+function headerCount(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i] as string;
+    if (raw.length === name.length && raw.toLowerCase() === name) count += 1;
+  }
+  return count;
 }
 
 /** The bearer token of a request, if any (`Authorization: Bearer …`). */

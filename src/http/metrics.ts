@@ -1,8 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { WardenError } from '../errors/index.js';
+import { singleApiKeyHeader } from './auth-guard.js';
+import './route-config.js';
 
 export interface MetricsOptions {
   readonly registry: Registry;
@@ -19,11 +21,18 @@ export function createMetricsRegistry(): Registry {
   return registry;
 }
 
-/** `GET /metrics` behind the metrics token or the `metrics:read` permission (errors deny). */
+/**
+ * `GET /metrics` behind the metrics token or the `metrics:read` permission (errors deny). The
+ * route authenticates its caller, so it asks for the default per-client-IP rate limit before
+ * that (`config.rateLimit`): register it after the rate-limit plugin, whose onRoute hook applies it.
+ */
 export const metrics = fp<MetricsOptions>(
   async (app: FastifyInstance, options) => {
     const { registry } = options;
-    app.get('/metrics', { config: { public: true, auth: 'metrics' } }, async (request, reply) => {
+    const config: FastifyContextConfig = { public: true, auth: 'metrics', rateLimit: { key: 'ip' } };
+    app.get('/metrics', { config }, async (request, reply) => {
+      // Two credentials are refused here as on every other route (400), before either is tried.
+      singleApiKeyHeader(request);
       let allowed = false;
       const header = request.headers.authorization;
       if (options.token !== undefined && header !== undefined && header.startsWith('Bearer ')) {

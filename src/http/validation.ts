@@ -1,11 +1,30 @@
 import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { nestsWithin } from './json-depth.js';
 
 function makeAjv(options: Options): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: true, useDefaults: true, ...options });
   // TypeBox adds `kind`/`modifier` metadata keywords; teach Ajv to ignore them.
   ajv.addKeyword('kind').addKeyword('modifier');
+  // `maxDepth: n` on an object or array (json-depth.ts): no deeper nesting than n levels, so a
+  // free-form field cannot carry a value deep enough to overflow a recursive serializer.
+  ajv.addKeyword({
+    keyword: 'maxDepth',
+    type: ['object', 'array'],
+    schemaType: 'number',
+    errors: true,
+    compile: (limit: number) => {
+      const message = `must not nest objects or arrays more than ${limit} levels deep`;
+      const check: { (data: unknown): boolean; errors?: Partial<ErrorObject>[] } = (data) => {
+        const ok = nestsWithin(data, limit);
+        // A new error each time: Ajv writes the instance path into it.
+        check.errors = ok ? [] : [{ keyword: 'maxDepth', message, params: { limit } }];
+        return ok;
+      };
+      return check;
+    },
+  });
   (addFormats as unknown as (a: Ajv) => Ajv)(ajv);
   return ajv;
 }

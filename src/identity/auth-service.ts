@@ -154,7 +154,8 @@ export class AuthService {
           entity_type: 'session',
           entity_id: rotation.sessionId,
           outcome: 'denied',
-          details: { family_revoked: true },
+          // `concurrent`: presented twice at once (the second lost the race); with leeway 0 that is reuse too.
+          details: { family_revoked: true, ...(rotation.concurrent ? { concurrent: true } : {}) },
         });
       }
       return { ok: false, code: rotation.code };
@@ -244,7 +245,7 @@ export class AuthService {
     return this.parts.audit().record({
       ...event,
       ...(facts.ip === undefined ? {} : { ip: facts.ip }),
-      ...(facts.userAgent === undefined ? {} : { user_agent: facts.userAgent.slice(0, 512) }),
+      ...(facts.userAgent === undefined ? {} : { user_agent: facts.userAgent }),
       ...(facts.requestId === undefined ? {} : { request_id: facts.requestId }),
     });
   }

@@ -40,6 +40,8 @@ export interface IdentityService {
   claimsOf(request: FastifyRequest): AccessTokenClaims | undefined;
   /** Lets the OAuth domain decide whether a client's tokens are still honoured (revoked/expired clients). */
   registerClientStatus(check: (clientId: string) => Promise<boolean>): void;
+  /** Lets the OAuth domain name a user's clients, whose tokens end when the user is deactivated. */
+  registerOwnedClients(list: (ownerId: string) => Promise<readonly string[]>): void;
   /** Loads keys (creating the first one) and the denylist; idempotent. Needs a migrated database. */
   initialise(): Promise<void>;
 }
@@ -122,10 +124,11 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       }
     }
   };
-  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate });
+  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate, clientsOwnedBy: () => ownedClients });
 
-  // Set by the OAuth domain (created after identity) through registerClientStatus.
+  // Set by the OAuth domain (created after identity) through registerClientStatus / registerOwnedClients.
   let clientStatus: ((clientId: string) => Promise<boolean>) | undefined;
+  let ownedClients: ((ownerId: string) => Promise<readonly string[]>) | undefined;
   const claimsByRequest = new WeakMap<FastifyRequest, AccessTokenClaims>();
   const authenticator: Authenticator = async (request) => {
     const token = bearerToken(request);
@@ -177,6 +180,9 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     claimsOf: (request) => claimsByRequest.get(request),
     registerClientStatus(check) {
       clientStatus = check;
+    },
+    registerOwnedClients(list) {
+      ownedClients = list;
     },
     initialise() {
       initialised ??= (async () => {

@@ -5,6 +5,7 @@ import type { DatabaseSchema } from '../storage/index.js';
 /** What the verifier asks about a token that is otherwise valid. */
 export interface RevocationQuery {
   readonly jti: string;
+  /** The token's subject: a user id, or an OAuth client id for a client-credentials token. */
   readonly userId: string;
   /** When the token was issued, epoch ms. */
   readonly issuedAtMs: number;
@@ -15,8 +16,8 @@ export interface RevocationQuery {
 /**
  * The access-token denylist, keyed on jti (never on the raw token: a JWT's last base64url
  * character can change without breaking the signature). Entries live only as long as the
- * token could. `revokeUser` denies every token of a user issued up to a moment (logout-all,
- * password change).
+ * token could. `revokeUser` denies every token of a subject issued up to a moment (a user's at
+ * logout-all, password change, deactivation; an OAuth client's when its owner is deactivated).
  */
 export interface RevocationList {
   revokeToken(jti: string, expiresAtMs: number): Promise<void>;

@@ -33,19 +33,28 @@ export type RotationResult =
   | {
       readonly ok: false;
       readonly code: 'refresh_token_invalid';
-      /** `already_used`: a duplicate within the reuse leeway, or the loser of a concurrent refresh. */
+      /** `already_used`: a duplicate within the reuse leeway (a concurrent refresh that lost the race included). */
       readonly reason: 'expired' | 'session_revoked' | 'already_used';
       readonly sessionId: string;
       readonly userId: string;
     }
-  | { readonly ok: false; readonly code: 'refresh_token_reused'; readonly sessionId: string; readonly userId: string };
+  | {
+      readonly ok: false;
+      readonly code: 'refresh_token_reused';
+      readonly sessionId: string;
+      readonly userId: string;
+      /** The token was claimed by a refresh running at the same time as this one (it lost the race). */
+      readonly concurrent: boolean;
+    };
 
 /**
  * Refresh-token families. A token is 256 random bits, stored only as HMAC-SHA256 under a key
  * derived from the root secret (a leaked table cannot be replayed). Each refresh marks the
  * presented token used with a conditional UPDATE (`used_at IS NULL`), so of two concurrent
  * refreshes exactly one wins; presenting a token that was already used revokes the family
- * (unless it comes within `reuseLeewayMs` of the first use).
+ * (unless it comes within `reuseLeewayMs` of the first use). Losing that race is such a
+ * presentation too, so both databases answer alike whether they ran the two refreshes one
+ * after the other (the second sees a used token) or side by side (the second loses the UPDATE).
  */
 export class SessionStore {
   private readonly hashKey: Buffer;
@@ -111,9 +120,9 @@ export class SessionStore {
     if (row.revoked_at !== null) return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
     if (Number(row.expires_at) <= now) return { ok: false, code: 'refresh_token_invalid', reason: 'expired', ...owner };
     if (row.used_at !== null) {
-      if (now - Number(row.used_at) < (this.options.reuseLeewayMs ?? 0)) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
+      if (this.withinLeeway(now - Number(row.used_at))) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
       await this.revokeSession(row.session_id, 'reuse_detected');
-      return { ok: false, code: 'refresh_token_reused', sessionId: row.session_id, userId: row.user_id };
+      return { ok: false, code: 'refresh_token_reused', ...owner, concurrent: false };
     }
     const next = this.newToken();
     let outcome: 'won' | 'lost' | 'revoked';
@@ -149,7 +158,14 @@ export class SessionStore {
       outcome = 'lost';
     }
     if (outcome === 'revoked') return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
-    if (outcome === 'lost') return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
+    if (outcome === 'lost') {
+      // The other refresh claimed the token after this one read it unused, i.e. while this
+      // request ran: a duplicate within any leeway. Without a leeway it is reuse like any other,
+      // or a thief who wins the race against the owner (or vice versa) would keep a live family.
+      if (this.withinLeeway(0)) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };
+      await this.revokeSession(row.session_id, 'reuse_detected');
+      return { ok: false, code: 'refresh_token_reused', ...owner, concurrent: true };
+    }
     return { ok: true, refreshToken: next, sessionId: row.session_id, userId: row.user_id };
   }
 
@@ -230,6 +246,15 @@ export class SessionStore {
   async isActive(sessionId: string): Promise<boolean> {
     const row = await this.db.selectFrom('auth_sessions').select(['revoked_at', 'expires_at']).where('id', '=', sessionId).executeTakeFirst();
     return row !== undefined && row.revoked_at === null && Number(row.expires_at) > this.options.now();
+  }
+
+  /**
+   * Whether a token used `sinceUseMs` ago may be refused quietly (a client's own duplicate).
+   * Never with leeway 0, not even for a use stamped later than this instance's clock.
+   */
+  private withinLeeway(sinceUseMs: number): boolean {
+    const leeway = this.options.reuseLeewayMs ?? 0;
+    return leeway > 0 && sinceUseMs < leeway;
   }
 
   private newToken(): string {

@@ -14,11 +14,13 @@ export interface UserAdminParts {
   readonly audit: () => AuditRecorder;
   /** Runs after a user is created or imported (default roles, when configured). */
   readonly afterCreate?: (user: User) => Promise<void>;
+  /** The ids of the OAuth clients a user owns (set by the OAuth domain, created after identity). */
+  readonly clientsOwnedBy?: () => ((ownerId: string) => Promise<readonly string[]>) | undefined;
 }
 
 /** Who asked for a change (audit actor) and from where. */
 export interface Actor extends RequestFacts {
-  /** A user id, `apikey:<id>`, or `system` for the CLI. */
+  /** A user id, `apikey:<id>`, `client:<client_id>` (src/authz/audit-actor.ts), or `system` for the CLI. */
   readonly actor: string;
 }
 
@@ -58,9 +60,9 @@ export class UserAdmin {
   }
 
   /**
-   * Updates name/flags; deactivation ends every session and token of the user at once, and
-   * removing the admin flag ends the user's access tokens (their sessions stay: a refresh
-   * issues tokens without the admin role).
+   * Updates name/flags; deactivation ends every session and token of the user, and of the
+   * user's OAuth clients, at once; removing the admin flag ends the user's access tokens (their
+   * sessions stay: a refresh issues tokens without the admin role).
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
     const before = await this.parts.users.findById(id);
@@ -72,14 +74,26 @@ export class UserAdmin {
     // Issued tokens carry `roles: ["admin"]`, which services verifying with only the JWKS read as
     // every permission (fastify-token-guard.ts): they must not outlive the demotion.
     const demoted = before.isAdmin && !user.isAdmin;
-    if (deactivated) await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor });
-    else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
+    if (deactivated) {
+      await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor });
+      await this.revokeClientTokens(id);
+    } else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
     await this.record(by, deactivated ? 'user.deactivated' : 'user.updated', id, {
       fields: Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k),
       // Worded so the audit redactor (which hides values under token-like names) keeps it.
       ...(demoted && !deactivated ? { revoked: 'issued access' } : {}),
     });
     return user;
+  }
+
+  /**
+   * Denies every token issued so far to the user's OAuth clients (a marker per client, keyed by
+   * the client id, which is such a token's subject). While the owner is inactive their status
+   * check refuses those tokens anyway; the marker keeps them refused after a reactivation.
+   */
+  private async revokeClientTokens(ownerId: string): Promise<void> {
+    const clientIds = (await this.parts.clientsOwnedBy?.()?.(ownerId)) ?? [];
+    await Promise.all(clientIds.map((clientId) => this.parts.auth.revokeIssuedTokens(clientId)));
   }
 
   /** Sets a new password (policy checked) and ends the user's other sessions and tokens. */
@@ -106,15 +120,26 @@ export class UserAdmin {
     return true;
   }
 
-  private record(by: Actor, action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted' | 'user.password_changed', id: string, details?: Record<string, unknown>): Promise<void> {
+  /** Records a refused change (outcome `denied`); `id` is absent for a refused creation. */
+  recordDenied(by: Actor, action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted', id: string | undefined, details: Record<string, unknown>): Promise<void> {
+    return this.record(by, action, id, details, 'denied');
+  }
+
+  private record(
+    by: Actor,
+    action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted' | 'user.password_changed',
+    id: string | undefined,
+    details?: Record<string, unknown>,
+    outcome: 'success' | 'denied' = 'success',
+  ): Promise<void> {
     return this.parts.audit().record({
       action,
       actor: by.actor,
       entity_type: 'user',
-      entity_id: id,
-      outcome: 'success',
+      ...(id === undefined ? {} : { entity_id: id }),
+      outcome,
       ...(by.ip === undefined ? {} : { ip: by.ip }),
-      ...(by.userAgent === undefined ? {} : { user_agent: by.userAgent.slice(0, 512) }),
+      ...(by.userAgent === undefined ? {} : { user_agent: by.userAgent }),
       ...(by.requestId === undefined ? {} : { request_id: by.requestId }),
       ...(details === undefined ? {} : { details }),
     });

@@ -17,7 +17,8 @@ function formDecode(value: string): string {
 /**
  * Reads client authentication (RFC 6749 §2.3.1): HTTP Basic with form-encoded id and secret,
  * or `client_id`/`client_secret` form fields. Using both at once is refused, as the RFC
- * requires; so is a missing or malformed credential.
+ * requires (with Basic, a body `client_id` is allowed only equal to the Basic id); so is a
+ * missing or malformed credential.
  */
 export function presentedClient(request: FastifyRequest, form: Record<string, string | undefined>): PresentedClient {
   const header = request.headers.authorization;
@@ -31,11 +32,18 @@ export function presentedClient(request: FastifyRequest, form: Record<string, st
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 1) throw new OAuthError('invalid_client', 'Malformed Basic credentials', 401, BASIC_CHALLENGE);
+    let presented: PresentedClient;
     try {
-      return { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)), method: 'client_secret_basic' };
+      presented = { clientId: formDecode(decoded.slice(0, colon)), clientSecret: formDecode(decoded.slice(colon + 1)), method: 'client_secret_basic' };
     } catch {
       throw new OAuthError('invalid_client', 'Malformed Basic credentials', 401, BASIC_CHALLENGE);
     }
+    // §2.3: one client per request. A body client_id may only repeat the Basic one; a different
+    // one would leave which client is meant to whichever the server happens to read.
+    if (form.client_id !== undefined && form.client_id !== presented.clientId) {
+      throw new OAuthError('invalid_request', 'client_id in the body differs from the client authenticated by HTTP Basic');
+    }
+    return presented;
   }
   if (form.client_id !== undefined && form.client_secret !== undefined) {
     return { clientId: form.client_id, clientSecret: form.client_secret, method: 'client_secret_post' };

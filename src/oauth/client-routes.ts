@@ -1,11 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { actorId } from '../authz/audit-actor.js';
 import { assertMayActForOwner, mayActForOwner } from '../authz/owner-access.js';
 import { isPermission } from '../authz/permission-match.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
 import { principalOf, type Principal } from '../http/principal.js';
-import type { Actor } from './oauth-client-service.js';
+import type { Actor, OAuthClient } from './oauth-client-service.js';
 import { clientView, parseClientTime } from './client-view.js';
 import { oauthOf } from './oauth-domain.js';
 
@@ -31,9 +32,7 @@ const ListQuery = Type.Object(
 const Params = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
 function actorOf(request: FastifyRequest): Actor {
-  const principal = request.principal;
-  const actor = principal === undefined ? 'unknown' : principal.kind === 'user' ? principal.subject : `${principal.kind === 'api_key' ? 'apikey' : 'client'}:${principal.credentialId}`;
-  return { actor, ip: request.ip, request_id: request.id };
+  return { actor: actorId(request.principal), ip: request.ip, request_id: request.id };
 }
 
 /**
@@ -84,18 +83,26 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     },
   );
 
-  app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) => {
+  /**
+   * The client, if the caller may see it: another owner's client, without users:read, is
+   * answered exactly as a missing id, by every route, so its id reveals nothing. A caller who
+   * may see it but not change it gets 403 from the write check that follows.
+   */
+  const visibleClient = async (request: FastifyRequest<{ Params: Static<typeof Params> }>): Promise<OAuthClient> => {
     const client = await clients().get(request.params.id);
-    // Another owner's client is answered as absent, so its id reveals nothing.
     if (!(await mayActForOwner(context, principalOf(request), client.owner_id, 'read'))) throw new NotFoundError('The OAuth client');
-    return clientView(client);
-  });
+    return client;
+  };
+
+  app.get<{ Params: Static<typeof Params> }>('/v1/clients/:id', { config: { permission: 'clients:read' }, schema: { params: Params } }, async (request) =>
+    clientView(await visibleClient(request)),
+  );
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof RotateBody> }>(
     '/v1/clients/:id/rotate',
     { config: { permission: 'clients:write' }, schema: { params: Params, body: RotateBody } },
     async (request, reply) => {
-      const current = await clients().get(request.params.id);
+      const current = await visibleClient(request);
       await assertMayHoldSecret(context, principalOf(request), { ownerId: current.owner_id, scopes: current.scopes });
       const { client, secret } = await clients().rotate(request.params.id, request.body.grace_period_ms ?? 24 * 3_600_000, actorOf(request));
       return reply.header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
@@ -106,7 +113,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/clients/:id',
     { config: { permission: 'clients:write' }, schema: { params: Params } },
     async (request) => {
-      await assertMayActForOwner(context, principalOf(request), (await clients().get(request.params.id)).owner_id, 'write');
+      await assertMayActForOwner(context, principalOf(request), (await visibleClient(request)).owner_id, 'write');
       return clientView(await clients().revoke(request.params.id, actorOf(request)));
     },
   );

@@ -22,10 +22,13 @@ export class ClientTokenIssuer {
   /** Issues a token for a client with exactly these scopes. */
   async issue(clientId: string, scopes: readonly string[]): Promise<{ token: string; jti: string; expiresIn: number; expiresAt: number }> {
     const key = this.options.keys.active();
-    const issuedAt = Math.floor(this.options.now() / 1000);
+    const nowMs = this.options.now();
+    const issuedAt = Math.floor(nowMs / 1000);
     const expiresAt = issuedAt + this.options.ttlSeconds;
     const jti = randomUUID();
-    const token = await new SignJWT({ client_id: clientId, scope: scopes.join(' ') })
+    // iat_ms, as on login tokens: the revocation marker written when the owner is deactivated
+    // compares milliseconds, and a token from earlier in that same second must fall under it.
+    const token = await new SignJWT({ client_id: clientId, scope: scopes.join(' '), iat_ms: nowMs })
       .setProtectedHeader({ alg: key.algorithm, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)

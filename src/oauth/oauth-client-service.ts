@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
+import { issuerLimitEscape } from '../apikeys/issuer-limits.js';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { anyCovers, isPermission } from '../authz/permission-match.js';
 import { cacheMaxAge } from '../cache/cache-max-age.js';
@@ -42,6 +43,7 @@ export interface OAuthClientServiceParts {
 
 /** Who performs a change, for the audit log. */
 export interface Actor {
+  /** A user id, `apikey:<id>` (whose own expiry then bounds the secrets it receives), `client:<id>` or `system…`. */
   readonly actor: string;
   readonly ip?: string;
   readonly request_id?: string;
@@ -102,6 +104,7 @@ export class OAuthClientService {
     }
     const now = this.parts.now();
     if (input.expiresAt != null && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future');
+    await this.checkIssuerLimits(input.expiresAt ?? null, by, { action: 'client.created' });
     const secret = this.parts.hasher.generate();
     const row: OAuthClientsTable = {
       id: randomUUID(),
@@ -145,6 +148,9 @@ export class OAuthClientService {
   async rotate(clientId: string, graceMs: number, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
     const row = await this.row(clientId);
     if (row.revoked_at !== null) throw new WardenError('conflict', 'A revoked client cannot be rotated');
+    // The new secret works as long as the client does: handing it to an API key that stops
+    // sooner would let the key outlive itself, as creating such a client would.
+    await this.checkIssuerLimits(row.expires_at, by, { action: 'client.rotated', clientId });
     const now = this.parts.now();
     const secret = this.parts.hasher.generate();
     const update = {
@@ -233,6 +239,32 @@ export class OAuthClientService {
       row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > now) && Number(row.owner_active) === 1;
     if (generation === this.generation) this.activeCache.set(clientId, { active, loadedAt, expiresAt: row?.expires_at ?? null });
     return active;
+  }
+
+  /**
+   * Refuses (403 privilege_escalation, audited as denied) a secret handed to an API key
+   * (`apikey:<id>` actor) for a client that would outlive that key: the rule keys issued by a
+   * key follow (src/apikeys/issuer-limits.ts). Users, clients and the CLI are not bound by it.
+   */
+  private async checkIssuerLimits(
+    expiresAt: number | null,
+    by: Actor,
+    attempt: { readonly action: 'client.created' | 'client.rotated'; readonly clientId?: string },
+  ): Promise<void> {
+    const escape = await issuerLimitEscape(this.parts.db, by.actor, { expiresAt: expiresAt ?? undefined }, attempt.action);
+    if (escape === undefined) return;
+    // The shape of a refused key escalation (api-key-service.ts), with the client as entity.
+    await this.parts.audit().record({
+      action: attempt.action,
+      actor: by.actor,
+      entity_type: 'oauth_client',
+      ...(attempt.clientId === undefined ? {} : { entity_id: attempt.clientId }),
+      outcome: 'denied',
+      ...(by.ip === undefined ? {} : { ip: by.ip }),
+      ...(by.request_id === undefined ? {} : { request_id: by.request_id }),
+      details: { reason: 'privilege_escalation', ...escape.fields },
+    });
+    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
   }
 
   private forget(clientId: string): void {

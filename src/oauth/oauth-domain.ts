@@ -56,6 +56,12 @@ export function createOAuthServer(context: AppContext, options: { now?: () => nu
     }),
   };
   identityOf(context).registerClientStatus((clientId) => clients.isActive(clientId));
+  // A revoked client's tokens are dead for good; the others must not outlive a deactivation of
+  // their owner by a later reactivation (identity writes a marker for each of these).
+  identityOf(context).registerOwnedClients(async (ownerId) => {
+    const rows = await context.storage.db.selectFrom('oauth_clients').select('id').where('owner_id', '=', ownerId).where('revoked_at', 'is', null).execute();
+    return rows.map((row) => row.id);
+  });
   servers.set(context, server);
   return server;
 }

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import type { AuditEventInput } from '../audit/audit-event.js';
-import { WardenError } from '../errors/index.js';
+import { NotFoundError, WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
 import { identityOf } from '../identity/identity-service.js';
 import { REFRESH_TOKEN_PREFIX } from '../identity/session-store.js';
@@ -43,7 +43,8 @@ function recordFor(context: AppContext, request: FastifyRequest, event: Omit<Aud
   return context.audit.record({
     ...event,
     ip: request.ip,
-    ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'].slice(0, 300) }),
+    // Unclipped: the recorder redacts it first, then clips (a secret cut in two would survive).
+    ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'] }),
     request_id: request.id,
   });
 }
@@ -121,6 +122,9 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       // The client's scopes as far as its owner still holds them (oauth-client-service.ts).
       const granted = await oauthOf(context).clients.grantableScopes(client, requested);
       if (granted === undefined) throw new OAuthError('invalid_scope', `Not granted to this client: ${(requested ?? []).join(' ').slice(0, 200)}`);
+      // An empty grant is a token good for nothing, and would hide that the owner holds none of
+      // the client's scopes any more (or that the client has none).
+      if (granted.length === 0) throw new OAuthError('invalid_scope', "No scope can be granted: the client's owner holds none of the client's scopes");
       const issued = await oauthOf(context).tokens().issue(client.client_id, granted);
       // The client-credentials counterpart of a login: the jti identifies the token (and matches
       // a later revocation's event) without storing the token itself.
@@ -140,7 +144,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       });
     });
 
-    scope.post('/oauth/introspect', { config: { public: true } }, async (request, reply) => {
+    scope.post('/oauth/introspect', { config: { public: true, rateLimit: { key: 'ip' } } }, async (request, reply) => {
       const form = formOf(request);
       const client = await authenticateClient(context, request, form);
       if (!(await clientMay(context, client, 'tokens:introspect'))) {
@@ -151,7 +155,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       return introspect(context, form.token, request.ip);
     });
 
-    scope.post('/oauth/revoke', { config: { public: true } }, async (request, reply) => {
+    scope.post('/oauth/revoke', { config: { public: true, rateLimit: { key: 'ip' } } }, async (request, reply) => {
       const form = formOf(request);
       const client = await authenticateClient(context, request, form);
       if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
@@ -264,8 +268,16 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     return;
   }
   if (token.startsWith('wdn_') && context.apiKeys !== undefined && mayRevokeAny) {
-    const result = await context.apiKeys.verifier.verify(token, { ip: request.ip });
-    if (!result.valid) return;
-    await context.apiKeys.service.revoke(result.key.id, { actor: `client:${client.client_id}`, ip: request.ip, requestId: request.id });
+    // Identified, not verified: a key that is rate-limited, disabled, expired or whose owner is
+    // deactivated is refused now but could work again (or be re-enabled), so it is revoked too;
+    // and identifying is no use of the key (no rate-limit token, no usage).
+    const key = await context.apiKeys.verifier.identify(token);
+    if (key === undefined || (key.revokedAt !== undefined && key.revokedAt <= Date.now())) return;
+    try {
+      await context.apiKeys.service.revoke(key.id, { actor: `client:${client.client_id}`, ip: request.ip, requestId: request.id });
+    } catch (error) {
+      // Gone since it was identified (its owner deleted): nothing left to revoke, and still 200.
+      if (!(error instanceof NotFoundError)) throw error;
+    }
   }
 }

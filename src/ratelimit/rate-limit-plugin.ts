@@ -26,6 +26,15 @@ export interface RouteRateLimit {
   readonly key?: RateLimitKey;
   /** Cost of one request. @default 1 */
   readonly cost?: number;
+  /**
+   * What spends the budget. `'request'`: every request. `'failed_auth'`: every request is
+   * checked against the budget before authentication (429 once it is spent), but only a request
+   * answered 401 spends it, so an authenticated caller is never limited by its address — for
+   * routes whose callers legitimately send many requests from few addresses (`POST
+   * /v1/ratelimit`), as the login throttle counts only failed logins per IP. Per client IP only;
+   * a policy without a block is given one of its window. @default 'request'
+   */
+  readonly charge?: 'request' | 'failed_auth';
 }
 
 declare module 'fastify' {
@@ -37,7 +46,11 @@ declare module 'fastify' {
 
 export interface RateLimitPluginOptions {
   readonly service: RateLimitService;
-  /** Per IP on every /v1 route. */
+  /**
+   * Per IP on every /v1 route; also, each on a budget of its own, on a route outside /v1 that
+   * asks for a limit without policies of its own, and for failed authentications
+   * (`charge: 'failed_auth'`).
+   */
   readonly defaultPolicies: readonly PolicyLimit[];
   /** Per IP on the auth routes, instead of the default. */
   readonly authPolicies: readonly PolicyLimit[];
@@ -68,15 +81,27 @@ interface Plan {
 interface RoutePlans {
   readonly early: Plan | null;
   readonly late: Plan | null;
+  /** Charged when the request was answered 401 (`charge: 'failed_auth'`); `early` then only looks. */
+  readonly failures: Plan | null;
 }
 
-const NO_PLANS: RoutePlans = { early: null, late: null };
+/** A route's rate-limit hooks; absent = the route needs none at that stage. */
+interface RouteHooks {
+  readonly onRequest?: RouteHook;
+  readonly preHandler?: RouteHook;
+  readonly onResponse?: RouteHook;
+}
+
+type RouteHook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+
+const NO_PLANS: RoutePlans = { early: null, late: null, failures: null };
 const AUDIT_SAMPLE_MS = 60_000;
 
 /**
  * Applies the rate limits as route-level onRequest hooks (before authentication, so floods
  * never reach the password hashing or token checks); caller-keyed limits run as a preHandler
- * after the auth guard. Sets `RateLimit-Policy`/`RateLimit` on every limited response and answers 429
+ * after the auth guard, and a `failed_auth` budget is spent in onResponse after a 401. Sets
+ * `RateLimit-Policy`/`RateLimit` on every limited response and answers 429
  * problem+json `rate_limited` with `Retry-After` when a policy is exceeded.
  */
 async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOptions): Promise<void> {
@@ -96,19 +121,37 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   const defaultPlan = makePlan('default', options.defaultPolicies, 'ip', 1);
   const authPlan = makePlan('auth', options.authPolicies, 'ip', 1);
 
+  /**
+   * The plans of a `charge: 'failed_auth'` route: `early` looks at the budget (cost 0) before
+   * authentication, `failures` spends it after a 401. A look never denies while a count is at
+   * its limit (a spend over the limit is refused instead), so the spend that goes over starts a
+   * block and the looks deny from then on: the login throttle's scheme.
+   */
+  function failedAuthPlans(id: string, config: RouteRateLimit): RoutePlans {
+    if (config.key !== undefined && config.key !== 'ip') throw new TypeError(`route ${id}: rateLimit.charge 'failed_auth' counts per client IP; it takes no key`);
+    const policies = (config.policies ?? options.defaultPolicies).map((p) => ({ ...p, blockDurationMs: Math.max(p.blockDurationMs, p.windowMs) }));
+    const plan = makePlan(config.policies === undefined ? 'failed-auth' : `route:${id}`, policies, 'ip', config.cost ?? 1);
+    return plan === null ? NO_PLANS : { early: { ...plan, cost: 0 }, late: null, failures: plan };
+  }
+
   /** `early` runs before authentication; `late` (caller-keyed) after it. Computed once per route. */
   function plansForRoute(method: string, url: string, config: false | RouteRateLimit | undefined): RoutePlans {
     // Fastify answers HEAD with the GET handler: both must draw on one budget, or HEAD doubles it.
     const id = `${budgetMethod(method)} ${url}`;
-    const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : null;
     if (config === false) return NO_PLANS;
-    if (config === undefined) return base === null ? NO_PLANS : { early: base, late: null };
+    // Outside /v1 a route is limited only when it asks to be (an object, e.g. `{ key: 'ip' }`
+    // on /metrics and the OAuth endpoints). It then has the default policies per IP on a
+    // budget of its own: a scraper or a resource server must not be starved by its address's
+    // /v1 traffic, nor spend that traffic's budget.
+    const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : config === undefined ? null : makePlan(`default:${id}`, options.defaultPolicies, 'ip', 1);
+    if (config === undefined) return base === null ? NO_PLANS : { early: base, late: null, failures: null };
     const key = config.key ?? 'ip';
     // Checked once here: a cost of 0 would only peek (no limit at all), and a negative or
     // fractional one would throw a TypeError on every request of the route.
     if (config.cost !== undefined && (!Number.isSafeInteger(config.cost) || config.cost < 1)) {
       throw new TypeError(`route ${id}: rateLimit.cost must be an integer >= 1 (use rateLimit: false for no limit)`);
     }
+    if (config.charge === 'failed_auth') return failedAuthPlans(id, config);
     const plan =
       config.policies !== undefined
         ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
@@ -117,7 +160,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
           : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key), skipIpFallback: isAfterAuth(key) && (config.cost ?? base.cost) === base.cost };
     // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
     // so that unauthenticated floods are limited too.
-    return plan?.afterAuth === true ? { early: base, late: plan } : { early: plan, late: null };
+    return plan?.afterAuth === true ? { early: base, late: plan, failures: null } : { early: plan, late: null, failures: null };
   }
 
   /** Applies a plan; `route` is the route pattern (known when the hook was made) or 'unmatched'. */
@@ -156,13 +199,15 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       service.metrics.recordDecision(plan.advertised[i]?.name ?? '', route, decision.allowed);
       if (!decision.allowed) retryMs = Math.max(retryMs, decision.retry_after_ms);
     });
-    const state = rateLimitHeader(plan.advertised, decisions);
     if (retryMs === 0) {
-      reply.header('ratelimit-policy', plan.policyHeader);
-      reply.header('ratelimit', state);
+      // A look (cost 0, `failed_auth`) is not the request's budget: no headers until it denies.
+      if (plan.cost > 0) {
+        reply.header('ratelimit-policy', plan.policyHeader);
+        reply.header('ratelimit', rateLimitHeader(plan.advertised, decisions));
+      }
       return;
     }
-    const headers: Record<string, string> = { 'ratelimit-policy': plan.policyHeader, ratelimit: state };
+    const headers: Record<string, string> = { 'ratelimit-policy': plan.policyHeader, ratelimit: rateLimitHeader(plan.advertised, decisions) };
     recordBlocked(plan, key, request, decisions);
     const seconds = retryAfterSeconds(retryMs);
     throw new WardenError('rate_limited', `Too many requests; retry in ${seconds} s`, {
@@ -195,6 +240,20 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       .catch((error: unknown) => request.log.warn({ err: error }, 'could not audit a rate-limit block'));
   }
 
+  /** Spends a `failed_auth` budget for a request answered 401; a failing store is logged, not thrown (the answer is gone). */
+  function chargeFailure(plan: Plan, request: FastifyRequest): void {
+    const key = clientAddressKey(request.ip);
+    const failed = (error: unknown): void => request.log.warn({ err: error }, 'could not count a failed authentication');
+    for (const limiter of plan.limiters) {
+      try {
+        if (limiter.limitNow !== undefined) limiter.limitNow(key, plan.cost);
+        else limiter.limit(key, plan.cost).catch(failed);
+      } catch (error) {
+        failed(error);
+      }
+    }
+  }
+
   // Unmatched paths count too, whatever their prefix (`/V1/`, `//v1`, `/.env`), so that probing
   // for routes is limited as well. Inside the hardening hook when it is there (one global hook
   // fewer for every request); else as the only global hook, returning at once for matched routes.
@@ -214,15 +273,8 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     }
   }
 
-  // Matched routes get their limits as route-level hooks, computed once when the route is
-  // registered: routes without a policy (health, metrics) pay nothing per request. The per-IP
-  // limit is put before every other onRequest hook (the auth guard's included), so floods
-  // never reach password hashing or token checks; caller-keyed limits need the principal and
-  // run as a preHandler after the auth guard.
-  app.addHook('onRoute', (route) => {
-    const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
-    const url = route.url;
-    const methods: string[] = asArray(route.method);
+  /** The hooks of a route, made once when it is registered (one plan per method, usually the same). */
+  function routeHooks(methods: readonly string[], url: string, config: false | RouteRateLimit | undefined): RouteHooks {
     const byMethod = new Map(methods.map((method) => [method, plansForRoute(method, url, config)]));
     const planOf = (stage: keyof RoutePlans): ((method: string) => Plan | null) | undefined => {
       const plans = [...byMethod.values()].map((p) => p[stage]);
@@ -232,11 +284,11 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       if (plans.every((p) => p === first)) return () => first ?? null;
       return (method) => byMethod.get(method)?.[stage] ?? null;
     };
-    const hookOf = (stage: keyof RoutePlans) => {
+    const hookOf = (stage: 'early' | 'late'): RouteHook | undefined => {
       const planFor = planOf(stage);
       if (planFor === undefined) return undefined;
       // A callback hook, not an async one, so that an in-memory decision costs no promise.
-      return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+      return (request, reply, done) => {
         const plan = planFor(request.method);
         let pending: Promise<void> | undefined;
         try {
@@ -249,10 +301,29 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
         else pending.then(() => done(), done);
       };
     };
-    const early = hookOf('early');
-    if (early !== undefined) route.onRequest = [early, ...asArray(route.onRequest)];
-    const late = hookOf('late');
-    if (late !== undefined) route.preHandler = [...asArray(route.preHandler), late];
+    const failuresFor = planOf('failures');
+    const onResponse: RouteHook | undefined =
+      failuresFor === undefined
+        ? undefined
+        : (request, reply, done) => {
+            const plan = reply.statusCode === 401 ? failuresFor(request.method) : null;
+            if (plan !== null) chargeFailure(plan, request);
+            done();
+          };
+    return { onRequest: hookOf('early'), preHandler: hookOf('late'), onResponse };
+  }
+
+  // Matched routes get their limits as route-level hooks, computed once when the route is
+  // registered: routes without a policy (health) pay nothing per request. The per-IP
+  // limit is put before every other onRequest hook (the auth guard's included), so floods
+  // never reach password hashing or token checks; caller-keyed limits need the principal and
+  // run as a preHandler after the auth guard.
+  app.addHook('onRoute', (route) => {
+    const config = (route.config as { rateLimit?: false | RouteRateLimit } | undefined)?.rateLimit;
+    const hooks = routeHooks(asArray(route.method), route.url, config);
+    if (hooks.onRequest !== undefined) route.onRequest = [hooks.onRequest, ...asArray(route.onRequest)];
+    if (hooks.preHandler !== undefined) route.preHandler = [...asArray(route.preHandler), hooks.preHandler];
+    if (hooks.onResponse !== undefined) route.onResponse = [...asArray(route.onResponse), hooks.onResponse];
   });
 }
 

@@ -37,8 +37,11 @@ export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitSe
     '/v1/ratelimit',
     {
       // Callers are trusted applications making many checks from few addresses: the per-IP
-      // default limit would throttle the service itself. The permission check still applies.
-      config: { permission: 'ratelimit:check', rateLimit: false },
+      // default limit would throttle the service itself, so an authenticated caller spends no
+      // per-IP budget. A caller failing authentication does (the default policies, per IP,
+      // checked before authentication): a flood of bad credentials is answered 429 before it
+      // reaches the key lookup and the audit log.
+      config: { permission: 'ratelimit:check', rateLimit: { charge: 'failed_auth' } },
       schema: { body: CheckBody, response: { 200: CheckResponse } },
     },
     async (request) => {

@@ -117,12 +117,6 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     metrics: httpMetrics,
     cors,
   });
-  await app.register(metrics, {
-    registry: context.metricsRegistry,
-    token: settings.metricsToken,
-    authorize: async (request) => context.authorize(await authenticate(request, context.authenticators), 'metrics:read'),
-  });
-
   await app.register(authGuard, {
     authenticators: context.authenticators,
     authorize: (principal, permission, scope) => context.authorize(principal, permission, scope),
@@ -137,6 +131,13 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     authPolicies: parsePolicyList(settings.rateLimitAuth),
     algorithm: settings.rateLimitAlgorithm,
     audit: { record: (event) => context.audit.record(event) },
+  });
+  // After the rate limits, whose onRoute hook gives /metrics its per-IP limit before it
+  // authenticates the caller.
+  await app.register(metrics, {
+    registry: context.metricsRegistry,
+    token: settings.metricsToken,
+    authorize: async (request) => context.authorize(await authenticate(request, context.authenticators), 'metrics:read'),
   });
 
   for (const module of options.routes ?? ROUTE_MODULES) await module(app, context);

@@ -40,6 +40,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string[]; er
 }
 
 const RECORD_FIELDS = [
+  'disabled_by_admin',
   'id',
   'prefix',
   'name',

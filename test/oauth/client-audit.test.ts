@@ -31,7 +31,9 @@ describeEachDatabase('audit events of client authentication and client-credentia
 
     const events = await rows('client.auth.failed');
     const throttled = events.filter((row) => row.outcome === 'denied');
-    expect(throttled.length).toBeGreaterThanOrEqual(2);
+    // Two throttled attempts, one row: refusals of a locked-out address are sampled per address
+    // and window (docs/audit.md), so a flood cannot grow the log.
+    expect(throttled).toHaveLength(1);
     for (const row of throttled) {
       expect(row).toMatchObject({ actor: `client:${c.clientId}`, entity_type: 'oauth_client', entity_id: c.clientId, user_agent: 'billing/1.0' });
       expect(row.request_id).toEqual(expect.any(String));

@@ -60,15 +60,49 @@ describeEachDatabase('who may hold and manage an OAuth client', (dialect) => {
     expect(listed.json().data.map((c: { client_id: string }) => c.client_id)).toEqual([own.json().client_id]);
     expect((await t.app.inject({ url: `/v1/clients/${target.clientId}`, headers: other.auth })).statusCode).toBe(404);
     const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${target.clientId}/rotate`, headers: other.auth, payload: { grace_period_ms: 0 } });
-    expect(rotated.statusCode).toBe(403);
+    expect(rotated.statusCode).toBe(404);
     expect(rotated.body).not.toContain('client_secret');
     const revoked = await t.app.inject({ method: 'DELETE', url: `/v1/clients/${target.clientId}`, headers: other.auth });
-    expect(revoked.statusCode).toBe(403);
+    expect(revoked.statusCode).toBe(404);
     // The target's secret still works, unchanged.
     expect((await grant(target.clientId, target.secret)).statusCode).toBe(200);
     // Its own client it may rotate.
     const mine = await t.app.inject({ method: 'POST', url: `/v1/clients/${own.json().client_id}/rotate`, headers: other.auth, payload: {} });
     expect(mine.statusCode).toBe(200);
+  });
+
+  it("answers another owner's client exactly as a missing id on every route, unless the caller may see it", async () => {
+    t = await createTestApp({ dialect });
+    const target = await seedClient(t, ['keys:read']);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const routes = [
+      { method: 'GET', path: (id: string) => `/v1/clients/${id}` },
+      { method: 'POST', path: (id: string) => `/v1/clients/${id}/rotate`, payload: { grace_period_ms: 0 } },
+      { method: 'DELETE', path: (id: string) => `/v1/clients/${id}` },
+    ] as const;
+    const call = (auth: Record<string, string>, route: (typeof routes)[number], id: string) =>
+      t.app.inject({ method: route.method, url: route.path(id), headers: auth, ...('payload' in route ? { payload: route.payload } : {}) });
+    const answer = (response: { statusCode: number; json: () => Record<string, unknown> }) => {
+      const { request_id: _requestId, ...body } = response.json();
+      return { status: response.statusCode, body };
+    };
+
+    // Without users:read the client is not the caller's to see: 404, as for an id that names nothing.
+    const stranger = await userWith(['clients:read', 'clients:write', 'users:write']);
+    for (const route of routes) {
+      const existing = answer(await call(stranger.auth, route, target.clientId));
+      expect(existing.status, `${route.method} ${route.path('{id}')}`).toBe(404);
+      expect(existing).toEqual(answer(await call(stranger.auth, route, missing)));
+    }
+    // With users:read it may see the client: shown, and a change it may not make is 403.
+    const viewer = await userWith(['clients:read', 'clients:write', 'users:read']);
+    expect((await call(viewer.auth, routes[0], target.clientId)).statusCode).toBe(200);
+    for (const route of routes.slice(1)) {
+      expect(answer(await call(viewer.auth, route, target.clientId))).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+      expect((await call(viewer.auth, route, missing)).statusCode).toBe(404);
+    }
+    // Nothing was changed.
+    expect((await grant(target.clientId, target.secret)).statusCode).toBe(200);
   });
 
   it('refuses a rotation that would hand the caller more than it holds, even of its own client', async () => {

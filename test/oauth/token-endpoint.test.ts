@@ -1,8 +1,14 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, expect, it } from 'vitest';
+import type { Principal } from '../../src/http/principal.js';
+import { identityOf } from '../../src/identity/identity-service.js';
+import { oauthOf } from '../../src/oauth/oauth-domain.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { seedUser } from '../identity/identity-helpers.js';
 import { basic, FORM, seedClient } from './oauth-helpers.js';
+
+const ROOT = { principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'test' } satisfies Principal, auditActor: 'system' };
 
 describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (dialect) => {
   let t: TestApp;
@@ -127,5 +133,58 @@ describeEachDatabase('client authentication failures never store what was presen
     expect(rows.map((r) => r.actor)).toEqual(['client:invalid']);
     expect(JSON.stringify(rows)).not.toContain(c.secret);
     expect(t.rawLogs()).not.toContain(c.secret);
+  });
+});
+
+describeEachDatabase('POST /oauth/token refuses what RFC 6749 does not allow: an empty grant, two client identities', (dialect) => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t.close();
+  });
+
+  const token = (headers: Record<string, string>, params: Record<string, string>) =>
+    t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, ...headers }, payload: new URLSearchParams({ grant_type: 'client_credentials', ...params }).toString() });
+
+  it("answers invalid_scope instead of a token with no scope when the owner holds none of the client's scopes", async () => {
+    t = await createTestApp({ dialect });
+    const authz = t.context.authz;
+    if (authz === undefined) throw new Error('authz is not wired');
+    await identityOf(t.context).initialise();
+    const owner = await seedUser(t);
+    await authz.createRole(ROOT, { name: 'reporter', permissions: ['keys:read'] });
+    await authz.assignRole(ROOT, { userId: owner.id, role: 'reporter' });
+    const { client, secret } = await oauthOf(t.context).clients.create({ name: 'svc', ownerId: owner.id, scopes: ['keys:read'] }, { actor: 'system' });
+    const auth = { authorization: basic(client.client_id, secret) };
+    expect((await token(auth, {})).json()).toMatchObject({ scope: 'keys:read' });
+
+    await authz.removeRole(ROOT, { userId: owner.id, role: 'reporter' });
+    const empty = await token(auth, {});
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ error: 'invalid_scope' });
+    expect(empty.body).not.toContain('access_token');
+    expect(await t.context.storage.db.selectFrom('audit_events').select('id').where('action', '=', 'client.token.issued').execute()).toHaveLength(1);
+
+    // A client created without scopes is the same useless grant.
+    const none = await seedClient(t, []);
+    expect((await token({ authorization: basic(none.clientId, none.secret) }, {})).json()).toMatchObject({ error: 'invalid_scope' });
+  });
+
+  it('refuses a body client_id other than the HTTP Basic one, and a body secret with Basic (one method per request, §2.3)', async () => {
+    t = await createTestApp({ dialect });
+    const c = await seedClient(t, ['keys:read']);
+    const other = await seedClient(t, ['keys:read']);
+    const auth = { authorization: basic(c.clientId, c.secret) };
+
+    const refused: Record<string, string>[] = [{ client_id: other.clientId }, { client_id: 'someone-else' }, { client_id: '' }, { client_secret: c.secret }, { client_id: c.clientId, client_secret: c.secret }];
+    for (const params of refused) {
+      const response = await token(auth, params);
+      expect(response.statusCode, JSON.stringify(Object.keys(params))).toBe(400);
+      expect(response.json().error).toBe('invalid_request');
+      expect(response.body).not.toContain(c.secret);
+    }
+    // Repeating the Basic client_id in the body is allowed.
+    const same = await token(auth, { client_id: c.clientId });
+    expect(same.statusCode).toBe(200);
+    expect(decodeJwt(same.json().access_token as string).sub).toBe(c.clientId);
   });
 });

@@ -134,15 +134,20 @@ describe('HTTP rate limits', () => {
     expect((await t.app.inject({ url: '/v1/ping' })).statusCode).toBe(200);
   });
 
-  it('exempts health, metrics and routes marked rateLimit: false', async () => {
+  it('exempts health and routes marked rateLimit: false; /metrics has a per-IP budget of its own', async () => {
     await start({ WARDEN_RATELIMIT_DEFAULT: '1/60s' });
     for (let i = 0; i < 3; i += 1) {
       const health = await t.app.inject({ url: '/healthz' });
       expect(health.statusCode).toBe(200);
       expect(health.headers['ratelimit-policy']).toBeUndefined();
       expect((await t.app.inject({ url: '/v1/unlimited' })).statusCode).toBe(200);
-      expect((await t.app.inject({ url: '/metrics' })).statusCode).not.toBe(429);
     }
+    // /metrics authenticates its caller: the default policies, per IP, on a budget apart from /v1's.
+    const metrics = await t.app.inject({ url: '/metrics' });
+    expect(metrics.statusCode).toBe(401);
+    expect(metrics.headers['ratelimit-policy']).toBe('"default:GET /metrics-60s";q=1;w=60');
+    expect((await t.app.inject({ url: '/metrics' })).statusCode).toBe(429);
+    expect((await t.app.inject({ url: '/v1/ping' })).statusCode).toBe(200);
   });
 
   it('gives each method of a multi-method route its own budget under a route policy', async () => {

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { actorId } from '../../authz/audit-actor.js';
 import { WardenError } from '../../errors/index.js';
 import type { RequestFacts } from '../auth-service.js';
 import type { IdentityService } from '../identity-service.js';
@@ -11,11 +12,9 @@ export function requestFacts(request: FastifyRequest): RequestFacts {
   return { ip: request.ip, userAgent: typeof agent === 'string' ? agent : undefined, requestId: request.id };
 }
 
-/** The audit actor of an authenticated request. */
+/** The audit actor of an authenticated request (named as every route names it, `actorId`). */
 export function actorOf(request: FastifyRequest): Actor {
-  const principal = request.principal;
-  const actor = principal === undefined ? 'anonymous' : principal.kind === 'user' ? principal.subject : `${principal.kind === 'api_key' ? 'apikey' : 'client'}:${principal.credentialId}`;
-  return { actor, ...requestFacts(request) };
+  return { actor: actorId(request.principal), ...requestFacts(request) };
 }
 
 /** The user access token behind a request; 403 when the caller used another kind of credential. */

@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, WardenError } from '../../errors/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf } from '../../storage/keyset-cursor.js';
+import { permissionCovers } from '../../authz/permission-match.js';
+import { resolveRole } from '../../authz/role-graph.js';
 import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
 import type { User } from '../user-store.js';
@@ -47,26 +49,67 @@ export function userJson(user: User): Record<string, unknown> {
   };
 }
 
-/** Granting or removing the admin flag needs `users:admin` on top of `users:write` (no escalation by a user editor). */
-async function assertMayChangeAdmin(request: FastifyRequest, context: AppContext): Promise<void> {
+/** The permission that guards administrators: making or unmaking one, and (de)activating or deleting one's account. */
+const USERS_ADMIN = 'users:admin';
+
+/** Whether the caller holds `users:admin`; a failing check denies. */
+async function holdsUsersAdmin(request: FastifyRequest, context: AppContext): Promise<boolean> {
   const principal = request.principal;
-  let allowed = false;
   try {
-    allowed = principal !== undefined && (await context.authorize(principal, 'users:admin'));
+    return principal !== undefined && (await context.authorize(principal, USERS_ADMIN));
   } catch {
-    // A failing check denies.
+    return false;
   }
-  if (!allowed) throw new WardenError('privilege_escalation', 'Changing is_admin needs the permission users:admin', { fields: { permission: 'users:admin' } });
 }
 
-/** /v1/users: create (users:write), get and list (users:read), update (users:write), delete (users:delete); is_admin needs users:admin. */
+/**
+ * Whether a user is an administrator: the `is_admin` flag, or a global role granting
+ * `users:admin`. Read from the memberships rather than the effective permissions, which are
+ * empty for a deactivated user: reactivating one gives the role back just the same.
+ */
+async function isAdministrator(context: AppContext, user: User): Promise<boolean> {
+  if (user.isAdmin) return true;
+  const authz = context.authz;
+  if (authz === undefined) return false;
+  const [memberships, roles] = await Promise.all([authz.memberships(user.id), authz.roles()]);
+  return memberships.some(
+    (membership) => membership.scope === undefined && resolveRole(roles, membership.role).some((granted) => permissionCovers(granted.permission, USERS_ADMIN)),
+  );
+}
+
+/**
+ * Refuses a change that needs `users:admin` (403 `privilege_escalation`), recording the refused
+ * attempt as a `denied` event first: probing for a way up is worth a trace, as for role grants.
+ */
+async function refuseWithoutUsersAdmin(
+  request: FastifyRequest,
+  identity: IdentityService,
+  attempt: { readonly action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted'; readonly userId?: string; readonly fields?: readonly string[] },
+  message: string,
+): Promise<never> {
+  await identity.userAdmin.recordDenied(actorOf(request), attempt.action, attempt.userId, {
+    reason: 'privilege_escalation',
+    missing: [USERS_ADMIN],
+    ...(attempt.fields === undefined ? {} : { fields: attempt.fields }),
+  });
+  throw new WardenError('privilege_escalation', message, { fields: { permission: USERS_ADMIN } });
+}
+
+/**
+ * /v1/users: create (users:write), get and list (users:read), update (users:write), delete
+ * (users:delete). Setting or clearing is_admin, and changing is_active of or deleting an
+ * administrator, need users:admin too: a user editor can neither make administrators nor take
+ * their accounts away (nor give back one that an administrator took away).
+ */
 export async function userRoutes(app: FastifyInstance, context: AppContext, identity: IdentityService): Promise<void> {
   app.post<{ Body: Static<typeof CreateUserBody> }>(
     '/v1/users',
     { config: { permission: 'users:write' }, schema: { body: CreateUserBody } },
     async (request, reply) => {
       const { email, password, name, is_admin: isAdmin } = request.body;
-      if (isAdmin === true) await assertMayChangeAdmin(request, context);
+      if (isAdmin === true && !(await holdsUsersAdmin(request, context))) {
+        await refuseWithoutUsersAdmin(request, identity, { action: 'user.created', fields: ['is_admin'] }, 'Creating an administrator needs the permission users:admin');
+      }
       const user = await identity.userAdmin.create({ email, password, name: name ?? null, isAdmin: isAdmin === true }, actorOf(request));
       return reply.code(201).header('location', `/v1/users/${user.id}`).send(userJson(user));
     },
@@ -90,7 +133,16 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'users:write' }, schema: { params: UserParams, body: UpdateUserBody } },
     async (request) => {
       const { name, is_active: isActive, is_admin: isAdmin } = request.body;
-      if (isAdmin !== undefined) await assertMayChangeAdmin(request, context);
+      if ((isAdmin !== undefined || isActive !== undefined) && !(await holdsUsersAdmin(request, context))) {
+        const attempt = { action: isActive === false ? 'user.deactivated' : 'user.updated', userId: request.params.id, fields: Object.keys(request.body) } as const;
+        if (isAdmin !== undefined) await refuseWithoutUsersAdmin(request, identity, attempt, 'Changing is_admin needs the permission users:admin');
+        // Either way: deactivating takes an administrator's account away, and reactivating gives
+        // back one that someone holding users:admin took away (a compromised one, say).
+        const target = await identity.users.findById(request.params.id);
+        if (target !== undefined && (await isAdministrator(context, target))) {
+          await refuseWithoutUsersAdmin(request, identity, attempt, 'Changing is_active of an administrator needs the permission users:admin');
+        }
+      }
       const user = await identity.userAdmin.update(
         request.params.id,
         { ...(name === undefined ? {} : { name }), ...(isActive === undefined ? {} : { isActive }), ...(isAdmin === undefined ? {} : { isAdmin }) },
@@ -105,6 +157,12 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     '/v1/users/:id',
     { config: { permission: 'users:delete' }, schema: { params: UserParams } },
     async (request, reply) => {
+      if (!(await holdsUsersAdmin(request, context))) {
+        const target = await identity.users.findById(request.params.id);
+        if (target !== undefined && (await isAdministrator(context, target))) {
+          await refuseWithoutUsersAdmin(request, identity, { action: 'user.deleted', userId: target.id }, 'Deleting an administrator needs the permission users:admin');
+        }
+      }
       if (!(await identity.userAdmin.delete(request.params.id, actorOf(request)))) throw new NotFoundError('The user');
       return reply.code(204).send();
     },

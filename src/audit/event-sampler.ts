@@ -1,16 +1,17 @@
-/** Bound on remembered (actor, entity) pairs; beyond it the memory is reset (fail open to recording). */
+/** Bound on remembered sampling keys; beyond it the memory is reset (fail open to recording). */
 const MAX_TRACKED = 10_000;
 
 /**
- * Samples rate-limit blocks: a flood of 429s for one caller becomes one audit event per
- * window that carries how many blocks were suppressed since the previous one.
+ * Samples a flood of one kind of event: the first per key in a window is recorded, later ones
+ * are counted and their number is carried by the next recorded one. Used for rate-limit blocks
+ * and for refused credentials from anonymous callers (`audit-sampling.ts`).
  */
-export class RateLimitBlockSampler {
+export class EventSampler {
   private readonly seen = new Map<string, { at: number; suppressed: number }>();
 
   constructor(private readonly windowMs: number) {}
 
-  /** Whether to record this block now, and how many were suppressed before it. */
+  /** Whether to record this event now, and how many were suppressed before it. */
   admit(key: string, now: number): { record: boolean; suppressed: number } {
     const entry = this.seen.get(key);
     if (entry !== undefined && now - entry.at < this.windowMs) {

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorId } from '../authz/audit-actor.js';
-import { actsAsOwner, assertMayActForOwner, managesOwners, mayActForOwner, type OwnerAccess } from '../authz/owner-access.js';
+import { actsAsOwner, assertMayActForOwner, assertMayChangeForOwner, managesOwners, mayActForOwner, type CredentialChange } from '../authz/owner-access.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
@@ -117,12 +117,20 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   if (apiKeys === undefined) throw new TypeError('context.apiKeys is not wired (createApiKeys in createContext)');
   const { service, verifier } = apiKeys;
   const now = (): number => Date.now();
-  /** The key, if the caller may see it (another owner's key reads as absent) and, for writes, change it. */
-  const keyFor = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>, access: OwnerAccess): Promise<ApiKeyRecord> => {
+  /**
+   * The key, if the caller may see it (another owner's key reads as absent) and, given the
+   * change about to be made, change it (an administrator's key needs users:admin too).
+   */
+  const keyFor = async (
+    request: FastifyRequest<{ Params: Static<typeof IdParams> }>,
+    change?: Pick<CredentialChange, 'action' | 'details'>,
+  ): Promise<ApiKeyRecord> => {
     const record = await service.get(request.params.id);
-    const principal = principalOf(request);
-    if (record === undefined || !(await mayActForOwner(context, principal, record.ownerId, 'read'))) throw new NotFoundError('The API key');
-    if (access === 'write') await assertMayActForOwner(context, principal, record.ownerId, 'write');
+    if (record === undefined || !(await mayActForOwner(context, principalOf(request), record.ownerId, 'read'))) throw new NotFoundError('The API key');
+    if (change !== undefined) {
+      const details = { prefix: record.prefix, ...change.details };
+      await assertMayChangeForOwner(context, request, record.ownerId, { action: change.action, entityType: 'api_key', entityId: record.id, details });
+    }
     return record;
   };
 
@@ -131,7 +139,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     { schema: { body: CreateBody }, config: { permission: 'keys:write' } },
     async (request, reply) => {
       const body = request.body;
-      await assertMayActForOwner(context, principalOf(request), body.owner_id, 'write');
+      await assertMayChangeForOwner(context, request, body.owner_id, { action: 'apikey.created', entityType: 'api_key' });
       const issued = await service.create(
         {
           name: body.name,
@@ -167,7 +175,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   app.get<{ Params: Static<typeof IdParams> }>(
     '/v1/keys/:id',
     { schema: { params: IdParams }, config: { permission: 'keys:read' } },
-    async (request) => keyView(await keyFor(request, 'read'), now()),
+    async (request) => keyView(await keyFor(request), now()),
   );
 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotateBody> | undefined | null }>(
@@ -181,7 +189,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       },
     },
     async (request, reply) => {
-      await keyFor(request, 'write');
+      await keyFor(request, { action: 'apikey.rotated' });
       const issued = await service.rotate(request.params.id, actorOf(request, context), { graceMs: request.body?.grace_period_ms });
       reply.header('cache-control', 'no-store');
       return reply.code(201).send({ key: issued.key, ...keyView(issued.record, now()) });
@@ -192,7 +200,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/keys/:id',
     { schema: { params: IdParams, body: UpdateBody }, config: { permission: 'keys:write' } },
     async (request) => {
-      const record = await keyFor(request, 'write');
+      const record = await keyFor(request, { action: 'apikey.updated', details: { enabled: request.body.enabled } });
       const principal = principalOf(request);
       // The owner (or an owner's key) acting on its own key neither locks it nor may lift a
       // lock, unless it also holds users:write; anyone else got here through users:write.
@@ -203,7 +211,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
   );
 
   const revoke = async (request: FastifyRequest<{ Params: Static<typeof IdParams> }>): Promise<Record<string, unknown>> => {
-    await keyFor(request, 'write');
+    await keyFor(request, { action: 'apikey.revoked' });
     return keyView(await service.revoke(request.params.id, actorOf(request, context)), now());
   };
   app.post<{ Params: Static<typeof IdParams> }>('/v1/keys/:id/revoke', { schema: { params: IdParams }, config: { permission: 'keys:write' } }, revoke);

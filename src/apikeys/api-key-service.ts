@@ -17,8 +17,9 @@ import type { UsageTracker } from './usage-tracker.js';
 /** Who asks for a change, for the audit log. */
 export interface ActorContext {
   /**
-   * user id, `apikey:<id>`, or `system` (CLI). With `apikey:<id>` the keys this actor issues
-   * are also held to that key's own expiry and rate limit (see checkIssuerLimits).
+   * user id, `apikey:<id>`, `client:<client_id>`, or `system` (CLI). With `apikey:<id>` the keys
+   * this actor issues are also held to that key's own expiry and rate limit, with
+   * `client:<client_id>` to that client's expiry (see checkIssuerLimits).
    */
   readonly actor: string;
   readonly ip?: string | undefined;
@@ -215,7 +216,8 @@ export class ApiKeyService {
    * Disables or re-enables a key; a disabled key is refused as `disabled` everywhere at once.
    * A disable by someone not acting as the owner (`standing`; default: an operator) locks the
    * key: re-enabling it then needs `managesOwners`, otherwise KeyLockedError (audited as denied).
-   * The owner's own disable of a locked key leaves the lock, and who set it, in place.
+   * The owner's own disable of a locked key leaves the lock, and who set it, in place. A revoked
+   * key is neither enabled nor disabled: 409 conflict, nothing changed or audited.
    */
   async setEnabled(id: string, enabled: boolean, actor: ActorContext, standing: OwnerStanding = OPERATOR): Promise<ApiKeyRecord> {
     const now = this.now();
@@ -227,7 +229,13 @@ export class ApiKeyService {
     // such a read would otherwise be lifted (enable) or have its author overwritten (disable).
     const respectsLock = enabled ? !standing.managesOwners : !locks;
     const outcome = await inTransaction(this.options.db, async (trx) => {
-      let update = trx.updateTable('api_keys').set(values).where('id', '=', id);
+      let update = trx
+        .updateTable('api_keys')
+        .set(values)
+        .where('id', '=', id)
+        // A revoked key stays revoked whatever its flag, so changing the flag would only make
+        // the answer misleading; a key in its rotation grace period still works and may be.
+        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]));
       if (respectsLock) update = update.where('disabled_by_admin', '=', 0);
       const result = await update.executeTakeFirst();
       const record = await findById(trx, id);
@@ -235,6 +243,9 @@ export class ApiKeyService {
       return { record, changed: Number(result.numUpdatedRows) === 1 };
     });
     const record = outcome.record;
+    if (!outcome.changed && record.revokedAt !== undefined && record.revokedAt <= now) {
+      throw new WardenError('conflict', 'The key is revoked; a revoked key cannot be enabled or disabled', { fields: { id } });
+    }
     if (enabled && !outcome.changed) {
       await this.record(actor, 'apikey.updated', record, { prefix: record.prefix, enabled, reason: 'key_locked', disabled_by: record.disabledBy }, 'denied');
       throw new KeyLockedError();
@@ -288,8 +299,9 @@ export class ApiKeyService {
 
   /**
    * Refuses a key issued by an API key (`apikey:<id>` actor) that would outlive it (its expiry,
-   * or the end of its rotation grace period) or have a looser rate limit: keys:write must not
-   * be a way out of the calling key's own limits. Users and the CLI are not bound by this.
+   * or the end of its rotation grace period) or have a looser rate limit, and one issued by an
+   * OAuth client (`client:<client_id>`) that would outlive the client: keys:write must not be a
+   * way out of the calling credential's own limits. Users and the CLI are not bound by this.
    */
   private async checkIssuerLimits(
     wanted: IssuedLimits,

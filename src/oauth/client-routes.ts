@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorId } from '../authz/audit-actor.js';
-import { assertMayActForOwner, mayActForOwner } from '../authz/owner-access.js';
+import { assertMayChangeForOwner, mayActForOwner } from '../authz/owner-access.js';
 import { isPermission } from '../authz/permission-match.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
-import { principalOf, type Principal } from '../http/principal.js';
+import { principalOf } from '../http/principal.js';
 import type { Actor, OAuthClient } from './oauth-client-service.js';
 import { clientView, parseClientTime } from './client-view.js';
 import { oauthOf } from './oauth-domain.js';
@@ -37,12 +37,18 @@ function actorOf(request: FastifyRequest): Actor {
 
 /**
  * Refuses a caller who may not hold this client's secret: another owner's client needs
- * `users:write` (authz/owner-access.ts), and a secret is only handed to a caller who holds
- * every scope it carries — otherwise creating or rotating a client would be a way to obtain
- * more than one holds (the rule API keys and role grants follow).
+ * `users:write`, and an administrator's `users:admin` too (authz/owner-access.ts), and a secret
+ * is only handed to a caller who holds every scope it carries — otherwise creating or rotating
+ * a client would be a way to obtain more than one holds (the rule API keys and role grants follow).
  */
-async function assertMayHoldSecret(context: AppContext, principal: Principal, client: { ownerId: string; scopes: readonly string[] }): Promise<void> {
-  await assertMayActForOwner(context, principal, client.ownerId, 'write');
+async function assertMayHoldSecret(
+  context: AppContext,
+  request: FastifyRequest,
+  client: { ownerId: string; scopes: readonly string[]; clientId?: string },
+  action: 'client.created' | 'client.rotated',
+): Promise<void> {
+  const principal = principalOf(request);
+  await assertMayChangeForOwner(context, request, client.ownerId, { action, entityType: 'oauth_client', entityId: client.clientId });
   const missing: string[] = [];
   for (const scope of new Set(client.scopes)) {
     // A malformed scope is the service's 400 (it validates before writing), not a refusal here.
@@ -63,7 +69,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     async (request, reply) => {
       const principal = principalOf(request);
       const ownerId = request.body.owner_id ?? principal.subject;
-      await assertMayHoldSecret(context, principal, { ownerId, scopes: request.body.scopes });
+      await assertMayHoldSecret(context, request, { ownerId, scopes: request.body.scopes }, 'client.created');
       const expiresAt = request.body.expires_at == null ? null : parseClientTime(request.body.expires_at, 'body.expires_at');
       const { client, secret } = await clients().create({ name: request.body.name, ownerId, scopes: request.body.scopes, expiresAt }, actorOf(request));
       return reply.code(201).header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
@@ -103,7 +109,7 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     { config: { permission: 'clients:write' }, schema: { params: Params, body: RotateBody } },
     async (request, reply) => {
       const current = await visibleClient(request);
-      await assertMayHoldSecret(context, principalOf(request), { ownerId: current.owner_id, scopes: current.scopes });
+      await assertMayHoldSecret(context, request, { ownerId: current.owner_id, scopes: current.scopes, clientId: current.client_id }, 'client.rotated');
       const { client, secret } = await clients().rotate(request.params.id, request.body.grace_period_ms ?? 24 * 3_600_000, actorOf(request));
       return reply.header('cache-control', 'no-store').send({ ...clientView(client), client_secret: secret });
     },
@@ -113,7 +119,8 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/clients/:id',
     { config: { permission: 'clients:write' }, schema: { params: Params } },
     async (request) => {
-      await assertMayActForOwner(context, principalOf(request), (await visibleClient(request)).owner_id, 'write');
+      const current = await visibleClient(request);
+      await assertMayChangeForOwner(context, request, current.owner_id, { action: 'client.revoked', entityType: 'oauth_client', entityId: current.client_id });
       return clientView(await clients().revoke(request.params.id, actorOf(request)));
     },
   );

@@ -43,7 +43,7 @@ export interface OAuthClientServiceParts {
 
 /** Who performs a change, for the audit log. */
 export interface Actor {
-  /** A user id, `apikey:<id>` (whose own expiry then bounds the secrets it receives), `client:<id>` or `system…`. */
+  /** A user id, `apikey:<id>` or `client:<id>` (whose own end then bounds the secrets it receives), or `system…`. */
   readonly actor: string;
   readonly ip?: string;
   readonly request_id?: string;
@@ -242,9 +242,10 @@ export class OAuthClientService {
   }
 
   /**
-   * Refuses (403 privilege_escalation, audited as denied) a secret handed to an API key
-   * (`apikey:<id>` actor) for a client that would outlive that key: the rule keys issued by a
-   * key follow (src/apikeys/issuer-limits.ts). Users, clients and the CLI are not bound by it.
+   * Refuses (403 privilege_escalation, audited as denied) a secret handed to an API key or an
+   * OAuth client (`apikey:<id>` / `client:<id>` actor) for a client that would outlive the
+   * caller: the rule keys issued by a key follow (src/apikeys/issuer-limits.ts). Users and the
+   * CLI are not bound by it.
    */
   private async checkIssuerLimits(
     expiresAt: number | null,

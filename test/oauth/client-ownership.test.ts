@@ -38,7 +38,9 @@ describeEachDatabase('who may hold and manage an OAuth client', (dialect) => {
     t = await createTestApp({ dialect });
     await identityOf(t.context).initialise();
     const admin = await seedUser(t, { isAdmin: true });
-    const editor = await userWith(['users:write', 'clients:write']);
+    // users:admin, since the owner is an administrator (whose clients a user editor may not
+    // touch at all); what is tested here is the scope check that follows.
+    const editor = await userWith(['users:write', 'users:admin', 'clients:write']);
     const forAdmin = await t.app.inject({ method: 'POST', url: '/v1/clients', headers: editor.auth, payload: { name: 'x', owner_id: admin.id, scopes: ['*:*'] } });
     expect(forAdmin.statusCode).toBe(403);
     expect(forAdmin.json()).toMatchObject({ code: 'privilege_escalation', scopes: ['*:*'] });

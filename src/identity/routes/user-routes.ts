@@ -2,8 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, WardenError } from '../../errors/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf } from '../../storage/keyset-cursor.js';
-import { permissionCovers } from '../../authz/permission-match.js';
-import { resolveRole } from '../../authz/role-graph.js';
+import { holdsUsersAdmin, isAdministrator, USERS_ADMIN } from '../../authz/administrators.js';
 import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
 import type { User } from '../user-store.js';
@@ -49,34 +48,6 @@ export function userJson(user: User): Record<string, unknown> {
   };
 }
 
-/** The permission that guards administrators: making or unmaking one, and (de)activating or deleting one's account. */
-const USERS_ADMIN = 'users:admin';
-
-/** Whether the caller holds `users:admin`; a failing check denies. */
-async function holdsUsersAdmin(request: FastifyRequest, context: AppContext): Promise<boolean> {
-  const principal = request.principal;
-  try {
-    return principal !== undefined && (await context.authorize(principal, USERS_ADMIN));
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether a user is an administrator: the `is_admin` flag, or a global role granting
- * `users:admin`. Read from the memberships rather than the effective permissions, which are
- * empty for a deactivated user: reactivating one gives the role back just the same.
- */
-async function isAdministrator(context: AppContext, user: User): Promise<boolean> {
-  if (user.isAdmin) return true;
-  const authz = context.authz;
-  if (authz === undefined) return false;
-  const [memberships, roles] = await Promise.all([authz.memberships(user.id), authz.roles()]);
-  return memberships.some(
-    (membership) => membership.scope === undefined && resolveRole(roles, membership.role).some((granted) => permissionCovers(granted.permission, USERS_ADMIN)),
-  );
-}
-
 /**
  * Refuses a change that needs `users:admin` (403 `privilege_escalation`), recording the refused
  * attempt as a `denied` event first: probing for a way up is worth a trace, as for role grants.
@@ -107,7 +78,7 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'users:write' }, schema: { body: CreateUserBody } },
     async (request, reply) => {
       const { email, password, name, is_admin: isAdmin } = request.body;
-      if (isAdmin === true && !(await holdsUsersAdmin(request, context))) {
+      if (isAdmin === true && !(await holdsUsersAdmin(context, request.principal))) {
         await refuseWithoutUsersAdmin(request, identity, { action: 'user.created', fields: ['is_admin'] }, 'Creating an administrator needs the permission users:admin');
       }
       const user = await identity.userAdmin.create({ email, password, name: name ?? null, isAdmin: isAdmin === true }, actorOf(request));
@@ -133,7 +104,7 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'users:write' }, schema: { params: UserParams, body: UpdateUserBody } },
     async (request) => {
       const { name, is_active: isActive, is_admin: isAdmin } = request.body;
-      if ((isAdmin !== undefined || isActive !== undefined) && !(await holdsUsersAdmin(request, context))) {
+      if ((isAdmin !== undefined || isActive !== undefined) && !(await holdsUsersAdmin(context, request.principal))) {
         const attempt = { action: isActive === false ? 'user.deactivated' : 'user.updated', userId: request.params.id, fields: Object.keys(request.body) } as const;
         if (isAdmin !== undefined) await refuseWithoutUsersAdmin(request, identity, attempt, 'Changing is_admin needs the permission users:admin');
         // Either way: deactivating takes an administrator's account away, and reactivating gives
@@ -157,7 +128,7 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     '/v1/users/:id',
     { config: { permission: 'users:delete' }, schema: { params: UserParams } },
     async (request, reply) => {
-      if (!(await holdsUsersAdmin(request, context))) {
+      if (!(await holdsUsersAdmin(context, request.principal))) {
         const target = await identity.users.findById(request.params.id);
         if (target !== undefined && (await isAdministrator(context, target))) {
           await refuseWithoutUsersAdmin(request, identity, { action: 'user.deleted', userId: target.id }, 'Deleting an administrator needs the permission users:admin');

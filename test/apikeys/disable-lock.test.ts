@@ -16,6 +16,7 @@ import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js'
 import { createTestDatabase, createTestStorage, describeEachDatabase } from '../helpers/databases.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 import { insertUser, instrumentedDb, manualClock, nthSelectFrom } from './fixtures.js';
+import { tapAudit } from '../helpers/audit-tap.js';
 
 const ROOT = { principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'test' } satisfies Principal, auditActor: 'system' };
 const SYSTEM = { actor: 'system' };
@@ -47,14 +48,7 @@ describeEachDatabase('a key disabled by someone managing its owner stays disable
     member = { userId: memberId, key: memberKey.key, id: memberKey.record.id };
     const issued = await keys.service.create({ name: 'svc', ownerId: memberId, permissions: ['keys:read'] }, SYSTEM);
     target = { key: issued.key, id: issued.record.id };
-    audited = [];
-    const durable = t.context.audit;
-    t.context.audit = {
-      async record(event) {
-        audited.push(event);
-        await durable.record(event);
-      },
-    };
+    audited = tapAudit(t);
   });
   afterEach(async () => t.close());
 

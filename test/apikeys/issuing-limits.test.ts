@@ -6,6 +6,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 import { insertUser } from './fixtures.js';
+import { tapAudit } from '../helpers/audit-tap.js';
 
 const ROOT = { principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'test' } satisfies Principal, auditActor: 'system' };
 const HOUR = 3_600_000;
@@ -32,14 +33,7 @@ describeEachDatabase('keys issued by an API key stay within its own expiry and r
       { actor: 'system' },
     );
     limited = { key: issued.key, id: issued.record.id, expiresAt };
-    audited = [];
-    const durable = t.context.audit;
-    t.context.audit = {
-      async record(event) {
-        audited.push(event);
-        await durable.record(event);
-      },
-    };
+    audited = tapAudit(t);
   });
   afterEach(async () => t.close());
 

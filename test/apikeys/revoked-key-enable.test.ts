@@ -4,6 +4,7 @@ import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { insertUser } from './fixtures.js';
+import { tapAudit } from '../helpers/audit-tap.js';
 
 // A revoked key stays revoked whatever its enabled flag; answering 200 to enabling one (and
 // setting the flag) said otherwise.
@@ -20,14 +21,7 @@ describeEachDatabase('a revoked key can be neither enabled nor disabled', (diale
     const admin = await insertUser(t.context.storage.db, { admin: true });
     operator = { 'x-api-key': (await keys.service.create({ name: 'root', ownerId: admin, permissions: ['*:*'] }, { actor: 'system' })).key };
     owner = await insertUser(t.context.storage.db);
-    audited = [];
-    const durable = t.context.audit;
-    t.context.audit = {
-      async record(event) {
-        audited.push(event);
-        await durable.record(event);
-      },
-    };
+    audited = tapAudit(t);
   });
   afterEach(async () => t.close());
 

@@ -9,6 +9,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 import { basic, FORM } from '../oauth/oauth-helpers.js';
+import { tapAudit } from '../helpers/audit-tap.js';
 
 const ROOT = { principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'test' } satisfies Principal, auditActor: 'system' };
 /** What reaching the key and client routes needs, besides managing users. */
@@ -49,14 +50,7 @@ describeEachDatabase("an administrator's API keys and OAuth clients need users:a
     // keys:read is what the keys and clients below carry: their owners must hold it.
     plain = (await userWith(['keys:read'])).user;
     helpdesk = (await userWith(['users:read', 'users:write', ...CREDENTIALS])).auth;
-    audited = [];
-    const durable = t.context.audit;
-    t.context.audit = {
-      async record(event) {
-        audited.push(event);
-        await durable.record(event);
-      },
-    };
+    audited = tapAudit(t);
   });
   afterEach(async () => t.close());
 

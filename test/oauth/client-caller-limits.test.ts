@@ -7,6 +7,7 @@ import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { bearer, seedUser } from '../identity/identity-helpers.js';
 import { basic, FORM, seedClient, type SeededClient } from './oauth-helpers.js';
+import { tapAudit } from '../helpers/audit-tap.js';
 
 const ROOT = { principal: { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'test' } satisfies Principal, auditActor: 'system' };
 const HOUR = 3_600_000;
@@ -42,14 +43,7 @@ describeEachDatabase('keys and client secrets handed out by an OAuth client neve
     target = (await seedUser(t)).id;
     await authz.createRole(ROOT, { name: 'key-reader', permissions: ['keys:read'] });
     await authz.assignRole(ROOT, { userId: target, role: 'key-reader' });
-    audited = [];
-    const durable = t.context.audit;
-    t.context.audit = {
-      async record(event) {
-        audited.push(event);
-        await durable.record(event);
-      },
-    };
+    audited = tapAudit(t);
   });
   afterEach(async () => t.close());
 

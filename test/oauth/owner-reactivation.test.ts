@@ -1,12 +1,11 @@
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/http/principal.js';
-import { identityOf, type IdentityService } from '../../src/identity/identity-service.js';
+import { identityOf } from '../../src/identity/identity-service.js';
 import { oauthOf } from '../../src/oauth/oauth-domain.js';
-import type { AppContext } from '../../src/server/app-context.js';
-import { closeContext, createContext } from '../../src/server/create-context.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { createTestRedis, describeWithRedis, type TestRedis } from '../helpers/redis.js';
+import { describeWithRedis } from '../helpers/redis.js';
+import { useTwoInstances } from '../helpers/two-instances.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 import { basic, FORM, seedClient, type SeededClient } from './oauth-helpers.js';
 
@@ -98,24 +97,10 @@ describeEachDatabase("OAuth client tokens stay dead after their owner's deactiva
 });
 
 describeWithRedis('a client token stays dead on another instance after its owner is deactivated and reactivated', () => {
-  let redis: TestRedis;
-  let first: TestApp;
-  let secondContext: AppContext;
-  let second: IdentityService;
-  beforeEach(async () => {
-    redis = await createTestRedis();
-    first = await createTestApp({ dialect: 'postgres', env: { WARDEN_REDIS_URL: redis.url, WARDEN_REDIS_KEY_PREFIX: redis.prefix } });
-    secondContext = createContext(first.settings, { logStream: { write: () => true } as never });
-    second = identityOf(secondContext);
-    await second.initialise();
-  });
-  afterEach(async () => {
-    await closeContext(secondContext);
-    await first.close();
-    await redis.cleanup();
-  });
+  const instances = useTwoInstances();
 
   it('refuses it there once the owner is active again', async () => {
+    const { first, second } = instances;
     const client = await seedClient(first, ['users:read']);
     const token = await clientToken(first, client);
     expect((await second.verifier.verify(token)).valid).toBe(true);

@@ -87,8 +87,9 @@ describe.skipIf(!postgresAvailable || !openssl)('warden migrate with sslmode [po
   it('sslmode=verify-full without a CA file: the certificate error, exit 69', async () => {
     const result = await migrate(viaProxy('localhost', { sslmode: 'verify-full' }));
     expect(result.code).toBe(69);
+    // Node 24 adds advice to OpenSSL's reason ("; if the root CA is installed locally, try …").
     expect(result.stderr).toMatch(
-      /^warden: The database is unreachable: self[- ]signed certificate \(storage_unavailable\)$/m,
+      /^warden: The database is unreachable: self[- ]signed certificate(?:; [^\n]*)? \(storage_unavailable\)$/m,
     );
   });
 

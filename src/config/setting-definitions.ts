@@ -250,7 +250,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_RATELIMIT_DEFAULT',
     parse: policyListSetting,
     fallback: () => '300/60s',
-    doc: 'Limit per client IP on every /v1 route, e.g. `100/60s` or `10/1m, 1000/1h block 5m`; `off` disables it.',
+    doc: 'Limit per client IP on every /v1 route (and, each on a budget of its own, on /metrics, /oauth/introspect, /oauth/revoke and failed authentications of /v1/ratelimit), e.g. `100/60s` or `10/1m, 1000/1h block 5m`; `off` disables it.',
   }),
   rateLimitAuth: required({
     name: 'WARDEN_RATELIMIT_AUTH',

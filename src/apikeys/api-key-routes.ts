@@ -6,7 +6,7 @@ import { NotFoundError, WardenError } from '../errors/index.js';
 import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
-import type { ApiKeyRecord } from './api-key-store.js';
+import { keyStatus, type ApiKeyRecord } from './api-key-store.js';
 import type { ActorContext, OwnerStanding } from './api-key-service.js';
 import type { ApiKeys } from './api-keys-domain.js';
 import { displayPrefix } from './key-format.js';
@@ -52,16 +52,7 @@ const iso = (ms: number | undefined): string | null => (ms === undefined ? null 
 
 /** The wire form of a key: never the key or its hash. */
 export function keyView(record: ApiKeyRecord, now: number): Record<string, unknown> {
-  const status =
-    record.revokedAt !== undefined && record.revokedAt <= now
-      ? 'revoked'
-      : record.expiresAt !== undefined && record.expiresAt <= now
-        ? 'expired'
-        : !record.enabled
-          ? 'disabled'
-          : record.revokedAt !== undefined
-            ? 'rotating'
-            : 'active';
+  const status = keyStatus(record, now);
   return {
     id: record.id,
     prefix: displayPrefix(record.environment, record.prefix),

@@ -134,3 +134,14 @@ export async function listKeys(
   const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map(toRecord);
 }
+
+/** Where a key stands at `now`, as the API, `warden keys list` and `warden keys show` report it. */
+export type KeyStatus = 'revoked' | 'expired' | 'disabled' | 'rotating' | 'active';
+
+/** The status of a key at `now`: an ended key is revoked or expired whatever else holds; a rotated one is `rotating` until its grace ends. */
+export function keyStatus(record: ApiKeyRecord, now: number): KeyStatus {
+  if (record.revokedAt !== undefined && record.revokedAt <= now) return 'revoked';
+  if (record.expiresAt !== undefined && record.expiresAt <= now) return 'expired';
+  if (!record.enabled) return 'disabled';
+  return record.revokedAt !== undefined ? 'rotating' : 'active';
+}

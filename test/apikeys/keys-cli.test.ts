@@ -62,6 +62,25 @@ describe('warden keys', () => {
     expect(old.stdout[0]).toContain('invalid: revoked');
   });
 
+  it('keys list shows each status the API reports: active, rotating, disabled, revoked', async () => {
+    const created: string[] = [];
+    for (const name of ['a', 'b', 'c']) {
+      const io = captureIo();
+      expect(await runCli(['node', 'warden', 'keys', 'create', '--name', name, '--owner', ownerId], io)).toBe(0);
+      created.push(/created key (\S+);/.exec(io.stderr.join('\n'))?.[1] as string);
+    }
+    const [rotated, disabled, revoked] = created as [string, string, string];
+    expect(await runCli(['node', 'warden', 'keys', 'rotate', rotated, '--grace-ms', '3600000'], captureIo())).toBe(0);
+    await storage.db.updateTable('api_keys').set({ is_enabled: 0 }).where('id', '=', disabled).execute();
+    expect(await runCli(['node', 'warden', 'keys', 'revoke', revoked], captureIo())).toBe(0);
+
+    const list = captureIo();
+    expect(await runCli(['node', 'warden', 'keys', 'list'], list)).toBe(0);
+    const statusOf = new Map(list.stdout.map((line) => line.split('\t')).map(([id, , status]) => [id, status]));
+    expect([statusOf.get(rotated), statusOf.get(disabled), statusOf.get(revoked)]).toEqual(['rotating', 'disabled', 'revoked']);
+    expect([...statusOf.values()].filter((status) => status === 'active')).toHaveLength(1);
+  });
+
   it('lists keys in pages: --limit rows on stdout, the next cursor on stderr, --cursor for the next page', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i += 1) {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { keyView } from '../../apikeys/api-key-routes.js';
 import type { ApiKeys } from '../../apikeys/api-keys-domain.js';
-import type { ApiKeyRecord } from '../../apikeys/api-key-store.js';
+import { keyStatus, type ApiKeyRecord } from '../../apikeys/api-key-store.js';
 import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
 import type { AppContext } from '../../server/app-context.js';
@@ -24,18 +24,13 @@ function withKeys<T>(io: CliIo, work: (apiKeys: ApiKeys, context: AppContext) =>
 
 function describeKey(record: ApiKeyRecord, now: number): string[] {
   const time = (ms: number | undefined): string => (ms === undefined ? '-' : new Date(ms).toISOString());
+  const status = keyStatus(record, now);
   const state =
-    record.revokedAt !== undefined && record.revokedAt <= now
-      ? 'revoked'
-      : record.expiresAt !== undefined && record.expiresAt <= now
-        ? 'expired'
-        : !record.enabled
-          ? record.disabledByAdmin
-            ? 'disabled by an administrator (its owner cannot re-enable it)'
-            : 'disabled'
-          : record.revokedAt !== undefined
-            ? `rotating (stops ${time(record.revokedAt)})`
-            : 'active';
+    status === 'disabled' && record.disabledByAdmin
+      ? 'disabled by an administrator (its owner cannot re-enable it)'
+      : status === 'rotating'
+        ? `rotating (stops ${time(record.revokedAt)})`
+        : status;
   return [
     `id           ${record.id}`,
     `prefix       ${displayPrefix(record.environment, record.prefix)}`,
@@ -127,8 +122,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
           const now = Date.now();
           const page = await service.list({ ownerId: options.owner, limit, cursor });
           for (const r of page.data) {
-            const status = r.revokedAt !== undefined && r.revokedAt <= now ? 'revoked' : r.expiresAt !== undefined && r.expiresAt <= now ? 'expired' : 'active';
-            io.out([r.id, displayPrefix(r.environment, r.prefix), status, String(r.usageCount), r.name].join('\t'));
+            io.out([r.id, displayPrefix(r.environment, r.prefix), keyStatus(r, now), String(r.usageCount), r.name].join('\t'));
           }
           if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;

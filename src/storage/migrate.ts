@@ -45,15 +45,18 @@ export async function migrateToLatest(
   // schemas of parallel runs); it runs before any migration, so a retry is safe there too.
   const attempts = storage.dialect === 'sqlite' ? 5 : 3;
   let outcome = await (await migrator(storage, migrations)).migrateToLatest();
+  // The migration that failed, from whichever attempt got that far: a later attempt may fail
+  // earlier, in the introspection race, and name none.
+  let failed = failedMigration(outcome.results);
   for (let attempt = 1; attempt < attempts && outcome.error !== undefined; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     outcome = await (await migrator(storage, migrations)).migrateToLatest();
+    failed = failedMigration(outcome.results) ?? failed;
   }
   const { error, results } = outcome;
   if (error !== undefined) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     // The reason (the database's own message) goes to operators; the URL is not known here.
-    throw new StorageUnavailableError(`Migration ${failed} failed`, error);
+    throw new StorageUnavailableError(`Migration ${failed ?? 'unknown'} failed`, error);
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
@@ -63,6 +66,24 @@ export async function migrationStatus(
   storage: Storage,
   migrations: readonly WardenMigration[] = MIGRATIONS,
 ): Promise<MigrationStatus[]> {
-  const infos = await (await migrator(storage, migrations)).getMigrations();
-  return infos.map((info) => ({ name: info.name, executedAt: info.executedAt }));
+  // The same introspection race as migrateToLatest's (another schema dropped meanwhile): a
+  // read, so retrying it is always safe.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const infos = await (await migrator(storage, migrations)).getMigrations();
+      return infos.map((info) => ({ name: info.name, executedAt: info.executedAt }));
+    } catch (error) {
+      if (attempt >= 3 || !isSchemaDroppedMeanwhile(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+function failedMigration(results: readonly { status: string; migrationName: string }[] | undefined): string | undefined {
+  return results?.find((r) => r.status === 'Error')?.migrationName;
+}
+
+/** PostgreSQL's invalid_schema_name (3F000), which Kysely's scan of every schema meets when one is dropped under it. */
+function isSchemaDroppedMeanwhile(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
 }

@@ -80,7 +80,8 @@ export function estimateEntropyBytes(value: string): number {
  *   log2(size of the character classes used) per character (lower 26, upper 26, digits 10,
  *   ASCII symbols and space 33, anything else 100): a random printable password needs 39
  *   characters for 32 bytes;
- * - encoded text: when the decoded bytes are readable text, that text is judged instead;
+ * - encoded text: when the decoded bytes are readable text, that text is judged instead
+ *   (its non-ASCII characters at their UTF-8 bytes);
  * - few distinct characters: the measured (Shannon) entropy;
  * - structure: the value as a sequence of literal characters, runs in alphabet or keyboard
  *   order, copies of earlier text, common words (about 2 bytes each, see secret-words.ts) and
@@ -122,7 +123,7 @@ function estimateBits(value: string, depth: number): Estimate {
   if (value === '') return { bits: 0, weaknesses: [] };
   const chars = Array.from(value);
   const decoded = decodeEncoding(value);
-  const classBits = chars.length * Math.log2(alphabetSize(chars));
+  const classBits = depth === 0 ? chars.length * Math.log2(alphabetSize(chars)) : decodedTextBits(chars);
   const weaknesses: SecretWeakness[] = [];
   let ceiling = classBits;
   if (decoded !== undefined) {
@@ -152,15 +153,14 @@ function estimateBits(value: string, depth: number): Estimate {
     const p = count / chars.length;
     bitsPerChar -= p * Math.log2(p);
   }
-  // A random string over an alphabet scores close to log2(min(length, alphabet size)) bits per
-  // character. Well below that, the value is patterned (`aaaa…`, `abcabc…`, words) and only
-  // its empirical entropy counts. The measured entropy of a short string runs low (a random
-  // 32-character hex string scores ~0.3 bits per character under 4), which refused about one
-  // random 16-byte hex token in 10,000; the comparison adds that bias back (Miller–Madow).
-  const alphabet = /^[0-9a-fA-F]+$/.test(value) ? 16 : /^[A-Za-z0-9+/_=-]+$/.test(value) ? 64 : 94;
-  const expected = Math.log2(Math.min(chars.length, alphabet));
-  const unbiased = bitsPerChar + (counts.size - 1) / (2 * chars.length * Math.LN2);
-  if (unbiased < 0.75 * expected) lowerTo(bitsPerChar * chars.length, ['few-symbols']);
+  // Few distinct characters (`aaaa…`, `abcabc…`) are judged by their measured (Shannon)
+  // entropy, but believed only when a real code for "these symbol counts, in this order"
+  // saves the structure margin. The measured entropy alone runs low on short strings (a
+  // random 32-character hex string scores ~0.35 bits per character under 4), and a fixed
+  // threshold on it refused about one random 16-byte hex token in 100,000.
+  if (symbolCountCodeBits(value, counts, chars.length) <= ceiling - STRUCTURE_MARGIN_BITS) {
+    lowerTo(bitsPerChar * chars.length, ['few-symbols']);
+  }
 
   // Shannon entropy ignores order, so `0123456789abcdef` repeated, the base64 alphabet written
   // out, or a sentence of common words score like random keys. A description-length estimate
@@ -183,6 +183,45 @@ function estimateBits(value: string, depth: number): Estimate {
   }
   return { bits, weaknesses };
 }
+
+/**
+ * The class estimate for text decoded from hex or base64. Here a low estimate is the risky
+ * direction (it would call random bytes "encoded text"), so a non-ASCII character costs its
+ * UTF-8 bytes in full rather than one of 100 symbols: random bytes decode to short runs of
+ * such characters often enough (one 16-byte token in 100,000 read as 11 characters).
+ */
+function decodedTextBits(chars: readonly string[]): number {
+  const ascii = chars.filter((ch) => ch <= '\u007f');
+  let bits = ascii.length === 0 ? 0 : ascii.length * Math.log2(alphabetSize(ascii));
+  for (const ch of chars) if (ch > '\u007f') bits += 8 * Buffer.byteLength(ch, 'utf8');
+  return bits;
+}
+
+/**
+ * The length in bits of a code that names the value by how often each symbol occurs and then
+ * which arrangement of those counts it is: log2 of the ways to split `length` among the
+ * alphabet's symbols, plus log2 of the multinomial, plus 2 bits for which alphabet. A valid
+ * code (Kraft), so a random value comes out k bits under its ceiling with odds below 2^-k.
+ */
+function symbolCountCodeBits(value: string, counts: ReadonlyMap<string, number>, length: number): number {
+  const alphabet = /^[0-9a-f]+$|^[0-9A-F]+$/.test(value)
+    ? 16
+    : /^[0-9a-fA-F]+$/.test(value)
+      ? 22
+      : /^[A-Za-z0-9+/_=-]+$/.test(value)
+        ? 67
+        : /^[\x20-\x7e]+$/.test(value)
+          ? 95
+          : UNICODE_CODE_POINTS;
+  // C(length + alphabet - 1, length) * length! / prod(count!), as a sum over `length` terms
+  // (the alphabet may be all of Unicode).
+  let bits = 2;
+  for (let i = 1; i <= length; i++) bits += Math.log2(alphabet - 1 + i);
+  for (const count of counts.values()) for (let i = 2; i <= count; i++) bits -= Math.log2(i);
+  return bits;
+}
+
+const UNICODE_CODE_POINTS = 0x110000;
 
 /** The bytes a hex (even length) or base64/base64url value decodes to; undefined for other text. */
 function decodeEncoding(value: string): { readonly bytes: Buffer } | undefined {

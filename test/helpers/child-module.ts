@@ -25,7 +25,6 @@ export interface ChildResult {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  readonly elapsedMs: number;
 }
 
 /**
@@ -59,7 +58,6 @@ export async function runWithSources(
     }
     writeFileSync(path.join(dir, 'main.js'), script);
     return await new Promise<ChildResult>((resolve, reject) => {
-      const started = Date.now();
       const child = spawn(process.execPath, [path.join(dir, 'main.js')], {
         cwd: dir,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -76,7 +74,7 @@ export async function runWithSources(
       child.on('error', reject);
       child.on('close', (code) => {
         clearTimeout(timer);
-        resolve({ timedOut, code, stdout, stderr, elapsedMs: Date.now() - started });
+        resolve({ timedOut, code, stdout, stderr });
       });
     });
   } finally {

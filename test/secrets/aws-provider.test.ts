@@ -78,9 +78,8 @@ describe('AWS provider against an endpoint that never answers', () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing');
     const provider = createAwsProvider({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, timeoutMs: 200 });
     try {
-      const started = Date.now();
+      // Without the request timeout this never settles, and the test's own timeout fails it.
       await expect(provider.get('K')).rejects.toThrow(SecretProviderError);
-      expect(Date.now() - started).toBeLessThan(5000);
     } finally {
       provider.close();
       vi.unstubAllEnvs();

@@ -102,10 +102,9 @@ describe('Vault provider against a hostile server', () => {
       res.on('close', () => clearInterval(timer));
     });
     try {
-      const started = Date.now();
       const provider = createVaultProvider({ address: server.url, token: 't', timeoutMs: 300 });
+      // Without the whole-request deadline this never settles, and the test's own timeout fails it.
       await expect(provider.get('K')).rejects.toThrow(SecretProviderError);
-      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       await server.close();
     }

@@ -119,6 +119,5 @@ describe.skipIf(!procfs)('a directory under /proc (procfs answers mkdir with ENO
       path: `/proc/warden-test-${process.pid}`,
       message: `ENOENT: cannot create directory '/proc/warden-test-${process.pid}': mkdir answered "no such file or directory" although '/proc' exists: that file system does not allow creating directories (a virtual one such as /proc)`,
     });
-    expect(result.elapsedMs).toBeLessThan(10_000);
   });
 });

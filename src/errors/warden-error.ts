@@ -70,17 +70,18 @@ export class KeyLockedError extends WardenError {
   }
 }
 
+const AMBIGUITY_DETAILS = {
+  both_headers: 'The request carries both an X-API-Key and an Authorization header; send exactly one credential',
+  repeated_api_key: 'The request carries more than one X-API-Key header; send exactly one credential',
+  repeated_authorization: 'The request carries more than one Authorization header; send exactly one credential',
+} as const;
+
 /**
- * A request carrying two credentials (`X-API-Key` and `Authorization`, or `X-API-Key` twice):
+ * A request carrying two credentials (`X-API-Key` and `Authorization`, or either header twice):
  * which one should act is not for the server to guess, so neither does.
  */
 export class AmbiguousCredentialsError extends WardenError {
-  constructor(which: 'both_headers' | 'repeated_api_key') {
-    super(
-      'ambiguous_credentials',
-      which === 'both_headers'
-        ? 'The request carries both an X-API-Key and an Authorization header; send exactly one credential'
-        : 'The request carries more than one X-API-Key header; send exactly one credential',
-    );
+  constructor(which: keyof typeof AMBIGUITY_DETAILS) {
+    super('ambiguous_credentials', AMBIGUITY_DETAILS[which]);
   }
 }

@@ -133,6 +133,23 @@ export function singleApiKeyHeader(request: FastifyRequest): string | undefined 
   return header;
 }
 
+/**
+ * The request's `Authorization` header, refusing a repeated one (400 `ambiguous_credentials`):
+ * Node keeps only the first copy and a proxy in front may act on the last, so which
+ * credential counts would depend on who reads it. Costs a scan of the raw header names, only
+ * on requests that carry the header.
+ */
+export function singleAuthorizationHeader(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined && repeatsAuthorization(request)) throw new AmbiguousCredentialsError('repeated_authorization');
+  return header;
+}
+
+/** True when the request carries more than one `Authorization` header. */
+export function repeatsAuthorization(request: FastifyRequest): boolean {
+  return headerCount(request.raw.rawHeaders, 'authorization') > 1;
+}
+
 /** How often a header (lower-case name) occurs in Node's raw header list (name, value, name, …). */
 function headerCount(rawHeaders: readonly string[], name: string): number {
   let count = 0;
@@ -143,9 +160,9 @@ function headerCount(rawHeaders: readonly string[], name: string): number {
   return count;
 }
 
-/** The bearer token of a request, if any (`Authorization: Bearer …`). */
+/** The bearer token of a request, if any (`Authorization: Bearer …`); a repeated header is refused. */
 export function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  const header = singleAuthorizationHeader(request);
   if (header === undefined) return undefined;
   const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(header);
   return match?.[1];

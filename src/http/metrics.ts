@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { WardenError } from '../errors/index.js';
-import { singleApiKeyHeader } from './auth-guard.js';
+import { singleApiKeyHeader, singleAuthorizationHeader } from './auth-guard.js';
 import './route-config.js';
 
 export interface MetricsOptions {
@@ -34,7 +34,7 @@ export const metrics = fp<MetricsOptions>(
       // Two credentials are refused here as on every other route (400), before either is tried.
       singleApiKeyHeader(request);
       let allowed = false;
-      const header = request.headers.authorization;
+      const header = singleAuthorizationHeader(request);
       if (options.token !== undefined && header !== undefined && header.startsWith('Bearer ')) {
         allowed = constantTimeEqual(header.slice('Bearer '.length), options.token);
       }

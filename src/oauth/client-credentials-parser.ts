@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import { repeatsAuthorization } from '../http/auth-guard.js';
 import { OAuthError } from './oauth-error.js';
 
 /** Client credentials presented on a request, and how. */
@@ -22,6 +23,10 @@ function formDecode(value: string): string {
  */
 export function presentedClient(request: FastifyRequest, form: Record<string, string | undefined>): PresentedClient {
   const header = request.headers.authorization;
+  // Node keeps the first of two Authorization headers; a proxy in front may act on the last.
+  if (header !== undefined && repeatsAuthorization(request)) {
+    throw new OAuthError('invalid_request', 'The request carries more than one Authorization header; send exactly one credential');
+  }
   const basic = header === undefined ? undefined : /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
   if (header !== undefined && basic === null) {
     throw new OAuthError('invalid_client', 'Unsupported client authentication', 401, BASIC_CHALLENGE);

@@ -7,10 +7,14 @@ import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 
 const METRICS_TOKEN = 'm3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a';
 
-/** A GET over a real socket with a header sent once per value (Node joins repeats with ", "). */
-function getWithRepeatedHeader(port: number, path: string, name: string, values: readonly string[]): Promise<{ status: number; body: string }> {
+/**
+ * A request over a real socket with a header sent once per value (Node joins repeated
+ * X-API-Key with ", " and keeps only the first Authorization); a GET unless a form body is given.
+ */
+function getWithRepeatedHeader(port: number, path: string, name: string, values: readonly string[], form?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path }, (res) => {
+    const options = form === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+    const req = httpRequest({ host: '127.0.0.1', port, path, ...options }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -18,7 +22,7 @@ function getWithRepeatedHeader(port: number, path: string, name: string, values:
     });
     req.setHeader(name, [...values]);
     req.on('error', reject);
-    req.end();
+    req.end(form);
   });
 }
 
@@ -68,6 +72,30 @@ describe('a request carrying two credentials is refused, whichever would have wo
       expect(JSON.parse(refused.body)).toMatchObject({ code: 'ambiguous_credentials', detail: 'The request carries more than one X-API-Key header; send exactly one credential' });
     }
     expect((await getWithRepeatedHeader(port, '/v1/keys', 'x-api-key', [apiKey])).status).toBe(200);
+  });
+
+  it('answers 400 ambiguous_credentials for a repeated Authorization header, also when both copies are the same', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    for (const values of [[`Bearer ${jwt}`, `Bearer ${jwt}`], [`Bearer ${jwt}`, `Bearer ${apiKey}`], [`Bearer ${apiKey}`, `Bearer ${jwt}`]]) {
+      const refused = await getWithRepeatedHeader(port, '/v1/keys', 'authorization', values);
+      expect(refused.status).toBe(400);
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'ambiguous_credentials', detail: 'The request carries more than one Authorization header; send exactly one credential' });
+    }
+    expect((await getWithRepeatedHeader(port, '/v1/keys', 'authorization', [`Bearer ${jwt}`])).status).toBe(200);
+    const metrics = await getWithRepeatedHeader(port, '/metrics', 'authorization', [`Bearer ${METRICS_TOKEN}`, 'Bearer wrong']);
+    expect(metrics.status).toBe(400);
+    expect(JSON.parse(metrics.body)).toMatchObject({ code: 'ambiguous_credentials' });
+  });
+
+  it('answers invalid_request (RFC 6749) for a repeated Authorization header at the token endpoint', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const basicOf = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    const refused = await getWithRepeatedHeader(port, '/oauth/token', 'authorization', [basicOf('one', 'secret-1'), basicOf('two', 'secret-2')], 'grant_type=client_credentials');
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: 'invalid_request', error_description: 'The request carries more than one Authorization header; send exactly one credential' });
+    expect(refused.body).not.toContain('secret-');
   });
 
   it('refuses both headers on GET /metrics too, even when the Authorization header holds the metrics token', async () => {

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WardenError } from '../errors/index.js';
+import { redactUserAgent } from '../redact/index.js';
 import type { Storage } from '../storage/index.js';
 import { appendEvents, checkpointHead, type PreparedEvent } from './audit-chain.js';
 import { AUDIT_ACTIONS, type AuditEventInput, type AuditRecorder } from './audit-event.js';
 import { samplingOf } from './audit-sampling.js';
 import { EventSampler } from './event-sampler.js';
-import { redactDetails, redactUserAgent } from './redact-details.js';
+import { redactDetails } from './redact-details.js';
 
 const KNOWN_ACTIONS: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
 const OUTCOMES: ReadonlySet<string> = new Set(['success', 'failure', 'denied']);

@@ -1,12 +1,9 @@
-import { createRedactor, defaultRedactor, normaliseKey, REDACTED, type Redactor } from '../redact/index.js';
+import { addressKeepingRedactor, defaultRedactor, normaliseKey, REDACTED, type Redactor } from '../redact/index.js';
 import type { AuditAction } from './audit-event.js';
 import { stableStringify } from './canonical-form.js';
 
 /** Details larger than this (serialised) are replaced by a marker instead of being stored. */
 export const MAX_DETAILS_BYTES = 8192;
-
-/** The default engine without the IP-address patterns; every other rule applies. */
-const KEEPING_ADDRESSES: Redactor = createRedactor({ disabledPatterns: ['ipv4', 'ipv6'] });
 
 /**
  * Actions whose details are redacted with a narrower engine than the default. `config.loaded`
@@ -15,17 +12,8 @@ const KEEPING_ADDRESSES: Redactor = createRedactor({ disabledPatterns: ['ipv4', 
  * tokens, keys, e-mails…) still applies to it.
  */
 const ACTION_REDACTORS: Partial<Record<AuditAction, Redactor>> = {
-  'config.loaded': KEEPING_ADDRESSES,
+  'config.loaded': addressKeepingRedactor,
 };
-
-/**
- * A User-Agent as it may be stored: credentials, keys, tokens and e-mail addresses redacted
- * like details. IP addresses are kept: a browser's version (`Chrome/120.0.0.0`) looks like one,
- * and the event's address is in its own `ip` column anyway.
- */
-export function redactUserAgent(userAgent: string | undefined): string | undefined {
-  return typeof userAgent === 'string' ? KEEPING_ADDRESSES.redactText(userAgent) : undefined;
-}
 
 /**
  * Redacts an event's details for storage: the shared redaction engine (sensitive key names

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { deriveKey } from '../crypto/derive-key.js';
+import { redactUserAgent } from '../redact/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 
 /** Refresh tokens carry this prefix so log scanners and the redactor recognise them. */
@@ -93,7 +94,7 @@ export class SessionStore {
           revoked_at: null,
           revoked_reason: null,
           ip: client.ip?.slice(0, 64) ?? null,
-          user_agent: client.userAgent?.slice(0, 512) ?? null,
+          user_agent: storedUserAgent(client.userAgent),
         })
         .execute();
       await trx
@@ -133,7 +134,7 @@ export class SessionStore {
         // row lock also orders this against such a revocation (on PostgreSQL; SQLite has one writer).
         const touched = await trx
           .updateTable('auth_sessions')
-          .set({ last_used_at: now, ip: client.ip?.slice(0, 64) ?? null, user_agent: client.userAgent?.slice(0, 512) ?? null })
+          .set({ last_used_at: now, ip: client.ip?.slice(0, 64) ?? null, user_agent: storedUserAgent(client.userAgent) })
           .where('id', '=', row.session_id)
           .where('revoked_at', 'is', null)
           .executeTakeFirst();
@@ -268,3 +269,8 @@ export class SessionStore {
 
 /** Rolls a refresh back when a concurrent refresh of the same token claimed it first. */
 class LostRotationRace extends Error {}
+
+/** A client's User-Agent as a session keeps it: redacted (a token pasted there stays out of the table and of session lists), then clipped. */
+function storedUserAgent(userAgent: string | undefined): string | null {
+  return redactUserAgent(userAgent)?.slice(0, 512) ?? null;
+}

@@ -19,3 +19,4 @@ export function redactText(text: string): string {
 }
 export { createLineRedactor, type LineRedactor } from './line-redactor.js';
 export { redactionOptionsFromSettings } from './redaction-from-settings.js';
+export { addressKeepingRedactor, redactUserAgent } from './user-agent.js';

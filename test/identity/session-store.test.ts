@@ -103,6 +103,18 @@ describeEachDatabase('refresh-token families', (dialect) => {
     if (winner?.ok) expect((await sessions.rotate(winner.refreshToken, client)).ok).toBe(true);
   });
 
+  it('keeps a User-Agent redacted, on login and on refresh: a token pasted there reaches neither the table nor the session list', async () => {
+    const leaked = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2lnbmF0dXJlLXZhbHVlLWhlcmU';
+    const { refreshToken } = await store().create('u1', { ip: client.ip, userAgent: `curl/8.5.0 token=${leaked}` });
+    const stored = async () => (await storage.db.selectFrom('auth_sessions').select('user_agent').executeTakeFirstOrThrow()).user_agent ?? '';
+    expect(await stored()).toMatch(/^curl\/8\.5\.0 /);
+    expect(await stored()).not.toContain(leaked);
+    expect(await store().rotate(refreshToken, { ip: client.ip, userAgent: `Mozilla/5.0 Chrome/120.0.0.0 ${leaked}` })).toMatchObject({ ok: true });
+    expect(await stored()).toMatch(/^Mozilla\/5\.0 Chrome\/120\.0\.0\.0 /);
+    expect(await stored()).not.toContain(leaked);
+    expect(JSON.stringify(await store().listActive('u1'))).not.toContain(leaked);
+  });
+
   it('refuses garbage without touching the database', async () => {
     expect(await store().rotate('not-a-token', client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });
     expect(await store().rotate(`wrt_${'A'.repeat(43)}`, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });

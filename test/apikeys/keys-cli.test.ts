@@ -55,7 +55,7 @@ describe('warden keys', () => {
     expect(list.stdout.join('\n')).not.toContain(key);
 
     const rotate = captureIo();
-    expect(await runCli(['node', 'warden', 'keys', 'rotate', id, '--grace-ms', '0'], rotate)).toBe(0);
+    expect(await runCli(['node', 'warden', 'keys', 'rotate', id, '--grace', '0'], rotate)).toBe(0);
     expect(rotate.stdout[0]).toMatch(/^wdn_live_/);
     const old = captureIo(key);
     expect(await runCli(['node', 'warden', 'keys', 'verify'], old)).toBe(1);
@@ -70,7 +70,10 @@ describe('warden keys', () => {
       created.push(/created key (\S+);/.exec(io.stderr.join('\n'))?.[1] as string);
     }
     const [rotated, disabled, revoked] = created as [string, string, string];
-    expect(await runCli(['node', 'warden', 'keys', 'rotate', rotated, '--grace-ms', '3600000'], captureIo())).toBe(0);
+    const typo = captureIo();
+    expect(await runCli(['node', 'warden', 'keys', 'rotate', rotated, '--grace', 'soon'], typo)).toBe(2);
+    expect(typo.stderr.join('\n')).toContain('--grace: "soon" is not a duration like 30s, 15m, 24h or 0');
+    expect(await runCli(['node', 'warden', 'keys', 'rotate', rotated, '--grace', '1h'], captureIo())).toBe(0);
     await storage.db.updateTable('api_keys').set({ is_enabled: 0 }).where('id', '=', disabled).execute();
     expect(await runCli(['node', 'warden', 'keys', 'revoke', revoked], captureIo())).toBe(0);
 

@@ -4,6 +4,7 @@ import { clientView } from '../../oauth/client-view.js';
 import type { OAuthClient } from '../../oauth/oauth-client-service.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { cursorFlag } from '../cursor-flag.js';
+import { durationFlag } from '../duration-flag.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -13,16 +14,6 @@ const CLI_ACTOR = { actor: 'system:cli' };
 function describe(client: OAuthClient): string {
   const state = client.revoked_at !== null ? 'revoked' : client.expires_at !== null && client.expires_at <= Date.now() ? 'expired' : 'active';
   return `${client.client_id}  ${state.padEnd(7)}  ${client.name}  owner=${client.owner_id}  scopes=${client.scopes.join(' ') || '(none)'}`;
-}
-
-function parseDuration(value: string): number {
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (match === null) throw new CliFailure(`"${value}" is not a duration like 30s, 15m, 24h or 0`, EXIT.usage);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
-  const ms = Number(match[1]) * unit;
-  // A time beyond the safe integers is not stored exactly (or at all): refuse it as a typo.
-  if (!Number.isSafeInteger(ms) || !Number.isSafeInteger(Date.now() + ms)) throw new CliFailure(`"${value}" is too long a duration`, EXIT.usage);
-  return ms;
 }
 
 /** `warden clients create|list|show|rotate|revoke`: OAuth 2.0 clients; the secret is printed only at creation and rotation. */
@@ -38,7 +29,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .action((options: { name: string; owner: string; scope: string[]; expiresIn?: string }) =>
       run(() => {
         // Checked before the database is opened; 0 would create a client that never works.
-        const lifetime = options.expiresIn === undefined ? undefined : parseDuration(options.expiresIn);
+        const lifetime = options.expiresIn === undefined ? undefined : durationFlag(options.expiresIn, '--expires-in');
         if (lifetime === 0) throw new CliFailure('--expires-in must be longer than 0', EXIT.usage);
         return withServiceContext(io, async (context) => {
           const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
@@ -87,7 +78,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .option('--grace <duration>', 'how long the old secret keeps working (0 = stops now)', '24h')
     .action((clientId: string, options: { grace: string }) =>
       run(() => {
-        const graceMs = parseDuration(options.grace);
+        const graceMs = durationFlag(options.grace, '--grace');
         return withServiceContext(io, async (context) => {
           const { secret } = await oauthOf(context).clients.rotate(clientId, graceMs, CLI_ACTOR);
           io.out(`client_secret=${secret}`);

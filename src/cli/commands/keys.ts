@@ -7,6 +7,7 @@ import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js'
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { cursorFlag } from '../cursor-flag.js';
+import { durationFlag } from '../duration-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
@@ -149,18 +150,17 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
   keys
     .command('rotate <id>')
     .description('issue a replacement with the same settings; the old key works for the grace period')
-    .option('--grace-ms <ms>', 'grace period of the old key (default WARDEN_API_KEY_ROTATION_GRACE_MS)')
-    .action((id: string, options: { graceMs?: string }) =>
-      run(() =>
-        withKeys(io, async ({ service }) => {
-          const graceMs = options.graceMs === undefined ? undefined : Number(options.graceMs);
-          if (graceMs !== undefined && (!Number.isSafeInteger(graceMs) || graceMs < 0)) throw new CliFailure('--grace-ms must be an integer >= 0', EXIT.usage);
+    .option('--grace <duration>', 'how long the old key keeps working, e.g. 24h or 0 (default WARDEN_API_KEY_ROTATION_GRACE_MS)')
+    .action((id: string, options: { grace?: string }) =>
+      run(() => {
+        const graceMs = options.grace === undefined ? undefined : durationFlag(options.grace, '--grace');
+        return withKeys(io, async ({ service }) => {
           const issued = await service.rotate(id, SYSTEM, { graceMs });
           io.out(issued.key);
           io.err(`rotated ${id} to ${issued.record.id}; store the new key now, it is not shown again`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   keys

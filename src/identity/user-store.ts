@@ -34,11 +34,13 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
  * The one canonical form of an email, used for storage, the blind index and login alike: NFKC
  * (so a full-width 'ａ' or a decomposed 'é' cannot make a look-alike second account), trimmed,
  * lower-cased, and NFKC again (lower-casing can leave a non-normalised sequence); a punycode
- * domain becomes its Unicode form. The local part's 'ß' is not folded to 'ss': those are
- * different mailboxes.
+ * domain becomes its Unicode form, and a domain's trailing dot is dropped. The local part's
+ * 'ß' is not folded to 'ss': those are different mailboxes.
  */
 export function canonicalEmail(raw: string): string {
-  const folded = raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
+  let folded = raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
+  // `example.com.` is the fully qualified spelling of `example.com`: the same mailbox.
+  if (folded.endsWith('.') && !folded.endsWith('..')) folded = folded.slice(0, -1);
   const at = folded.lastIndexOf('@');
   if (at < 0 || !folded.includes('xn--', at)) return folded;
   // An internationalised domain spelled in its ASCII (punycode) form is the same mailbox as
@@ -47,11 +49,42 @@ export function canonicalEmail(raw: string): string {
   return domain === '' ? folded : `${folded.slice(0, at + 1)}${domain.normalize('NFKC')}`;
 }
 
-/** Canonicalises an email; throws ValidationError when it is not a plausible address. */
+/**
+ * Canonicalises an email for a new or changed account; throws ValidationError when it is not
+ * a plausible address or when it could pass for another one (see lookAlikeReason).
+ */
 export function normaliseEmail(raw: string): string {
   const email = canonicalEmail(raw);
   if (email.length > 254 || !EMAIL_PATTERN.test(email) || INVISIBLE.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
+  const reason = lookAlikeReason(email);
+  if (reason !== undefined) throw new ValidationError(`email ${reason}`, { field: 'email' });
   return email;
+}
+
+// Scripts whose letters include look-alikes of Latin ones (Cyrillic 'а', Greek 'ο', …).
+const LATIN = /\p{Script=Latin}/u;
+const LATIN_LOOKALIKE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}]/u;
+// A mark left on a Latin letter after NFC has no precomposed form: `İ` lower-cases to `i` + U+0307.
+const MARK_ON_LATIN = /\p{Script=Latin}\p{M}/u;
+
+/**
+ * Why an address could be mistaken for another in an admin view or an audit log, or
+ * undefined. Canonical forms already merge case, width and decomposition; these are the
+ * spellings that stay distinct yet render alike: a quoted local part (`"jo"@…` beside
+ * `jo@…`), a part mixing Latin with Cyrillic, Greek, Armenian or Cherokee letters, and a
+ * combining mark on a Latin letter. An address wholly in one other script is allowed (it can
+ * still resemble a Latin one; telling those apart needs Unicode's confusable tables).
+ */
+function lookAlikeReason(email: string): string | undefined {
+  const at = email.lastIndexOf('@');
+  if (email.slice(0, at).includes('"')) return 'must not have a quoted local part';
+  for (const part of [email.slice(0, at), ...email.slice(at + 1).split('.')]) {
+    if (LATIN.test(part) && LATIN_LOOKALIKE_SCRIPTS.test(part)) {
+      return 'must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)';
+    }
+  }
+  if (MARK_ON_LATIN.test(email)) return 'must not put a combining mark on a Latin letter that has no precomposed form';
+  return undefined;
 }
 
 /** Users in the database; emails are encrypted with the field cipher and found through the blind index. */

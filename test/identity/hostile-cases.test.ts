@@ -11,7 +11,7 @@ import { createRemoteTokenVerifier } from '../../src/identity/remote-token-verif
 import { UserStatusCache } from '../../src/identity/user-status-cache.js';
 import type { DatabaseSchema } from '../../src/storage/index.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
-import { identityOfApp, login, seedUser } from './identity-helpers.js';
+import { identityOfApp, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 describe('hostile identity inputs', () => {
   let t: TestApp;
@@ -40,6 +40,36 @@ describe('hostile identity inputs', () => {
     // Different local parts are different mailboxes, whatever a case-folding would say.
     await seedUser(t, { email: 'straße@example.test' });
     expect((await seedUser(t, { email: 'strasse@example.test' })).email).toBe('strasse@example.test');
+  });
+
+  it('treats a trailing dot on the domain as the same mailbox, at creation and login', async () => {
+    const user = await seedUser(t, { email: 'jo@example.test' });
+    await expect(seedUser(t, { email: 'jo@example.test.' })).rejects.toMatchObject({ code: 'email_taken' });
+    const tokens = await login(t.app, 'JO@example.test.');
+    const me = await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(me.json()).toMatchObject({ id: user.id });
+  });
+
+  it.each([
+    ['"jo"@example.test', 'email must not have a quoted local part'],
+    ['j\u043e@example.test', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
+    ['jo@ex\u0430mple.test', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
+    ['jo@example.t\u03bfst', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
+    ['al\u0130ce@example.test', 'email must not put a combining mark on a Latin letter that has no precomposed form'],
+  ])('refuses %s, which renders like an existing address, with a 400 naming why', async (email, detail) => {
+    await seedUser(t, { email: 'jo@example.test' });
+    await seedUser(t, { email: 'alice@example.test' });
+    const admin = await seedUser(t, { isAdmin: true });
+    const { access_token } = await login(t.app, admin.email);
+    const refused = await t.app.inject({ method: 'POST', url: '/v1/users', headers: { authorization: `Bearer ${access_token}` }, payload: { email, password: STRONG_PASSWORD } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'validation_failed', detail });
+  });
+
+  it('accepts addresses wholly in one script, Latin with precomposed accents, or Cyrillic with a Latin-only domain', async () => {
+    for (const email of ['\u0438\u0432\u0430\u043d@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444', 'ivan@example.test', 'zo\u00eb@example.test', '\u0438\u0432\u0430\u043d@example.test', '\u03b1\u03b8\u03b7\u03bd\u03ac@example.gr']) {
+      expect((await seedUser(t, { email })).email).toBe(email);
+    }
   });
 
   it('refuses emails with invisible or control characters (zero-width space, bidi override, NUL)', async () => {

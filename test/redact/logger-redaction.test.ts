@@ -142,18 +142,27 @@ describe('the service logger uses the redaction engine', () => {
     ]);
   });
 
-  it('does not log a credential a client sends as its X-Request-Id', async () => {
+  it('does not adopt a credential a client sends as its X-Request-Id: a fresh id replaces it in the answer and the log', async () => {
     const apiKey = `wdn_${'Q7v'.repeat(10)}`;
     const t = await createTestApp();
     try {
+      const answered: string[] = [];
       for (const id of [JWT, apiKey]) {
         const response = await t.app.inject({ url: '/healthz', headers: { 'x-request-id': id } });
-        // The caller gets its own id back; only the log must not keep it.
-        expect(response.headers['x-request-id']).toBe(id);
+        const echoed = String(response.headers['x-request-id']);
+        expect(echoed).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        answered.push(echoed);
       }
-      expect(t.logs.filter((line) => line.msg === 'request').map((line) => line.request_id)).toEqual(['[REDACTED:jwt]', '[REDACTED:warden_api_key]']);
+      expect(t.logs.filter((line) => line.msg === 'request').map((line) => line.request_id)).toEqual(answered);
       expect(t.rawLogs()).not.toContain(JWT);
       expect(t.rawLogs()).not.toContain(apiKey);
+      // A plain trace id is still adopted, so traces join up across services.
+      expect((await t.app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-7f3a-0001' } })).headers['x-request-id']).toBe('trace-7f3a-0001');
+      // Nor does the audit log keep it: a failed login is recorded under the fresh id.
+      const login = await t.app.inject({ method: 'POST', url: '/v1/auth/login', headers: { 'x-request-id': apiKey }, payload: { email: 'nobody@example.test', password: 'not-the-password-1' } });
+      expect(login.statusCode).toBe(401);
+      const events = await t.context.storage.db.selectFrom('audit_events').select(['action', 'request_id']).where('action', '=', 'auth.login.failed').execute();
+      expect(events).toEqual([{ action: 'auth.login.failed', request_id: login.headers['x-request-id'] }]);
     } finally {
       await t.close();
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tightenToOwnerOnly } from '../storage/owner-only-mode.js';
 import { createPrivateDirs } from '../storage/private-dirs.js';
 
 const FILE_NAME = 'dev-secrets.json';
@@ -12,7 +13,8 @@ interface DevSecretsFile {
 
 /**
  * Returns the development secret for `name`, generating 48 random bytes on first use and
- * keeping them in `<dataDir>/dev-secrets.json` (mode 0600) so that tokens survive restarts.
+ * keeping them in `<dataDir>/dev-secrets.json` (mode 0600, tightened again on every read) so
+ * that tokens survive restarts.
  * `generated` is true when the value was created just now.
  *
  * Safe when several processes start at once (`npm start` and a CLI command): the file is
@@ -64,10 +66,11 @@ export function existingDevSecret(dataDir: string, name: string): string | undef
 
 /** The parsed file, or undefined when it does not exist; an unparsable file names itself, never its content. */
 function readDevSecretsFile(file: string): DevSecretsFile | undefined {
-  if (!existsSync(file)) return undefined;
+  const text = readPrivateFile(file);
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch {
     // Not the parser's message: it quotes the file, i.e. a secret.
     throw new Error(`${file} is not valid JSON; restore it (deleting it makes new development secrets, which a database set up with the old ones refuses)`);
@@ -77,6 +80,32 @@ function readDevSecretsFile(file: string): DevSecretsFile | undefined {
     throw new Error(`${file} has no "secrets" object; restore it (deleting it makes new development secrets, which a database set up with the old ones refuses)`);
   }
   return parsed as DevSecretsFile;
+}
+
+/**
+ * The file's text, or undefined when it does not exist. A symbolic link is refused rather than
+ * followed (the secret would live wherever it points), and a file open to group or others is
+ * tightened to 0600 before it is read, as the SQLite file is.
+ */
+function readPrivateFile(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; Warden keeps development secrets only in a regular file of its data directory`);
+    throw error;
+  }
+  try {
+    // Through the descriptor, so the file checked and tightened is the file read.
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new Error(`${file} is not a regular file; Warden keeps development secrets only in a regular file of its data directory`);
+    tightenToOwnerOnly(stats.mode, () => fchmodSync(fd, 0o600));
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Path of the generated-secrets file, for messages. */

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { DialectName } from './migration.js';
 import { NodeSqliteDatabase, isNodeSqliteAvailable } from './node-sqlite-adapter.js';
 import { resolvePostgresTls, type PostgresTls } from './postgres-tls.js';
+import { tightenToOwnerOnly } from './owner-only-mode.js';
 import { createPrivateDirs } from './private-dirs.js';
 import type { DatabaseSchema } from './schema.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
@@ -181,16 +182,4 @@ function prepareSqliteFile(file: string): string {
     if (stats.isFile()) tightenToOwnerOnly(stats.mode, () => chmodSync(companion, 0o600));
   }
   return file;
-}
-
-/** Sets 0600 when group or others have any access; leaves an owner-only file as it is. */
-function tightenToOwnerOnly(mode: number, chmod: () => void): void {
-  if ((mode & 0o077) === 0) return;
-  try {
-    chmod();
-  } catch (error) {
-    // Another user's file that we may use through its group: its mode is its owner's decision,
-    // and refusing to start here would repeat the EPERM failure of chmod on shared directories.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
-  }
 }

@@ -92,6 +92,9 @@ export const origins: Parser<readonly string[]> = (raw) => {
   const entries = list(raw);
   for (const entry of entries) {
     if (entry === '*') continue;
+    // `https://*.example.com` parses as a URL whose host is literally `*.example.com`: it would
+    // never match a browser's Origin, so the operator would believe a rule that does nothing.
+    if (entry.includes('*')) throw new ParseProblem(`"${entry}" holds a wildcard: origins are matched exactly, so list each one (only a lone * allows every origin)`);
     let parsed: URL;
     try {
       parsed = new URL(entry);

@@ -115,9 +115,10 @@ export function productionProblems(settings: Settings): string[] {
 }
 
 /**
- * Risks that staging and production only warn about, one line each: a PostgreSQL connection to
- * another host that does not verify the server (in clear, or sslmode=prefer/require without
- * sslrootcert). Not refused like productionProblems: reaching a database only inside a private
+ * Risks that staging and production only warn about, one line each: HTTP hardening turned
+ * down (see hardeningWarnings), and a PostgreSQL connection to another host that does not
+ * verify the server (in clear, or sslmode=prefer/require without sslrootcert). The latter is
+ * not refused like productionProblems: reaching a database only inside a private
  * network (a VPC) without verifying it is a risk operators may take knowingly, and refusing
  * would stop services that run safely enough today. `pgSslMode` is PGSSLMODE, which applies
  * when the URL sets no sslmode.
@@ -127,6 +128,42 @@ export function productionWarnings(settings: Settings, pgSslMode?: string): stri
   if (/^postgres(ql)?:\/\//.test(settings.databaseUrl)) {
     const tls = postgresTlsWarning(settings.databaseUrl, pgSslMode);
     if (tls !== undefined) warnings.push(tls);
+  }
+  warnings.push(...hardeningWarnings(settings));
+  return warnings;
+}
+
+const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/;
+
+/**
+ * HTTP hardening turned down from its defaults. Warnings rather than refusals: each has a
+ * setting where it is the right call (a proxy in front sends its own HSTS and CSP or limits
+ * rates, an intranet page is served over plain http), but none should happen by accident.
+ */
+function hardeningWarnings(settings: Settings): string[] {
+  const warnings: string[] = [];
+  const plainHttp = settings.corsOrigins.filter((origin) => origin.startsWith('http://') && !LOOPBACK_ORIGIN.test(origin));
+  if (plainHttp.length > 0) {
+    warnings.push(
+      `WARDEN_CORS_ORIGINS allows plain-http origins (${plainHttp.join(', ')}): a page served without TLS can be altered in transit and then call Warden with its users' credentials; use https origins`,
+    );
+  }
+  if (settings.hstsMaxAge === 0) {
+    warnings.push('WARDEN_HSTS_MAX_AGE is 0: browsers are told to forget that this host is HTTPS-only; keep the default unless a proxy in front sends HSTS');
+  }
+  const defaultSources = settings.contentSecurityPolicy
+    .split(';')
+    .map((directive) => directive.trim().split(/\s+/))
+    .find(([name]) => name?.toLowerCase() === 'default-src')
+    ?.slice(1);
+  if (defaultSources === undefined || defaultSources.includes('*')) {
+    warnings.push("WARDEN_CSP has no default-src, or one that allows every source (*): Warden's answers are JSON, and the default (default-src 'self'; frame-ancestors 'none') costs nothing");
+  }
+  for (const [name, value] of [
+    ['WARDEN_RATELIMIT_DEFAULT', settings.rateLimitDefault],
+    ['WARDEN_RATELIMIT_AUTH', settings.rateLimitAuth],
+  ] as const) {
+    if (/^\s*off\s*$/i.test(value)) warnings.push(`${name} is off: nothing limits request rates per client IP there unless a proxy in front does`);
   }
   return warnings;
 }

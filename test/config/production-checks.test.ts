@@ -290,3 +290,32 @@ describe('encryption keys and API-key peppers', () => {
     expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_ENCRYPTION_KEY: `k2:${randomKey()},k1:${randomKey()}`, WARDEN_API_KEY_PEPPER: `3:${randomKey()},2:${randomKey()}` }).warnings).toEqual([]);
   });
 });
+
+describe('production warns about HTTP hardening turned down from its defaults', () => {
+  const warningsOf = (env: Record<string, string>) => load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, ...env }).warnings;
+
+  it('has nothing to say about the defaults, https origins or loopback http origins', () => {
+    expect(warningsOf({})).toEqual([]);
+    expect(warningsOf({ WARDEN_CORS_ORIGINS: 'https://app.example.com,http://localhost:5173,http://127.0.0.1:3000' })).toEqual([]);
+    expect(warningsOf({ WARDEN_CSP: "default-src 'none'; frame-ancestors 'none'" })).toEqual([]);
+  });
+
+  it.each([
+    [{ WARDEN_CORS_ORIGINS: 'https://app.example.com,http://app.example.com' }, 'WARDEN_CORS_ORIGINS allows plain-http origins (http://app.example.com): a page served without TLS can be altered in transit and then call Warden with its users\' credentials; use https origins'],
+    [{ WARDEN_HSTS_MAX_AGE: '0' }, 'WARDEN_HSTS_MAX_AGE is 0: browsers are told to forget that this host is HTTPS-only; keep the default unless a proxy in front sends HSTS'],
+    [{ WARDEN_CSP: 'default-src *' }, "WARDEN_CSP has no default-src, or one that allows every source (*): Warden's answers are JSON, and the default (default-src 'self'; frame-ancestors 'none') costs nothing"],
+    [{ WARDEN_CSP: "frame-ancestors 'none'" }, "WARDEN_CSP has no default-src, or one that allows every source (*): Warden's answers are JSON, and the default (default-src 'self'; frame-ancestors 'none') costs nothing"],
+    [{ WARDEN_RATELIMIT_DEFAULT: 'off' }, 'WARDEN_RATELIMIT_DEFAULT is off: nothing limits request rates per client IP there unless a proxy in front does'],
+    [{ WARDEN_RATELIMIT_AUTH: 'OFF' }, 'WARDEN_RATELIMIT_AUTH is off: nothing limits request rates per client IP there unless a proxy in front does'],
+  ])('warns, without refusing, for %o', (env, warning) => {
+    expect(warningsOf(env)).toEqual([warning]);
+  });
+
+  it('refuses a wildcard inside an origin in every profile: it would never match', () => {
+    for (const profile of ['development', 'production']) {
+      expect(() => load({ WARDEN_ENV: profile, WARDEN_SECRET_KEY: STRONG, WARDEN_CORS_ORIGINS: 'https://*.example.org' })).toThrow(
+        'WARDEN_CORS_ORIGINS "https://*.example.org" holds a wildcard: origins are matched exactly, so list each one (only a lone * allows every origin)',
+      );
+    }
+  });
+});

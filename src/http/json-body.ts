@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WardenError } from '../errors/index.js';
 
 /** How Fastify's parsers report their result (its `ContentTypeParserDoneFunction`, not exported). */
 type ParserDone = (error: Error | null, body?: unknown) => void;
@@ -10,7 +12,8 @@ type ParserDone = (error: Error | null, body?: unknown) => void;
  * parser refuses that as malformed JSON, even on routes whose body is optional. A route whose
  * schema requires a body still refuses it, as it refuses a request with no body at all.
  *
- * Everything else is Fastify's own parser: secure-json-parse refusing `__proto__` and
+ * A body that is not UTF-8 is refused (400 malformed_json) rather than stored with its bad
+ * bytes replaced. Everything else is Fastify's own parser: secure-json-parse refusing `__proto__` and
  * `constructor.prototype` keys (explicitly 'error', whatever the app's defaults), the app's body
  * limit, and Fastify's errors (malformed JSON, too large), which the error handler maps.
  */
@@ -19,14 +22,22 @@ export function installJsonBodyParser(app: FastifyInstance): void {
   // does. Typed as the union of the callback and promise forms; this one is the callback form.
   const parse = app.getDefaultJsonParser('error', 'error') as (request: FastifyRequest, body: string, done: ParserDone) => void;
   app.removeContentTypeParser('application/json');
-  // parseAs 'string' and no bodyLimit of its own: Fastify then applies the app's bodyLimit, as to its own parser.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  // parseAs 'buffer' and no bodyLimit of its own: Fastify then applies the app's bodyLimit, as to its own parser.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     // Only zero bytes count as absent: whitespace is a body, and not JSON.
     if (body.length === 0) {
       done(null, undefined);
       return;
     }
-    // A string: parseAs 'string' above (Fastify's types do not narrow the body by it).
-    parse(request, body as string, done);
+    // A Buffer: parseAs 'buffer' above (Fastify's types do not narrow the body by it).
+    const bytes = body as Buffer;
+    const text = bytes.toString('utf8');
+    // JSON is UTF-8 (RFC 8259 §8.1). Decoding replaces invalid bytes with U+FFFD, which would
+    // then be stored as if sent; the full check runs only when a replacement character appears.
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+      done(new WardenError('malformed_json', 'The request body is not valid UTF-8'));
+      return;
+    }
+    parse(request, text, done);
   });
 }

@@ -89,3 +89,26 @@ describe('what the JSON parser still refuses', () => {
     expectProblem(chunked, 413, 'payload_too_large');
   });
 });
+
+describe('a JSON body must be UTF-8 (RFC 8259 §8.1)', () => {
+  it('refuses invalid UTF-8 with 400 malformed_json instead of storing replacement characters, and changes nothing', async () => {
+    const admin = await seedUser(t, { isAdmin: true });
+    const { access_token } = await login(t.app, admin.email);
+    const before = await t.context.storage.db.selectFrom('users').select('id').execute();
+    for (const bad of [Buffer.from([0xff]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xe2, 0x82])]) {
+      const payload = Buffer.concat([Buffer.from('{"email":"bad'), bad, Buffer.from('@example.test","password":"a-long-enough-passphrase-9"}')]);
+      const refused = await t.app.inject({ method: 'POST', url: '/v1/users', headers: { ...bearer(access_token), ...JSON_TYPE }, payload });
+      expect(expectProblem(refused, 400, 'malformed_json')).toMatchObject({ detail: 'The request body is not valid UTF-8' });
+    }
+    expect(await t.context.storage.db.selectFrom('users').select('id').execute()).toEqual(before);
+  });
+
+  it('accepts valid UTF-8, a literal U+FFFD included', async () => {
+    const admin = await seedUser(t, { isAdmin: true });
+    const { access_token } = await login(t.app, admin.email);
+    const payload = Buffer.from(JSON.stringify({ email: 'zoë@example.test', password: 'a-long-enough-passphrase-9', name: 'Zoë \uFFFD 日本' }), 'utf8');
+    const created = await t.app.inject({ method: 'POST', url: '/v1/users', headers: { ...bearer(access_token), ...JSON_TYPE }, payload });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({ email: 'zoë@example.test', name: 'Zoë \uFFFD 日本' });
+  });
+});

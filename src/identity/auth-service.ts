@@ -71,8 +71,9 @@ export class AuthService {
     }
     const user = await users.findForLogin(email);
     let passwordMatches = false;
+    let rehash = false;
     if (user === undefined) await passwords.verifyDummy(input.password);
-    else passwordMatches = await passwords.verify(user.passwordHash, input.password);
+    else ({ matches: passwordMatches, rehash } = await passwords.verify(user.passwordHash, input.password));
     if (user === undefined || !passwordMatches || !user.isActive) {
       await throttle.recordFailure(ip);
       const reason = user === undefined ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive_user';
@@ -86,8 +87,8 @@ export class AuthService {
       return { ok: false, code: 'invalid_credentials' };
     }
     await throttle.recordSuccess(accountKey);
-    // Legacy (bcrypt/PBKDF2/scrypt) or weaker argon2 hashes are replaced now that we know the password.
-    if (passwords.needsRehash(user.passwordHash)) await users.setPasswordHash(user.id, await passwords.hash(input.password), { changed: false });
+    // Legacy (bcrypt/PBKDF2/scrypt), weaker argon2 or unnormalised hashes are replaced now that we know the password.
+    if (rehash) await users.setPasswordHash(user.id, await passwords.hash(input.password), { changed: false });
     const session = await this.parts.sessions.create(user.id, facts);
     const tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
     await this.record(facts, { action: 'auth.login.succeeded', actor: user.id, entity_type: 'session', entity_id: session.sessionId, outcome: 'success' });
@@ -117,7 +118,7 @@ export class AuthService {
       return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
     }
     const stored = await users.passwordHashOf(userId);
-    const matches = stored !== undefined && (await passwords.verify(stored, password));
+    const matches = stored !== undefined && (await passwords.verify(stored, password)).matches;
     if (!matches) {
       await throttle.recordFailure(ip);
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'wrong_password' } });

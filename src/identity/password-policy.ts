@@ -19,13 +19,17 @@ export function checkPassword(
   policy: PasswordPolicyOptions = DEFAULT_PASSWORD_POLICY,
 ): PasswordProblem[] {
   const problems: PasswordProblem[] = [];
-  if ([...password].length < policy.minLength) problems.push('too_short');
-  if (Buffer.byteLength(password, 'utf8') > policy.maxBytes) problems.push('too_long');
-  if (isCommonPassword(password)) problems.push('common');
+  // Judged in the form that is hashed (NFKC, see normalisePassword), which may be longer.
+  const normalised = password.normalize('NFKC');
+  if ([...normalised].length < policy.minLength) problems.push('too_short');
+  if (Math.max(Buffer.byteLength(password, 'utf8'), Buffer.byteLength(normalised, 'utf8')) > policy.maxBytes) problems.push('too_long');
+  if (isCommonPassword(normalised)) problems.push('common');
   if (context.email !== undefined) {
-    const lowered = password.trim().toLowerCase();
-    const email = context.email.trim().toLowerCase();
-    if (lowered === email || lowered === email.split('@')[0]) problems.push('equals_email');
+    // Also with a trailing run of digits or punctuation dropped: `jo@example.com1` is the email.
+    const lowered = normalised.trim().toLowerCase();
+    const candidates = [lowered, lowered.replace(/[\d\W_]+$/u, '')];
+    const email = context.email.normalize('NFKC').trim().toLowerCase();
+    if (candidates.some((candidate) => candidate === email || candidate === email.split('@')[0])) problems.push('equals_email');
   }
   return problems;
 }

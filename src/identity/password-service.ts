@@ -36,16 +36,28 @@ export class PasswordService {
     }
   }
 
-  /** Hashes with argon2id (policy not checked here: imports and bootstrap call assertAcceptable themselves). */
+  /** Hashes the NFKC form with argon2id (policy not checked here: imports and bootstrap call assertAcceptable themselves). */
   hash(password: string): Promise<string> {
-    return this.semaphore.run(() => hashPassword(password, this.options.argon2));
+    return this.semaphore.run(() => hashPassword(normalisePassword(password), this.options.argon2));
   }
 
-  /** Verifies against a stored hash of any accepted scheme. */
-  verify(stored: string, password: string): Promise<boolean> {
+  /**
+   * Verifies against a stored hash of any accepted scheme. `rehash` says that the stored hash
+   * should be replaced by `hash(password)` now that the password is known: its scheme or
+   * parameters are weaker than today's, or it was made from the password as typed rather than
+   * its NFKC form (hashes from before normalisation, imported hashes).
+   */
+  async verify(stored: string, password: string): Promise<PasswordVerdict> {
     // Passwords over the byte limit are never verified (bounds the work an attacker can ask for).
-    if (Buffer.byteLength(password, 'utf8') > this.options.policy.maxBytes) return this.verifyDummy(password).then(() => false);
-    return this.semaphore.run(() => verifyPassword(stored, password));
+    if (Buffer.byteLength(password, 'utf8') > this.options.policy.maxBytes) {
+      await this.verifyDummy(password);
+      return NO_MATCH;
+    }
+    const normalised = normalisePassword(password);
+    if (await this.semaphore.run(() => verifyPassword(stored, normalised))) return { matches: true, rehash: this.needsRehash(stored) };
+    // Only a password that NFKC changes costs a second verification.
+    if (normalised !== password && (await this.semaphore.run(() => verifyPassword(stored, password)))) return { matches: true, rehash: true };
+    return NO_MATCH;
   }
 
   /** Spends the cost of one verification on a hash that matches nothing (unknown user). */
@@ -56,7 +68,25 @@ export class PasswordService {
   }
 
   /** True when a stored hash should be replaced by a fresh argon2id hash. */
-  needsRehash(stored: string): boolean {
+  private needsRehash(stored: string): boolean {
     return needsRehash(stored, this.options.argon2);
   }
+}
+
+/** The outcome of PasswordService.verify. */
+export interface PasswordVerdict {
+  readonly matches: boolean;
+  /** The password matched and its stored hash should be replaced by a fresh one. */
+  readonly rehash: boolean;
+}
+
+const NO_MATCH: PasswordVerdict = Object.freeze({ matches: false, rehash: false });
+
+/**
+ * The form of a password that is hashed: NFKC, as NIST SP 800-63B asks, so the same
+ * password typed on keyboards or systems that compose characters differently (`é` as one
+ * code point or as `e` + U+0301, a full-width digit) verifies.
+ */
+export function normalisePassword(password: string): string {
+  return password.normalize('NFKC');
 }

@@ -28,4 +28,17 @@ describe('password policy', () => {
     expect(checkPassword('Someone.Long@Example.test', { email: 'someone.long@example.test' })).toContain('equals_email');
     expect(checkPassword('someone.longname', { email: 'someone.longname@example.test' })).toContain('equals_email');
   });
+
+  it('refuses the email with a trailing digit or punctuation, or in full-width characters', () => {
+    for (const password of ['someone.long@example.test1', 'someone.long@example.test!', 'someone.longname2024', 'ｓｏｍｅｏｎｅ．ｌｏｎｇ＠ｅｘａｍｐｌｅ．ｔｅｓｔ']) {
+      expect(checkPassword(password, { email: 'someone.long@example.test' }).concat(checkPassword(password, { email: 'someone.longname@example.test' })), password).toContain('equals_email');
+    }
+  });
+
+  it('judges the form that is hashed (NFKC): full-width decoration does not hide a common password, ligatures count as their letters', () => {
+    expect(checkPassword('ｐａｓｓｗｏｒｄ１２３４', {})).toContain('common');
+    // 'ﬃ' (one code point) is 'ffi' once normalised: 11 characters typed, 13 hashed.
+    expect(checkPassword('ﬃ-violet-ha', {})).toEqual([]);
+    expect(checkPassword('ﬃ-violet', {})).toContain('too_short');
+  });
 });

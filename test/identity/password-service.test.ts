@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../src/crypto/password-hashing.js';
+import { DEFAULT_PASSWORD_POLICY } from '../../src/identity/password-policy.js';
+import { PasswordService } from '../../src/identity/password-service.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { login, seedUser } from './identity-helpers.js';
+
+const CHEAP = { memoryKib: 1024, iterations: 1, parallelism: 1 };
+const service = () => new PasswordService({ argon2: CHEAP, policy: DEFAULT_PASSWORD_POLICY, concurrency: 2, queueTimeoutMs: 10_000 });
+
+// One password, spelt three ways: é as one code point (NFC), as e + U+0301 (NFD), and with a full-width digit.
+const COMPOSED = 'caf\u00e9-violet-harbour-9';
+const DECOMPOSED = 'cafe\u0301-violet-harbour-9';
+const FULL_WIDTH = 'caf\u00e9-violet-harbour-\uff19';
+
+describe('PasswordService hashes and verifies the NFKC form of a password', () => {
+  it('verifies every spelling of the same password against one hash, without asking for a re-hash', async () => {
+    const passwords = service();
+    const stored = await passwords.hash(DECOMPOSED);
+    for (const typed of [COMPOSED, DECOMPOSED, FULL_WIDTH]) expect(await passwords.verify(stored, typed), typed).toEqual({ matches: true, rehash: false });
+    expect(await passwords.verify(stored, 'cafe-violet-harbour-9')).toEqual({ matches: false, rehash: false });
+  });
+
+  it('still verifies a hash made from the password as typed (before normalisation, or imported), and asks for a re-hash', async () => {
+    const passwords = service();
+    const legacy = await hashPassword(DECOMPOSED, CHEAP);
+    expect(await passwords.verify(legacy, DECOMPOSED)).toEqual({ matches: true, rehash: true });
+    // The re-hash is of the NFKC form, so afterwards every spelling verifies.
+    const upgraded = await passwords.hash(DECOMPOSED);
+    expect(await passwords.verify(upgraded, COMPOSED)).toEqual({ matches: true, rehash: false });
+  });
+});
+
+describe('login with a differently composed password', () => {
+  let t: TestApp;
+  afterEach(async () => t.close());
+
+  it('succeeds whichever way the client composed the characters, and upgrades a hash of the typed form on the first login', async () => {
+    t = await createTestApp();
+    const user = await seedUser(t, { password: COMPOSED });
+    for (const typed of [COMPOSED, DECOMPOSED, FULL_WIDTH]) expect((await login(t.app, user.email, typed)).access_token).toBeTypeOf('string');
+
+    // A hash stored before passwords were normalised: of the decomposed form as typed.
+    await t.context.storage.db.updateTable('users').set({ password_hash: await hashPassword(DECOMPOSED) }).where('id', '=', user.id).execute();
+    const storedHash = async () => (await t.context.storage.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow()).password_hash;
+    const legacy = await storedHash();
+    expect((await login(t.app, user.email, DECOMPOSED)).access_token).toBeTypeOf('string');
+    expect(await storedHash()).not.toBe(legacy);
+    expect((await login(t.app, user.email, COMPOSED)).access_token).toBeTypeOf('string');
+  });
+});

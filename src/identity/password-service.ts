@@ -60,11 +60,17 @@ export class PasswordService {
     return NO_MATCH;
   }
 
-  /** Spends the cost of one verification on a hash that matches nothing (unknown user). */
+  /**
+   * Spends what a failed `verify` of this password would (unknown user) on a hash that matches
+   * nothing: two verifications for a password NFKC changes, as verify then tries both forms,
+   * or the time would tell a known email from an unknown one.
+   */
   async verifyDummy(password: string): Promise<void> {
     this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2);
     const dummy = await this.dummyHash;
-    await this.semaphore.run(() => verifyPassword(dummy, password.slice(0, 1024)));
+    const bounded = password.slice(0, 1024);
+    await this.semaphore.run(() => verifyPassword(dummy, normalisePassword(bounded)));
+    if (normalisePassword(bounded) !== bounded) await this.semaphore.run(() => verifyPassword(dummy, bounded));
   }
 
   /** True when a stored hash should be replaced by a fresh argon2id hash. */

@@ -1,9 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/crypto/password-hashing.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type * as PasswordHashing from '../../src/crypto/password-hashing.js';
+import { hashPassword, verifyPassword } from '../../src/crypto/password-hashing.js';
 import { DEFAULT_PASSWORD_POLICY } from '../../src/identity/password-policy.js';
 import { PasswordService } from '../../src/identity/password-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { login, seedUser } from './identity-helpers.js';
+
+// Counts argon2 verifications (the real ones run): the work of a login must not depend on whether the email exists.
+vi.mock('../../src/crypto/password-hashing.js', async (importOriginal) => {
+  const original = await importOriginal<typeof PasswordHashing>();
+  return { ...original, verifyPassword: vi.fn(original.verifyPassword) };
+});
 
 const CHEAP = { memoryKib: 1024, iterations: 1, parallelism: 1 };
 const service = () => new PasswordService({ argon2: CHEAP, policy: DEFAULT_PASSWORD_POLICY, concurrency: 2, queueTimeoutMs: 10_000 });
@@ -19,6 +26,22 @@ describe('PasswordService hashes and verifies the NFKC form of a password', () =
     const stored = await passwords.hash(DECOMPOSED);
     for (const typed of [COMPOSED, DECOMPOSED, FULL_WIDTH]) expect(await passwords.verify(stored, typed), typed).toEqual({ matches: true, rehash: false });
     expect(await passwords.verify(stored, 'cafe-violet-harbour-9')).toEqual({ matches: false, rehash: false });
+  });
+
+  it('spends as many verifications on an unknown user as on a wrong password, for passwords NFKC changes or not', async () => {
+    const passwords = service();
+    const stored = await passwords.hash(COMPOSED);
+    const verifications = async (work: () => Promise<unknown>): Promise<number> => {
+      vi.mocked(verifyPassword).mockClear();
+      await work();
+      return vi.mocked(verifyPassword).mock.calls.length;
+    };
+    for (const wrong of ['cafe-violet-harbour-0', 'cafe\u0301-violet-harbour-0']) {
+      const known = await verifications(() => passwords.verify(stored, wrong));
+      const unknown = await verifications(() => passwords.verifyDummy(wrong));
+      expect(unknown, wrong).toBe(known);
+    }
+    expect(await verifications(() => passwords.verifyDummy(DECOMPOSED))).toBe(2);
   });
 
   it('still verifies a hash made from the password as typed (before normalisation, or imported), and asks for a re-hash', async () => {

@@ -43,12 +43,13 @@ const TRUNCATED = redactionHint('truncated');
 type KeyVerdict = 'sensitive' | 'verbatim' | 'plain';
 
 /**
- * Every value pattern needs a digit or one of `@ : = . _ -`, except `Bearer …`/`Basic …`/`Token …`
- * and AWS/Google key ids, which may by chance be all letters: a string matching none of these
- * cannot match any pattern.
+ * Every value pattern needs a digit or one of `@ : = . _ - <`, except `Bearer …`/`Basic …`/`Token …`,
+ * AWS/Google key ids, which may by chance be all letters, and a secret written after the word
+ * password or secret (`password SuperSecretWord`): a string matching none of these cannot match
+ * any pattern.
  */
 const MAY_HOLD_A_PATTERN =
-  /[0-9@:=._-]|bearer|basic|token|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA|Iza)/i;
+  /[0-9@:=._<-]|bearer|basic|token|pass|secret|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA|Iza)/i;
 
 /** Builds a redactor from options, validated and frozen once. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {

@@ -1,4 +1,18 @@
 import { isCardNumber } from './luhn.js';
+import {
+  AWS_SECRET_KEY_CANDIDATE,
+  hasAwsSecretKeyRun,
+  looksLikeAwsSecretKey,
+  mayHoldProseSecret,
+  mayHoldUrlEncodedAssignment,
+  mayHoldXmlElement,
+  PROSE_SECRET,
+  redactProseSecrets,
+  redactUrlEncodedAssignments,
+  redactXmlElements,
+  URL_ENCODED_ASSIGNMENT,
+  XML_OPEN_TAG,
+} from './secret-shapes.js';
 import { isSensitiveKey } from './sensitive-keys.js';
 
 /**
@@ -7,6 +21,8 @@ import { isSensitiveKey } from './sensitive-keys.js';
  * lets a match begin at a token boundary (so starts do not overlap inside one token), and no
  * quantified group contains another quantifier over an overlapping class. The adversarial
  * tests in test/redact/adversarial.test.ts feed 100k-character near-misses to each of them.
+ * The shapes that need more than a key and a separator (URL-encoded and XML assignments,
+ * prose, unlabeled AWS secret keys) are in secret-shapes.ts, under the same rules.
  */
 export const PATTERN_TYPES = [
   'private_key',
@@ -17,12 +33,17 @@ export const PATTERN_TYPES = [
   'warden_api_key',
   'warden_token',
   'aws_access_key',
+  'aws_secret_key',
   'github_token',
   'stripe_key',
   'slack_token',
   'openai_key',
   'google_api_key',
+  'secret_flag',
+  'secret_urlencoded',
+  'secret_xml',
   'secret_assignment',
+  'secret_prose',
   'email',
   'credit_card',
   'ipv6',
@@ -70,6 +91,18 @@ function hasDigits(text: string, min: number): boolean {
 const SENSITIVE_KEY_HINT =
   /pass|secret|token|key|auth|cookie|credential|session|pin|otp|pw|jwt|cvv|cvc|ssn|signature|pepper/i;
 
+// Several pre-checks ask for the hint on the same string in a row (one log line through every
+// pattern); the last answer is remembered so that a line pays for the hint regex once.
+let hintText: string | undefined;
+let hintAnswer = false;
+function hasSensitiveKeyHint(text: string): boolean {
+  if (text !== hintText) {
+    hintText = text;
+    hintAnswer = SENSITIVE_KEY_HINT.test(text);
+  }
+  return hintAnswer;
+}
+
 // One IPv4 octet, 0–255, without leading zeros beyond the value itself.
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = `(?:${OCTET}\\.){3}${OCTET}`;
@@ -89,10 +122,32 @@ const IPV6 = [
   `(?:${H}:){1,7}:`,
 ].join('|');
 
-// A key and its separator (`key=`, `"key": `, `\"key\":`); the value that follows is delimited
-// by `assignmentValueEnd`. Bounded per start (64 + 8 characters), and starts only at a token boundary.
-const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})((?:\\?")?[ \t]{0,3}[=:][ \t]{0,3})/g;
+// A key and its separator (`key=`, `"key": `, `\"key\":`, Python's `'key': `, `user[password]=`); the
+// value that follows is delimited by `assignmentValueEnd`. Bounded per start (64 + 8 characters),
+// and starts only at a token boundary.
+const ASSIGNMENT =
+  /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})((?:\\?["']|\])?[ \t]{0,3}[=:][ \t]{0,3})/g;
 const MAX_ASSIGNED_VALUE = 4096;
+
+// A command-line flag and what separates it from its value: `--password=`, `--password `,
+// `-token ` (Go style), and in an argv array `"--password", "`. Starts only at a token boundary
+// (so at the first '-'); bounded per start like ASSIGNMENT.
+const FLAG =
+  /(?<![A-Za-z0-9_.-])(-{1,2}[A-Za-z][A-Za-z0-9_.-]{0,63})(=|\\?["'][ \t]{0,3},[ \t]{0,3}|(?:\\?["'])?[ \t]{1,3})/g;
+
+// A MySQL or MariaDB client word (`mysql`, `mysqldump`, `mariadb-dump`, `/usr/bin/mysql`), after
+// which a glued `-p<password>` on the same line is a password (`-p` alone prompts for one).
+const MYSQL_COMMAND = /(?<![A-Za-z0-9_-])(?:mysql|mariadb)[a-z_-]{0,16}(?![A-Za-z0-9_])/gi;
+const GLUED_MYSQL_PASSWORD = /(?<![A-Za-z0-9_.-])-p('[^'\n]{0,4096}'?|"[^"\n]{0,4096}"?|[^\s'"]\S{0,4095})/g;
+
+/** Length of a Python string prefix before a quote at `start` (`b'…'`, `r"…"`, `rb'…'`), else 0. */
+function stringPrefixLength(text: string, start: number): number {
+  const isPrefix = (c: string | undefined): boolean => c !== undefined && 'bBrRuU'.includes(c);
+  const isQuote = (c: string | undefined): boolean => c === '"' || c === "'";
+  if (!isPrefix(text[start])) return 0;
+  if (isQuote(text[start + 1])) return 1;
+  return isPrefix(text[start + 1]) && isQuote(text[start + 2]) ? 2 : 0;
+}
 
 /** Whether an unquoted value ends at this character (whitespace or `"',;&}]`). */
 function endsUnquoted(code: number): boolean {
@@ -109,23 +164,26 @@ function endsUnquoted(code: number): boolean {
 }
 
 /**
- * Where the value starting at `start` ends: a quoted value (`"…"`, `'…'`, `\"…\"`) at its
- * closing quote, a JSON object or array at its matching bracket, anything else at whitespace or
- * `"',;&}]`. An unclosed quote or bracket runs to the bound (fail closed).
+ * Where the value starting at `start` ends: a quoted value (`"…"`, `'…'`, `\"…\"`, `\'…\'`, and
+ * Python's `b'…'`) at its closing quote (a backslash escapes the next character), a JSON object
+ * or array at its matching bracket, anything else at whitespace or `"',;&}]`. An unclosed quote
+ * or bracket runs to the bound (fail closed).
  */
 function assignmentValueEnd(text: string, start: number): number {
   const limit = Math.min(text.length, start + MAX_ASSIGNED_VALUE);
-  const first = text[start];
-  const escapedQuote = first === '\\' && text[start + 1] === '"';
+  const at = start + stringPrefixLength(text, start);
+  const first = text[at];
+  const escapedQuote = first === '\\' && (text[at + 1] === '"' || text[at + 1] === "'");
   if (first === '"' || first === "'" || escapedQuote) {
-    let i = start + (escapedQuote ? 2 : 1);
+    const quote = escapedQuote ? (text[at + 1] as string) : first;
+    let i = at + (escapedQuote ? 2 : 1);
     for (; i < limit; i += 1) {
       const c = text[i];
       if (c === '\n') return i;
       if (escapedQuote) {
-        if (c === '\\' && text[i + 1] === '"') return i + 2;
-      } else if (c === '\\' && first === '"') i += 1;
-      else if (c === first) return i + 1;
+        if (c === '\\' && text[i + 1] === quote) return i + 2;
+      } else if (c === '\\') i += 1;
+      else if (c === quote) return i + 1;
     }
     return i;
   }
@@ -150,14 +208,17 @@ function assignmentValueEnd(text: string, start: number): number {
 
 /** The replacement of a value assigned to a sensitive key, or undefined to keep it. */
 function redactedAssignedValue(value: string, hint: string): string | undefined {
-  const open = value.startsWith('\\"')
-    ? '\\"'
-    : value.startsWith('"') || value.startsWith("'")
-      ? (value[0] as string)
-      : '';
+  const prefix = value.slice(0, stringPrefixLength(value, 0));
+  const quoted = value.slice(prefix.length);
+  const open =
+    quoted.startsWith('\\"') || quoted.startsWith("\\'")
+      ? quoted.slice(0, 2)
+      : quoted.startsWith('"') || quoted.startsWith("'")
+        ? (quoted[0] as string)
+        : '';
   if (open === '' && (value.startsWith('{') || value.startsWith('[')))
     return value.startsWith('[REDACTED') ? undefined : hint;
-  let inner = value.slice(open.length);
+  let inner = quoted.slice(open.length);
   let close = '';
   if (open !== '' && inner.endsWith(open) && inner.length >= open.length) {
     close = open;
@@ -166,22 +227,29 @@ function redactedAssignedValue(value: string, hint: string): string | undefined 
   if (inner === '' || inner.startsWith('[REDACTED')) return undefined;
   // A URL scheme (`token://`) or the `Bearer` word (its credential already redacted) is handled by its own pattern.
   if (inner.startsWith('//') || /^(?:bearer|basic|token)(?:$|\s+\[REDACTED)/i.test(inner)) return undefined;
-  return `${open}${hint}${close}`;
+  return `${prefix}${open}${hint}${close}`;
 }
 
 /**
- * Redacts values assigned to sensitive keys. A kept assignment (a harmless key) is scanned
- * again from its value on, so `msg="login password=x"` still finds `password`; the key regex
- * is bounded, so this stays linear.
+ * Redacts the values that follow sensitive keys found by `keys` (ASSIGNMENT or FLAG: group 1 the
+ * key, group 2 the separator). A kept value (a harmless key) is scanned again from its start,
+ * so `msg="login password=x"` still finds `password`; the key regexes are bounded, so this
+ * stays linear. `skip` keeps a value without looking at it (a flag followed by the next flag).
  */
-function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+function redactKeyedValues(
+  keys: RegExp,
+  text: string,
+  hint: string,
+  allowValues: ReadonlySet<string>,
+  skip?: (separator: string, valueStart: number) => boolean,
+): string {
   let out = '';
   let copied = 0;
-  ASSIGNMENT.lastIndex = 0;
-  for (let match = ASSIGNMENT.exec(text); match !== null; match = ASSIGNMENT.exec(text)) {
+  keys.lastIndex = 0;
+  for (let match = keys.exec(text); match !== null; match = keys.exec(text)) {
     const key = match[1] as string;
     const valueStart = match.index + match[0].length;
-    if (!isSensitiveKey(key)) continue;
+    if (!isSensitiveKey(key) || skip?.(match[2] as string, valueStart) === true) continue;
     const valueEnd = assignmentValueEnd(text, valueStart);
     const replacement = allowValues.has(text.slice(match.index, valueEnd))
       ? undefined
@@ -189,11 +257,58 @@ function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<
     if (replacement === undefined) continue;
     out += text.slice(copied, valueStart) + replacement;
     copied = valueEnd;
-    ASSIGNMENT.lastIndex = valueEnd;
+    keys.lastIndex = valueEnd;
   }
-  ASSIGNMENT.lastIndex = 0;
+  keys.lastIndex = 0;
   return copied === 0 ? text : out + text.slice(copied);
 }
+
+function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+  return redactKeyedValues(ASSIGNMENT, text, hint, allowValues);
+}
+
+/**
+ * Redacts the value of a command-line flag named by a sensitive key: `--password x`,
+ * `--password=x`, `-token x`, `"--api-key", "x"` in an argv array. After a space, a value
+ * starting with '-' is the next flag (`--password --user bob`: the password is prompted for).
+ */
+function redactFlags(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+  return redactKeyedValues(FLAG, text, hint, allowValues, (separator, valueStart) =>
+    separator !== '=' && !separator.includes(',') && text[valueStart] === '-',
+  );
+}
+
+/**
+ * Redacts a password glued to `-p` (`-pX4`, `-p'x y'`) on a line that runs a MySQL or MariaDB
+ * client, after the client's name. Elsewhere `-p` means a port, a parent directory or a pid.
+ * Each line is scanned once (the search for the next client word resumes at its end).
+ */
+function redactMysqlPasswords(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+  let out = '';
+  let copied = 0;
+  MYSQL_COMMAND.lastIndex = 0;
+  for (let match = MYSQL_COMMAND.exec(text); match !== null; match = MYSQL_COMMAND.exec(text)) {
+    const from = match.index + match[0].length;
+    const newline = text.indexOf('\n', from);
+    const lineEnd = newline === -1 ? text.length : newline;
+    const line = text.slice(from, lineEnd);
+    const redacted = line.replace(GLUED_MYSQL_PASSWORD, (glued: string, value: string) => {
+      if (allowValues.has(glued) || value.startsWith('[REDACTED') || /^(['"])\[REDACTED/.test(value)) return glued;
+      const quote = value[0] === "'" || value[0] === '"' ? value[0] : '';
+      const closed = quote !== '' && value.length > 1 && value.endsWith(quote);
+      return `-p${quote}${hint}${closed ? quote : ''}`;
+    });
+    if (redacted !== line) {
+      out += text.slice(copied, from) + redacted;
+      copied = lineEnd;
+    }
+    MYSQL_COMMAND.lastIndex = lineEnd;
+  }
+  MYSQL_COMMAND.lastIndex = 0;
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+const MYSQL_HINT = /mysql|mariadb/i;
 
 /** The patterns, in the order they are applied (most specific first: a JWT inside a URL…). */
 export const VALUE_PATTERNS: readonly ValuePattern[] = [
@@ -275,6 +390,14 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
     replace: whole,
   },
   {
+    type: 'aws_secret_key',
+    // An unlabeled secret access key (a labeled one is also caught by its key name). Only
+    // strings that look random are taken: see `looksLikeAwsSecretKey` for the rule.
+    mayMatch: hasAwsSecretKeyRun,
+    regex: AWS_SECRET_KEY_CANDIDATE,
+    replace: (hint, match) => (looksLikeAwsSecretKey(match) ? hint : match),
+  },
+  {
     type: 'bearer_token',
     mayMatch: (t) => /bearer|token /i.test(t),
     regex: /(?<![A-Za-z0-9])(Bearer|Token)(\s{1,8})[A-Za-z0-9._~+/=-]{6,8192}/gi,
@@ -287,13 +410,51 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
     replace: (hint, _m, g) => `${g[0] ?? ''}${g[1] ?? ' '}${hint}`,
   },
   {
+    type: 'secret_flag',
+    // `--password x`, `--password=x`, `-token x`, `["--api-key", "x"]`, and `mysql … -pX` (glued).
+    mayMatch: (t) => t.includes('-') && (hasSensitiveKeyHint(t) || (t.includes('-p') && MYSQL_HINT.test(t))),
+    regex: FLAG,
+    replace: (_hint, match) => match,
+    apply: (text, hint, allowValues) => {
+      const flagged = hasSensitiveKeyHint(text) ? redactFlags(text, hint, allowValues) : text;
+      return flagged.includes('-p') && MYSQL_HINT.test(flagged)
+        ? redactMysqlPasswords(flagged, hint, allowValues)
+        : flagged;
+    },
+  },
+  {
+    type: 'secret_urlencoded',
+    // `%3Fpassword%3Dx`, `%22token%22%3A%22x%22`: a logged URL inside a URL, a form body.
+    mayMatch: (t) => mayHoldUrlEncodedAssignment(t) && hasSensitiveKeyHint(t),
+    regex: URL_ENCODED_ASSIGNMENT,
+    replace: (_hint, match) => match,
+    apply: redactUrlEncodedAssignments,
+  },
+  {
+    type: 'secret_xml',
+    // `<password>x</password>`, `<Password type="t">x</Password>`, `<wsse:Password>…`.
+    mayMatch: (t) => mayHoldXmlElement(t) && hasSensitiveKeyHint(t),
+    regex: XML_OPEN_TAG,
+    replace: (_hint, match) => match,
+    apply: redactXmlElements,
+  },
+  {
     type: 'secret_assignment',
-    mayMatch: (t) => (t.includes('=') || t.includes(':')) && SENSITIVE_KEY_HINT.test(t),
+    mayMatch: (t) => (t.includes('=') || t.includes(':')) && hasSensitiveKeyHint(t),
     // `password=hunter2`, `"client_secret": "x y"`, `password='x'`, `\"token\":\"x\"`, `api-key: x` in
     // plain text. The regex finds a key and its separator; the value is delimited by hand.
     regex: ASSIGNMENT,
     replace: (_hint, match) => match,
     apply: redactAssignments,
+  },
+  {
+    type: 'secret_prose',
+    // `login with password Sup3rSecretPw2`: only a word that looks like a secret (see
+    // `looksLikeSecretWord`), so that `password reset failed for bob` keeps its words.
+    mayMatch: (t) => hasSensitiveKeyHint(t) && mayHoldProseSecret(t),
+    regex: PROSE_SECRET,
+    replace: (_hint, match) => match,
+    apply: redactProseSecrets,
   },
   {
     type: 'email',

@@ -37,6 +37,44 @@ const NEAR_MISSES: Record<string, string> = {
   'assignment: escaped quotes': 'secret=\\"'.repeat(N / 9),
   'bearer: scheme words': 'Bearer '.repeat(N / 7),
   'provider: prefixes': 'wdn_ghp_sk-AKIAxoxb-sk_live_AIza '.repeat(N / 33),
+  // The engine skips a string holding no digit and none of `@ : = . _ -`; the inputs below that
+  // would have none end in ' 1' so that they reach the pattern they target.
+  'python: unclosed single quotes under sensitive keys': "'password': '".repeat(N / 14),
+  'python: harmless single-quoted keys': "'a': '".repeat(N / 6),
+  'python: quoted keys without a separator': `${"'password' ".repeat(N / 11)} 1`,
+  'python: string prefixes without a closing quote': "password=b'".repeat(N / 11),
+  'python: escaped single quotes': "\\'password\\': \\'".repeat(N / 17),
+  'flag: sensitive flags followed by flags': '--password '.repeat(N / 11),
+  'flag: unclosed quoted values': '--password "'.repeat(N / 12),
+  'flag: argv elements without values': '"--token", '.repeat(N / 11),
+  'flag: long dashed names without a value': '--a-b-c'.repeat(N / 7),
+  'flag: dashes only': '-'.repeat(N),
+  'flag: empty = values': '--password='.repeat(N / 11),
+  'mysql: -p after every client word': 'mysql -p'.repeat(N / 8),
+  'mysql: client words, then one -p far away': `${'mysql '.repeat(N / 6)}-pX1`,
+  'mysql: one client word per line': `${'mysql\n'.repeat(N / 6)}-pX1`,
+  'mysql: unclosed quoted -p values': "mysql -p'".repeat(N / 9),
+  'mysql: one long -p value': `mysql -p${'x'.repeat(N)}`,
+  'urlencoded: keys after separators': '%3Dpassword'.repeat(N / 11),
+  'urlencoded: %25 runs': '%25'.repeat(N / 3),
+  'urlencoded: truncated escapes in values': 'password%3D%'.repeat(N / 12),
+  'urlencoded: JSON separators with encoded spaces': '%22token%22%3A%20%20%20'.repeat(N / 24),
+  'urlencoded: one value of nested escapes': `password%3D${'%2525'.repeat(N / 5)}`,
+  'urlencoded: one-letter keys after escapes': '%41a'.repeat(N / 4),
+  'xml: opening tags without closing tags': `${'<password>'.repeat(N / 10)} 1`,
+  'xml: opening tags and other closing tags': `${'<password></x>'.repeat(N / 14)} 1`,
+  'xml: unclosed attributes': '<token x="'.repeat(N / 10),
+  'xml: one long name without >': `<${'a'.repeat(N)} 1`,
+  'xml: tags without >': `${'<a '.repeat(N / 3)}1`,
+  'xml: long content without a closing tag': `<password>${'a'.repeat(N)} 1`,
+  'xml: nested sensitive tags': `${'<password><password>'.repeat(N / 20)} 1`,
+  'prose: key words only': `${'password '.repeat(N / 9)}1`,
+  'prose: key words and "is"': `${'password is '.repeat(N / 12)}1`,
+  'prose: one long word after the key word': `password ${'a'.repeat(N)} 1`,
+  'prose: token words': 'token '.repeat(N / 6),
+  'aws: one long base64 run': 'Ab1/'.repeat(N / 4),
+  'aws: 39-character tokens': `${'aB3'.repeat(13)} `.repeat(N / 40),
+  'aws: 40-character tokens that are not random': `${'Ab1+'.repeat(10)} `.repeat(N / 41),
 };
 
 describe('adversarial inputs complete with bounded work', () => {
@@ -56,9 +94,27 @@ describe('adversarial inputs complete with bounded work', () => {
       NEAR_MISSES['email: long local part, no @'],
       NEAR_MISSES['card: one long digit run'],
       NEAR_MISSES['ipv6: colons only'],
+      NEAR_MISSES['flag: dashes only'],
+      NEAR_MISSES['flag: sensitive flags followed by flags'],
+      NEAR_MISSES['xml: tags without >'],
+      NEAR_MISSES['aws: 39-character tokens'],
+      NEAR_MISSES['aws: 40-character tokens that are not random'],
     ]) {
       expect(scanAll.redactText(input ?? '')).toBe(input);
     }
+  });
+
+  it('still finds each new secret shape after a long near-miss prefix', () => {
+    const cases: [string, string][] = [
+      [`${"'a': '".repeat(N / 6)}'\n{'password': 'Py1'}`, "{'password': '[REDACTED:secret_assignment]'}"],
+      [`${'--a-b-c'.repeat(N / 7)} --password Fl4g`, ' --password [REDACTED:secret_flag]'],
+      [`${'mysql\n'.repeat(N / 6)}mysql -pMy1`, 'mysql -p[REDACTED:secret_flag]'],
+      [`${'%41a'.repeat(N / 4)} next=%3Fpassword%3DEnc1`, ' next=%3Fpassword%3D[REDACTED:secret_urlencoded]'],
+      [`${'<a '.repeat(N / 3)}\n<password>Xml1</password>`, '<password>[REDACTED:secret_xml]</password>'],
+      [`${'password is '.repeat(N / 12)}\npassword Sup3rSecret`, 'password [REDACTED:secret_prose]'],
+      [`${`${'aB3'.repeat(13)} `.repeat(N / 40)}wJalrXUtnFEMI/K7MDENG/${'bPxRfiCYEXAMPLEKEY'}`, ' [REDACTED:aws_secret_key]'],
+    ];
+    for (const [input, ending] of cases) expect(scanAll.redactText(input).endsWith(ending), ending).toBe(true);
   });
 
   it('still finds a real secret at the end of a long adversarial prefix', () => {

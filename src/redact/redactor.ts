@@ -51,6 +51,16 @@ type KeyVerdict = 'sensitive' | 'verbatim' | 'plain';
 const MAY_HOLD_A_PATTERN =
   /[0-9@:=._<-]|bearer|basic|token|pass|secret|A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA|Iza)/i;
 
+/** A command-line flag named by a sensitive key (`--password`, `-token`), written alone. */
+function isSensitiveFlag(value: unknown): boolean {
+  return (
+    typeof value === 'string' &&
+    value.length <= 66 &&
+    /^-{1,2}[A-Za-z][A-Za-z0-9_.-]*$/.test(value) &&
+    isSensitiveKey(value.replace(/^-{1,2}/, ''))
+  );
+}
+
 /** Builds a redactor from options, validated and frozen once. */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
   const allowKeys = new Set((options.allowKeys ?? ['token_type']).map(normaliseKey));
@@ -122,7 +132,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       if (inner instanceof Error) return visit(errorToObject(inner), depth);
       if (inner instanceof Date) return inner;
       if (Buffer.isBuffer(inner) || ArrayBuffer.isView(inner)) return redactionHint('binary');
-      if (Array.isArray(inner)) return inner.map((item) => visit(item, depth + 1));
+      if (Array.isArray(inner)) {
+        // An argv (`['--password', 'x']`): the element after a sensitive flag is its value.
+        return inner.map((item, i) =>
+          i > 0 && isSensitiveFlag(inner[i - 1]) && typeof item === 'string' && !item.startsWith('-')
+            ? redactionHint('secret_flag')
+            : visit(item, depth + 1),
+        );
+      }
       if (inner instanceof Map) return visit(Object.fromEntries(inner), depth);
       if (inner instanceof Set) return visit([...inner], depth);
       const out: Record<string, unknown> = {};
@@ -150,7 +167,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
               : visit(field, depth + 1);
         // A "__proto__" key (from JSON.parse) must stay a key, not replace the prototype; every
         // other key takes the plain (fast) assignment, as this runs for each field of each log line.
-        if (name === '__proto__') Object.defineProperty(out, name, { value: redacted, enumerable: true, writable: true, configurable: true });
+        if (name === '__proto__')
+          Object.defineProperty(out, name, {
+            value: redacted,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         else out[name] = redacted;
       }
       return out;

@@ -75,6 +75,14 @@ describe('command-line flags (secret_flag)', () => {
     expect(redactText('run -password x1 -v')).toBe('run -password [REDACTED:secret_flag] -v');
   });
 
+  it('redacts the element after a sensitive flag in an argv logged as an array, and keeps the rest', () => {
+    const redactor = createRedactor();
+    expect(redactor.redactValue({ argv: ['node', 'app', '--password', 'hunter', '--user', 'bob', '-token', 'abc', '--secret', '--verbose'] })).toEqual({
+      argv: ['node', 'app', '--password', '[REDACTED:secret_flag]', '--user', 'bob', '-token', '[REDACTED:secret_flag]', '--secret', '--verbose'],
+    });
+    expect(redactor.redactValue(['--name', 'bob', 'password', 'kept-as-a-plain-word'])).toEqual(['--name', 'bob', 'password', 'kept-as-a-plain-word']);
+  });
+
   it('redacts the element after a sensitive flag in an argv array written as text', () => {
     expect(redactText('argv=["app", "--password", "x1", "--user", "bob"]')).toBe(
       'argv=["app", "--password", "[REDACTED:secret_flag]", "--user", "bob"]',

@@ -102,16 +102,39 @@ export function productionProblems(settings: Settings): string[] {
       if (problem !== undefined) problems.push(problem);
     }
   }
-  if (settings.vaultAddr?.startsWith('http://') === true) {
+  if (usesPlainHttp(settings.vaultAddr)) {
     problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');
   }
-  if (settings.llmUrl?.startsWith('http://') === true && !/^http:\/\/(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?(?:\/|$)/.test(settings.llmUrl)) {
+  if (usesPlainHttp(settings.llmUrl, { exceptLoopback: true })) {
     problems.push('WARDEN_LLM_URL uses plain http to a remote host: use https so the API key and the log excerpts are encrypted in transit');
+  }
+  if (usesPlainHttp(settings.awsEndpoint, { exceptLoopback: true })) {
+    problems.push('WARDEN_AWS_ENDPOINT uses plain http to a remote host: use https so the secrets it returns are encrypted in transit');
   }
   if (settings.llmUrl !== undefined && settings.llmModel === undefined) {
     problems.push('WARDEN_LLM_URL is set without WARDEN_LLM_MODEL: set the model name or unset the URL');
   }
   return problems;
+}
+
+/**
+ * True when `url` is plain http, judged on the parsed URL so that `HTTP://` counts too; with
+ * `exceptLoopback`, not when it names this machine (a local emulator or model server).
+ */
+function usesPlainHttp(url: string | undefined, options: { exceptLoopback?: boolean } = {}): boolean {
+  if (url === undefined) return false;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false; // the setting's parser has refused it already
+  }
+  if (parsed.protocol !== 'http:') return false;
+  return !(options.exceptLoopback === true && isLoopbackHost(parsed.hostname));
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /**
@@ -133,8 +156,6 @@ export function productionWarnings(settings: Settings, pgSslMode?: string): stri
   return warnings;
 }
 
-const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/;
-
 /**
  * HTTP hardening turned down from its defaults. Warnings rather than refusals: each has a
  * setting where it is the right call (a proxy in front sends its own HSTS and CSP or limits
@@ -142,7 +163,7 @@ const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d+)?$/
  */
 function hardeningWarnings(settings: Settings): string[] {
   const warnings: string[] = [];
-  const plainHttp = settings.corsOrigins.filter((origin) => origin.startsWith('http://') && !LOOPBACK_ORIGIN.test(origin));
+  const plainHttp = settings.corsOrigins.filter((origin) => origin !== '*' && usesPlainHttp(origin, { exceptLoopback: true }));
   if (plainHttp.length > 0) {
     warnings.push(
       `WARDEN_CORS_ORIGINS allows plain-http origins (${plainHttp.join(', ')}): a page served without TLS can be altered in transit and then call Warden with its users' credentials; use https origins`,

@@ -319,3 +319,25 @@ describe('production warns about HTTP hardening turned down from its defaults', 
     }
   });
 });
+
+describe('production refuses plain http to remote secret stores and model servers, however the scheme is spelt', () => {
+  it.each([
+    ['WARDEN_VAULT_ADDR', 'http://vault.internal:8200', 'WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit'],
+    ['WARDEN_VAULT_ADDR', 'HTTP://vault.internal:8200', 'WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit'],
+    ['WARDEN_VAULT_ADDR', 'http://127.0.0.1:8200', 'WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit'],
+    ['WARDEN_AWS_ENDPOINT', 'Http://secrets.internal', 'WARDEN_AWS_ENDPOINT uses plain http to a remote host: use https so the secrets it returns are encrypted in transit'],
+  ])('refuses %s=%s', (name, value, problem) => {
+    const extra = name === 'WARDEN_VAULT_ADDR' ? { WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_TOKEN: 'hvs.placeholder-for-parsing' } : {};
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, [name]: value, ...extra })).toContain(problem);
+  });
+
+  it('refuses HTTP:// (any case) to a remote model server, and accepts loopback and https', () => {
+    const problem = 'WARDEN_LLM_URL uses plain http to a remote host: use https so the API key and the log excerpts are encrypted in transit';
+    for (const url of ['HTTP://llm.example.com/v1', 'Http://llm.example.com/v1', 'http://10.0.0.7:11434/v1']) {
+      expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_LLM_URL: url, WARDEN_LLM_MODEL: 'm' }), url).toContain(problem);
+    }
+    for (const url of ['http://localhost:11434/v1', 'HTTP://127.0.0.1:11434/v1', 'http://127.0.0.2:11434/v1', 'http://[::1]:11434/v1', 'https://llm.example.com/v1']) {
+      expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_LLM_URL: url, WARDEN_LLM_MODEL: 'm' }).settings.llmUrl, url).toBe(url);
+    }
+  });
+});

@@ -327,7 +327,7 @@ describe('production refuses plain http to remote secret stores and model server
     ['WARDEN_VAULT_ADDR', 'http://127.0.0.1:8200', 'WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit'],
     ['WARDEN_AWS_ENDPOINT', 'Http://secrets.internal', 'WARDEN_AWS_ENDPOINT uses plain http to a remote host: use https so the secrets it returns are encrypted in transit'],
   ])('refuses %s=%s', (name, value, problem) => {
-    const extra = name === 'WARDEN_VAULT_ADDR' ? { WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_TOKEN: 'hvs.placeholder-for-parsing' } : {};
+    const extra: Record<string, string> = name === 'WARDEN_VAULT_ADDR' ? { WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_TOKEN: 'hvs.placeholder-for-parsing' } : {};
     expect(refusal({ WARDEN_SECRET_KEY: STRONG, [name]: value, ...extra })).toContain(problem);
   });
 

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import { actorId } from '../authz/audit-actor.js';
 import type { AppContext } from '../server/app-context.js';
 import { WardenError } from '../errors/index.js';
 import { createRedactor, redactionOptionsFromSettings } from '../redact/index.js';
@@ -69,14 +70,21 @@ export async function logTriageRoutes(
       schema: { body: TriageBody, response: { 200: TriageResponse } },
     },
     async (request, reply) => {
-      const result = await triage.triage({ lines: request.body?.lines });
-      // Sending log excerpts to a third party is worth a trail: who, how much, whether it left.
+      // Sending log excerpts to a third party is worth a trail: who, how much, whether it left,
+      // also when the provider failed after the excerpts had left.
+      const facts = { action: 'logs.triaged', actor: actorId(request.principal), ip: request.ip, request_id: request.id } as const;
+      let result: Awaited<ReturnType<LogTriage['triage']>>;
+      try {
+        result = await triage.triage({ lines: request.body?.lines });
+      } catch (error) {
+        const code = error instanceof WardenError ? error.code : 'internal_error';
+        // Only an open circuit is known to have sent nothing; any other failure may have.
+        await audit.record({ ...facts, outcome: 'failure', details: { reason: code, sent_to_provider: code !== 'circuit_open' } });
+        throw error;
+      }
       await audit.record({
-        action: 'logs.triaged',
-        actor: request.principal?.subject ?? 'unknown',
+        ...facts,
         outcome: 'success',
-        ip: request.ip,
-        request_id: request.id,
         details: {
           source: result.source,
           lines_sent: result.lines_sent,

@@ -45,6 +45,13 @@ const reader: Principal = {
   credentialId: 'c2',
 };
 
+const keyed: Principal = {
+  kind: 'api_key',
+  subject: 'u-owner',
+  permissions: ['logs:triage'],
+  credentialId: 'key-9',
+  keyId: 'key-9',
+};
 const audited: AuditEventInput[] = [];
 
 async function appWith(env: Record<string, string>): Promise<TestApp> {
@@ -52,7 +59,7 @@ async function appWith(env: Record<string, string>): Promise<TestApp> {
   // A test authenticator: the header names which principal is calling.
   t.context.authenticators.unshift(async (request) => {
     const who = request.headers['x-test-principal'];
-    return who === 'triager' ? triager : who === 'reader' ? reader : undefined;
+    return who === 'triager' ? triager : who === 'reader' ? reader : who === 'keyed' ? keyed : undefined;
   });
   audited.length = 0;
   t.context.audit = { record: async (event) => void audited.push(event) };
@@ -178,10 +185,20 @@ describe('POST /v1/admin/log-triage with a local OpenAI-compatible provider', ()
     expect(other.headers['retry-after']).toBe('30');
     expect(other.json<{ code: string }>().code).toBe('circuit_open');
     expect(provider.received).toHaveLength(3); // the open circuit did not call the provider
+    // Failures are audited too: the 502's excerpts had left, the open circuit's had not.
+    expect(audited.filter((event) => event.outcome === 'failure')).toEqual([
+      expect.objectContaining({ action: 'logs.triaged', actor: 'u-admin', details: { reason: 'upstream_error', sent_to_provider: true } }),
+      expect.objectContaining({ action: 'logs.triaged', actor: 'u-admin', details: { reason: 'circuit_open', sent_to_provider: false } }),
+    ]);
     // The open circuit still serves the cached summary of a known payload.
     const cached = await post({ lines: LOG_LINES });
     expect(cached.headers['warden-degraded']).toMatch(/reason=circuit_open$/);
     expect(t.rawLogs()).toContain('circuit breaker opened');
+  });
+
+  it('audits a caller with an API key as apikey:<id>, as every route does', async () => {
+    expect((await post({ lines: ['ERROR x'] }, 'keyed')).statusCode).toBe(200);
+    expect(audited).toEqual([expect.objectContaining({ action: 'logs.triaged', actor: 'apikey:key-9', outcome: 'success' })]);
   });
 
   it('maps a provider 4xx to 502 upstream_error without opening the circuit', async () => {

@@ -1,3 +1,4 @@
+import type { KyselyPlugin } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateAesKeyEntry } from '../../src/crypto/aes-gcm-keyring.js';
 import { ENCRYPTED_COLUMNS } from '../../src/crypto/encrypted-columns.js';
@@ -36,7 +37,7 @@ describeEachDatabase('rotateEncryptedColumns', (dialect) => {
     }
     const both = createKeyringFieldCipher({ rootSecret: ROOT, keyring: `${k2},${k1}` });
     const [report] = await rotateEncryptedColumns(storage.db, both, ENCRYPTED_COLUMNS, { batchSize: 3 });
-    expect(report).toEqual({ table: 'users', column: 'email', scanned: 7, rotated: 7, failedIds: [] });
+    expect(report).toEqual({ table: 'users', column: 'email', scanned: 7, rotated: 7, failedIds: [], unsettledIds: [] });
 
     const onlyNew = createKeyringFieldCipher({ rootSecret: ROOT, keyring: k2 });
     const rows = await storage.db.selectFrom('users').select(['id', 'email', 'email_lookup']).orderBy('id').execute();
@@ -46,6 +47,47 @@ describeEachDatabase('rotateEncryptedColumns', (dialect) => {
 
     const [again] = await rotateEncryptedColumns(storage.db, onlyNew, ENCRYPTED_COLUMNS);
     expect(again?.rotated).toBe(0);
+  });
+
+  /** The database as rotation sees it when each of its next `reads` reads of users shows `email` as it was before a concurrent write. */
+  function readingStale(email: string, reads: number): KyselyPlugin {
+    let left = reads;
+    return {
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        const rows = args.result.rows as Record<string, unknown>[];
+        if (left === 0 || !rows.some((row) => 'email' in row)) return args.result;
+        left -= 1;
+        return { ...args.result, rows: rows.map((row) => ({ ...row, email })) };
+      },
+    };
+  }
+
+  it('a row written by an instance with the old keyring between read and write is read again and rotated, not counted as done', async () => {
+    const k1 = generateAesKeyEntry('k1');
+    const k2 = generateAesKeyEntry('k2');
+    const old = createKeyringFieldCipher({ rootSecret: ROOT, keyring: k1 });
+    const both = createKeyringFieldCipher({ rootSecret: ROOT, keyring: `${k2},${k1}` });
+    const before = old.encrypt('before@example.com', 'users.email:u1');
+    // What is stored now: an instance still on k1 wrote a new email after rotation read the row.
+    await insertUser('u1', old.encrypt('after@example.com', 'users.email:u1'), 'l1');
+
+    const [report] = await rotateEncryptedColumns(storage.db.withPlugin(readingStale(before, 1)), both, ENCRYPTED_COLUMNS);
+    expect(report).toEqual({ table: 'users', column: 'email', scanned: 1, rotated: 1, failedIds: [], unsettledIds: [] });
+    const stored = (await storage.db.selectFrom('users').select('email').where('id', '=', 'u1').executeTakeFirstOrThrow()).email;
+    expect(both.needsRotation(stored)).toBe(false);
+    expect(createKeyringFieldCipher({ rootSecret: ROOT, keyring: k2 }).decrypt(stored, 'users.email:u1')).toBe('after@example.com');
+  });
+
+  it('reports a row that changes at every attempt as unsettled, leaving it as it is', async () => {
+    const k1 = generateAesKeyEntry('k1');
+    const old = createKeyringFieldCipher({ rootSecret: ROOT, keyring: k1 });
+    const both = createKeyringFieldCipher({ rootSecret: ROOT, keyring: `${generateAesKeyEntry('k2')},${k1}` });
+    const current = old.encrypt('after@example.com', 'users.email:u1');
+    await insertUser('u1', current, 'l1');
+    const [report] = await rotateEncryptedColumns(storage.db.withPlugin(readingStale(old.encrypt('before@example.com', 'users.email:u1'), 100)), both, ENCRYPTED_COLUMNS);
+    expect(report).toMatchObject({ rotated: 0, failedIds: [], unsettledIds: ['u1'] });
+    expect((await storage.db.selectFrom('users').select('email').where('id', '=', 'u1').executeTakeFirstOrThrow()).email).toBe(current);
   });
 
   it('reports rows it cannot decrypt by id, leaves them untouched, and supports a dry run', async () => {

@@ -132,7 +132,8 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
           for (const r of reports) {
             io.out(`${r.table}.${r.column}: ${r.scanned} rows, ${r.rotated} ${options.dryRun === true ? 'would be ' : ''}re-encrypted with key ${cipher.keyring.active.id}, ${r.failedIds.length} undecryptable`);
             for (const id of r.failedIds.slice(0, 20)) io.err(`  cannot decrypt ${r.table}.${r.column} of row ${id}`);
-            failed += r.failedIds.length;
+            for (const id of r.unsettledIds.slice(0, 20)) io.err(`  ${r.table}.${r.column} of row ${id} kept changing while it was rotated: run rotate again once every instance has the new keyring`);
+            failed += r.failedIds.length + r.unsettledIds.length;
           }
           return failed > 0 ? EXIT.failure : EXIT.ok;
         });

@@ -28,6 +28,7 @@ export const AUDIT_ACTIONS = [
   'config.loaded',
   'signing_key.rotated',
   'audit.pruned',
+  'audit.prune_refused',
   'audit.unverified_acknowledged',
   'client.created',
   'client.rotated',

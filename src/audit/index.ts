@@ -12,5 +12,5 @@ export {
   type UnverifiedMark,
 } from './audit-acknowledge.js';
 export { queryEvents, exportEvents, timeRange, type AuditFilter, type AuditEventView, type AuditPage } from './audit-query.js';
-export { pruneEvents, type PruneResult } from './audit-prune.js';
+export { AuditPruneRefusedError, pruneEvents, type PruneRefusal, type PruneResult } from './audit-prune.js';
 export type { AuditTables } from './audit-tables.js';

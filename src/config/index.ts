@@ -8,7 +8,7 @@ export {
   type Profile,
   type LogLevel,
 } from './setting-definitions.js';
-export { productionProblems, productionWarnings } from './production-checks.js';
+export { PLAIN_HTTP_AWS_PROBLEM, PLAIN_HTTP_VAULT_PROBLEM, productionProblems, productionWarnings } from './production-checks.js';
 export { estimateEntropyBytes, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 export { describeSettings, maskSecret, maskUrlCredentials, scrubUrlSecrets } from './describe-settings.js';
 export { devSecret, devSecretsPath, existingDevSecret } from './dev-secrets.js';

@@ -1,3 +1,4 @@
+import { usesPlainHttp } from '../http/loopback-host.js';
 import { postgresTlsWarning } from '../storage/postgres-tls.js';
 import { assessSecretStrength, describeSecretWeaknesses, isKnownDefaultSecret, MIN_SECRET_BYTES } from './secret-strength.js';
 import type { Settings } from './setting-definitions.js';
@@ -29,6 +30,11 @@ function weakSecretProblem(name: string, value: string, minBytes: number, genera
   if (strength.bytes >= minBytes) return undefined;
   return `${name} is too weak: about ${strength.bytes} bytes of entropy (${describeSecretWeaknesses(strength.weaknesses)}), at least ${minBytes} are required: generate one with \`${generate}\``;
 }
+
+/** Production's line for a plain-http Vault; the secrets domain refuses with it before any request. */
+export const PLAIN_HTTP_VAULT_PROBLEM = 'WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit';
+/** Production's line for a plain-http AWS endpoint on another host. */
+export const PLAIN_HTTP_AWS_PROBLEM = 'WARDEN_AWS_ENDPOINT uses plain http to a remote host: use https so the secrets it returns are encrypted in transit';
 
 /**
  * Problems that make a configuration unsafe for production, one clear line each. In
@@ -103,38 +109,18 @@ export function productionProblems(settings: Settings): string[] {
     }
   }
   if (usesPlainHttp(settings.vaultAddr)) {
-    problems.push('WARDEN_VAULT_ADDR uses plain http: use https so the Vault token and secrets are encrypted in transit');
+    problems.push(PLAIN_HTTP_VAULT_PROBLEM);
   }
   if (usesPlainHttp(settings.llmUrl, { exceptLoopback: true })) {
     problems.push('WARDEN_LLM_URL uses plain http to a remote host: use https so the API key and the log excerpts are encrypted in transit');
   }
   if (usesPlainHttp(settings.awsEndpoint, { exceptLoopback: true })) {
-    problems.push('WARDEN_AWS_ENDPOINT uses plain http to a remote host: use https so the secrets it returns are encrypted in transit');
+    problems.push(PLAIN_HTTP_AWS_PROBLEM);
   }
   if (settings.llmUrl !== undefined && settings.llmModel === undefined) {
     problems.push('WARDEN_LLM_URL is set without WARDEN_LLM_MODEL: set the model name or unset the URL');
   }
   return problems;
-}
-
-/**
- * True when `url` is plain http, judged on the parsed URL so that `HTTP://` counts too; with
- * `exceptLoopback`, not when it names this machine (a local emulator or model server).
- */
-function usesPlainHttp(url: string | undefined, options: { exceptLoopback?: boolean } = {}): boolean {
-  if (url === undefined) return false;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false; // the setting's parser has refused it already
-  }
-  if (parsed.protocol !== 'http:') return false;
-  return !(options.exceptLoopback === true && isLoopbackHost(parsed.hostname));
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /**

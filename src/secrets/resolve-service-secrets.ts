@@ -9,19 +9,22 @@ const BOOTSTRAP_SECRETS = new Set(['WARDEN_VAULT_TOKEN', 'WARDEN_VAULT_SECRET_ID
  * Fetches the service's own secrets (WARDEN_SECRET_KEY, WARDEN_ENCRYPTION_KEY and every other
  * setting marked secret, e.g. peppers) from the configured provider, for those not already set
  * by a variable, NAME_FILE, the secrets directory or .env. Returns them keyed by variable name,
- * to pass as `args` to loadSettings; with WARDEN_SECRETS_PROVIDER=env nothing is fetched.
- * Values are never logged.
+ * to pass as `providerSecrets` to loadSettings; with WARDEN_SECRETS_PROVIDER=env nothing is
+ * fetched. Values are never logged. Throws a ConfigError (exit 78) before any request when the
+ * provider cannot be built, e.g. a plain-http Vault address in production.
  */
 export async function resolveServiceSecrets(
   options: { env?: Readonly<Record<string, string | undefined>>; envFile?: string | false } = {},
 ): Promise<Record<string, string>> {
   const env = options.env ?? process.env;
-  // Development profile here only to read the provider settings: the real profile's checks run
-  // later, on the final values.
+  // The profile the service will run with (WARDEN_ENV from the same variables, NAME_FILE, secrets
+  // directory and .env), so that the provider is built under its rules: production refuses a
+  // plain-http Vault before any request carries the token. Its other checks run later, on the
+  // final values (refuseUnsafe: false here; nothing is generated).
   const { settings, sources } = loadSettings({
     env,
-    args: { WARDEN_ENV: 'development' },
     generateDevSecrets: false,
+    refuseUnsafe: false,
     ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
   });
   const resolved: Record<string, string> = Object.create(null) as Record<string, string>;

@@ -133,8 +133,17 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
       if (res.status === 404) return undefined;
       // 5xx: sealed, standby without forwarding, overloaded; a retry may succeed.
       if (res.status !== 200) throw new SecretProviderError('vault', `reading ${name} failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
-      const data = (res.body as { data?: { data?: unknown } } | undefined)?.data?.data;
-      if (data === null || typeof data !== 'object') return undefined;
+      const body = res.body as { data?: { data?: unknown; metadata?: { deletion_time?: unknown; destroyed?: unknown } } } | undefined;
+      const data = body?.data?.data;
+      // A deleted or destroyed latest version: Vault answers 404 with this body, but it says "absent" under any status.
+      const metadata = body?.data?.metadata;
+      if (data === null && ((typeof metadata?.deletion_time === 'string' && metadata.deletion_time !== '') || metadata?.destroyed === true)) return undefined;
+      // A 200 that is not a KV v2 entry (a proxy's page, a KV v1 mount, a truncated answer) is a
+      // failure, never "not found": a chain would silently fall through to the next provider.
+      if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+        const why = body === undefined ? 'a body that is empty or not JSON' : 'JSON without a data.data object (is the mount KV version 2?)';
+        throw new SecretProviderError('vault', `reading ${name} failed: ${base.origin} answered HTTP 200 with ${why}`);
+      }
       const fields = data as Record<string, unknown>;
       if (typeof fields.value === 'string') return fields.value;
       const keys = Object.keys(fields);
@@ -153,7 +162,11 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
       if (res.status === 404) return [];
       if (res.status !== 200) throw new SecretProviderError('vault', `listing failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
       const keys = (res.body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
-      if (!Array.isArray(keys)) return [];
+      // As for `get`: an answer that cannot be read is a failure, not an empty list.
+      if (!Array.isArray(keys)) {
+        const why = res.body === undefined ? 'a body that is empty or not JSON' : 'JSON without a data.keys list';
+        throw new SecretProviderError('vault', `listing failed: ${base.origin} answered HTTP 200 with ${why}`);
+      }
       return keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/') && k.startsWith(listPrefix)).sort();
     },
   };

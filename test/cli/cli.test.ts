@@ -81,7 +81,8 @@ describe('warden CLI', () => {
     try {
       const secret = 'Vq8m2Zr7Lx4Tn9Wp1Hs6Bd0Fg5Jc3Nk7Rv2Xy8Ua4Ze9Mw1Ko6Pi5Ls0Dt3Gb';
       vault.kv.set('secret/warden/WARDEN_SECRET_KEY', { value: secret });
-      const env = { WARDEN_ENV: 'production', WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_ADDR: vault.url, WARDEN_VAULT_TOKEN: 'root-token' };
+      // Staging: production refuses the stand-in's plain-http address before any request.
+      const env = { WARDEN_ENV: 'staging', WARDEN_SECRETS_PROVIDER: 'vault', WARDEN_VAULT_ADDR: vault.url, WARDEN_VAULT_TOKEN: 'root-token' };
       const result = await runWarden(['config', 'check'], { cwd: tmp(), env });
       expect(result.stderr).toBe('');
       expect(result.stdout).toMatch(/^WARDEN_SECRET_KEY\s+\*{8} \(set, [^)]*\)\s+\[secrets-provider\]$/m);

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -49,6 +50,44 @@ describe('env and file providers', () => {
     expect(await provider.list!('')).toEqual(['DB_PASSWORD', 'NEW_SECRET', 'elsewhere.txt']);
     await expect(provider.get('../etc/passwd')).rejects.toThrow(TypeError);
     await expect(createFileProvider({ env: { X_FILE: path.join(dir, 'nope') } }).get('X')).rejects.toThrow(SecretProviderError);
+  });
+
+  it('files: only regular files of at most 64 KiB are read; errors name the variable and the path, never content', async () => {
+    const limit = 64 * 1024;
+    const big = path.join(dir, 'BIG');
+    writeFileSync(big, 'b'.repeat(limit + 1));
+    writeFileSync(path.join(dir, 'EXACT'), 'e'.repeat(limit));
+    mkdirSync(path.join(dir, 'A_DIRECTORY'));
+    symlinkSync('/dev/zero', path.join(dir, 'ZERO_LINK'));
+    symlinkSync(path.join(dir, 'EXACT'), path.join(dir, 'LINKED')); // /run/secrets entries are often symlinks
+    const pointers = createFileProvider({ env: { ZERO_FILE: '/dev/zero', URANDOM_FILE: '/dev/urandom', BIG_FILE: big } });
+    const inDir = createFileProvider({ dir, env: {} });
+    const failure = async (promise: Promise<unknown>): Promise<string> => {
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(SecretProviderError);
+      return (error as Error).message;
+    };
+    // Without the checks, /dev/zero and /dev/urandom are read until memory runs out.
+    expect(await failure(pointers.get('ZERO'))).toBe('secret provider file: ZERO_FILE (/dev/zero) is not a regular file');
+    expect(await failure(pointers.get('URANDOM'))).toBe('secret provider file: URANDOM_FILE (/dev/urandom) is not a regular file');
+    expect(await failure(pointers.get('BIG'))).toBe(`secret provider file: BIG_FILE (${big}) is larger than 65536 bytes`);
+    expect(await failure(inDir.get('BIG'))).toBe(`secret provider file:${dir}: BIG in the secrets directory (${big}) is larger than 65536 bytes`);
+    expect(await failure(inDir.get('A_DIRECTORY'))).toBe(`secret provider file:${dir}: A_DIRECTORY in the secrets directory (${path.join(dir, 'A_DIRECTORY')}) is not a regular file`);
+    expect(await failure(inDir.get('ZERO_LINK'))).toMatch(/ZERO_LINK in the secrets directory \(.*\) is not a regular file$/);
+    expect(await failure(inDir.get('BIG'))).not.toContain('bbb');
+    expect(await inDir.get('EXACT')).toHaveLength(limit);
+    expect(await inDir.get('LINKED')).toHaveLength(limit);
+  });
+
+  it.skipIf(spawnSync('mkfifo', ['--version']).status !== 0)('files: a FIFO is refused at once instead of waiting for a writer', async () => {
+    const fifo = path.join(dir, 'PIPE');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // Opening a FIFO blocks until a writer comes; without O_NONBLOCK the test's own timeout fails this.
+    await expect(createFileProvider({ env: { PIPE_FILE: fifo } }).get('PIPE')).rejects.toThrow(`PIPE_FILE (${fifo}) is not a regular file`);
+    await expect(createFileProvider({ dir, env: {} }).get('PIPE')).rejects.toThrow('is not a regular file');
   });
 });
 

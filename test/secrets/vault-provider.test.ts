@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createChainProvider } from '../../src/secrets/chain-provider.js';
+import { createEnvProvider } from '../../src/secrets/env-provider.js';
 import { SecretManager } from '../../src/secrets/secret-manager.js';
 import { SecretNotFoundError, SecretProviderError } from '../../src/secrets/secret-provider.js';
 import { createVaultProvider } from '../../src/secrets/vault-provider.js';
@@ -117,6 +119,57 @@ describe('Vault provider against a hostile server', () => {
     });
     try {
       await expect(createVaultProvider({ address: server.url, token: 't' }).get('K')).rejects.toThrow(/larger than/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a 200 it cannot read is a provider error naming the secret and the Vault, never "not found"', async () => {
+    let answer = '';
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answer);
+    });
+    try {
+      const provider = createVaultProvider({ address: server.url, token: 't' });
+      const failure = async (promise: Promise<unknown>): Promise<SecretProviderError> => {
+        const error = await promise.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(SecretProviderError);
+        return error as SecretProviderError;
+      };
+      const cases: [body: string, why: string][] = [
+        ['<html>proxy login page kv-secret-value</html>', 'a body that is empty or not JSON'],
+        ['', 'a body that is empty or not JSON'],
+        // A KV version 1 mount answers {data: {...}} without the inner data.
+        ['{"data":{"value":"kv-secret-value"}}', 'JSON without a data.data object (is the mount KV version 2?)'],
+        ['{"data":{"data":["kv-secret-value"]}}', 'JSON without a data.data object (is the mount KV version 2?)'],
+      ];
+      for (const [body, why] of cases) {
+        answer = body;
+        const error = await failure(provider.get('K'));
+        expect(error.message, body).toBe(`secret provider vault: reading K failed: ${server.url} answered HTTP 200 with ${why}`);
+        expect(error.message).not.toContain('kv-secret-value');
+        expect(error.unavailable).toBe(false);
+      }
+      // A chain does not fall through to the next provider, and an optional secret is not "unset".
+      answer = '<html></html>';
+      const chain = createChainProvider([provider, createEnvProvider({ K: 'from-env' })]);
+      await expect(chain.get('K')).rejects.toThrow(SecretProviderError);
+      await expect(new SecretManager(provider, { cacheTtlMs: 0 }).getOptional('K')).rejects.toThrow(SecretProviderError);
+      // Listing: the same.
+      expect((await failure(provider.list!(''))).message).toBe(`secret provider vault: listing failed: ${server.url} answered HTTP 200 with a body that is empty or not JSON`);
+      answer = '{"data":{}}';
+      expect((await failure(provider.list!(''))).message).toBe(`secret provider vault: listing failed: ${server.url} answered HTTP 200 with JSON without a data.keys list`);
+      // A deleted or destroyed latest version is readable, and means absent (Vault sends it with 404).
+      answer = '{"data":{"data":null,"metadata":{"deletion_time":"2024-01-01T00:00:00Z","destroyed":false,"version":2}}}';
+      expect(await provider.get('K')).toBeUndefined();
+      answer = '{"data":{"data":null,"metadata":{"deletion_time":"","destroyed":true,"version":2}}}';
+      expect(await provider.get('K')).toBeUndefined();
+      answer = '{"data":{"data":null,"metadata":{"deletion_time":"","destroyed":false,"version":2}}}';
+      await failure(provider.get('K'));
     } finally {
       await server.close();
     }

@@ -16,6 +16,8 @@ export interface VaultStandIn {
   readonly tokens: Set<string>;
   /** Every request seen: method, path and the namespace header. */
   readonly requests: { method: string; path: string; namespace: string | undefined }[];
+  /** TCP connections accepted so far (a request that never completes is counted here too). */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,8 @@ export async function startVaultStandIn(
     });
   };
   const server = options.tls === undefined ? http.createServer(handler) : https.createServer(options.tls, handler);
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -79,6 +83,9 @@ export async function startVaultStandIn(
     kv,
     tokens,
     requests,
+    get connections() {
+      return connections;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -18,7 +18,9 @@ const SYSTEM = { actor: 'system' };
 
 /** The parts of a request the authenticator reads. */
 function requestWith(headers: Record<string, string>): FastifyRequest {
-  return { headers, ip: '203.0.113.9', id: 'req-1' } as unknown as FastifyRequest;
+  // Node's raw header list too: a repeated Authorization is found there.
+  const rawHeaders = Object.entries(headers).flat();
+  return { headers, raw: { rawHeaders }, ip: '203.0.113.9', id: 'req-1' } as unknown as FastifyRequest;
 }
 
 function isPromise(value: unknown): value is Promise<unknown> {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { readSecretFileSync, SecretFileError } from './secret-file.js';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
@@ -29,9 +30,9 @@ export function readDotenv(file: string): Record<string, string> {
 
 function readSecretFile(file: string, cwd: string, variable: string): string {
   try {
-    // Secret files conventionally end with a newline that is not part of the secret.
-    return readFileSync(path.resolve(cwd, file), 'utf8').replace(/\r?\n$/, '');
+    return readSecretFileSync(path.resolve(cwd, file));
   } catch (error) {
+    if (error instanceof SecretFileError) throw new Error(`${variable}_FILE points at "${file}", which ${error.problem}`);
     const code = (error as NodeJS.ErrnoException).code ?? 'read error';
     throw new Error(`${variable}_FILE points at "${file}", which cannot be read (${code})`);
   }

@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
-import { open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { readSecretFileSync, SecretFileError } from '../config/secret-file.js';
 import { assertSecretName, SecretProviderError, type SecretProvider } from './secret-provider.js';
 
 export interface FileProviderOptions {
@@ -12,49 +12,19 @@ export interface FileProviderOptions {
 }
 
 /**
- * Largest secret file read: keys, passwords, tokens, a PEM certificate chain or a small JSON
- * document fit many times over (AWS Secrets Manager caps a secret at the same 64 KiB).
- */
-export const MAX_SECRET_FILE_BYTES = 64 * 1024;
-
-/**
  * The contents of a secret file, without one trailing newline; undefined when it does not exist.
- * `where` names the variable and the path in errors, which never hold any content.
+ * Only a regular file of at most MAX_SECRET_FILE_BYTES is read (see readSecretFileSync: it is
+ * the reader NAME_FILE settings use too). `where` names the variable and the path in errors,
+ * which never hold any content.
  */
 async function readSecretFile(provider: string, file: string, where: string): Promise<string | undefined> {
-  const failure = (error: unknown): SecretProviderError =>
-    new SecretProviderError(provider, `${where} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
-  let handle: FileHandle;
   try {
-    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever; a regular file ignores it.
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    return readSecretFileSync(file);
   } catch (error) {
+    if (error instanceof SecretFileError) throw new SecretProviderError(provider, `${where} ${error.problem}`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw failure(error);
-  }
-  const tooLarge = (): SecretProviderError => new SecretProviderError(provider, `${where} is larger than ${MAX_SECRET_FILE_BYTES} bytes`);
-  try {
-    // Checked on the opened descriptor, so a path swapped after the check cannot slip through.
-    // /dev/zero, /dev/urandom, a FIFO, a socket or a directory is no secret, and some never end.
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new SecretProviderError(provider, `${where} is not a regular file`);
-    if (stat.size > MAX_SECRET_FILE_BYTES) throw tooLarge();
-    // The size can change after fstat (and is 0 for some generated files): read at most one byte past the bound.
-    const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_SECRET_FILE_BYTES) throw tooLarge();
-    }
-    // One trailing newline is what `echo > file` adds; it is never part of the secret.
-    return buffer.subarray(0, length).toString('utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw error instanceof SecretProviderError ? error : failure(error);
-  } finally {
-    await handle.close();
+    throw new SecretProviderError(provider, `${where} cannot be read (${code ?? 'error'})`, { cause: error });
   }
 }
 

@@ -126,8 +126,12 @@ export class Fernet {
     if (options.ttlSec !== undefined && (!Number.isFinite(options.ttlSec) || options.ttlSec < 0)) throw new TypeError('ttlSec must be a finite number >= 0');
     const { timestamp, data } = parseToken(token, this.#signing);
     const now = this.#nowSec();
-    if (options.ttlSec !== undefined && timestamp + options.ttlSec < now) throw new DecryptionError('expired', 'the Fernet token has expired');
-    if (timestamp > now + this.#maxSkew) throw new DecryptionError('not_yet_valid', 'the Fernet token is stamped too far in the future');
+    // Both age checks apply only with a TTL, as in Python's cryptography: without one a token's
+    // timestamp is not a claim the caller relies on (and MultiFernet.rotate must carry any token).
+    if (options.ttlSec !== undefined) {
+      if (timestamp + options.ttlSec < now) throw new DecryptionError('expired', 'the Fernet token has expired');
+      if (timestamp > now + this.#maxSkew) throw new DecryptionError('not_yet_valid', 'the Fernet token is stamped too far in the future');
+    }
     try {
       const decipher = createDecipheriv('aes-128-cbc', this.#encryption, data.subarray(9, HEADER_BYTES));
       const plaintext = Buffer.concat([decipher.update(data.subarray(HEADER_BYTES, data.length - MAC_BYTES)), decipher.final()]);

@@ -81,7 +81,20 @@ describe('Fernet', () => {
     now += 1_000;
     expect(() => fernet.decrypt(token, { ttlSec: 60 })).toThrow(expect.objectContaining({ reason: 'expired', code: 'decryption_failed' }));
     now -= 61_000 + 61_000;
-    expect(() => fernet.decrypt(token)).toThrow(expect.objectContaining({ reason: 'not_yet_valid' }));
+    expect(() => fernet.decrypt(token, { ttlSec: 60 })).toThrow(expect.objectContaining({ reason: 'not_yet_valid' }));
+    // Without a TTL, as in Python's cryptography, the timestamp is not checked either way.
+    expect(fernet.decrypt(token).toString()).toBe('x');
+    now += 10 * 86_400_000;
+    expect(fernet.decrypt(token).toString()).toBe('x');
+  });
+
+  it('rotates a token stamped in the future, keeping its timestamp, as Python does', () => {
+    const now = 1_700_000_000_000;
+    const [oldKey, newKey] = [generateFernetKey(), generateFernetKey()];
+    const token = new Fernet(oldKey, { now: () => now + 3_600_000 }).encrypt('later');
+    const rotated = new MultiFernet([newKey, oldKey], { now: () => now }).rotate(token);
+    expect(new Fernet(newKey, { now: () => now }).decrypt(rotated).toString()).toBe('later');
+    expect(new Fernet(newKey).extractTimestamp(rotated)).toBe(new Fernet(oldKey).extractTimestamp(token));
   });
 
   it('refuses a NaN or negative TTL and clock skew instead of silently skipping the check', () => {

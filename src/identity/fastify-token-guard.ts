@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { repeatsAuthorization } from '../http/auth-guard.js';
 import { anyCovers } from '../authz/permission-match.js';
 import { ERROR_CODES } from '../errors/index.js';
 import type { RemotePermissionCheck } from './remote-permission-check.js';
@@ -62,6 +63,11 @@ export interface WardenTokenGuardOptions {
 export const wardenTokenGuard = fp<WardenTokenGuardOptions>(
   async (app: FastifyInstance, options) => {
     const authenticate = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      // Node keeps the first of two Authorization headers, a proxy in front may act on the last.
+      if (request.headers.authorization !== undefined && repeatsAuthorization(request)) {
+        await deny(reply, 'ambiguous_credentials');
+        return;
+      }
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(request.headers.authorization ?? '');
       const token = match?.[1];
       if (token === undefined) {

@@ -1,5 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { wardenTokenGuard } from '../../src/identity/fastify-token-guard.js';
 import { createRemoteTokenVerifier } from '../../src/identity/remote-token-verifier.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -34,6 +36,28 @@ describe('a separate service verifying Warden tokens with only the JWKS URL', ()
     expect(profile.json()).toEqual({ id: user.id });
     expect((await service.inject({ method: 'GET', url: '/admin', headers: bearer(userTokens.access_token) })).statusCode).toBe(403);
     expect((await service.inject({ method: 'GET', url: '/admin', headers: bearer(adminTokens.access_token) })).statusCode).toBe(200);
+  });
+
+  it('refuses two Authorization headers (400 ambiguous_credentials) rather than acting on the first', async () => {
+    const user = await seedUser(warden);
+    const admin = await seedUser(warden, { isAdmin: true });
+    const [userToken, adminToken] = [(await login(warden.app, user.email)).access_token, (await login(warden.app, admin.email)).access_token];
+    await service.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = service.server.address() as AddressInfo;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/admin' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      // Node sends one header line per value; its server keeps only the first Authorization.
+      req.setHeader('authorization', [`Bearer ${adminToken}`, `Bearer ${userToken}`]);
+      req.on('error', reject);
+      req.end();
+    });
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'ambiguous_credentials' });
   });
 
   it('answers 401 problem+json with the specific code', async () => {

@@ -61,7 +61,7 @@ const REASON_TEXT: Readonly<Record<ChainBreakReason, string>> = {
  * A prune that found the range it was about to delete broken (edited, deleted or reordered
  * rows, a forged or contradicted checkpoint, an unacknowledged 'unverified' mark): it deleted
  * nothing, wrote no prune checkpoint, and recorded an `audit.prune_refused` event. Code
- * `conflict`; `seq` and `reason` (one of `verifyChain`'s reasons) say where and why.
+ * `audit_chain_broken` (409); `seq` and `reason` (one of `verifyChain`'s reasons) say where and why.
  */
 export class AuditPruneRefusedError extends WardenError {
   readonly seq: number;
@@ -69,7 +69,7 @@ export class AuditPruneRefusedError extends WardenError {
 
   constructor(refusal: PruneRefusal) {
     super(
-      'conflict',
+      'audit_chain_broken',
       `Audit prune refused: the chain does not verify at seq ${refusal.seq} (${refusal.reason}: ${REASON_TEXT[refusal.reason]}); ` +
         'nothing was deleted. Run `warden audit verify` and investigate before pruning',
       { fields: { seq: refusal.seq, reason: refusal.reason } },

@@ -74,6 +74,7 @@ export const ERROR_CODES = {
 
   // Audit
   audit_unavailable: { status: 503, title: 'The audit log could not be written' },
+  audit_chain_broken: { status: 409, title: 'The audit chain does not verify there; nothing was pruned' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 /** A stable machine-readable error code. */

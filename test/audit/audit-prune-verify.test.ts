@@ -74,7 +74,7 @@ describeEachDatabase('audit prune verifies what it deletes', (dialect) => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(AuditPruneRefusedError);
-    expect(error).toMatchObject({ code: 'conflict', ...refusal, fields: refusal });
+    expect(error).toMatchObject({ code: 'audit_chain_broken', status: 409, ...refusal, fields: refusal });
     expect((error as Error).message).toContain(`seq ${refusal.seq} (${refusal.reason}`);
     const after = await seqs();
     const last = before.at(-1) ?? 0;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { tightenToOwnerOnly } from '../storage/owner-only-mode.js';
 import { createPrivateDirs } from '../storage/private-dirs.js';
+import { readSecretFileSync, SecretFileError } from './secret-file.js';
 
 const FILE_NAME = 'dev-secrets.json';
 
@@ -88,23 +88,12 @@ function readDevSecretsFile(file: string): DevSecretsFile | undefined {
  * tightened to 0600 before it is read, as the SQLite file is.
  */
 function readPrivateFile(file: string): string | undefined {
-  let fd: number;
   try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    return readSecretFileSync(file, { ownerOnly: true });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new Error(`${file} is a symbolic link; Warden keeps development secrets only in a regular file of its data directory`);
+    if (error instanceof SecretFileError) throw new Error(`${file} ${error.problem}; Warden keeps development secrets only in a regular file of its data directory`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
-  }
-  try {
-    // Through the descriptor, so the file checked and tightened is the file read.
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new Error(`${file} is not a regular file; Warden keeps development secrets only in a regular file of its data directory`);
-    tightenToOwnerOnly(stats.mode, () => fchmodSync(fd, 0o600));
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
   }
 }
 

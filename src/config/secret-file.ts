@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from 'node:fs';
+import { tightenToOwnerOnly } from '../storage/owner-only-mode.js';
 
 /**
  * Largest secret file read (NAME_FILE, a secrets directory, the file provider): keys,
@@ -19,14 +20,26 @@ export class SecretFileError extends Error {
  * Reads a secret file synchronously, without its one trailing newline. Refuses what is not a
  * regular file (`/dev/zero`, a FIFO, a directory: some never end) and files larger than
  * MAX_SECRET_FILE_BYTES, checked on the opened descriptor and while reading, so at most one
- * byte past the bound is ever read. Errors from the file system pass through.
+ * byte past the bound is ever read. With `ownerOnly` (a file Warden itself keeps), a symbolic
+ * link is refused rather than followed and a mode open to group or others is tightened to 0600;
+ * without it a link is followed, as /run/secrets entries often are links. Other errors from the
+ * file system (ENOENT…) pass through.
  */
-export function readSecretFileSync(file: string): string {
-  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer for ever; a regular file ignores it.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+export function readSecretFileSync(file: string, options: { ownerOnly?: boolean } = {}): string {
+  const ownerOnly = options.ownerOnly === true;
+  let fd: number;
   try {
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer for ever; a regular file ignores it.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | (ownerOnly ? constants.O_NOFOLLOW : 0));
+  } catch (error) {
+    if (ownerOnly && (error as NodeJS.ErrnoException).code === 'ELOOP') throw new SecretFileError('is a symbolic link');
+    throw error;
+  }
+  try {
+    // Through the descriptor, so the file checked (and tightened) is the file read.
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new SecretFileError('is not a regular file');
+    if (ownerOnly) tightenToOwnerOnly(stats.mode, () => fchmodSync(fd, 0o600));
     const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
     let length = 0;
     for (;;) {

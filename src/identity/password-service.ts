@@ -69,8 +69,9 @@ export class PasswordService {
     this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2);
     const dummy = await this.dummyHash;
     const bounded = password.slice(0, 1024);
-    await this.semaphore.run(() => verifyPassword(dummy, normalisePassword(bounded)));
-    if (normalisePassword(bounded) !== bounded) await this.semaphore.run(() => verifyPassword(dummy, bounded));
+    const normalised = normalisePassword(bounded);
+    await this.semaphore.run(() => verifyPassword(dummy, normalised));
+    if (normalised !== bounded) await this.semaphore.run(() => verifyPassword(dummy, bounded));
   }
 
   /** True when a stored hash should be replaced by a fresh argon2id hash. */

@@ -13,6 +13,12 @@ export interface MemoryStoreOptions {
   readonly maxKeys?: number;
   /** The clock, injectable for tests. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Names the LRU a policy's counters live in; each partition holds up to `maxKeys` keys. A
+   * flood in one partition (say, identifiers a caller chooses) then cannot evict another's
+   * counters (login lockouts). @default one partition for every policy
+   */
+  readonly partitionOf?: (policy: ResolvedPolicy) => string;
 }
 
 interface Entry {
@@ -21,21 +27,35 @@ interface Entry {
   blockedUntil: number;
 }
 
-/** A per-process store: exact within one process, bounded by an LRU. */
+/** Where one policy's counters live: its LRU, and the prefix of its keys there. */
+interface PolicySlot {
+  readonly entries: LRUCache<string, Entry>;
+  readonly id: string;
+}
+
+/** A per-process store: exact within one process, bounded by an LRU per partition. */
 export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   const now = options.now ?? Date.now;
+  const maxKeys = options.maxKeys ?? 100_000;
+  const partitionOf = options.partitionOf ?? (() => '');
   // Expiry is checked against the injected clock (not lru-cache's own timer) so tests can move time.
-  const entries = new LRUCache<string, Entry>({ max: options.maxKeys ?? 100_000 });
-  // Resolved policies live as long as their limiter, so the policy's part of the key is built
-  // once per policy rather than per decision.
-  const policyIds = new WeakMap<ResolvedPolicy, string>();
-  const entryKey = (policy: ResolvedPolicy, key: string): string => {
-    let id = policyIds.get(policy);
-    if (id === undefined) {
-      id = policyCounterId(policy);
-      policyIds.set(policy, id);
+  const partitions = new Map<string, LRUCache<string, Entry>>();
+  // Resolved policies live as long as their limiter, so the policy's part of the key and its
+  // partition are found once per policy rather than per decision.
+  const slots = new WeakMap<ResolvedPolicy, PolicySlot>();
+  const slotOf = (policy: ResolvedPolicy): PolicySlot => {
+    let slot = slots.get(policy);
+    if (slot === undefined) {
+      const name = partitionOf(policy);
+      let entries = partitions.get(name);
+      if (entries === undefined) {
+        entries = new LRUCache<string, Entry>({ max: maxKeys });
+        partitions.set(name, entries);
+      }
+      slot = { entries, id: policyCounterId(policy) };
+      slots.set(policy, slot);
     }
-    return id + key;
+    return slot;
   };
 
   return {
@@ -45,13 +65,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     },
     consumeNow: consumeSync,
     async reset(policy, key) {
-      entries.delete(entryKey(policy, key));
+      const slot = slotOf(policy);
+      slot.entries.delete(slot.id + key);
     },
   };
 
   function consumeSync(policy: ResolvedPolicy, key: string, cost: number): RateLimitDecision {
     const at = now();
-    const id = entryKey(policy, key);
+    const { entries, id: policyId } = slotOf(policy);
+    const id = policyId + key;
     const stored = entries.get(id);
     let entry = stored;
     if (entry !== undefined && entry.expiresAt <= at && entry.blockedUntil <= at) entry = undefined;
@@ -72,7 +94,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       stored.state = result.state;
       stored.expiresAt = result.expiresAt;
       stored.blockedUntil = blockedUntil;
-    } else entries.set(id, { state: result.state, expiresAt: result.expiresAt, blockedUntil });
+    } else if (cost > 0 || blockedUntil > 0) {
+      // A look (cost 0) at a key with no counter changes nothing: storing its empty state would
+      // only let a caller who looks at many keys push real counters out of the LRU.
+      entries.set(id, { state: result.state, expiresAt: result.expiresAt, blockedUntil });
+    }
     return decision;
   }
 }

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createFailoverStore, type RateLimitFailurePolicy } from './failover-store.js';
 import { createMemoryStore } from './memory-store.js';
-import { assertCost, resolvePolicy, type RateLimitPolicy } from './policy.js';
+import { assertCost, resolvePolicy, type RateLimitPolicy, type ResolvedPolicy } from './policy.js';
 import { RateLimitMetrics } from './rate-limit-metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { createRedisStore } from './redis-store.js';
@@ -28,17 +28,29 @@ export interface RateLimitServiceOptions {
   readonly redisTimeoutMs?: number;
   /** How long to skip Redis after a failure before probing again. @default 1000 */
   readonly redisRetryAfterMs?: number;
-  /** Bound of the in-memory store (and of the fail-open fallback). @default 100_000 */
+  /** Bound of each partition of the in-memory store (and of the fail-open fallback). @default 100_000 */
   readonly memoryMaxKeys?: number;
   readonly logger?: Logger;
   /** The clock, injectable for tests. @default Date.now */
   readonly now?: () => number;
 }
 
+/**
+ * The memory partition of a policy. `/v1/ratelimit` counts identifiers its callers choose
+ * (`svc:*`), and the HTTP limits count one key per address or caller (`http:*`): either can be
+ * flooded with distinct keys. Each gets an LRU of its own, so such a flood forgets only its own
+ * kind of counter, never Warden's login and OAuth lockouts or an API key's limit.
+ */
+export function memoryPartitionOf(policy: ResolvedPolicy): string {
+  if (policy.name.startsWith('svc:')) return 'service';
+  if (policy.name.startsWith('http:')) return 'http';
+  return 'warden';
+}
+
 /** Builds the service: a Redis store with its failure policy when Redis is given, else memory. */
 export function createRateLimitService(options: RateLimitServiceOptions = {}): RateLimitService {
   const metrics = new RateLimitMetrics();
-  const memory = createMemoryStore({ maxKeys: options.memoryMaxKeys, now: options.now });
+  const memory = createMemoryStore({ maxKeys: options.memoryMaxKeys, now: options.now, partitionOf: memoryPartitionOf });
   let store: RateLimitStore = memory;
   const redis = options.redis;
   if (redis !== undefined) {

@@ -367,6 +367,26 @@ describe('memory store', () => {
     // The victim's entry was evicted: memory stayed at 100 entries.
     expect((await l.limit('victim')).allowed).toBe(true);
   });
+
+  it('keeps each partition in an LRU of its own: a flood in one evicts nothing in another', async () => {
+    const store = createMemoryStore({ maxKeys: 100, now: () => T0, partitionOf: (p) => (p.name.startsWith('svc:') ? 'service' : 'warden') });
+    const lockout = limiterFor(store, { name: 'login-account', algorithm: 'fixed-window', limit: 1, windowMs: 60_000 });
+    const chosenByCaller = limiterFor(store, { name: 'svc:default', algorithm: 'fixed-window', limit: 1, windowMs: 60_000 });
+    await lockout.limit('victim@example.test');
+    expect((await lockout.limit('victim@example.test')).allowed).toBe(false);
+    for (let i = 0; i < 1000; i += 1) await chosenByCaller.limit(`flood-${i}`);
+    expect((await lockout.limit('victim@example.test')).allowed).toBe(false);
+  });
+
+  it('stores nothing for a look (cost 0) at a key without a counter, so looks cannot evict counters', async () => {
+    const store = createMemoryStore({ maxKeys: 100, now: () => T0 });
+    const l = limiterFor(store, { name: 'peek', algorithm: 'fixed-window', limit: 1, windowMs: 60_000 });
+    await l.limit('victim');
+    for (let i = 0; i < 1000; i += 1) expect((await l.limit(`look-${i}`, 0)).allowed).toBe(true);
+    expect((await l.limit('victim')).allowed).toBe(false);
+    // A look at a counted key still sees its state.
+    expect(await l.limit('victim', 0)).toMatchObject({ allowed: true, remaining: 0 });
+  });
 });
 
 describeWithRedis('redis store', () => {

@@ -18,21 +18,20 @@ export async function healthRoutes(app: FastifyInstance, options: HealthChecks):
   // message and no stack trace) and back (info). Ready until a probe says otherwise, so the first
   // failure after start is logged too.
   let ready = true;
+  // Probes that arrive while a round of checks is running share it: /readyz needs no
+  // credential, so a flood of probes costs one database and one Redis round trip at a time,
+  // never one each. A probe gets the round in flight when it came, started at most one
+  // check timeout earlier.
+  let running: Promise<CheckRound> | undefined;
+  const checkRound = (): Promise<CheckRound> => {
+    running ??= runChecks(options.checks).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
   app.get('/readyz', { config: { public: true } }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const results: Record<string, string> = {};
-    const reasons: Record<string, string> = {};
-    await Promise.all(
-      Object.entries(options.checks).map(async ([name, check]) => {
-        try {
-          await withTimeout(check(), CHECK_TIMEOUT_MS);
-          results[name] = 'ok';
-        } catch (error) {
-          results[name] = 'unavailable';
-          reasons[name] = error instanceof Error ? error.message : String(error);
-        }
-      }),
-    );
+    const { results, reasons } = await checkRound();
     const failing = Object.keys(results).filter((k) => results[k] !== 'ok');
     if (failing.length > 0) {
       if (ready) {
@@ -55,6 +54,29 @@ export async function healthRoutes(app: FastifyInstance, options: HealthChecks):
     }
     return { status: 'ready', checks: results };
   });
+}
+
+/** What one round of readiness checks found: each check's state, and why the failing ones failed. */
+interface CheckRound {
+  readonly results: Record<string, string>;
+  readonly reasons: Record<string, string>;
+}
+
+async function runChecks(checks: HealthChecks['checks']): Promise<CheckRound> {
+  const results: Record<string, string> = {};
+  const reasons: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await withTimeout(check(), CHECK_TIMEOUT_MS);
+        results[name] = 'ok';
+      } catch (error) {
+        results[name] = 'unavailable';
+        reasons[name] = error instanceof Error ? error.message : String(error);
+      }
+    }),
+  );
+  return { results, reasons };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -137,6 +137,17 @@ describe('warden keys', () => {
     expect(row.hash_scheme).toBe('hmac-sha256');
   });
 
+  it('refuses a JSON line that is not an object (exit 65, naming the line, never its content), and imports nothing', async () => {
+    const secret = 'plain-legacy-key-abcdefghij0123456789';
+    for (const line of [JSON.stringify([secret]), JSON.stringify(secret), '[not json']) {
+      const io = captureIo(`plain-legacy-key-first-0123456789abcdef\n${line}`);
+      expect(await runCli(['node', 'warden', 'keys', 'import', '--owner', ownerId, '--permission', 'tts:speak'], io), line).toBe(65);
+      expect(io.stderr.join('\n')).toContain('line 2');
+      expect(io.stdout.join('\n') + io.stderr.join('\n')).not.toContain('plain-legacy-key');
+    }
+    expect(await storage.db.selectFrom('api_keys').select('id').execute()).toEqual([]);
+  });
+
   it('lists every subcommand, including identity\'s rotate-signing, in the keys group', async () => {
     const io = captureIo();
     expect(await runCli(['node', 'warden', 'keys', '--help'], io)).toBe(0);

@@ -230,12 +230,19 @@ export function parseImportLines(text: string, defaults: { owner?: string | unde
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     let fields: Record<string, unknown> = { key: line };
-    if (line.startsWith('{')) {
+    // A line that opens like JSON is JSON, and must be an object: `["wdn_…"]` or `"wdn_…"` is
+    // a mistake to report, not a plain key with brackets or quotes in it.
+    if (/^[[{"]/.test(line)) {
+      let parsed: unknown;
       try {
-        fields = JSON.parse(line) as Record<string, unknown>;
+        parsed = JSON.parse(line);
       } catch {
         throw new CliFailure(`line ${index + 1} is not valid JSON`, EXIT.dataError);
       }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new CliFailure(`line ${index + 1} is JSON but not an object: write {"key": …} or {"sha256": …}, or the plain key alone`, EXIT.dataError);
+      }
+      fields = parsed as Record<string, unknown>;
     }
     const ownerId = typeof fields.owner_id === 'string' ? fields.owner_id : defaults.owner;
     if (ownerId === undefined) throw new CliFailure(`line ${index + 1} names no owner: add owner_id or pass --owner`, EXIT.usage);

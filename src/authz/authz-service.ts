@@ -1,10 +1,10 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
 import { cacheMaxAge } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { Principal } from '../http/principal.js';
-import type { DatabaseSchema } from '../storage/index.js';
+import { inTransaction, type DatabaseSchema } from '../storage/index.js';
 import { actorId } from './audit-actor.js';
 import { normalizePermissions } from './coarse-permissions.js';
 import { distinctPermissions, loadGrants, type ResolvedGrant } from './effective-permissions.js';
@@ -12,8 +12,8 @@ import { isRoleDescription, isRoleName, isScope } from './names.js';
 import { PermissionCache } from './permission-cache.js';
 import { PermissionSet } from './permission-set.js';
 import { anyCovers, isPermission } from './permission-match.js';
-import { chainLengthThrough, findCycle, MAX_INHERITANCE_DEPTH, resolveRole, type RoleNode } from './role-graph.js';
-import { roleStore, type MembershipRecord, type RoleRecord } from './role-store.js';
+import { chainLengthThrough, findCycle, lineage, MAX_INHERITANCE_DEPTH, resolveRole, type RoleNode } from './role-graph.js';
+import { roleStore, type MembershipRecord, type RoleChanges, type RoleRecord } from './role-store.js';
 
 /** Who asks for a change, for privilege checks and the audit trail. */
 export interface AuthzActor {
@@ -68,8 +68,25 @@ interface RoleTable {
   readonly loadedAt: number;
 }
 
+/**
+ * A role write decided on one read of the role table, to be carried out under the role-write
+ * lock. The escalation check cannot run there (it reads through other services on the outer
+ * `db`, which on SQLite would wait forever for the transaction's one connection), so the write
+ * proceeds only if the rows that check rested on are unchanged under the lock.
+ */
+interface RoleWritePlan<T> {
+  /** The role table the checks were made on. */
+  readonly checkedOn: ReadonlyMap<string, RoleRecord>;
+  /** The roles whose lineage (themselves and every ancestor) the escalation check read. */
+  readonly dependsOn: readonly string[];
+  /** The write, given the role table as read under the lock; checks that need no other service run again here. */
+  readonly write: (trx: Transaction<DatabaseSchema>, roles: ReadonlyMap<string, RoleRecord>) => Promise<T>;
+}
+
 const TOPIC = 'authz';
 const ROLES_KEY = '\u0000roles';
+/** Tries of a role write whose checked rows keep changing before it answers 409 conflict. */
+const ROLE_WRITE_ATTEMPTS = 3;
 
 /**
  * Roles, memberships and permission checks. Reads go through a per-subject cache that every
@@ -245,65 +262,127 @@ export class AuthzService {
     const description = checkDescription(input.description);
     const permissions = checkPermissions(input.permissions);
     const inherits = [...new Set(input.inherits ?? [])];
-    const roles = await roleStore.allRoles(this.#db);
-    this.#checkParents(roles, input.name, inherits);
-    await this.#refuseEscalation(actor, this.#wouldGrant(roles, { name: input.name, permissions, inherits }), undefined, {
-      entity_type: 'role',
-      entity_id: input.name,
-      details: { operation: 'role.create' },
+    await this.#writeRoles(async () => {
+      const roles = await roleStore.allRoles(this.#db);
+      this.#checkParents(roles, input.name, inherits);
+      await this.#refuseEscalation(actor, this.#wouldGrant(roles, { name: input.name, permissions, inherits }), undefined, {
+        entity_type: 'role',
+        entity_id: input.name,
+        details: { operation: 'role.create' },
+      });
+      return {
+        checkedOn: roles,
+        dependsOn: inherits,
+        write: async (trx, current) => {
+          // A parent deleted since the check must not be stored as a dangling name, which a
+          // later role of that name would silently fill.
+          this.#checkParents(current, input.name, inherits);
+          const created = await roleStore.insertRole(trx, { name: input.name, description, permissions, inherits }, this.#now());
+          if (!created) throw new WardenError('conflict', 'A role with this name already exists', { fields: { name: input.name } });
+        },
+      };
     });
-    const created = await roleStore.insertRole(this.#db, { name: input.name, description, permissions, inherits }, this.#now());
-    if (!created) throw new WardenError('conflict', 'A role with this name already exists', { fields: { name: input.name } });
     await this.#committed(actor, ROLES_KEY, [{ action: 'role.created', entity_type: 'role', entity_id: input.name, details: { permissions, inherits } }]);
     return this.getRole(input.name);
   }
 
-  /** Changes a role's description, permissions or parents. */
+  /** Changes a role's description, permissions or parents; fields the patch leaves out keep their current value. */
   async updateRole(actor: AuthzActor, name: string, patch: RolePatch): Promise<RoleRecord> {
-    const roles = await roleStore.allRoles(this.#db);
-    const existing = roles.get(name);
-    if (existing === undefined) throw new NotFoundError('Role');
-    const description = patch.description === undefined ? existing.description : checkDescription(patch.description ?? undefined);
-    const permissions = patch.permissions === undefined ? [...existing.permissions] : checkPermissions(patch.permissions);
-    const inherits = patch.inherits === undefined ? [...existing.inherits] : [...new Set(patch.inherits)];
-    this.#checkParents(roles, name, inherits);
-    // Touching a role needs what it grants now and what it will grant.
-    const before = [...new Set(resolveRole(roles, name).map((r) => r.permission))];
-    const after = [...new Set(this.#wouldGrant(roles, { name, permissions, inherits }))];
-    await this.#refuseEscalation(actor, [...before, ...after], undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.update' } });
-    await roleStore.updateRole(this.#db, { name, description, permissions, inherits }, this.#now());
-    // Granted/revoked are what the role grants in effect, inherited included: adding a parent
-    // such as `admin` widens the role exactly like listing `*:*`, and must be as visible.
-    const added = after.filter((p) => !before.includes(p));
-    const removed = before.filter((p) => !after.includes(p));
-    const events: AuthzAuditEvent[] = [
-      { action: 'role.updated', entity_type: 'role', entity_id: name, details: { permissions, inherits, description_changed: description !== existing.description } },
-    ];
-    if (added.length > 0) events.push({ action: 'permission.granted', entity_type: 'role', entity_id: name, details: { permissions: added } });
-    if (removed.length > 0) events.push({ action: 'permission.revoked', entity_type: 'role', entity_id: name, details: { permissions: removed } });
+    const events = await this.#writeRoles(async () => {
+      const roles = await roleStore.allRoles(this.#db);
+      const change = roleChange(roles, name, patch);
+      this.#checkParents(roles, name, change.inherits);
+      // Touching a role needs what it grants now and what it will grant.
+      const { before, after } = this.#grantsAround(roles, name, change);
+      await this.#refuseEscalation(actor, [...before, ...after], undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.update' } });
+      return {
+        checkedOn: roles,
+        dependsOn: [name, ...change.inherits],
+        write: async (trx, current) => {
+          // Recomputed from the rows now locked: the audited diff is against what is replaced.
+          const applied = roleChange(current, name, patch);
+          this.#checkParents(current, name, applied.inherits);
+          const grants = this.#grantsAround(current, name, applied);
+          if (!(await roleStore.updateRole(trx, name, applied.changes, this.#now()))) throw new NotFoundError('Role');
+          // Granted/revoked are what the role grants in effect, inherited included: adding a parent
+          // such as `admin` widens the role exactly like listing `*:*`, and must be as visible.
+          const added = grants.after.filter((p) => !grants.before.includes(p));
+          const removed = grants.before.filter((p) => !grants.after.includes(p));
+          const recorded: AuthzAuditEvent[] = [
+            {
+              action: 'role.updated',
+              entity_type: 'role',
+              entity_id: name,
+              details: { permissions: applied.permissions, inherits: applied.inherits, description_changed: applied.description !== applied.existing.description },
+            },
+          ];
+          if (added.length > 0) recorded.push({ action: 'permission.granted', entity_type: 'role', entity_id: name, details: { permissions: added } });
+          if (removed.length > 0) recorded.push({ action: 'permission.revoked', entity_type: 'role', entity_id: name, details: { permissions: removed } });
+          return recorded;
+        },
+      };
+    });
     await this.#committed(actor, ROLES_KEY, events);
     return this.getRole(name);
   }
 
   /** Deletes a role that nobody holds and no role inherits from. */
   async deleteRole(actor: AuthzActor, name: string): Promise<void> {
-    const roles = await roleStore.allRoles(this.#db);
-    if (!roles.has(name)) throw new NotFoundError('Role');
-    await this.#refuseEscalation(actor, resolveRole(roles, name).map((r) => r.permission), undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.delete' } });
-    const heirs = [...roles.values()].filter((r) => r.name !== name && r.inherits.includes(name)).map((r) => r.name);
-    const members = await roleStore.countMemberships(this.#db, name);
-    if (members > 0 || heirs.length > 0) {
-      throw new WardenError('role_in_use', 'The role is assigned or inherited; remove those first', { fields: { memberships: members, inherited_by: heirs } });
-    }
-    let deleted: boolean;
-    try {
-      deleted = await roleStore.deleteRole(this.#db, name);
-    } catch (error) {
-      // A membership added meanwhile: the foreign key refuses the delete.
-      throw new WardenError('role_in_use', 'The role is assigned; remove the memberships first', { cause: error });
-    }
-    if (!deleted) throw new NotFoundError('Role');
+    await this.#writeRoles(async () => {
+      const roles = await roleStore.allRoles(this.#db);
+      if (!roles.has(name)) throw new NotFoundError('Role');
+      await this.#refuseEscalation(actor, resolveRole(roles, name).map((r) => r.permission), undefined, { entity_type: 'role', entity_id: name, details: { operation: 'role.delete' } });
+      return {
+        checkedOn: roles,
+        dependsOn: [name],
+        write: async (trx, current) => {
+          // Heirs and memberships are counted under the lock: a role made to inherit this one
+          // since the check would otherwise be left with a dangling parent.
+          const heirs = [...current.values()].filter((r) => r.name !== name && r.inherits.includes(name)).map((r) => r.name);
+          const members = await roleStore.countMemberships(trx, name);
+          if (members > 0 || heirs.length > 0) {
+            throw new WardenError('role_in_use', 'The role is assigned or inherited; remove those first', { fields: { memberships: members, inherited_by: heirs } });
+          }
+          let deleted: boolean;
+          try {
+            deleted = await roleStore.deleteRole(trx, name);
+          } catch (error) {
+            // A membership added meanwhile (membership inserts take no role-write lock): the
+            // foreign key refuses the delete.
+            throw new WardenError('role_in_use', 'The role is assigned; remove the memberships first', { cause: error });
+          }
+          if (!deleted) throw new NotFoundError('Role');
+        },
+      };
+    });
     await this.#committed(actor, ROLES_KEY, [{ action: 'role.deleted', entity_type: 'role', entity_id: name }]);
+  }
+
+  /**
+   * Carries out a role write planned by `plan` (first read, checks), in a transaction that
+   * holds the role-write lock. When a row the plan's checks rested on changed between its read
+   * and the lock, the plan is run again from the start on fresh rows.
+   */
+  async #writeRoles<T>(plan: () => Promise<RoleWritePlan<T>>): Promise<T> {
+    for (let attempt = 1; attempt <= ROLE_WRITE_ATTEMPTS; attempt++) {
+      const { checkedOn, dependsOn, write } = await plan();
+      const outcome = await inTransaction(this.#db, async (trx): Promise<{ done: true; value: T } | { done: false }> => {
+        await roleStore.lockRoleWrites(trx);
+        const current = await roleStore.allRoles(trx);
+        if (lineageChanged(checkedOn, current, dependsOn)) return { done: false };
+        return { done: true, value: await write(trx, current) };
+      });
+      if (outcome.done) return outcome.value;
+    }
+    throw new WardenError('conflict', 'The roles this change depends on kept changing while it was checked; retry it', { fields: { attempts: ROLE_WRITE_ATTEMPTS } });
+  }
+
+  /** What the role grants in effect now and would grant after `change` (distinct permissions). */
+  #grantsAround(roles: ReadonlyMap<string, RoleRecord>, name: string, change: { permissions: readonly string[]; inherits: readonly string[] }): { before: string[]; after: string[] } {
+    return {
+      before: [...new Set(resolveRole(roles, name).map((r) => r.permission))],
+      after: [...new Set(this.#wouldGrant(roles, { name, permissions: change.permissions, inherits: change.inherits }))],
+    };
   }
 
   // ---- memberships --------------------------------------------------------------------
@@ -407,6 +486,48 @@ export class AuthzService {
       ...(actor.requestId === undefined ? {} : { request_id: actor.requestId }),
     });
   }
+}
+
+/** A role patch applied to the role as `roles` has it: the row's resulting values, and the fields to write. */
+function roleChange(
+  roles: ReadonlyMap<string, RoleRecord>,
+  name: string,
+  patch: RolePatch,
+): { existing: RoleRecord; description: string | undefined; permissions: string[]; inherits: string[]; changes: RoleChanges } {
+  const existing = roles.get(name);
+  if (existing === undefined) throw new NotFoundError('Role');
+  const description = patch.description === undefined ? existing.description : checkDescription(patch.description ?? undefined);
+  const permissions = patch.permissions === undefined ? [...existing.permissions] : checkPermissions(patch.permissions);
+  const inherits = patch.inherits === undefined ? [...existing.inherits] : [...new Set(patch.inherits)];
+  const changes: RoleChanges = {
+    ...(patch.description === undefined ? {} : { description: description ?? null }),
+    ...(patch.permissions === undefined ? {} : { permissions }),
+    ...(patch.inherits === undefined ? {} : { inherits }),
+  };
+  return { existing, description, permissions, inherits, changes };
+}
+
+/**
+ * Whether any role in the lineage of `starts`, in either table, differs between the two in
+ * what it grants or inherits (or exists in one only). The lineage is taken in both: a parent
+ * added since the first read is in the second's only.
+ */
+function lineageChanged(first: ReadonlyMap<string, RoleRecord>, second: ReadonlyMap<string, RoleRecord>, starts: readonly string[]): boolean {
+  const names = new Set([...lineage(first, starts), ...lineage(second, starts)]);
+  for (const name of names) {
+    const a = first.get(name);
+    const b = second.get(name);
+    if (a === undefined || b === undefined) {
+      if (a !== b) return true;
+    } else if (!sameList(a.permissions, b.permissions) || !sameList(a.inherits, b.inherits)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 /** A credential's own permission list; the bare `*` some tokens carry means `*:*`. */

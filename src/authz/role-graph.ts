@@ -90,3 +90,20 @@ export function chainLengthThrough(roles: ReadonlyMap<string, RoleNode>, name: s
   const above = levels((role) => heirs.get(role) ?? []);
   return Math.min(above + below - 1, limit + 1);
 }
+
+/**
+ * The roles named in `starts` and every role they inherit from, transitively: the rows from
+ * which what they grant is computed. Names not in `roles` are included (their absence is a fact a
+ * decision rested on too), and their parents, unknown, are not.
+ */
+export function lineage(roles: ReadonlyMap<string, RoleNode>, starts: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...starts];
+  while (stack.length > 0) {
+    const name = stack.pop() as string;
+    if (seen.has(name)) continue;
+    seen.add(name);
+    stack.push(...(roles.get(name)?.inherits ?? []));
+  }
+  return seen;
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { dialectOf } from '../storage/dialect-of.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { RoleNode } from './role-graph.js';
 
@@ -20,7 +21,24 @@ export interface MembershipRecord {
   readonly createdAt: number;
 }
 
+/** The fields of a role a change may set; a field left out keeps its stored value. */
+export interface RoleChanges {
+  /** null clears it. */
+  readonly description?: string | null;
+  readonly permissions?: readonly string[];
+  readonly inherits?: readonly string[];
+}
+
 type Db = Kysely<DatabaseSchema>;
+
+/*
+ * PostgreSQL advisory-lock classes (the first key of the two-key form, a key space of its own
+ * that the one-key locks of Kysely's migrator cannot collide with): one lock for every role-table
+ * write, and one per user (second key: a hash of the id) for membership inserts. A hash
+ * collision only makes two users' inserts wait for each other.
+ */
+const ROLE_WRITES_LOCK = 0x57524f4c;
+const MEMBERSHIP_INSERTS_LOCK = 0x57524d42;
 
 function parseList(text: string): string[] {
   const value: unknown = JSON.parse(text);
@@ -71,18 +89,32 @@ export const roleStore = {
     return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
 
-  /** Replaces a role's description, permissions and parents. */
-  async updateRole(db: Db, role: Omit<RoleRecord, 'builtin' | 'createdAt' | 'updatedAt'>, now: number): Promise<void> {
-    await db
+  /** Sets the fields of a role that `changes` names (and its updated_at); true when the role exists. */
+  async updateRole(db: Db, name: string, changes: RoleChanges, now: number): Promise<boolean> {
+    // Only what the change names is written: a stale copy of the other fields must never be
+    // written back over someone else's edit of them.
+    const result = await db
       .updateTable('roles')
       .set({
-        description: role.description ?? null,
-        permissions: JSON.stringify(role.permissions),
-        inherits: JSON.stringify(role.inherits),
+        ...(changes.description === undefined ? {} : { description: changes.description }),
+        ...(changes.permissions === undefined ? {} : { permissions: JSON.stringify(changes.permissions) }),
+        ...(changes.inherits === undefined ? {} : { inherits: JSON.stringify(changes.inherits) }),
         updated_at: now,
       })
-      .where('name', '=', role.name)
-      .execute();
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /**
+   * Makes role-table writes wait for each other until `trx` ends. PostgreSQL takes an advisory
+   * lock (READ COMMITTED would otherwise let two writers act on the same read). SQLite needs
+   * none: Kysely runs one transaction at a time on its single connection, and when another
+   * process (the CLI) commits between this transaction's read and its write, SQLite refuses
+   * the write (SQLITE_BUSY_SNAPSHOT) rather than let it act on the stale read.
+   */
+  async lockRoleWrites(trx: Db): Promise<void> {
+    if (dialectOf(trx) === 'postgres') await sql`select pg_advisory_xact_lock(${sql.lit(ROLE_WRITES_LOCK)}, 0)`.execute(trx);
   },
 
   /** Deletes a role; true when it existed. */
@@ -118,6 +150,12 @@ export const roleStore = {
   /** Adds a membership unless the same one exists; true when added. */
   async addMembership(db: Db, input: { userId: string; role: string; scope: string | undefined; createdBy: string }, now: number): Promise<boolean> {
     return db.transaction().execute(async (trx) => {
+      // Two inserts of one membership must not both see "none yet" (there is no unique index:
+      // NULL scopes are distinct in one), so inserts for one user wait for each other; the
+      // read below then runs after the other's commit and sees its row.
+      if (dialectOf(trx) === 'postgres') {
+        await sql`select pg_advisory_xact_lock(${sql.lit(MEMBERSHIP_INSERTS_LOCK)}, hashtext(${input.userId}))`.execute(trx);
+      }
       const existing = await trx
         .selectFrom('role_memberships')
         .select('id')

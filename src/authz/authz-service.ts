@@ -277,6 +277,10 @@ export class AuthzService {
           // A parent deleted since the check must not be stored as a dangling name, which a
           // later role of that name would silently fill.
           this.#checkParents(current, input.name, inherits);
+          // `Admin` beside `admin` decides nothing differently, but misleads whoever reads a
+          // role list, /v1/auth/me or the audit log.
+          const twin = [...current.keys()].find((other) => other !== input.name && other.toLowerCase() === input.name.toLowerCase());
+          if (twin !== undefined) throw new WardenError('conflict', `A role named ${twin} exists; role names may not differ only in case`, { fields: { name: input.name } });
           const created = await roleStore.insertRole(trx, { name: input.name, description, permissions, inherits }, this.#now());
           if (!created) throw new WardenError('conflict', 'A role with this name already exists', { fields: { name: input.name } });
         },

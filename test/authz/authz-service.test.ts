@@ -53,6 +53,15 @@ describeEachDatabase('AuthzService', (dialect) => {
     expect(grants.find((g) => g.permission === '*:read')).toEqual({ permission: '*:read', source: 'membership', role: 'reader', via: ['lead', 'member', 'reader'], scope: undefined });
   });
 
+  it('refuses a role whose name differs from an existing one only in case (409), and creates nothing', async () => {
+    for (const name of ['Admin', 'READER', 'mEmBeR']) {
+      await expect(authz.createRole(root, { name, permissions: ['keys:read'] })).rejects.toMatchObject({ code: 'conflict', status: 409 });
+    }
+    await authz.createRole(root, { name: 'Support', permissions: ['keys:read'] });
+    await expect(authz.createRole(root, { name: 'support', permissions: ['keys:read'] })).rejects.toMatchObject({ code: 'conflict' });
+    expect((await authz.listRoles()).map((r) => r.name).sort()).toEqual(['Support', 'admin', 'member', 'reader']);
+  });
+
   it('rejects creating or updating a role into an inheritance cycle', async () => {
     await authz.createRole(root, { name: 'a', permissions: ['x:read'], inherits: [] });
     await authz.createRole(root, { name: 'b', permissions: [], inherits: ['a'] });

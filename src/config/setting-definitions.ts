@@ -244,7 +244,7 @@ export const SETTING_DEFINITIONS = {
     doc: 'How long a login waits for a hashing slot before 503 overloaded.',
   }),
   loginMaxFailuresPerAccount: required({ name: 'WARDEN_LOGIN_MAX_FAILURES', parse: parse.integer(1, 1000), fallback: () => 5, doc: 'Failed logins per account before a temporary lockout.' }),
-  loginMaxFailuresPerIp: required({ name: 'WARDEN_LOGIN_MAX_FAILURES_PER_IP', parse: parse.integer(1, 100_000), fallback: () => 50, doc: 'Failed logins per client IP before that IP is locked out.' }),
+  loginMaxFailuresPerIp: required({ name: 'WARDEN_LOGIN_MAX_FAILURES_PER_IP', parse: parse.integer(1, 100_000), fallback: () => 50, doc: 'Failed logins per client address in 15 min before that address is locked out for WARDEN_LOGIN_LOCKOUT_MS (IPv6 counts per /64, as the HTTP rate limits do; 1 locks at the first failure). Failed OAuth client authentications count here too.' }),
   loginLockoutMs: required({ name: 'WARDEN_LOGIN_LOCKOUT_MS', parse: parse.integer(1000, 86_400_000), fallback: () => 15 * 60_000, doc: 'The account and IP lockout once WARDEN_LOGIN_MAX_FAILURES (per account) or WARDEN_LOGIN_MAX_FAILURES_PER_IP is reached in 15 min; 3× the account limit in 24 h locks for 8× this (at most 24 h). 3 quick failures always pause the account for 30 s.' }),
   rateLimitDefault: required({
     name: 'WARDEN_RATELIMIT_DEFAULT',

@@ -56,15 +56,15 @@ export class AuthService {
   /**
    * Unknown email, wrong password and inactive user all return `invalid_credentials` after the
    * same work: one throttle check, one password verification (against a dummy hash when the
-   * user does not exist), one failure count, one audit write.
+   * user does not exist), one failure count, one audit write. So does a login whose user
+   * changed password, was deactivated or deleted while the password was being verified.
    */
   async login(input: { email: string; password: string }, facts: RequestFacts): Promise<LoginResult> {
     const { users, passwords, throttle } = this.parts;
     // The same canonical form as at creation, or a user created as 'Ｊo@x' could not log in as 'jo@x'.
     const email = canonicalEmail(input.email);
     const accountKey = users.emailLookup(email);
-    const ip = facts.ip ?? 'unknown';
-    const gate = await throttle.reserve(accountKey, ip);
+    const gate = await throttle.reserve(accountKey, facts.ip);
     if (!gate.allowed) {
       await this.record(facts, { action: 'auth.login.failed', actor: `email:${accountKey}`, outcome: 'denied', details: { reason: 'throttled' } });
       return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
@@ -75,24 +75,44 @@ export class AuthService {
     if (user === undefined) await passwords.verifyDummy(input.password);
     else ({ matches: passwordMatches, rehash } = await passwords.verify(user.passwordHash, input.password));
     if (user === undefined || !passwordMatches || !user.isActive) {
-      await throttle.recordFailure(ip);
       const reason = user === undefined ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive_user';
-      await this.record(facts, {
-        action: 'auth.login.failed',
-        actor: user?.id ?? `email:${accountKey}`,
-        outcome: 'failure',
-        ...(user === undefined ? {} : { entity_type: 'user', entity_id: user.id }),
-        details: { reason },
-      });
-      return { ok: false, code: 'invalid_credentials' };
+      return this.loginFailed(facts, accountKey, user?.id, reason);
     }
-    await throttle.recordSuccess(accountKey);
-    // Legacy (bcrypt/PBKDF2/scrypt), weaker argon2 or unnormalised hashes are replaced now that we know the password.
-    if (rehash) await users.setPasswordHash(user.id, await passwords.hash(input.password), { changed: false });
+    // Legacy (bcrypt/PBKDF2/scrypt), weaker argon2 or unnormalised hashes are replaced now that
+    // we know the password, but only if the stored hash is still the one verified (see rehashPassword).
+    if (rehash) await users.rehashPassword(user.id, user.passwordHash, await passwords.hash(input.password));
     const session = await this.parts.sessions.create(user.id, facts);
-    const tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
+    let tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
+    // The verification took a while (argon2), and the user row was read before it. A password
+    // change, deactivation or demotion that committed since then may already have revoked the
+    // user's sessions and tokens, and would not cover these. Read again, after the session and
+    // the token exist: whatever this read does not see commits later, so its revocation (which
+    // runs after that commit) ends this session and denies this token.
+    const current = await users.credentialState(user.id);
+    if (current === undefined || !current.isActive || current.passwordChangedAt !== user.passwordChangedAt) {
+      // The tokens never left this function; ending the session makes the refresh token worthless too.
+      await this.parts.sessions.revokeSession(session.sessionId, 'credentials_changed');
+      const reason = current === undefined ? 'unknown_user' : !current.isActive ? 'inactive_user' : 'password_changed';
+      return this.loginFailed(facts, accountKey, user.id, reason);
+    }
+    // Demoted meanwhile: the demotion's marker may predate the token above, which must not carry the role.
+    if (user.isAdmin && !current.isAdmin) tokens = await this.pair(user.id, session.sessionId, session.refreshToken, false);
+    await throttle.recordSuccess(accountKey);
     await this.record(facts, { action: 'auth.login.succeeded', actor: user.id, entity_type: 'session', entity_id: session.sessionId, outcome: 'success' });
     return { ok: true, userId: user.id, tokens };
+  }
+
+  /** A refused login: counted against the IP (the account tiers counted it at reserve) and audited with why. */
+  private async loginFailed(facts: RequestFacts, accountKey: string, userId: string | undefined, reason: string): Promise<LoginResult> {
+    await this.parts.throttle.recordFailure(facts.ip);
+    await this.record(facts, {
+      action: 'auth.login.failed',
+      actor: userId ?? `email:${accountKey}`,
+      outcome: 'failure',
+      ...(userId === undefined ? {} : { entity_type: 'user', entity_id: userId }),
+      details: { reason },
+    });
+    return { ok: false, code: 'invalid_credentials' };
   }
 
   /**
@@ -111,8 +131,7 @@ export class AuthService {
     }
     // The login's account key (blind index of the email), so both paths share one set of counters.
     const accountKey = users.emailLookup(user.email);
-    const ip = facts.ip ?? 'unknown';
-    const gate = await throttle.reserve(accountKey, ip);
+    const gate = await throttle.reserve(accountKey, facts.ip);
     if (!gate.allowed) {
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'denied', details: { reason: 'throttled' } });
       return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
@@ -120,7 +139,7 @@ export class AuthService {
     const stored = await users.passwordHashOf(userId);
     const matches = stored !== undefined && (await passwords.verify(stored, password)).matches;
     if (!matches) {
-      await throttle.recordFailure(ip);
+      await throttle.recordFailure(facts.ip);
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'wrong_password' } });
       return { ok: false, code: 'invalid_credentials' };
     }

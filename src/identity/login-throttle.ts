@@ -1,10 +1,11 @@
+import { clientAddressKey } from '../ratelimit/client-key.js';
 import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 
 export interface LoginThrottleOptions {
   /** Failed logins per account before the first lockout. */
   readonly maxFailuresPerAccount: number;
-  /** Failed logins per client IP before that IP is locked out. */
+  /** Failed logins per client IP (IPv6: per /64) before that IP is locked out. */
   readonly maxFailuresPerIp: number;
   /** The first lockout; the long-term tier locks for 8× this. */
   readonly lockoutMs: number;
@@ -13,12 +14,16 @@ export interface LoginThrottleOptions {
 /** Whether a login may be attempted now. */
 export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterMs: number };
 
+const WINDOW_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
+
 /**
  * Brute-force protection with growing delays, built from counters in the shared rate-limit
  * store (memory, or Redis when configured, so every instance sees the same counts).
  * Tiers per account: 3 quick failures → 30 s pause; `maxFailuresPerAccount` in 15 min →
- * `lockoutMs`; 3× that in 24 h → 8 × `lockoutMs`. Per IP: `maxFailuresPerIp` in 15 min →
- * `lockoutMs`.
+ * `lockoutMs`; 3× that in 24 h → exactly 8 × `lockoutMs` (at most 24 h), after which that
+ * tier counts from zero again. Per client address (`clientAddressKey`: an IPv6 /64, an IPv4
+ * address without a port): `maxFailuresPerIp` in 15 min → `lockoutMs`.
  *
  * The account tiers count each attempt when it starts (`reserve`), before the password is
  * checked, and a success resets them: counted only after the check, any number of concurrent
@@ -28,34 +33,47 @@ export type ThrottleDecision = { readonly allowed: true } | { readonly allowed: 
  */
 export class LoginThrottle {
   private readonly accountTiers: RateLimiter[];
+  private readonly dayTier: RateLimiter;
+  private readonly dayLock: RateLimiter;
   private readonly ipTier: RateLimiter;
+  private readonly ipFailureCost: number;
 
   constructor(rateLimits: RateLimitService, options: LoginThrottleOptions) {
-    const window = 15 * 60_000;
     // A limiter denies the consume that goes over `limit`. Account tiers reserve each attempt,
-    // so `limit = n` lets n attempts through and denies (and blocks) the next; the IP tier
-    // counts failures after the fact, so `limit = n - 1` blocks at the n-th failure.
+    // so `limit = n` lets n attempts through and denies (and blocks) the next.
     this.accountTiers = [
       rateLimits.limiter({ name: 'login-account-burst', limit: 3, windowMs: 30_000, blockDurationMs: 30_000 }),
-      rateLimits.limiter({ name: 'login-account', limit: Math.max(1, options.maxFailuresPerAccount), windowMs: window, blockDurationMs: options.lockoutMs }),
-      rateLimits.limiter({
-        name: 'login-account-day',
-        limit: Math.max(1, options.maxFailuresPerAccount * 3),
-        windowMs: 86_400_000,
-        blockDurationMs: Math.min(options.lockoutMs * 8, 86_400_000),
-      }),
+      rateLimits.limiter({ name: 'login-account', limit: Math.max(1, options.maxFailuresPerAccount), windowMs: WINDOW_MS, blockDurationMs: options.lockoutMs }),
     ];
-    this.ipTier = rateLimits.limiter({ name: 'login-ip', limit: Math.max(0, options.maxFailuresPerIp - 1), windowMs: window, blockDurationMs: options.lockoutMs });
+    // The long-term tier counts without a block of its own: a 24 h sliding window stays full for
+    // about a day after it trips, so a block on it would announce ~24 h and re-lock on the first
+    // attempt after the block. Instead, tripping it clears its count and starts a separate lock,
+    // so the lock lasts exactly its documented length.
+    this.dayTier = rateLimits.limiter({ name: 'login-account-day', limit: Math.max(1, options.maxFailuresPerAccount * 3), windowMs: DAY_MS });
+    const dayLockMs = Math.min(options.lockoutMs * 8, DAY_MS);
+    // Only ever blocked, never counted: a consume of cost 2 always goes over limit 1 and starts the block.
+    this.dayLock = rateLimits.limiter({ name: 'login-account-day-lock', algorithm: 'fixed-window', limit: 1, windowMs: dayLockMs, blockDurationMs: dayLockMs });
+    // The IP tier counts failures after the fact, so `limit = n - 1` blocks at the n-th failure.
+    // A policy cannot have limit 0, so for n = 1 each failure costs 2 against limit 1: the first
+    // one goes over and blocks.
+    const ipLimit = Math.max(1, options.maxFailuresPerIp - 1);
+    this.ipFailureCost = options.maxFailuresPerIp <= 1 ? 2 : 1;
+    this.ipTier = rateLimits.limiter({ name: 'login-ip', limit: ipLimit, windowMs: WINDOW_MS, blockDurationMs: options.lockoutMs });
   }
 
   /** Whether the account and the IP may try now; if so, counts the attempt against the account. */
-  async reserve(accountKey: string, ip: string): Promise<ThrottleDecision> {
+  async reserve(accountKey: string, ip: string | undefined): Promise<ThrottleDecision> {
     // Looked at first without counting, so that attempts refused during a lockout do not
     // count towards the next, longer one; then counted atomically per tier, which is what
     // holds concurrent attempts to the limit.
-    const gate = LoginThrottle.combine(await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.ipTier.limit(ip, 0)]));
+    const gate = LoginThrottle.combine(
+      await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.dayLock.limit(accountKey, 0), this.ipTier.limit(clientAddressKey(ip), 0)]),
+    );
     if (!gate.allowed) return gate;
-    return LoginThrottle.combine(await Promise.all(this.accountTiers.map((tier) => tier.limit(accountKey, 1))));
+    const [day, counted] = await Promise.all([this.dayTier.limit(accountKey, 1), Promise.all(this.accountTiers.map((tier) => tier.limit(accountKey, 1)))]);
+    if (day.allowed) return LoginThrottle.combine(counted);
+    await this.dayTier.reset(accountKey);
+    return LoginThrottle.combine([...counted, await this.dayLock.limit(accountKey, 2)]);
   }
 
   /**
@@ -63,18 +81,18 @@ export class LoginThrottle {
    * (machine secrets), where only failures per address are worth counting and an attempt
    * reserved against the credential would only let others lock it out.
    */
-  async checkIp(ip: string): Promise<ThrottleDecision> {
-    return LoginThrottle.combine([await this.ipTier.limit(ip, 0)]);
+  async checkIp(ip: string | undefined): Promise<ThrottleDecision> {
+    return LoginThrottle.combine([await this.ipTier.limit(clientAddressKey(ip), 0)]);
   }
 
   /** Counts a failed attempt against the IP (`reserve` already counted it against the account). */
-  async recordFailure(ip: string): Promise<ThrottleDecision> {
-    return LoginThrottle.combine([await this.ipTier.limit(ip, 1)]);
+  async recordFailure(ip: string | undefined): Promise<ThrottleDecision> {
+    return LoginThrottle.combine([await this.ipTier.limit(clientAddressKey(ip), this.ipFailureCost)]);
   }
 
   /** A success clears the account's counters (the IP keeps its count: one good password must not unlock a spraying IP). */
   async recordSuccess(accountKey: string): Promise<void> {
-    await Promise.all(this.accountTiers.map((tier) => tier.reset(accountKey)));
+    await Promise.all([...this.accountTiers, this.dayTier].map((tier) => tier.reset(accountKey)));
   }
 
   private static combine(decisions: readonly { allowed: boolean; retry_after_ms: number }[]): ThrottleDecision {

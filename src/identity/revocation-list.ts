@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
+import { WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 
 /** What the verifier asks about a token that is otherwise valid. */
@@ -17,7 +18,10 @@ export interface RevocationQuery {
  * The access-token denylist, keyed on jti (never on the raw token: a JWT's last base64url
  * character can change without breaking the signature). Entries live only as long as the
  * token could. `revokeUser` denies every token of a subject issued up to a moment (a user's at
- * logout-all, password change, deactivation; an OAuth client's when its owner is deactivated).
+ * logout-all, password change, deactivation; an OAuth client's when its owner is deactivated);
+ * a subject's marker only ever rises (and lives at least as long as before), so a write with an
+ * earlier moment (another instance's slower clock, two revocations finishing out of order)
+ * cannot un-revoke tokens.
  */
 export interface RevocationList {
   revokeToken(jti: string, expiresAtMs: number): Promise<void>;
@@ -75,11 +79,29 @@ export class DatabaseBackedRevocationList implements RevocationList {
   }
 
   async revokeUser(userId: string, options: { atMs: number; untilMs: number }): Promise<void> {
-    this.users.set(userId, { notBefore: options.atMs, expiresAt: options.untilMs });
+    const known = this.users.get(userId);
+    this.users.set(userId, { notBefore: Math.max(known?.notBefore ?? options.atMs, options.atMs), expiresAt: Math.max(known?.expiresAt ?? options.untilMs, options.untilMs) });
+    // Each column keeps the larger of the stored and the new value (CASE rather than
+    // GREATEST/MAX, which SQLite and PostgreSQL spell differently).
     await this.db
       .insertInto('revoked_tokens')
       .values({ subject: `user:${userId}`, not_before: options.atMs, expires_at: options.untilMs })
-      .onConflict((oc) => oc.column('subject').doUpdateSet({ not_before: options.atMs, expires_at: options.untilMs }))
+      .onConflict((oc) =>
+        oc.column('subject').doUpdateSet((eb) => ({
+          not_before: eb
+            .case()
+            .when(eb.or([eb('revoked_tokens.not_before', 'is', null), eb('revoked_tokens.not_before', '<', eb.ref('excluded.not_before'))]))
+            .then(eb.ref('excluded.not_before'))
+            .else(eb.ref('revoked_tokens.not_before'))
+            .end(),
+          expires_at: eb
+            .case()
+            .when('revoked_tokens.expires_at', '<', eb.ref('excluded.expires_at'))
+            .then(eb.ref('excluded.expires_at'))
+            .else(eb.ref('revoked_tokens.expires_at'))
+            .end(),
+        })),
+      )
       .execute();
   }
 
@@ -103,44 +125,94 @@ export class DatabaseBackedRevocationList implements RevocationList {
 }
 
 /**
+ * Keeps the larger "issued up to" marker: KEYS[1] the marker, ARGV[1] the new moment (ms),
+ * ARGV[2] its TTL (ms). The TTL never shrinks either. Returns 1 when the value was raised.
+ */
+const RAISE_MARKER_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1]))
+local ttl = tonumber(ARGV[2])
+local remaining = redis.call('PTTL', KEYS[1])
+if remaining > ttl then ttl = remaining end
+if current ~= nil and current >= tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+return 1
+`;
+
+const RAISE_MARKER = 'wardenRaiseRevocationMarker';
+
+type RedisWithRaiseMarker = Redis & {
+  [RAISE_MARKER](key: string, atMs: string, ttlMs: string): Promise<number>;
+};
+
+/** How long a caller is asked to wait when Redis cannot answer (as the rate limiter's 503 does). */
+const REDIS_RETRY_AFTER_SECONDS = '1';
+
+/**
  * Multi-instance denylist in Redis: every check reads Redis (one MGET, auto-pipelined), so a
- * revocation on one instance holds on all of them at once. Keys expire with the token.
+ * revocation on one instance holds on all of them at once. Keys expire with the token. When
+ * Redis cannot answer, a check fails closed with 503 `service_unavailable` and `Retry-After`,
+ * as Warden answers for every unavailable dependency (not an unexpected 500).
  */
 export class RedisRevocationList implements RevocationList {
+  private readonly client: RedisWithRaiseMarker;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number,
-  ) {}
+  ) {
+    if (!(RAISE_MARKER in redis)) redis.defineCommand(RAISE_MARKER, { numberOfKeys: 1, lua: RAISE_MARKER_LUA });
+    this.client = redis as RedisWithRaiseMarker;
+  }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
     const ttl = Math.ceil(expiresAtMs - this.now());
     if (ttl <= 0) return;
-    await this.redis.set(`${this.prefix}revoked:jti:${jti}`, '1', 'PX', ttl);
+    await unavailableOnFailure(this.client.set(`${this.prefix}revoked:jti:${jti}`, '1', 'PX', ttl));
   }
 
   async revokeUser(userId: string, options: { atMs: number; untilMs: number }): Promise<void> {
     const ttl = Math.ceil(options.untilMs - this.now());
     if (ttl <= 0) return;
-    await this.redis.set(`${this.prefix}revoked:user:${userId}`, String(options.atMs), 'PX', ttl);
+    await unavailableOnFailure(this.client[RAISE_MARKER](`${this.prefix}revoked:user:${userId}`, String(options.atMs), String(ttl)));
   }
 
   async revokeSession(sessionId: string, untilMs: number): Promise<void> {
     const ttl = Math.ceil(untilMs - this.now());
     if (ttl <= 0) return;
-    await this.redis.set(`${this.prefix}revoked:session:${sessionId}`, '1', 'PX', ttl);
+    await unavailableOnFailure(this.client.set(`${this.prefix}revoked:session:${sessionId}`, '1', 'PX', ttl));
   }
 
   async isRevoked(query: RevocationQuery): Promise<boolean> {
-    const [token, user, session] = await this.redis.mget(
-      `${this.prefix}revoked:jti:${query.jti}`,
-      `${this.prefix}revoked:user:${query.userId}`,
-      // A key that never exists when the token has no session.
-      `${this.prefix}revoked:session:${query.sessionId ?? '-'}`,
+    const [token, user, session] = await unavailableOnFailure(
+      this.client.mget(
+        `${this.prefix}revoked:jti:${query.jti}`,
+        `${this.prefix}revoked:user:${query.userId}`,
+        // A key that never exists when the token has no session.
+        `${this.prefix}revoked:session:${query.sessionId ?? '-'}`,
+      ),
     );
     if ((token !== null && token !== undefined) || (session !== null && session !== undefined && query.sessionId !== undefined)) return true;
     return user !== null && user !== undefined && issuedUpTo(query.issuedAtMs, Number(user));
   }
 
   async sweep(): Promise<void> {}
+}
+
+/**
+ * A Redis failure as 503 `service_unavailable` (the cause is kept for the log, never sent).
+ * The connection's own errors are already logged by whoever created the client.
+ */
+async function unavailableOnFailure<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later', {
+      cause: error,
+      headers: { 'retry-after': REDIS_RETRY_AFTER_SECONDS },
+    });
+  }
 }

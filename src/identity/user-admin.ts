@@ -101,7 +101,7 @@ export class UserAdmin {
     const user = await this.parts.users.findById(id);
     if (user === undefined) return false;
     this.parts.passwords.assertAcceptable(password, { email: user.email });
-    await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password), { changed: true });
+    await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password));
     await this.parts.auth.logoutAll(id, by, { reason: 'password_changed', actor: by.actor });
     await this.record(by, 'user.password_changed', id);
     return true;

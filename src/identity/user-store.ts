@@ -171,14 +171,28 @@ export class UserStore {
     return this.findById(id);
   }
 
-  /** Stores a new password hash (re-hash on login, or a password change). */
-  async setPasswordHash(id: string, passwordHash: string, options: { changed: boolean }): Promise<void> {
+  /** Stores a new password (a password change): the hash, and when it changed. */
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     const now = this.now();
-    await this.db
-      .updateTable('users')
-      .set(options.changed ? { password_hash: passwordHash, password_changed_at: now, updated_at: now } : { password_hash: passwordHash })
-      .where('id', '=', id)
-      .execute();
+    await this.db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now, updated_at: now }).where('id', '=', id).execute();
+  }
+
+  /**
+   * Replaces the hash a login just verified with a stronger one of the same password; false
+   * (nothing written) when the stored hash is no longer `verifiedHash`. Compare-and-set, because
+   * a password change may have committed since the login read the hash: an unconditional write
+   * would put the old password back.
+   */
+  async rehashPassword(id: string, verifiedHash: string, passwordHash: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).where('password_hash', '=', verifiedHash).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /** What a login's verification depended on, read afresh: undefined when the user is gone. */
+  async credentialState(id: string): Promise<{ isActive: boolean; isAdmin: boolean; passwordChangedAt: number } | undefined> {
+    const row = await this.db.selectFrom('users').select(['is_active', 'is_admin', 'password_changed_at']).where('id', '=', id).executeTakeFirst();
+    if (row === undefined) return undefined;
+    return { isActive: Number(row.is_active) === 1, isAdmin: Number(row.is_admin) === 1, passwordChangedAt: Number(row.password_changed_at) };
   }
 
   /** Deletes a user (sessions and refresh tokens go with it); false when it did not exist. */

@@ -1,0 +1,157 @@
+import { pbkdf2Sync } from 'node:crypto';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { AuditEventInput } from '../../src/audit/audit-event.js';
+import type { IdentityService } from '../../src/identity/identity-service.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { tapAudit } from '../helpers/audit-tap.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { bearer, identityOfApp, login, OTHER_PASSWORD, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
+
+const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+const system = { actor: 'system', ip: undefined, userAgent: undefined };
+
+/**
+ * Holds the next password verification after it has run (the argon2 step, ~50 ms in
+ * production) until `release()`: what a change that commits during a login looks like.
+ */
+function holdNextVerification(identity: IdentityService): { reached: Promise<void>; release: () => void; restore: () => void } {
+  const passwords = identity.passwords;
+  const realVerify = passwords.verify.bind(passwords);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atVerify = new Promise<void>((resolve) => (reached = resolve));
+  let first = true;
+  passwords.verify = async (stored, password) => {
+    const verdict = await realVerify(stored, password);
+    if (first) {
+      first = false;
+      reached();
+      await gate;
+    }
+    return verdict;
+  };
+  return { reached: atVerify, release, restore: () => (passwords.verify = realVerify) };
+}
+
+// A login reads the user (hash, flags) before its slow verification; a password change,
+// deactivation or demotion may commit in between. Nothing the login then issues may outlive
+// that change.
+describeEachDatabase('a login racing a change of the user', (dialect) => {
+  let t: TestApp;
+  let audit: AuditEventInput[];
+  beforeEach(async () => {
+    t = await createTestApp({ dialect });
+    audit = tapAudit(t);
+  });
+  afterEach(async () => t.close());
+
+  const loginRequest = (email: string, password = STRONG_PASSWORD) => t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+
+  it('a login with the old password that straddles a password change is refused, and leaves no session', async () => {
+    const identity = identityOfApp(t);
+    const user = await seedUser(t, { email: 'victim@example.test' });
+    const victim = await login(t.app, user.email);
+    const held = holdNextVerification(identity);
+    const attacker = loginRequest(user.email);
+    await held.reached;
+    const change = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/password',
+      headers: bearer(victim.access_token),
+      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
+    });
+    expect(change.statusCode).toBe(204);
+    held.release();
+    const raced = await attacker;
+    held.restore();
+    // Exactly what a wrong password gets.
+    expect(raced.statusCode).toBe(401);
+    expect(raced.json()).toMatchObject({ code: 'invalid_credentials' });
+    expect(await identity.sessions.listActive(user.id)).toEqual([]);
+    const failed = audit.filter((e) => e.action === 'auth.login.failed');
+    expect(failed.map((e) => e.details?.reason)).toEqual(['password_changed']);
+    expect(audit.some((e) => e.action === 'auth.login.succeeded' && e.actor === user.id && audit.indexOf(e) > audit.indexOf(failed[0] as AuditEventInput))).toBe(false);
+    // The new password works; the old one does not.
+    expect((await loginRequest(user.email, OTHER_PASSWORD)).statusCode).toBe(200);
+    expect((await loginRequest(user.email, STRONG_PASSWORD)).statusCode).toBe(401);
+  });
+
+  it('a login that straddles a deactivation is refused, and nothing of it works after a reactivation', async () => {
+    const identity = identityOfApp(t);
+    const user = await seedUser(t, { email: 'leaver@example.test' });
+    const held = holdNextVerification(identity);
+    const racing = loginRequest(user.email);
+    await held.reached;
+    await identity.userAdmin.update(user.id, { isActive: false }, system);
+    held.release();
+    const raced = await racing;
+    held.restore();
+    expect(raced.statusCode).toBe(401);
+    expect(raced.json()).toMatchObject({ code: 'invalid_credentials' });
+    expect(audit.filter((e) => e.action === 'auth.login.failed').map((e) => e.details?.reason)).toEqual(['inactive_user']);
+    await identity.userAdmin.update(user.id, { isActive: true }, system);
+    expect(await identity.sessions.listActive(user.id)).toEqual([]);
+  });
+
+  it('a login that straddles a password change never re-hashes the old password over the new one', async () => {
+    const identity = identityOfApp(t);
+    // An imported PBKDF2 hash: a successful login re-hashes it to argon2id.
+    const salt = 'specsalt12345678';
+    const django = `pbkdf2_sha256$600000$${salt}$${pbkdf2Sync(STRONG_PASSWORD, salt, 600000, 32, 'sha256').toString('base64')}`;
+    const user = await identity.userAdmin.importWithHash({ email: 'legacy@example.test', passwordHash: django }, system);
+    // The owner's session from before the import was upgraded: a token without a login.
+    const session = await identity.sessions.create(user.id, { ip: '192.0.2.1', userAgent: 'owner' });
+    const owner = await identity.issuer.issue({ userId: user.id, sessionId: session.sessionId });
+    const held = holdNextVerification(identity);
+    const racing = loginRequest(user.email);
+    await held.reached;
+    const change = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/password',
+      headers: bearer(owner.token),
+      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
+    });
+    expect(change.statusCode).toBe(204);
+    held.release();
+    expect((await racing).statusCode).toBe(401);
+    held.restore();
+    expect((await loginRequest(user.email, OTHER_PASSWORD)).statusCode).toBe(200);
+    expect((await loginRequest(user.email, STRONG_PASSWORD)).statusCode).toBe(401);
+  });
+
+  it('the re-hash is compare-and-set on the hash that was verified', async () => {
+    const identity = identityOfApp(t);
+    const user = await seedUser(t, { email: 'cas@example.test' });
+    const stored = await identity.users.passwordHashOf(user.id);
+    expect(stored).toBeDefined();
+    expect(await identity.users.rehashPassword(user.id, 'not-the-stored-hash', 'replacement')).toBe(false);
+    expect(await identity.users.passwordHashOf(user.id)).toBe(stored);
+    expect(await identity.users.rehashPassword(user.id, stored as string, 'replacement')).toBe(true);
+    expect(await identity.users.passwordHashOf(user.id)).toBe('replacement');
+  });
+
+  it('an admin demoted during their own login gets no token with roles:["admin"]', async () => {
+    const identity = identityOfApp(t);
+    const admin = await seedUser(t, { email: 'admin2@example.test', isAdmin: true });
+    const held = holdNextVerification(identity);
+    const racing = loginRequest(admin.email);
+    await held.reached;
+    await identity.userAdmin.update(admin.id, { isAdmin: false }, system);
+    held.release();
+    const response = await racing;
+    held.restore();
+    // The login itself stands (the user may log in); only the role is gone.
+    expect(response.statusCode).toBe(200);
+    const token = (response.json() as { access_token: string }).access_token;
+    expect(claimsOf(token).roles ?? []).not.toContain('admin');
+    expect((await identity.verifier.verify(token)).valid).toBe(true);
+  });
+
+  it('an undisturbed login of an admin still carries the role (control)', async () => {
+    const admin = await seedUser(t, { email: 'admin3@example.test', isAdmin: true });
+    const tokens = await login(t.app, admin.email);
+    expect(claimsOf(tokens.access_token).roles).toEqual(['admin']);
+    expect(audit.filter((e) => e.action === 'auth.login.succeeded')).toHaveLength(1);
+  });
+});

@@ -3,8 +3,8 @@ import type { AuditRecorder } from '../audit/audit-event.js';
 import { WardenError, type ErrorCode } from '../errors/index.js';
 import { bearerToken, singleApiKeyHeader, type Authenticator } from '../http/auth-guard.js';
 import type { Principal } from '../http/principal.js';
-import type { ApiKeyRecord } from './api-key-store.js';
 import type { ApiKeyVerifier, VerificationCode, VerificationResult } from './api-key-verifier.js';
+import { keyPrincipal } from './held-permissions.js';
 import { looksLikeWardenKey } from './key-format.js';
 
 /** The error code a refused key turns into when it is used as a credential. */
@@ -66,9 +66,4 @@ export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () =>
     if (cached !== undefined) return principalOf(request, cached);
     return verifier.verify(key, options).then((result) => principalOf(request, result));
   };
-}
-
-/** The principal of a valid key: exactly the key's permissions, on behalf of its owner. */
-function keyPrincipal(key: ApiKeyRecord): Principal {
-  return { kind: 'api_key', subject: key.ownerId, permissions: key.permissions, credentialId: key.id, keyId: key.id };
 }

@@ -9,6 +9,7 @@ import type { AppContext } from '../server/app-context.js';
 import { keyStatus, type ApiKeyRecord } from './api-key-store.js';
 import type { ActorContext, OwnerStanding } from './api-key-service.js';
 import type { ApiKeys } from './api-keys-domain.js';
+import { heldPermissions, keyPrincipal } from './held-permissions.js';
 import { displayPrefix } from './key-format.js';
 
 const Permission = Type.String({ minLength: 3, maxLength: 130, pattern: '^[a-z*][a-z0-9_.*-]*:[a-z*][a-z0-9_.*-]*$' });
@@ -217,7 +218,7 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       const key = result.key;
       if (result.valid && key !== undefined && options.permissions !== undefined) {
         // The key covers them; its owner must still hold them too (as for a guarded route).
-        const asKey: Principal = { kind: 'api_key', subject: key.ownerId, permissions: key.permissions, credentialId: key.id, keyId: key.id };
+        const asKey = keyPrincipal(key);
         for (const permission of options.permissions) {
           // The authorizer answers synchronously from its cache: no await then (no microtask).
           const held = context.authorize(asKey, permission);
@@ -239,13 +240,16 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
           details: { code: result.code, via: 'verify', prefix: key?.prefix },
         });
       }
+      // What the key holds now, not its stored list: a gateway granting from this field must
+      // not hand a demoted owner's key what Warden's own routes would refuse it.
+      const held = key === undefined ? [] : heldPermissions(context.authorize, key);
       const rl = result.ratelimit;
       return {
         valid: result.valid,
         code: result.valid ? null : result.code,
         key_id: key?.id ?? null,
         owner_id: key?.ownerId ?? null,
-        permissions: key?.permissions ?? [],
+        permissions: held instanceof Promise ? await held : held,
         expires_at: iso(key?.expiresAt),
         ratelimit: rl === undefined ? null : { limit: rl.limit, remaining: rl.remaining, reset_ms: rl.reset_ms },
       };

@@ -15,5 +15,6 @@ export type { ApiKeyRecord } from './api-key-store.js';
 export { UsageTracker, type UsageTrackerOptions, type PendingUsage } from './usage-tracker.js';
 export { importKeys, type ImportEntry, type ImportReport } from './key-import.js';
 export { createApiKeyAuthenticator, presentedApiKey } from './api-key-authenticator.js';
+export { heldPermissions, keyPrincipal } from './held-permissions.js';
 export { createApiKeys, type ApiKeys } from './api-keys-domain.js';
 export type { ApiKeyTables, ApiKeysTable } from './apikey-tables.js';

@@ -28,6 +28,9 @@ export class UsageTracker {
   private buffer = new Map<string, PendingUsage>();
   private readonly timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  // Set while a flush started by a full buffer waits for its turn: one such flush takes
+  // whatever the buffer holds by then, so more would only retry the same batch during an outage.
+  private sizeFlushQueued = false;
   private readonly maxKeys: number;
   /** Uses that could not be buffered because the database stayed unreachable. */
   dropped = 0;
@@ -59,7 +62,14 @@ export class UsageTracker {
       return;
     }
     this.buffer.set(keyId, { count: 1, lastUsedAt: at, lastUsedIp: ip });
-    if (this.buffer.size >= this.maxKeys) void this.flush();
+    if (this.buffer.size >= this.maxKeys && !this.sizeFlushQueued) {
+      this.sizeFlushQueued = true;
+      this.flushing = this.flushing.then(() => {
+        this.sizeFlushQueued = false;
+        return this.writeBuffer();
+      });
+      void this.flushing;
+    }
   }
 
   /** What this instance has counted for a key but not written yet. */
@@ -104,11 +114,14 @@ export class UsageTracker {
       });
     } catch (error) {
       // Put the batch back (merged with what arrived meanwhile) so a failed write loses
-      // nothing; the bound still holds because only keys already counted are merged.
+      // nothing while there is room. Keys that arrived meanwhile filled a fresh buffer, so the
+      // bound is applied here too: otherwise every failed flush would let in another 2 × maxKeys.
       for (const [keyId, usage] of batch) {
         const newer = this.buffer.get(keyId);
-        if (newer === undefined) this.buffer.set(keyId, usage);
-        else {
+        if (newer === undefined) {
+          if (this.buffer.size >= this.maxKeys * 2) this.dropped += usage.count;
+          else this.buffer.set(keyId, usage);
+        } else {
           newer.count += usage.count;
           if (usage.lastUsedAt > newer.lastUsedAt) Object.assign(newer, { lastUsedAt: usage.lastUsedAt, lastUsedIp: usage.lastUsedIp });
         }

@@ -55,6 +55,19 @@ async function assertMayHoldSecret(
     if (isPermission(scope) && !(await context.authorize(principal, scope))) missing.push(scope);
   }
   if (missing.length > 0) {
+    // Recorded as the refused change, as refused key escalations are: probing for a way up
+    // through clients must leave the same trace.
+    await context.audit.record({
+      action,
+      actor: actorId(principal),
+      entity_type: 'oauth_client',
+      ...(client.clientId === undefined ? {} : { entity_id: client.clientId }),
+      outcome: 'denied',
+      ip: request.ip,
+      ...(request.headers['user-agent'] === undefined ? {} : { user_agent: request.headers['user-agent'] }),
+      request_id: request.id,
+      details: { reason: 'privilege_escalation', owner_id: client.ownerId, scopes: missing },
+    });
     throw new WardenError('privilege_escalation', 'A client cannot carry scopes its creator does not hold', { fields: { scopes: missing } });
   }
 }

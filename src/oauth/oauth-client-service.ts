@@ -39,6 +39,12 @@ export interface OAuthClientServiceParts {
   /** The owner's effective permissions; a client can never hold more. */
   readonly ownerPermissions: (ownerId: string) => Promise<readonly string[]>;
   readonly now: () => number;
+  /**
+   * Told when a revocation could not be announced to other instances (Redis down): it is in
+   * force from the commit, and they stop honouring the client within their status cache's
+   * bound, so the change stands and is not failed for it.
+   */
+  readonly onAnnounceError?: (error: unknown) => void;
 }
 
 /** Who performs a change, for the audit log. */
@@ -100,6 +106,8 @@ export class OAuthClientService {
     const held = await this.parts.ownerPermissions(input.ownerId);
     const excess = scopes.filter((s) => !anyCovers(held, s));
     if (excess.length > 0) {
+      // A refused escalation is what probing for a way up looks like (as for API keys).
+      await this.recordEscalation('client.created', by, { owner_id: input.ownerId, scopes: excess });
       throw new WardenError('privilege_escalation', `The owner does not hold ${excess.join(', ')}; a client cannot carry more than its owner`);
     }
     const now = this.parts.now();
@@ -167,13 +175,22 @@ export class OAuthClientService {
   /** Revokes a client at once: its secret stops working and its tokens fail verification. */
   async revoke(clientId: string, by: Actor): Promise<OAuthClient> {
     const row = await this.row(clientId);
+    if (row.revoked_at !== null) return view(row);
     const now = this.parts.now();
-    if (row.revoked_at === null) {
-      await this.parts.db.updateTable('oauth_clients').set({ revoked_at: now, updated_at: now }).where('id', '=', clientId).execute();
-      await this.parts.invalidation.publish({ topic: TOPIC, id: clientId });
-      await this.record('client.revoked', clientId, by, {});
-    }
-    return view({ ...row, revoked_at: row.revoked_at ?? now });
+    // Only the request that changes the row records the event: a concurrent revocation that
+    // got there first leaves nothing for this one to audit.
+    const result = await this.parts.db
+      .updateTable('oauth_clients')
+      .set({ revoked_at: now, updated_at: now })
+      .where('id', '=', clientId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return view(await this.row(clientId));
+    // The revocation is in force from the commit: a failed announcement must not leave it
+    // unaudited (a retry finds the client revoked and changes nothing), so it is reported only.
+    await this.announce(clientId);
+    await this.record('client.revoked', clientId, by, {});
+    return view({ ...row, revoked_at: now });
   }
 
   /** Checks a client id and secret; every failure does the same hashing work. */
@@ -254,18 +271,31 @@ export class OAuthClientService {
   ): Promise<void> {
     const escape = await issuerLimitEscape(this.parts.db, by.actor, { expiresAt: expiresAt ?? undefined }, attempt.action);
     if (escape === undefined) return;
-    // The shape of a refused key escalation (api-key-service.ts), with the client as entity.
+    await this.recordEscalation(attempt.action, by, escape.fields, attempt.clientId);
+    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
+  }
+
+  /** Records a refused escalation in the shape of a refused key escalation (api-key-service.ts), with the client as entity. */
+  private async recordEscalation(action: 'client.created' | 'client.rotated', by: Actor, details: Record<string, unknown>, clientId?: string): Promise<void> {
     await this.parts.audit().record({
-      action: attempt.action,
+      action,
       actor: by.actor,
       entity_type: 'oauth_client',
-      ...(attempt.clientId === undefined ? {} : { entity_id: attempt.clientId }),
+      ...(clientId === undefined ? {} : { entity_id: clientId }),
       outcome: 'denied',
       ...(by.ip === undefined ? {} : { ip: by.ip }),
       ...(by.request_id === undefined ? {} : { request_id: by.request_id }),
-      details: { reason: 'privilege_escalation', ...escape.fields },
+      details: { reason: 'privilege_escalation', ...details },
     });
-    throw new WardenError('privilege_escalation', escape.message, { fields: escape.fields });
+  }
+
+  /** Tells other instances to drop their cached status of a client; a failure is reported, not thrown (see onAnnounceError). */
+  private async announce(clientId: string): Promise<void> {
+    try {
+      await this.parts.invalidation.publish({ topic: TOPIC, id: clientId });
+    } catch (error) {
+      this.parts.onAnnounceError?.(error);
+    }
   }
 
   private forget(clientId: string): void {

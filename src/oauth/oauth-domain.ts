@@ -35,6 +35,8 @@ export function createOAuthServer(context: AppContext, options: { now?: () => nu
     invalidation: context.invalidation,
     ownerPermissions: async (ownerId) => (await context.authz?.effectivePermissions(ownerId)) ?? [],
     now,
+    onAnnounceError: (error) =>
+      context.logger.error({ err: error }, 'OAuth client revocation not announced to other instances; they stop honouring the client within the status cache bound'),
   });
   let issuer: ClientTokenIssuer | undefined;
   const server: OAuthServer = {

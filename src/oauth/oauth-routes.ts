@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
+import { heldPermissions } from '../apikeys/held-permissions.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
@@ -189,11 +190,17 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
     const result = await context.apiKeys.verifier.verify(token, { ip });
     if (!result.valid) return { active: false };
     const key = result.key;
+    // A resource server grants from `scope`: it must be what the key holds now (as a guarded
+    // route would allow it), not the stored list an owner's demotion leaves as it was.
+    const scope = await heldPermissions(context.authorize, key);
+    // Nothing left of what it carried: the key can do nothing, and `active` is what most
+    // resource servers look at first.
+    if (key.permissions.length > 0 && scope.length === 0) return { active: false };
     return {
       active: true,
       token_type: 'api_key',
       sub: key.ownerId,
-      scope: key.permissions.join(' '),
+      scope: scope.join(' '),
       ...(key.expiresAt === undefined ? {} : { exp: Math.floor(key.expiresAt / 1000) }),
       key_id: key.id,
     };

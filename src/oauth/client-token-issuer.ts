@@ -19,12 +19,23 @@ export interface ClientTokenIssuerOptions {
 export class ClientTokenIssuer {
   constructor(private readonly options: ClientTokenIssuerOptions) {}
 
-  /** Issues a token for a client with exactly these scopes. */
-  async issue(clientId: string, scopes: readonly string[]): Promise<{ token: string; jti: string; expiresIn: number; expiresAt: number }> {
+  /**
+   * Issues a token for a client with exactly these scopes, expiring at the end of its lifetime
+   * or when the client stops working (`notAfterMs`, its `expires_at`), whichever comes first.
+   */
+  async issue(
+    clientId: string,
+    scopes: readonly string[],
+    options: { readonly notAfterMs?: number | null } = {},
+  ): Promise<{ token: string; jti: string; expiresIn: number; expiresAt: number }> {
     const key = this.options.keys.active();
     const nowMs = this.options.now();
     const issuedAt = Math.floor(nowMs / 1000);
-    const expiresAt = issuedAt + this.options.ttlSeconds;
+    // Warden refuses a token of an expired client anyway; a service that checks tokens against
+    // the JWKS alone does not know the client, and reads only `exp`. At least a second, as a
+    // token that is born expired helps nobody (the client had not expired when it authenticated).
+    const clientEnd = options.notAfterMs === undefined || options.notAfterMs === null ? Number.POSITIVE_INFINITY : Math.floor(options.notAfterMs / 1000);
+    const expiresAt = Math.max(issuedAt + 1, Math.min(issuedAt + this.options.ttlSeconds, clientEnd));
     const jti = randomUUID();
     // iat_ms, as on login tokens: the revocation marker written when the owner is deactivated
     // compares milliseconds, and a token from earlier in that same second must fall under it.
@@ -38,6 +49,6 @@ export class ClientTokenIssuer {
       .setExpirationTime(expiresAt)
       .setJti(jti)
       .sign(key.privateKey);
-    return { token, jti, expiresIn: this.options.ttlSeconds, expiresAt };
+    return { token, jti, expiresIn: expiresAt - issuedAt, expiresAt };
   }
 }

@@ -126,7 +126,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       // An empty grant is a token good for nothing, and would hide that the owner holds none of
       // the client's scopes any more (or that the client has none).
       if (granted.length === 0) throw new OAuthError('invalid_scope', "No scope can be granted: the client's owner holds none of the client's scopes");
-      const issued = await oauthOf(context).tokens().issue(client.client_id, granted);
+      const issued = await oauthOf(context).tokens().issue(client.client_id, granted, { notAfterMs: client.expires_at });
       // The client-credentials counterpart of a login: the jti identifies the token (and matches
       // a later revocation's event) without storing the token itself.
       await recordFor(context, request, {

@@ -32,6 +32,19 @@ describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (
     expect(typeof decodeProtectedHeader(body.access_token).kid).toBe('string');
   });
 
+  it('ends a token no later than its client: exp and expires_in stop at the client\'s expires_at', async () => {
+    t = await createTestApp({ dialect });
+    const clientEnd = Date.now() + 120_000;
+    const c = await seedClient(t, ['keys:read'], { expiresAt: clientEnd });
+    const response = await t.app.inject({ method: 'POST', url: '/oauth/token', headers: { ...FORM, authorization: basic(c.clientId, c.secret) }, payload: 'grant_type=client_credentials' });
+    expect(response.statusCode).toBe(200);
+    const body = response.json();
+    const claims = decodeJwt(body.access_token);
+    expect(claims.exp).toBe(Math.floor(clientEnd / 1000));
+    expect(body.expires_in).toBe((claims.exp as number) - (claims.iat as number));
+    expect(body.expires_in).toBeLessThanOrEqual(120);
+  });
+
   it('accepts client_secret_post and narrows scope on request', async () => {
     t = await createTestApp({ dialect });
     const c = await seedClient(t, ['keys:*']);

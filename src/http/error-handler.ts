@@ -29,11 +29,29 @@ const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail
 // keeps its own code.
 const UNSTORABLE_TEXT_SQLSTATES: ReadonlySet<string> = new Set(['22021', '22P05']);
 
+/** When each app (its root or a plugin scope) last logged a 503 `service_unavailable`. */
+const lastUnavailableLine = new WeakMap<object, number>();
+const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * An outage of a dependency (Redis, the database) answers every request with 503: a line per
+ * request, with its stack, would bury the log (and cost the disk) for as long as it lasts. One
+ * warning per 10 s says what is unavailable and why; the component that failed logs its own.
+ */
+function logUnavailable(error: WardenError, request: FastifyRequest): void {
+  const at = Date.now();
+  if (at - (lastUnavailableLine.get(request.server) ?? Number.NEGATIVE_INFINITY) < UNAVAILABLE_LOG_INTERVAL_MS) return;
+  lastUnavailableLine.set(request.server, at);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  request.log.warn({ code: error.code, detail: error.message, ...(cause === undefined ? {} : { cause }) }, 'answering 503: a dependency is unavailable (logged at most every 10 s)');
+}
+
 /** Renders any error as problem+json: Warden's own with their code, Fastify's mapped, the rest a logged 500. */
 function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = request.id;
   if (error instanceof WardenError) {
-    if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (error.code === 'service_unavailable') logUnavailable(error, request);
+    else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
     if (error.headers !== undefined) reply.headers(error.headers);
     return sendProblem(
       reply,

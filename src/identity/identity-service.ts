@@ -13,6 +13,7 @@ import { LoginThrottle } from './login-throttle.js';
 import { PasswordService } from './password-service.js';
 import { PrivateKeySealer } from './private-key-sealing.js';
 import { DatabaseBackedRevocationList, RedisRevocationList, type RevocationList } from './revocation-list.js';
+import { RevocationRows } from './revocation-rows.js';
 import { SessionStore } from './session-store.js';
 import { SigningKeyRing } from './signing-key-ring.js';
 import type { AccessTokenClaims } from './token-checks.js';
@@ -91,8 +92,19 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);
   const revocations: RevocationList =
-    context.redis === undefined ? databaseRevocations : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now);
-  const userStatus = new UserStatusCache(db, context.invalidation);
+    context.redis === undefined
+      ? databaseRevocations
+      : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now, new RevocationRows(db), {
+          onRedisError: (error) =>
+            context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a revocation did not reach Redis; it stands in the database and is copied to Redis when Redis answers'),
+        });
+  const userStatus = new UserStatusCache(db, context.invalidation, {
+    onPublishError: (error, userId) =>
+      context.logger.error(
+        { err: { message: error instanceof Error ? error.message : String(error) }, user_id: userId },
+        'user change not announced to other instances; they drop their cached status within the cache TTL (1 s while their own bus is down)',
+      ),
+  });
   const issuer = new AccessTokenIssuer({ keys, issuer: settings.jwtIssuer, audience: settings.jwtAudience, ttlSeconds: settings.accessTokenTtlSeconds, now });
   const verifier = new AccessTokenVerifier({
     keys,

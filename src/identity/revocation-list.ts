@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import { RevocationRows } from './revocation-rows.js';
 
 /** What the verifier asks about a token that is otherwise valid. */
 export interface RevocationQuery {
@@ -43,66 +44,37 @@ const issuedUpTo = (issuedAtMs: number, notBeforeMs: number): boolean => issuedA
 export class DatabaseBackedRevocationList implements RevocationList {
   private readonly tokens = new Map<string, number>();
   private readonly users = new Map<string, { notBefore: number; expiresAt: number }>();
+  private readonly rows: RevocationRows;
 
   constructor(
-    private readonly db: Kysely<DatabaseSchema>,
+    db: Kysely<DatabaseSchema>,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.rows = new RevocationRows(db);
+  }
 
   /** Reads the unexpired entries from the database. */
   async load(): Promise<void> {
-    const rows = await this.db.selectFrom('revoked_tokens').selectAll().where('expires_at', '>', this.now()).execute();
-    for (const row of rows) {
-      if (row.subject.startsWith('jti:') || row.subject.startsWith('session:')) this.tokens.set(row.subject, Number(row.expires_at));
-      else if (row.subject.startsWith('user:') && row.not_before !== null) {
-        this.users.set(row.subject.slice(5), { notBefore: Number(row.not_before), expiresAt: Number(row.expires_at) });
-      }
+    for (const row of await this.rows.unexpired(this.now())) {
+      if (row.kind === 'user') this.users.set(row.id, { notBefore: row.notBeforeMs, expiresAt: row.expiresAtMs });
+      else this.tokens.set(`${row.kind}:${row.id}`, row.expiresAtMs);
     }
   }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
     this.tokens.set(`jti:${jti}`, expiresAtMs);
-    await this.db
-      .insertInto('revoked_tokens')
-      .values({ subject: `jti:${jti}`, not_before: null, expires_at: expiresAtMs })
-      .onConflict((oc) => oc.column('subject').doNothing())
-      .execute();
+    await this.rows.add('jti', jti, expiresAtMs);
   }
 
   async revokeSession(sessionId: string, untilMs: number): Promise<void> {
     this.tokens.set(`session:${sessionId}`, untilMs);
-    await this.db
-      .insertInto('revoked_tokens')
-      .values({ subject: `session:${sessionId}`, not_before: null, expires_at: untilMs })
-      .onConflict((oc) => oc.column('subject').doNothing())
-      .execute();
+    await this.rows.add('session', sessionId, untilMs);
   }
 
   async revokeUser(userId: string, options: { atMs: number; untilMs: number }): Promise<void> {
     const known = this.users.get(userId);
     this.users.set(userId, { notBefore: Math.max(known?.notBefore ?? options.atMs, options.atMs), expiresAt: Math.max(known?.expiresAt ?? options.untilMs, options.untilMs) });
-    // Each column keeps the larger of the stored and the new value (CASE rather than
-    // GREATEST/MAX, which SQLite and PostgreSQL spell differently).
-    await this.db
-      .insertInto('revoked_tokens')
-      .values({ subject: `user:${userId}`, not_before: options.atMs, expires_at: options.untilMs })
-      .onConflict((oc) =>
-        oc.column('subject').doUpdateSet((eb) => ({
-          not_before: eb
-            .case()
-            .when(eb.or([eb('revoked_tokens.not_before', 'is', null), eb('revoked_tokens.not_before', '<', eb.ref('excluded.not_before'))]))
-            .then(eb.ref('excluded.not_before'))
-            .else(eb.ref('revoked_tokens.not_before'))
-            .end(),
-          expires_at: eb
-            .case()
-            .when('revoked_tokens.expires_at', '<', eb.ref('excluded.expires_at'))
-            .then(eb.ref('excluded.expires_at'))
-            .else(eb.ref('revoked_tokens.expires_at'))
-            .end(),
-        })),
-      )
-      .execute();
+    await this.rows.raiseUser(userId, options);
   }
 
   async isRevoked(query: RevocationQuery): Promise<boolean> {
@@ -120,7 +92,7 @@ export class DatabaseBackedRevocationList implements RevocationList {
   async sweep(nowMs: number): Promise<void> {
     for (const [jti, expiresAt] of this.tokens) if (expiresAt <= nowMs) this.tokens.delete(jti);
     for (const [id, entry] of this.users) if (entry.expiresAt <= nowMs) this.users.delete(id);
-    await this.db.deleteFrom('revoked_tokens').where('expires_at', '<=', nowMs).execute();
+    await this.rows.deleteExpired(nowMs);
   }
 }
 
@@ -150,69 +122,178 @@ type RedisWithRaiseMarker = Redis & {
 /** How long a caller is asked to wait when Redis cannot answer (as the rate limiter's 503 does). */
 const REDIS_RETRY_AFTER_SECONDS = '1';
 
+/** How often a revocation that Redis missed is offered to it again, until it takes it. */
+const RESYNC_RETRY_MS = 1000;
+/** Rows written to Redis per batch when it is filled from the database. */
+const RESYNC_BATCH = 500;
+
+export interface RedisRevocationListOptions {
+  /** Told when Redis missed a revocation (it stands in the database and reaches Redis later). */
+  readonly onRedisError?: (error: unknown) => void;
+}
+
 /**
- * Multi-instance denylist in Redis: every check reads Redis (one MGET, auto-pipelined), so a
- * revocation on one instance holds on all of them at once. Keys expire with the token. When
- * Redis cannot answer, a check fails closed with 503 `service_unavailable` and `Retry-After`,
- * as Warden answers for every unavailable dependency (not an unexpected 500).
+ * Multi-instance denylist: Redis answers every check (one MGET, auto-pipelined), so a
+ * revocation on one instance holds on all of them at once; keys expire with the token.
+ *
+ * Redis is not the record, the database is: every revocation is written to `revoked_tokens`
+ * first. A Redis that keeps nothing on disk forgets every revocation when it restarts, and so
+ * does a flush; a `loaded` key, written after Redis has been filled from the database, tells
+ * the two apart from "nothing revoked": when it is missing, a check first fills Redis from the
+ * database (one fill at a time per instance). A revocation whose Redis write fails still
+ * stands (the database has it, and checks cannot answer while Redis is down); this instance
+ * then fills Redis again before its next check answers, and retries every second until Redis
+ * takes it. When Redis cannot answer a check, the check fails closed with 503
+ * `service_unavailable` and `Retry-After`, as for every unavailable dependency.
  */
 export class RedisRevocationList implements RevocationList {
   private readonly client: RedisWithRaiseMarker;
+  private readonly loadedKey: string;
+  /** A revocation reached the database but not Redis. */
+  private behind = false;
+  private filling: Promise<void> | undefined;
+  private lastFailedFill = Number.NEGATIVE_INFINITY;
+  private retry: NodeJS.Timeout | undefined;
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
     private readonly now: () => number,
+    private readonly rows: RevocationRows,
+    private readonly options: RedisRevocationListOptions = {},
   ) {
     if (!(RAISE_MARKER in redis)) redis.defineCommand(RAISE_MARKER, { numberOfKeys: 1, lua: RAISE_MARKER_LUA });
     this.client = redis as RedisWithRaiseMarker;
+    this.loadedKey = `${prefix}revoked:loaded`;
   }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
-    const ttl = Math.ceil(expiresAtMs - this.now());
-    if (ttl <= 0) return;
-    await unavailableOnFailure(this.client.set(`${this.prefix}revoked:jti:${jti}`, '1', 'PX', ttl));
+    await this.rows.add('jti', jti, expiresAtMs);
+    await this.mirror(() => this.writeToken('jti', jti, expiresAtMs));
   }
 
   async revokeUser(userId: string, options: { atMs: number; untilMs: number }): Promise<void> {
-    const ttl = Math.ceil(options.untilMs - this.now());
-    if (ttl <= 0) return;
-    await unavailableOnFailure(this.client[RAISE_MARKER](`${this.prefix}revoked:user:${userId}`, String(options.atMs), String(ttl)));
+    await this.rows.raiseUser(userId, options);
+    await this.mirror(() => this.writeUser(userId, options.atMs, options.untilMs));
   }
 
   async revokeSession(sessionId: string, untilMs: number): Promise<void> {
-    const ttl = Math.ceil(untilMs - this.now());
-    if (ttl <= 0) return;
-    await unavailableOnFailure(this.client.set(`${this.prefix}revoked:session:${sessionId}`, '1', 'PX', ttl));
+    await this.rows.add('session', sessionId, untilMs);
+    await this.mirror(() => this.writeToken('session', sessionId, untilMs));
   }
 
   async isRevoked(query: RevocationQuery): Promise<boolean> {
-    const [token, user, session] = await unavailableOnFailure(
+    if (this.behind || this.filling !== undefined) await this.fill();
+    const answer = await this.ask(query);
+    if (answer !== undefined) return answer;
+    // Redis lost what it held (restart, flush): refill it, then ask once more. Missing again
+    // right after a fill, something keeps emptying Redis: no answer can be trusted then.
+    await this.fill();
+    const again = await this.ask(query);
+    if (again === undefined) throw unavailable(new Error('the revocation keys vanished from Redis right after it was filled'));
+    return again;
+  }
+
+  async sweep(nowMs: number): Promise<void> {
+    await this.rows.deleteExpired(nowMs);
+  }
+
+  /** The check against Redis; undefined when Redis has not been filled from the database. */
+  private async ask(query: RevocationQuery): Promise<boolean | undefined> {
+    const [token, user, session, loaded] = await unavailableOnFailure(
       this.client.mget(
         `${this.prefix}revoked:jti:${query.jti}`,
         `${this.prefix}revoked:user:${query.userId}`,
         // A key that never exists when the token has no session.
         `${this.prefix}revoked:session:${query.sessionId ?? '-'}`,
+        this.loadedKey,
       ),
     );
     if ((token !== null && token !== undefined) || (session !== null && session !== undefined && query.sessionId !== undefined)) return true;
-    return user !== null && user !== undefined && issuedUpTo(query.issuedAtMs, Number(user));
+    if (user !== null && user !== undefined && issuedUpTo(query.issuedAtMs, Number(user))) return true;
+    return loaded === null || loaded === undefined ? undefined : false;
   }
 
-  async sweep(): Promise<void> {}
+  /** Writes a revocation to Redis; a failure leaves it to the next fill instead of failing the revocation. */
+  private async mirror(write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.behind = true;
+      this.options.onRedisError?.(error);
+      this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.retry !== undefined || this.client.status === 'end') return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.behind) this.fill().catch(() => this.scheduleRetry());
+    }, RESYNC_RETRY_MS);
+    this.retry.unref();
+  }
+
+  /**
+   * Fills Redis from the database (one fill at a time); 503 while Redis cannot take it. After a
+   * failed fill, checks fail closed at once for a second instead of each reading the table again.
+   */
+  private fill(): Promise<void> {
+    if (this.filling === undefined && this.now() - this.lastFailedFill < RESYNC_RETRY_MS) {
+      return Promise.reject(unavailable(new Error('Redis missed revocations and could not be filled a moment ago')));
+    }
+    this.filling ??= this.copyRowsToRedis().finally(() => {
+      this.filling = undefined;
+    });
+    return this.filling;
+  }
+
+  private async copyRowsToRedis(): Promise<void> {
+    // Cleared first: a revocation that misses Redis while this runs sets it again.
+    this.behind = false;
+    try {
+      // Redis is asked before the table is read, so a Redis that is down costs no database read.
+      await unavailableOnFailure(this.client.exists(this.loadedKey));
+      const rows = await this.rows.unexpired(this.now());
+      for (let i = 0; i < rows.length; i += RESYNC_BATCH) {
+        await Promise.all(
+          rows.slice(i, i + RESYNC_BATCH).map((row) => (row.kind === 'user' ? this.writeUser(row.id, row.notBeforeMs, row.expiresAtMs) : this.writeToken(row.kind, row.id, row.expiresAtMs))),
+        );
+      }
+      await unavailableOnFailure(this.client.set(this.loadedKey, '1'));
+    } catch (error) {
+      this.behind = true;
+      this.lastFailedFill = this.now();
+      throw error;
+    }
+  }
+
+  private async writeToken(kind: 'jti' | 'session', id: string, expiresAtMs: number): Promise<void> {
+    const ttl = Math.ceil(expiresAtMs - this.now());
+    if (ttl <= 0) return;
+    await unavailableOnFailure(this.client.set(`${this.prefix}revoked:${kind}:${id}`, '1', 'PX', ttl));
+  }
+
+  private async writeUser(userId: string, atMs: number, untilMs: number): Promise<void> {
+    const ttl = Math.ceil(untilMs - this.now());
+    if (ttl <= 0) return;
+    await unavailableOnFailure(this.client[RAISE_MARKER](`${this.prefix}revoked:user:${userId}`, String(atMs), String(ttl)));
+  }
 }
 
-/**
- * A Redis failure as 503 `service_unavailable` (the cause is kept for the log, never sent).
- * The connection's own errors are already logged by whoever created the client.
- */
+/** Redis cannot answer: 503 `service_unavailable` (the cause is kept for the log, never sent). */
+function unavailable(cause: unknown): WardenError {
+  return new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later', {
+    cause,
+    headers: { 'retry-after': REDIS_RETRY_AFTER_SECONDS },
+  });
+}
+
+/** A Redis operation whose failure becomes `unavailable`. The connection's own errors are already logged by whoever created the client. */
 async function unavailableOnFailure<T>(operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    throw new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later', {
-      cause: error,
-      headers: { 'retry-after': REDIS_RETRY_AFTER_SECONDS },
-    });
+    throw unavailable(error);
   }
 }

@@ -54,7 +54,8 @@ export class UserAdmin {
       isAdmin: input.isAdmin === true,
       isActive: input.isActive !== false,
     });
-    await this.record(by, 'user.created', user.id, { imported: true });
+    // As create() does: an imported administrator (or a dormant account) must be visible in the audit.
+    await this.record(by, 'user.created', user.id, { imported: true, is_admin: user.isAdmin, ...(user.isActive ? {} : { is_active: false }) });
     await this.parts.afterCreate?.(user);
     return user;
   }
@@ -62,24 +63,37 @@ export class UserAdmin {
   /**
    * Updates name/flags; deactivation ends every session and token of the user, and of the
    * user's OAuth clients, at once; removing the admin flag ends the user's access tokens (their
-   * sessions stay: a refresh issues tokens without the admin role).
+   * sessions stay: a refresh issues tokens without the admin role). If that revocation fails, the
+   * committed change is still audited (`details.revocation: "failed"`) before the error propagates.
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
     const before = await this.parts.users.findById(id);
     if (before === undefined) return undefined;
     const user = await this.parts.users.update(id, changes);
     if (user === undefined) return undefined;
+    // Never throws (a lost announcement is logged): the change is committed, so what follows
+    // must run whatever the bus does.
     await this.parts.userStatus.invalidate(id);
     const deactivated = before.isActive && !user.isActive;
     // Issued tokens carry `roles: ["admin"]`, which services verifying with only the JWKS read as
     // every permission (fastify-token-guard.ts): they must not outlive the demotion.
     const demoted = before.isAdmin && !user.isAdmin;
-    if (deactivated) {
-      await this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor });
-      await this.revokeClientTokens(id);
-    } else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
-    await this.record(by, deactivated ? 'user.deactivated' : 'user.updated', id, {
-      fields: Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k),
+    const action = deactivated ? 'user.deactivated' : 'user.updated';
+    const fields = Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k);
+    try {
+      if (deactivated) {
+        await runEach([() => this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor }), () => this.revokeClientTokens(id)]);
+      } else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
+    } catch (error) {
+      // Recorded after the revocation, not before, so the event says what was done: the change
+      // stands (it is committed) but its revocation did not complete, and the caller gets the
+      // error (503 when the denylist is unavailable). Recorded before the error propagates, or
+      // the audit log would miss a change that is in force.
+      await this.record(by, action, id, { fields, revocation: 'failed' });
+      throw error;
+    }
+    await this.record(by, action, id, {
+      fields,
       // Worded so the audit redactor (which hides values under token-like names) keeps it.
       ...(demoted && !deactivated ? { revoked: 'issued access' } : {}),
     });
@@ -114,8 +128,16 @@ export class UserAdmin {
   async delete(id: string, by: Actor): Promise<boolean> {
     const deleted = await this.parts.users.delete(id);
     if (!deleted) return false;
-    await this.parts.auth.revokeIssuedTokens(id);
+    // Never throws; first, so this instance refuses the user's tokens whatever follows.
     await this.parts.userStatus.invalidate(id);
+    try {
+      await this.parts.auth.revokeIssuedTokens(id);
+    } catch (error) {
+      // The deletion is committed, so it is audited even though the marker could not be written
+      // (the status check still refuses the tokens: here at once, elsewhere within the cache bounds).
+      await this.record(by, 'user.deleted', id, { revocation: 'failed' });
+      throw error;
+    }
     await this.record(by, 'user.deleted', id);
     return true;
   }
@@ -144,4 +166,21 @@ export class UserAdmin {
       ...(details === undefined ? {} : { details }),
     });
   }
+}
+
+/**
+ * Runs every step even when an earlier one fails, then rethrows the first failure: each step
+ * ends access by another route (sessions, client tokens), so one broken store must not spare
+ * the others.
+ */
+async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw failures[0];
 }

@@ -19,6 +19,19 @@ interface CachedStatus {
   readonly loadedAt: number;
 }
 
+/** Limits of a UserStatusCache and whom to tell of an unannounced change; all optional. */
+export interface UserStatusCacheOptions {
+  readonly maxEntries?: number;
+  /** @default 30_000 */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+  /**
+   * Told when a change could not be published to other instances (Redis down); `invalidate`
+   * then resolves anyway, because the change is committed and its bounds still hold.
+   */
+  readonly onPublishError?: (error: unknown, userId: string) => void;
+}
+
 /**
  * In-process cache of users' active/admin flags, so a guarded request does not query the
  * database. Every change publishes `{topic: 'user', id}` on the invalidation bus; each
@@ -36,7 +49,7 @@ export class UserStatusCache {
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
     private readonly bus: InvalidationBus,
-    options: { readonly maxEntries?: number; readonly ttlMs?: number; readonly now?: () => number } = {},
+    private readonly options: UserStatusCacheOptions = {},
   ) {
     const ttlMs = options.ttlMs ?? 30_000;
     this.cache = new LRUCache({ max: options.maxEntries ?? 50_000, ttl: ttlMs });
@@ -63,11 +76,25 @@ export class UserStatusCache {
     return status;
   }
 
-  /** Tells every instance that a user changed (deactivated, deleted, admin flag). */
+  /**
+   * Tells every instance that a user changed (deactivated, deleted, admin flag); never throws.
+   *
+   * This instance forgets the entry before publishing, so the change holds here whatever the bus
+   * does. A failed publish is reported to `onPublishError` and swallowed: the change is already
+   * committed, and failing the caller would skip its session revocation and audit. Another
+   * instance that misses the message still serves the old status for at most its TTL (30 s by
+   * default, `ttlMs`); while its own subscription is down (Redis down) it serves entries for at
+   * most UNHEARD_BUS_MAX_AGE_MS (1 s, cache-max-age.ts), and it drops every entry when the
+   * subscription comes back (createRedisInvalidationBus).
+   */
   async invalidate(userId: string): Promise<void> {
     this.generation += 1;
     this.cache.delete(userId);
-    await this.bus.publish({ topic: 'user', id: userId });
+    try {
+      await this.bus.publish({ topic: 'user', id: userId });
+    } catch (error) {
+      this.options.onPublishError?.(error, userId);
+    }
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { DatabaseBackedRevocationList, RedisRevocationList, type RevocationList } from '../../src/identity/revocation-list.js';
+import { RevocationRows } from '../../src/identity/revocation-rows.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
@@ -63,15 +64,20 @@ describeEachDatabase('revocation markers in the database-backed list', (dialect)
 
 describeWithRedis('revocation markers in Redis', () => {
   let redis: TestRedis;
+  let storage: Storage;
   beforeEach(async () => {
     redis = await createTestRedis();
+    storage = await createTestStorage('sqlite');
   });
-  afterEach(async () => redis.cleanup());
+  afterEach(async () => {
+    await redis.cleanup();
+    await storage.close();
+  });
 
-  raisedMarkerSuite(() => new RedisRevocationList(redis.redis, redis.prefix, () => NOW));
+  raisedMarkerSuite(() => new RedisRevocationList(redis.redis, redis.prefix, () => NOW, new RevocationRows(storage.db)));
 
   it('keeps the larger value and never shortens the key’s TTL', async () => {
-    const list = new RedisRevocationList(redis.redis, redis.prefix, () => NOW);
+    const list = new RedisRevocationList(redis.redis, redis.prefix, () => NOW, new RevocationRows(storage.db));
     await list.revokeUser('u1', { atMs: NOW + 2000, untilMs: NOW + 2000 + LIFETIME });
     await list.revokeUser('u1', { atMs: NOW + 1000, untilMs: NOW + 1000 + 10_000 });
     const key = `${redis.prefix}revoked:user:u1`;
@@ -109,5 +115,8 @@ describeWithRedis('token checks while Redis is down', () => {
       expect(response.headers['retry-after']).toBe('1');
     }
     expect(t.logs.some((line) => line.msg === 'unhandled error')).toBe(false);
+    // The outage is said once, not with a stack per request.
+    expect(t.logs.filter((line) => line.msg === 'request failed')).toEqual([]);
+    expect(t.logs.filter((line) => String(line.msg).startsWith('answering 503'))).toHaveLength(1);
   });
 });

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, expect, inject, it, vi } from 'vitest';
+import { RedisRevocationList } from '../../src/identity/revocation-list.js';
+import { RevocationRows } from '../../src/identity/revocation-rows.js';
+import type { Storage } from '../../src/storage/index.js';
+import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
+import { createTestRedis, type TestRedis } from '../helpers/redis.js';
+
+const NOW = 1_800_000_000_000;
+const LIFETIME = 930_000;
+const token = (jti: string, extra: { userId?: string; sessionId?: string; issuedAtMs?: number } = {}) => ({
+  jti,
+  userId: extra.userId ?? 'someone',
+  issuedAtMs: extra.issuedAtMs ?? NOW,
+  sessionId: extra.sessionId,
+});
+
+/** What a Redis restart without persistence, or a FLUSHDB, leaves of Warden's keys: nothing. */
+async function forgetEverything(redis: TestRedis): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.redis.scan(cursor, 'MATCH', `${redis.prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** The database is the record of revocations; Redis serves the checks and may forget or miss them. */
+describeEachDatabase('revocations with Redis: the database keeps them', (dialect) => {
+  let storage: Storage;
+  let redis: TestRedis;
+  const instance = (options: ConstructorParameters<typeof RedisRevocationList>[4] = {}) =>
+    new RedisRevocationList(redis.redis, redis.prefix, () => NOW, new RevocationRows(storage.db), options);
+
+  beforeEach(async (context) => {
+    if (!inject('redisAvailable')) context.skip();
+    storage = await createTestStorage(dialect);
+    redis = await createTestRedis();
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await redis?.cleanup();
+    await storage?.close();
+  });
+
+  it('a logged-out token, an ended session and a logout-all stay revoked after Redis forgets every key', async () => {
+    const a = instance();
+    await a.revokeToken('logged-out', NOW + LIFETIME);
+    await a.revokeSession('ended-session', NOW + LIFETIME);
+    await a.revokeUser('user-1', { atMs: NOW, untilMs: NOW + LIFETIME });
+    await forgetEverything(redis);
+    // On this instance and on another one sharing the Redis and the database.
+    for (const list of [a, instance()]) {
+      expect(await list.isRevoked(token('logged-out'))).toBe(true);
+      expect(await list.isRevoked(token('fresh', { sessionId: 'ended-session' }))).toBe(true);
+      expect(await list.isRevoked(token('fresh', { userId: 'user-1', issuedAtMs: NOW - 1 }))).toBe(true);
+      expect(await list.isRevoked(token('fresh', { userId: 'user-1', issuedAtMs: NOW + 1 }))).toBe(false);
+      expect(await list.isRevoked(token('fresh', { sessionId: 'live-session' }))).toBe(false);
+    }
+    // Refilled: the next check needs no second fill.
+    expect(await redis.redis.get(`${redis.prefix}revoked:jti:logged-out`)).toBe('1');
+  });
+
+  it('a revocation whose Redis write fails still succeeds, is kept in the database, and reaches Redis before this instance answers again', async () => {
+    const reported: unknown[] = [];
+    const a = instance({ onRedisError: (error) => reported.push(error) });
+    expect(await a.isRevoked(token('warm-up'))).toBe(false);
+    vi.spyOn(redis.redis, 'set').mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
+    await a.revokeToken('during-outage', NOW + LIFETIME);
+    expect(reported).toHaveLength(1);
+    expect(await storage.db.selectFrom('revoked_tokens').select('subject').execute()).toEqual([{ subject: 'jti:during-outage' }]);
+    expect(await a.isRevoked(token('during-outage'))).toBe(true);
+    expect(await instance().isRevoked(token('during-outage'))).toBe(true);
+  });
+
+  it('copies a missed revocation to Redis on its own, for the other instances, without waiting for a check here', async () => {
+    const a = instance();
+    expect(await a.isRevoked(token('warm-up'))).toBe(false);
+    vi.spyOn(redis.redis, 'set').mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
+    await a.revokeUser('user-2', { atMs: NOW, untilMs: NOW + LIFETIME });
+    await a.revokeToken('missed', NOW + LIFETIME);
+    const other = instance();
+    await vi.waitFor(async () => expect(await other.isRevoked(token('missed'))).toBe(true), { timeout: 10_000, interval: 100 });
+    expect(await other.isRevoked(token('t', { userId: 'user-2', issuedAtMs: NOW }))).toBe(true);
+  });
+
+  it('fails closed while Redis cannot answer, and does not read the table for every check', async () => {
+    const a = instance();
+    await a.revokeToken('revoked', NOW + LIFETIME);
+    vi.spyOn(redis.redis, 'mget').mockRejectedValue(new Error('connect ECONNREFUSED'));
+    vi.spyOn(redis.redis, 'exists').mockRejectedValue(new Error('connect ECONNREFUSED'));
+    const reads = vi.spyOn(RevocationRows.prototype, 'unexpired');
+    for (let i = 0; i < 5; i++) await expect(a.isRevoked(token('revoked'))).rejects.toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(reads).not.toHaveBeenCalled();
+  });
+
+  it('sweeps expired rows from the database', async () => {
+    let now = NOW;
+    const list = new RedisRevocationList(redis.redis, redis.prefix, () => now, new RevocationRows(storage.db));
+    await list.revokeToken('short', NOW + 1000);
+    await list.revokeToken('long', NOW + LIFETIME);
+    now = NOW + 2000;
+    await list.sweep(now);
+    expect(await storage.db.selectFrom('revoked_tokens').select('subject').execute()).toEqual([{ subject: 'jti:long' }]);
+  });
+});

@@ -1,0 +1,161 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WardenError } from '../../src/errors/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, identityOfApp, login, seedUser } from './identity-helpers.js';
+
+/**
+ * A user change must not be undone by a failed announcement (Redis down): the change is
+ * committed before it is announced, so its session/token revocation and its audit event have
+ * to follow whatever the invalidation bus does.
+ */
+describe('user changes while the invalidation bus cannot publish', () => {
+  let t: TestApp;
+  let adminToken: string;
+  const CLIENT_ID = 'client-owned-by-the-user';
+
+  beforeEach(async () => {
+    t = await createTestApp();
+    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
+    adminToken = (await login(t.app, admin.email)).access_token;
+    // Stands in for the OAuth domain's list: every user owns one client here.
+    identityOfApp(t).registerOwnedClients(async () => [CLIENT_ID]);
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await t.close();
+  });
+
+  /** Makes every publish fail the way ioredis does when Redis is down. */
+  const breakBus = () => vi.spyOn(t.context.invalidation, 'publish').mockRejectedValue(new Error('Connection is closed.'));
+  const patch = (id: string, payload: Record<string, unknown>) => t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload });
+  const me = (token: string) => t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(token) });
+  const auditOf = async (id: string, action: string) =>
+    (await t.context.storage.db.selectFrom('audit_events').select(['details', 'outcome']).where('entity_id', '=', id).where('action', '=', action).execute()).map((row) => ({
+      outcome: row.outcome,
+      details: row.details === null ? null : (JSON.parse(String(row.details)) as unknown),
+    }));
+  const markerFor = (subject: string) => identityOfApp(t).revocations.isRevoked({ jti: 'any', userId: subject, issuedAtMs: Date.now() - 1000 });
+
+  it('deactivation answers 200, revokes sessions and tokens, and is audited; a later reactivation does not revive them', async () => {
+    const user = await seedUser(t, { email: 'leaver@example.test' });
+    const tokens = await login(t.app, user.email);
+    expect((await me(tokens.access_token)).statusCode).toBe(200);
+    const publish = breakBus();
+
+    const response = await patch(user.id, { is_active: false });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ is_active: false });
+    expect(publish).toHaveBeenCalledWith({ topic: 'user', id: user.id });
+
+    const sessions = await t.context.storage.db.selectFrom('auth_sessions').select(['revoked_at', 'revoked_reason']).where('user_id', '=', user.id).execute();
+    expect(sessions).not.toHaveLength(0);
+    for (const session of sessions) expect(session).toMatchObject({ revoked_reason: 'user_deactivated' });
+    for (const session of sessions) expect(session.revoked_at).not.toBeNull();
+    expect((await me(tokens.access_token)).statusCode).toBe(401);
+    expect(await markerFor(user.id)).toBe(true);
+    expect(await markerFor(CLIENT_ID)).toBe(true);
+    expect(await auditOf(user.id, 'user.deactivated')).toEqual([{ outcome: 'success', details: { fields: ['is_active'] } }]);
+    expect(await auditOf(user.id, 'auth.logout')).toHaveLength(1);
+    // The lost announcement is reported, without failing the change.
+    expect(t.logs.some((line) => String(line.msg).startsWith('user change not announced') && line.user_id === user.id)).toBe(true);
+
+    // Redis is back and the user is reactivated: the old credentials stay dead.
+    publish.mockRestore();
+    expect((await patch(user.id, { is_active: true })).statusCode).toBe(200);
+    expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
+    const refresh = await t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: tokens.refresh_token } });
+    expect(refresh.statusCode).toBe(401);
+  });
+
+  it('a demotion still revokes the issued access tokens and is audited', async () => {
+    const second = await seedUser(t, { email: 'second@example.test', isAdmin: true });
+    const tokens = await login(t.app, second.email);
+    breakBus();
+
+    const response = await patch(second.id, { is_admin: false });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toMatchObject({ is_admin: false });
+    expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
+    expect(await markerFor(second.id)).toBe(true);
+    expect(await auditOf(second.id, 'user.updated')).toEqual([{ outcome: 'success', details: { fields: ['is_admin'], revoked: 'issued access' } }]);
+  });
+
+  it('a deletion answers 204, writes its revocation marker and is audited', async () => {
+    const user = await seedUser(t, { email: 'gone@example.test' });
+    const tokens = await login(t.app, user.email);
+    breakBus();
+
+    const response = await t.app.inject({ method: 'DELETE', url: `/v1/users/${user.id}`, headers: bearer(adminToken) });
+    expect(response.statusCode).toBe(204);
+    expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
+    expect(await markerFor(user.id)).toBe(true);
+    expect(await auditOf(user.id, 'user.deleted')).toEqual([{ outcome: 'success', details: null }]);
+  });
+});
+
+/**
+ * When a revocation itself fails (the denylist store is unavailable), the caller gets the error,
+ * but the change is committed and in force: its audit event must exist, saying the revocation
+ * did not complete.
+ */
+describe('user changes while the revocation store is unavailable', () => {
+  let t: TestApp;
+  let adminToken: string;
+  const CLIENT_ID = 'client-owned-by-the-user';
+  const unavailable = () => new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later');
+
+  beforeEach(async () => {
+    t = await createTestApp();
+    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
+    adminToken = (await login(t.app, admin.email)).access_token;
+    identityOfApp(t).registerOwnedClients(async () => [CLIENT_ID]);
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await t.close();
+  });
+
+  const patch = (id: string, payload: Record<string, unknown>) => t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload });
+  const auditDetails = async (id: string, action: string) =>
+    (await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', id).where('action', '=', action).execute()).map((row) =>
+      row.details === null ? null : (JSON.parse(String(row.details)) as unknown),
+    );
+
+  it('a deactivation whose revocation fails answers 503 and is still audited; sessions end and client markers are still attempted', async () => {
+    const user = await seedUser(t, { email: 'leaver@example.test' });
+    await login(t.app, user.email);
+    const identity = identityOfApp(t);
+    const original = identity.revocations.revokeUser.bind(identity.revocations);
+    // The user's own marker fails; the client's must still be written.
+    const revokeUser = vi.spyOn(identity.revocations, 'revokeUser').mockImplementation(async (subject, options) => {
+      if (subject === user.id) throw unavailable();
+      await original(subject, options);
+    });
+
+    const response = await patch(user.id, { is_active: false });
+    expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    expect((await t.context.storage.db.selectFrom('users').select('is_active').where('id', '=', user.id).executeTakeFirstOrThrow()).is_active).toBeFalsy();
+    expect(await auditDetails(user.id, 'user.deactivated')).toEqual([{ fields: ['is_active'], revocation: 'failed' }]);
+    const sessions = await t.context.storage.db.selectFrom('auth_sessions').select('revoked_at').where('user_id', '=', user.id).execute();
+    for (const session of sessions) expect(session.revoked_at).not.toBeNull();
+    expect(revokeUser).toHaveBeenCalledWith(CLIENT_ID, expect.anything());
+    expect(await identity.revocations.isRevoked({ jti: 'any', userId: CLIENT_ID, issuedAtMs: Date.now() - 1000 })).toBe(true);
+  });
+
+  it('a demotion whose revocation fails answers 503 and is audited without claiming the tokens were revoked', async () => {
+    const second = await seedUser(t, { email: 'second@example.test', isAdmin: true });
+    vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
+
+    expect((await patch(second.id, { is_admin: false })).json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    expect(await auditDetails(second.id, 'user.updated')).toEqual([{ fields: ['is_admin'], revocation: 'failed' }]);
+  });
+
+  it('a deletion whose revocation fails answers 503 and is still audited', async () => {
+    const user = await seedUser(t, { email: 'gone@example.test' });
+    vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
+
+    const response = await t.app.inject({ method: 'DELETE', url: `/v1/users/${user.id}`, headers: bearer(adminToken) });
+    expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    expect(await auditDetails(user.id, 'user.deleted')).toEqual([{ revocation: 'failed' }]);
+  });
+});

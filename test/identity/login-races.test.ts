@@ -47,24 +47,29 @@ describeEachDatabase('a login racing a change of the user', (dialect) => {
   afterEach(async () => t.close());
 
   const loginRequest = (email: string, password = STRONG_PASSWORD) => t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+  /** A login with the old password, held after its verification while the owner changes the password, then let go. */
+  const loginStraddlingPasswordChange = async (identity: IdentityService, email: string, ownerToken: string) => {
+    const held = holdNextVerification(identity);
+    const racing = loginRequest(email);
+    await held.reached;
+    const change = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/password',
+      headers: bearer(ownerToken),
+      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
+    });
+    expect(change.statusCode).toBe(204);
+    held.release();
+    const raced = await racing;
+    held.restore();
+    return raced;
+  };
 
   it('a login with the old password that straddles a password change is refused, and leaves no session', async () => {
     const identity = identityOfApp(t);
     const user = await seedUser(t, { email: 'victim@example.test' });
     const victim = await login(t.app, user.email);
-    const held = holdNextVerification(identity);
-    const attacker = loginRequest(user.email);
-    await held.reached;
-    const change = await t.app.inject({
-      method: 'POST',
-      url: '/v1/auth/password',
-      headers: bearer(victim.access_token),
-      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
-    });
-    expect(change.statusCode).toBe(204);
-    held.release();
-    const raced = await attacker;
-    held.restore();
+    const raced = await loginStraddlingPasswordChange(identity, user.email, victim.access_token);
     // Exactly what a wrong password gets.
     expect(raced.statusCode).toBe(401);
     expect(raced.json()).toMatchObject({ code: 'invalid_credentials' });
@@ -103,19 +108,7 @@ describeEachDatabase('a login racing a change of the user', (dialect) => {
     // The owner's session from before the import was upgraded: a token without a login.
     const session = await identity.sessions.create(user.id, { ip: '192.0.2.1', userAgent: 'owner' });
     const owner = await identity.issuer.issue({ userId: user.id, sessionId: session.sessionId });
-    const held = holdNextVerification(identity);
-    const racing = loginRequest(user.email);
-    await held.reached;
-    const change = await t.app.inject({
-      method: 'POST',
-      url: '/v1/auth/password',
-      headers: bearer(owner.token),
-      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
-    });
-    expect(change.statusCode).toBe(204);
-    held.release();
-    expect((await racing).statusCode).toBe(401);
-    held.restore();
+    expect((await loginStraddlingPasswordChange(identity, user.email, owner.token)).statusCode).toBe(401);
     expect((await loginRequest(user.email, OTHER_PASSWORD)).statusCode).toBe(200);
     expect((await loginRequest(user.email, STRONG_PASSWORD)).statusCode).toBe(401);
   });

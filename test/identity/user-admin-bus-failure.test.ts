@@ -3,6 +3,17 @@ import { WardenError } from '../../src/errors/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { bearer, identityOfApp, login, seedUser } from './identity-helpers.js';
 
+const CLIENT_ID = 'client-owned-by-the-user';
+
+/** An app with a signed-in administrator, where every user owns one OAuth client (standing in for the OAuth domain's list). */
+async function appWithAdmin(): Promise<{ t: TestApp; adminToken: string }> {
+  const t = await createTestApp();
+  const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
+  const adminToken = (await login(t.app, admin.email)).access_token;
+  identityOfApp(t).registerOwnedClients(async () => [CLIENT_ID]);
+  return { t, adminToken };
+}
+
 /**
  * A user change must not be undone by a failed announcement (Redis down): the change is
  * committed before it is announced, so its session/token revocation and its audit event have
@@ -11,15 +22,7 @@ import { bearer, identityOfApp, login, seedUser } from './identity-helpers.js';
 describe('user changes while the invalidation bus cannot publish', () => {
   let t: TestApp;
   let adminToken: string;
-  const CLIENT_ID = 'client-owned-by-the-user';
-
-  beforeEach(async () => {
-    t = await createTestApp();
-    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
-    adminToken = (await login(t.app, admin.email)).access_token;
-    // Stands in for the OAuth domain's list: every user owns one client here.
-    identityOfApp(t).registerOwnedClients(async () => [CLIENT_ID]);
-  });
+  beforeEach(async () => ({ t, adminToken } = await appWithAdmin()));
   afterEach(async () => {
     vi.restoreAllMocks();
     await t.close();
@@ -101,15 +104,8 @@ describe('user changes while the invalidation bus cannot publish', () => {
 describe('user changes while the revocation store is unavailable', () => {
   let t: TestApp;
   let adminToken: string;
-  const CLIENT_ID = 'client-owned-by-the-user';
   const unavailable = () => new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later');
-
-  beforeEach(async () => {
-    t = await createTestApp();
-    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
-    adminToken = (await login(t.app, admin.email)).access_token;
-    identityOfApp(t).registerOwnedClients(async () => [CLIENT_ID]);
-  });
+  beforeEach(async () => ({ t, adminToken } = await appWithAdmin()));
   afterEach(async () => {
     vi.restoreAllMocks();
     await t.close();

@@ -9,6 +9,7 @@ import { buildApp } from './build-app.js';
 import { listenAndLogAddress } from './listen.js';
 import { closeContext, createContext, type CreateContextOptions } from './create-context.js';
 import { withCheckedDatabase } from './secret-key-check.js';
+import { redisEvictionRisk } from './redis-eviction.js';
 import { whenRedisReady } from './redis-ready.js';
 import { pinTickObjectShape } from './tick-object-shape.js';
 import type { RouteModule } from './routes/index.js';
@@ -83,6 +84,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
       // Until it is, caches here would not hear of revocations on other instances.
       context.logger.warn({ waited_ms: REDIS_START_WAIT_MS }, 'invalidation bus not subscribed at start; listening anyway');
     }
+    const evictionRisk = context.redis?.status === 'ready' ? await redisEvictionRisk(context.redis) : undefined;
+    if (evictionRisk !== undefined) context.logger.warn(evictionRisk);
     // Logs the address as a field the log redaction keeps, instead of Fastify's masked text.
     await listenAndLogAddress(app, { host: settings.host, port: settings.port });
     // First run without a UI: a first admin whose one-time password is printed below, once.

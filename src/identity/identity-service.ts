@@ -97,6 +97,8 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now, new RevocationRows(db), {
           onRedisError: (error) =>
             context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a revocation did not reach Redis; it stands in the database and is copied to Redis when Redis answers'),
+          onWatchError: (error) =>
+            context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'could not look in the database for revocations that Redis missed; looking again in a second'),
         });
   const userStatus = new UserStatusCache(db, context.invalidation, {
     onPublishError: (error, userId) =>
@@ -171,6 +173,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   sweeper.unref();
   context.onClose.push(() => {
     clearInterval(sweeper);
+    revocations.close?.();
     userStatus.close();
     keys.close();
   });

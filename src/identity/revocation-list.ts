@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { WardenError } from '../errors/index.js';
@@ -30,8 +31,10 @@ export interface RevocationList {
   /** Denies every access token of one session (logout, a revoked session, refresh-token theft). */
   revokeSession(sessionId: string, untilMs: number): Promise<void>;
   isRevoked(query: RevocationQuery): Promise<boolean>;
-  /** Drops expired entries (memory backend); no-op for Redis (keys carry a TTL). */
+  /** Drops expired entries (memory, and the database rows behind either backend). */
   sweep(nowMs: number): Promise<void>;
+  /** Stops background work (the Redis backend's watch of the database). */
+  close?(): void;
 }
 
 // Revoked when issued at or before the marker (ties count as revoked: fail closed).
@@ -115,21 +118,44 @@ return 1
 
 const RAISE_MARKER = 'wardenRaiseRevocationMarker';
 
-type RedisWithRaiseMarker = Redis & {
+/**
+ * Marks Redis as filled from the database, but only if it is still the Redis the fill began
+ * in: KEYS[1] the canary the fill read at its start, KEYS[2] the `loaded` key, ARGV[1] the
+ * canary's value. A flush (or a restart) during the fill takes the canary with it, and the
+ * fill must then begin again rather than vouch for keys that are gone.
+ */
+const COMPLETE_FILL_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], '1')
+  return 1
+end
+return 0
+`;
+
+const COMPLETE_FILL = 'wardenCompleteRevocationFill';
+
+type RedisWithScripts = Redis & {
   [RAISE_MARKER](key: string, atMs: string, ttlMs: string): Promise<number>;
+  [COMPLETE_FILL](canaryKey: string, loadedKey: string, canary: string): Promise<number>;
 };
 
 /** How long a caller is asked to wait when Redis cannot answer (as the rate limiter's 503 does). */
 const REDIS_RETRY_AFTER_SECONDS = '1';
 
-/** How often a revocation that Redis missed is offered to it again, until it takes it. */
-const RESYNC_RETRY_MS = 1000;
+/** How often each instance looks in the database for a revocation that Redis missed. */
+const WATCH_INTERVAL_MS = 1000;
+/** After a failed fill, checks fail closed at once for this long instead of each reading the table. */
+const FILL_BACKOFF_MS = 1000;
+/** Fills that find Redis emptied under them before giving up (503) until the next check. */
+const FILL_ATTEMPTS = 3;
 /** Rows written to Redis per batch when it is filled from the database. */
-const RESYNC_BATCH = 500;
+const FILL_BATCH = 500;
 
 export interface RedisRevocationListOptions {
   /** Told when Redis missed a revocation (it stands in the database and reaches Redis later). */
   readonly onRedisError?: (error: unknown) => void;
+  /** Told when the database could not be asked whether Redis missed a revocation. */
+  readonly onWatchError?: (error: unknown) => void;
 }
 
 /**
@@ -137,23 +163,28 @@ export interface RedisRevocationListOptions {
  * revocation on one instance holds on all of them at once; keys expire with the token.
  *
  * Redis is not the record, the database is: every revocation is written to `revoked_tokens`
- * first. A Redis that keeps nothing on disk forgets every revocation when it restarts, and so
- * does a flush; a `loaded` key, written after Redis has been filled from the database, tells
- * the two apart from "nothing revoked": when it is missing, a check first fills Redis from the
- * database (one fill at a time per instance). A revocation whose Redis write fails still
- * stands (the database has it, and checks cannot answer while Redis is down); this instance
- * then fills Redis again before its next check answers, and retries every second until Redis
- * takes it. When Redis cannot answer a check, the check fails closed with 503
- * `service_unavailable` and `Retry-After`, as for every unavailable dependency.
+ * first, and Redis is filled from it whenever it may lack something:
+ * - **Redis forgot** (a restart without persistence, a flush): a `loaded` key, set when a fill
+ *   completes, is then missing, and the next check on any instance fills Redis before it
+ *   answers. A canary key read at the fill's start must still be there at its end, or the fill
+ *   begins again: a flush during a fill must not be vouched for.
+ * - **Redis missed a write** (it failed): the revocation still succeeds, and a mark in
+ *   `system_state` says so. Every instance looks for that mark each second; while it is set,
+ *   checks fill Redis first, and a completed fill clears it. So every instance, also one that
+ *   starts later, learns of it within about a second, even if the one that wrote it is gone.
+ * When Redis cannot answer, checks fail closed with 503 `service_unavailable` and `Retry-After`.
  */
 export class RedisRevocationList implements RevocationList {
-  private readonly client: RedisWithRaiseMarker;
+  private readonly client: RedisWithScripts;
   private readonly loadedKey: string;
-  /** A revocation reached the database but not Redis. */
+  private readonly canaryKey: string;
+  /** Redis may lack a revocation: the next check fills it first. */
   private behind = false;
+  /** The database mark the current `behind` came from, cleared after a fill completes. */
+  private behindMark: string | undefined;
   private filling: Promise<void> | undefined;
   private lastFailedFill = Number.NEGATIVE_INFINITY;
-  private retry: NodeJS.Timeout | undefined;
+  private readonly watch: NodeJS.Timeout;
 
   constructor(
     redis: Redis,
@@ -163,8 +194,12 @@ export class RedisRevocationList implements RevocationList {
     private readonly options: RedisRevocationListOptions = {},
   ) {
     if (!(RAISE_MARKER in redis)) redis.defineCommand(RAISE_MARKER, { numberOfKeys: 1, lua: RAISE_MARKER_LUA });
-    this.client = redis as RedisWithRaiseMarker;
+    if (!(COMPLETE_FILL in redis)) redis.defineCommand(COMPLETE_FILL, { numberOfKeys: 2, lua: COMPLETE_FILL_LUA });
+    this.client = redis as RedisWithScripts;
     this.loadedKey = `${prefix}revoked:loaded`;
+    this.canaryKey = `${prefix}revoked:canary`;
+    this.watch = setInterval(() => void this.lookForMissedWrites(), WATCH_INTERVAL_MS);
+    this.watch.unref();
   }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
@@ -198,6 +233,10 @@ export class RedisRevocationList implements RevocationList {
     await this.rows.deleteExpired(nowMs);
   }
 
+  close(): void {
+    clearInterval(this.watch);
+  }
+
   /** The check against Redis; undefined when Redis has not been filled from the database. */
   private async ask(query: RevocationQuery): Promise<boolean | undefined> {
     const [token, user, session, loaded] = await unavailableOnFailure(
@@ -214,24 +253,35 @@ export class RedisRevocationList implements RevocationList {
     return loaded === null || loaded === undefined ? undefined : false;
   }
 
-  /** Writes a revocation to Redis; a failure leaves it to the next fill instead of failing the revocation. */
+  /**
+   * Writes a revocation to Redis. A failure does not fail the revocation (the database has it,
+   * and checks fail closed while Redis is down): it is marked in the database for every
+   * instance to refill Redis from the table before trusting it again.
+   */
   private async mirror(write: () => Promise<unknown>): Promise<void> {
     try {
       await write();
     } catch (error) {
       this.behind = true;
       this.options.onRedisError?.(error);
-      this.scheduleRetry();
+      await this.rows.markRedisBehind(this.now());
     }
   }
 
-  private scheduleRetry(): void {
-    if (this.retry !== undefined || this.client.status === 'end') return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (this.behind) this.fill().catch(() => this.scheduleRetry());
-    }, RESYNC_RETRY_MS);
-    this.retry.unref();
+  /** One look at the database's mark; runs each second on every instance. */
+  private async lookForMissedWrites(): Promise<void> {
+    try {
+      const mark = await this.rows.redisBehindMark();
+      if (mark === undefined) return;
+      this.behind = true;
+      this.behindMark = mark;
+      // Filled now rather than at the next check, so that an instance without token traffic
+      // still clears the mark once Redis takes the rows.
+      await this.fill();
+    } catch (error) {
+      // A fill that failed already leaves `behind` set; this only tells why, when it was the database.
+      if (!(error instanceof WardenError)) this.options.onWatchError?.(error);
+    }
   }
 
   /**
@@ -239,8 +289,8 @@ export class RedisRevocationList implements RevocationList {
    * failed fill, checks fail closed at once for a second instead of each reading the table again.
    */
   private fill(): Promise<void> {
-    if (this.filling === undefined && this.now() - this.lastFailedFill < RESYNC_RETRY_MS) {
-      return Promise.reject(unavailable(new Error('Redis missed revocations and could not be filled a moment ago')));
+    if (this.filling === undefined && this.now() - this.lastFailedFill < FILL_BACKOFF_MS) {
+      return Promise.reject(unavailable(new Error('Redis could not be filled with the revocations a moment ago')));
     }
     this.filling ??= this.copyRowsToRedis().finally(() => {
       this.filling = undefined;
@@ -251,18 +301,30 @@ export class RedisRevocationList implements RevocationList {
   private async copyRowsToRedis(): Promise<void> {
     // Cleared first: a revocation that misses Redis while this runs sets it again.
     this.behind = false;
+    const mark = this.behindMark;
+    this.behindMark = undefined;
     try {
-      // Redis is asked before the table is read, so a Redis that is down costs no database read.
-      await unavailableOnFailure(this.client.exists(this.loadedKey));
-      const rows = await this.rows.unexpired(this.now());
-      for (let i = 0; i < rows.length; i += RESYNC_BATCH) {
-        await Promise.all(
-          rows.slice(i, i + RESYNC_BATCH).map((row) => (row.kind === 'user' ? this.writeUser(row.id, row.notBeforeMs, row.expiresAtMs) : this.writeToken(row.kind, row.id, row.expiresAtMs))),
-        );
+      for (let attempt = 1; attempt <= FILL_ATTEMPTS; attempt++) {
+        // Redis is asked before the table is read, so a Redis that is down costs no database
+        // read. Fills running at once on several instances share one canary.
+        await unavailableOnFailure(this.client.set(this.canaryKey, randomUUID(), 'NX'));
+        const canary = await unavailableOnFailure(this.client.get(this.canaryKey));
+        if (canary === null) continue;
+        const rows = await this.rows.unexpired(this.now());
+        for (let i = 0; i < rows.length; i += FILL_BATCH) {
+          await Promise.all(
+            rows.slice(i, i + FILL_BATCH).map((row) => (row.kind === 'user' ? this.writeUser(row.id, row.notBeforeMs, row.expiresAtMs) : this.writeToken(row.kind, row.id, row.expiresAtMs))),
+          );
+        }
+        if ((await unavailableOnFailure(this.client[COMPLETE_FILL](this.canaryKey, this.loadedKey, canary))) === 1) {
+          if (mark !== undefined) await this.rows.clearRedisBehind(mark);
+          return;
+        }
       }
-      await unavailableOnFailure(this.client.set(this.loadedKey, '1'));
+      throw unavailable(new Error('Redis was emptied again while it was being filled with the revocations'));
     } catch (error) {
       this.behind = true;
+      this.behindMark ??= mark;
       this.lastFailedFill = this.now();
       throw error;
     }

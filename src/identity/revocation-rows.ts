@@ -1,5 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from '../storage/index.js';
+
+/** The `system_state` key whose row says that Redis missed a revocation. */
+const REDIS_BEHIND_KEY = 'revocations_redis_behind';
 
 /** One unexpired revocation as the `revoked_tokens` table keeps it. */
 export type RevocationRow =
@@ -61,6 +65,30 @@ export class RevocationRows {
       }
     }
     return found;
+  }
+
+  /**
+   * Records that Redis missed a revocation (its write failed), for every instance to see: each
+   * one polls this mark and refills Redis from the table while it is set.
+   */
+  async markRedisBehind(atMs: number): Promise<void> {
+    const value = `${atMs}:${randomUUID()}`;
+    await this.db
+      .insertInto('system_state')
+      .values({ key: REDIS_BEHIND_KEY, value, updated_at: atMs })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: atMs }))
+      .execute();
+  }
+
+  /** The current "Redis missed a revocation" mark, if any. */
+  async redisBehindMark(): Promise<string | undefined> {
+    const row = await this.db.selectFrom('system_state').select('value').where('key', '=', REDIS_BEHIND_KEY).executeTakeFirst();
+    return row?.value;
+  }
+
+  /** Clears the mark once Redis has been refilled, unless a newer one replaced it meanwhile. */
+  async clearRedisBehind(mark: string): Promise<void> {
+    await this.db.deleteFrom('system_state').where('key', '=', REDIS_BEHIND_KEY).where('value', '=', mark).execute();
   }
 
   /** Deletes the rows that no longer deny anything. */

@@ -28,8 +28,13 @@ async function forgetEverything(redis: TestRedis): Promise<void> {
 describeEachDatabase('revocations with Redis: the database keeps them', (dialect) => {
   let storage: Storage;
   let redis: TestRedis;
-  const instance = (options: ConstructorParameters<typeof RedisRevocationList>[4] = {}) =>
-    new RedisRevocationList(redis.redis, redis.prefix, () => NOW, new RevocationRows(storage.db), options);
+  let instances: RedisRevocationList[] = [];
+  /** One Warden instance's denylist: all share the Redis and the database. */
+  const instance = (options: ConstructorParameters<typeof RedisRevocationList>[4] = {}) => {
+    const list = new RedisRevocationList(redis.redis, redis.prefix, () => NOW, new RevocationRows(storage.db), options);
+    instances.push(list);
+    return list;
+  };
 
   beforeEach(async (context) => {
     if (!inject('redisAvailable')) context.skip();
@@ -37,6 +42,8 @@ describeEachDatabase('revocations with Redis: the database keeps them', (dialect
     redis = await createTestRedis();
   });
   afterEach(async () => {
+    for (const list of instances) list.close();
+    instances = [];
     vi.restoreAllMocks();
     await redis?.cleanup();
     await storage?.close();
@@ -72,15 +79,35 @@ describeEachDatabase('revocations with Redis: the database keeps them', (dialect
     expect(await instance().isRevoked(token('during-outage'))).toBe(true);
   });
 
-  it('copies a missed revocation to Redis on its own, for the other instances, without waiting for a check here', async () => {
+  it('tells every instance of a missed revocation through the database, also when the instance that missed it is gone', async () => {
     const a = instance();
-    expect(await a.isRevoked(token('warm-up'))).toBe(false);
-    vi.spyOn(redis.redis, 'set').mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
-    await a.revokeUser('user-2', { atMs: NOW, untilMs: NOW + LIFETIME });
-    await a.revokeToken('missed', NOW + LIFETIME);
     const other = instance();
+    expect(await other.isRevoked(token('warm-up'))).toBe(false);
+    vi.spyOn(redis.redis, 'set').mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
+    await a.revokeToken('missed', NOW + LIFETIME);
+    a.close();
+    // The other instance looks each second, and refills Redis before trusting it again.
     await vi.waitFor(async () => expect(await other.isRevoked(token('missed'))).toBe(true), { timeout: 10_000, interval: 100 });
-    expect(await other.isRevoked(token('t', { userId: 'user-2', issuedAtMs: NOW }))).toBe(true);
+    // An instance started afterwards reads it from Redis, and the mark is cleared.
+    expect(await instance().isRevoked(token('missed'))).toBe(true);
+    await vi.waitFor(async () => expect(await new RevocationRows(storage.db).redisBehindMark()).toBeUndefined(), { timeout: 10_000, interval: 100 });
+  });
+
+  it('does not vouch for a fill during which Redis was emptied: it fills again', async () => {
+    const a = instance();
+    await a.revokeToken('logged-out', NOW + LIFETIME);
+    await forgetEverything(redis);
+    const read = RevocationRows.prototype.unexpired;
+    let flushes = 0;
+    vi.spyOn(RevocationRows.prototype, 'unexpired').mockImplementation(async function (this: RevocationRows, nowMs: number) {
+      const rows = await read.call(this, nowMs);
+      // A FLUSHDB (or a restart) lands between reading the table and marking Redis filled.
+      if (flushes++ === 0) await forgetEverything(redis);
+      return rows;
+    });
+    expect(await a.isRevoked(token('logged-out'))).toBe(true);
+    expect(flushes).toBe(2);
+    expect(await redis.redis.get(`${redis.prefix}revoked:jti:logged-out`)).toBe('1');
   });
 
   it('fails closed while Redis cannot answer, and does not read the table for every check', async () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 
 /** A message saying "drop what you cached about X": a user, a key, a role, a jti. */
@@ -31,17 +30,57 @@ export interface InvalidationBus {
   close(): Promise<void>;
 }
 
+/**
+ * Calls every handler of the message's topic, each in its own try: one that throws must not keep
+ * the others' caches from forgetting. Handlers live in a plain map, not an EventEmitter, whose
+ * topic `error` would throw when nobody listens: a message must never be able to name one.
+ */
+class TopicHandlers {
+  private readonly byTopic = new Map<string, Set<InvalidationHandler>>();
+
+  add(topic: string, handler: InvalidationHandler): () => void {
+    let handlers = this.byTopic.get(topic);
+    if (handlers === undefined) {
+      handlers = new Set();
+      this.byTopic.set(topic, handlers);
+    }
+    handlers.add(handler);
+    return () => void this.byTopic.get(topic)?.delete(handler);
+  }
+
+  /** Delivers the message; the errors of handlers that threw (none when all went well). */
+  deliver(message: InvalidationMessage): unknown[] {
+    const errors: unknown[] = [];
+    for (const handler of this.byTopic.get(message.topic) ?? []) {
+      try {
+        handler(message);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    return errors;
+  }
+
+  clear(): void {
+    this.byTopic.clear();
+  }
+}
+
+/** Tells the publisher that local handlers threw (after every handler has run). */
+function throwFailures(errors: unknown[], message: InvalidationMessage): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, `${errors.length} invalidation handlers of topic ${message.topic} failed`);
+}
+
 /** The single-instance bus. */
 export function createMemoryInvalidationBus(): InvalidationBus {
-  const emitter = new EventEmitter();
-  emitter.setMaxListeners(0);
+  const handlers = new TopicHandlers();
   return {
     async publish(message) {
-      emitter.emit(message.topic, message);
+      throwFailures(handlers.deliver(message), message);
     },
     subscribe(topic, handler) {
-      emitter.on(topic, handler);
-      return () => emitter.off(topic, handler);
+      return handlers.add(topic, handler);
     },
     async whenSubscribed() {
       return true;
@@ -50,10 +89,14 @@ export function createMemoryInvalidationBus(): InvalidationBus {
       return true;
     },
     async close() {
-      emitter.removeAllListeners();
+      handlers.clear();
     },
   };
 }
+
+/** Longest topic and id a message from Redis may carry; anything longer is no message of Warden's. */
+const MAX_TOPIC_LENGTH = 64;
+const MAX_ID_LENGTH = 512;
 
 /** Options of the Redis bus. */
 export interface RedisInvalidationBusOptions {
@@ -80,7 +123,7 @@ export interface RedisInvalidationBusOptions {
  * not active `isListening()` says so, which shortens what the caches may serve.
  */
 export function createRedisInvalidationBus(redis: Redis, channel: string, options: RedisInvalidationBusOptions = {}): InvalidationBus {
-  const local = createMemoryInvalidationBus();
+  const handlers = new TopicHandlers();
   const topics = new Set<string>();
   const instanceId = `${process.pid}-${randomUUID()}`;
   // Re-subscribing is done here, not by ioredis, to know when it has taken effect.
@@ -100,7 +143,7 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
     subscriber.subscribe(channel).then(
       () => {
         subscribed = true;
-        for (const topic of topics) void local.publish({ topic, id: '*' });
+        for (const topic of topics) reportFailures(handlers.deliver({ topic, id: '*' }));
         for (const settle of waiting) settle(true);
       },
       (error: Error) => options.onError?.(error),
@@ -162,23 +205,35 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
           );
         }, heartbeatMs);
   heartbeat?.unref();
+  // Whoever can PUBLISH on the channel (another app on the same Redis, a leaked credential) can
+  // send anything here: a message only ever makes caches forget, never crashes the process.
   subscriber.on('message', (_channel: string, payload: string) => {
+    let parsed: unknown;
     try {
-      const parsed = JSON.parse(payload) as InvalidationMessage & { from: string };
-      if (parsed.from === instanceId || typeof parsed.topic !== 'string' || typeof parsed.id !== 'string') return;
-      void local.publish({ topic: parsed.topic, id: parsed.id });
+      parsed = JSON.parse(payload);
     } catch {
-      // A malformed message is ignored; it cannot make a cache serve anything new.
+      return;
     }
+    if (typeof parsed !== 'object' || parsed === null) return;
+    const { topic, id, from } = parsed as Record<string, unknown>;
+    if (from === instanceId || typeof topic !== 'string' || typeof id !== 'string') return;
+    if (topic.length > MAX_TOPIC_LENGTH || id.length > MAX_ID_LENGTH) return;
+    reportFailures(handlers.deliver({ topic, id }));
   });
+  /** A handler that threw on another instance's message has nobody to answer to but the log. */
+  function reportFailures(errors: unknown[]): void {
+    for (const error of errors) options.onError?.(error instanceof Error ? error : new Error(String(error)));
+  }
   return {
     async publish(message) {
-      await local.publish(message);
+      const errors = handlers.deliver(message);
+      // Other instances are told whatever a local handler did.
       await redis.publish(channel, JSON.stringify({ ...message, from: instanceId }));
+      throwFailures(errors, message);
     },
     subscribe(topic, handler) {
       topics.add(topic);
-      return local.subscribe(topic, handler);
+      return handlers.add(topic, handler);
     },
     whenSubscribed(timeoutMs) {
       if (subscribed) return Promise.resolve(true);
@@ -199,7 +254,7 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
       clearInterval(heartbeat);
       for (const settle of waiting) settle(false);
       subscriber.disconnect();
-      await local.close();
+      handlers.clear();
     },
   };
 }

@@ -76,6 +76,64 @@ describeWithRedis('the Redis invalidation bus', () => {
     expect(heardByA).toEqual([{ topic: 'apikey', id: 'k1' }]);
   });
 
+  it('survives whatever anyone publishes on its channel (topic "error", prototype names, huge ids, non-objects), and keeps delivering', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown): void => void rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+      connections.push(redis);
+      const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`);
+      buses.push(bus);
+      const heard: InvalidationMessage[] = [];
+      bus.subscribe('user', (m) => heard.push(m));
+      expect(await bus.whenSubscribed(5000)).toBe(true);
+      heard.length = 0;
+      const hostile = [
+        { topic: 'error', id: 'x', from: 'attacker' },
+        { topic: 'newListener', id: 'x' },
+        { topic: '__proto__', id: 'x' },
+        { topic: 'constructor', id: 'x' },
+        { topic: 'user', id: 'x'.repeat(100_000) },
+        { topic: 'u'.repeat(10_000), id: 'x' },
+        { topic: 'user', id: 7 },
+        ['user', 'x'],
+        'user',
+        null,
+      ];
+      for (const message of hostile) await testRedis.redis.publish(`${testRedis.prefix}invalidate`, JSON.stringify(message));
+      await testRedis.redis.publish(`${testRedis.prefix}invalidate`, '{not json');
+      await testRedis.redis.publish(`${testRedis.prefix}invalidate`, JSON.stringify({ topic: 'user', id: 'u1', from: 'someone' }));
+      await vi.waitFor(() => expect(heard).toEqual([{ topic: 'user', id: 'u1' }]), { timeout: 2000, interval: 10 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
+  it('runs every handler of a topic even when one throws: a remote message reports it to onError, a local publish to the caller', async () => {
+    const errors: Error[] = [];
+    const redis = new Redis(testRedis.url, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
+    const bus = createRedisInvalidationBus(redis, `${testRedis.prefix}invalidate`, { onError: (error) => errors.push(error) });
+    buses.push(bus);
+    const other = instance();
+    const heard: string[] = [];
+    bus.subscribe('apikey', () => {
+      throw new Error('a cache that breaks');
+    });
+    bus.subscribe('apikey', (m) => heard.push(m.id));
+    expect(await bus.whenSubscribed(5000)).toBe(true);
+    errors.length = 0;
+    heard.length = 0;
+    await other.publish({ topic: 'apikey', id: 'from-elsewhere' });
+    await vi.waitFor(() => expect(heard).toEqual(['from-elsewhere']), { timeout: 2000, interval: 10 });
+    expect(errors.map((e) => e.message)).toEqual(['a cache that breaks']);
+    await expect(bus.publish({ topic: 'apikey', id: 'from-here' })).rejects.toThrow('a cache that breaks');
+    expect(heard).toEqual(['from-elsewhere', 'from-here']);
+  });
+
   it('after its subscriber reconnects, an instance drops every cached entry (messages sent meanwhile are lost)', async () => {
     const a = instance(subscriberName);
     const heard: InvalidationMessage[] = [];

@@ -29,7 +29,7 @@ const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail
 // keeps its own code.
 const UNSTORABLE_TEXT_SQLSTATES: ReadonlySet<string> = new Set(['22021', '22P05']);
 
-/** When each app (its root or a plugin scope) last logged a 503 `service_unavailable`. */
+/** When each app last logged a 503 `service_unavailable`, by its HTTP server (which every plugin scope shares). */
 const lastUnavailableLine = new WeakMap<object, number>();
 const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
 
@@ -40,8 +40,9 @@ const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
  */
 function logUnavailable(error: WardenError, request: FastifyRequest): void {
   const at = Date.now();
-  if (at - (lastUnavailableLine.get(request.server) ?? Number.NEGATIVE_INFINITY) < UNAVAILABLE_LOG_INTERVAL_MS) return;
-  lastUnavailableLine.set(request.server, at);
+  const app = request.server.server;
+  if (at - (lastUnavailableLine.get(app) ?? Number.NEGATIVE_INFINITY) < UNAVAILABLE_LOG_INTERVAL_MS) return;
+  lastUnavailableLine.set(app, at);
   const cause = error.cause instanceof Error ? error.cause.message : undefined;
   request.log.warn({ code: error.code, detail: error.message, ...(cause === undefined ? {} : { cause }) }, 'answering 503: a dependency is unavailable (logged at most every 10 s)');
 }

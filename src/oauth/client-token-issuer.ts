@@ -32,10 +32,10 @@ export class ClientTokenIssuer {
     const nowMs = this.options.now();
     const issuedAt = Math.floor(nowMs / 1000);
     // Warden refuses a token of an expired client anyway; a service that checks tokens against
-    // the JWKS alone does not know the client, and reads only `exp`. At least a second, as a
-    // token that is born expired helps nobody (the client had not expired when it authenticated).
+    // the JWKS alone does not know the client, and reads only `exp`. Never past the client's
+    // end, even by a second: a client ending within this second gets a token that ends with it.
     const clientEnd = options.notAfterMs === undefined || options.notAfterMs === null ? Number.POSITIVE_INFINITY : Math.floor(options.notAfterMs / 1000);
-    const expiresAt = Math.max(issuedAt + 1, Math.min(issuedAt + this.options.ttlSeconds, clientEnd));
+    const expiresAt = Math.min(issuedAt + this.options.ttlSeconds, clientEnd);
     const jti = randomUUID();
     // iat_ms, as on login tokens: the revocation marker written when the owner is deactivated
     // compares milliseconds, and a token from earlier in that same second must fall under it.
@@ -49,6 +49,6 @@ export class ClientTokenIssuer {
       .setExpirationTime(expiresAt)
       .setJti(jti)
       .sign(key.privateKey);
-    return { token, jti, expiresIn: expiresAt - issuedAt, expiresAt };
+    return { token, jti, expiresIn: Math.max(0, expiresAt - issuedAt), expiresAt };
   }
 }

@@ -115,6 +115,10 @@ describeWithRedis('token checks while Redis is down', () => {
       expect(response.headers['retry-after']).toBe('1');
     }
     expect(t.logs.some((line) => line.msg === 'unhandled error')).toBe(false);
+    // Routes of other plugin scopes during the same outage.
+    for (const url of ['/v1/keys', '/v1/roles', '/v1/auth/sessions']) {
+      expect((await t.app.inject({ url, headers: bearer(tokens.access_token) })).statusCode, url).toBe(503);
+    }
     // The outage is said once, not with a stack per request.
     expect(t.logs.filter((line) => line.msg === 'request failed')).toEqual([]);
     expect(t.logs.filter((line) => String(line.msg).startsWith('answering 503'))).toHaveLength(1);

@@ -2,6 +2,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterEach, expect, it } from 'vitest';
 import type { Principal } from '../../src/http/principal.js';
 import { identityOf } from '../../src/identity/identity-service.js';
+import { ClientTokenIssuer } from '../../src/oauth/client-token-issuer.js';
 import { oauthOf } from '../../src/oauth/oauth-domain.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -43,6 +44,17 @@ describeEachDatabase('POST /oauth/token (client credentials, RFC 6749 §4.4)', (
     expect(claims.exp).toBe(Math.floor(clientEnd / 1000));
     expect(body.expires_in).toBe((claims.exp as number) - (claims.iat as number));
     expect(body.expires_in).toBeLessThanOrEqual(120);
+  });
+
+  it('gives a client that ends within the current second a token that ends with it, not a second later', async () => {
+    t = await createTestApp({ dialect });
+    await identityOf(t.context).initialise();
+    const now = Date.parse('2026-12-07T12:00:00.250Z');
+    const issuer = new ClientTokenIssuer({ keys: identityOf(t.context).keys, issuer: t.settings.jwtIssuer, audience: t.settings.jwtAudience, ttlSeconds: 900, now: () => now });
+    const issued = await issuer.issue('client-1', ['keys:read'], { notAfterMs: now + 500 });
+    expect(decodeJwt(issued.token).exp).toBe(Math.floor((now + 500) / 1000));
+    expect(issued.expiresIn).toBe(0);
+    expect((await issuer.issue('client-1', ['keys:read'], { notAfterMs: null })).expiresIn).toBe(900);
   });
 
   it('accepts client_secret_post and narrows scope on request', async () => {

@@ -1,14 +1,15 @@
-import { LRUCache } from 'lru-cache';
-import { step, type AlgorithmState } from './memory-algorithms.js';
+import { step } from './memory-algorithms.js';
+import { MemoryPartition } from './memory-partition.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { RateLimitDecision } from './rate-limiter.js';
 import { policyCounterId, type RateLimitStore } from './store.js';
 
 export interface MemoryStoreOptions {
   /**
-   * At most this many keys are tracked; the least recently used are forgotten first, so a
-   * flood of distinct keys costs bounded memory (it can evict a quiet key's counter early,
-   * which errs towards allowing that key). @default 100_000
+   * At most this many keys are tracked per partition; the least recently used are forgotten
+   * first, so a flood of distinct keys costs bounded memory (it can evict a quiet key's counter
+   * early, which errs towards allowing that key; blocks in force are kept aside, up to as many
+   * again: memory-partition.ts). @default 100_000
    */
   readonly maxKeys?: number;
   /** The clock, injectable for tests. @default Date.now */
@@ -21,25 +22,19 @@ export interface MemoryStoreOptions {
   readonly partitionOf?: (policy: ResolvedPolicy) => string;
 }
 
-interface Entry {
-  state: AlgorithmState | undefined;
-  expiresAt: number;
-  blockedUntil: number;
-}
-
-/** Where one policy's counters live: its LRU, and the prefix of its keys there. */
+/** Where one policy's counters live: its partition, and the prefix of its keys there. */
 interface PolicySlot {
-  readonly entries: LRUCache<string, Entry>;
+  readonly entries: MemoryPartition;
   readonly id: string;
 }
 
-/** A per-process store: exact within one process, bounded by an LRU per partition. */
+/** A per-process store: exact within one process, bounded per partition (memory-partition.ts). */
 export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   const now = options.now ?? Date.now;
   const maxKeys = options.maxKeys ?? 100_000;
   const partitionOf = options.partitionOf ?? (() => '');
   // Expiry is checked against the injected clock (not lru-cache's own timer) so tests can move time.
-  const partitions = new Map<string, LRUCache<string, Entry>>();
+  const partitions = new Map<string, MemoryPartition>();
   // Resolved policies live as long as their limiter, so the policy's part of the key and its
   // partition are found once per policy rather than per decision.
   const slots = new WeakMap<ResolvedPolicy, PolicySlot>();
@@ -49,7 +44,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       const name = partitionOf(policy);
       let entries = partitions.get(name);
       if (entries === undefined) {
-        entries = new LRUCache<string, Entry>({ max: maxKeys });
+        entries = new MemoryPartition(maxKeys, now);
         partitions.set(name, entries);
       }
       slot = { entries, id: policyCounterId(policy) };

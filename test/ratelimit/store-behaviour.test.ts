@@ -368,6 +368,28 @@ describe('memory store', () => {
     expect((await l.limit('victim')).allowed).toBe(true);
   });
 
+  it('keeps a block in force through a flood of distinct keys in its own partition, and forgets it once it ends', async () => {
+    let now = T0;
+    const store = createMemoryStore({ maxKeys: 100, now: () => now });
+    const lockout = limiterFor(store, { name: 'login-account', algorithm: 'fixed-window', limit: 1, windowMs: 60_000, blockDurationMs: 600_000 });
+    await lockout.limit('victim@example.test', 2);
+    // Made-up emails, each counted once, as a login for an unknown address is.
+    for (let i = 0; i < 1000; i += 1) await lockout.limit(`made-up-${i}@example.test`);
+    expect((await lockout.limit('victim@example.test', 0)).allowed).toBe(false);
+    now = T0 + 600_001;
+    for (let i = 0; i < 1000; i += 1) await lockout.limit(`later-${i}@example.test`);
+    expect((await lockout.limit('victim@example.test', 0)).allowed).toBe(true);
+  });
+
+  it('bounds the blocks it keeps aside too: a flood of blocked keys pushes out the oldest', async () => {
+    const store = createMemoryStore({ maxKeys: 10, now: () => T0 });
+    const lockout = limiterFor(store, { name: 'login-account', algorithm: 'fixed-window', limit: 1, windowMs: 60_000, blockDurationMs: 600_000 });
+    await lockout.limit('first', 2);
+    for (let i = 0; i < 100; i += 1) await lockout.limit(`blocked-${i}`, 2);
+    expect((await lockout.limit('first', 0)).allowed).toBe(true);
+    expect((await lockout.limit('blocked-99', 0)).allowed).toBe(false);
+  });
+
   it('keeps each partition in an LRU of its own: a flood in one evicts nothing in another', async () => {
     const store = createMemoryStore({ maxKeys: 100, now: () => T0, partitionOf: (p) => (p.name.startsWith('svc:') ? 'service' : 'warden') });
     const lockout = limiterFor(store, { name: 'login-account', algorithm: 'fixed-window', limit: 1, windowMs: 60_000 });

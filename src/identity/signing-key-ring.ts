@@ -126,7 +126,7 @@ export class SigningKeyRing {
    * expired. With `retirePrevious` (a leaked key) the previous keys are deleted at once, so every
    * token they signed stops verifying. Announced on the invalidation bus.
    */
-  async rotate(options: { readonly retirePrevious?: boolean } = {}): Promise<{ kid: string; superseded: string[]; retired: string[] }> {
+  async rotate(options: { readonly retirePrevious?: boolean } = {}): Promise<{ kid: string; superseded: string[]; retired: string[]; announced: boolean }> {
     const now = this.options.now();
     const retireAfter = options.retirePrevious === true ? now : now + this.options.retireGraceMs;
     const algorithm = this.options.algorithm;
@@ -166,13 +166,16 @@ export class SigningKeyRing {
       return { superseded: superseded.map((r) => r.kid), retired: retired.map((r) => r.kid) };
     });
     await this.reload();
+    let announced = true;
     try {
       await this.options.invalidation?.publish({ topic: TOPIC, id: kid });
     } catch (error) {
-      // The rotation stands; an unannounced one still spreads by the periodic reload.
+      // The rotation stands; an unannounced one still spreads by the periodic reload. The caller
+      // is told: after retiring a leaked key, "everywhere at once" did not happen.
+      announced = false;
       this.options.onBackgroundError?.(error);
     }
-    return { kid, ...result };
+    return { kid, ...result, announced };
   }
 
   /**

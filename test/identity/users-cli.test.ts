@@ -92,4 +92,34 @@ describe('warden keys rotate-signing', () => {
       await t.close();
     }
   });
+
+  it('says so on stderr, and exits 1 after retiring keys, when running instances could not be told (Redis unreachable)', async () => {
+    const { Command } = await import('commander');
+    const { addRotateSigningCommand } = await import('../../src/cli/commands/keys-rotate-signing.js');
+    const t = await createTestApp();
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      WARDEN_ENV: 'development',
+      WARDEN_SECRET_KEY: TEST_SECRET_KEY,
+      WARDEN_DATABASE_URL: t.settings.databaseUrl,
+      WARDEN_LOG_LEVEL: 'silent',
+      WARDEN_REDIS_URL: 'redis://127.0.0.1:1',
+    });
+    try {
+      for (const [args, expected] of [[['rotate-signing'], 0], [['rotate-signing', '--retire-previous'], 1]] as const) {
+        const { io, err } = captureIo('');
+        let exit = -1;
+        const keys = new Command('keys').exitOverride();
+        addRotateSigningCommand(keys, io, async (work) => {
+          exit = (await work()) ?? 0;
+        });
+        await keys.parseAsync([...args], { from: 'user' });
+        expect(exit, args.join(' ')).toBe(expected);
+        expect(err.join('\n')).toMatch(/running instances were not told/);
+      }
+    } finally {
+      process.env = { ...saved };
+      await t.close();
+    }
+  });
 });

@@ -10,7 +10,8 @@ type Run = (work: () => Promise<number | void>) => Promise<void>;
  * `warden keys rotate-signing`: adds a new JWT signing key of WARDEN_JWT_ALGORITHM; the previous
  * key stays published (and verifying) until every token it signed has expired, then it is retired.
  * Running instances pick the new key up at once through the invalidation bus (Redis), else within
- * their 30 s reload interval. `--retire-previous` ends the old keys at once (a leaked key).
+ * their 30 s reload interval. `--retire-previous` ends the old keys at once (a leaked key); when
+ * the bus cannot publish, that is said on stderr, and with keys retired the exit code is 1.
  */
 export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Run): void {
   keysCommand
@@ -36,6 +37,13 @@ export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Ru
           const graced = result.superseded.filter((kid) => !result.retired.includes(kid));
           if (graced.length > 0) io.out(`still published until their tokens expire: ${graced.join(', ')}`);
           if (result.retired.length > 0) io.out(`retired: ${result.retired.join(', ')}`);
+          if (!result.announced) {
+            // Retiring a leaked key is the case where "within 30 s" is worth a non-zero exit.
+            io.err(
+              `running instances were not told (the invalidation bus could not publish); they pick the new key up${result.retired.length > 0 ? ' and stop trusting the retired ones' : ''} at their next reload, within 30 s`,
+            );
+            return result.retired.length > 0 ? EXIT.failure : EXIT.ok;
+          }
           return EXIT.ok;
         }),
       ),

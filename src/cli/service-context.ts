@@ -22,7 +22,7 @@ export async function withServiceContext<T>(io: Pick<CliIo, 'err'>, work: (conte
   // Checked on a connection of its own, before the context exists: closing a context writes a
   // head checkpoint signed with its key, so even a refusal must not have opened one with a
   // foreign key (verification would then fail forever with checkpoint_signature_invalid).
-  await withCheckedDatabase(settings, settings.secretKey, async () => undefined, { migrate: true });
+  await withCheckedDatabase(settings, settings.secretKey, async () => undefined, { migrate: true, warn: (line) => io.err(`warden: warning: ${line}`) });
   const context = createContext(settings, { logger: pino({ level: 'silent' }) });
   try {
     await identityOf(context).initialise();

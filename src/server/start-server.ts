@@ -3,7 +3,8 @@ import { recordConfigLoaded } from '../audit/config-loaded-event.js';
 import { devSecretsPath, maskUrlCredentials, type LoadedSettings } from '../config/index.js';
 import { bootstrapDevAdmin } from '../identity/dev-bootstrap.js';
 import { identityOf } from '../identity/identity-service.js';
-import { migrateToLatest } from '../storage/index.js';
+import { WardenError } from '../errors/index.js';
+import { migrateDatabase, unknownMigrationsWarning, type MigrationOutcome } from '../storage/migrate.js';
 import type { AppContext } from './app-context.js';
 import { buildApp } from './build-app.js';
 import { listenAndLogAddress } from './listen.js';
@@ -31,6 +32,8 @@ export interface StartServerOptions extends CreateContextOptions {
   readonly print?: (line: string) => void;
   /** Install SIGTERM/SIGINT handlers. @default true */
   readonly handleSignals?: boolean;
+  /** Ends the process once a signal has stopped it (tests observe it instead). @default process.exit */
+  readonly exit?: (code: number) => void;
   /** Route modules to mount (tests add their own). @default ROUTE_MODULES */
   readonly routes?: readonly RouteModule[];
 }
@@ -41,37 +44,67 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   pinTickObjectShape();
   const { settings } = loaded;
   const print = options.print ?? ((line: string) => console.log(line));
-  // Migrated and checked against the root secret before the context exists (see withCheckedDatabase).
-  const applied =
-    settings.secretKey === undefined ? undefined : await withCheckedDatabase(settings, settings.secretKey, async (_storage, migrations) => migrations, { migrate: true });
-  const context = createContext(settings, options);
-  // Signal handlers go in first: a SIGTERM that arrives while the server is still starting
-  // is honoured as soon as it is up, instead of killing the process mid-migration.
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  // Signal handlers go in first, before the migrations: without them a SIGTERM or SIGINT during
+  // start-up takes Node's default action and kills the process in the middle of a migration.
+  // One that arrives during the migrations and the root-secret check lets them finish (or roll
+  // back) and then ends the start with exit 0; a later one is honoured as soon as the server is up.
   let running: RunningServer | undefined = undefined;
-  let stopRequested = false;
+  let stopSignal: NodeJS.Signals | undefined;
   const stopAndExit = (target: RunningServer): void => {
     target.close().then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
-        context.logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        target.context.logger.error({ err: error }, 'shutdown failed');
+        exit(1);
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    // Until the server is up the stop is only noted (and logged when honoured): before the
+    // context exists there is not even a logger.
+    if (running === undefined) {
+      stopSignal ??= signal;
+      return;
+    }
+    running.context.logger.info({ signal }, 'shutting down');
+    stopAndExit(running);
+  };
+  const removeSignalHandlers = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
   if (options.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      context.logger.info({ signal }, 'shutting down');
-      if (running === undefined) stopRequested = true;
-      else stopAndExit(running);
-    };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
+  let schema: MigrationOutcome | undefined;
+  try {
+    // Migrated and checked against the root secret before the context exists (see withCheckedDatabase).
+    schema =
+      settings.secretKey === undefined
+        ? undefined
+        : await withCheckedDatabase(settings, settings.secretKey, async (_storage, migrations) => migrations, { migrate: true });
+  } catch (error) {
+    // A failed start must leave SIGTERM/SIGINT to their default action again.
+    removeSignalHandlers();
+    throw error;
+  }
+  if (stopSignal !== undefined) {
+    const applied = schema === undefined || schema.applied.length === 0 ? 'no migrations were pending' : `migrations applied: ${schema.applied.join(', ')}`;
+    print(`Warden stopped by ${stopSignal} during start-up (${applied}); not listening`);
+    removeSignalHandlers();
+    exit(0);
+    // Only reached when `exit` returns (tests): nothing was context.
+    throw new WardenError('service_unavailable', `start-up was stopped by ${stopSignal}`);
+  }
+  const context = createContext(settings, options);
   let app: FastifyInstance | undefined;
   let devAdmin: Awaited<ReturnType<typeof bootstrapDevAdmin>>;
   try {
-    const migrations = applied ?? (await migrateToLatest(context.storage));
-    if (migrations.length > 0) context.logger.info({ migrations }, 'migrations applied');
+    schema ??= await migrateDatabase(context.storage);
+    if (schema.applied.length > 0) context.logger.info({ migrations: schema.applied }, 'migrations applied');
+    if (schema.unknown.length > 0) context.logger.warn({ unknown_migrations: schema.unknown }, unknownMigrationsWarning(schema.unknown));
     // Durable before the server accepts traffic: which configuration this instance runs with.
     await recordConfigLoaded(context.audit, loaded);
     app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
@@ -93,6 +126,7 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     // the one printing of the password.
     if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
   } catch (error) {
+    removeSignalHandlers();
     await app?.close().catch(() => undefined);
     await closeContext(context);
     throw error;
@@ -109,6 +143,7 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
   }
   for (const warning of loaded.warnings) print(`  warning: ${warning}`);
+  if (schema.unknown.length > 0) print(`  warning: ${unknownMigrationsWarning(schema.unknown)}`);
   if (devAdmin !== undefined) {
     print(`  created first admin ${devAdmin.email} with one-time password ${devAdmin.password} (development only; change it)`);
   }
@@ -137,6 +172,9 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   };
 
   running = server;
-  if (stopRequested) stopAndExit(server);
+  if (stopSignal !== undefined) {
+    context.logger.info({ signal: stopSignal }, 'shutting down');
+    stopAndExit(server);
+  }
   return server;
 }

@@ -79,10 +79,11 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .requiredOption('--reason <text>', 'why they are accepted, on one line (stored in the audit log; no secrets)')
     .option('--dry-run', 'only show what would be acknowledged')
     .action((options: { throughSeq: string; reason: string; dryRun?: boolean }) =>
-      run(() =>
-        withAudit(io, async ({ storage, checkpointKey }) => {
-          const throughSeq = integerFlag(options.throughSeq, '--through-seq', 1, Number.MAX_SAFE_INTEGER);
-          const reason = usageChecked(() => acknowledgementReason(options.reason));
+      run(() => {
+        // Flags first: a wrong one is exit 2 whatever state the database is in.
+        const throughSeq = integerFlag(options.throughSeq, '--through-seq', 1, Number.MAX_SAFE_INTEGER);
+        const reason = usageChecked(() => acknowledgementReason(options.reason));
+        return withAudit(io, async ({ storage, checkpointKey }) => {
           const plan = await planAcknowledgement(storage.db, throughSeq, checkpointKey);
           const later = plan.later.length === 0 ? '' : ` (${plan.later.length} above it, which this would not cover)`;
           if (plan.marks.length === 0) throw new CliFailure(`no unacknowledged 'unverified' checkpoint at or below seq ${throughSeq}${later}; nothing was written`);
@@ -104,37 +105,39 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
           });
           io.out(`acknowledged ${result.marks.length} unverified marks in checkpoint ${result.checkpoint_ordinal} (audit event seq ${result.event_seq})`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   withFilterFlags(audit.command('query').description('print matching events, newest first, one JSON object per line'))
     .option('--limit <n>', 'events per page (1-500)', '50')
     .option('--cursor <cursor>', 'the next_cursor printed by the previous page')
     .action((options: FilterFlags & { limit: string; cursor?: string }) =>
-      run(() =>
-        withAudit(io, async ({ storage }) => {
-          const limit = integerFlag(options.limit, '--limit', 1, 500);
-          // A cursor no previous page printed is a wrong flag (exit 2), as for keys and clients list.
-          const cursor = cursorFlag(options.cursor, 's', 'audit query');
-          const page = await queryEvents(storage.db, toFilter(options), cursor === undefined ? { limit } : { limit, cursor });
+      run(() => {
+        const limit = integerFlag(options.limit, '--limit', 1, 500);
+        // A cursor no previous page printed is a wrong flag (exit 2), as for keys and clients list.
+        const cursor = cursorFlag(options.cursor, 's', 'audit query');
+        const filter = toFilter(options);
+        return withAudit(io, async ({ storage }) => {
+          const page = await queryEvents(storage.db, filter, cursor === undefined ? { limit } : { limit, cursor });
           for (const event of page.data) io.out(JSON.stringify(event));
           if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   withFilterFlags(audit.command('export').description('write matching events oldest first for SIEM ingestion'))
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action((options: FilterFlags & { format: string }) =>
-      run(() =>
-        withAudit(io, async ({ storage }) => {
-          if (options.format !== 'jsonl') throw new CliFailure(`unsupported export format ${options.format} (use jsonl)`, EXIT.usage);
-          for await (const event of exportEvents(storage.db, toFilter(options))) io.out(JSON.stringify(event));
+      run(() => {
+        if (options.format !== 'jsonl') throw new CliFailure(`unsupported export format ${options.format} (use jsonl)`, EXIT.usage);
+        const filter = toFilter(options);
+        return withAudit(io, async ({ storage }) => {
+          for await (const event of exportEvents(storage.db, filter)) io.out(JSON.stringify(event));
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   audit
@@ -142,15 +145,15 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
     .description('delete events older than DATE, keeping verification possible (signed checkpoint; itself audited)')
     .requiredOption('--before <date>', 'ISO 8601 date or date-time; events strictly older are deleted')
     .action((options: { before: string }) =>
-      run(() =>
-        withAudit(io, async ({ storage, checkpointKey }) => {
-          const before = Date.parse(options.before);
-          if (!Number.isFinite(before)) throw new CliFailure('--before must be an ISO 8601 date or date-time', EXIT.usage);
+      run(() => {
+        const before = Date.parse(options.before);
+        if (!Number.isFinite(before)) throw new CliFailure('--before must be an ISO 8601 date or date-time', EXIT.usage);
+        return withAudit(io, async ({ storage, checkpointKey }) => {
           const result = await pruneEvents(storage.db, { before, actor: 'cli', checkpointKey, now: Date.now() });
           io.out(result.deleted === 0 ? 'nothing to prune' : `pruned ${result.deleted} events (through seq ${result.through_seq})`);
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 }
 
@@ -234,10 +237,14 @@ function integerFlag(value: string, name: string, min: number, max: number): num
 /**
  * Opens the configured database with the checkpoint key derived from WARDEN_SECRET_KEY, after
  * the root-secret fingerprint check: a foreign key would sign prune checkpoints that never verify.
+ * It does not migrate (inspecting or pruning the log must not change the schema under running
+ * instances): a database with pending migrations is refused, exit 1, naming `warden migrate`.
  */
 async function withAudit(io: CliIo, work: (audit: { storage: Storage; checkpointKey: Uint8Array }) => Promise<number>): Promise<number> {
   const { settings } = await loadCliSettings(io, { devSecrets: 'generate' });
   const secretKey = settings.secretKey;
   if (secretKey === undefined) throw new CliFailure('WARDEN_SECRET_KEY is needed to check and sign audit checkpoints', EXIT.config);
-  return withCheckedDatabase(settings, secretKey, (storage) => work({ storage, checkpointKey: deriveKey(secretKey, CHECKPOINT_KEY_PURPOSE) }));
+  return withCheckedDatabase(settings, secretKey, (storage) => work({ storage, checkpointKey: deriveKey(secretKey, CHECKPOINT_KEY_PURPOSE) }), {
+    warn: (line) => io.err(`warden: warning: ${line}`),
+  });
 }

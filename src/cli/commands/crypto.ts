@@ -126,17 +126,24 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
         const { secretKey } = settings;
         const cipher = createKeyringFieldCipher({ rootSecret: secretKey, keyring: settings.encryptionKey });
         // Blind indexes are recomputed under the root secret: a foreign one would break lookups.
-        return withCheckedDatabase(settings, secretKey, async (storage) => {
-          const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: options.dryRun === true, rootSecret: secretKey });
-          let failed = 0;
-          for (const r of reports) {
-            io.out(`${r.table}.${r.column}: ${r.scanned} rows, ${r.rotated} ${options.dryRun === true ? 'would be ' : ''}re-encrypted with key ${cipher.keyring.active.id}, ${r.failedIds.length} undecryptable`);
-            for (const id of r.failedIds.slice(0, 20)) io.err(`  cannot decrypt ${r.table}.${r.column} of row ${id}`);
-            for (const id of r.unsettledIds.slice(0, 20)) io.err(`  ${r.table}.${r.column} of row ${id} kept changing while it was rotated: run rotate again once every instance has the new keyring`);
-            failed += r.failedIds.length + r.unsettledIds.length;
-          }
-          return failed > 0 ? EXIT.failure : EXIT.ok;
-        });
+        // Not migrated here (a database with pending migrations is refused, exit 1): the
+        // columns rotated are those of this build's schema.
+        return withCheckedDatabase(
+          settings,
+          secretKey,
+          async (storage) => {
+            const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: options.dryRun === true, rootSecret: secretKey });
+            let failed = 0;
+            for (const r of reports) {
+              io.out(`${r.table}.${r.column}: ${r.scanned} rows, ${r.rotated} ${options.dryRun === true ? 'would be ' : ''}re-encrypted with key ${cipher.keyring.active.id}, ${r.failedIds.length} undecryptable`);
+              for (const id of r.failedIds.slice(0, 20)) io.err(`  cannot decrypt ${r.table}.${r.column} of row ${id}`);
+              for (const id of r.unsettledIds.slice(0, 20)) io.err(`  ${r.table}.${r.column} of row ${id} kept changing while it was rotated: run rotate again once every instance has the new keyring`);
+              failed += r.failedIds.length + r.unsettledIds.length;
+            }
+            return failed > 0 ? EXIT.failure : EXIT.ok;
+          },
+          { warn: (line) => io.err(`warden: warning: ${line}`) },
+        );
       }),
     );
 }

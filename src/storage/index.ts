@@ -1,6 +1,7 @@
 export { openDatabase, type Storage, type OpenDatabaseOptions } from './open-database.js';
 export { StorageUnavailableError, databaseFailureReason } from './storage-unavailable.js';
-export { migrateToLatest, migrationStatus, type MigrationStatus } from './migrate.js';
+export { migrateDatabase, migrateToLatest, migrationStatus, requireMigrated, unknownMigrationsWarning, type MigrationOutcome, type MigrationStatus } from './migrate.js';
+export { SchemaNotMigratedError } from './schema-not-migrated.js';
 export { inTransaction } from './transaction.js';
 export { MIGRATIONS } from './migrations/index.js';
 export type { DatabaseSchema } from './schema.js';

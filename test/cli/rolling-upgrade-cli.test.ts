@@ -74,9 +74,11 @@ it('`migrate` applies nothing and `migrate --status` lists the newer migration a
   const db = await databaseOfTheNextRelease();
   const migrate = await cli(db, ['migrate']);
   expect(migrate.out).toEqual(['database is up to date']);
+  expect(migrate.err).toEqual([WARNING]);
   expect(migrate.code).toBe(EXIT.ok);
   const status = await cli(db, ['migrate', '--status']);
   expect(status.out).toHaveLength(MIGRATIONS.length + 1);
-  expect(status.out.at(-1)).toMatch(/^applied {2}0012_added_by_the_next_release {2}\d{4}-\d\d-\d\dT/);
+  expect(status.out.at(-1)).toMatch(/^applied {2}0012_added_by_the_next_release {2}\d{4}-\d\d-\d\dT\S+ {2}\(from a newer build of Warden\)$/);
+  expect(status.out.slice(0, -1).join('\n')).not.toContain('newer build');
   expect(status.code).toBe(EXIT.ok);
 });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { migrateToLatest, migrationStatus, openDatabase } from '../../storage/index.js';
+import { migrateDatabase, migrationStatus, openDatabase, unknownMigrationsWarning } from '../../storage/index.js';
 import type { CliIo } from '../cli-io.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
@@ -23,12 +23,16 @@ export function registerMigrate(program: Command, io: CliIo, run: (work: () => P
           if (options.status === true) {
             const status = await migrationStatus(storage);
             for (const m of status) {
-              io.out(`${m.executedAt === undefined ? 'pending ' : 'applied '} ${m.name}${m.executedAt === undefined ? '' : `  ${m.executedAt.toISOString()}`}`);
+              const when = m.executedAt === undefined ? '' : `  ${m.executedAt.toISOString()}`;
+              // Applied by a newer build during a rolling upgrade: this one runs on that schema.
+              const newer = m.known ? '' : '  (from a newer build of Warden)';
+              io.out(`${m.executedAt === undefined ? 'pending ' : 'applied '} ${m.name}${when}${newer}`);
             }
             return status.some((m) => m.executedAt === undefined) ? EXIT.failure : EXIT.ok;
           }
-          const applied = await migrateToLatest(storage);
-          io.out(applied.length === 0 ? 'database is up to date' : `applied ${applied.length}: ${applied.join(', ')}`);
+          const outcome = await migrateDatabase(storage);
+          if (outcome.unknown.length > 0) io.err(`warden: warning: ${unknownMigrationsWarning(outcome.unknown)}`);
+          io.out(outcome.applied.length === 0 ? 'database is up to date' : `applied ${outcome.applied.length}: ${outcome.applied.join(', ')}`);
           return EXIT.ok;
         } finally {
           await storage.close();

@@ -180,8 +180,9 @@ export const SETTING_DEFINITIONS = {
   shutdownTimeoutMs: required({
     name: 'WARDEN_SHUTDOWN_TIMEOUT_MS',
     parse: parse.integer(0, 600_000),
-    fallback: () => 10_000,
-    doc: 'How long graceful shutdown waits for in-flight requests.',
+    // Below Docker's 10 s stop grace period: the flush of buffered audit and usage rows comes after this wait.
+    fallback: () => 8_000,
+    doc: 'How long graceful shutdown waits for in-flight requests before closing them; the flush of buffered rows follows, so keep it below the orchestrator\'s grace period (Docker: 10 s).',
   }),
   // Identity (issue #6): tokens, passwords, login throttling.
   jwtAlgorithm: required({

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadSettings } from '../../config/index.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
-import { startServer } from '../../server/start-server.js';
+import { shutDownOnCrash } from '../../server/crash-shutdown.js';
+import { startServer, type RunningServer } from '../../server/start-server.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -22,11 +23,13 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
           providerSecrets: fromProviders,
           ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
         });
+        let server: RunningServer;
         try {
-          await startServer(loaded, { print: io.out });
+          server = await startServer(loaded, { print: io.out });
         } catch (error) {
           throw listenFailure(error, loaded.settings.host, loaded.settings.port) ?? error;
         }
+        shutDownOnCrash(server);
         // Keep running: the signal handlers installed by startServer end the process.
         await new Promise<never>(() => undefined);
       }),

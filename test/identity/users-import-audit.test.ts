@@ -1,8 +1,10 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
+import { UserAdmin } from '../../src/identity/user-admin.js';
+import { StorageUnavailableError } from '../../src/storage/index.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
 import { identityOfApp } from './identity-helpers.js';
 
@@ -19,6 +21,7 @@ describe('`warden users import` audit details', () => {
     Object.assign(process.env, { WARDEN_ENV: 'development', WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: t.settings.databaseUrl, WARDEN_LOG_LEVEL: 'silent' });
   });
   afterEach(async () => {
+    vi.restoreAllMocks();
     process.env = { ...saved };
     rmSync(file, { force: true });
     await t.close();
@@ -46,5 +49,34 @@ describe('`warden users import` audit details', () => {
     expect(await createdDetails('imported-admin@example.test')).toEqual([{ actor: 'system', details: { imported: true, is_admin: true } }]);
     expect(await createdDetails('imported-plain@example.test')).toEqual([{ actor: 'system', details: { imported: true, is_admin: false } }]);
     expect(await createdDetails('imported-dormant@example.test')).toEqual([{ actor: 'system', details: { imported: true, is_admin: false, is_active: false } }]);
+  });
+
+  it('stops with exit 69 when the database fails mid-import, instead of calling every remaining line invalid', async () => {
+    const lines = ['first', 'second', 'third'].map((name) => JSON.stringify({ email: `${name}@example.test`, password_hash: DJANGO_HASH }));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const original = UserAdmin.prototype.importWithHash;
+    let calls = 0;
+    vi.spyOn(UserAdmin.prototype, 'importWithHash').mockImplementation(function (this: UserAdmin, ...args: Parameters<UserAdmin['importWithHash']>) {
+      calls += 1;
+      if (calls === 2) return Promise.reject(new StorageUnavailableError('The database is unreachable', new Error('connect ECONNREFUSED 127.0.0.1:5432')));
+      return original.apply(this, args);
+    });
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), readStdin: async () => Buffer.from('') };
+    expect(await runCli(['node', 'warden', 'users', 'import', file], io)).toBe(69);
+    expect(calls).toBe(2);
+    expect(out.join('\n')).not.toMatch(/imported/);
+    expect(err.join('\n')).not.toMatch(/line 3/);
+  });
+
+  it('still reports a bad line by number and goes on (exit 65)', async () => {
+    writeFileSync(file, `${['not json', JSON.stringify({ email: 'fine@example.test', password_hash: DJANGO_HASH }), JSON.stringify({ email: 'x@example.test' })].join('\n')}\n`);
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), readStdin: async () => Buffer.from('') };
+    expect(await runCli(['node', 'warden', 'users', 'import', file], io)).toBe(65);
+    expect(out).toContain('imported 1 of 3 users');
+    expect(err).toEqual(['  line 1: not valid JSON', '  line 3: needs "email" and "password_hash" strings']);
   });
 });

@@ -34,6 +34,9 @@ async function readPassword(io: CliIo, prompt: string): Promise<string> {
 }
 
 /** `warden users create|import`. */
+/** What is wrong with one line of an import file (reported with its number, and the import goes on). */
+class LineProblem extends Error {}
+
 export function registerUsers(program: Command, io: CliIo, run: Run): void {
   const users = program.command('users').description('create and import users (passwords from stdin or a prompt, never argv)');
   users
@@ -77,9 +80,9 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
                 fields = JSON.parse(line) as Record<string, unknown>;
               } catch {
                 // JSON.parse's message quotes the input, which holds a password hash.
-                throw new Error('not valid JSON');
+                throw new LineProblem('not valid JSON');
               }
-              if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new Error('needs "email" and "password_hash" strings');
+              if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new LineProblem('needs "email" and "password_hash" strings');
               await identity.userAdmin.importWithHash(
                 {
                   email: fields.email,
@@ -92,8 +95,11 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
               );
               imported += 1;
             } catch (error) {
+              // A database that fails is no problem of the line: stop (exit 69), rather than
+              // call every remaining line invalid.
+              if (!(error instanceof LineProblem) && !(error instanceof WardenError && error.status < 500)) throw error;
               // Only the line number and reason: never the line itself (it holds a hash).
-              problems.push(`line ${index + 1}: ${error instanceof Error ? error.message : 'invalid'}`);
+              problems.push(`line ${index + 1}: ${error.message}`);
             }
           }
           io.out(`imported ${imported} of ${lines.length} users`);

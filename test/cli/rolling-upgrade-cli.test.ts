@@ -6,11 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, expect, it, vi } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { runCli } from '../../src/cli/main.js';
 import { MIGRATIONS, migrateToLatest, openDatabase, type WardenMigration } from '../../src/storage/index.js';
-import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { runCliAgainst } from '../helpers/cli.js';
 
 const FUTURE: WardenMigration = {
   name: '0012_added_by_the_next_release',
@@ -41,20 +39,7 @@ async function databaseOfTheNextRelease(): Promise<{ dir: string; url: string }>
   return { dir, url };
 }
 
-async function cli(db: { dir: string; url: string }, args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  vi.stubEnv('WARDEN_ENV', 'development');
-  vi.stubEnv('WARDEN_DATABASE_URL', db.url);
-  vi.stubEnv('WARDEN_DATA_DIR', db.dir);
-  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(db.dir, 'no.env'));
-  vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');
-  vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
-  vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: async () => Buffer.alloc(0) };
-  const code = await runCli(['node', 'warden', ...args], io);
-  return { code, out, err };
-}
+const cli = (db: { dir: string; url: string }, args: string[]) => runCliAgainst(db, args);
 
 it('commands that migrate first (roles list) run, with one warning line', async () => {
   const db = await databaseOfTheNextRelease();

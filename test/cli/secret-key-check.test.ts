@@ -3,13 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.js';
-import { runCli } from '../../src/cli/main.js';
 import { loadSettings } from '../../src/config/index.js';
 import { generateAesKeyEntry } from '../../src/crypto/aes-gcm-keyring.js';
 import { startServer } from '../../src/server/start-server.js';
 import { openDatabase } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { runCliAgainst } from '../helpers/cli.js';
 
 const OTHER_SECRET_KEY = `${TEST_SECRET_KEY}-but-not-the-same`;
 const REFUSAL = [
@@ -31,20 +30,7 @@ function freshDatabase(): { dir: string; url: string } {
 }
 
 /** Runs the CLI in-process against `db` with `secretKey`, the rest of the environment fixed. */
-async function cli(db: { dir: string; url: string }, secretKey: string, args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  vi.stubEnv('WARDEN_ENV', 'development');
-  vi.stubEnv('WARDEN_DATABASE_URL', db.url);
-  vi.stubEnv('WARDEN_DATA_DIR', db.dir);
-  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(db.dir, 'no.env'));
-  vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');
-  vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
-  vi.stubEnv('WARDEN_SECRET_KEY', secretKey);
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: async () => Buffer.alloc(0) };
-  const code = await runCli(['node', 'warden', ...args], io);
-  return { code, out, err };
-}
+const cli = (db: { dir: string; url: string }, secretKey: string, args: string[]) => runCliAgainst(db, args, { secretKey });
 
 /** Row count of every table: "writes nothing" means this does not change. */
 async function rowCounts(url: string): Promise<Record<string, number>> {

@@ -7,12 +7,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CliIo } from '../../src/cli/cli-io.js';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { runCli } from '../../src/cli/main.js';
 import { generateAesKeyEntry } from '../../src/crypto/aes-gcm-keyring.js';
 import { MIGRATIONS, migrateToLatest, migrationStatus, openDatabase } from '../../src/storage/index.js';
-import { TEST_SECRET_KEY } from '../helpers/app.js';
+import { runCliAgainst } from '../helpers/cli.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,22 +25,8 @@ function freshDatabase(): { dir: string; file: string; url: string } {
   return { dir, file, url: `sqlite:${file}` };
 }
 
-/** Runs the CLI in-process against `db` (development profile, TEST_SECRET_KEY). */
-async function cli(db: { dir: string; url: string }, args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  vi.stubEnv('WARDEN_ENV', 'development');
-  vi.stubEnv('WARDEN_DATABASE_URL', db.url);
-  vi.stubEnv('WARDEN_DATA_DIR', db.dir);
-  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(db.dir, 'no.env'));
-  vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');
-  vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
-  vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
-  vi.stubEnv('WARDEN_ENCRYPTION_KEY', generateAesKeyEntry('k1'));
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), readStdin: async () => Buffer.alloc(0) };
-  const code = await runCli(['node', 'warden', ...args], io);
-  return { code, out, err };
-}
+/** Runs the CLI in-process against `db` (development profile, TEST_SECRET_KEY, an encryption key). */
+const cli = (db: { dir: string; url: string }, args: string[]) => runCliAgainst(db, args, { env: { WARDEN_ENCRYPTION_KEY: generateAesKeyEntry('k1') } });
 
 const COMMANDS: string[][] = [
   ['audit', 'verify'],

@@ -48,3 +48,27 @@ export function databaseFailureReason(error: unknown, url?: string): string {
   const line = reason.replace(/\s*\n\s*/g, ' ');
   return url === undefined ? line : scrubUrlSecrets(line, url);
 }
+
+/** Node socket errors that mean the connection to the database is gone, not that a statement was wrong. */
+const CONNECTION_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** SQLite result codes of a database that cannot be used right now, whatever the statement. */
+const SQLITE_OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|CORRUPT|NOTADB)/;
+
+/**
+ * Whether an error says the database cannot be used (unreachable, shutting down, out of disk,
+ * locked), as opposed to refusing one statement's data: a batch job stops on the first, and
+ * reports the second against the item and goes on.
+ */
+export function isDatabaseOutage(error: unknown): boolean {
+  if (error instanceof StorageUnavailableError) return true;
+  if (error instanceof WardenError) return error.status >= 500;
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code === 'string') {
+    // PostgreSQL: class 08 connection exceptions, 57P0x the server shutting down, 53 out of resources.
+    if (/^(08|57P0|53)/.test(code)) return true;
+    if (CONNECTION_ERROR_CODES.has(code) || SQLITE_OUTAGE_CODES.test(code)) return true;
+  }
+  // pg reports a dropped connection without a code.
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
+}

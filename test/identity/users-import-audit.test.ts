@@ -71,12 +71,12 @@ describe('`warden users import` audit details', () => {
   });
 
   it('still reports a bad line by number and goes on (exit 65)', async () => {
-    writeFileSync(file, `${['not json', JSON.stringify({ email: 'fine@example.test', password_hash: DJANGO_HASH }), JSON.stringify({ email: 'x@example.test' })].join('\n')}\n`);
+    writeFileSync(file, `${['not json', JSON.stringify({ email: 'fine@example.test', password_hash: DJANGO_HASH }), JSON.stringify({ email: 'x@example.test' }), 'null', '[1]'].join('\n')}\n`);
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (l: string) => void out.push(l), err: (l: string) => void err.push(l), readStdin: async () => Buffer.from('') };
     expect(await runCli(['node', 'warden', 'users', 'import', file], io)).toBe(65);
-    expect(out).toContain('imported 1 of 3 users');
-    expect(err).toEqual(['  line 1: not valid JSON', '  line 3: needs "email" and "password_hash" strings']);
+    expect(out).toContain('imported 1 of 5 users');
+    expect(err).toEqual(['  line 1: not valid JSON', '  line 3: needs "email" and "password_hash" strings', '  line 4: is not a JSON object', '  line 5: is not a JSON object']);
   });
 });

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
+import { isDatabaseOutage } from '../../storage/index.js';
 import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
@@ -82,6 +83,7 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
                 // JSON.parse's message quotes the input, which holds a password hash.
                 throw new LineProblem('not valid JSON');
               }
+              if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new LineProblem('is not a JSON object');
               if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new LineProblem('needs "email" and "password_hash" strings');
               await identity.userAdmin.importWithHash(
                 {
@@ -97,9 +99,11 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
             } catch (error) {
               // A database that fails is no problem of the line: stop (exit 69), rather than
               // call every remaining line invalid.
-              if (!(error instanceof LineProblem) && !(error instanceof WardenError && error.status < 500)) throw error;
-              // Only the line number and reason: never the line itself (it holds a hash).
-              problems.push(`line ${index + 1}: ${error.message}`);
+              if (isDatabaseOutage(error)) throw error;
+              // Only the line number and reason: never the line itself (it holds a hash), nor a
+              // driver's message about it (which may quote it).
+              const reason = error instanceof LineProblem || error instanceof WardenError ? error.message : 'the database refused it';
+              problems.push(`line ${index + 1}: ${reason}`);
             }
           }
           io.out(`imported ${imported} of ${lines.length} users`);

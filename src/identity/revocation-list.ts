@@ -120,30 +120,43 @@ const RAISE_MARKER = 'wardenRaiseRevocationMarker';
 
 /**
  * Marks Redis as filled from the database, but only if it is still the Redis the fill began
- * in: KEYS[1] the canary the fill read at its start, KEYS[2] the `loaded` key, ARGV[1] the
- * canary's value. A flush (or a restart) during the fill takes the canary with it, and the
- * fill must then begin again rather than vouch for keys that are gone.
+ * in: KEYS[1] the canary the fill read at its start, KEYS[2] the `loaded` key, KEYS[3] the
+ * revocation sequence; ARGV[1] the canary's value, ARGV[2] the sequence the fill read before
+ * the rows. A flush (or a restart) during the fill takes the canary with it, and the fill must
+ * then begin again rather than vouch for keys that are gone.
  */
 const COMPLETE_FILL_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[2], '1')
-  return 1
-end
-return 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], '1')
+local current = tonumber(redis.call('GET', KEYS[3])) or 0
+if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[3], ARGV[2]) end
+return 1
 `;
 
 const COMPLETE_FILL = 'wardenCompleteRevocationFill';
 
+/** Raises Redis's copy of the revocation sequence (KEYS[1]) to ARGV[1]; never lowers it. */
+const RAISE_SEQUENCE_LUA = `
+local current = tonumber(redis.call('GET', KEYS[1])) or 0
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`;
+
+const RAISE_SEQUENCE = 'wardenRaiseRevocationSequence';
+
 type RedisWithScripts = Redis & {
   [RAISE_MARKER](key: string, atMs: string, ttlMs: string): Promise<number>;
-  [COMPLETE_FILL](canaryKey: string, loadedKey: string, canary: string): Promise<number>;
+  [COMPLETE_FILL](canaryKey: string, loadedKey: string, sequenceKey: string, canary: string, sequence: string): Promise<number>;
+  [RAISE_SEQUENCE](sequenceKey: string, sequence: string): Promise<number>;
 };
 
 /** How long a caller is asked to wait when Redis cannot answer (as the rate limiter's 503 does). */
 const REDIS_RETRY_AFTER_SECONDS = '1';
 
-/** How often each instance looks in the database for a revocation that Redis missed. */
+/** How often each instance compares the revocation sequence in the database with Redis's copy. */
 const WATCH_INTERVAL_MS = 1000;
+/** How long one instance may hold the right to refill Redis for everyone after a lag was seen. */
+const FILL_LEASE_MS = 30_000;
 /** After a failed fill, checks fail closed at once for this long instead of each reading the table. */
 const FILL_BACKOFF_MS = 1000;
 /** Fills that find Redis emptied under them before giving up (503) until the next check. */
@@ -154,7 +167,7 @@ const FILL_BATCH = 500;
 export interface RedisRevocationListOptions {
   /** Told when Redis missed a revocation (it stands in the database and reaches Redis later). */
   readonly onRedisError?: (error: unknown) => void;
-  /** Told when the database could not be asked whether Redis missed a revocation. */
+  /** Told when the sequences could not be compared (the database or Redis did not answer). */
   readonly onWatchError?: (error: unknown) => void;
 }
 
@@ -163,27 +176,31 @@ export interface RedisRevocationListOptions {
  * revocation on one instance holds on all of them at once; keys expire with the token.
  *
  * Redis is not the record, the database is: every revocation is written to `revoked_tokens`
- * first, and Redis is filled from it whenever it may lack something:
- * - **Redis forgot** (a restart without persistence, a flush): a `loaded` key, set when a fill
- *   completes, is then missing, and the next check on any instance fills Redis before it
- *   answers. A canary key read at the fill's start must still be there at its end, or the fill
- *   begins again: a flush during a fill must not be vouched for.
- * - **Redis missed a write** (it failed): the revocation still succeeds, and a mark in
- *   `system_state` says so. Every instance looks for that mark each second; while it is set,
- *   checks fill Redis first, and a completed fill clears it. So every instance, also one that
- *   starts later, learns of it within about a second, even if the one that wrote it is gone.
+ * first, and counted there (the revocation sequence, of which Redis keeps a copy). Redis is
+ * refilled from the table whenever it may lack something:
+ * - **Redis forgot everything** (a restart without persistence, a flush): a `loaded` key, set
+ *   when a fill completes, is then missing, and the next check on any instance fills Redis
+ *   before it answers. A canary key read at the fill's start must still be there at its end,
+ *   or the fill begins again: a flush during a fill must not be vouched for.
+ * - **Redis lacks some** (a write that failed, a snapshot restored, a replica promoted): its
+ *   copy of the sequence is then lower than the database's. Every instance compares the two
+ *   each second, and one of them (holding a lease in Redis) refills Redis. An instance whose
+ *   own write failed also refills before its next check answers.
  * When Redis cannot answer, checks fail closed with 503 `service_unavailable` and `Retry-After`.
  */
 export class RedisRevocationList implements RevocationList {
   private readonly client: RedisWithScripts;
   private readonly loadedKey: string;
   private readonly canaryKey: string;
-  /** Redis may lack a revocation: the next check fills it first. */
+  private readonly sequenceKey: string;
+  private readonly leaseKey: string;
+  /** A write of this instance missed Redis: its next check fills Redis first. */
   private behind = false;
-  /** The database mark the current `behind` came from, cleared after a fill completes. */
-  private behindMark: string | undefined;
   private filling: Promise<void> | undefined;
   private lastFailedFill = Number.NEGATIVE_INFINITY;
+  /** A comparison is running: a slow database must not stack one up per second. */
+  private comparing = false;
+  private lastWatchReport = Number.NEGATIVE_INFINITY;
   private readonly watch: NodeJS.Timeout;
 
   constructor(
@@ -194,11 +211,14 @@ export class RedisRevocationList implements RevocationList {
     private readonly options: RedisRevocationListOptions = {},
   ) {
     if (!(RAISE_MARKER in redis)) redis.defineCommand(RAISE_MARKER, { numberOfKeys: 1, lua: RAISE_MARKER_LUA });
-    if (!(COMPLETE_FILL in redis)) redis.defineCommand(COMPLETE_FILL, { numberOfKeys: 2, lua: COMPLETE_FILL_LUA });
+    if (!(COMPLETE_FILL in redis)) redis.defineCommand(COMPLETE_FILL, { numberOfKeys: 3, lua: COMPLETE_FILL_LUA });
+    if (!(RAISE_SEQUENCE in redis)) redis.defineCommand(RAISE_SEQUENCE, { numberOfKeys: 1, lua: RAISE_SEQUENCE_LUA });
     this.client = redis as RedisWithScripts;
     this.loadedKey = `${prefix}revoked:loaded`;
     this.canaryKey = `${prefix}revoked:canary`;
-    this.watch = setInterval(() => void this.lookForMissedWrites(), WATCH_INTERVAL_MS);
+    this.sequenceKey = `${prefix}revoked:sequence`;
+    this.leaseKey = `${prefix}revoked:fill-lease`;
+    this.watch = setInterval(() => void this.compareSequences(), WATCH_INTERVAL_MS);
     this.watch.unref();
   }
 
@@ -254,33 +274,48 @@ export class RedisRevocationList implements RevocationList {
   }
 
   /**
-   * Writes a revocation to Redis. A failure does not fail the revocation (the database has it,
-   * and checks fail closed while Redis is down): it is marked in the database for every
-   * instance to refill Redis from the table before trusting it again.
+   * Counts the revocation (its row is written) and writes it to Redis with the new count. A
+   * failure does not fail the revocation (the database has it, and checks fail closed while
+   * Redis is down): Redis's count stays behind, which every instance notices within a second.
    */
   private async mirror(write: () => Promise<unknown>): Promise<void> {
+    const sequence = await this.rows.nextSequence(this.now());
     try {
       await write();
+      await unavailableOnFailure(this.client[RAISE_SEQUENCE](this.sequenceKey, String(sequence)));
     } catch (error) {
       this.behind = true;
       this.options.onRedisError?.(error);
-      await this.rows.markRedisBehind(this.now());
     }
   }
 
-  /** One look at the database's mark; runs each second on every instance. */
-  private async lookForMissedWrites(): Promise<void> {
+  /**
+   * Compares the database's revocation count with Redis's copy; runs each second on every
+   * instance. When Redis's is lower, the instance that takes the lease refills Redis for all;
+   * the others look again a second later.
+   */
+  private async compareSequences(): Promise<void> {
+    if (this.comparing || this.filling !== undefined) return;
+    this.comparing = true;
     try {
-      const mark = await this.rows.redisBehindMark();
-      if (mark === undefined) return;
-      this.behind = true;
-      this.behindMark = mark;
-      // Filled now rather than at the next check, so that an instance without token traffic
-      // still clears the mark once Redis takes the rows.
-      await this.fill();
+      const [recorded, copied] = await Promise.all([this.rows.sequence(), this.client.get(this.sequenceKey)]);
+      if (Number(copied ?? 0) >= recorded) return;
+      if ((await this.client.set(this.leaseKey, '1', 'PX', FILL_LEASE_MS, 'NX')) !== 'OK') return;
+      try {
+        await this.fill();
+      } finally {
+        await this.client.del(this.leaseKey);
+      }
     } catch (error) {
-      // A fill that failed already leaves `behind` set; this only tells why, when it was the database.
-      if (!(error instanceof WardenError)) this.options.onWatchError?.(error);
+      // A failed fill already fails this instance's checks closed for a moment; this says why,
+      // once per 10 s at most (an outage would otherwise log every second).
+      const at = this.now();
+      if (at - this.lastWatchReport >= 10_000) {
+        this.lastWatchReport = at;
+        this.options.onWatchError?.(error);
+      }
+    } finally {
+      this.comparing = false;
     }
   }
 
@@ -301,8 +336,6 @@ export class RedisRevocationList implements RevocationList {
   private async copyRowsToRedis(): Promise<void> {
     // Cleared first: a revocation that misses Redis while this runs sets it again.
     this.behind = false;
-    const mark = this.behindMark;
-    this.behindMark = undefined;
     try {
       for (let attempt = 1; attempt <= FILL_ATTEMPTS; attempt++) {
         // Redis is asked before the table is read, so a Redis that is down costs no database
@@ -310,21 +343,19 @@ export class RedisRevocationList implements RevocationList {
         await unavailableOnFailure(this.client.set(this.canaryKey, randomUUID(), 'NX'));
         const canary = await unavailableOnFailure(this.client.get(this.canaryKey));
         if (canary === null) continue;
+        // Counted before the rows are read: every revocation this count includes has its row.
+        const sequence = await this.rows.sequence();
         const rows = await this.rows.unexpired(this.now());
         for (let i = 0; i < rows.length; i += FILL_BATCH) {
           await Promise.all(
             rows.slice(i, i + FILL_BATCH).map((row) => (row.kind === 'user' ? this.writeUser(row.id, row.notBeforeMs, row.expiresAtMs) : this.writeToken(row.kind, row.id, row.expiresAtMs))),
           );
         }
-        if ((await unavailableOnFailure(this.client[COMPLETE_FILL](this.canaryKey, this.loadedKey, canary))) === 1) {
-          if (mark !== undefined) await this.rows.clearRedisBehind(mark);
-          return;
-        }
+        if ((await unavailableOnFailure(this.client[COMPLETE_FILL](this.canaryKey, this.loadedKey, this.sequenceKey, canary, String(sequence)))) === 1) return;
       }
       throw unavailable(new Error('Redis was emptied again while it was being filled with the revocations'));
     } catch (error) {
       this.behind = true;
-      this.behindMark ??= mark;
       this.lastFailedFill = this.now();
       throw error;
     }

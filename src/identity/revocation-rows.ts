@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DatabaseSchema } from '../storage/index.js';
 
-/** The `system_state` key whose row says that Redis missed a revocation. */
-const REDIS_BEHIND_KEY = 'revocations_redis_behind';
+/** The `system_state` key of the revocation sequence. */
+const SEQUENCE_KEY = 'revocation_sequence';
 
 /** One unexpired revocation as the `revoked_tokens` table keeps it. */
 export type RevocationRow =
@@ -68,27 +67,30 @@ export class RevocationRows {
   }
 
   /**
-   * Records that Redis missed a revocation (its write failed), for every instance to see: each
-   * one polls this mark and refills Redis from the table while it is set.
+   * Counts one more revocation and returns the count: the revocation sequence, which Redis
+   * keeps a copy of. A Redis whose copy is lower lacks revocations (a write that failed, a
+   * snapshot restored, a replica promoted), and is refilled from this table.
    */
-  async markRedisBehind(atMs: number): Promise<void> {
-    const value = `${atMs}:${randomUUID()}`;
-    await this.db
+  async nextSequence(atMs: number): Promise<number> {
+    const row = await this.db
       .insertInto('system_state')
-      .values({ key: REDIS_BEHIND_KEY, value, updated_at: atMs })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: atMs }))
-      .execute();
+      .values({ key: SEQUENCE_KEY, value: '1', updated_at: atMs })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          // Text in the table (as every system_state value), counted as a number.
+          value: sql<string>`cast(cast(system_state.value as bigint) + 1 as text)`,
+          updated_at: atMs,
+        }),
+      )
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return Number(row.value);
   }
 
-  /** The current "Redis missed a revocation" mark, if any. */
-  async redisBehindMark(): Promise<string | undefined> {
-    const row = await this.db.selectFrom('system_state').select('value').where('key', '=', REDIS_BEHIND_KEY).executeTakeFirst();
-    return row?.value;
-  }
-
-  /** Clears the mark once Redis has been refilled, unless a newer one replaced it meanwhile. */
-  async clearRedisBehind(mark: string): Promise<void> {
-    await this.db.deleteFrom('system_state').where('key', '=', REDIS_BEHIND_KEY).where('value', '=', mark).execute();
+  /** The revocation sequence: how many revocations were ever recorded (0 before the first). */
+  async sequence(): Promise<number> {
+    const row = await this.db.selectFrom('system_state').select('value').where('key', '=', SEQUENCE_KEY).executeTakeFirst();
+    return row === undefined ? 0 : Number(row.value);
   }
 
   /** Deletes the rows that no longer deny anything. */

@@ -88,9 +88,22 @@ describeEachDatabase('revocations with Redis: the database keeps them', (dialect
     a.close();
     // The other instance looks each second, and refills Redis before trusting it again.
     await vi.waitFor(async () => expect(await other.isRevoked(token('missed'))).toBe(true), { timeout: 10_000, interval: 100 });
-    // An instance started afterwards reads it from Redis, and the mark is cleared.
+    // An instance started afterwards reads it from Redis, whose count caught up with the database's.
     expect(await instance().isRevoked(token('missed'))).toBe(true);
-    await vi.waitFor(async () => expect(await new RevocationRows(storage.db).redisBehindMark()).toBeUndefined(), { timeout: 10_000, interval: 100 });
+    expect(Number(await redis.redis.get(`${redis.prefix}revoked:sequence`))).toBe(await new RevocationRows(storage.db).sequence());
+  });
+
+  it('notices a Redis that lost recent revocations but kept the rest (a snapshot restored, a replica promoted), and refills it', async () => {
+    const a = instance();
+    await a.revokeToken('older', NOW + LIFETIME);
+    await a.revokeToken('recent', NOW + LIFETIME);
+    expect(await a.isRevoked(token('recent'))).toBe(true);
+    // What an older snapshot holds: the first revocation, its count, and the `loaded` key.
+    await redis.redis.del(`${redis.prefix}revoked:jti:recent`);
+    await redis.redis.set(`${redis.prefix}revoked:sequence`, '1');
+    const other = instance();
+    await vi.waitFor(async () => expect(await other.isRevoked(token('recent'))).toBe(true), { timeout: 10_000, interval: 100 });
+    expect(await a.isRevoked(token('older'))).toBe(true);
   });
 
   it('does not vouch for a fill during which Redis was emptied: it fills again', async () => {

@@ -299,7 +299,9 @@ export class RedisRevocationList implements RevocationList {
     this.comparing = true;
     try {
       const [recorded, copied] = await Promise.all([this.rows.sequence(), this.client.get(this.sequenceKey)]);
-      if (Number(copied ?? 0) >= recorded) return;
+      // A write of this instance that missed Redis may hide behind a later revocation's higher
+      // count: this instance refills too, without waiting for one of its own checks.
+      if (Number(copied ?? 0) >= recorded && !this.behind) return;
       if ((await this.client.set(this.leaseKey, '1', 'PX', FILL_LEASE_MS, 'NX')) !== 'OK') return;
       try {
         await this.fill();

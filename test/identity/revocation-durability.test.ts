@@ -93,6 +93,18 @@ describeEachDatabase('revocations with Redis: the database keeps them', (dialect
     expect(Number(await redis.redis.get(`${redis.prefix}revoked:sequence`))).toBe(await new RevocationRows(storage.db).sequence());
   });
 
+  it('refills a write it missed even when a later revocation on another instance raised the count past it', async () => {
+    const a = instance();
+    const b = instance();
+    expect(await b.isRevoked(token('warm-up'))).toBe(false);
+    vi.spyOn(redis.redis, 'set').mockRejectedValueOnce(new Error('connect ECONNREFUSED'));
+    await a.revokeToken('missed-by-redis', NOW + LIFETIME);
+    vi.restoreAllMocks();
+    await b.revokeToken('written-later', NOW + LIFETIME);
+    // Redis's count now equals the database's, yet lacks the first revocation: the instance that missed it refills.
+    await vi.waitFor(async () => expect(await b.isRevoked(token('missed-by-redis'))).toBe(true), { timeout: 10_000, interval: 100 });
+  });
+
   it('notices a Redis that lost recent revocations but kept the rest (a snapshot restored, a replica promoted), and refills it', async () => {
     const a = instance();
     await a.revokeToken('older', NOW + LIFETIME);

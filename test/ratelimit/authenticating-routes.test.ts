@@ -150,8 +150,8 @@ describeWithRedis('POST /v1/ratelimit with the counters in Redis', () => {
 });
 
 describe('the rate-limit plugin and the routes registered after it', () => {
-  /** Plugin options with counters of their own. */
-  const limits = () => ({ service: createRateLimitService(), defaultPolicies: [{ limit: 3, windowMs: 60_000, blockDurationMs: 0 }], authPolicies: [], algorithm: 'fixed-window' as const });
+  /** Plugin options with counters of their own, on a frozen clock (no window edge can pass mid-test). */
+  const limits = () => ({ service: createRateLimitService({ now: () => 1_800_000_030_000 }), defaultPolicies: [{ limit: 3, windowMs: 60_000, blockDurationMs: 0 }], authPolicies: [], algorithm: 'fixed-window' as const });
   const token = 'm3tr1cs-T0ken-ThatIsLongEnough-9f8e7d6c5b4a';
 
   it('charges GET /metrics once per request, on a budget of its own', async () => {

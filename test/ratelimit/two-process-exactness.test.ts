@@ -14,8 +14,8 @@ interface Server {
   readonly port: number;
 }
 
-function startServer(prefix: string, algorithm: string, limit: number): Promise<Server> {
-  const child = fork(FIXTURE, [TEST_REDIS_URL, prefix, algorithm, String(limit)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+function startServer(prefix: string, algorithm: string, limit: number, frozenNow: number): Promise<Server> {
+  const child = fork(FIXTURE, [TEST_REDIS_URL, prefix, algorithm, String(limit), String(frozenNow)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -48,7 +48,8 @@ describeWithRedis('two server processes sharing one Redis', () => {
       expect(existsSync(DIST), 'run `npm run build` before this test').toBe(true);
       prefix = `warden-test:${randomBytes(6).toString('hex')}:`;
       const limit = 50;
-      servers = await Promise.all([startServer(prefix, algorithm, limit), startServer(prefix, algorithm, limit)]);
+      const frozenNow = Date.now();
+      servers = await Promise.all([startServer(prefix, algorithm, limit, frozenNow), startServer(prefix, algorithm, limit, frozenNow)]);
       // 2 × 80 requests at once, alternating between the two processes.
       const requests = Array.from({ length: 160 }, (_, i) => {
         const server = servers[i % 2];

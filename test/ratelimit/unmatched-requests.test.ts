@@ -12,6 +12,9 @@ afterEach(async () => {
   app = undefined;
 });
 
+// A frozen clock: a fixed window's edge passing mid-test would reset the count it asserts on.
+const FROZEN_NOW = 1_800_000_030_000;
+
 /** Fastify with the rate-limit plugin (2 requests a minute per IP), with or without the hardening plugin. */
 async function limitedApp(withHardening: boolean): Promise<FastifyInstance> {
   const instance = Fastify();
@@ -26,7 +29,7 @@ async function limitedApp(withHardening: boolean): Promise<FastifyInstance> {
     });
   }
   await instance.register(rateLimits, {
-    service: createRateLimitService(),
+    service: createRateLimitService({ now: () => FROZEN_NOW }),
     defaultPolicies: [{ limit: 2, windowMs: 60_000, blockDurationMs: 0 }],
     authPolicies: [],
     algorithm: 'fixed-window',

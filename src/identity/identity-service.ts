@@ -138,7 +138,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       }
     }
   };
-  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate, clientsOwnedBy: () => ownedClients });
+  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate, clientsOwnedBy: () => ownedClients, accessTokenLifetimeMs, now });
 
   // Set by the OAuth domain (created after identity) through registerClientStatus / registerOwnedClients.
   let clientStatus: ((clientId: string) => Promise<boolean>) | undefined;

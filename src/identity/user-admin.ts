@@ -16,6 +16,9 @@ export interface UserAdminParts {
   readonly afterCreate?: (user: User) => Promise<void>;
   /** The ids of the OAuth clients a user owns (set by the OAuth domain, created after identity). */
   readonly clientsOwnedBy?: () => ((ownerId: string) => Promise<readonly string[]>) | undefined;
+  /** How long an access token lives: how long a missed revocation matters. */
+  readonly accessTokenLifetimeMs: number;
+  readonly now: () => number;
 }
 
 /** Who asked for a change (audit actor) and from where. */
@@ -65,10 +68,16 @@ export class UserAdmin {
    * user's OAuth clients, at once; removing the admin flag ends the user's access tokens (their
    * sessions stay: a refresh issues tokens without the admin role). If that revocation fails, the
    * committed change is still audited (`details.revocation: "failed"`) before the error propagates.
+   * A reactivation, and a demotion asked again soon after, close what such a failure left open.
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
     const before = await this.parts.users.findById(id);
     if (before === undefined) return undefined;
+    // A deactivation whose revocation failed left the user's access tokens unmarked, refused only
+    // while the user stays inactive. Before the user is active again, every token issued so far
+    // (none since the deactivation: an inactive user gets none) is denied; if that cannot be
+    // written, the user stays inactive and the caller gets the error.
+    if (!before.isActive && changes.isActive === true) await runEach([() => this.parts.auth.revokeIssuedTokens(id), () => this.revokeClientTokens(id)]);
     const user = await this.parts.users.update(id, changes);
     if (user === undefined) return undefined;
     // Never throws (a lost announcement is logged): the change is committed, so what follows
@@ -76,14 +85,19 @@ export class UserAdmin {
     await this.parts.userStatus.invalidate(id);
     const deactivated = before.isActive && !user.isActive;
     // Issued tokens carry `roles: ["admin"]`, which services verifying with only the JWKS read as
-    // every permission (fastify-token-guard.ts): they must not outlive the demotion.
+    // every permission (fastify-token-guard.ts): they must not outlive the demotion. A demotion
+    // asked again within one token lifetime of the user's last change is a retry (its revocation
+    // may have failed, answering 503): the marker is written again, dated at that change, so
+    // tokens issued since then (without the role) stay valid.
     const demoted = before.isAdmin && !user.isAdmin;
+    const demotionRetried = !before.isAdmin && changes.isAdmin === false && before.updatedAt > this.parts.now() - this.parts.accessTokenLifetimeMs;
     const action = deactivated ? 'user.deactivated' : 'user.updated';
     const fields = Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k);
     try {
       if (deactivated) {
         await runEach([() => this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor }), () => this.revokeClientTokens(id)]);
       } else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
+      else if (demotionRetried) await this.parts.auth.revokeIssuedTokens(id, before.updatedAt);
     } catch (error) {
       // Recorded after the revocation, not before, so the event says what was done: the change
       // stands (it is committed) but its revocation did not complete, and the caller gets the
@@ -95,7 +109,7 @@ export class UserAdmin {
     await this.record(by, action, id, {
       fields,
       // Worded so the audit redactor (which hides values under token-like names) keeps it.
-      ...(demoted && !deactivated ? { revoked: 'issued access' } : {}),
+      ...((demoted || demotionRetried) && !deactivated ? { revoked: 'issued access' } : {}),
     });
     return user;
   }

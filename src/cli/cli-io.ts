@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, WardenError } from '../errors/index.js';
+import { ConfigError, messageOf, WardenError } from '../errors/index.js';
 import { SecretProviderError } from '../secrets/secret-provider.js';
 import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { EXIT } from './exit-codes.js';
@@ -84,7 +84,7 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`warden: a service is unreachable (${code})`);
     return EXIT.unavailable;
   }
-  io.err(`warden: unexpected error: ${error instanceof Error ? error.message : String(error)}`);
+  io.err(`warden: unexpected error: ${messageOf(error)}`);
   if (process.env.WARDEN_DEBUG_CLI === '1' && error instanceof Error && error.stack !== undefined) io.err(error.stack);
   return EXIT.software;
 }

@@ -9,3 +9,4 @@ export {
   type ErrorFields,
   type WardenErrorOptions,
 } from './warden-error.js';
+export { messageOf } from './message-of.js';

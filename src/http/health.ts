@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { messageOf } from '../errors/index.js';
 import { problem, sendProblem } from './problem.js';
 
 export interface HealthChecks {
@@ -72,7 +73,7 @@ async function runChecks(checks: HealthChecks['checks']): Promise<CheckRound> {
         results[name] = 'ok';
       } catch (error) {
         results[name] = 'unavailable';
-        reasons[name] = error instanceof Error ? error.message : String(error);
+        reasons[name] = messageOf(error);
       }
     }),
   );

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { FastifyRequest } from 'fastify';
-import { WardenError } from '../errors/index.js';
+import { messageOf, WardenError } from '../errors/index.js';
 import { defaultHashConcurrency } from './hash-semaphore.js';
 import type { Authenticator } from '../http/auth-guard.js';
 import { bearerToken } from '../http/auth-guard.js';
@@ -83,12 +83,12 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     now,
     onUnreadableKey: (kid, error) =>
       context.logger.error(
-        { kid, err: { message: error instanceof Error ? error.message : String(error) } },
+        { kid, err: { message: messageOf(error) } },
         'signing key cannot be unsealed with this instance’s secrets; its tokens are refused here (check WARDEN_SECRET_KEY / WARDEN_ENCRYPTION_KEY)',
       ),
     invalidation: context.invalidation,
     onBackgroundError: (error) =>
-      context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'signing keys could not be reloaded or a rotation announced; the keys in memory stay in use'),
+      context.logger.warn({ err: { message: messageOf(error) } }, 'signing keys could not be reloaded or a rotation announced; the keys in memory stay in use'),
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);
   const revocations: RevocationList =
@@ -96,14 +96,14 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       ? databaseRevocations
       : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now, new RevocationRows(db), {
           onRedisError: (error) =>
-            context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'a revocation did not reach Redis; it stands in the database and is copied to Redis when Redis answers'),
+            context.logger.warn({ err: { message: messageOf(error) } }, 'a revocation did not reach Redis; it stands in the database and is copied to Redis when Redis answers'),
           onWatchError: (error) =>
-            context.logger.warn({ err: { message: error instanceof Error ? error.message : String(error) } }, 'could not look in the database for revocations that Redis missed; looking again in a second'),
+            context.logger.warn({ err: { message: messageOf(error) } }, 'could not look in the database for revocations that Redis missed; looking again in a second'),
         });
   const userStatus = new UserStatusCache(db, context.invalidation, {
     onPublishError: (error, userId) =>
       context.logger.error(
-        { err: { message: error instanceof Error ? error.message : String(error) }, user_id: userId },
+        { err: { message: messageOf(error) }, user_id: userId },
         'user change not announced to other instances; they drop their cached status within the cache TTL (1 s while their own bus is down)',
       ),
   });

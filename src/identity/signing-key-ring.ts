@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, 
 import type { Kysely } from 'kysely';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { DecryptionError } from '../crypto/decryption-error.js';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, messageOf } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { PrivateKeySealer } from './private-key-sealing.js';
 
@@ -308,7 +308,7 @@ function parsePrivateJwk(text: string): JWK {
 
 /** Why a stored key cannot be used (start-up stops on it; a reload reports it): names the key and the likely cause, never key material. */
 function unreadableKeyReason(kid: string, error: unknown): string {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = messageOf(error);
   // Encrypted with a WARDEN_ENCRYPTION_KEY entry this instance lacks (unset, or a keyring
   // without it): the cipher's message names the key id to configure.
   if (error instanceof DecryptionError && error.reason === 'unknown_key') {

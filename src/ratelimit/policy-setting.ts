@@ -1,4 +1,5 @@
 import { ParseProblem, type Parser } from '../config/parsers.js';
+import { messageOf } from '../errors/index.js';
 import { parsePolicyList } from './policy.js';
 
 /**
@@ -11,6 +12,6 @@ export const policyListSetting: Parser<string> = (raw) => {
     parsePolicyList(raw);
     return raw.trim();
   } catch (error) {
-    throw new ParseProblem(error instanceof Error ? error.message : String(error));
+    throw new ParseProblem(messageOf(error));
   }
 };

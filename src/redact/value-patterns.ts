@@ -69,6 +69,15 @@ const whole = (hint: string): string => hint;
 const hasDigit = (text: string): boolean => /\d/.test(text);
 
 /** True when `text` holds at least `min` characters equal to `code` (early exit). */
+/**
+ * Whether a value after `Bearer`/`Token` is an English word rather than a credential: letters
+ * only, fewer than 20, and no lower-case letter followed by an upper-case one. A random token of
+ * that shape is rare (20 base62 characters without a digit: 3%), and one that short is weak anyway.
+ */
+function isPlainWord(value: string): boolean {
+  return value.length < 20 && /^[A-Za-z]+$/.test(value) && !/[a-z][A-Z]/.test(value);
+}
+
 function hasAtLeast(text: string, code: number, min: number): boolean {
   let count = 0;
   for (let i = 0; i < text.length; i += 1) {
@@ -400,8 +409,9 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   {
     type: 'bearer_token',
     mayMatch: (t) => /bearer|token /i.test(t),
-    regex: /(?<![A-Za-z0-9])(Bearer|Token)(\s{1,8})[A-Za-z0-9._~+/=-]{6,8192}/gi,
-    replace: (hint, _m, g) => `${g[0] ?? ''}${g[1] ?? ' '}${hint}`,
+    regex: /(?<![A-Za-z0-9])(Bearer|Token)(\s{1,8})([A-Za-z0-9._~+/=-]{6,8192})/gi,
+    // A plain word is prose (`The token denylist is unavailable`, `bearer tokens`), not a credential.
+    replace: (hint, match, g) => (isPlainWord(g[2] ?? '') ? match : `${g[0] ?? ''}${g[1] ?? ' '}${hint}`),
   },
   {
     type: 'basic_auth',

@@ -35,6 +35,24 @@ describe('bearer tokens, Basic credentials and JWTs', () => {
     );
   });
 
+  it('takes a word after Bearer/Token for a credential unless it is a plain English word', () => {
+    expectRedacted(
+      [
+        { text: 'Authorization: Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b', secret: '9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b' },
+        { text: 'sent Bearer abcdefghijklmnopqrstu', secret: 'abcdefghijklmnopqrstu' },
+        { text: 'sent Bearer hunterTwoSecret', secret: 'hunterTwoSecret' },
+        { text: 'sent token sekrit-1', secret: 'sekrit-1' },
+      ],
+      'bearer_token',
+    );
+    expectUntouched([
+      'The token denylist is temporarily unavailable; retry later',
+      'bearer tokens are accepted here',
+      'Token expired at noon',
+      'ACCESS TOKEN REVOKED',
+    ]);
+  });
+
   it('redacts Basic credentials', () => {
     expect(redactText('Authorization: Basic dXNlcjpwYXNzd29yZA==')).toBe(
       'Authorization: Basic [REDACTED:basic_auth]',

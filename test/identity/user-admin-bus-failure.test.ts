@@ -154,85 +154,75 @@ describe('user changes while the revocation store is unavailable', () => {
     expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
     expect(await auditDetails(user.id, 'user.deleted')).toEqual([{ revocation: 'failed' }]);
   });
-});
 
-/**
- * The 503 of a failed revocation invites a retry, but the change it reports is committed:
- * asking for it again changes nothing in the user row. What the failed marker left open must
- * be closed by the retry (a demotion) or before the user can use the tokens again (a reactivation).
- */
-describe('after a user change whose revocation failed', () => {
-  let t: TestApp;
-  let adminToken: string;
-  const unavailable = () => new WardenError('service_unavailable', 'The token denylist is temporarily unavailable; retry later');
-  beforeEach(async () => ({ t, adminToken } = await appWithAdmin()));
-  afterEach(async () => {
-    vi.restoreAllMocks();
-    await t.close();
-  });
+  /**
+   * The 503 of a failed revocation invites a retry, but the change it reports is committed:
+   * asking for it again changes nothing in the user row. What the failed marker left open must
+   * be closed by the retry (a demotion) or before the user can use the tokens again (a reactivation).
+   */
+  describe('and then asked again, or undone', () => {
+    const me = (token: string) => t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(token) });
+    const isActive = async (id: string) => Boolean((await t.context.storage.db.selectFrom('users').select('is_active').where('id', '=', id).executeTakeFirstOrThrow()).is_active);
+    /** Makes the denylist refuse every write until the returned function is called. */
+    const breakDenylist = () => {
+      const spy = vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
+      return () => spy.mockRestore();
+    };
 
-  const patch = (id: string, payload: Record<string, unknown>) => t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload });
-  const me = (token: string) => t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(token) });
-  const isActive = async (id: string) => Boolean((await t.context.storage.db.selectFrom('users').select('is_active').where('id', '=', id).executeTakeFirstOrThrow()).is_active);
-  /** Makes the denylist refuse every write until the returned function is called. */
-  const breakDenylist = () => {
-    const spy = vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
-    return () => spy.mockRestore();
-  };
+    it('reactivating the user first denies the tokens issued before, so an access token from before the deactivation stays dead', async () => {
+      const user = await seedUser(t, { email: 'leaver@example.test' });
+      const tokens = await login(t.app, user.email);
+      const repair = breakDenylist();
+      expect((await patch(user.id, { is_active: false })).statusCode).toBe(503);
+      repair();
+      // Refused while inactive (the status check), though no marker was written.
+      expect((await me(tokens.access_token)).statusCode).toBe(401);
 
-  it('reactivating the user first denies the tokens issued before, so an access token from before the deactivation stays dead', async () => {
-    const user = await seedUser(t, { email: 'leaver@example.test' });
-    const tokens = await login(t.app, user.email);
-    const repair = breakDenylist();
-    expect((await patch(user.id, { is_active: false })).statusCode).toBe(503);
-    repair();
-    // Refused while inactive (the status check), though no marker was written.
-    expect((await me(tokens.access_token)).statusCode).toBe(401);
+      expect((await patch(user.id, { is_active: true })).statusCode).toBe(200);
+      expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
+      expect(await identityOfApp(t).revocations.isRevoked({ jti: 'any', userId: CLIENT_ID, issuedAtMs: Date.now() - 1000 })).toBe(true);
+      // The user signs in again as usual.
+      const fresh = await login(t.app, user.email);
+      expect((await me(fresh.access_token)).statusCode).toBe(200);
+    });
 
-    expect((await patch(user.id, { is_active: true })).statusCode).toBe(200);
-    expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
-    expect(await identityOfApp(t).revocations.isRevoked({ jti: 'any', userId: CLIENT_ID, issuedAtMs: Date.now() - 1000 })).toBe(true);
-    // The user signs in again as usual.
-    const fresh = await login(t.app, user.email);
-    expect((await me(fresh.access_token)).statusCode).toBe(200);
-  });
+    it('a reactivation while the denylist is unavailable answers 503 and leaves the user inactive', async () => {
+      const user = await seedUser(t, { email: 'dormant@example.test' });
+      expect((await patch(user.id, { is_active: false })).statusCode).toBe(200);
+      breakDenylist();
 
-  it('a reactivation while the denylist is unavailable answers 503 and leaves the user inactive', async () => {
-    const user = await seedUser(t, { email: 'dormant@example.test' });
-    expect((await patch(user.id, { is_active: false })).statusCode).toBe(200);
-    breakDenylist();
+      expect((await patch(user.id, { is_active: true })).json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(await isActive(user.id)).toBe(false);
+    });
 
-    expect((await patch(user.id, { is_active: true })).json()).toMatchObject({ status: 503, code: 'service_unavailable' });
-    expect(await isActive(user.id)).toBe(false);
-  });
+    it('asking for the demotion again writes its marker: the administrator token is revoked, a token issued since stays valid', async () => {
+      const second = await seedUser(t, { email: 'second@example.test', isAdmin: true });
+      const adminTokens = await login(t.app, second.email);
+      const repair = breakDenylist();
+      expect((await patch(second.id, { is_admin: false })).statusCode).toBe(503);
+      repair();
+      const memberTokens = await login(t.app, second.email);
+      // Nothing marked it: services reading roles from the JWKS alone would still see an administrator.
+      expect((await me(adminTokens.access_token)).statusCode).toBe(200);
 
-  it('asking for the demotion again writes its marker: the administrator token is revoked, a token issued since stays valid', async () => {
-    const second = await seedUser(t, { email: 'second@example.test', isAdmin: true });
-    const adminTokens = await login(t.app, second.email);
-    const repair = breakDenylist();
-    expect((await patch(second.id, { is_admin: false })).statusCode).toBe(503);
-    repair();
-    const memberTokens = await login(t.app, second.email);
-    // Nothing marked it: services reading roles from the JWKS alone would still see an administrator.
-    expect((await me(adminTokens.access_token)).statusCode).toBe(200);
+      const retry = await patch(second.id, { is_admin: false });
+      expect(retry.statusCode).toBe(200);
+      expect((await me(adminTokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
+      expect((await me(memberTokens.access_token)).statusCode).toBe(200);
+      const audited = await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', second.id).where('action', '=', 'user.updated').orderBy('seq').execute();
+      expect(audited.map((row) => JSON.parse(String(row.details)) as unknown)).toEqual([
+        { fields: ['is_admin'], revocation: 'failed' },
+        { fields: ['is_admin'], revoked: 'issued access' },
+      ]);
+    });
 
-    const retry = await patch(second.id, { is_admin: false });
-    expect(retry.statusCode).toBe(200);
-    expect((await me(adminTokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
-    expect((await me(memberTokens.access_token)).statusCode).toBe(200);
-    const audited = await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', second.id).where('action', '=', 'user.updated').orderBy('seq').execute();
-    expect(audited.map((row) => JSON.parse(String(row.details)) as unknown)).toEqual([
-      { fields: ['is_admin'], revocation: 'failed' },
-      { fields: ['is_admin'], revoked: 'issued access' },
-    ]);
-  });
+    it('is_admin: false for a member whose last change is older than a token lifetime revokes nothing', async () => {
+      const member = await seedUser(t, { email: 'member@example.test' });
+      const tokens = await login(t.app, member.email);
+      await t.context.storage.db.updateTable('users').set({ updated_at: Date.now() - 24 * 3600_000 }).where('id', '=', member.id).execute();
 
-  it('is_admin: false for a member whose last change is older than a token lifetime revokes nothing', async () => {
-    const member = await seedUser(t, { email: 'member@example.test' });
-    const tokens = await login(t.app, member.email);
-    await t.context.storage.db.updateTable('users').set({ updated_at: Date.now() - 24 * 3600_000 }).where('id', '=', member.id).execute();
-
-    expect((await patch(member.id, { is_admin: false })).statusCode).toBe(200);
-    expect((await me(tokens.access_token)).statusCode).toBe(200);
+      expect((await patch(member.id, { is_admin: false })).statusCode).toBe(200);
+      expect((await me(tokens.access_token)).statusCode).toBe(200);
+    });
   });
 });

@@ -181,21 +181,32 @@ export class AuthService {
       return { ok: false, code: rotation.code };
     }
     const status = await this.parts.userStatus.get(rotation.userId);
-    if (!status.exists || !status.isActive) {
-      const ended = await this.endSession(rotation.sessionId, 'user_deactivated');
-      await this.record(facts, {
-        action: 'auth.token.refresh_failed',
-        actor: rotation.userId,
-        entity_type: 'session',
-        entity_id: rotation.sessionId,
-        outcome: 'denied',
-        details: { reason: status.exists ? 'user_deactivated' : 'user_deleted', session_ended: ended },
-      });
-      return { ok: false, code: 'refresh_token_invalid' };
-    }
-    const tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);
+    if (!status.exists || !status.isActive) return this.refreshRefused(rotation, facts, status.exists);
+    let tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);
+    // As at login: the status above may come from a cache (another instance's change reaches it
+    // within its bounds), and a deactivation or demotion that committed meanwhile may already
+    // have written its revocation, which would not cover these tokens. Read the user again,
+    // after the tokens exist: a change this read does not see commits later, and its revocation
+    // (written after that commit) denies them.
+    const current = await this.parts.users.credentialState(rotation.userId);
+    if (current === undefined || !current.isActive) return this.refreshRefused(rotation, facts, current !== undefined);
+    if (status.isAdmin && !current.isAdmin) tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, false);
     await this.record(facts, { action: 'auth.token.refreshed', actor: rotation.userId, entity_type: 'session', entity_id: rotation.sessionId, outcome: 'success' });
     return { ok: true, tokens };
+  }
+
+  /** A refresh whose user is deactivated or deleted: the session ends, and the refusal is audited. */
+  private async refreshRefused(rotation: { userId: string; sessionId: string }, facts: RequestFacts, userExists: boolean): Promise<RefreshResult> {
+    const ended = await this.endSession(rotation.sessionId, 'user_deactivated');
+    await this.record(facts, {
+      action: 'auth.token.refresh_failed',
+      actor: rotation.userId,
+      entity_type: 'session',
+      entity_id: rotation.sessionId,
+      outcome: 'denied',
+      details: { reason: userExists ? 'user_deactivated' : 'user_deleted', session_ended: ended },
+    });
+    return { ok: false, code: 'refresh_token_invalid' };
   }
 
   /** Revokes the presented access token (until its exp), its session, and the given refresh token's session if it is the caller's. */

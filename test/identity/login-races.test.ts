@@ -1,5 +1,5 @@
 import { pbkdf2Sync } from 'node:crypto';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import type { IdentityService } from '../../src/identity/identity-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -146,5 +146,61 @@ describeEachDatabase('a login racing a change of the user', (dialect) => {
     const tokens = await login(t.app, admin.email);
     expect(claimsOf(tokens.access_token).roles).toEqual(['admin']);
     expect(audit.filter((e) => e.action === 'auth.login.succeeded')).toHaveLength(1);
+  });
+});
+
+// A refresh reads the user's status from a cache that another instance's change reaches only
+// within its bounds; a demotion or deactivation may also commit, and write its revocation,
+// between that read and the tokens. Nothing the refresh then issues may outlive the change.
+describeEachDatabase('a refresh racing a change of the user', (dialect) => {
+  let t: TestApp;
+  let audit: AuditEventInput[];
+  beforeEach(async () => {
+    t = await createTestApp({ dialect });
+    audit = tapAudit(t);
+  });
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await t.close();
+  });
+
+  const refresh = (refreshToken: string) => t.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: refreshToken } });
+  /** The change is committed (and its revocation already written) while the status cache still answers with the user as they were. */
+  const changeBehindTheCache = async (userId: string, change: { is_admin?: number; is_active?: number }, before: { isAdmin: boolean }) => {
+    const identity = identityOfApp(t);
+    vi.spyOn(identity.userStatus, 'get').mockResolvedValue({ exists: true, isActive: true, isAdmin: before.isAdmin });
+    await t.context.storage.db.updateTable('users').set(change).where('id', '=', userId).execute();
+    await identity.auth.revokeIssuedTokens(userId);
+  };
+
+  it('an admin demoted meanwhile gets no token with roles:["admin"], and keeps the session', async () => {
+    const admin = await seedUser(t, { email: 'admin4@example.test', isAdmin: true });
+    const tokens = await login(t.app, admin.email);
+    await changeBehindTheCache(admin.id, { is_admin: 0 }, { isAdmin: true });
+
+    const response = await refresh(tokens.refresh_token);
+    expect(response.statusCode).toBe(200);
+    const renewed = response.json() as { access_token: string };
+    expect(claimsOf(renewed.access_token).roles ?? []).not.toContain('admin');
+    expect((await identityOfApp(t).verifier.verify(renewed.access_token)).valid).toBe(true);
+  });
+
+  it('a user deactivated meanwhile gets no tokens, and the session ends', async () => {
+    const user = await seedUser(t, { email: 'leaving@example.test' });
+    const tokens = await login(t.app, user.email);
+    await changeBehindTheCache(user.id, { is_active: 0 }, { isAdmin: false });
+
+    const response = await refresh(tokens.refresh_token);
+    expect(response.json()).toMatchObject({ status: 401, code: 'refresh_token_invalid' });
+    const session = await t.context.storage.db.selectFrom('auth_sessions').select(['revoked_at', 'revoked_reason']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    expect(session.revoked_reason).toBe('user_deactivated');
+    expect(audit.filter((e) => e.action === 'auth.token.refresh_failed').map((e) => e.details)).toEqual([{ reason: 'user_deactivated', session_ended: true }]);
+  });
+
+  it('an undisturbed refresh of an admin still carries the role (control)', async () => {
+    const admin = await seedUser(t, { email: 'admin5@example.test', isAdmin: true });
+    const tokens = await login(t.app, admin.email);
+    const response = await refresh(tokens.refresh_token);
+    expect(claimsOf((response.json() as { access_token: string }).access_token).roles).toEqual(['admin']);
   });
 });

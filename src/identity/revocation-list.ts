@@ -119,35 +119,77 @@ return 1
 const RAISE_MARKER = 'wardenRaiseRevocationMarker';
 
 /**
- * Marks Redis as filled from the database, but only if it is still the Redis the fill began
- * in: KEYS[1] the canary the fill read at its start, KEYS[2] the `loaded` key, KEYS[3] the
- * revocation sequence; ARGV[1] the canary's value, ARGV[2] the sequence the fill read before
- * the rows. A flush (or a restart) during the fill takes the canary with it, and the fill must
- * then begin again rather than vouch for keys that are gone.
+ * Lua that moves Redis's copy of the revocation count (the key `sequenceKey`) on from `current`
+ * over every number that has already arrived (the sorted set `arrivedKey`), then stores it. The
+ * copy only counts revocations Redis has, with none missing below: a revocation whose write
+ * missed Redis (or that a restored snapshot lost) holds it back, so a later one cannot hide the gap.
+ */
+const ABSORB_ARRIVED_LUA = `
+while redis.call('ZSCORE', arrivedKey, string.format('%d', current + 1)) do current = current + 1 end
+redis.call('ZREMRANGEBYSCORE', arrivedKey, '-inf', current)
+redis.call('SET', sequenceKey, string.format('%d', current))
+`;
+
+/**
+ * A revocation numbered ARGV[1] is in Redis: KEYS[1] the count, KEYS[2] the numbers arrived
+ * ahead of it. The count moves on only when this is the next number; one ahead of a gap waits
+ * (for an hour at most: by then a fill has closed the gap). Returns the count.
+ */
+const ADVANCE_SEQUENCE_LUA = `
+local sequenceKey, arrivedKey = KEYS[1], KEYS[2]
+local current = tonumber(redis.call('GET', sequenceKey)) or 0
+local n = tonumber(ARGV[1])
+if n <= current then return current end
+if n > current + 1 then
+  redis.call('ZADD', arrivedKey, n, ARGV[1])
+  redis.call('PEXPIRE', arrivedKey, 3600000)
+  return current
+end
+current = n
+${ABSORB_ARRIVED_LUA}
+return current
+`;
+
+const ADVANCE_SEQUENCE = 'wardenAdvanceRevocationSequence';
+
+/**
+ * Marks Redis as filled from the database, but only if it is still the Redis the fill wrote
+ * to: KEYS[1] the canary the fill read at its start, KEYS[2] the `loaded` key, KEYS[3] the
+ * count, KEYS[4] the numbers arrived ahead of it, KEYS[5] the mark the fill set after its last
+ * row; ARGV[1] the canary's value, ARGV[2] the count the fill read before the rows.
+ * - A flush (or a restart without persistence) during the fill takes the canary with it.
+ * - A snapshot restored, or a replica promoted, that predates the fill's last row lacks the
+ *   mark (one connection writes rows and mark in order, and Redis snapshots and replicates in
+ *   that order), though it may hold the canary, which outlives fills.
+ * Either way the fill must begin again rather than vouch for keys that are gone.
  */
 const COMPLETE_FILL_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('DEL', KEYS[5]) == 0 then return 0 end
 redis.call('SET', KEYS[2], '1')
-local current = tonumber(redis.call('GET', KEYS[3])) or 0
-if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[3], ARGV[2]) end
+local sequenceKey, arrivedKey = KEYS[3], KEYS[4]
+local current = tonumber(redis.call('GET', sequenceKey)) or 0
+local filled = tonumber(ARGV[2])
+if current < filled then current = filled end
+${ABSORB_ARRIVED_LUA}
 return 1
 `;
 
 const COMPLETE_FILL = 'wardenCompleteRevocationFill';
 
-/** Raises Redis's copy of the revocation sequence (KEYS[1]) to ARGV[1]; never lowers it. */
-const RAISE_SEQUENCE_LUA = `
-local current = tonumber(redis.call('GET', KEYS[1])) or 0
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1
+/** Ends the fill lease KEYS[1] if this instance (ARGV[1]) still holds it, not one taken since. */
+const RELEASE_LEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `;
 
-const RAISE_SEQUENCE = 'wardenRaiseRevocationSequence';
+const RELEASE_LEASE = 'wardenReleaseRevocationFillLease';
 
 type RedisWithScripts = Redis & {
   [RAISE_MARKER](key: string, atMs: string, ttlMs: string): Promise<number>;
-  [COMPLETE_FILL](canaryKey: string, loadedKey: string, sequenceKey: string, canary: string, sequence: string): Promise<number>;
-  [RAISE_SEQUENCE](sequenceKey: string, sequence: string): Promise<number>;
+  [COMPLETE_FILL](canaryKey: string, loadedKey: string, sequenceKey: string, arrivedKey: string, markKey: string, canary: string, sequence: string): Promise<number>;
+  [ADVANCE_SEQUENCE](sequenceKey: string, arrivedKey: string, sequence: string): Promise<number>;
+  [RELEASE_LEASE](leaseKey: string, holder: string): Promise<number>;
 };
 
 /** How long a caller is asked to wait when Redis cannot answer (as the rate limiter's 503 does). */
@@ -155,8 +197,14 @@ const REDIS_RETRY_AFTER_SECONDS = '1';
 
 /** How often each instance compares the revocation sequence in the database with Redis's copy. */
 const WATCH_INTERVAL_MS = 1000;
-/** How long one instance may hold the right to refill Redis for everyone after a lag was seen. */
-const FILL_LEASE_MS = 30_000;
+/**
+ * How long one instance may hold the right to refill Redis for everyone after a lag was seen.
+ * Short, because an instance that dies or freezes while holding it leaves Redis lacking
+ * revocations until it ends (a fill that outlasts it only lets a second fill start).
+ */
+const FILL_LEASE_MS = 3000;
+/** How long the mark a fill sets after its last row waits for the fill to complete. */
+const FILL_MARK_TTL_MS = 60_000;
 /** After a failed fill, checks fail closed at once for this long instead of each reading the table. */
 const FILL_BACKOFF_MS = 1000;
 /** Fills that find Redis emptied under them before giving up (503) until the next check. */
@@ -183,9 +231,10 @@ export interface RedisRevocationListOptions {
  *   before it answers. A canary key read at the fill's start must still be there at its end,
  *   or the fill begins again: a flush during a fill must not be vouched for.
  * - **Redis lacks some** (a write that failed, a snapshot restored, a replica promoted): its
- *   copy of the sequence is then lower than the database's. Every instance compares the two
- *   each second, and one of them (holding a lease in Redis) refills Redis. An instance whose
- *   own write failed also refills before its next check answers.
+ *   copy of the sequence, which moves on only over consecutive revocations it holds (see
+ *   ADVANCE_SEQUENCE_LUA), is then lower than the database's. Every instance compares the two
+ *   each second, and one of them (holding a short lease in Redis) refills Redis. An instance
+ *   whose own write failed also refills before its next check answers.
  * When Redis cannot answer, checks fail closed with 503 `service_unavailable` and `Retry-After`.
  */
 export class RedisRevocationList implements RevocationList {
@@ -193,7 +242,10 @@ export class RedisRevocationList implements RevocationList {
   private readonly loadedKey: string;
   private readonly canaryKey: string;
   private readonly sequenceKey: string;
+  private readonly arrivedKey: string;
   private readonly leaseKey: string;
+  /** Names this instance as the holder of the fill lease. */
+  private readonly instanceId = randomUUID();
   /** A write of this instance missed Redis: its next check fills Redis first. */
   private behind = false;
   private filling: Promise<void> | undefined;
@@ -211,30 +263,32 @@ export class RedisRevocationList implements RevocationList {
     private readonly options: RedisRevocationListOptions = {},
   ) {
     if (!(RAISE_MARKER in redis)) redis.defineCommand(RAISE_MARKER, { numberOfKeys: 1, lua: RAISE_MARKER_LUA });
-    if (!(COMPLETE_FILL in redis)) redis.defineCommand(COMPLETE_FILL, { numberOfKeys: 3, lua: COMPLETE_FILL_LUA });
-    if (!(RAISE_SEQUENCE in redis)) redis.defineCommand(RAISE_SEQUENCE, { numberOfKeys: 1, lua: RAISE_SEQUENCE_LUA });
+    if (!(COMPLETE_FILL in redis)) redis.defineCommand(COMPLETE_FILL, { numberOfKeys: 5, lua: COMPLETE_FILL_LUA });
+    if (!(ADVANCE_SEQUENCE in redis)) redis.defineCommand(ADVANCE_SEQUENCE, { numberOfKeys: 2, lua: ADVANCE_SEQUENCE_LUA });
+    if (!(RELEASE_LEASE in redis)) redis.defineCommand(RELEASE_LEASE, { numberOfKeys: 1, lua: RELEASE_LEASE_LUA });
     this.client = redis as RedisWithScripts;
     this.loadedKey = `${prefix}revoked:loaded`;
     this.canaryKey = `${prefix}revoked:canary`;
     this.sequenceKey = `${prefix}revoked:sequence`;
+    this.arrivedKey = `${prefix}revoked:arrived`;
     this.leaseKey = `${prefix}revoked:fill-lease`;
     this.watch = setInterval(() => void this.compareSequences(), WATCH_INTERVAL_MS);
     this.watch.unref();
   }
 
   async revokeToken(jti: string, expiresAtMs: number): Promise<void> {
-    await this.rows.add('jti', jti, expiresAtMs);
-    await this.mirror(() => this.writeToken('jti', jti, expiresAtMs));
+    const sequence = await this.rows.counted(this.now(), (rows) => rows.add('jti', jti, expiresAtMs));
+    await this.mirror(sequence, () => this.writeToken('jti', jti, expiresAtMs));
   }
 
   async revokeUser(userId: string, options: { atMs: number; untilMs: number }): Promise<void> {
-    await this.rows.raiseUser(userId, options);
-    await this.mirror(() => this.writeUser(userId, options.atMs, options.untilMs));
+    const sequence = await this.rows.counted(this.now(), (rows) => rows.raiseUser(userId, options));
+    await this.mirror(sequence, () => this.writeUser(userId, options.atMs, options.untilMs));
   }
 
   async revokeSession(sessionId: string, untilMs: number): Promise<void> {
-    await this.rows.add('session', sessionId, untilMs);
-    await this.mirror(() => this.writeToken('session', sessionId, untilMs));
+    const sequence = await this.rows.counted(this.now(), (rows) => rows.add('session', sessionId, untilMs));
+    await this.mirror(sequence, () => this.writeToken('session', sessionId, untilMs));
   }
 
   async isRevoked(query: RevocationQuery): Promise<boolean> {
@@ -274,15 +328,14 @@ export class RedisRevocationList implements RevocationList {
   }
 
   /**
-   * Counts the revocation (its row is written) and writes it to Redis with the new count. A
-   * failure does not fail the revocation (the database has it, and checks fail closed while
-   * Redis is down): Redis's count stays behind, which every instance notices within a second.
+   * Writes a counted revocation to Redis, then tells Redis its number. A failure does not fail
+   * the revocation (the database has it, and checks fail closed while Redis is down): Redis's
+   * count stays behind, which every instance notices within a second.
    */
-  private async mirror(write: () => Promise<unknown>): Promise<void> {
-    const sequence = await this.rows.nextSequence(this.now());
+  private async mirror(sequence: number, write: () => Promise<unknown>): Promise<void> {
     try {
       await write();
-      await unavailableOnFailure(this.client[RAISE_SEQUENCE](this.sequenceKey, String(sequence)));
+      await unavailableOnFailure(this.client[ADVANCE_SEQUENCE](this.sequenceKey, this.arrivedKey, String(sequence)));
     } catch (error) {
       this.behind = true;
       this.options.onRedisError?.(error);
@@ -299,14 +352,15 @@ export class RedisRevocationList implements RevocationList {
     this.comparing = true;
     try {
       const [recorded, copied] = await Promise.all([this.rows.sequence(), this.client.get(this.sequenceKey)]);
-      // A write of this instance that missed Redis may hide behind a later revocation's higher
-      // count: this instance refills too, without waiting for one of its own checks.
+      // An instance whose own write or fill failed knows Redis lacks something before the
+      // counts show it (a write whose count is not committed yet): it refills without waiting
+      // for one of its own checks.
       if (Number(copied ?? 0) >= recorded && !this.behind) return;
-      if ((await this.client.set(this.leaseKey, '1', 'PX', FILL_LEASE_MS, 'NX')) !== 'OK') return;
+      if ((await this.client.set(this.leaseKey, this.instanceId, 'PX', FILL_LEASE_MS, 'NX')) !== 'OK') return;
       try {
         await this.fill();
       } finally {
-        await this.client.del(this.leaseKey);
+        await this.client[RELEASE_LEASE](this.leaseKey, this.instanceId);
       }
     } catch (error) {
       // A failed fill already fails this instance's checks closed for a moment; this says why,
@@ -353,9 +407,13 @@ export class RedisRevocationList implements RevocationList {
             rows.slice(i, i + FILL_BATCH).map((row) => (row.kind === 'user' ? this.writeUser(row.id, row.notBeforeMs, row.expiresAtMs) : this.writeToken(row.kind, row.id, row.expiresAtMs))),
           );
         }
-        if ((await unavailableOnFailure(this.client[COMPLETE_FILL](this.canaryKey, this.loadedKey, this.sequenceKey, canary, String(sequence)))) === 1) return;
+        // After the last row, on the same connection: a Redis that has this mark has the rows.
+        const markKey = `${this.prefix}revoked:fill-mark:${randomUUID()}`;
+        await unavailableOnFailure(this.client.set(markKey, '1', 'PX', FILL_MARK_TTL_MS));
+        const completed = await unavailableOnFailure(this.client[COMPLETE_FILL](this.canaryKey, this.loadedKey, this.sequenceKey, this.arrivedKey, markKey, canary, String(sequence)));
+        if (completed === 1) return;
       }
-      throw unavailable(new Error('Redis was emptied again while it was being filled with the revocations'));
+      throw unavailable(new Error('Redis lost what was written while it was being filled with the revocations (emptied, restored or failed over)'));
     } catch (error) {
       this.behind = true;
       this.lastFailedFill = this.now();

@@ -67,6 +67,19 @@ export class RevocationRows {
   }
 
   /**
+   * Writes a revocation's row (with `write`) and counts it, in one transaction: a row that is
+   * never counted would never be mirrored to Redis nor missed by anyone, and a count whose row
+   * is not yet visible would let a fill vouch for a row it did not read. Returns the count.
+   */
+  async counted(atMs: number, write: (rows: RevocationRows) => Promise<void>): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows = new RevocationRows(trx);
+      await write(rows);
+      return rows.nextSequence(atMs);
+    });
+  }
+
+  /**
    * Counts one more revocation and returns the count: the revocation sequence, which Redis
    * keeps a copy of. A Redis whose copy is lower lacks revocations (a write that failed, a
    * snapshot restored, a replica promoted), and is refilled from this table.

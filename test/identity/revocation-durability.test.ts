@@ -135,6 +135,99 @@ describeEachDatabase('revocations with Redis: the database keeps them', (dialect
     expect(await redis.redis.get(`${redis.prefix}revoked:jti:logged-out`)).toBe('1');
   });
 
+  /** What an older snapshot, or a replica that lagged, holds: the first revocation and its count, not the second. */
+  const restoreOlderSnapshot = async () => {
+    await redis.redis.del(`${redis.prefix}revoked:jti:recent`);
+    await redis.redis.set(`${redis.prefix}revoked:sequence`, '1');
+  };
+
+  it('a revocation written after a snapshot was restored does not hide the ones the snapshot lost', async () => {
+    const a = instance();
+    const b = instance();
+    await a.revokeToken('older', NOW + LIFETIME);
+    await a.revokeToken('recent', NOW + LIFETIME);
+    expect(await b.isRevoked(token('recent'))).toBe(true);
+    await restoreOlderSnapshot();
+    // A logout elsewhere lands before any instance compares the counts.
+    await b.revokeToken('unrelated', NOW + LIFETIME);
+    // Redis counts only what it holds without a gap: the lost revocation holds its count back.
+    expect(Number(await redis.redis.get(`${redis.prefix}revoked:sequence`))).toBe(1);
+    await vi.waitFor(async () => expect(await a.isRevoked(token('recent'))).toBe(true), { timeout: 10_000, interval: 100 });
+    expect(await instance().isRevoked(token('recent'))).toBe(true);
+    expect(Number(await redis.redis.get(`${redis.prefix}revoked:sequence`))).toBe(await new RevocationRows(storage.db).sequence());
+  });
+
+  it('revocations that reach Redis out of order still bring its count up to the database\'s, without a fill', async () => {
+    const a = instance();
+    expect(await a.isRevoked(token('warm-up'))).toBe(false);
+    const rows = new RevocationRows(storage.db);
+    const unexpired = vi.spyOn(RevocationRows.prototype, 'unexpired');
+    // Two instances count 1 and 2; the second one's Redis write lands first.
+    const client = redis.redis as unknown as { wardenAdvanceRevocationSequence(sequenceKey: string, arrivedKey: string, n: string): Promise<number> };
+    const keys = [`${redis.prefix}revoked:sequence`, `${redis.prefix}revoked:arrived`] as const;
+    const [first, second] = [await rows.nextSequence(NOW), await rows.nextSequence(NOW)];
+    expect(await client.wardenAdvanceRevocationSequence(...keys, String(second))).toBe(0);
+    expect(await client.wardenAdvanceRevocationSequence(...keys, String(first))).toBe(2);
+    expect(await redis.redis.zcard(keys[1])).toBe(0);
+    expect(unexpired).not.toHaveBeenCalled();
+  });
+
+  it('an instance that dies holding the fill lease delays the refill by seconds, not half a minute', async () => {
+    const a = instance();
+    await a.revokeToken('older', NOW + LIFETIME);
+    await a.revokeToken('recent', NOW + LIFETIME);
+    expect(await a.isRevoked(token('warm-up'))).toBe(false);
+    a.close();
+    // An instance whose fill never ends (frozen, or killed after it took the lease).
+    const stuckRows = new RevocationRows(storage.db);
+    stuckRows.unexpired = () => new Promise(() => undefined);
+    const frozen = new RedisRevocationList(redis.redis, redis.prefix, () => NOW, stuckRows);
+    instances.push(frozen);
+    await restoreOlderSnapshot();
+    await vi.waitFor(async () => expect(await redis.redis.get(`${redis.prefix}revoked:fill-lease`)).not.toBeNull(), { timeout: 5000, interval: 50 });
+    const b = instance();
+    expect(await b.isRevoked(token('recent'))).toBe(false);
+    await vi.waitFor(async () => expect(await b.isRevoked(token('recent'))).toBe(true), { timeout: 8000, interval: 100 });
+  }, 20_000);
+
+  it('does not vouch for a fill whose rows a restored snapshot or a failover took back (the canary survives those)', async () => {
+    const a = instance();
+    await a.revokeToken('older', NOW + LIFETIME);
+    await a.revokeToken('recent', NOW + LIFETIME);
+    await restoreOlderSnapshot();
+    const client = redis.redis as unknown as Record<string, (...args: unknown[]) => Promise<number>>;
+    const complete = client.wardenCompleteRevocationFill?.bind(redis.redis);
+    let completions = 0;
+    client.wardenCompleteRevocationFill = async (...args: unknown[]) => {
+      // The fill wrote 'recent' and its mark; then Redis goes back to the older copy.
+      if (completions++ === 0) {
+        expect(await redis.redis.get(`${redis.prefix}revoked:jti:recent`)).toBe('1');
+        await restoreOlderSnapshot();
+        // Set after the snapshot was taken, the fill's mark is gone with it (when there is one).
+        const marks = await redis.redis.keys(`${redis.prefix}revoked:fill-mark:*`);
+        if (marks.length > 0) await redis.redis.del(...marks);
+      }
+      return (complete as (...args: unknown[]) => Promise<number>)(...args);
+    };
+    try {
+      await vi.waitFor(async () => expect(await instance().isRevoked(token('recent'))).toBe(true), { timeout: 10_000, interval: 100 });
+      expect(completions).toBeGreaterThan(1);
+    } finally {
+      delete client.wardenCompleteRevocationFill;
+    }
+  });
+
+  it('writes a revocation\'s row and its count together: neither stands without the other', async () => {
+    const a = instance();
+    expect(await a.isRevoked(token('warm-up'))).toBe(false);
+    vi.spyOn(RevocationRows.prototype, 'nextSequence').mockRejectedValueOnce(new Error('connection terminated'));
+    await expect(a.revokeToken('lost', NOW + LIFETIME)).rejects.toThrow('connection terminated');
+    // The caller was told; nothing half-written is left to be missed by everyone.
+    expect(await storage.db.selectFrom('revoked_tokens').select('subject').execute()).toEqual([]);
+    await a.revokeToken('lost', NOW + LIFETIME);
+    expect(await instance().isRevoked(token('lost'))).toBe(true);
+  });
+
   it('fails closed while Redis cannot answer, and does not read the table for every check', async () => {
     const a = instance();
     await a.revokeToken('revoked', NOW + LIFETIME);

@@ -352,9 +352,8 @@ export class RedisRevocationList implements RevocationList {
     this.comparing = true;
     try {
       const [recorded, copied] = await Promise.all([this.rows.sequence(), this.client.get(this.sequenceKey)]);
-      // An instance whose own write or fill failed knows Redis lacks something before the
-      // counts show it (a write whose count is not committed yet): it refills without waiting
-      // for one of its own checks.
+      // An instance whose own write or fill failed knows that Redis lacks something (the counts
+      // say so too, unless Redis was filled since), and refills without waiting for a check.
       if (Number(copied ?? 0) >= recorded && !this.behind) return;
       if ((await this.client.set(this.leaseKey, this.instanceId, 'PX', FILL_LEASE_MS, 'NX')) !== 'OK') return;
       try {

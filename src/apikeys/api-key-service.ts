@@ -7,7 +7,7 @@ import { KeyLockedError, NotFoundError, ValidationError, WardenError } from '../
 import type { DatabaseSchema } from '../storage/index.js';
 import { inTransaction } from '../storage/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
-import { findById, listKeys, type ApiKeyRecord } from './api-key-store.js';
+import { findById, isRevoked, listKeys, type ApiKeyRecord } from './api-key-store.js';
 import type { ApiKeysTable } from './apikey-tables.js';
 import { issuerLimitEscape, type IssuedLimits } from './issuer-limits.js';
 import { generateApiKey, parseApiKey, type KeyEnvironment } from './key-format.js';
@@ -125,7 +125,9 @@ export class ApiKeyService {
     const issued = await inTransaction(this.options.db, async (trx) => {
       const old = await findById(trx, id);
       if (old === undefined) throw new NotFoundError('The API key');
-      if (old.revokedAt !== undefined && old.revokedAt <= now) throw new WardenError('conflict', 'The API key is revoked and cannot be rotated');
+      // By its reason, not only its time: a revoke that committed after this rotation took `now`
+      // stamps a later time, which would read as a grace period still running.
+      if (isRevoked(old, now)) throw new WardenError('conflict', 'The API key is revoked and cannot be rotated');
       if (old.replacedBy !== undefined) throw new WardenError('conflict', 'The API key was already rotated; rotate its replacement');
       const environment: KeyEnvironment = old.environment === 'test' ? 'test' : 'live';
       const input: CreateKeyInput = {
@@ -161,6 +163,7 @@ export class ApiKeyService {
         .where('is_enabled', '=', old.enabled ? 1 : 0)
         .where('disabled_by_admin', '=', old.disabledByAdmin ? 1 : 0)
         .where((eb) => (old.revokedAt === undefined ? eb('revoked_at', 'is', null) : eb('revoked_at', '=', old.revokedAt)))
+        .where((eb) => eb.or([eb('revoked_reason', 'is', null), eb('revoked_reason', '<>', 'revoked')]))
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) {
         // Thrown inside the transaction: the replacement inserted above is rolled back with it.
@@ -187,7 +190,7 @@ export class ApiKeyService {
       let key = await findById(trx, id);
       if (key === undefined) throw new NotFoundError('The API key');
       while (key !== undefined) {
-        if (key.revokedAt === undefined || key.revokedAt > now) {
+        if (!isRevoked(key, now)) {
           await trx
             .updateTable('api_keys')
             .set({ revoked_at: now, revoked_reason: 'revoked', updated_at: now })
@@ -235,7 +238,8 @@ export class ApiKeyService {
         .where('id', '=', id)
         // A revoked key stays revoked whatever its flag, so changing the flag would only make
         // the answer misleading; a key in its rotation grace period still works and may be.
-        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]));
+        .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
+        .where((eb) => eb.or([eb('revoked_reason', 'is', null), eb('revoked_reason', '<>', 'revoked')]));
       if (respectsLock) update = update.where('disabled_by_admin', '=', 0);
       const result = await update.executeTakeFirst();
       const record = await findById(trx, id);
@@ -243,7 +247,7 @@ export class ApiKeyService {
       return { record, changed: Number(result.numUpdatedRows) === 1 };
     });
     const record = outcome.record;
-    if (!outcome.changed && record.revokedAt !== undefined && record.revokedAt <= now) {
+    if (!outcome.changed && isRevoked(record, now)) {
       throw new WardenError('conflict', 'The key is revoked; a revoked key cannot be enabled or disabled', { fields: { id } });
     }
     if (enabled && !outcome.changed) {

@@ -138,9 +138,18 @@ export async function listKeys(
 /** Where a key stands at `now`, as the API, `warden keys list` and `warden keys show` report it. */
 export type KeyStatus = 'revoked' | 'expired' | 'disabled' | 'rotating' | 'active';
 
+/**
+ * Whether a key has stopped at `now`: revoked outright (whatever the clock that stamped it says:
+ * a revoking process whose clock runs ahead must not leave the key working here meanwhile), or
+ * past the end of its rotation grace period.
+ */
+export function isRevoked(record: ApiKeyRecord, now: number): boolean {
+  return record.revokedReason === 'revoked' || (record.revokedAt !== undefined && record.revokedAt <= now);
+}
+
 /** The status of a key at `now`: an ended key is revoked or expired whatever else holds; a rotated one is `rotating` until its grace ends. */
 export function keyStatus(record: ApiKeyRecord, now: number): KeyStatus {
-  if (record.revokedAt !== undefined && record.revokedAt <= now) return 'revoked';
+  if (isRevoked(record, now)) return 'revoked';
   if (record.expiresAt !== undefined && record.expiresAt <= now) return 'expired';
   if (!record.enabled) return 'disabled';
   return record.revokedAt !== undefined ? 'rotating' : 'active';

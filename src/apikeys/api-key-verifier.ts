@@ -2,13 +2,13 @@ import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { LRUCache } from 'lru-cache';
 import { anyCovers } from '../authz/permission-match.js';
-import { cacheMaxAge } from '../cache/cache-max-age.js';
+import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { RateLimitService } from '../ratelimit/rate-limit-service.js';
 import type { DatabaseSchema } from '../storage/index.js';
-import { anyLookupHashKey, findByLookupHash, findByPrefix, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
+import { anyLookupHashKey, findByLookupHash, findByPrefix, isRevoked, type ApiKeyRecord, type VerificationCandidate } from './api-key-store.js';
 import { importedPrefix, importFingerprint } from './key-import.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
 import { legacySaltedSha256, type PepperKeyring } from './pepper-keyring.js';
@@ -216,7 +216,7 @@ export class ApiKeyVerifier {
   /** The refusal for a found key's state or the permissions asked for, checked against `now`; undefined = none. */
   private refusal(candidate: VerificationCandidate, options: VerifyOptions, now: number): VerificationResult | undefined {
     const key = candidate.record;
-    if (key.revokedAt !== undefined && key.revokedAt <= now) return { valid: false, code: 'revoked', key };
+    if (isRevoked(key, now)) return { valid: false, code: 'revoked', key };
     if (key.expiresAt !== undefined && key.expiresAt <= now) return { valid: false, code: 'expired', key };
     if (!key.enabled || !candidate.ownerActive) return { valid: false, code: 'disabled', key };
     for (const permission of options.permissions ?? []) {
@@ -260,7 +260,7 @@ export class ApiKeyVerifier {
   /** The cache entry of a key digest, if it is younger than the TTL (positive or negative; see cacheMaxAge). */
   private fresh(cacheKey: string): CacheEntry | undefined {
     const cached = this.cache.get(cacheKey);
-    return cached !== undefined && this.now() - cached.cachedAt < this.maxAge() ? cached : undefined;
+    return cached !== undefined && isFresh(cached.cachedAt, this.now(), this.maxAge()) ? cached : undefined;
   }
 
   /** Loads a key missing from the cache; concurrent misses for one key share one load. */

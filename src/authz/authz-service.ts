@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
-import { cacheMaxAge } from '../cache/cache-max-age.js';
+import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { Principal } from '../http/principal.js';
@@ -223,7 +223,7 @@ export class AuthzService {
 
   async #roleTable(): Promise<RoleTable> {
     const current = this.#roles;
-    if (current !== undefined && this.#now() - current.loadedAt < this.#maxAge()) return current;
+    if (current !== undefined && isFresh(current.loadedAt, this.#now(), this.#maxAge())) return current;
     // One role-table load at a time: concurrent misses (any subject, any scope) wait for it
     // instead of each reading the whole table.
     const pending = this.#rolesLoading;

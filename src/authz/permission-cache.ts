@@ -1,3 +1,4 @@
+import { isFresh } from '../cache/cache-max-age.js';
 import type { ResolvedGrant } from './effective-permissions.js';
 
 interface SubjectEntry {
@@ -45,7 +46,7 @@ export class PermissionCache {
   get(subject: string, scope: string | undefined): readonly ResolvedGrant[] | undefined {
     const entry = this.#entries.get(subject);
     if (entry === undefined) return undefined;
-    if (this.#now() - entry.loadedAt >= this.#maxAge()) {
+    if (!isFresh(entry.loadedAt, this.#now(), this.#maxAge())) {
       this.#entries.delete(subject);
       return undefined;
     }

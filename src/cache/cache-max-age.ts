@@ -17,3 +17,12 @@ export function cacheMaxAge(bus: InvalidationBus | undefined, ttlMs: number): ()
   const unheard = Math.min(ttlMs, UNHEARD_BUS_MAX_AGE_MS);
   return () => (isListening() ? ttlMs : unheard);
 }
+
+/**
+ * Whether an entry loaded at `loadedAt` may still answer at `now`. An entry from the future (the
+ * clock stepped back since it was loaded) is stale, not fresh for as long as the step.
+ */
+export function isFresh(loadedAt: number, now: number, maxAgeMs: number): boolean {
+  const age = now - loadedAt;
+  return age >= 0 && age < maxAgeMs;
+}

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Kysely } from 'kysely';
-import { cacheMaxAge } from '../cache/cache-max-age.js';
+import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
 
@@ -65,7 +65,7 @@ export class UserStatusCache {
   /** The user's status, from cache or the database. */
   async get(userId: string): Promise<UserStatus> {
     const cached = this.cache.get(userId);
-    if (cached !== undefined && this.now() - cached.loadedAt < this.maxAge()) return cached.status;
+    if (cached !== undefined && isFresh(cached.loadedAt, this.now(), this.maxAge())) return cached.status;
     const generation = this.generation;
     const loadedAt = this.now();
     const row = await this.db.selectFrom('users').select(['is_active', 'is_admin']).where('id', '=', userId).executeTakeFirst();

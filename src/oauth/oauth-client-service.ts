@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { issuerLimitEscape } from '../apikeys/issuer-limits.js';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { anyCovers, isPermission } from '../authz/permission-match.js';
-import { cacheMaxAge } from '../cache/cache-max-age.js';
+import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
@@ -241,7 +241,7 @@ export class OAuthClientService {
     if (cached !== undefined) {
       const now = this.parts.now();
       // An expiry that falls while the answer is cached takes effect on time.
-      if (now - cached.loadedAt < this.maxAge()) return cached.active && (cached.expiresAt === null || cached.expiresAt > now);
+      if (isFresh(cached.loadedAt, now, this.maxAge())) return cached.active && (cached.expiresAt === null || cached.expiresAt > now);
     }
     const generation = this.generation;
     const loadedAt = this.parts.now();

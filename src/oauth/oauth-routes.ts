@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
+import { isRevoked } from '../apikeys/api-key-store.js';
 import { heldPermissions } from '../apikeys/held-permissions.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
@@ -279,7 +280,7 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     // deactivated is refused now but could work again (or be re-enabled), so it is revoked too;
     // and identifying is no use of the key (no rate-limit token, no usage).
     const key = await context.apiKeys.verifier.identify(token);
-    if (key === undefined || (key.revokedAt !== undefined && key.revokedAt <= Date.now())) return;
+    if (key === undefined || isRevoked(key, Date.now())) return;
     try {
       await context.apiKeys.service.revoke(key.id, { actor: `client:${client.client_id}`, ip: request.ip, requestId: request.id });
     } catch (error) {

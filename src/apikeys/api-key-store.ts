@@ -98,6 +98,8 @@ export async function findByLookupHash(db: Kysely<DatabaseSchema>, hashes: reado
     .selectAll('api_keys')
     .select('users.is_active as owner_active')
     .where('api_keys.lookup_hash', 'in', [...hashes])
+    .orderBy('api_keys.created_at')
+    .orderBy('api_keys.id')
     .limit(10)
     .execute();
   return rows.map((row) => ({ record: toRecord(row), ownerActive: Number(row.owner_active) === 1 }));

@@ -302,13 +302,15 @@ export class ApiKeyVerifier {
     const hmacs = keyring.versions.map((v) => ({ version: v, hash: keyring.hash(presented, v) as string }));
     const legacy = this.options.legacySalt === undefined ? undefined : legacySaltedSha256(this.options.legacySalt, presented);
     const hashes = [...hmacs.map((h) => h.hash), ...(legacy === undefined ? [] : [legacy])];
-    for (const candidate of await findByLookupHash(db, hashes)) {
-      const record = candidate.record;
-      const expected =
-        record.hashScheme === 'legacy-sha256' ? legacy : hmacs.find((h) => h.version === record.pepperVersion)?.hash;
-      if (expected !== undefined && constantTimeEqual(expected, record.keyHash)) return candidate;
-    }
-    return undefined;
+    const matches = (await findByLookupHash(db, hashes)).filter(({ record }) => {
+      const expected = record.hashScheme === 'legacy-sha256' ? legacy : hmacs.find((h) => h.version === record.pepperVersion)?.hash;
+      return expected !== undefined && constantTimeEqual(expected, record.keyHash);
+    });
+    // One secret imported twice (plain, then as the old store's hash dump): the row that refuses
+    // it answers, so a revoke or disable of either copy holds for the secret.
+    const now = this.now();
+    const restriction = ({ record }: VerificationCandidate): number => (isRevoked(record, now) ? 0 : !record.enabled ? 1 : 2);
+    return matches.sort((a, b) => restriction(a) - restriction(b))[0];
   }
 
   /**

@@ -76,6 +76,16 @@ describeEachDatabase('legacy key import', (dialect) => {
     expect(await keyCount()).toBe(2);
   });
 
+  it('importing revoked plain keys again as the old store\'s hash dump does not bring them back (the revoked copy answers)', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `tts_live_${i.toString().padStart(2, '0')}_A1b2C3d4E5f6G7h8I9j0`);
+    expect(await importAs(keys.map((key) => ({ key, name: 'plain', ownerId, permissions: ['tts:speak'] })))).toMatchObject({ imported: 12 });
+    for (const row of await storage.db.selectFrom('api_keys').select('id').execute()) await service().revoke(row.id, { actor: 'system' });
+    // The dump holds the same secrets in their other form: nothing ties its rows to the plain ones.
+    const dump = keys.map((key) => ({ sha256: createHash('sha256').update(SALT + key).digest('hex'), name: 'dump', ownerId, permissions: ['tts:speak'] }));
+    expect(await importAs(dump)).toMatchObject({ imported: 12 });
+    for (const key of keys) expect(await verifier(SALT).verify(key)).toMatchObject({ valid: false, code: 'revoked' });
+  });
+
   it('a legacy row imported before fingerprints existed gets one when its first use re-hashes it', async () => {
     const legacyKey = 'tts_live_Z9y8X7w6V5u4T3s2R1q0P9o8';
     const entry = { sha256: createHash('sha256').update(SALT + legacyKey).digest('hex'), name: 'legacy', ownerId, permissions: [] };

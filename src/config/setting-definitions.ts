@@ -301,7 +301,7 @@ export const SETTING_DEFINITIONS = {
       return raw.trim();
     },
     secret: true,
-    doc: 'Extra API-key peppers "2:<base64url 32+ bytes>[,3:…]", active first (docs/api-keys.md); unset = v1 derived from WARDEN_SECRET_KEY.',
+    doc: 'Extra API-key peppers "2:<base64url 32+ bytes>[,3:…]", active first; a bare 1 names the v1 derived from WARDEN_SECRET_KEY (docs/api-keys.md); unset = v1 only.',
   }),
   apiKeyRotationGraceMs: required({
     name: 'WARDEN_API_KEY_ROTATION_GRACE_MS',

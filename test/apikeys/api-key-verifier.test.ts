@@ -347,4 +347,18 @@ describeEachDatabase('API key verification', (dialect) => {
     expect(Number(row.pepper_version)).toBe(2);
     expect(row.key_hash).toBe(rotatedPepper.hash(issued.key, 2));
   });
+
+  it('rolls a new pepper out in two steps: instances that know it but keep v1 active verify keys another instance already re-hashed', async () => {
+    const pepper2 = `2:${Buffer.alloc(32, 9).toString('base64url')}`;
+    const staged = build({ keyring: createPepperKeyring({ secretKey: SECRET, pepperSetting: `1,${pepper2}` }) });
+    const issued = await staged.service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);
+    // Step one: known, not active. Nothing is re-hashed yet.
+    expect((await staged.verifier.verify(issued.key)).valid).toBe(true);
+    expect(Number((await storage.db.selectFrom('api_keys').select('pepper_version').executeTakeFirstOrThrow()).pepper_version)).toBe(1);
+    // Step two, on one instance first: it re-hashes; the others still verify.
+    const moved = build({ keyring: createPepperKeyring({ secretKey: SECRET, pepperSetting: pepper2 }), cacheTtlMs: 0 });
+    expect((await moved.verifier.verify(issued.key)).valid).toBe(true);
+    expect(Number((await storage.db.selectFrom('api_keys').select('pepper_version').executeTakeFirstOrThrow()).pepper_version)).toBe(2);
+    expect((await build({ keyring: createPepperKeyring({ secretKey: SECRET, pepperSetting: `1,${pepper2}` }), cacheTtlMs: 0 }).verifier.verify(issued.key)).valid).toBe(true);
+  });
 });

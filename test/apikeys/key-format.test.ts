@@ -60,6 +60,16 @@ describe('pepper keyring', () => {
     expect(keyring.hash('k', 1)).toBe(createPepperKeyring({ secretKey }).hash('k', 1));
   });
 
+  it('takes a bare 1 for the derived version, so a new version can be known before it is active', () => {
+    const pepper = Buffer.alloc(32, 7).toString('base64url');
+    const keyring = createPepperKeyring({ secretKey, pepperSetting: `1,2:${pepper}` });
+    expect(keyring.activeVersion).toBe(1);
+    expect(keyring.versions).toEqual([1, 2]);
+    expect(keyring.hash('k', 1)).toBe(createPepperKeyring({ secretKey }).hash('k', 1));
+    expect(keyring.hash('k', 2)).toBe(createPepperKeyring({ secretKey, pepperSetting: `2:${pepper}` }).hash('k', 2));
+    expect(() => parsePepperSetting(`1,2:${pepper},1`)).toThrow(/version 1 appears twice/);
+  });
+
   it('refuses bad entries without echoing the pepper', () => {
     expect(() => parsePepperSetting('1:' + Buffer.alloc(32).toString('base64url'))).toThrow(/versions start at 2/);
     expect(() => parsePepperSetting('2:c2hvcnQ')).toThrow(/at least 32 bytes/);

@@ -99,8 +99,11 @@ export class UsageTracker {
     const batch = this.buffer;
     this.buffer = new Map();
     try {
+      // In key-id order: instances flushing the same keys then lock their rows in one order,
+      // instead of in the order each first saw them, which deadlocks on PostgreSQL.
+      const ordered = [...batch].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       await inTransaction(this.options.db, async (trx) => {
-        for (const [keyId, usage] of batch) {
+        for (const [keyId, usage] of ordered) {
           await trx
             .updateTable('api_keys')
             .set({

@@ -70,10 +70,17 @@ export class LoginThrottle {
       await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.dayLock.limit(accountKey, 0), this.ipTier.limit(clientAddressKey(ip), 0)]),
     );
     if (!gate.allowed) return gate;
-    const [day, counted] = await Promise.all([this.dayTier.limit(accountKey, 1), Promise.all(this.accountTiers.map((tier) => tier.limit(accountKey, 1)))]);
-    if (day.allowed) return LoginThrottle.combine(counted);
+    // Shortest tier first, and a longer one only counts what the shorter ones let through:
+    // concurrent attempts all pass the look above, and those a short tier refuses must not
+    // fill a long one (a burst of 16 would otherwise start the 24 h tier's lock after 3 checks).
+    for (const tier of this.accountTiers) {
+      const counted = await tier.limit(accountKey, 1);
+      if (!counted.allowed) return LoginThrottle.combine([counted]);
+    }
+    const day = await this.dayTier.limit(accountKey, 1);
+    if (day.allowed) return { allowed: true };
     await this.dayTier.reset(accountKey);
-    return LoginThrottle.combine([...counted, await this.dayLock.limit(accountKey, 2)]);
+    return LoginThrottle.combine([await this.dayLock.limit(accountKey, 2)]);
   }
 
   /**

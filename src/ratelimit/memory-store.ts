@@ -81,8 +81,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     let { decision } = result;
     let blockedUntil = 0;
     if (!decision.allowed && policy.blockDurationMs > 0) {
-      blockedUntil = at + policy.blockDurationMs;
-      decision = { ...decision, remaining: 0, reset_ms: Math.max(decision.reset_ms, policy.blockDurationMs), retry_after_ms: Math.max(decision.retry_after_ms, policy.blockDurationMs) };
+      // The block lasts its duration, or until the limit lets a request through again if that
+      // is later: the wait announced now is then the wait every later denial announces too.
+      const wait = Math.max(decision.retry_after_ms, policy.blockDurationMs);
+      blockedUntil = at + wait;
+      decision = { ...decision, remaining: 0, reset_ms: Math.max(decision.reset_ms, wait), retry_after_ms: wait };
     }
     if (stored !== undefined) {
       // get() already made it the most recently used; updating in place saves a second lookup.

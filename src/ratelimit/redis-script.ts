@@ -131,10 +131,12 @@ if allowed == 1 then
 else
   retry = math.max(1, math.ceil(retry))
   if block_ms > 0 then
-    redis.call('SET', block_key, now + block_ms, 'PX', block_ms + slack)
-    remaining = 0
-    reset = math.max(reset, block_ms)
+    -- The block lasts its duration, or until the limit lets a request through again if that is
+    -- later: the wait announced now is then the wait every later denial announces too.
     retry = math.max(retry, block_ms)
+    redis.call('SET', block_key, now + retry, 'PX', retry + slack)
+    remaining = 0
+    reset = math.max(reset, retry)
   end
 end
 return {allowed, math.max(0, math.floor(remaining)), math.max(0, math.ceil(reset)), retry}

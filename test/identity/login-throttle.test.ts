@@ -122,6 +122,33 @@ function longTermTierSuite(serviceFor: (clock: { now: number }) => Promise<RateL
     expect(second.lock).toEqual({ allowed: false, retryAfterMs: 8 * LOCKOUT_MS });
   });
 
+  it('a burst of concurrent attempts is held to the burst tier: the ones it refuses do not fill the longer tiers', async () => {
+    const clock = { now: Date.UTC(2030, 0, 1, 0, 0, 0) };
+    const throttle = new LoginThrottle(await serviceFor(clock), { maxFailuresPerAccount: 5, maxFailuresPerIp: 1_000_000, lockoutMs: LOCKOUT_MS });
+    const burst = await Promise.all(Array.from({ length: 16 }, (_, i) => throttle.reserve('victim', `198.51.100.${i + 1}`)));
+    expect(burst.filter((d) => d.allowed)).toHaveLength(3);
+    // Once the burst tier lets attempts through again, they are let through: no 15-minute
+    // lockout and no 8 × lockout after three checked passwords.
+    const waits = burst.filter((d): d is Extract<ThrottleDecision, { allowed: false }> => !d.allowed).map((d) => d.retryAfterMs);
+    expect(Math.max(...waits)).toBeLessThan(LOCKOUT_MS);
+    clock.now += Math.max(...waits);
+    expect((await throttle.reserve('victim', '192.0.2.1')).allowed).toBe(true);
+  });
+
+  it('an attempt made after the announced Retry-After is let through, not refused and counted', async () => {
+    const clock = { now: Date.UTC(2030, 0, 1, 0, 0, 0) };
+    const throttle = new LoginThrottle(await serviceFor(clock), { maxFailuresPerAccount: 5, maxFailuresPerIp: 1_000_000, lockoutMs: LOCKOUT_MS });
+    for (let i = 0; i < 3; i++) expect((await throttle.reserve('acct', '192.0.2.1')).allowed).toBe(true);
+    clock.now += 3000;
+    const refused = await throttle.reserve('acct', '192.0.2.1');
+    if (refused.allowed) throw new Error('the fourth quick attempt was let through');
+    // Asked again part-way: the same moment is announced.
+    clock.now += 7000;
+    expect(await throttle.reserve('acct', '192.0.2.1')).toEqual({ allowed: false, retryAfterMs: refused.retryAfterMs - 7000 });
+    clock.now += refused.retryAfterMs - 7000;
+    expect((await throttle.reserve('acct', '192.0.2.1')).allowed).toBe(true);
+  });
+
   it('a success clears the long-term count too', async () => {
     const clock = { now: Date.UTC(2030, 0, 1, 0, 0, 0) };
     const throttle = new LoginThrottle(await serviceFor(clock), { maxFailuresPerAccount: 5, maxFailuresPerIp: 1_000_000, lockoutMs: LOCKOUT_MS });

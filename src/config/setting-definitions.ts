@@ -287,7 +287,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_RATELIMIT_MEMORY_MAX_KEYS',
     parse: parse.integer(100, 100_000_000),
     fallback: () => 100_000,
-    doc: 'Keys the in-memory limiter tracks at most in each of its three partitions: /v1/ratelimit counters, HTTP limits, and Warden\'s own lockouts and API-key limits (least recently used are forgotten first).',
+    doc: 'Keys the in-memory limiter tracks at most in each of its three partitions: /v1/ratelimit counters, HTTP limits, and Warden\'s own lockouts and API-key limits (least recently used are forgotten first; a sliding log weighs 1 + 1 per 16 timestamps).',
   }),
   apiKeyPepper: optional({
     name: 'WARDEN_API_KEY_PEPPER',

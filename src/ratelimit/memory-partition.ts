@@ -27,6 +27,10 @@ export class MemoryPartition {
   ) {
     this.entries = new LRUCache<string, MemoryEntry>({
       max: maxKeys,
+      // A sliding log keeps a timestamp per request it counts: weighed by them, a flood of logs
+      // with large limits costs what as many plain counters would, not a hundredfold.
+      maxSize: maxKeys,
+      sizeCalculation: weightOf,
       dispose: (entry, id, reason) => {
         if (reason === 'evict' && entry.blockedUntil > this.now()) this.setAside(id, entry);
       },
@@ -44,6 +48,7 @@ export class MemoryPartition {
     return block;
   }
 
+  /** Stores an entry (a new object: lru-cache weighs a value when it is set). */
   set(id: string, entry: MemoryEntry): void {
     this.entries.set(id, entry);
   }
@@ -65,4 +70,12 @@ export class MemoryPartition {
     }
     this.blocks.set(id, entry);
   }
+}
+
+/** Timestamps of a sliding log that weigh as much as one plain counter (a few numbers and an object). */
+const LOG_ENTRIES_PER_KEY = 16;
+
+/** What an entry counts against `maxKeys`: 1 for a counter, more for a sliding log with many timestamps. */
+export function weightOf(entry: MemoryEntry): number {
+  return entry.state?.kind === 'log' ? 1 + Math.floor(entry.state.entries.length / LOG_ENTRIES_PER_KEY) : 1;
 }

@@ -1,5 +1,5 @@
 import { step } from './memory-algorithms.js';
-import { MemoryPartition } from './memory-partition.js';
+import { MemoryPartition, weightOf } from './memory-partition.js';
 import type { ResolvedPolicy } from './policy.js';
 import type { RateLimitDecision } from './rate-limiter.js';
 import { policyCounterId, type RateLimitStore } from './store.js';
@@ -89,9 +89,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     }
     if (stored !== undefined) {
       // get() already made it the most recently used; updating in place saves a second lookup.
+      const weight = weightOf(stored);
       stored.state = result.state;
       stored.expiresAt = result.expiresAt;
       stored.blockedUntil = blockedUntil;
+      // A sliding log grows and shrinks: the LRU weighs it again, which lru-cache does only
+      // for a new value object (setting the same object keeps its old size).
+      if (weightOf(stored) !== weight) entries.set(id, { ...stored });
     } else if (cost > 0 || blockedUntil > 0) {
       // A look (cost 0) at a key with no counter changes nothing: storing its empty state would
       // only let a caller who looks at many keys push real counters out of the LRU.

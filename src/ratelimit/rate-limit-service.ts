@@ -39,7 +39,9 @@ export interface RateLimitServiceOptions {
  * The memory partition of a policy. `/v1/ratelimit` counts identifiers its callers choose
  * (`svc:*`), and the HTTP limits count one key per address or caller (`http:*`): either can be
  * flooded with distinct keys. Each gets an LRU of its own, so such a flood forgets only its own
- * kind of counter, never Warden's login and OAuth lockouts or an API key's limit.
+ * kind of counter, never Warden's login and OAuth lockouts or an API key's limit. (Warden's own
+ * partition can still be flooded by login attempts for distinct accounts: its counts, not its
+ * blocks, are then forgotten, as docs/ratelimit.md says.)
  */
 export function memoryPartitionOf(policy: ResolvedPolicy): string {
   if (policy.name.startsWith('svc:')) return 'service';

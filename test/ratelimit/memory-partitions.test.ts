@@ -33,4 +33,25 @@ describe('rate-limit service without Redis: memory partitions', () => {
     for (let i = 0; i < 1000; i += 1) await chosen.limit(`identifier-${i}`);
     expect((await chosen.limit('first')).allowed).toBe(true);
   });
+
+  it('weighs a sliding log by its timestamps: large logs do not each cost as little as one counter', async () => {
+    const service = createRateLimitService({ memoryMaxKeys: 1000 });
+    const logs = service.limiter({ name: 'svc:default', algorithm: 'sliding-log', limit: 1000, windowMs: 3_600_000 });
+    // 100 identifiers, each holding 1000 timestamps: 100 keys, but the memory of about 6,300 counters.
+    for (let i = 0; i < 100; i += 1) expect((await logs.limit(`identifier-${i}`, 1000)).allowed).toBe(true);
+    // The oldest were forgotten to keep the partition within its bound; the newest are still full.
+    expect((await logs.limit('identifier-0', 0)).remaining).toBe(1000);
+    expect((await logs.limit('identifier-99', 0)).remaining).toBe(0);
+  });
+
+  it('weighs a sliding log again as it grows', async () => {
+    const service = createRateLimitService({ memoryMaxKeys: 100 });
+    const logs = service.limiter({ name: 'svc:default', algorithm: 'sliding-log', limit: 1000, windowMs: 3_600_000 });
+    for (let i = 0; i < 60; i += 1) await logs.limit(`small-${i}`, 1);
+    await logs.limit('growing', 1);
+    // From the weight of one counter to that of 63: the partition makes room by forgetting its oldest.
+    await logs.limit('growing', 999);
+    expect((await logs.limit('small-0', 0)).remaining).toBe(1000);
+    expect((await logs.limit('growing', 0)).remaining).toBe(0);
+  });
 });

@@ -25,7 +25,8 @@ export async function withServiceContext<T>(io: Pick<CliIo, 'err'>, work: (conte
   await withCheckedDatabase(settings, settings.secretKey, async () => undefined, { migrate: true, warn: (line) => io.err(`warden: warning: ${line}`) });
   const context = createContext(settings, { logger: pino({ level: 'silent' }) });
   try {
-    await identityOf(context).initialise();
+    // Signs nothing: never creates or rotates a signing key (`keys rotate-signing` rotates on purpose).
+    await identityOf(context).initialise({ createIfMissing: false });
     return await work(context);
   } finally {
     await closeContext(context);

@@ -180,6 +180,18 @@ export class AuthService {
       }
       return { ok: false, code: rotation.code };
     }
+    try {
+      return await this.finishRefresh(rotation, facts);
+    } catch (error) {
+      // The rotation committed, but its new token will not reach the client: take it back, or
+      // the client's retry of the same token would be taken for theft and end the session.
+      await this.parts.sessions.undoRotation(refreshToken, rotation.refreshToken).catch(() => false);
+      throw error;
+    }
+  }
+
+  /** What a refresh does once its rotation committed: checks the user, issues the tokens, audits. */
+  private async finishRefresh(rotation: { userId: string; sessionId: string; refreshToken: string }, facts: RequestFacts): Promise<RefreshResult> {
     const status = await this.parts.userStatus.get(rotation.userId);
     if (!status.exists || !status.isActive) return this.refreshRefused(rotation, facts, status.exists);
     let tokens = await this.pair(rotation.userId, rotation.sessionId, rotation.refreshToken, status.isAdmin);

@@ -44,10 +44,15 @@ export interface IdentityService {
   /** Lets the OAuth domain name a user's clients, whose tokens end when the user is deactivated. */
   registerOwnedClients(list: (ownerId: string) => Promise<readonly string[]>): void;
   /** Loads keys (creating the first one) and the denylist; idempotent. Needs a migrated database. */
-  initialise(): Promise<void>;
+  /** Loads the signing keys (creating the first unless `createIfMissing` is false) and the revocations. */
+  initialise(options?: { readonly createIfMissing?: boolean }): Promise<void>;
 }
 
 const services = new WeakMap<AppContext, IdentityService>();
+/** How long an expired session's row is kept before the hourly sweep deletes it. */
+const EXPIRED_SESSION_KEEP_MS = 7 * 86_400_000;
+/** How often each instance re-reads the signing keys, besides the announcements of rotations. */
+const SIGNING_KEY_RELOAD_MS = 30_000;
 
 /** The grantor of default roles: the service itself, like the CLI's system actor. */
 const DEFAULT_ROLE_GRANTOR: Principal = { kind: 'client', subject: 'system', permissions: ['*:*'], credentialId: 'default-roles' };
@@ -79,7 +84,10 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     db,
     sealer: new PrivateKeySealer(context.fieldCipher, secretKey),
     algorithm: settings.jwtAlgorithm,
-    retireGraceMs: accessTokenLifetimeMs,
+    // A token's lifetime, plus the reload interval: an instance that missed the announcement
+    // signs with the superseded key until its next reload, and those tokens must live out their exp.
+    retireGraceMs: accessTokenLifetimeMs + SIGNING_KEY_RELOAD_MS,
+    reloadIntervalMs: SIGNING_KEY_RELOAD_MS,
     now,
     onUnreadableKey: (kid, error) =>
       context.logger.error(
@@ -171,8 +179,14 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     void revocations.sweep(now()).catch((error: unknown) => context.logger.warn({ err: error }, 'revocation sweep failed'));
   }, 60_000);
   sweeper.unref();
+  // Hourly: a scan of the session tables, which only grow by logins and refreshes.
+  const sessionSweeper = setInterval(() => {
+    void sessions.deleteExpired(now(), EXPIRED_SESSION_KEEP_MS).catch((error: unknown) => context.logger.warn({ err: { message: messageOf(error) } }, 'session sweep failed'));
+  }, 3_600_000);
+  sessionSweeper.unref();
   context.onClose.push(() => {
     clearInterval(sweeper);
+    clearInterval(sessionSweeper);
     revocations.close?.();
     userStatus.close();
     keys.close();
@@ -199,9 +213,9 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     registerOwnedClients(list) {
       ownedClients = list;
     },
-    initialise() {
+    initialise(options = {}) {
       initialised ??= (async () => {
-        await keys.initialise();
+        await keys.initialise(options);
         if (revocations === databaseRevocations) await databaseRevocations.load();
       })();
       return initialised;

@@ -170,6 +170,31 @@ export class SessionStore {
     return { ok: true, refreshToken: next, sessionId: row.session_id, userId: row.user_id };
   }
 
+  /**
+   * Takes back a rotation whose new token never reached the client (the refresh failed after
+   * it committed): the new token is deleted, if still unused, and the presented one is usable
+   * again, so the client's retry is not taken for reuse. False when there was nothing to undo.
+   */
+  async undoRotation(presented: string, issued: string): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const deleted = await trx.deleteFrom('refresh_tokens').where('token_hash', '=', this.hash(issued)).where('used_at', 'is', null).executeTakeFirst();
+      if (deleted.numDeletedRows !== 1n) return false;
+      await trx.updateTable('refresh_tokens').set({ used_at: null }).where('token_hash', '=', this.hash(presented)).execute();
+      return true;
+    });
+  }
+
+  /**
+   * Deletes what can no longer be used: refresh tokens past their expiry (used ones are kept
+   * until then, to recognise reuse), then sessions expired more than `keepMs` ago (kept a while,
+   * so that the session an audit event names can still be looked up).
+   */
+  async deleteExpired(nowMs: number, keepMs: number): Promise<{ tokens: number; sessions: number }> {
+    const tokens = await this.db.deleteFrom('refresh_tokens').where('expires_at', '<=', nowMs).executeTakeFirst();
+    const sessions = await this.db.deleteFrom('auth_sessions').where('expires_at', '<=', nowMs - keepMs).executeTakeFirst();
+    return { tokens: Number(tokens.numDeletedRows), sessions: Number(sessions.numDeletedRows) };
+  }
+
   /** The session a refresh token belongs to (for logout), if the token is known. */
   async sessionOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | undefined> {
     if (!refreshToken.startsWith(REFRESH_TOKEN_PREFIX) || refreshToken.length > 128) return undefined;

@@ -71,12 +71,25 @@ export class SigningKeyRing {
 
   constructor(private readonly options: SigningKeyRingOptions) {}
 
-  /** Loads the keys; creates the first key of the configured algorithm when none exists. */
-  async initialise(): Promise<void> {
+  /**
+   * Loads the keys; creates the first key of the configured algorithm when none exists (unless
+   * `createIfMissing` is false: a CLI command signs nothing and must never rotate). Refuses to
+   * start when the current key has another algorithm: rotating it away here would take signing
+   * from every instance configured for it.
+   */
+  async initialise(options: { readonly createIfMissing?: boolean } = {}): Promise<void> {
     // Strict at start: an instance whose secrets cannot open the stored keys must not start
     // (it would otherwise rotate in a key of its own and supersede everyone else's).
     await this.load({ strict: true });
-    if (this.activeKey === undefined) await this.rotate();
+    if (this.activeKey === undefined && options.createIfMissing !== false) {
+      const current = this.currentAlgorithm();
+      if (current !== undefined) {
+        throw new ConfigError([
+          `WARDEN_JWT_ALGORITHM is ${this.options.algorithm}, but the current signing key is ${current}: set WARDEN_JWT_ALGORITHM=${current}, or change the algorithm on purpose as docs/identity.md describes (warden keys rotate-signing --change-algorithm with the new value, then every instance restarted with it)`,
+        ]);
+      }
+      await this.rotate();
+    }
     // Listening starts after the strict load: a key announced later that this instance cannot
     // unseal is skipped and reported, not fatal.
     this.unsubscribe ??= this.options.invalidation?.subscribe(TOPIC, () => void this.backgroundReload());
@@ -93,6 +106,11 @@ export class SigningKeyRing {
     this.reloadTimer = undefined;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+  }
+
+  /** The algorithm of the newest key not superseded (whichever algorithm this instance is configured for); undefined when there is none. */
+  currentAlgorithm(): JwtAlgorithm | undefined {
+    return [...this.keys.values()].find((key) => key.supersededAt === null)?.algorithm;
   }
 
   /** The key that signs new tokens. */
@@ -258,8 +276,12 @@ export class SigningKeyRing {
       keys.set(row.kid, key);
       if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm) active = key;
     }
+    // None current of this instance's algorithm (an operator switched algorithms elsewhere, or
+    // the newest key cannot be unsealed here): keep signing with the key this instance had,
+    // whose tokens verify until it retires, rather than failing every login and refresh.
+    const kept = this.activeKey !== undefined && keys.has(this.activeKey.kid) ? keys.get(this.activeKey.kid) : undefined;
     this.keys = keys;
-    this.activeKey = active;
+    this.activeKey = active ?? (options.strict ? undefined : kept);
     this.lastLoadAt = now;
   }
 

@@ -53,9 +53,17 @@ export async function createTestApp(
     },
   });
   const context = createContext(settings, { logStream });
-  await migrateToLatest(context.storage);
-  const app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
-  await app.ready();
+  let app: FastifyInstance;
+  try {
+    await migrateToLatest(context.storage);
+    app = await buildApp(context, options.routes === undefined ? {} : { routes: options.routes });
+    await app.ready();
+  } catch (error) {
+    // An app that refuses to start (a test of exactly that) leaves no database or connection behind.
+    await closeContext(context);
+    await database.cleanup();
+    throw error;
+  }
   return {
     app,
     context,

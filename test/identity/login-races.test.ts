@@ -197,6 +197,18 @@ describeEachDatabase('a refresh racing a change of the user', (dialect) => {
     expect(audit.filter((e) => e.action === 'auth.token.refresh_failed').map((e) => e.details)).toEqual([{ reason: 'user_deactivated', session_ended: true }]);
   });
 
+  it('a refresh that fails after its rotation committed can be retried with the same token: not taken for reuse', async () => {
+    const user = await seedUser(t, { email: 'flaky@example.test' });
+    const tokens = await login(t.app, user.email);
+    vi.spyOn(identityOfApp(t).users, 'credentialState').mockRejectedValueOnce(new Error('connection terminated'));
+    expect((await refresh(tokens.refresh_token)).statusCode).toBe(500);
+    const retried = await refresh(tokens.refresh_token);
+    expect(retried.statusCode).toBe(200);
+    expect(audit.filter((e) => e.action === 'auth.refresh.reuse_detected')).toEqual([]);
+    // The session goes on with the token the retry got.
+    expect((await refresh((retried.json() as { refresh_token: string }).refresh_token)).statusCode).toBe(200);
+  });
+
   it('an undisturbed refresh of an admin still carries the role (control)', async () => {
     const admin = await seedUser(t, { email: 'admin5@example.test', isAdmin: true });
     const tokens = await login(t.app, admin.email);

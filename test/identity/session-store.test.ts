@@ -115,6 +115,33 @@ describeEachDatabase('refresh-token families', (dialect) => {
     expect(JSON.stringify(await store().listActive('u1'))).not.toContain(leaked);
   });
 
+  it('takes back a rotation whose new token never left: the presented token works again, the new one never will', async () => {
+    const { refreshToken } = await store().create('u1', client);
+    const rotated = await store().rotate(refreshToken, client);
+    if (!rotated.ok) throw new Error('the rotation was refused');
+    expect(await store().undoRotation(refreshToken, rotated.refreshToken)).toBe(true);
+    expect(await store().rotate(rotated.refreshToken, client)).toMatchObject({ ok: false, reason: 'unknown_token' });
+    expect(await store().rotate(refreshToken, client)).toMatchObject({ ok: true });
+    // Nothing to take back once the new token was used (it reached someone).
+    const again = await store().rotate((await store().create('u1', client)).refreshToken, client);
+    if (!again.ok) throw new Error('the rotation was refused');
+    expect(await store().rotate(again.refreshToken, client)).toMatchObject({ ok: true });
+    expect(await store().undoRotation('wrt_whatever', again.refreshToken)).toBe(false);
+  });
+
+  it('deletes expired refresh tokens, and sessions expired longer than the keep period', async () => {
+    const { refreshToken } = await store().create('u1', client);
+    await store().rotate(refreshToken, client);
+    const live = await store().create('u1', client);
+    // The first family ends (7 days); the second was created later and lives on.
+    await storage.db.updateTable('auth_sessions').set({ expires_at: clock - 1 }).where('id', '!=', live.sessionId).execute();
+    await storage.db.updateTable('refresh_tokens').set({ expires_at: clock - 1 }).where('session_id', '!=', live.sessionId).execute();
+    expect(await store().deleteExpired(clock, 86_400_000)).toEqual({ tokens: 2, sessions: 0 });
+    expect(await store().deleteExpired(clock + 86_400_000, 86_400_000)).toEqual({ tokens: 0, sessions: 1 });
+    expect((await storage.db.selectFrom('auth_sessions').select('id').execute()).map((r) => r.id)).toEqual([live.sessionId]);
+    expect(await store().rotate(live.refreshToken, client)).toMatchObject({ ok: true });
+  });
+
   it('refuses garbage without touching the database', async () => {
     expect(await store().rotate('not-a-token', client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });
     expect(await store().rotate(`wrt_${'A'.repeat(43)}`, client)).toEqual({ ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { identityOf } from '../../identity/identity-service.js';
-import type { CliIo } from '../cli-io.js';
+import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -18,12 +18,21 @@ export function addRotateSigningCommand(keysCommand: Command, io: CliIo, run: Ru
     .command('rotate-signing')
     .description('add a new JWT signing key; the old one stays in the JWKS until its tokens have expired')
     .option('--retire-previous', 'retire the previous keys at once (a leaked key): every token they signed stops verifying')
-    .action((flags: { retirePrevious?: boolean }) =>
+    .option('--change-algorithm', 'allow the new key to have another algorithm than the current one (WARDEN_JWT_ALGORITHM)')
+    .action((flags: { retirePrevious?: boolean; changeAlgorithm?: boolean }) =>
       run(() =>
         withServiceContext(io, async (context) => {
           const { settings } = context;
           const identity = identityOf(context);
           const retirePrevious = flags.retirePrevious === true;
+          // A shell without the service's WARDEN_JWT_ALGORITHM must not switch every instance's algorithm.
+          const current = identity.keys.currentAlgorithm();
+          if (current !== undefined && current !== settings.jwtAlgorithm && flags.changeAlgorithm !== true) {
+            throw new CliFailure(
+              `the current signing key is ${current} but WARDEN_JWT_ALGORITHM is ${settings.jwtAlgorithm}: set it to ${current}, or pass --change-algorithm to switch (then restart every instance with the new value)`,
+              EXIT.config,
+            );
+          }
           const result = await identity.keys.rotate({ retirePrevious });
           await context.audit.record({
             action: 'signing_key.rotated',

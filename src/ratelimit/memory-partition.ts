@@ -30,7 +30,7 @@ export class MemoryPartition {
       // A sliding log keeps a timestamp per request it counts: weighed by them, a flood of logs
       // with large limits costs what as many plain counters would, not a hundredfold.
       maxSize: maxKeys,
-      sizeCalculation: weightOf,
+      sizeCalculation: (entry) => weightOf(entry.state),
       dispose: (entry, id, reason) => {
         if (reason === 'evict' && entry.blockedUntil > this.now()) this.setAside(id, entry);
       },
@@ -75,7 +75,7 @@ export class MemoryPartition {
 /** Timestamps of a sliding log that weigh as much as one plain counter (a few numbers and an object). */
 const LOG_ENTRIES_PER_KEY = 16;
 
-/** What an entry counts against `maxKeys`: 1 for a counter, more for a sliding log with many timestamps. */
-export function weightOf(entry: MemoryEntry): number {
-  return entry.state?.kind === 'log' ? 1 + Math.floor(entry.state.entries.length / LOG_ENTRIES_PER_KEY) : 1;
+/** What an entry with this state counts against `maxKeys`: 1 for a counter, more for a sliding log with many timestamps. */
+export function weightOf(state: MemoryEntry['state']): number {
+  return state?.kind === 'log' ? 1 + Math.floor(state.entries.length / LOG_ENTRIES_PER_KEY) : 1;
 }

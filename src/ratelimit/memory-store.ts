@@ -26,6 +26,8 @@ export interface MemoryStoreOptions {
 interface PolicySlot {
   readonly entries: MemoryPartition;
   readonly id: string;
+  /** A sliding log: its entries weigh more as they hold more timestamps, so a change is re-weighed. */
+  readonly weighed: boolean;
 }
 
 /** A per-process store: exact within one process, bounded per partition (memory-partition.ts). */
@@ -47,7 +49,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
         entries = new MemoryPartition(maxKeys, now);
         partitions.set(name, entries);
       }
-      slot = { entries, id: policyCounterId(policy) };
+      slot = { entries, id: policyCounterId(policy), weighed: policy.algorithm === 'sliding-log' };
       slots.set(policy, slot);
     }
     return slot;
@@ -67,7 +69,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
 
   function consumeSync(policy: ResolvedPolicy, key: string, cost: number): RateLimitDecision {
     const at = now();
-    const { entries, id: policyId } = slotOf(policy);
+    const { entries, id: policyId, weighed } = slotOf(policy);
     const id = policyId + key;
     const stored = entries.get(id);
     let entry = stored;
@@ -87,15 +89,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       blockedUntil = at + wait;
       decision = { ...decision, remaining: 0, reset_ms: Math.max(decision.reset_ms, wait), retry_after_ms: wait };
     }
-    if (stored !== undefined) {
+    if (stored !== undefined && weighed && weightOf(result.state) !== weightOf(stored.state)) {
+      // A sliding log that crossed a weight: lru-cache weighs a value when it is set, and only
+      // a new value object (setting the same object again keeps its old size).
+      entries.set(id, { state: result.state, expiresAt: result.expiresAt, blockedUntil });
+    } else if (stored !== undefined) {
       // get() already made it the most recently used; updating in place saves a second lookup.
-      const weight = weightOf(stored);
       stored.state = result.state;
       stored.expiresAt = result.expiresAt;
       stored.blockedUntil = blockedUntil;
-      // A sliding log grows and shrinks: the LRU weighs it again, which lru-cache does only
-      // for a new value object (setting the same object keeps its old size).
-      if (weightOf(stored) !== weight) entries.set(id, { ...stored });
     } else if (cost > 0 || blockedUntil > 0) {
       // A look (cost 0) at a key with no counter changes nothing: storing its empty state would
       // only let a caller who looks at many keys push real counters out of the LRU.
@@ -104,3 +106,4 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     return decision;
   }
 }
+

@@ -11,13 +11,13 @@ import { MIGRATIONS, migrateToLatest, openDatabase, type WardenMigration } from 
 import { runCliAgainst } from '../helpers/cli.js';
 
 const FUTURE: WardenMigration = {
-  name: '0012_added_by_the_next_release',
+  name: '0098_added_by_the_next_release',
   async up(db) {
     await sql`create table future_things (id text primary key)`.execute(db);
   },
 };
 const WARNING =
-  'warden: warning: the database has migrations this build does not know (0012_added_by_the_next_release): a newer Warden applied them; running on it without migrating';
+  'warden: warning: the database has migrations this build does not know (0098_added_by_the_next_release): a newer Warden applied them; running on it without migrating';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -63,7 +63,7 @@ it('`migrate` applies nothing and `migrate --status` lists the newer migration a
   expect(migrate.code).toBe(EXIT.ok);
   const status = await cli(db, ['migrate', '--status']);
   expect(status.out).toHaveLength(MIGRATIONS.length + 1);
-  expect(status.out.at(-1)).toMatch(/^applied {2}0012_added_by_the_next_release {2}\d{4}-\d\d-\d\dT\S+ {2}\(from a newer build of Warden\)$/);
+  expect(status.out.at(-1)).toMatch(/^applied {2}0098_added_by_the_next_release {2}\d{4}-\d\d-\d\dT\S+ {2}\(from a newer build of Warden\)$/);
   expect(status.out.slice(0, -1).join('\n')).not.toContain('newer build');
   expect(status.code).toBe(EXIT.ok);
 });

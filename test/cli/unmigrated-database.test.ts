@@ -64,7 +64,7 @@ describe('audit and crypto rotate on a database not yet migrated', () => {
     }
     const result = await cli(db, ['audit', 'verify']);
     expect(result.err).toEqual([
-      'warden: the database is not migrated for this version of Warden (2 pending: 0010_audit_head_seal, 0011_apikey_disable_lock): run `warden migrate` first (conflict)',
+      'warden: the database is not migrated for this version of Warden (3 pending: 0010_audit_head_seal, 0011_apikey_disable_lock, 0012_listing_and_expiry_indexes): run `warden migrate` first (conflict)',
     ]);
     expect(result.code).toBe(EXIT.failure);
   });

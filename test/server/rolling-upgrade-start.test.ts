@@ -12,7 +12,7 @@ import { startServer } from '../../src/server/start-server.js';
 import { MIGRATIONS, migrateToLatest, migrationStatus, openDatabase, type WardenMigration } from '../../src/storage/index.js';
 
 const FUTURE: WardenMigration = {
-  name: '0012_added_by_the_next_release',
+  name: '0098_added_by_the_next_release',
   async up(db) {
     await sql`create table future_things (id text primary key)`.execute(db);
   },
@@ -46,16 +46,16 @@ it('an older build starts on a database a newer build migrated, warning about th
   try {
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     expect(printed).toContain(
-      '  warning: the database has migrations this build does not know (0012_added_by_the_next_release): a newer Warden applied them; running on it without migrating',
+      '  warning: the database has migrations this build does not know (0098_added_by_the_next_release): a newer Warden applied them; running on it without migrating',
     );
     const warning = logLines.map((l) => JSON.parse(l) as { level: number; msg: string; unknown_migrations?: string[] }).find((l) => l.unknown_migrations !== undefined);
-    expect(warning).toMatchObject({ level: 40, unknown_migrations: ['0012_added_by_the_next_release'] });
+    expect(warning).toMatchObject({ level: 40, unknown_migrations: ['0098_added_by_the_next_release'] });
   } finally {
     await server.close();
   }
   const storage = openDatabase(url);
   try {
-    expect((await migrationStatus(storage)).filter((m) => !m.known).map((m) => m.name)).toEqual(['0012_added_by_the_next_release']);
+    expect((await migrationStatus(storage)).filter((m) => !m.known).map((m) => m.name)).toEqual(['0098_added_by_the_next_release']);
   } finally {
     await storage.close();
   }

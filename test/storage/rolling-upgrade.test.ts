@@ -10,7 +10,7 @@ import { SchemaNotMigratedError } from '../../src/storage/schema-not-migrated.js
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const FUTURE: WardenMigration = {
-  name: '0012_added_by_the_next_release',
+  name: '0098_added_by_the_next_release',
   async up(db) {
     await sql`create table future_things (id text primary key)`.execute(db);
   },
@@ -60,14 +60,14 @@ describeEachDatabase('rolling upgrades', (dialect) => {
     await open();
     await migrateToLatest(storage, [...MIGRATIONS, FUTURE]);
     const mine: WardenMigration = {
-      name: '0013_only_in_this_build',
+      name: '0099_only_in_this_build',
       async up(db) {
         await sql`create table mine (id text primary key)`.execute(db);
       },
     };
     await expect(migrateToLatest(storage, [...MIGRATIONS, mine])).rejects.toMatchObject({
       code: 'storage_unavailable',
-      reason: expect.stringMatching(/applied but unknown to this build: 0012_added_by_the_next_release; not applied: 0013_only_in_this_build/),
+      reason: expect.stringMatching(/applied but unknown to this build: 0098_added_by_the_next_release; not applied: 0099_only_in_this_build/),
     });
     expect((await migrationStatus(storage, [...MIGRATIONS, mine])).find((m) => m.name === mine.name)?.executedAt).toBeUndefined();
   });

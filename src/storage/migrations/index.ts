@@ -9,6 +9,7 @@ import { migration0008OAuthClients } from './0008_oauth_clients.js';
 import { migration0009ApiKeyImportFingerprint } from './0009_apikey_import_fingerprint.js';
 import { migration0010AuditHeadSeal } from './0010_audit_head_seal.js';
 import { migration0011ApiKeyDisableLock } from './0011_apikey_disable_lock.js';
+import { migration0012ListingAndExpiryIndexes } from './0012_listing_and_expiry_indexes.js';
 
 /** Every migration, in the order they apply. Append new ones at the end; never edit an applied one. */
 export const MIGRATIONS: readonly WardenMigration[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly WardenMigration[] = [
   migration0009ApiKeyImportFingerprint,
   migration0010AuditHeadSeal,
   migration0011ApiKeyDisableLock,
+  migration0012ListingAndExpiryIndexes,
 ];

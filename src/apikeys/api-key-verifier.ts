@@ -88,7 +88,10 @@ const LEGACY_KEY = /^[\x21-\x7e]{16,512}$/;
 export class ApiKeyVerifier {
   private readonly cache: LRUCache<string, CacheEntry>;
   private readonly inFlight = new Map<string, Promise<VerificationCandidate | undefined>>();
-  private readonly limiters = new Map<string, RateLimiter>();
+  // Keyed by (limit, window): creators choose these, so the set is bounded rather than left to
+  // grow. A limiter holds no counts (the store keeps them by policy name), so one forgotten and
+  // made again counts on where it left off.
+  private readonly limiters = new LRUCache<string, RateLimiter>({ max: 1024 });
   private readonly ttlMs: number;
   private readonly maxAge: () => number;
   private readonly now: () => number;

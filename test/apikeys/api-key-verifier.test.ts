@@ -175,6 +175,20 @@ describeEachDatabase('API key verification', (dialect) => {
     expect(uncached.verifyCached(plain.key)).toBeUndefined();
   });
 
+  it('keeps a bounded set of per-limit limiters, and a key whose limiter was forgotten counts on where it left off', async () => {
+    const { service, verifier } = build();
+    const limited = await service.create({ name: 'ci', ownerId, permissions: [], rateLimit: { limit: 1, windowMs: 60_000 } }, SYSTEM);
+    expect((await verifier.verify(limited.key)).valid).toBe(true);
+    // Key creators choose (limit, window): 1,100 distinct ones, more than the verifier keeps.
+    const many = await Promise.all(
+      Array.from({ length: 1100 }, (_, i) => service.create({ name: `k${i}`, ownerId, permissions: [], rateLimit: { limit: 10 + i, windowMs: 60_000 } }, SYSTEM)),
+    );
+    for (const issued of many) expect((await verifier.verify(issued.key)).valid).toBe(true);
+    // White-box: the map of limiters is what must stay bounded.
+    expect((verifier as unknown as { limiters: { size: number } }).limiters.size).toBeLessThanOrEqual(1024);
+    expect(await verifier.verify(limited.key)).toMatchObject({ valid: false, code: 'rate_limited' });
+  });
+
   it('refuses a revoked key at once even when it was cached', async () => {
     const { service, verifier } = build();
     const issued = await service.create({ name: 'ci', ownerId, permissions: [] }, SYSTEM);

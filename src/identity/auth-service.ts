@@ -228,20 +228,28 @@ export class AuthService {
     facts: RequestFacts,
   ): Promise<void> {
     const { sessions, revocations } = this.parts;
-    await revocations.revokeToken(caller.jti, caller.expiresAt * 1000 + this.parts.accessTokenLifetimeMs);
     const revoked: string[] = [];
     if (caller.sessionId !== undefined && (await this.endSession(caller.sessionId, 'logout', { userId: caller.userId }))) revoked.push(caller.sessionId);
     if (refreshToken !== undefined) {
       const owner = await sessions.sessionOf(refreshToken);
-      if (owner !== undefined && owner.userId === caller.userId && (await this.endSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
+      const another = owner !== undefined && owner.userId === caller.userId && owner.sessionId !== caller.sessionId;
+      if (another && (await this.endSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
     }
+    // Last: if a marker above failed (503), the presented token still works for the retry,
+    // which then writes the marker the first attempt could not.
+    await revocations.revokeToken(caller.jti, caller.expiresAt * 1000 + this.parts.accessTokenLifetimeMs);
     await this.record(facts, { action: 'auth.logout', actor: caller.userId, entity_type: 'user', entity_id: caller.userId, outcome: 'success', details: { sessions_revoked: revoked.length } });
   }
 
   /** Ends one session: its refresh tokens stop, and so do the access tokens issued to it. False when it was not active (or not the user's). */
   async endSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<boolean> {
-    const ended = await this.parts.sessions.revokeSession(sessionId, reason, options);
-    if (ended) await this.parts.revocations.revokeSession(sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
+    const { sessions, revocations, accessTokenLifetimeMs: lifetime } = this.parts;
+    const now = this.parts.now();
+    const ended = await sessions.revokeSession(sessionId, reason, options);
+    // A retry of an end whose marker write failed (503) finds the session already ended. While
+    // tokens issued to it can still be live, it writes the marker again: else they would work
+    // until they expire, and asking again could not fix it.
+    if (ended || (await sessions.endedSince(sessionId, now - lifetime, options))) await revocations.revokeSession(sessionId, now + lifetime);
     return ended;
   }
 

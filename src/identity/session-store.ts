@@ -235,6 +235,13 @@ export class SessionStore {
     return result.numUpdatedRows > 0n;
   }
 
+  /** Whether the session (the user's, when `userId` is given) was ended at or after `sinceMs`. */
+  async endedSince(sessionId: string, sinceMs: number, options: { userId?: string } = {}): Promise<boolean> {
+    let query = this.db.selectFrom('auth_sessions').select('id').where('id', '=', sessionId).where('revoked_at', '>=', sinceMs);
+    if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+    return (await query.executeTakeFirst()) !== undefined;
+  }
+
   /** Revokes every session of a user; returns those that were active, with when each last issued tokens. */
   async revokeAllForUser(userId: string, reason: string): Promise<{ id: string; lastUsedAt: number }[]> {
     const rows = await this.db

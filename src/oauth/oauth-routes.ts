@@ -187,25 +187,6 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
 
 /** RFC 7662: `{active: false}` for anything not currently valid, never a reason. */
 async function introspect(context: AppContext, token: string, ip: string): Promise<Record<string, unknown>> {
-  if (token.startsWith('wdn_') && context.apiKeys !== undefined) {
-    const result = await context.apiKeys.verifier.verify(token, { ip });
-    if (!result.valid) return { active: false };
-    const key = result.key;
-    // A resource server grants from `scope`: it must be what the key holds now (as a guarded
-    // route would allow it), not the stored list an owner's demotion leaves as it was.
-    const scope = await heldPermissions(context.authorize, key);
-    // Nothing left of what it carried: the key can do nothing, and `active` is what most
-    // resource servers look at first.
-    if (key.permissions.length > 0 && scope.length === 0) return { active: false };
-    return {
-      active: true,
-      token_type: 'api_key',
-      sub: key.ownerId,
-      scope: scope.join(' '),
-      ...(key.expiresAt === undefined ? {} : { exp: Math.floor(key.expiresAt / 1000) }),
-      key_id: key.id,
-    };
-  }
   if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined || !found.usable) return { active: false };
@@ -215,6 +196,9 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
     const result = await identityOf(context).verifier.verify(token);
     if (!result.valid) return { active: false };
     const { claims } = result;
+    // The verifier allows the clock skew past exp, for tokens checked on other hosts' clocks;
+    // introspection is the issuer's own clock, which RFC 7662 asks to decide expiry.
+    if (claims.exp * 1000 <= Date.now()) return { active: false };
     const payload = decodeJwt(token);
     return {
       active: true,
@@ -229,7 +213,28 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
       jti: claims.jti,
     };
   }
-  return { active: false };
+  // Anything else may be an API key: `wdn_…`, or one imported in an older store's format.
+  return context.apiKeys === undefined ? { active: false } : introspectApiKey(context, context.apiKeys, token, ip);
+}
+
+async function introspectApiKey(context: AppContext, apiKeys: NonNullable<AppContext['apiKeys']>, token: string, ip: string): Promise<Record<string, unknown>> {
+  const result = await apiKeys.verifier.verify(token, { ip });
+  if (!result.valid) return { active: false };
+  const key = result.key;
+  // A resource server grants from `scope`: it must be what the key holds now (as a guarded
+  // route would allow it), not the stored list an owner's demotion leaves as it was.
+  const scope = await heldPermissions(context.authorize, key);
+  // Nothing left of what it carried: the key can do nothing, and `active` is what most
+  // resource servers look at first.
+  if (key.permissions.length > 0 && scope.length === 0) return { active: false };
+  return {
+    active: true,
+    token_type: 'api_key',
+    sub: key.ownerId,
+    scope: scope.join(' '),
+    ...(key.expiresAt === undefined ? {} : { exp: Math.floor(key.expiresAt / 1000) }),
+    key_id: key.id,
+  };
 }
 
 /**
@@ -258,7 +263,8 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     });
     return;
   }
-  if (token.startsWith(REFRESH_TOKEN_PREFIX) && mayRevokeAny) {
+  if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
+    if (!mayRevokeAny) return;
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined) return;
     // The session's access tokens stop too, as on logout.
@@ -275,7 +281,8 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     });
     return;
   }
-  if (token.startsWith('wdn_') && context.apiKeys !== undefined && mayRevokeAny) {
+  // Anything else may be an API key: `wdn_…`, or one imported in an older store's format.
+  if (context.apiKeys !== undefined && mayRevokeAny) {
     // Identified, not verified: a key that is rate-limited, disabled, expired or whose owner is
     // deactivated is refused now but could work again (or be re-enabled), so it is revoked too;
     // and identifying is no use of the key (no rate-limit token, no usage).

@@ -20,10 +20,63 @@ export interface ClientCredentialsOptions {
   readonly now?: () => number;
 }
 
+/** Real token responses are a few KB; a larger body is refused rather than buffered. */
+const MAX_RESPONSE_BYTES = 256 * 1024;
+
 /** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
 function basicAuth(clientId: string, clientSecret: string): string {
   const encode = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${encode(clientId)}:${encode(clientSecret)}`).toString('base64')}`;
+}
+
+/**
+ * Replaces the secret in text a server sent back, in every form it was sent in: raw, URI- and
+ * form-encoded, and inside the Basic header's base64. Some servers echo their input, and an
+ * echo of any of these forms is the secret.
+ */
+function secretRedactor(clientId: string, clientSecret: string): (text: string) => string {
+  const basic = basicAuth(clientId, clientSecret);
+  const forms = [
+    basic.slice('Basic '.length),
+    clientSecret,
+    encodeURIComponent(clientSecret),
+    new URLSearchParams({ s: clientSecret }).toString().slice(2),
+  ].filter((form, i, all) => form !== '' && all.indexOf(form) === i);
+  return (text) => forms.reduce((out, form) => out.split(form).join('[REDACTED]'), text);
+}
+
+/** A server-sent string as it may appear in an error: redacted, printable ASCII, clipped. */
+function errorText(value: string, redact: (text: string) => string, maxLength: number): string {
+  return redact(value).replace(/[^\x20-\x7e]/g, '?').slice(0, maxLength);
+}
+
+/** The body as JSON, read up to MAX_RESPONSE_BYTES; undefined when it is not JSON. */
+async function readJsonBody(response: Response): Promise<Record<string, unknown> | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    if (response.body !== null) {
+      for await (const chunk of response.body) {
+        size += chunk.byteLength;
+        if (size > MAX_RESPONSE_BYTES) {
+          await response.body.cancel().catch(() => undefined);
+          throw new TokenEndpointError(response.status, 'invalid_response', `response larger than ${MAX_RESPONSE_BYTES / 1024} KiB`);
+        }
+        chunks.push(chunk);
+      }
+    }
+  } catch (error) {
+    if (error instanceof TokenEndpointError) throw error;
+    // The timeout aborts the body too: a stalled body is the network's fault, retryable.
+    const name = (error as Error).name;
+    throw new TokenEndpointError(0, 'network_error', name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : 'unreachable');
+  }
+  try {
+    const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** RFC 6749 §3.2 requires TLS at the token endpoint; plain http is allowed to this machine only (tests, sidecars). */
@@ -38,10 +91,13 @@ function assertTokenUrl(tokenUrl: string): void {
   if (url.username !== '' || url.password !== '') throw new TypeError('tokenUrl must not carry credentials; use clientId and clientSecret');
 }
 
-/** `expires_in` in seconds: RFC 6749 says a number, some servers send a numeric string. */
+/**
+ * `expires_in` in seconds: RFC 6749 says a number, some servers send a numeric string. Zero or
+ * less means expired already (0, never "no expiry": the token would be cached forever).
+ */
 function expiresInSeconds(value: unknown): number | undefined {
-  const seconds = typeof value === 'string' && /^\d{1,10}$/.test(value) ? Number(value) : value;
-  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+  const seconds = typeof value === 'string' && /^-?\d{1,10}$/.test(value) ? Number(value) : value;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? Math.max(0, seconds) : undefined;
 }
 
 /** A token source for the OAuth 2.0 client-credentials grant (RFC 6749 §4.4) against any compliant server. */
@@ -50,6 +106,7 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const method = options.authMethod ?? 'client_secret_basic';
+  const redact = secretRedactor(options.clientId, options.clientSecret);
   return async (): Promise<IssuedToken> => {
     const form = new URLSearchParams({ grant_type: 'client_credentials', ...options.extraParams });
     if (options.scopes !== undefined && options.scopes.length > 0) form.set('scope', options.scopes.join(' '));
@@ -73,16 +130,12 @@ export function clientCredentials(options: ClientCredentialsOptions): TokenSourc
     } catch (error) {
       throw new TokenEndpointError(0, 'network_error', (error as Error).name === 'TimeoutError' ? 'timed out' : 'unreachable');
     }
-    let body: Record<string, unknown> = {};
-    try {
-      body = (await response.json()) as Record<string, unknown>;
-    } catch {
-      // A non-JSON body is reported below by status.
-    }
+    // A non-JSON body is reported below by status.
+    const body = (await readJsonBody(response)) ?? {};
     if (!response.ok) {
-      const error = typeof body.error === 'string' ? body.error : 'server_error';
       // Some servers echo what they were sent; the secret must not reach our error messages and logs.
-      const description = typeof body.error_description === 'string' ? body.error_description.split(options.clientSecret).join('[REDACTED]').slice(0, 200) : undefined;
+      const error = typeof body.error === 'string' && body.error !== '' ? errorText(body.error, redact, 64) : 'server_error';
+      const description = typeof body.error_description === 'string' ? errorText(body.error_description, redact, 200) : undefined;
       throw new TokenEndpointError(response.status, error, description);
     }
     if (typeof body.access_token !== 'string' || body.access_token === '') {

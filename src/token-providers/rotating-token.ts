@@ -76,9 +76,16 @@ export class RotatingToken extends EventEmitter<RotatingTokenEvents> implements 
     const cached = this.current;
     const stale = options.forceRefresh === true || (options.rejected !== undefined && cached?.value === options.rejected);
     if (cached !== undefined && !stale && !this.nearExpiry(cached)) return cached.value;
-    return (this.inFlight ??= this.refresh().finally(() => {
+    const refreshing = (this.inFlight ??= this.refresh().finally(() => {
       this.inFlight = undefined;
     }));
+    if (cached === undefined || stale) return refreshing;
+    // Refreshing early is there to ride over a short outage of the token endpoint: while the
+    // token has not expired, a failed refresh (already emitted as `failure`) still serves it.
+    return refreshing.catch((error: unknown) => {
+      if (cached.expiresAt !== undefined && this.now() < cached.expiresAt) return cached.value;
+      throw error;
+    });
   }
 
   private nearExpiry(token: IssuedToken & { obtainedAt: number }): boolean {

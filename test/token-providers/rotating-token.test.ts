@@ -141,3 +141,28 @@ describe('authorizedFetch', () => {
     expect(counter.calls).toBe(2);
   });
 });
+
+describe('RotatingToken during a token-endpoint outage', () => {
+  // Refreshing early is there to ride over a short outage: a failed early refresh must not fail
+  // callers while the cached token is still valid; once it has expired, the failure is theirs.
+  it('keeps serving a still-valid token when an early refresh fails', async () => {
+    const clock = { now: 0 };
+    let fail = false;
+    const token = new RotatingToken(
+      async () => {
+        if (fail) throw new TokenEndpointError(503, 'temporarily_unavailable', undefined); // a transient outage
+        return { value: 'still-valid', expiresAt: clock.now + 300_000 };
+      },
+      { now: () => clock.now, initialDelayMs: 1, maxDelayMs: 2 },
+    );
+    expect(await token.getToken()).toBe('still-valid');
+    clock.now = 250_000; // 50 s before expiry, inside the 60 s margin
+    fail = true;
+    const failures: Error[] = [];
+    token.on('failure', ({ error }) => failures.push(error));
+    await expect(token.getToken()).resolves.toBe('still-valid');
+    expect(failures).toHaveLength(1);
+    clock.now = 300_000;
+    await expect(token.getToken()).rejects.toBeInstanceOf(TokenEndpointError);
+  });
+});

@@ -76,6 +76,14 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
       },
     });
     pool.on('error', (error) => options.onBackgroundError?.(error));
+    // Every locking pattern here (the audit chain's head row, role writes, refresh rotation)
+    // waits on a row and then re-reads what the other writer committed: READ COMMITTED.
+    // A server default of REPEATABLE READ or SERIALIZABLE (ALTER DATABASE … SET
+    // default_transaction_isolation) would fail the waiter with 40001 instead. pg queues
+    // queries per client, so this runs before anything else on the new connection.
+    pool.on('connect', (client) => {
+      client.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED').catch((error: Error) => options.onBackgroundError?.(error));
+    });
     db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   } else {
     throw new TypeError('database URL must start with sqlite: or postgres://');

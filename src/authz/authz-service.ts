@@ -187,8 +187,9 @@ export class AuthzService {
     if (!isPermission(permission)) return false;
     const restriction = credentialPermissions(principal);
     if (principal.kind === 'client') return anyCovers(restriction, permission);
-    // A user's empty list means an unrestricted token; a key's list is its whole grant.
-    if ((restriction.length > 0 || principal.kind === 'api_key') && !anyCovers(restriction, permission)) return false;
+    // A user's empty list means an unrestricted token, unless a scope claim restricted it (to
+    // nothing); a key's list is its whole grant.
+    if ((restriction.length > 0 || principal.restricted === true || principal.kind === 'api_key') && !anyCovers(restriction, permission)) return false;
     const grants = this.#cache.get(principal.subject, scope);
     return grants === undefined ? undefined : this.#compiledSet(grants).covers(permission);
   }

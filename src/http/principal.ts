@@ -9,6 +9,11 @@ export interface Principal {
   readonly subject: string;
   /** Permissions the credential carries, wildcards allowed (see authz/permission-match). */
   readonly permissions: readonly string[];
+  /**
+   * A user token whose `permissions` cap it even when empty (a `scope` claim). Without it, a
+   * user's empty list means an unrestricted token, whose user's roles decide.
+   */
+  readonly restricted?: boolean;
   /** The credential's own id (JWT jti, API key id) for revocation and audit. */
   readonly credentialId: string;
   /** API key id when kind = 'api_key'. */

@@ -170,7 +170,14 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     // A restricted token (scope claim) carries exactly its scope; otherwise an admin holds
     // everything and other users hold nothing here — authz resolves their roles.
     const permissions = claims.scope ?? (status.isAdmin ? ['*:*'] : []);
-    const principal: Principal = { kind: 'user', subject: claims.sub, permissions, credentialId: claims.jti, expiresAt: claims.exp };
+    const principal: Principal = {
+      kind: 'user',
+      subject: claims.sub,
+      permissions,
+      ...(claims.scope === undefined ? {} : { restricted: true }),
+      credentialId: claims.jti,
+      expiresAt: claims.exp,
+    };
     return principal;
   };
   context.authenticators.push(authenticator);

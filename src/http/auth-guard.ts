@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest, HookHandlerDoneFunction } from 'f
 import fp from 'fastify-plugin';
 import { AmbiguousCredentialsError, WardenError } from '../errors/index.js';
 import type { Principal } from './principal.js';
+import { headerCount } from './request-guards.js';
 import { asArray } from './route-lists.js';
 import './route-config.js';
 
@@ -148,16 +149,6 @@ export function singleAuthorizationHeader(request: FastifyRequest): string | und
 /** True when the request carries more than one `Authorization` header. */
 export function repeatsAuthorization(request: FastifyRequest): boolean {
   return headerCount(request.raw.rawHeaders, 'authorization') > 1;
-}
-
-/** How often a header (lower-case name) occurs in Node's raw header list (name, value, name, …). */
-function headerCount(rawHeaders: readonly string[], name: string): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const raw = rawHeaders[i] as string;
-    if (raw.length === name.length && raw.toLowerCase() === name) count += 1;
-  }
-  return count;
 }
 
 /** The bearer token of a request, if any (`Authorization: Bearer …`); a repeated header is refused. */

@@ -8,7 +8,7 @@ import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { WRITES_SECURITY_HEADERS } from './header-block-response.js';
-import { hostileUrlPart, hostMatcher } from './request-guards.js';
+import { headerCount, hostileUrlPart, hostMatcher, targetMatchesHost } from './request-guards.js';
 import { DEFAULT_HSTS_MAX_AGE, securityHeaderTable } from './security-headers.js';
 
 /**
@@ -136,7 +136,8 @@ export const hardening = fp<HardeningOptions>(
         done(new WardenError('service_unavailable', 'The server is shutting down; retry the request'));
         return;
       }
-      const https = request.protocol === 'https';
+      // X-Forwarded-Proto is passed on verbatim, and schemes are case-insensitive (RFC 3986 §3.1).
+      const https = request.protocol === 'https' || request.protocol.toLowerCase() === 'https';
       if (hsts !== undefined && https) reply.header('strict-transport-security', hsts);
       const hostile = hostileUrlPart(request.raw.url ?? '');
       if (hostile !== undefined) {
@@ -153,6 +154,17 @@ export const hardening = fp<HardeningOptions>(
       // empty Host is allowed there (a target without an authority), as Node allows it.
       if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
         done(new WardenError('invalid_host', 'The Host header is missing'));
+        return;
+      }
+      // RFC 9112 §3.2: more than one Host is a 400. Node keeps the first and drops the others,
+      // so a proxy or cache going by another one would act on a host nobody checked.
+      if (headerCount(request.raw.rawHeaders, 'host') > 1) {
+        done(new WardenError('invalid_host', 'The request carries more than one Host header'));
+        return;
+      }
+      const target = request.raw.url ?? '';
+      if (target.charCodeAt(0) !== 47 /* "/" */ && target !== '*' && !targetMatchesHost(target, hostHeader)) {
+        done(new WardenError('invalid_host', 'The request target names another host than the Host header'));
         return;
       }
       if (trusted !== undefined) {

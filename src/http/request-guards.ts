@@ -65,3 +65,29 @@ export function hostileUrlPart(rawUrl: string): 'path' | 'query' | undefined {
   if ((q === -1 || percent < q) && ENCODED_DELIMITER_TRAVERSAL.test(path)) return 'path';
   return q !== -1 && hasEncodedControl(rawUrl, q > percent ? q : percent) ? 'query' : undefined;
 }
+
+/** How often a header (lower-case name) occurs in Node's raw header list (name, value, name, …). */
+export function headerCount(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const raw = rawHeaders[i] as string;
+    if (raw.length === name.length && raw.toLowerCase() === name) count += 1;
+  }
+  return count;
+}
+
+/**
+ * Whether an absolute-form request target (`GET http://host/path`) names the same authority as
+ * the Host header. RFC 9112 §3.2.2 makes the target's authority the one that counts, and
+ * §3.2 has clients send it as Host too; when they differ, a proxy or cache may act on the
+ * other one than the one checked here.
+ */
+export function targetMatchesHost(target: string, hostHeader: string): boolean {
+  try {
+    const named = new URL(target);
+    if (named.protocol !== 'http:' && named.protocol !== 'https:') return false;
+    return named.host === new URL(`${named.protocol}//${hostHeader}`).host;
+  } catch {
+    return false;
+  }
+}

@@ -2,6 +2,9 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { WardenError } from '../errors/index.js';
 
+/** The charset parameter of a Content-Type (RFC 9110 §8.3.2), quoted or not. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
 /** How Fastify's parsers report their result (its `ContentTypeParserDoneFunction`, not exported). */
 type ParserDone = (error: Error | null, body?: unknown) => void;
 
@@ -27,6 +30,13 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     // Only zero bytes count as absent: whitespace is a body, and not JSON.
     if (body.length === 0) {
       done(null, undefined);
+      return;
+    }
+    // JSON is UTF-8 (RFC 8259 §8.1): a body declared in another charset is one this server does
+    // not read (415), not broken JSON.
+    const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new WardenError('unsupported_media_type', `JSON bodies are UTF-8; charset=${charset.slice(0, 40)} is not supported`));
       return;
     }
     // A Buffer: parseAs 'buffer' above (Fastify's types do not narrow the body by it).

@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { Type } from '@sinclair/typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
@@ -19,6 +20,9 @@ import '../http/route-config.js';
 import type { AppContext } from './app-context.js';
 import { ROUTE_MODULES, type RouteModule } from './routes/index.js';
 import { pinTickObjectShape } from './tick-object-shape.js';
+
+/** The query schema of a /v1 route that takes no query fields. */
+const NO_QUERY_FIELDS = Type.Object({}, { additionalProperties: false });
 
 /** Whose X-Forwarded-* headers Fastify believes: `(peer address, hop index) => trusted`. */
 type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean);
@@ -100,12 +104,19 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
       if (method === 'HEAD') continue;
       shadow.on(method as HTTPMethod, route.url, () => undefined);
     }
+    // "Unknown query fields are 400 like every unknown field" (docs/architecture.md): a /v1
+    // route that takes none says so. OAuth's endpoints must ignore unknown parameters (RFC 6749
+    // §3.2), and probes and discovery documents take what callers add.
+    if (route.url.startsWith('/v1/') && route.schema?.querystring === undefined) {
+      route.schema = { ...route.schema, querystring: NO_QUERY_FIELDS };
+    }
   });
-  installErrorHandlers(app, (method, path) =>
-    (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter(
-      (m) => m !== method && shadow.find(m, path) !== null,
-    ),
-  );
+  installErrorHandlers(app, (method, path) => {
+    const allowed: string[] = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter((m) => m !== method && shadow.find(m, path) !== null);
+    // Every GET route answers HEAD too (Fastify's exposeHeadRoutes), and Allow lists them all.
+    if (method !== 'HEAD' && shadow.find('GET', path) !== null) allowed.splice(allowed.indexOf('GET') + 1, 0, 'HEAD');
+    return allowed;
+  });
 
   const httpMetrics = new HttpMetrics();
   httpMetrics.register(context.metricsRegistry);

@@ -299,7 +299,7 @@ describe('errors', () => {
     expectProblem(await t.app.inject({ url: '/does/not/exist' }), 404, 'not_found');
     const wrongMethod = await t.app.inject({ method: 'DELETE', url: '/healthz' });
     expectProblem(wrongMethod, 405, 'method_not_allowed');
-    expect(wrongMethod.headers.allow).toBe('GET');
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD');
   });
 
   it('turns an unknown error into a generic 500 with the request id; details only in the log', async () => {

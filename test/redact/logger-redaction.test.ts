@@ -198,14 +198,14 @@ describe('the service logger uses the redaction engine', () => {
 
   it('redacts the URL in Fastify’s own "reply already sent" warning', async () => {
     const twice: RouteModule = async (app) => {
-      app.get('/v1/probe/twice', { config: { public: true } }, async (_request, reply) => {
+      app.get('/probe/twice', { config: { public: true } }, async (_request, reply) => {
         await reply.send({ first: true });
         return reply.send({ second: true });
       });
     };
     const t = await createTestApp({ routes: [...ROUTE_MODULES, twice] });
     try {
-      const response = await t.app.inject({ url: `/v1/probe/twice?access_token=${PASSWORD}` });
+      const response = await t.app.inject({ url: `/probe/twice?access_token=${PASSWORD}` });
       expect(response.statusCode).toBe(200);
       const warning = t.logs.find((line) => (line.err as { code?: string } | undefined)?.code === 'FST_ERR_REP_ALREADY_SENT');
       expect(warning?.msg).toContain('access_token=[REDACTED:secret_assignment]');

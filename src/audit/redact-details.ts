@@ -26,8 +26,34 @@ export function redactDetails(details: Record<string, unknown> | undefined, acti
   const redactor = (action === undefined ? undefined : ACTION_REDACTORS[action]) ?? defaultRedactor;
   const redacted = stripKeyFields(redactor.redactValue(details));
   const text = stableStringify(redacted);
-  if (Buffer.byteLength(text) > MAX_DETAILS_BYTES) return stableStringify({ truncated: true, original_bytes: Buffer.byteLength(text) });
-  return text;
+  const bytes = Buffer.byteLength(text);
+  return bytes > MAX_DETAILS_BYTES ? reducedDetails(redacted, bytes) : text;
+}
+
+/** Fields that say what was granted or refused: kept whole when the rest of the details must go. */
+const GRANT_FIELDS: readonly string[] = ['permissions', 'scopes', 'missing', 'inherits'];
+
+/**
+ * The bound for details reduced to their grant fields and short values. The API's schemas
+ * bound a permission list (100 of at most 127 characters, ~13 KB), so a real grant always fits.
+ */
+const MAX_REDUCED_DETAILS_BYTES = 32_768;
+
+/**
+ * Oversized details without their bulk. Grant lists are what the log exists to show: padding
+ * a role or key with long dummy permissions must not hide the `*:*` that came with them. Short
+ * scalar fields (reason, owner_id…) stay too; everything else goes.
+ */
+function reducedDetails(details: unknown, originalBytes: number): string {
+  const marker = { truncated: true, original_bytes: originalBytes };
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return stableStringify(marker);
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    const scalar = typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 256);
+    if (GRANT_FIELDS.includes(key) || scalar) kept[key] = value;
+  }
+  const reduced = stableStringify({ ...kept, ...marker });
+  return Buffer.byteLength(reduced) <= MAX_REDUCED_DETAILS_BYTES ? reduced : stableStringify(marker);
 }
 
 function stripKeyFields(value: unknown, depth = 0): unknown {

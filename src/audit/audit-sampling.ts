@@ -18,7 +18,7 @@ const ANONYMOUS_CLIENT_FAILURES: ReadonlySet<string> = new Set(['unknown_client'
 
 /**
  * How an event is sampled, or undefined when it is recorded every time. Sampled: rate-limit
- * blocks (per actor and entity), and refused credentials that name nobody — an unidentified
+ * blocks (per actor, source address and route), and refused credentials that name nobody — an unidentified
  * API key (`apikey.verification_denied` with actor `anonymous`: malformed or unknown) and an
  * unknown or locked-out OAuth client — per source address (IPv6 by /64, as the rate limits
  * count), action and kind, so that a flood of made-up credentials cannot flood the log. A
@@ -28,7 +28,9 @@ const ANONYMOUS_CLIENT_FAILURES: ReadonlySet<string> = new Set(['unknown_client'
 export function samplingOf(input: AuditEventInput): SamplingRule | undefined {
   switch (input.action) {
     case 'ratelimit.blocked':
-      return { sampler: 'block', key: `${input.actor}\u0000${input.entity_id ?? ''}` };
+      // Per actor, source address and route: every anonymous client is actor `anonymous`, so
+      // keyed by actor alone one client's blocks would hide every other client's.
+      return { sampler: 'block', key: `${input.actor}\u0000${clientAddressKey(input.ip)}\u0000${String(input.details?.route ?? '')}` };
     case 'apikey.verification_denied':
       if (input.actor === 'anonymous') return perAddress(input, input.details?.code);
       // A key over its own rate limit is a rate-limit block, sampled per key like those; every

@@ -10,6 +10,7 @@ import type { PolicyLimit, RateLimitAlgorithm } from './policy.js';
 import type { RateLimitService } from './rate-limit-service.js';
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, type AdvertisedPolicy } from './rate-limit-headers.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.js';
+import { actorId } from '../authz/audit-actor.js';
 
 /** How a route's requests are grouped: per client IP, per caller, per route, or custom. */
 export type RateLimitKey = 'ip' | 'user' | 'api_key' | 'principal' | 'route' | ((request: FastifyRequest) => string | undefined);
@@ -227,7 +228,8 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     options.audit
       .record({
         action: 'ratelimit.blocked',
-        actor: principal === undefined ? 'anonymous' : `${principal.kind}:${principal.subject}`,
+        // Spelt as every other event's actor, so that one `actor` filter finds the blocks too.
+        actor: actorId(principal),
         outcome: 'denied',
         ip: request.ip,
         request_id: request.id,

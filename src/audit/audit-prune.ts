@@ -23,6 +23,9 @@ export interface PruneResult {
   readonly through_seq: number | null;
 }
 
+/** Events deleted per transaction unless `chunkSize` says otherwise. */
+export const DEFAULT_PRUNE_CHUNK_SIZE = 10_000;
+
 export interface PruneOptions {
   /** Epoch ms: events strictly older are deleted (see `pruneEvents` for which ones exactly). */
   readonly before: number;
@@ -31,6 +34,13 @@ export interface PruneOptions {
   readonly now: number;
   /** Rows read per statement while checking the range. @default 1000 */
   readonly pageSize?: number;
+  /** Most events deleted per transaction (each holds the chain-head lock). @default 10000 */
+  readonly chunkSize?: number;
+  /**
+   * Awaited after each committed chunk that is not the last, with the totals so far. An error
+   * thrown here stops the prune there, as a crash would: the chunks committed so far stay deleted.
+   */
+  readonly onChunk?: (progress: PruneResult) => void | Promise<void>;
 }
 
 /** Where the range a prune was about to delete does not verify; the same reasons as `verifyChain` gives. */
@@ -39,7 +49,7 @@ export interface PruneRefusal {
   readonly reason: ChainBreakReason;
 }
 
-/** The audit action recorded when a prune refuses (nothing was deleted). */
+/** The audit action recorded when a prune refuses (nothing more is deleted). */
 export const PRUNE_REFUSED_ACTION = 'audit.prune_refused' satisfies AuditAction;
 
 /** What each reason means, for the refusal message: never any event content. */
@@ -57,56 +67,114 @@ const REASON_TEXT: Readonly<Record<ChainBreakReason, string>> = {
     "the chain head was found without a valid signature (an 'unverified' mark nobody acknowledged)",
 };
 
+const NOTHING_DELETED: PruneResult = { deleted: 0, through_seq: null };
+
 /**
- * A prune that found the range it was about to delete broken (edited, deleted or reordered
- * rows, a forged or contradicted checkpoint, an unacknowledged 'unverified' mark): it deleted
- * nothing, wrote no prune checkpoint, and recorded an `audit.prune_refused` event. Code
- * `audit_chain_broken` (409); `seq` and `reason` (one of `verifyChain`'s reasons) say where and why.
+ * A prune that found the part of the range it was about to delete broken (edited, deleted or
+ * reordered rows, a forged or contradicted checkpoint, an unacknowledged 'unverified' mark): it
+ * deleted nothing more, wrote no prune checkpoint for it, and recorded an `audit.prune_refused`
+ * event. Code `audit_chain_broken` (409); `seq` and `reason` (one of `verifyChain`'s reasons) say
+ * where and why, `deleted` and `through_seq` what earlier chunks of the same prune had deleted.
  */
 export class AuditPruneRefusedError extends WardenError {
   readonly seq: number;
   readonly reason: ChainBreakReason;
+  /** Events deleted by this prune's earlier chunks, which stay deleted (0 when the first chunk refused). */
+  readonly deleted: number;
+  /** Where those chunks stopped (the chain verifies from just after it); null when nothing was deleted. */
+  readonly through_seq: number | null;
 
-  constructor(refusal: PruneRefusal) {
+  constructor(refusal: PruneRefusal, progress: PruneResult = NOTHING_DELETED) {
+    const done =
+      progress.deleted === 0
+        ? 'nothing was deleted'
+        : `the prune had already deleted ${progress.deleted} events through seq ${String(progress.through_seq)}, ` +
+          'which stay deleted (verification now starts after them); nothing after them was deleted';
     super(
       'audit_chain_broken',
       `Audit prune refused: the chain does not verify at seq ${refusal.seq} (${refusal.reason}: ${REASON_TEXT[refusal.reason]}); ` +
-        'nothing was deleted. Run `warden audit verify` and investigate before pruning',
-      { fields: { seq: refusal.seq, reason: refusal.reason } },
+        `${done}. Run \`warden audit verify\` and investigate before pruning`,
+      {
+        fields: {
+          seq: refusal.seq,
+          reason: refusal.reason,
+          deleted: progress.deleted,
+          through_seq: progress.through_seq ?? undefined,
+        },
+      },
     );
     this.seq = refusal.seq;
     this.reason = refusal.reason;
+    this.deleted = progress.deleted;
+    this.through_seq = progress.through_seq;
   }
 }
 
+/** What one chunk's transaction committed. */
+interface ChunkOutcome {
+  readonly progress: PruneResult;
+  /** The whole prune's cut, fixed by the first chunk. */
+  readonly target: number | undefined;
+  readonly done: boolean;
+  readonly refusal?: PruneRefusal;
+}
+
 /**
- * Deletes the events older than `before` (epoch ms) in one transaction holding the chain-head
- * lock, stores a signed 'prune' checkpoint of the last deleted event (so verification resumes
- * from its hash) and appends an `audit.pruned` event. The only code path that deletes audit rows.
+ * Deletes the events older than `before` (epoch ms) in chunks of at most `chunkSize` events, each
+ * chunk one transaction holding the chain-head lock, so appends (from every instance) wait for
+ * one chunk at most instead of the whole prune. Each chunk verifies its slice (see
+ * `checkRange`), deletes it and stores a signed 'prune' checkpoint of its last event, so the
+ * chain verifies after every chunk (verification resumes from the newest 'prune' checkpoint)
+ * and a crash between chunks leaves a verifiable, partly pruned chain. The last chunk also
+ * appends one `audit.pruned` event with the totals. The only code path that deletes audit rows.
  *
- * The cut is the end of the unbroken run of old events from the start of the chain: the event
- * before the lowest seq dated at or after `before` (or the head, when there is none). It relies
- * on `occurred_at` growing with `seq`, which holds up to clock skew between instances; an event
- * out of that order (skewed or back-dated) stops the cut, so retention may keep a few old events
- * longer but never deletes an event of the chain dated at or after `before`.
+ * The cut is fixed by the first chunk: the end of the unbroken run of old events from the start
+ * of the chain, i.e. the event before the lowest seq dated at or after `before` (or the head,
+ * when there is none). It relies on `occurred_at` growing with `seq`, which holds up to clock
+ * skew between instances; an event out of that order (skewed or back-dated) stops the cut, so
+ * retention may keep a few old events longer but never deletes an event of the chain dated at or
+ * after `before`. Events appended while the prune runs lie beyond that cut and are never deleted
+ * by it, even when `before` is in the future.
  *
- * Before deleting, the range is verified (see `checkRange`): a signature is never put over rows
- * that do not verify. When it does not, nothing is deleted, an `audit.prune_refused` event is
- * recorded and committed, and `AuditPruneRefusedError` is thrown.
+ * A signature is never put over rows that do not verify. When a chunk's slice does not, that
+ * chunk deletes nothing, an `audit.prune_refused` event is recorded and committed, and
+ * `AuditPruneRefusedError` is thrown; earlier chunks stay deleted and the error says how far
+ * they got.
  */
 export async function pruneEvents(db: Kysely<DatabaseSchema>, options: PruneOptions): Promise<PruneResult> {
-  const outcome = await db.transaction().execute(async (trx) => {
+  const chunkSize = options.chunkSize ?? DEFAULT_PRUNE_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new TypeError('chunkSize must be a positive integer');
+  let progress = NOTHING_DELETED;
+  let target: number | undefined;
+  for (;;) {
+    const outcome = await pruneChunk(db, options, { chunkSize, progress, target });
+    // Only what committed counts, so the totals are taken from the chunk after its commit.
+    progress = outcome.progress;
+    target = outcome.target;
+    // Thrown after the commit, so that the refusal is on record.
+    if (outcome.refusal !== undefined) throw new AuditPruneRefusedError(outcome.refusal, progress);
+    if (outcome.done) return progress;
+    await options.onChunk?.(progress);
+  }
+}
+
+/** One chunk: verify, delete, checkpoint; on the last one (or a refusal) also the audit event. */
+function pruneChunk(
+  db: Kysely<DatabaseSchema>,
+  options: PruneOptions,
+  state: { chunkSize: number; progress: PruneResult; target: number | undefined },
+): Promise<ChunkOutcome> {
+  return db.transaction().execute(async (trx) => {
     const chain = await LockedChain.lock(trx, options.checkpointKey, options.now);
-    const plan = await checkRange(trx, chain.head, chain.trust, options);
+    const plan = await checkRange(trx, chain.head, chain.trust, options, state);
     const before = new Date(options.before).toISOString();
-    let result: PruneResult = { deleted: 0, through_seq: null };
-    let event: Pick<PreparedEvent, 'action' | 'outcome' | 'details'>;
+    let progress = state.progress;
+    let event: Pick<PreparedEvent, 'action' | 'outcome' | 'details'> | undefined;
     if (plan.kind === 'refused') {
-      const { seq, reason } = plan.refusal;
       event = {
         action: PRUNE_REFUSED_ACTION,
         outcome: 'failure',
-        details: redactDetails({ before, seq, reason }),
+        details: redactDetails({ before, ...plan.refusal, ...progress }),
       };
     } else {
       if (plan.kind === 'cut') {
@@ -115,62 +183,75 @@ export async function pruneEvents(db: Kysely<DatabaseSchema>, options: PruneOpti
           .where('seq', '<=', plan.through.seq)
           .executeTakeFirst();
         chain.checkpoint('prune', plan.through);
-        result = { deleted: Number(deleted.numDeletedRows), through_seq: plan.through.seq };
+        progress = { deleted: progress.deleted + Number(deleted.numDeletedRows), through_seq: plan.through.seq };
       }
-      event = {
-        action: 'audit.pruned',
-        outcome: 'success',
-        details: redactDetails({ before, deleted: result.deleted, through_seq: result.through_seq }),
-      };
+      // One event per prune, with the totals; the chunks before it are on record as 'prune' checkpoints.
+      if (plan.kind === 'nothing' || plan.last) {
+        event = {
+          action: 'audit.pruned',
+          outcome: 'success',
+          details: redactDetails({ before, ...progress }),
+        };
+      }
     }
-    const newHead = await chain.append([
-      {
-        id: randomUUID(),
-        occurred_at: options.now,
-        actor: options.actor,
-        entity_type: 'audit_log',
-        entity_id: null,
-        ip: null,
-        user_agent: null,
-        request_id: null,
-        ...event,
-      },
-    ]);
-    chain.checkpoint('head', newHead);
+    if (event !== undefined) {
+      const newHead = await chain.append([
+        {
+          id: randomUUID(),
+          occurred_at: options.now,
+          actor: options.actor,
+          entity_type: 'audit_log',
+          entity_id: null,
+          ip: null,
+          user_agent: null,
+          request_id: null,
+          ...event,
+        },
+      ]);
+      chain.checkpoint('head', newHead);
+    }
     await chain.seal();
-    return { result, refusal: plan.kind === 'refused' ? plan.refusal : undefined };
+    return {
+      progress,
+      target: plan.kind === 'refused' ? state.target : plan.target,
+      done: event !== undefined,
+      ...(plan.kind === 'refused' ? { refusal: plan.refusal } : {}),
+    };
   });
-  // Thrown after the commit, so that the refusal is on record.
-  if (outcome.refusal !== undefined) throw new AuditPruneRefusedError(outcome.refusal);
-  return outcome.result;
 }
 
 type RangePlan =
-  { kind: 'nothing' } | { kind: 'cut'; through: ChainHead } | { kind: 'refused'; refusal: PruneRefusal };
+  | { kind: 'nothing'; target: number }
+  | { kind: 'cut'; through: ChainHead; target: number; last: boolean }
+  | { kind: 'refused'; refusal: PruneRefusal };
 
 /** Checkpoint kinds that vouch for the chain up to them: every kind but 'unverified' (which records a head found unsigned). */
 const ANCHOR_KINDS: readonly CheckpointKind[] = ['head', 'prune', 'legacy', 'acknowledged'];
 
 /**
- * Picks the cut and verifies, with the lock held, what deleting up to it would sign over. Walks
- * the events from the chain's start (seq 1, or just after the newest 'prune' checkpoint, whose
- * signature must verify) to the anchor: the first signed checkpoint at or after the cut, or the
- * head row when there is none (refused when that head is 'unverified'). Up to the cut alone would
- * not do: an edit re-hashed forward through the cut needs no key, and only the link beyond it
- * shows it. The walk checks, like `verifyChain`, seq without gaps, each row's hash, each
- * prev_hash, and every checkpoint in the range (signature, and the hash it pinned). It also
- * refuses an unacknowledged 'unverified' mark in that range (the rows before it may have been
- * written without the key, and an operator must inspect them before they go), and checks each
- * event above it that is dated before `before` (out of order: clock skew, or a back-dated edit
- * meant to pull the cut forward) on its own: its hash and its link to the next row or the head.
- * The cost is the rows being deleted plus those up to the next checkpoint (about a minute of
- * events), not the whole log.
+ * Picks this chunk's cut and verifies, with the lock held, what deleting up to it would sign
+ * over. The first chunk (no `target` yet) fixes the whole prune's cut as the end of the run of
+ * old events; each chunk then cuts at most `chunkSize` events further, and never past an event
+ * dated at or after `before`. Walks the events from the chain's start (seq 1, or just after the
+ * newest 'prune' checkpoint, whose signature must verify) to the anchor: the first signed
+ * checkpoint at or after the chunk's cut, or the head row when there is none (refused when that
+ * head is 'unverified'). Up to the cut alone would not do: an edit re-hashed forward through the
+ * cut needs no key, and only the link beyond it shows it. The walk checks, like `verifyChain`,
+ * seq without gaps, each row's hash, each prev_hash, and every checkpoint in the range
+ * (signature, and the hash it pinned). It also refuses an unacknowledged 'unverified' mark in
+ * that range (the rows before it may have been written without the key, and an operator must
+ * inspect them before they go). The first chunk, before anything is deleted, also checks each
+ * event above the whole cut that is dated before `before` (out of order: clock skew, or a
+ * back-dated edit meant to pull the cut forward) on its own: its hash and its link to the next
+ * row or the head. The cost is the chunk plus the rows up to the next checkpoint (about a minute
+ * of events), not the whole log.
  */
 async function checkRange(
   trx: Transaction<DatabaseSchema>,
   head: ChainHead,
   trust: HeadTrust,
   options: PruneOptions,
+  state: { chunkSize: number; target: number | undefined },
 ): Promise<RangePlan> {
   const key = options.checkpointKey;
   const pageSize = options.pageSize ?? 1000;
@@ -180,6 +261,16 @@ async function checkRange(
   });
   const forged = (checkpoint: AuditCheckpointsTable): boolean =>
     !constantTimeEqual(signCheckpoint(key, checkpoint), checkpoint.signature);
+  const firstDatedFrom = async (from: number, to: number): Promise<number | undefined> => {
+    const row = await trx
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.min('seq').as('seq'))
+      .where('seq', '>=', from)
+      .where('seq', '<=', to)
+      .where('occurred_at', '>=', options.before)
+      .executeTakeFirst();
+    return row?.seq === null || row?.seq === undefined ? undefined : Number(row.seq);
+  };
 
   const lastPrune = await trx
     .selectFrom('audit_checkpoints')
@@ -191,16 +282,20 @@ async function checkRange(
   if (lastPrune !== undefined && forged(lastPrune))
     return refused(Number(lastPrune.seq), 'checkpoint_signature_invalid');
   const start = lastPrune === undefined ? 1 : Number(lastPrune.seq) + 1;
-  const firstRecent = await trx
-    .selectFrom('audit_events')
-    .select((eb) => eb.fn.min('seq').as('seq'))
-    .where('seq', '>=', start)
-    .where('seq', '<=', head.seq)
-    .where('occurred_at', '>=', options.before)
-    .executeTakeFirst();
-  const cut =
-    firstRecent?.seq === null || firstRecent?.seq === undefined ? head.seq : Number(firstRecent.seq) - 1;
-  if (cut < start) return { kind: 'nothing' };
+  // Later chunks keep the first chunk's cut: events appended meanwhile (this prune's interleaved
+  // neighbours) lie beyond it and are never swept up, even when `before` is in the future.
+  let target = state.target;
+  if (target === undefined) {
+    const firstRecent = await firstDatedFrom(start, head.seq);
+    target = firstRecent === undefined ? head.seq : firstRecent - 1;
+  }
+  const chunkEnd = Math.min(target, start + state.chunkSize - 1);
+  if (chunkEnd < start) return { kind: 'nothing', target };
+  // Re-checked under this chunk's lock: a row of the slice dated at or after `before` now (it was
+  // edited since the first chunk) still stops the cut, and ends the prune there.
+  const stop = state.target === undefined ? undefined : await firstDatedFrom(start, chunkEnd);
+  const cut = stop === undefined ? chunkEnd : stop - 1;
+  if (cut < start) return { kind: 'nothing', target };
 
   const next = await trx
     .selectFrom('audit_checkpoints')
@@ -274,11 +369,15 @@ async function checkRange(
   if (expected <= anchor) return refused(expected, next === undefined ? 'head_mismatch' : 'truncated_tail');
   if (next === undefined && prev !== head.hash) return refused(anchor, 'head_mismatch');
 
-  const stray = await checkOutOfOrder(trx, anchor, head, options.before, pageSize);
-  if (stray !== undefined) return { kind: 'refused', refusal: stray };
+  // Rows between the anchor and the whole cut are walked by the later chunks; only the ones the
+  // cut stopped short of are checked on their own, once, before anything is deleted.
+  if (state.target === undefined) {
+    const stray = await checkOutOfOrder(trx, Math.max(anchor, target), head, options.before, pageSize);
+    if (stray !== undefined) return { kind: 'refused', refusal: stray };
+  }
   return cutHash === undefined
     ? refused(cut, 'missing_event')
-    : { kind: 'cut', through: { seq: cut, hash: cutHash } };
+    : { kind: 'cut', through: { seq: cut, hash: cutHash }, target, last: cut === target || stop !== undefined };
 }
 
 /**

@@ -81,7 +81,12 @@ describeEachDatabase('audit prune verifies what it deletes', (dialect) => {
     expect(after).toEqual([...before, last + 1]);
     const event = await rowAt(last + 1);
     expect(event).toMatchObject({ action: 'audit.prune_refused', actor: 'cli', outcome: 'failure' });
-    expect(JSON.parse(event.details ?? '')).toEqual({ before: new Date(BEFORE).toISOString(), ...refusal });
+    expect(JSON.parse(event.details ?? '')).toEqual({
+      before: new Date(BEFORE).toISOString(),
+      ...refusal,
+      deleted: 0,
+      through_seq: null,
+    });
     const checkpoints = await db().selectFrom('audit_checkpoints').select('kind').execute();
     expect(checkpoints.map((c) => c.kind)).not.toContain('prune');
   };

@@ -75,7 +75,6 @@ export function toView(row: AuditEventsTable): AuditEventView {
   };
 }
 
-
 /** One page of matching events, newest first (by chain position). */
 export async function queryEvents(
   db: Kysely<DatabaseSchema>,
@@ -84,12 +83,19 @@ export async function queryEvents(
 ): Promise<AuditPage> {
   let query = applyFilter(db.selectFrom('audit_events').selectAll(), filter);
   if (page.cursor !== undefined) query = query.where('seq', '<', decodeSequenceCursor('s', page.cursor));
-  const rows = await query.orderBy('seq', 'desc').limit(page.limit + 1).execute();
+  const rows = await query
+    .orderBy('seq', 'desc')
+    .limit(page.limit + 1)
+    .execute();
   return pageOf(rows.map(toView), page.limit, (last) => encodeSequenceCursor('s', last.seq));
 }
 
 /** Every matching event oldest first, in pages, for JSONL export to a SIEM. */
-export async function* exportEvents(db: Kysely<DatabaseSchema>, filter: AuditFilter, pageSize = 1000): AsyncGenerator<AuditEventView> {
+export async function* exportEvents(
+  db: Kysely<DatabaseSchema>,
+  filter: AuditFilter,
+  pageSize = 1000,
+): AsyncGenerator<AuditEventView> {
   let after = 0;
   for (;;) {
     const rows = await applyFilter(db.selectFrom('audit_events').selectAll(), filter)
@@ -108,8 +114,12 @@ export async function* exportEvents(db: Kysely<DatabaseSchema>, filter: AuditFil
  * Resolves `since`/`until` (ISO 8601 or epoch ms) and `hours` (last N hours) to epoch ms.
  * `hours` and `since` are exclusive alternatives.
  */
-export function timeRange(input: { since?: string; until?: string; hours?: number }, now: number): { since?: number; until?: number } {
-  if (input.hours !== undefined && input.since !== undefined) throw new ValidationError('Use either hours or since, not both', { hours: 'conflicts with since' });
+export function timeRange(
+  input: { since?: string; until?: string; hours?: number },
+  now: number,
+): { since?: number; until?: number } {
+  if (input.hours !== undefined && input.since !== undefined)
+    throw new ValidationError('Use either hours or since, not both', { hours: 'conflicts with since' });
   const out: { since?: number; until?: number } = {};
   if (input.hours !== undefined) out.since = now - input.hours * 3_600_000;
   if (input.since !== undefined) out.since = parseTime(input.since, 'since');
@@ -117,8 +127,41 @@ export function timeRange(input: { since?: string; until?: string; hours?: numbe
   return out;
 }
 
+/** An RFC 3339 date, or date-time with `Z` or an offset: the ISO 8601 forms a caller can mean one way only. */
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/;
+
 function parseTime(value: string, field: string): number {
-  const ms = /^[0-9]{1,15}$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new ValidationError(`${field} must be an ISO 8601 date-time or epoch milliseconds`, { [field]: 'not a time' });
+  const ms = /^[0-9]{1,15}$/.test(value) ? Number(value) : strictDateTime(value);
+  if (ms === undefined || !Number.isFinite(ms)) {
+    throw new ValidationError(
+      `${field} must be epoch milliseconds or an RFC 3339 date or date-time with Z or an offset (e.g. 2026-12-01T00:00:00Z)`,
+      { [field]: 'not a time' },
+    );
+  }
   return ms;
+}
+
+/**
+ * The epoch ms of an RFC 3339 date or date-time, checked field by field: V8's Date.parse would
+ * read "-1" as 2001, roll 2026-02-31 into March and take a time without offset as local time,
+ * so a bad bound would quietly select another range.
+ */
+function strictDateTime(value: string): number | undefined {
+  const match = RFC3339.exec(value);
+  if (match === null) return undefined;
+  const [, year, month, day, hour = '0', minute = '0', second = '0', offsetHours = '0', offsetMinutes = '0'] =
+    match.map((part) => part ?? undefined);
+  const daysInMonth = new Date(Date.UTC(Number(year), Number(month), 0)).getUTCDate();
+  const valid =
+    Number(month) >= 1 &&
+    Number(month) <= 12 &&
+    Number(day) >= 1 &&
+    Number(day) <= daysInMonth &&
+    Number(hour) <= 23 &&
+    Number(minute) <= 59 &&
+    Number(second) <= 59 &&
+    Number(offsetHours) <= 23 &&
+    Number(offsetMinutes) <= 59;
+  return valid ? Date.parse(value.replace(/[t ]/, 'T').toUpperCase()) : undefined;
 }

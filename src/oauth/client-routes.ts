@@ -119,7 +119,14 @@ export async function clientRoutes(app: FastifyInstance, context: AppContext): P
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof RotateBody> }>(
     '/v1/clients/:id/rotate',
-    { config: { permission: 'clients:write' }, schema: { params: Params, body: RotateBody } },
+    {
+      config: { permission: 'clients:write' },
+      schema: { params: Params, body: RotateBody },
+      // The body is optional (`{}` = the configured grace period), as for an API key's rotate.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
     async (request, reply) => {
       const current = await visibleClient(request);
       await assertMayHoldSecret(context, request, { ownerId: current.owner_id, scopes: current.scopes, clientId: current.client_id }, 'client.rotated');

@@ -180,7 +180,6 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      token_endpoint_auth_signing_alg_values_supported: [context.settings.jwtAlgorithm],
     };
   });
 }

@@ -44,8 +44,11 @@ describeEachDatabase('/v1/clients', (dialect) => {
     const rotated = await t.app.inject({ method: 'POST', url: `/v1/clients/${body.client_id}/rotate`, headers: auth, payload: { grace_period_ms: 0 } });
     expect(rotated.statusCode, rotated.body).toBe(200);
     expect(rotated.json().client_secret).not.toBe(body.client_secret);
-    const rotation = await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', body.client_id).where('action', '=', 'client.rotated').execute();
-    expect(rotation.map((r) => JSON.parse(String(r.details)))).toEqual([{ grace_period_ms: 0 }]);
+    // No body at all is the default grace period (24 h), as for an API key's rotate.
+    const bare = await t.app.inject({ method: 'POST', url: `/v1/clients/${body.client_id}/rotate`, headers: auth });
+    expect(bare.statusCode, bare.body).toBe(200);
+    const rotation = await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', body.client_id).where('action', '=', 'client.rotated').orderBy('seq').execute();
+    expect(rotation.map((r) => JSON.parse(String(r.details)))).toEqual([{ grace_period_ms: 0 }, { grace_period_ms: 86_400_000 }]);
     const revoked = await t.app.inject({ method: 'DELETE', url: `/v1/clients/${body.client_id}`, headers: auth });
     expect(revoked.json().revoked_at).toMatch(ISO_UTC);
 
@@ -54,6 +57,7 @@ describeEachDatabase('/v1/clients', (dialect) => {
     const raw = JSON.stringify(await t.context.storage.db.selectFrom('audit_events').selectAll().execute());
     expect(raw).not.toContain(body.client_secret);
     expect(raw).not.toContain(rotated.json().client_secret);
+    expect(raw).not.toContain(bare.json().client_secret);
   });
 
   it('takes and shows times as ISO 8601 strings, like API keys and users', async () => {

@@ -33,6 +33,8 @@ describe('conformance with openid-client (a widely used third-party OAuth 2.0 cl
       });
       expect(config.serverMetadata().issuer).toBe(issuer);
       expect(config.serverMetadata().token_endpoint).toBe(`${issuer}/oauth/token`);
+      // Only for JWT client authentication, which is not offered.
+      expect(config.serverMetadata()).not.toHaveProperty('token_endpoint_auth_signing_alg_values_supported');
 
       const tokens = await client.clientCredentialsGrant(config, { scope: 'keys:read' });
       expect(tokens.token_type.toLowerCase()).toBe('bearer');

@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ValidationError } from '../errors/index.js';
 import type { AppContext } from '../server/app-context.js';
 import { principalOf } from '../http/principal.js';
 import type { AuthzActor, AuthzService } from './authz-service.js';
 import type { ResolvedGrant } from './effective-permissions.js';
 import { ROLE_DESCRIPTION_MAX_LENGTH, ROLE_NAME_PATTERN, SCOPE_PATTERN } from './names.js';
+import { isPermission } from './permission-match.js';
 import { requirePermission } from './require-permission.js';
 import type { MembershipRecord, RoleRecord } from './role-store.js';
 
@@ -129,13 +131,27 @@ export async function authzRoutes(app: FastifyInstance, context: AppContext): Pr
     },
   );
 
-  app.post<{ Body: Static<typeof Check> }>('/v1/authz/check', { ...requirePermission('authz:read'), schema: { body: Check } }, async (request) => ({
-    allowed: await authz.check(request.body.subject, request.body.permission, request.body.scope),
-  }));
+  app.post<{ Body: Static<typeof Check> }>('/v1/authz/check', { ...requirePermission('authz:read'), schema: { body: Check } }, async (request) => {
+    assertCheckable(request.body.permission, 'body.permission');
+    return { allowed: await authz.check(request.body.subject, request.body.permission, request.body.scope) };
+  });
 
-  app.post<{ Body: Static<typeof BatchBody> }>('/v1/authz/check/batch', { ...requirePermission('authz:read'), schema: { body: BatchBody } }, async (request) => ({
-    results: await Promise.all(
-      request.body.checks.map(async (c) => ({ subject: c.subject, permission: c.permission, scope: c.scope ?? null, allowed: await authz.check(c.subject, c.permission, c.scope) })),
-    ),
-  }));
+  app.post<{ Body: Static<typeof BatchBody> }>('/v1/authz/check/batch', { ...requirePermission('authz:read'), schema: { body: BatchBody } }, async (request) => {
+    request.body.checks.forEach((c, i) => assertCheckable(c.permission, `body.checks[${i}].permission`));
+    return {
+      results: await Promise.all(
+        request.body.checks.map(async (c) => ({ subject: c.subject, permission: c.permission, scope: c.scope ?? null, allowed: await authz.check(c.subject, c.permission, c.scope) })),
+      ),
+    };
+  });
+}
+
+/**
+ * A check of something that is not a permission would answer `allowed: false`, which reads as
+ * a real denial: a typo in a service's check must be a 400, as it is in a role's permissions.
+ */
+function assertCheckable(permission: string, field: string): void {
+  if (!isPermission(permission)) {
+    throw new ValidationError(`${field} must be a resource:action permission (wildcards allowed), e.g. reports:read`, { field });
+  }
 }

@@ -53,6 +53,21 @@ describeEachDatabase('authorization HTTP API', (dialect) => {
     expect(odd.json()).toEqual({ allowed: false });
   });
 
+  it('a check of something that is not a permission is 400 naming the field, not allowed: false', async () => {
+    const subject = await insertUser(t.context.storage.db);
+    for (const permission of ['reports', 'read', 'a:b:c', "keys:read' OR 1=1"]) {
+      const check = await t.app.inject({ method: 'POST', url: '/v1/authz/check', headers: as(admin), payload: { subject, permission } });
+      expect(check.json(), permission).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.permission' });
+    }
+    const batch = await t.app.inject({
+      method: 'POST',
+      url: '/v1/authz/check/batch',
+      headers: as(admin),
+      payload: { checks: [{ subject, permission: 'keys:read' }, { subject, permission: 'reports' }] },
+    });
+    expect(batch.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.checks[1].permission' });
+  });
+
   it('a users:write holder cannot grant itself admin (403 privilege_escalation) and nothing changes', async () => {
     const manager = await insertUser(t.context.storage.db);
     await t.app.inject({ method: 'POST', url: '/v1/roles', headers: as(admin), payload: { name: 'user-manager', permissions: ['users:write', 'users:read'] } });

@@ -7,7 +7,7 @@ import { WardenError } from '../errors/index.js';
 import { headerBlock } from './header-block-response.js';
 import { problem, sendProblem } from './problem.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
-import { describeMissingBody, describeValidationError } from './validation.js';
+import { describeMissingBody, describeValidationError, validationField } from './validation.js';
 
 /** Maps Fastify's own error codes (parsing, limits, routing) to Warden codes. */
 const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail: string, status?: number]> = {
@@ -62,11 +62,12 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   if (error.validation !== undefined) {
     const errors = error.validation as ErrorObject[];
     // No body at all (none sent, or an empty one with a JSON content type): say that it is missing.
-    const detail =
-      error.validationContext === 'body' && request.body === undefined
-        ? describeMissingBody(errors)
-        : describeValidationError(errors, error.validationContext ?? 'request');
-    return sendProblem(reply, problem('validation_failed', detail, { requestId }));
+    const part = error.validationContext ?? 'request';
+    if (error.validationContext === 'body' && request.body === undefined) {
+      return sendProblem(reply, problem('validation_failed', describeMissingBody(errors), { requestId }));
+    }
+    // `field` as the domain's own validation errors carry it, so clients can branch on it.
+    return sendProblem(reply, problem('validation_failed', describeValidationError(errors, part), { requestId, fields: { field: validationField(errors, part) } }));
   }
   const mapped = error.code === undefined ? undefined : FASTIFY_CODES[error.code];
   if (mapped !== undefined) {

@@ -50,9 +50,28 @@ export function describeValidationError(errors: readonly ErrorObject[], part: st
       return `${where} is missing the required field "${String(first.params.missingProperty)}"`;
     case 'type':
       return `${where} must be of type ${String(first.params.type)}`;
+    case 'const':
+    case 'enum': {
+      // A union of literals fails once per branch: list every allowed value, not Ajv's
+      // "must be equal to constant" of the first branch.
+      const allowed = errors
+        .filter((e) => e.instancePath === first.instancePath && (e.keyword === 'const' || e.keyword === 'enum'))
+        .flatMap((e) => (e.keyword === 'const' ? [e.params.allowedValue] : (e.params.allowedValues as unknown[])));
+      return `${where} must be one of ${allowed.map((value) => JSON.stringify(value)).join(', ')}`;
+    }
     default:
       return `${where} ${first.message ?? 'is invalid'}`;
   }
+}
+
+/** The field Ajv's first error is about, as `body.email` (the missing or unknown one where that is the error). */
+export function validationField(errors: readonly ErrorObject[], part: string): string {
+  const first = errors[0];
+  if (first === undefined) return part;
+  const where = `${part}${first.instancePath.replace(/\//g, '.')}`;
+  if (first.keyword === 'required') return `${where}.${String(first.params.missingProperty)}`;
+  if (first.keyword === 'additionalProperties') return `${where}.${String(first.params.additionalProperty)}`;
+  return where;
 }
 
 /**

@@ -355,12 +355,17 @@ export class ApiKeyService {
     const refusals: (readonly string[])[] = [ownerHolds === undefined ? [] : beyondCap(ownerHolds)];
     if (actor.notHeld !== undefined) refusals.push(await actor.notHeld(permissions));
     else if (actor.grantablePermissions !== undefined) refusals.push(beyondCap(actor.grantablePermissions));
-    for (const beyond of refusals) {
+    for (const [index, beyond] of refusals.entries()) {
       if (beyond.length > 0) {
         await this.recordEscalation(actor, attempt, { owner_id: ownerId, permissions: [...beyond] });
-        throw new WardenError('privilege_escalation', 'A key cannot carry permissions its owner or its creator does not hold', {
-          fields: { permissions: [...beyond] },
-        });
+        // Name who lacks what: the operator at the console holds everything, so a refusal there is
+        // always about the owner, and "owner or creator" left them guessing which role to grant.
+        // Permission names and the owner's id are what the caller sent, never secrets.
+        const message =
+          index === 0
+            ? `The owner (user ${ownerId}) does not hold ${beyond.join(', ')}: a key cannot carry permissions its owner does not hold; give the owner a role that grants them first`
+            : `The caller does not hold ${beyond.join(', ')}: a key cannot carry permissions its creator does not hold`;
+        throw new WardenError('privilege_escalation', message, { fields: { permissions: [...beyond] } });
       }
     }
   }

@@ -12,8 +12,63 @@ export interface CliIo {
   readStdin(): Promise<Buffer>;
 }
 
+/**
+ * Thrown when whoever reads stdout has gone (`warden audit export | head -1`). Node ignores
+ * SIGPIPE, so instead of dying of it like `git log | head` the command unwinds through its
+ * finally blocks (closing the database, flushing the audit log) and the CLI exits with
+ * EXIT.brokenPipe and no message.
+ */
+export class OutputClosed extends Error {
+  constructor() {
+    super('stdout was closed by its reader');
+  }
+}
+
+/** Whether a write to stdout has failed because its reader closed the pipe (set synchronously by the failing write). */
+function stdoutBroken(): boolean {
+  return (process.stdout.errored as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+}
+
+/**
+ * Writes to stdout with backpressure (for output that can be large), throwing OutputClosed
+ * once the reader has gone: the write that failed, and every later one, reached no one.
+ */
+export async function writeStdout(text: string): Promise<void> {
+  if (stdoutBroken()) throw new OutputClosed();
+  const flushed = process.stdout.write(text);
+  if (stdoutBroken()) throw new OutputClosed();
+  if (!flushed) {
+    // A stream that fails while full never drains: 'close' ends the wait too.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        process.stdout.off('drain', done);
+        process.stdout.off('close', done);
+        resolve();
+      };
+      process.stdout.on('drain', done);
+      process.stdout.on('close', done);
+    });
+    if (stdoutBroken()) throw new OutputClosed();
+  }
+}
+
+/**
+ * Keeps a closed pipe on stdout from ending the process with an unhandled 'error' event and a
+ * stack trace: the writes themselves notice it (OutputClosed). Other stdout errors stay fatal,
+ * as they were. For the real process only (main), never for tests running commands in-process.
+ */
+export function tolerateClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 export const processIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
+  out: (line) => {
+    if (stdoutBroken()) throw new OutputClosed();
+    process.stdout.write(`${line}\n`);
+    if (stdoutBroken()) throw new OutputClosed();
+  },
   err: (line) => process.stderr.write(`${line}\n`),
   async readStdin() {
     const chunks: Buffer[] = [];
@@ -56,6 +111,8 @@ export function readInputFile(file: string): string {
 
 /** Turns any error into lines on stderr and an exit code; stack traces only with WARDEN_DEBUG_CLI=1. */
 export function reportError(error: unknown, io: CliIo): number {
+  // Nothing to say: the reader chose to stop reading, as with `git log | head`.
+  if (error instanceof OutputClosed) return EXIT.brokenPipe;
   if (error instanceof CliFailure) {
     io.err(`warden: ${error.message}`);
     return error.exitCode;

@@ -17,4 +17,10 @@ export const EXIT = {
   osError: 71,
   /** The configuration is invalid or unsafe for the profile. */
   config: 78,
+  /**
+   * stdout was closed before the output was complete (`warden audit export | head -1`): no
+   * message, and the status a shell reports for a command killed by SIGPIPE (128 + 13), as
+   * `git log | head` gives under `set -o pipefail`.
+   */
+  brokenPipe: 141,
 } as const;

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { processIo, reportError, type CliIo } from './cli-io.js';
+import { processIo, reportError, tolerateClosedStdout, type CliIo } from './cli-io.js';
 import { registerAudit } from './commands/audit.js';
 import { registerClients } from './commands/clients.js';
 import { registerConfigCheck } from './commands/config-check.js';
@@ -41,6 +41,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 
 /** Runs the CLI with argv and exits with the command's code. */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<void> {
+  if (io === processIo) tolerateClosedStdout();
   const code = await runCli(argv, io);
   process.exitCode = code;
 }

@@ -121,7 +121,8 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     if (evictionRisk !== undefined) context.logger.warn(evictionRisk);
     // Logs the address as a field the log redaction keeps, instead of Fastify's masked text.
     await listenAndLogAddress(app, { host: settings.host, port: settings.port });
-    // First run without a UI: a first admin whose one-time password is printed below, once.
+    // First run without a UI: a first admin whose password is printed below, once (it stays
+    // valid until changed).
     // Made once listening has worked: a start that cannot listen (port in use) must not use up
     // the one printing of the password.
     if (settings.env === 'development') devAdmin = await bootstrapDevAdmin(identityOf(context));
@@ -145,7 +146,9 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   for (const warning of loaded.warnings) print(`  warning: ${warning}`);
   if (schema.unknown.length > 0) print(`  warning: ${unknownMigrationsWarning(schema.unknown)}`);
   if (devAdmin !== undefined) {
-    print(`  created first admin ${devAdmin.email} with one-time password ${devAdmin.password} (development only; change it)`);
+    // Shown once, but reusable until changed: saying "one-time" would suggest it expires by itself.
+    print(`  created first admin ${devAdmin.email} with password ${devAdmin.password} (development only; shown once, not stored in clear)`);
+    print('  it stays valid until changed: log in with it, then change it with POST /v1/auth/password');
   }
 
   let closing: Promise<void> | undefined;

@@ -69,7 +69,11 @@ describeEachDatabase('/v1/keys over HTTP', (dialect) => {
   it('refuses a key that would carry more than its creator holds', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(adminKey), payload: { name: 'x', owner_id: ownerId, permissions: ['users:delete'] } });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toMatchObject({ code: 'privilege_escalation' });
+    // The owner (an administrator) holds it: the refusal says it is the caller who does not.
+    expect(res.json()).toMatchObject({
+      code: 'privilege_escalation',
+      detail: 'The caller does not hold users:delete: a key cannot carry permissions its creator does not hold',
+    });
   });
 
   it('refuses a key that would carry more than its owner holds (owner without roles)', async () => {
@@ -79,7 +83,10 @@ describeEachDatabase('/v1/keys over HTTP', (dialect) => {
     const manager = (await service.create({ name: 'manager', ownerId, permissions: ['keys:*', 'reports:*', 'users:write'] }, { actor: 'system' })).key;
     const res = await t.app.inject({ method: 'POST', url: '/v1/keys', headers: as(manager), payload: { name: 'x', owner_id: plainUser, permissions: ['reports:read'] } });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toMatchObject({ code: 'privilege_escalation' });
+    expect(res.json()).toMatchObject({
+      code: 'privilege_escalation',
+      detail: `The owner (user ${plainUser}) does not hold reports:read: a key cannot carry permissions its owner does not hold; give the owner a role that grants them first`,
+    });
   });
 
   it('verifies keys with POST /v1/keys/verify and reports each denial code', async () => {

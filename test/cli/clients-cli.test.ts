@@ -45,3 +45,14 @@ describe('warden clients: durations are checked before anything is created', () 
     expect(err.join('\n')).toContain('too long');
   });
 });
+
+describe('warden clients create --help', () => {
+  // docs/oauth.md: a client is its own principal; its owner manages it and caps its scopes.
+  it('describes --owner as the user who owns the client, not one it acts for', async () => {
+    const { io, out } = captureIo();
+    expect(await runCli(['node', 'warden', 'clients', 'create', '--help'], io)).toBe(0);
+    const help = out.join('\n').replace(/\s+/g, ' ');
+    expect(help).not.toMatch(/acts for/);
+    expect(help).toContain('--owner <user> the user who owns and manages the client (a user id (UUID) or email); the client is its own principal, and its scopes are capped by what this user holds');
+  });
+});

@@ -56,4 +56,42 @@ describe('warden config check', () => {
     expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
     expect(out.filter((l) => l.startsWith('production warning: '))).toEqual([]);
   });
+
+  // README: config check "lists every problem that production would refuse", also in development.
+  it('in development, judges the production check as production would load the settings: a generated secret key is missing there', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
+    dirs.push(dir);
+    vi.stubEnv('WARDEN_ENV', 'development');
+    vi.stubEnv('WARDEN_DATA_DIR', dir);
+    vi.stubEnv('WARDEN_DATABASE_URL', `sqlite:${path.join(dir, 'warden.db')}`);
+    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+    vi.stubEnv('WARDEN_SECRET_KEY', '');
+    vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
+    vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');
+    // A CLI command generates dev-secrets.json, as `npm start` would.
+    expect(await runCli(['node', 'warden', 'roles', 'list'], { out: () => undefined, err: () => undefined, readStdin: async () => Buffer.alloc(0) })).toBe(0);
+
+    const lines: string[] = [];
+    const capture: CliIo = { out: (l) => lines.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
+    expect(await runCli(['node', 'warden', 'config', 'check'], capture)).toBe(0);
+    expect(lines.join('\n')).toMatch(/^WARDEN_SECRET_KEY\s+\*{8} \(set, 32\+ chars\)\s+\[generated\]$/m);
+    expect(lines.filter((l) => l.startsWith('production check') || l.startsWith('  - '))).toEqual([
+      'production check: judged as WARDEN_ENV=production would load the same variables and files (it never reads the generated dev-secrets.json)',
+      'production check: 1 problem(s)',
+      '  - WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+    ]);
+
+    // A default that depends on the profile is production's: fail-open without the memory
+    // fallback is refused there, although development allows the fallback by default.
+    lines.length = 0;
+    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    vi.stubEnv('WARDEN_RATELIMIT_FAILURE_POLICY', 'fail-open');
+    expect(await runCli(['node', 'warden', 'config', 'check'], capture)).toBe(0);
+    expect(lines.filter((l) => l.startsWith('  - '))).toEqual([expect.stringMatching(/^ {2}- WARDEN_RATELIMIT_FAILURE_POLICY=fail-open falls back/)]);
+
+    lines.length = 0;
+    vi.stubEnv('WARDEN_RATELIMIT_FAILURE_POLICY', '');
+    expect(await runCli(['node', 'warden', 'config', 'check'], capture)).toBe(0);
+    expect(lines).toContain('production check: no problems');
+  });
 });

@@ -57,7 +57,7 @@ describe('users: CLI, legacy import with re-hash on login, development bootstrap
     await login(t.app, 'legacy@example.test', DJANGO_PASSWORD);
   });
 
-  it('creates a first development admin once, with a working one-time password', async () => {
+  it('creates a first development admin once, with a working password (shown once)', async () => {
     const created = await bootstrapDevAdmin(identityOfApp(t));
     expect(created?.email).toBe(DEV_ADMIN_EMAIL);
     await login(t.app, DEV_ADMIN_EMAIL, created?.password);

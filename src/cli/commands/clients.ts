@@ -7,6 +7,7 @@ import { cursorFlag } from '../cursor-flag.js';
 import { durationFlag } from '../duration-flag.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
+import { resolveUserRef, USER_REF_HELP } from '../user-ref.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 const CLI_ACTOR = { actor: 'system:cli' };
@@ -23,7 +24,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .command('create')
     .description('create a client; prints client_id and the secret once')
     .requiredOption('--name <name>', 'a label for the client')
-    .requiredOption('--owner <user-id>', 'the user the client acts for (it never holds more than they do)')
+    .requiredOption('--owner <user>', `the user who owns and manages the client (${USER_REF_HELP}); the client is its own principal, and its scopes are capped by what this user holds`)
     .option('--scope <permission...>', 'permissions the client may request, e.g. keys:read', [])
     .option('--expires-in <duration>', 'expire the client after this long (e.g. 90d)')
     .action((options: { name: string; owner: string; scope: string[]; expiresIn?: string }) =>
@@ -33,7 +34,8 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
         if (lifetime === 0) throw new CliFailure('--expires-in must be longer than 0', EXIT.usage);
         return withServiceContext(io, async (context) => {
           const expiresAt = lifetime === undefined ? null : Date.now() + lifetime;
-          const { client, secret } = await oauthOf(context).clients.create({ name: options.name, ownerId: options.owner, scopes: options.scope, expiresAt }, CLI_ACTOR);
+          const ownerId = await resolveUserRef(context, options.owner, '--owner');
+          const { client, secret } = await oauthOf(context).clients.create({ name: options.name, ownerId, scopes: options.scope, expiresAt }, CLI_ACTOR);
           io.out(`client_id=${client.client_id}`);
           io.out(`client_secret=${secret}`);
           io.err('Store the secret now: it is not shown again.');
@@ -44,7 +46,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
   clients
     .command('list')
     .description('list clients, newest first (never secrets); the next page’s cursor goes to stderr')
-    .option('--owner <user-id>', 'only this owner’s clients')
+    .option('--owner <user>', `only this owner’s clients (${USER_REF_HELP})`)
     .option('--limit <n>', 'clients per page (1-200)', '50')
     .option('--cursor <cursor>', 'the next cursor printed by the previous page')
     .action((options: { owner?: string; limit: string; cursor?: string }) =>
@@ -53,7 +55,9 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
         if (!(limit >= 1 && limit <= 200)) throw new CliFailure('--limit must be an integer from 1 to 200', EXIT.usage);
         const cursor = cursorFlag(options.cursor, 'c', 'clients list');
         return withServiceContext(io, async (context) => {
-          const page = await oauthOf(context).clients.list({ ownerId: options.owner, limit, cursor });
+          // An unknown id lists nothing, as before; an email must name a user to filter by.
+          const ownerId = options.owner === undefined ? undefined : await resolveUserRef(context, options.owner, '--owner', { mustExist: false });
+          const page = await oauthOf(context).clients.list({ ownerId, limit, cursor });
           for (const client of page.data) io.out(describe(client));
           if (page.next_cursor !== null) io.err(`next cursor: ${page.next_cursor}`);
           return EXIT.ok;

@@ -9,7 +9,7 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
   const config = program.command('config').description('inspect the configuration');
   config
     .command('check')
-    .description('print the effective settings with secrets masked, and every problem that production would refuse')
+    .description('print the effective settings with secrets masked, and every problem that production would refuse with the same variables and files (in any profile)')
     .option('--env-file <path>', 'read this .env file instead of ./.env')
     .action((options: { envFile?: string }) =>
       run(async () => {
@@ -29,9 +29,28 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
         const width = Math.max(...rows.map((r) => r.name.length));
         io.out(`profile: ${loaded.settings.env}`);
         for (const row of rows) io.out(`${row.name.padEnd(width)}  ${row.value}  [${row.source}]`);
+        // The production check judges what production would run with: the same variables, files
+        // and provider secrets with WARDEN_ENV=production. That differs from this profile's
+        // settings: development's generated dev-secrets.json is never read there (so the key it
+        // holds is "missing"), and some defaults depend on the profile (rate-limit failure policy).
+        const asProduction =
+          loaded.settings.env === 'production'
+            ? loaded.settings
+            : loadSettings({
+                args: { WARDEN_ENV: 'production' },
+                providerSecrets,
+                generateDevSecrets: false,
+                readDevSecrets: false,
+                refuseUnsafe: false,
+                ...(options.envFile === undefined ? {} : { envFile: options.envFile }),
+              }).settings;
+        if (loaded.settings.env !== 'production') {
+          const devSecrets = loaded.settings.env === 'development' ? ' (it never reads the generated dev-secrets.json)' : '';
+          io.out(`production check: judged as WARDEN_ENV=production would load the same variables and files${devSecrets}`);
+        }
         // Risks staging and production start with, printed as a warning there; never a failure here.
-        for (const warning of productionWarnings(loaded.settings, process.env.PGSSLMODE)) io.out(`production warning: ${warning}`);
-        const problems = productionProblems(loaded.settings);
+        for (const warning of productionWarnings(asProduction, process.env.PGSSLMODE)) io.out(`production warning: ${warning}`);
+        const problems = productionProblems(asProduction);
         if (problems.length === 0) {
           io.out('production check: no problems');
           return EXIT.ok;

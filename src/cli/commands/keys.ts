@@ -11,6 +11,7 @@ import { durationFlag } from '../duration-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
+import { resolveUserRef, USER_REF_HELP } from '../user-ref.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 const SYSTEM = { actor: 'system' };
@@ -76,7 +77,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .command('create')
     .description('issue a key; the plain key is printed once, on stdout')
     .requiredOption('--name <name>', 'what the key is for')
-    .requiredOption('--owner <user-id>', 'the user the key acts for')
+    .requiredOption('--owner <user>', `the user the key acts for (${USER_REF_HELP}); it can carry only permissions this user holds`)
     .option('--permission <permission>', 'a permission (repeatable), e.g. reports:read', collect, [])
     .option('--expires-at <iso-time>', 'when the key stops working')
     .option('--rate-limit <n/window>', 'per-key limit, e.g. 100/60s')
@@ -84,12 +85,13 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--json', 'print the key and its record as JSON')
     .action((options: { name: string; owner: string; permission: string[]; expiresAt?: string; rateLimit?: string; env: string; json?: boolean }) =>
       run(() =>
-        withKeys(io, async ({ service }) => {
+        withKeys(io, async ({ service }, context) => {
           if (options.env !== 'live' && options.env !== 'test') throw new CliFailure('--env must be live or test', EXIT.usage);
+          const ownerId = await resolveUserRef(context, options.owner, '--owner');
           const issued = await service.create(
             {
               name: options.name,
-              ownerId: options.owner,
+              ownerId,
               permissions: options.permission,
               environment: options.env as KeyEnvironment,
               expiresAt: parseTime(options.expiresAt, '--expires-at'),
@@ -111,7 +113,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
   keys
     .command('list')
     .description('list keys, newest first (prefix, name, status, usage); the next page’s cursor goes to stderr')
-    .option('--owner <user-id>', 'only this owner’s keys')
+    .option('--owner <user>', `only this owner’s keys (${USER_REF_HELP})`)
     .option('--limit <n>', 'keys per page (1-200)', '50')
     .option('--cursor <cursor>', 'the next cursor printed by the previous page')
     .action((options: { owner?: string; limit: string; cursor?: string }) =>
@@ -119,9 +121,11 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliFailure('--limit must be 1-200', EXIT.usage);
         const cursor = cursorFlag(options.cursor, 'k', 'keys list');
-        return withKeys(io, async ({ service }) => {
+        return withKeys(io, async ({ service }, context) => {
           const now = Date.now();
-          const page = await service.list({ ownerId: options.owner, limit, cursor });
+          // An unknown id lists nothing, as before; an email must name a user to filter by.
+          const ownerId = options.owner === undefined ? undefined : await resolveUserRef(context, options.owner, '--owner', { mustExist: false });
+          const page = await service.list({ ownerId, limit, cursor });
           for (const r of page.data) {
             io.out([r.id, displayPrefix(r.environment, r.prefix), keyStatus(r, now), String(r.usageCount), r.name].join('\t'));
           }
@@ -196,14 +200,17 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .command('import')
     .description('import keys from an older store (JSON lines from --file or stdin; see docs/api-keys.md)')
     .option('--file <path>', 'read entries from this file instead of stdin')
-    .option('--owner <user-id>', 'owner of entries that do not name one (plain-key lines)')
+    .option('--owner <user>', `owner of entries that do not name one (plain-key lines): ${USER_REF_HELP}`)
     .option('--name <name>', 'name of entries that do not have one', 'imported')
     .option('--permission <permission>', 'permissions of entries that do not list any (repeatable)', collect, [])
     .action((options: { file?: string; owner?: string; name: string; permission: string[] }) =>
       run(async () => {
         const text = options.file === undefined ? (await io.readStdin()).toString('utf8') : readInputFile(options.file);
-        const entries = parseImportLines(text, options);
+        const parsed = parseImportLines(text, options);
         return withKeys(io, async ({ keyring }, context) => {
+          // Each entry's owner is still checked by the import (an unknown id refuses that entry only).
+          const owner = options.owner === undefined ? undefined : await resolveUserRef(context, options.owner, '--owner', { mustExist: false });
+          const entries = parsed.map((entry) => (entry.ownerId === options.owner && owner !== undefined ? { ...entry, ownerId: owner } : entry));
           const report = await importKeys(entries, {
             db: context.storage.db,
             keyring,

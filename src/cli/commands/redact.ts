@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createLineRedactor, createRedactor, PATTERN_TYPES, type PatternType } from '../../redact/index.js';
-import { CliFailure, processIo, type CliIo } from '../cli-io.js';
+import { CliFailure, processIo, writeStdout, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
 interface RedactOptions {
@@ -48,8 +48,7 @@ export function registerRedact(
           const out = lines.line(line);
           if (out === undefined) continue;
           if (io === processIo) {
-            if (!process.stdout.write(`${out}\n`))
-              await new Promise((resolve) => process.stdout.once('drain', resolve));
+            await writeStdout(`${out}\n`);
           } else {
             io.out(out);
           }

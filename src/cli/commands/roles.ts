@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import { NotFoundError } from '../../errors/index.js';
 import type { AuthzActor, AuthzService } from '../../authz/authz-service.js';
+import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
+import { resolveUserRef, USER_REF_HELP } from '../user-ref.js';
 
 type Run = (work: () => Promise<number | void>) => Promise<void>;
 
@@ -16,17 +19,24 @@ const OPERATOR: AuthzActor = {
 };
 
 /** Runs `work` with the authorization domain of a fully opened service context. */
-function withAuthz<T>(io: CliIo, work: (authz: AuthzService) => Promise<T>): Promise<T> {
+function withAuthz<T>(io: CliIo, work: (authz: AuthzService, context: AppContext) => Promise<T>): Promise<T> {
   return withServiceContext(io, (context) => {
     if (context.authz === undefined) throw new CliFailure('authorization is not wired', EXIT.failure);
-    return work(context.authz);
+    return work(context.authz, context);
   });
+}
+
+/** Refuses an unknown role by name (the domain's "Role was not found" does not say which). */
+async function requireRole(authz: AuthzService, name: string): Promise<void> {
+  if (!(await authz.listRoles()).some((role) => role.name === name)) {
+    throw new CliFailure(`Role was not found: there is no role named "${name}" (warden roles list shows them)`, EXIT.failure);
+  }
 }
 
 /** The options naming one membership: `--user`, `--role`, `--scope` (grant and revoke). */
 function membershipOptions(command: Command): Command {
   return command
-    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--user <user>', `the user: ${USER_REF_HELP}`)
     .requiredOption('--role <name>', 'role name')
     .option('--scope <scope>', 'organisation/tenant id (default: global)');
 }
@@ -52,9 +62,12 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .description('give a user a role, globally or within --scope')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
-        withAuthz(io, async (authz) => {
-          const added = await authz.assignRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
-          io.out(added ? `granted ${options.role} to ${options.user}${scopeText(options.scope)}` : `${options.user} already holds ${options.role}${scopeText(options.scope)}`);
+        withAuthz(io, async (authz, context) => {
+          const userId = await resolveUserRef(context, options.user, '--user');
+          await requireRole(authz, options.role);
+          const added = await authz.assignRole(OPERATOR, { userId, role: options.role, scope: options.scope });
+          const who = userText(options.user, userId);
+          io.out(added ? `granted ${options.role} to ${who}${scopeText(options.scope)}` : `${who} already holds ${options.role}${scopeText(options.scope)}`);
           return EXIT.ok;
         }),
       ),
@@ -63,9 +76,18 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .description('take a role away from a user (the same scope it was granted in)')
     .action((options: { user: string; role: string; scope?: string }) =>
       run(async () =>
-        withAuthz(io, async (authz) => {
-          await authz.removeRole(OPERATOR, { userId: options.user, role: options.role, scope: options.scope });
-          io.out(`revoked ${options.role} from ${options.user}${scopeText(options.scope)}`);
+        withAuthz(io, async (authz, context) => {
+          const userId = await resolveUserRef(context, options.user, '--user');
+          await requireRole(authz, options.role);
+          const who = userText(options.user, userId);
+          try {
+            await authz.removeRole(OPERATOR, { userId, role: options.role, scope: options.scope });
+          } catch (error) {
+            // User and role exist (checked above): what is missing is the membership.
+            if (error instanceof NotFoundError) throw new CliFailure(`Membership was not found: ${who} does not hold ${options.role}${scopeText(options.scope)}`, EXIT.failure);
+            throw error;
+          }
+          io.out(`revoked ${options.role} from ${who}${scopeText(options.scope)}`);
           return EXIT.ok;
         }),
       ),
@@ -73,19 +95,24 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
   roles
     .command('permissions')
     .description("print a user's effective permissions and where each comes from")
-    .requiredOption('--user <id>', 'user id')
+    .requiredOption('--user <user>', `the user: ${USER_REF_HELP}`)
     .option('--scope <scope>', 'organisation/tenant id (default: global memberships only)')
     .action((options: { user: string; scope?: string }) =>
       run(async () =>
-        withAuthz(io, async (authz) => {
-          await authz.memberships(options.user); // not_found for an unknown user
-          for (const grant of await authz.grants(options.user, options.scope)) {
+        withAuthz(io, async (authz, context) => {
+          const userId = await resolveUserRef(context, options.user, '--user');
+          for (const grant of await authz.grants(userId, options.scope)) {
             io.out(`${grant.permission}  ${grant.source === 'is_admin' ? 'is_admin' : `role ${grant.via.join(' > ')}`}${scopeText(grant.scope)}`);
           }
           return EXIT.ok;
         }),
       ),
     );
+}
+
+/** The user as the operator named them, with the id when they gave an email. */
+function userText(given: string, id: string): string {
+  return given.trim().toLowerCase() === id ? id : `${given.trim()} (${id})`;
 }
 
 function scopeText(scope: string | undefined): string {

@@ -46,7 +46,7 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
     .requiredOption('--email <email>', 'the user’s email')
     .option('--name <name>', 'display name')
     .option('--admin', 'make the user an administrator')
-    .option('--generate-password', 'generate a strong password and print it once')
+    .option('--generate-password', 'generate a strong password and print it once (it stays valid until changed with POST /v1/auth/password)')
     .action((options: { email: string; name?: string; admin?: boolean; generatePassword?: boolean }) =>
       run(async () => {
         const password = options.generatePassword === true ? randomBytes(18).toString('base64url') : await readPassword(io, 'Password: ');
@@ -55,7 +55,11 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
           try {
             const user = await identity.userAdmin.create({ email: options.email, password, name: options.name ?? null, isAdmin: options.admin === true }, SYSTEM);
             io.out(`created user ${user.id} <${user.email}>${user.isAdmin ? ' (admin)' : ''}`);
-            if (options.generatePassword === true) io.out(`one-time password (shown once): ${password}`);
+            if (options.generatePassword === true) {
+              // Shown once, but reusable until changed: "one-time" would suggest it expires by itself.
+              io.out(`password (generated, shown only this once): ${password}`);
+              io.err('It stays valid until changed: after the first login, change it with POST /v1/auth/password.');
+            }
             return EXIT.ok;
           } catch (error) {
             if (error instanceof WardenError) throw new CliFailure(error.message, error.code === 'email_taken' ? EXIT.failure : EXIT.dataError);

@@ -19,6 +19,8 @@ export const MIGRATIONS: readonly WardenMigration[] = [
   migration0004Identity,
   migration0005Authz,
   migration0006ApiKeys,
+  // There is no 0007: it was never released, and a number is never reused, since a database
+  // that once recorded a name must never find another migration under it. Do not renumber.
   migration0008OAuthClients,
   migration0009ApiKeyImportFingerprint,
   migration0010AuditHeadSeal,

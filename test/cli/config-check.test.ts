@@ -42,6 +42,7 @@ describe('warden config check', () => {
     vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
     vi.stubEnv('PGSSLMODE', '');
+    vi.stubEnv('WARDEN_JWT_ISSUER', 'https://auth.example.com');
     const out: string[] = [];
     const io: CliIo = { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
 
@@ -55,6 +56,24 @@ describe('warden config check', () => {
     vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://warden@db.internal/warden?sslmode=verify-full');
     expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
     expect(out.filter((l) => l.startsWith('production warning: '))).toEqual([]);
+  });
+
+  it('warns, without failing, when the JWT issuer is not a URL (the OAuth metadata and the tokens would disagree)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
+    dirs.push(dir);
+    vi.stubEnv('WARDEN_DATA_DIR', dir);
+    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    const out: string[] = [];
+    const io: CliIo = { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
+
+    expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
+    expect(out).toContainEqual(expect.stringMatching(/^production warning: WARDEN_JWT_ISSUER is not a URL: .*set it to the public base URL/));
+
+    out.length = 0;
+    vi.stubEnv('WARDEN_JWT_ISSUER', 'https://auth.example.com');
+    expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
+    expect(out.filter((l) => l.includes('WARDEN_JWT_ISSUER is not a URL'))).toEqual([]);
   });
 
   // README: config check "lists every problem that production would refuse", also in development.

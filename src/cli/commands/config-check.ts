@@ -4,6 +4,10 @@ import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js'
 import type { CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
+/** Said when tokens' iss and the OAuth metadata's issuer cannot agree (docs/oauth.md). */
+const ISSUER_NOT_URL =
+  "WARDEN_JWT_ISSUER is not a URL: the OAuth metadata (/.well-known/oauth-authorization-server) then names the request's base URL as issuer, which differs from the tokens' iss, so verifiers set up by discovery refuse them; set it to the public base URL, e.g. https://auth.example.com";
+
 /** `warden config check`: the effective settings (secrets masked), every production problem and warning. */
 export function registerConfigCheck(program: Command, io: CliIo, run: (work: () => Promise<number | void>) => Promise<void>): void {
   const config = program.command('config').description('inspect the configuration');
@@ -50,6 +54,9 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
         }
         // Risks staging and production start with, printed as a warning there; never a failure here.
         for (const warning of productionWarnings(asProduction, process.env.PGSSLMODE)) io.out(`production warning: ${warning}`);
+        // Here rather than at every start: it matters once OAuth discovery is used, and an
+        // operator reading this output is setting up exactly that.
+        if (!/^https?:\/\//i.test(asProduction.jwtIssuer)) io.out(`production warning: ${ISSUER_NOT_URL}`);
         const problems = productionProblems(asProduction);
         if (problems.length === 0) {
           io.out('production check: no problems');

@@ -29,9 +29,13 @@ export interface ImportReport {
   readonly problems: readonly string[];
 }
 
-/** The prefix shown for an imported key: its first 8 characters, only for keys long enough to spare them. */
+/**
+ * The prefix shown for an imported key: its first eighth, at most 8 characters, and none below
+ * 32. Any `keys:read` holder sees it, and nothing says how much of a foreign key is random, so
+ * it gives away no larger share of the key than a `wdn_` key's prefix does of its own.
+ */
 export function importedPrefix(key: string): string {
-  return key.length >= 32 ? key.slice(0, 8) : '';
+  return key.length >= 32 ? key.slice(0, Math.min(8, Math.floor(key.length / 8))) : '';
 }
 
 /** What an import fingerprint is computed from: the entry's legacy hash, or its plain key. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../src/apikeys/api-key-service.js';
 import { ApiKeyVerifier } from '../../src/apikeys/api-key-verifier.js';
-import { importKeys, type ImportEntry } from '../../src/apikeys/key-import.js';
+import { importedPrefix, importKeys, type ImportEntry } from '../../src/apikeys/key-import.js';
 import { generateApiKey } from '../../src/apikeys/key-format.js';
 import { createPepperKeyring, type PepperKeyring } from '../../src/apikeys/pepper-keyring.js';
 import { UsageTracker } from '../../src/apikeys/usage-tracker.js';
@@ -140,7 +140,8 @@ describeEachDatabase('legacy key import', (dialect) => {
     expect(row.hash_scheme).toBe('hmac-sha256');
     expect(row.key_hash).toBe(keyring.hash(legacyKey, 1));
     expect(row.key_hash).not.toBe(sha256);
-    expect(row.prefix).toBe(legacyKey.slice(0, 8));
+    // Its first eighth (36 characters: 4), no more of a key whose randomness nobody knows.
+    expect(row.prefix).toBe('tts_');
     // Once upgraded the key verifies without the legacy salt.
     expect((await verifier().verify(legacyKey)).valid).toBe(true);
     expect((await verifier(SALT).verify(`${legacyKey}x`)).valid).toBe(false);
@@ -190,5 +191,14 @@ describeEachDatabase('legacy key import', (dialect) => {
     expect(report.problems).toHaveLength(3);
     expect(report.problems[0]).toMatch(/^entry 1:/);
     expect(report.problems.join('\n')).not.toContain('tooshort');
+  });
+});
+
+describe('the prefix shown for an imported key', () => {
+  it('is its first eighth, at most 8 characters, and nothing below 32 characters', () => {
+    expect(importedPrefix('x'.repeat(31))).toBe('');
+    expect(importedPrefix(`abcd${'x'.repeat(28)}`)).toBe('abcd');
+    expect(importedPrefix(`abcdefgh${'x'.repeat(56)}`)).toBe('abcdefgh');
+    expect(importedPrefix(`abcdefgh${'x'.repeat(500)}`)).toBe('abcdefgh');
   });
 });

@@ -16,6 +16,7 @@ import { redactionOptionsFromSettings } from '../redact/redaction-from-settings.
 import { createRecentErrorLog } from '../resilience/recent-error-log.js';
 import { openDatabase } from '../storage/index.js';
 import type { AppContext } from './app-context.js';
+import { outageLog } from './outage-log.js';
 
 export interface CreateContextOptions {
   /** Where logs go. @default stdout */
@@ -48,8 +49,12 @@ export function createContext(settings: Settings, options: CreateContextOptions 
       connectTimeout: 2000,
       lazyConnect: false,
     });
-    redis.on('error', (error: Error) => logger.warn({ err: { message: error.message } }, 'redis connection error'));
+    // Addresses in the message are redacted like every IP in the log: the setting names the server.
+    const connection = outageLog(logger, 'redis connection error (WARDEN_REDIS_URL)');
+    redis.on('error', (error: Error) => connection.failed(error));
+    redis.on('ready', () => connection.recovered());
   }
+  const busErrors = outageLog(logger, 'invalidation bus error');
   const context: AppContext = {
     settings,
     storage,
@@ -61,7 +66,7 @@ export function createContext(settings: Settings, options: CreateContextOptions 
         ? createMemoryInvalidationBus()
         : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, {
             connectionName: 'warden-invalidation',
-            onError: (error) => logger.warn({ err: { message: error.message } }, 'invalidation bus error'),
+            onError: (error) => busErrors.failed(error),
           }),
     // AES-256-GCM keyring when WARDEN_ENCRYPTION_KEY is set, else plaintext with a keyed blind index.
     fieldCipher: fieldCipherFromSettings({ secretKey: rootSecret(settings), encryptionKey: settings.encryptionKey }),

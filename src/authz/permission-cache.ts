@@ -15,6 +15,12 @@ export interface PermissionCacheOptions {
   readonly ttlMs?: number | (() => number);
   /** Subjects kept; the oldest are dropped first. @default 10_000 */
   readonly maxSubjects?: number;
+  /**
+   * Scopes kept per subject; the oldest are dropped first. Callers of /v1/authz/check choose the
+   * scope strings, so without a bound one subject's entry could grow with every scope asked
+   * about. @default 64
+   */
+  readonly maxScopesPerSubject?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -27,6 +33,7 @@ export class PermissionCache {
   readonly #entries = new Map<string, SubjectEntry>();
   readonly #maxAge: () => number;
   readonly #maxSubjects: number;
+  readonly #maxScopes: number;
   readonly #now: () => number;
   #generation = 0;
 
@@ -34,6 +41,7 @@ export class PermissionCache {
     const ttlMs = options.ttlMs ?? 30_000;
     this.#maxAge = typeof ttlMs === 'number' ? () => ttlMs : ttlMs;
     this.#maxSubjects = options.maxSubjects ?? 10_000;
+    this.#maxScopes = options.maxScopesPerSubject ?? 64;
     this.#now = options.now ?? Date.now;
   }
 
@@ -71,7 +79,12 @@ export class PermissionCache {
       entry = { loadedAt: dataAt, byScope: new Map() };
       this.#entries.set(subject, entry);
     }
-    entry.byScope.set(scope ?? '', grants);
+    const key = scope ?? '';
+    if (!entry.byScope.has(key) && entry.byScope.size >= this.#maxScopes) {
+      const oldest = entry.byScope.keys().next();
+      if (oldest.done !== true) entry.byScope.delete(oldest.value);
+    }
+    entry.byScope.set(key, grants);
   }
 
   /** Forgets one subject ('*' = everyone). */

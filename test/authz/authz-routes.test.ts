@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { insertUser } from './fixtures.js';
@@ -66,6 +66,31 @@ describeEachDatabase('authorization HTTP API', (dialect) => {
       payload: { checks: [{ subject, permission: 'keys:read' }, { subject, permission: 'reports' }] },
     });
     expect(batch.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.checks[1].permission' });
+  });
+
+  it('a batch answers its checks in order, at most 8 at a time (each may be a database load)', async () => {
+    const subjects = await Promise.all(Array.from({ length: 5 }, () => insertUser(t.context.storage.db)));
+    const authz = t.context.authz!;
+    let running = 0;
+    let most = 0;
+    const check = authz.check.bind(authz);
+    vi.spyOn(authz, 'check').mockImplementation(async (...args) => {
+      running += 1;
+      most = Math.max(most, running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return await check(...args);
+      } finally {
+        running -= 1;
+      }
+    });
+    const checks = Array.from({ length: 40 }, (_, i) => ({ subject: subjects[i % 5] as string, permission: i === 7 ? 'users:read' : 'keys:delete', scope: `tenant-${i}` }));
+    const batch = await t.app.inject({ method: 'POST', url: '/v1/authz/check/batch', headers: as(admin), payload: { checks } });
+    const results = batch.json<{ results: { scope: string; allowed: boolean }[] }>().results;
+    expect(results.map((r) => r.scope)).toEqual(checks.map((c) => c.scope));
+    expect(results.every((r) => !r.allowed)).toBe(true);
+    expect(most).toBe(8);
+    vi.restoreAllMocks();
   });
 
   it('a users:write holder cannot grant itself admin (403 privilege_escalation) and nothing changes', async () => {

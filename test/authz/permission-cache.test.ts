@@ -44,4 +44,15 @@ describe('PermissionCache', () => {
     expect(cache.get('a', undefined)).toBeUndefined();
     expect(cache.get('c', undefined)).toEqual([]);
   });
+
+  it('keeps a bounded number of scopes per subject (callers of /v1/authz/check choose them), dropping the oldest', () => {
+    const cache = new PermissionCache();
+    cache.set('a', undefined, [grant('x:read')], cache.generation());
+    for (let i = 0; i < 200; i += 1) cache.set('a', `tenant-${i}`, [], cache.generation());
+    // 64 scopes at most: the unscoped entry and the first 136 tenants are gone, the newest kept.
+    expect(cache.get('a', undefined)).toBeUndefined();
+    expect(cache.get('a', 'tenant-135')).toBeUndefined();
+    expect(cache.get('a', 'tenant-136')).toEqual([]);
+    expect(cache.get('a', 'tenant-199')).toEqual([]);
+  });
 });

@@ -167,7 +167,17 @@ export class OAuthClientService {
       previous_secret_expires_at: graceMs > 0 ? now + graceMs : null,
       updated_at: now,
     };
-    await this.parts.db.updateTable('oauth_clients').set(update).where('id', '=', clientId).execute();
+    // Conditional on the row as read: a concurrent rotation would otherwise overwrite this one's
+    // secret (handed out, never working) and make its own grace period start from a secret
+    // nobody holds; a concurrent revocation would get a fresh secret written over it.
+    const result = await this.parts.db
+      .updateTable('oauth_clients')
+      .set(update)
+      .where('id', '=', clientId)
+      .where('secret_hash', '=', row.secret_hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new WardenError('conflict', 'The client was rotated or revoked at the same time; read it again and retry');
     await this.record('client.rotated', clientId, by, { grace_period_ms: graceMs });
     return { client: view({ ...row, ...update }), secret };
   }

@@ -26,6 +26,12 @@ const ERROR_LEVEL_NAMES = new Set([
   'severe',
 ]);
 
+/**
+ * The level at the start of a JSON line that is no longer JSON: the recent-error ring cuts lines
+ * at 8 KiB, and the longest error lines (deep stacks) are the ones cut. pino writes `level` first.
+ */
+const CUT_JSON_LEVEL = /^\{\s{0,3}"(?:level|severity|lvl|loglevel)"\s{0,3}:\s{0,3}(?:(\d{1,3})\b|"([A-Za-z]{1,12})")/;
+
 /** True when one log line (JSON or text) is at error level or above. */
 export function isErrorLine(line: string): boolean {
   const trimmed = line.trim();
@@ -33,6 +39,8 @@ export function isErrorLine(line: string): boolean {
     const level = jsonLevel(trimmed);
     if (level !== undefined) return level;
   }
+  const cut = CUT_JSON_LEVEL.exec(trimmed);
+  if (cut !== null) return cut[1] !== undefined ? Number(cut[1]) >= 50 : ERROR_LEVEL_NAMES.has((cut[2] ?? '').toLowerCase());
   return (
     TEXT_LEVEL_WORD.test(trimmed) ||
     TEXT_LEVEL_FIELD.test(trimmed) ||

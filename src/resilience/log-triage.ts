@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { defaultRedactor, type Redactor } from '../redact/index.js';
+import { createLineRedactor, defaultRedactor, type Redactor } from '../redact/index.js';
 import { postChatCompletion, type ChatProvider, type ChatRequestBody } from './chat-completions-client.js';
 import type { CircuitBreaker, DegradedReason } from './circuit-breaker.js';
 import { filterErrorLines } from './error-line-filter.js';
@@ -46,36 +46,54 @@ export interface LogTriage {
   triage(input: { lines?: readonly string[] | undefined }): Promise<LogTriageResult>;
 }
 
-/** Builds the triage service: filter error lines → redact → (breaker) → chat API. */
+/** Characters of one second-pass redaction call: below the redactor's 64 KiB per string. */
+const SECOND_PASS_CHUNK = 60_000;
+
+/** Builds the triage service: redact → filter error lines → redact again → (breaker) → chat API. */
 export function createLogTriage(options: LogTriageOptions): LogTriage {
   const redactor = options.redactor ?? defaultRedactor;
   const maxLines = options.maxLines ?? 200;
   const maxLineLength = options.maxLineLength ?? 2000;
 
-  const redactLine = (line: string): string => {
-    const trimmed = line.trim();
-    let redacted: string;
-    if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
-      // Structured lines are redacted by key as well as by value pattern.
-      try {
-        redacted = JSON.stringify(redactor.redactValue(JSON.parse(trimmed)));
-      } catch {
-        redacted = redactor.redactText(line);
+  /** redactText over the joined lines, in chunks of whole lines below what one call reads. */
+  const secondPass = (kept: readonly string[]): string => {
+    const chunks: string[] = [];
+    let chunk: string[] = [];
+    let size = 0;
+    for (const line of kept) {
+      if (size + line.length + 1 > SECOND_PASS_CHUNK && chunk.length > 0) {
+        chunks.push(redactor.redactText(chunk.join('\n')));
+        chunk = [];
+        size = 0;
       }
-    } else {
-      redacted = redactor.redactText(line);
+      chunk.push(line);
+      size += line.length + 1;
     }
-    return redacted.length > maxLineLength ? `${redacted.slice(0, maxLineLength)}…[truncated]` : redacted;
+    if (chunk.length > 0) chunks.push(redactor.redactText(chunk.join('\n')));
+    return chunks.join('\n');
   };
+
+  const clip = (line: string): string => (line.length > maxLineLength ? `${line.slice(0, maxLineLength)}…[truncated]` : line);
 
   return {
     async triage(input) {
       const source = input.lines === undefined ? 'recent_errors' : 'request';
       const received = input.lines ?? options.recentErrors.lines();
-      const errorLines = filterErrorLines(received, { maxLines });
-      // Redact each line, then the joined text once more: a secret split by truncation or
-      // assembled across lines is caught by the second pass, and the pass is idempotent.
-      const content = redactor.redactText(errorLines.map(redactLine).join('\n'));
+      // Redacted before lines are picked, in order, by the same line redactor as `warden redact`:
+      // it drops the body of a multi-line private key up to its END line. Picking or cutting
+      // lines first would leave the body lines of a key whose BEGIN line was redacted or dropped.
+      const lines = createLineRedactor(redactor);
+      const redacted: string[] = [];
+      for (const entry of received) {
+        for (const physical of entry.split(/\r?\n/)) {
+          const out = lines.line(physical);
+          if (out !== undefined) redacted.push(out);
+        }
+      }
+      const errorLines = filterErrorLines(redacted, { maxLines }).map(clip);
+      // Then the text once more, in chunks of whole lines (the redactor reads at most 64 KiB of
+      // one string, and would cut the newest lines): a secret that a cut created is caught there.
+      const content = secondPass(errorLines);
       const body: ChatRequestBody = {
         model: options.provider?.model ?? '',
         messages: [

@@ -8,6 +8,9 @@ import { parsePolicyList } from './policy.js';
  * `parsePolicyList` turns it into policies where it is used.
  */
 export const policyListSetting: Parser<string> = (raw) => {
+  // A blank value would mean "no limit" without saying so (and without production's warning for
+  // `off`): switching a limit off is spelt out.
+  if (raw.trim() === '') throw new ParseProblem('must not be empty: give limits such as 100/60s, or off to disable the limit');
   try {
     parsePolicyList(raw);
     return raw.trim();

@@ -200,15 +200,24 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       service.metrics.recordDecision(plan.advertised[i]?.name ?? '', route, decision.allowed);
       if (!decision.allowed) retryMs = Math.max(retryMs, decision.retry_after_ms);
     });
+    // A route can have two plans (per IP before authentication, per caller after): the second
+    // adds its items to the first's, as the headers list every policy that applies.
+    const listed = (name: string, items: string): string => {
+      const before = reply.getHeader(name);
+      return typeof before === 'string' && before !== '' ? `${before}, ${items}` : items;
+    };
     if (retryMs === 0) {
       // A look (cost 0, `failed_auth`) is not the request's budget: no headers until it denies.
       if (plan.cost > 0) {
-        reply.header('ratelimit-policy', plan.policyHeader);
-        reply.header('ratelimit', rateLimitHeader(plan.advertised, decisions));
+        reply.header('ratelimit-policy', listed('ratelimit-policy', plan.policyHeader));
+        reply.header('ratelimit', listed('ratelimit', rateLimitHeader(plan.advertised, decisions)));
       }
       return;
     }
-    const headers: Record<string, string> = { 'ratelimit-policy': plan.policyHeader, ratelimit: rateLimitHeader(plan.advertised, decisions) };
+    const headers: Record<string, string> = {
+      'ratelimit-policy': listed('ratelimit-policy', plan.policyHeader),
+      ratelimit: listed('ratelimit', rateLimitHeader(plan.advertised, decisions)),
+    };
     recordBlocked(plan, key, request, decisions);
     const seconds = retryAfterSeconds(retryMs);
     throw new WardenError('rate_limited', `Too many requests; retry in ${seconds} s`, {
@@ -308,7 +317,10 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
       failuresFor === undefined
         ? undefined
         : (request, reply, done) => {
-            const plan = reply.statusCode === 401 ? failuresFor(request.method) : null;
+            // 403 too: a caller that authenticates but may not use the route (e.g. POST
+            // /v1/ratelimit, exempt from the per-IP budget for its permitted callers) must not
+            // get unlimited credential checks and authorization lookups from one address.
+            const plan = reply.statusCode === 401 || reply.statusCode === 403 ? failuresFor(request.method) : null;
             if (plan !== null) chargeFailure(plan, request);
             done();
           };

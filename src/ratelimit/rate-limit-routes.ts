@@ -4,6 +4,9 @@ import { RATE_LIMIT_ALGORITHMS, SLIDING_LOG_MAX_LIMIT } from './policy.js';
 import type { RateLimitService } from './rate-limit-service.js';
 import { ValidationError } from '../errors/index.js';
 
+/** The longest window of a service sliding log (its entries live as long as the window). */
+const SLIDING_LOG_MAX_WINDOW_MS = 86_400_000;
+
 const CheckBody = Type.Object(
   {
     identifier: Type.String({ minLength: 1, maxLength: 256 }),
@@ -49,6 +52,11 @@ export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitSe
       const algorithm = body.algorithm ?? 'sliding-window';
       if (algorithm === 'sliding-log' && body.limit > SLIDING_LOG_MAX_LIMIT) {
         throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'limit' });
+      }
+      // A sliding log keeps an entry per unit of cost for its whole window, in the Redis that
+      // also holds Warden's lockouts: what one request can pin there is bounded in time too.
+      if (algorithm === 'sliding-log' && body.window_ms > SLIDING_LOG_MAX_WINDOW_MS) {
+        throw new ValidationError(`body.window_ms must be <= ${SLIDING_LOG_MAX_WINDOW_MS} (1 day) with the sliding-log algorithm`, { field: 'window_ms' });
       }
       // The stores key counters by the whole policy (see `policyCounterId`), so "5 per second"
       // and "100 per hour" on one identifier are two counters, and no caller can reset or

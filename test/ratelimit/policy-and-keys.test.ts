@@ -104,6 +104,13 @@ describe('rate-limit settings', () => {
     expect(() => load({ WARDEN_RATELIMIT_DEFAULT: '100 per minute' })).toThrow(/WARDEN_RATELIMIT_DEFAULT/);
   });
 
+  it('refuses a blank limit instead of reading it as "no limit" (off is spelt out, and warned about in production)', () => {
+    for (const name of ['WARDEN_RATELIMIT_DEFAULT', 'WARDEN_RATELIMIT_AUTH']) {
+      expect(() => load({ WARDEN_ENV: 'production', [name]: '   ' })).toThrow(new RegExp(`${name}.*must not be empty: give limits such as 100/60s, or off`));
+    }
+    expect(parsePolicyList(load({ WARDEN_RATELIMIT_DEFAULT: 'off' }).rateLimitDefault)).toEqual([]);
+  });
+
   it('refuses fail-open in production unless the in-memory fallback is explicitly allowed', () => {
     expect(() => load({ WARDEN_ENV: 'production', WARDEN_RATELIMIT_FAILURE_POLICY: 'fail-open' })).toThrow(/WARDEN_RATELIMIT_ALLOW_MEMORY_FALLBACK/);
     const allowed = load({ WARDEN_ENV: 'production', WARDEN_RATELIMIT_FAILURE_POLICY: 'fail-open', WARDEN_RATELIMIT_ALLOW_MEMORY_FALLBACK: 'true' });

@@ -201,7 +201,8 @@ describe('HTTP rate limits', () => {
     expect((await as('alice')).statusCode).toBe(200);
     const denied = await as('alice');
     expect(denied.statusCode).toBe(429);
-    expect(denied.headers['ratelimit-policy']).toMatch(/^"route:GET \/v1\/per-user-60s";q=2;w=60$/);
+    // Both plans' policies apply, and both are listed: per IP, then per caller.
+    expect(denied.headers['ratelimit-policy']).toBe('"default-60s";q=5;w=60, "route:GET /v1/per-user-60s";q=2;w=60');
     expect((await as('bob')).statusCode).toBe(200);
     // 4 requests so far from this IP; the 5th passes the IP limit, the 6th does not even authenticate.
     expect((await t.app.inject({ url: '/v1/per-user' })).statusCode).toBe(401);

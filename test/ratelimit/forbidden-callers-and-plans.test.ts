@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { anyCovers } from '../../src/authz/permission-match.js';
+import { rateLimitRoutes } from '../../src/ratelimit/rate-limit-routes.js';
+import type { RouteModule } from '../../src/server/routes/index.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+const testRoutes: RouteModule = async (app, context) => {
+  await rateLimitRoutes(app, context.rateLimits);
+  app.get(
+    '/v1/per-user',
+    { config: { permission: 'authenticated', rateLimit: { key: 'user', policies: [{ limit: 100, windowMs: 60_000, blockDurationMs: 0 }] } } },
+    async () => ({ ok: true }),
+  );
+};
+
+let t: TestApp | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+async function start(env: Record<string, string>): Promise<TestApp> {
+  const app = await createTestApp({ env, routes: [testRoutes] });
+  app.context.authorize = async (principal, permission) => anyCovers(principal.permissions, permission);
+  // `x-test-user: <id>[;perm,perm]`
+  app.context.authenticators.push(async (request) => {
+    const header = request.headers['x-test-user'];
+    if (typeof header !== 'string') return undefined;
+    const [subject = '', permissions = ''] = header.split(';');
+    return { kind: 'user', subject, permissions: permissions === '' ? [] : permissions.split(','), credentialId: `jti-${subject}` };
+  });
+  t = app;
+  return app;
+}
+
+describe('HTTP rate limits: forbidden callers, two plans, service sliding logs', () => {
+  // POST /v1/ratelimit spends no per-IP budget for the callers allowed to use it; one that fails
+  // authentication (401) or authenticates without ratelimit:check (403) spends the failed_auth
+  // budget, else any credential of the deployment could send unlimited checks from one address.
+  it('limits an authenticated caller without ratelimit:check on POST /v1/ratelimit', async () => {
+    const app = await start({ WARDEN_RATELIMIT_DEFAULT: '3/60s' });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      const response = await app.app.inject({
+        method: 'POST',
+        url: '/v1/ratelimit',
+        headers: { 'x-test-user': 'mallory;users:read' },
+        payload: { identifier: 'a', limit: 1, window_ms: 1000 },
+      });
+      statuses.push(response.statusCode);
+    }
+    expect(statuses.slice(0, 3)).toEqual([403, 403, 403]);
+    expect(statuses).toContain(429);
+  });
+
+  // Every policy that applies is listed (draft-ietf-httpapi-ratelimit-headers): a route with a
+  // caller-keyed limit has two plans (per IP before authentication, per caller after), and the
+  // second adds its items to the first's instead of replacing them.
+  it('advertises the per-IP policy too on a route with a caller-keyed limit', async () => {
+    const app = await start({ WARDEN_RATELIMIT_DEFAULT: '2/60s' });
+    const ok = await app.app.inject({ url: '/v1/per-user', headers: { 'x-test-user': 'alice' } });
+    expect(ok.statusCode).toBe(200);
+    expect(String(ok.headers['ratelimit-policy'])).toContain('"default-60s";q=2');
+    expect(String(ok.headers['ratelimit-policy']).split(', ')).toHaveLength(2);
+    expect(String(ok.headers.ratelimit).split(', ')).toHaveLength(2);
+  });
+
+  // A sliding log keeps an entry per unit of cost for its whole window, in the Redis that holds
+  // Warden's own lockouts too: a service check may not pin them for a month.
+  it('refuses a service sliding log longer than a day', async () => {
+    const app = await start({});
+    const check = (window_ms: number, algorithm: string) =>
+      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'a', limit: 10, window_ms, algorithm } });
+    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'window_ms' });
+    expect((await check(86_400_000, 'sliding-log')).json()).toMatchObject({ allowed: true });
+    expect((await check(31 * 86_400_000, 'sliding-window')).json()).toMatchObject({ allowed: true });
+  });
+});

@@ -130,7 +130,15 @@ export class UserAdmin {
     if (user === undefined) return false;
     this.parts.passwords.assertAcceptable(password, { email: user.email });
     await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password));
-    await this.parts.auth.logoutAll(id, by, { reason: 'password_changed', actor: by.actor });
+    try {
+      await this.parts.auth.logoutAll(id, by, { reason: 'password_changed', actor: by.actor });
+    } catch (error) {
+      // The new password is in force: audited even though ending the sessions did not complete
+      // (the caller gets 503 and ends them with logout-all; asking for the change again would
+      // now fail on the current password).
+      await this.record(by, 'user.password_changed', id, { revocation: 'failed' });
+      throw error;
+    }
     await this.record(by, 'user.password_changed', id);
     return true;
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { domainToUnicode } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { ValidationError, WardenError } from '../errors/index.js';
@@ -39,14 +39,24 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
  */
 export function canonicalEmail(raw: string): string {
   let folded = raw.normalize('NFKC').trim().toLowerCase().normalize('NFKC');
-  // `example.com.` is the fully qualified spelling of `example.com`: the same mailbox.
-  if (folded.endsWith('.') && !folded.endsWith('..')) folded = folded.slice(0, -1);
   const at = folded.lastIndexOf('@');
-  if (at < 0 || !folded.includes('xn--', at)) return folded;
-  // An internationalised domain spelled in its ASCII (punycode) form is the same mailbox as
-  // the Unicode spelling: one account, not two. Invalid punycode is left as written.
-  const domain = domainToUnicode(folded.slice(at + 1));
-  return domain === '' ? folded : `${folded.slice(0, at + 1)}${domain.normalize('NFKC')}`;
+  if (at >= 0) {
+    // U+3002 separates domain labels as '.' does (IDNA; NFKC already made U+FF0E a '.' and
+    // U+FF61 a U+3002): `example。com` is the same mailbox as `example.com`.
+    let domain = folded.slice(at + 1).replace(/\u3002/g, '.');
+    // An internationalised domain spelled in its ASCII (punycode) form is the same mailbox as
+    // the Unicode spelling: one account, not two. Punycode that does not decode to a domain
+    // spelling the same ASCII is left as written (decoding it again would change it again).
+    if (domain.includes('xn--')) {
+      const unicode = domainToUnicode(domain);
+      if (unicode !== '' && domainToASCII(unicode) === domain) domain = unicode.normalize('NFKC');
+    }
+    folded = `${folded.slice(0, at + 1)}${domain}`;
+  }
+  // `example.com.` is the fully qualified spelling of `example.com`: the same mailbox. Last, so
+  // that a dot the mappings above produced goes too, and canonicalising twice changes nothing.
+  if (folded.endsWith('.') && !folded.endsWith('..')) folded = folded.slice(0, -1);
+  return folded;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WardenError } from '../../src/errors/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { bearer, identityOfApp, login, seedUser } from './identity-helpers.js';
+import { bearer, identityOfApp, login, OTHER_PASSWORD, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 const CLIENT_ID = 'client-owned-by-the-user';
 
@@ -144,6 +144,25 @@ describe('user changes while the revocation store is unavailable', () => {
 
     expect((await patch(second.id, { is_admin: false })).json()).toMatchObject({ status: 503, code: 'service_unavailable' });
     expect(await auditDetails(second.id, 'user.updated')).toEqual([{ fields: ['is_admin'], revocation: 'failed' }]);
+  });
+
+  it('a password change whose revocation fails answers 503 and is still audited: the new password is in force', async () => {
+    const user = await seedUser(t, { email: 'changer@example.test' });
+    const token = (await login(t.app, user.email)).access_token;
+    vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
+
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/auth/password',
+      headers: bearer(token),
+      payload: { current_password: STRONG_PASSWORD, new_password: OTHER_PASSWORD },
+    });
+    expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    vi.restoreAllMocks();
+    await login(t.app, user.email, OTHER_PASSWORD);
+    expect(await auditDetails(user.id, 'user.password_changed')).toEqual([{ revocation: 'failed' }]);
+    // The caller's token still works for the logout-all that finishes the job.
+    expect((await t.app.inject({ method: 'POST', url: '/v1/auth/logout-all', headers: bearer(token) })).statusCode).toBe(200);
   });
 
   it('a deletion whose revocation fails answers 503 and is still audited', async () => {

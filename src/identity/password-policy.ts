@@ -18,11 +18,15 @@ export function checkPassword(
   context: { readonly email?: string | undefined },
   policy: PasswordPolicyOptions = DEFAULT_PASSWORD_POLICY,
 ): PasswordProblem[] {
-  const problems: PasswordProblem[] = [];
+  // Too long is refused before any per-character work: the checks below normalise the whole
+  // input and run a suffix regex that is quadratic in a long run of punctuation, and the CLI
+  // reads a password line of any size.
+  if (Buffer.byteLength(password, 'utf8') > policy.maxBytes) return ['too_long'];
   // Judged in the form that is hashed (NFKC, see normalisePassword), which may be longer.
   const normalised = password.normalize('NFKC');
+  if (Buffer.byteLength(normalised, 'utf8') > policy.maxBytes) return ['too_long'];
+  const problems: PasswordProblem[] = [];
   if ([...normalised].length < policy.minLength) problems.push('too_short');
-  if (Math.max(Buffer.byteLength(password, 'utf8'), Buffer.byteLength(normalised, 'utf8')) > policy.maxBytes) problems.push('too_long');
   if (isCommonPassword(normalised)) problems.push('common');
   if (context.email !== undefined) {
     // Also with a trailing run of digits or punctuation dropped: `jo@example.com1` is the email.

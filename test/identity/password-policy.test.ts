@@ -16,6 +16,16 @@ describe('password policy', () => {
     expect(checkPassword('é'.repeat(513), {})).toContain('too_long');
   });
 
+  it('refuses an over-long password as that alone, before any other check looks at it', () => {
+    // The other checks normalise the whole input and run a suffix regex that is quadratic in a
+    // run of punctuation: a megabyte line given to the CLI must not reach them. Only too_long
+    // comes back, though this one would also be common and equal to the email.
+    const huge = `jo${'!'.repeat(1_000_000)}`;
+    expect(checkPassword(huge, { email: 'jo@example.test' })).toEqual(['too_long']);
+    // The limit applies to the form that is hashed (NFKC) too: 'ﷺ' grows from 3 to 33 bytes.
+    expect(checkPassword('ﷺ'.repeat(40), {})).toEqual(['too_long']);
+  });
+
   it('refuses common passwords, with decoration and repetition', () => {
     for (const candidate of ['password1234', 'Password2026!', 'qwertyuiop123', 'iloveyou!!!!!!', 'abcabcabcabc', 'correcthorsebatterystaple', 'monkeymonkeymonkey']) {
       expect(isCommonPassword(candidate), candidate).toBe(true);

@@ -57,6 +57,31 @@ describe('users: CLI, legacy import with re-hash on login, development bootstrap
     await login(t.app, 'legacy@example.test', DJANGO_PASSWORD);
   });
 
+  it('`warden users import` refuses a line whose flags are not JSON booleans or whose fields it does not know, rather than import an active account', async () => {
+    const file = path.join(os.tmpdir(), `warden-import-flags-${process.pid}-${Date.now()}.jsonl`);
+    const line = (fields: Record<string, unknown>) => JSON.stringify({ password_hash: DJANGO_HASH, ...fields });
+    writeFileSync(
+      file,
+      [
+        line({ email: 'quoted@example.test', is_active: 'false' }),
+        line({ email: 'misspelt@example.test', is_actve: false }),
+        line({ email: 'numeric@example.test', is_admin: 1 }),
+        line({ email: 'dormant@example.test', is_active: false }),
+      ].join('\n'),
+    );
+    const { io, out, err } = captureIo('');
+    expect(await runCli(['node', 'warden', 'users', 'import', file], io)).toBe(65);
+    expect(out).toContain('imported 1 of 4 users');
+    expect(err).toEqual([
+      '  line 1: "is_active" must be true or false (a JSON boolean)',
+      '  line 2: has unknown fields ("is_actve"); known: email, password_hash, name, is_admin, is_active',
+      '  line 3: "is_admin" must be true or false (a JSON boolean)',
+    ]);
+    const users = await t.context.storage.db.selectFrom('users').select(['is_active']).execute();
+    // The development admin is not created here: only the dormant import is in the table.
+    expect(users.map((u) => Number(u.is_active))).toEqual([0]);
+  });
+
   it('creates a first development admin once, with a working password (shown once)', async () => {
     const created = await bootstrapDevAdmin(identityOfApp(t));
     expect(created?.email).toBe(DEV_ADMIN_EMAIL);

@@ -34,9 +34,13 @@ async function readPassword(io: CliIo, prompt: string): Promise<string> {
   }
 }
 
-/** `warden users create|import`. */
 /** What is wrong with one line of an import file (reported with its number, and the import goes on). */
 class LineProblem extends Error {}
+
+/** The fields a line of `warden users import` may have. */
+const IMPORT_FIELDS: ReadonlySet<string> = new Set(['email', 'password_hash', 'name', 'is_admin', 'is_active']);
+
+/** `warden users create|import`. */
 
 export function registerUsers(program: Command, io: CliIo, run: Run): void {
   const users = program.command('users').description('create and import users (passwords from stdin or a prompt, never argv)');
@@ -89,6 +93,14 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
               }
               if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new LineProblem('is not a JSON object');
               if (typeof fields.email !== 'string' || typeof fields.password_hash !== 'string') throw new LineProblem('needs "email" and "password_hash" strings');
+              // An export that quotes its booleans ("is_active": "false") or misspells a field
+              // would otherwise import an active account that was meant to be dormant.
+              const unknown = Object.keys(fields).filter((key) => !IMPORT_FIELDS.has(key));
+              if (unknown.length > 0) throw new LineProblem(`has unknown fields (${unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}); known: ${[...IMPORT_FIELDS].join(', ')}`);
+              for (const flag of ['is_admin', 'is_active'] as const) {
+                if (fields[flag] !== undefined && typeof fields[flag] !== 'boolean') throw new LineProblem(`"${flag}" must be true or false (a JSON boolean)`);
+              }
+              if (fields.name !== undefined && fields.name !== null && typeof fields.name !== 'string') throw new LineProblem('"name" must be a string');
               await identity.userAdmin.importWithHash(
                 {
                   email: fields.email,

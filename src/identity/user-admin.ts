@@ -27,12 +27,27 @@ export interface Actor extends RequestFacts {
   readonly actor: string;
 }
 
+/**
+ * Control characters, and the bidi controls that reorder what follows them: a name is shown to
+ * administrators (lists, audit views), where `\u202E` can make one user's name pass for another's.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSHOWABLE_NAME = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+/** Refuses a display name that holds characters it could be spoofed or broken with. */
+function checkName(name: string | null | undefined): void {
+  if (typeof name === 'string' && UNSHOWABLE_NAME.test(name)) {
+    throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
+  }
+}
+
 /** User management with its side effects: policy, hashing, audit, cache invalidation, session revocation. */
 export class UserAdmin {
   constructor(private readonly parts: UserAdminParts) {}
 
   /** Creates a user after checking the password policy. */
   async create(input: { email: string; password: string; name?: string | null; isAdmin?: boolean }, by: Actor): Promise<User> {
+    checkName(input.name);
     const email = normaliseEmail(input.email);
     this.parts.passwords.assertAcceptable(input.password, { email });
     const passwordHash = await this.parts.passwords.hash(input.password);
@@ -47,6 +62,7 @@ export class UserAdmin {
    * argon2); it is re-hashed to argon2id at the user's next successful login.
    */
   async importWithHash(input: { email: string; passwordHash: string; name?: string | null; isAdmin?: boolean; isActive?: boolean }, by: Actor): Promise<User> {
+    checkName(input.name);
     if (passwordHashScheme(input.passwordHash) === undefined) {
       throw new ValidationError('password_hash is not a supported encoding (argon2, bcrypt, PBKDF2-SHA256, scrypt)', { field: 'password_hash' });
     }
@@ -71,6 +87,7 @@ export class UserAdmin {
    * A reactivation, and a demotion asked again soon after, close what such a failure left open.
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
+    checkName(changes.name);
     const before = await this.parts.users.findById(id);
     if (before === undefined) return undefined;
     // A deactivation whose revocation failed left the user's access tokens unmarked, refused only

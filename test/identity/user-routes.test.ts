@@ -35,6 +35,18 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect((await create({ email: 'a@example.test', password: 12345678901234 })).json()).toMatchObject({ code: 'validation_failed' });
   });
 
+  it('refuses a name with control characters or bidi controls (a right-to-left override makes one name pass for another), creating and updating, changing nothing', async () => {
+    for (const name of ['evil\u202Enimda', 'tab\there', 'nul\u0000byte', 'c1\u0085x', 'iso\u2066late']) {
+      expect((await create({ email: 'named@example.test', password: STRONG_PASSWORD, name })).json(), JSON.stringify(name)).toMatchObject({ status: 400, code: 'validation_failed', field: 'name' });
+    }
+    const ok = await create({ email: 'named@example.test', password: STRONG_PASSWORD, name: 'Zoë O’Brien — ops 🚀' });
+    expect(ok.statusCode).toBe(201);
+    const id = ok.json<{ id: string }>().id;
+    const patched = await t.app.inject({ method: 'PATCH', url: `/v1/users/${id}`, headers: bearer(adminToken), payload: { name: 'admin\u202Egnp.exe' } });
+    expect(patched.json()).toMatchObject({ status: 400, field: 'name' });
+    expect((await t.app.inject({ url: `/v1/users/${id}`, headers: bearer(adminToken) })).json()).toMatchObject({ name: 'Zoë O’Brien — ops 🚀' });
+  });
+
   it('needs users:write to create and answers 401 without a token', async () => {
     const plain = await seedUser(t);
     const plainToken = (await login(t.app, plain.email)).access_token;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { repeatsAuthorization } from '../http/auth-guard.js';
-import { anyCovers } from '../authz/permission-match.js';
+import { anyCovers, isPermission } from '../authz/permission-match.js';
 import { ERROR_CODES } from '../errors/index.js';
 import type { RemotePermissionCheck } from './remote-permission-check.js';
 import type { RemoteTokenVerifier } from './remote-token-verifier.js';
@@ -31,14 +31,23 @@ declare module 'fastify' {
      * preHandler factory: authenticates, then 403 unless the permission is held: by the token's
      * own permissions, or — with the guard's `permissionCheck` — for user tokens, by Warden.
      */
-    requirePermission: (permission: string) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    requirePermission: (
+      permission: string,
+    ) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
 }
 
-function deny(reply: FastifyReply, code: keyof typeof ERROR_CODES, extra: Record<string, string> = {}): FastifyReply {
+function deny(
+  reply: FastifyReply,
+  code: keyof typeof ERROR_CODES,
+  extra: Record<string, string> = {},
+): FastifyReply {
   const { status, title } = ERROR_CODES[code];
   for (const [name, value] of Object.entries(extra)) reply.header(name, value);
-  return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, code });
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title, status, code });
 }
 
 /** Options of `wardenTokenGuard`. */
@@ -74,45 +83,67 @@ export const wardenTokenGuard = fp<WardenTokenGuardOptions>(
         await deny(reply, 'token_missing', { 'www-authenticate': 'Bearer' });
         return;
       }
-      const result = await options.verifier.verify(token);
+      let result: Awaited<ReturnType<RemoteTokenVerifier['verify']>>;
+      try {
+        result = await options.verifier.verify(token);
+      } catch (error) {
+        // No verdict (the JWKS or the isRevoked hook failed): refused as an outage, not as a bad
+        // token, and never with the error's own message, which the client has no business seeing.
+        request.log.warn(
+          { err: { name: (error as Error).name, message: (error as Error).message } },
+          'warden token verification failed; request refused',
+        );
+        await deny(reply, 'service_unavailable', { 'retry-after': '1' });
+        return;
+      }
       if (!result.valid) {
         await deny(reply, result.code, { 'www-authenticate': 'Bearer error="invalid_token"' });
         return;
       }
       const claims = result.claims;
-      request.tokenUser = { id: claims.sub, permissions: claims.scope ?? (claims.roles.includes('admin') ? ['*:*'] : []), claims };
+      request.tokenUser = {
+        id: claims.sub,
+        permissions: claims.scope ?? (claims.roles.includes('admin') ? ['*:*'] : []),
+        claims,
+      };
     };
     app.decorateRequest('tokenUser', undefined);
     app.decorate('authenticate', authenticate);
     const check = options.permissionCheck;
-    app.decorate('requirePermission', (permission: string) => async (request: FastifyRequest, reply: FastifyReply) => {
-      await authenticate(request, reply);
-      if (reply.sent) return;
-      const user = request.tokenUser;
-      if (user === undefined) {
-        await deny(reply, 'forbidden');
-        return;
-      }
-      // A client token holds exactly its scope (capped by its owner when issued); its subject is
-      // no user Warden could look up. Without a check, the token is all this service knows.
-      if (check === undefined || user.claims.clientId !== undefined) {
-        if (!anyCovers(user.permissions, permission)) await deny(reply, 'forbidden');
-        return;
-      }
-      // A restricted user token may do at most its scope; within that, the user's roles decide.
-      if (user.claims.scope !== undefined && !anyCovers(user.claims.scope, permission)) {
-        await deny(reply, 'forbidden');
-        return;
-      }
-      let allowed: boolean;
-      try {
-        allowed = await check.check(user.id, permission);
-      } catch (error) {
-        request.log.warn({ err: error, permission }, 'warden permission check failed; request refused');
-        await deny(reply, 'service_unavailable');
-        return;
-      }
-      if (!allowed) await deny(reply, 'forbidden');
+    app.decorate('requirePermission', (permission: string) => {
+      // As Warden's own requirePermission: a typo is an error where the route is defined, not a
+      // check that no token can ever pass.
+      if (!isPermission(permission))
+        throw new TypeError(`requirePermission: "${permission}" is not a resource:action permission`);
+      return async (request: FastifyRequest, reply: FastifyReply) => {
+        await authenticate(request, reply);
+        if (reply.sent) return;
+        const user = request.tokenUser;
+        if (user === undefined) {
+          await deny(reply, 'forbidden');
+          return;
+        }
+        // A client token holds exactly its scope (capped by its owner when issued); its subject is
+        // no user Warden could look up. Without a check, the token is all this service knows.
+        if (check === undefined || user.claims.clientId !== undefined) {
+          if (!anyCovers(user.permissions, permission)) await deny(reply, 'forbidden');
+          return;
+        }
+        // A restricted user token may do at most its scope; within that, the user's roles decide.
+        if (user.claims.scope !== undefined && !anyCovers(user.claims.scope, permission)) {
+          await deny(reply, 'forbidden');
+          return;
+        }
+        let allowed: boolean;
+        try {
+          allowed = await check.check(user.id, permission);
+        } catch (error) {
+          request.log.warn({ err: error, permission }, 'warden permission check failed; request refused');
+          await deny(reply, 'service_unavailable');
+          return;
+        }
+        if (!allowed) await deny(reply, 'forbidden');
+      };
     });
   },
   { name: 'warden-token-guard', fastify: '5.x' },

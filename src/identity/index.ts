@@ -7,7 +7,7 @@ export {
   type RemotePermissionCheck,
   type RemotePermissionCheckOptions,
 } from './remote-permission-check.js';
-export { type AccessTokenClaims, type TokenRejection, type TokenVerification } from './token-checks.js';
+export { KeySourceUnavailableError, type AccessTokenClaims, type TokenRejection, type TokenVerification } from './token-checks.js';
 export { checkPassword, isCommonPassword, type PasswordPolicyOptions, type PasswordProblem } from './password-policy.js';
 export { createIdentityService, identityOf, type IdentityService } from './identity-service.js';
 export { JWT_ALGORITHMS, type JwtAlgorithm } from './signing-key-ring.js';

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { isLoopbackHost } from '../http/loopback-host.js';
 import { authorizedFetch } from '../token-providers/authorized-fetch.js';
 import type { TokenProvider } from '../token-providers/token-provider.js';
+import { isPermission } from '../authz/permission-match.js';
 
 /** Options of `createRemotePermissionCheck`. */
 export interface RemotePermissionCheckOptions {
@@ -106,7 +107,9 @@ export function createRemotePermissionCheck(options: RemotePermissionCheckOption
 
   return {
     async check(subject, permission, scope) {
-      if (!isCheckableSubject(subject) || (scope !== undefined && !SCOPE.test(scope))) return false;
+      // Nothing Warden could grant: answered here, as Warden would refuse it (400) and the guard
+      // would take that for an outage (503 on every request).
+      if (!isCheckableSubject(subject) || !isPermission(permission) || (scope !== undefined && !SCOPE.test(scope))) return false;
       const cacheKey = `${subject}\u0000${permission}\u0000${scope ?? ''}`;
       const cached = cache?.get(cacheKey);
       if (cached !== undefined) return cached;

@@ -1,6 +1,6 @@
-import { createRemoteJWKSet, customFetch, errors } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey } from 'jose';
 import { isLoopbackHost } from '../http/loopback-host.js';
-import { preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
+import { KeySourceUnavailableError, preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
 
 export interface RemoteTokenVerifierOptions {
   /** Warden's JWKS, e.g. https://auth.example.com/.well-known/jwks.json */
@@ -32,6 +32,10 @@ export interface RemoteTokenVerifierOptions {
 
 /** A verifier for services other than Warden: knows only the JWKS URL. */
 export interface RemoteTokenVerifier {
+  /**
+   * The verdict on a token. Rejects (no verdict) when the JWKS cannot be loaded
+   * (`KeySourceUnavailableError`) or `isRevoked` throws: deny the request (the guard answers 503).
+   */
   verify(token: string): Promise<TokenVerification>;
 }
 
@@ -45,10 +49,20 @@ export interface RemoteTokenVerifier {
 export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): RemoteTokenVerifier {
   const url = typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl;
   assertTrustworthyJwksUrl(url, options.allowInsecureHttp === true);
-  const jwks = createRemoteJWKSet(url, {
+  const remote = createRemoteJWKSet(url, {
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     [customFetch]: sizeCappedFetch(options.maxJwksBytes ?? 65_536),
   });
+  // A key set that was fetched but has no key for the token's kid is a verdict (token_unknown_kid);
+  // one that could not be fetched is an outage, which must not read as a forged token.
+  const jwks: JWTVerifyGetKey = async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new KeySourceUnavailableError(`the JSON Web Key Set at ${url.origin} could not be loaded`, { cause: error });
+    }
+  };
   const algorithms = options.algorithms ?? ['EdDSA'];
   const now = options.now ?? Date.now;
   return {

@@ -98,6 +98,8 @@ export async function verifySignatureAndClaims(
     // Two calls because jwtVerify's overloads do not accept the union of a key and a key getter.
     ({ payload } = typeof key === 'function' ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions));
   } catch (error) {
+    // No verdict on the token: the keys could not be had. The caller decides (a guard: 503).
+    if (error instanceof KeySourceUnavailableError) throw error;
     return { valid: false, code: rejectionForJoseError(error) };
   }
   const claims = claimsFromPayload(payload);
@@ -112,6 +114,19 @@ function payloadIsJsonObject(token: string): boolean {
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
   } catch {
     return false;
+  }
+}
+
+/**
+ * The verification keys could not be loaded (a remote JWKS that did not answer, answered badly
+ * or too much): no verdict on the token, which a caller must not report as forged.
+ */
+export class KeySourceUnavailableError extends Error {
+  readonly code = 'service_unavailable';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KeySourceUnavailableError';
   }
 }
 

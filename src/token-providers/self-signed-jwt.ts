@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
+import { SignJWT, errors, jwtVerify, type CryptoKey, type JWTPayload, type KeyObject } from 'jose';
 import type { IssuedToken, TokenSource } from './token-provider.js';
 
 type SigningKey = CryptoKey | KeyObject | Uint8Array;
@@ -84,6 +84,8 @@ export async function verifySelfSignedJwt(token: string, options: VerifySelfSign
   });
   const granted = new Set(typeof payload.scope === 'string' ? payload.scope.split(' ') : []);
   const missing = (options.requiredScopes ?? []).filter((s) => !granted.has(s));
-  if (missing.length > 0) throw new Error(`token lacks the scopes: ${missing.join(', ')}`);
+  // A jose claim error like every other refusal here, so callers mapping jose's errors to 401 map
+  // this one too (a plain Error would turn into a 500).
+  if (missing.length > 0) throw new errors.JWTClaimValidationFailed(`token lacks the scopes: ${missing.join(', ')}`, payload, 'scope', 'check_failed');
   return payload;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { generateKeyPair, SignJWT } from 'jose';
+import { errors, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { selfSignedJwt, verifySelfSignedJwt } from '../../src/token-providers/index.js';
 
@@ -20,7 +20,10 @@ describe('selfSignedJwt', () => {
     const { value } = await selfSignedJwt({ key: privateKey, issuer: 'svc-a', audience: 'svc-b', scopes: ['keys:read'], ttlSeconds: 60, now: () => now })();
     const base = { key: publicKey, algorithms: ['EdDSA'], issuer: 'svc-a', audience: 'svc-b', now: () => now };
     await expect(verifySelfSignedJwt(value, { ...base, audience: 'svc-c' })).rejects.toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED' });
-    await expect(verifySelfSignedJwt(value, { ...base, requiredScopes: ['keys:write'] })).rejects.toThrow('token lacks the scopes: keys:write');
+    // A jose claim error like the others, so one `instanceof errors.JOSEError` maps every refusal.
+    const missing = await verifySelfSignedJwt(value, { ...base, requiredScopes: ['keys:write'] }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(errors.JWTClaimValidationFailed);
+    expect(missing).toMatchObject({ code: 'ERR_JWT_CLAIM_VALIDATION_FAILED', claim: 'scope', message: 'token lacks the scopes: keys:write' });
     await expect(verifySelfSignedJwt(value, { ...base, algorithms: ['ES256'] })).rejects.toMatchObject({ code: 'ERR_JOSE_ALG_NOT_ALLOWED' });
     await expect(verifySelfSignedJwt(value, { ...base, now: () => now + 120_000 })).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
   });

@@ -50,6 +50,11 @@ export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitSe
     async (request) => {
       const body = request.body;
       const algorithm = body.algorithm ?? 'sliding-window';
+      // A cost over the limit can never fit; the stores deny it and, with a block, start the
+      // block (Warden's own day lock relies on that). A caller's check is not the place for it.
+      if ((body.cost ?? 1) > body.limit) {
+        throw new ValidationError(`body.cost must be <= body.limit (${body.limit}): a larger cost can never be allowed`, { field: 'cost' });
+      }
       if (algorithm === 'sliding-log' && body.limit > SLIDING_LOG_MAX_LIMIT) {
         throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'limit' });
       }

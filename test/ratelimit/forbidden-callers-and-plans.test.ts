@@ -75,4 +75,14 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
     expect((await check(86_400_000, 'sliding-log')).json()).toMatchObject({ allowed: true });
     expect((await check(31 * 86_400_000, 'sliding-window')).json()).toMatchObject({ allowed: true });
   });
+
+  // A cost over the limit can never fit, and with a block it would start the block: a caller
+  // choosing the cost could lock an identifier out with one request.
+  it('refuses a cost above the limit with 400, changing nothing', async () => {
+    const app = await start({});
+    const check = (cost: number) =>
+      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost } });
+    expect((await check(4)).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'cost' });
+    expect((await check(3)).json()).toMatchObject({ allowed: true, remaining: 0 });
+  });
 });

@@ -10,7 +10,9 @@ export class TokenEndpointError extends Error {
     readonly error: string,
     readonly errorDescription: string | undefined,
   ) {
-    super(`token endpoint answered ${status} ${error}${errorDescription === undefined ? '' : `: ${errorDescription}`}`);
+    // Status 0: no answer at all (network failure, timeout), so the message does not say "answered".
+    const what = `${error}${errorDescription === undefined ? '' : `: ${errorDescription}`}`;
+    super(status === 0 ? `token endpoint not reached: ${what}` : `token endpoint answered ${status} ${what}`);
     this.name = 'TokenEndpointError';
   }
 

@@ -32,6 +32,14 @@ describe('clientCredentials hardening', () => {
     expect((error as TokenEndpointError).errorDescription).toBe('unknown secret [REDACTED]');
   });
 
+  it('says the endpoint was not reached, not that it answered, on a network failure', async () => {
+    const source = clientCredentials({ tokenUrl: 'https://auth.example/token', ...CLIENT, fetch: async () => Promise.reject(new TypeError('fetch failed')) });
+    const error = await source().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenEndpointError);
+    expect(error).toMatchObject({ status: 0, error: 'network_error', errorDescription: 'unreachable', retryable: true });
+    expect((error as TokenEndpointError).message).toBe('token endpoint not reached: network_error: unreachable');
+  });
+
   it('does not follow a redirect that would re-send the client secret elsewhere', async () => {
     const received: string[] = [];
     const other = http.createServer((req, res) => {

@@ -1,7 +1,8 @@
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
+import { WardenError } from '../errors/index.js';
 import type { AccessTokenIssuer } from './access-token-issuer.js';
 import type { LoginThrottle } from './login-throttle.js';
-import type { PasswordService } from './password-service.js';
+import type { HashingSlot, PasswordService } from './password-service.js';
 import type { RevocationList } from './revocation-list.js';
 import type { ClientInfo, SessionStore } from './session-store.js';
 import type { UserStatusCache } from './user-status-cache.js';
@@ -58,29 +59,56 @@ export class AuthService {
    * same work: one throttle check, one password verification (against a dummy hash when the
    * user does not exist), one failure count, one audit write. So does a login whose user
    * changed password, was deactivated or deleted while the password was being verified.
+   *
+   * The attempt is counted against the account only once it holds a hashing slot, and the
+   * slot is kept through the verification and any re-hash: an attempt the hashing queue turns
+   * away (503 `overloaded`) never had its password checked and costs nothing, and one that
+   * was counted is never turned away before its check.
    */
   async login(input: { email: string; password: string }, facts: RequestFacts): Promise<LoginResult> {
     const { users, passwords, throttle } = this.parts;
     // The same canonical form as at creation, or a user created as 'Ｊo@x' could not log in as 'jo@x'.
     const email = canonicalEmail(input.email);
     const accountKey = users.emailLookup(email);
-    const gate = await throttle.reserve(accountKey, facts.ip);
-    if (!gate.allowed) {
-      await this.record(facts, { action: 'auth.login.failed', actor: `email:${accountKey}`, outcome: 'denied', details: { reason: 'throttled' } });
-      return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
-    }
-    const user = await users.findForLogin(email);
-    let passwordMatches = false;
-    let rehash = false;
-    if (user === undefined) await passwords.verifyDummy(input.password);
-    else ({ matches: passwordMatches, rehash } = await passwords.verify(user.passwordHash, input.password));
+    // Refused before any password was checked, so counted nowhere; the user was not looked up.
+    const refused = (reason: 'throttled' | 'overloaded') =>
+      this.record(facts, { action: 'auth.login.failed', actor: `email:${accountKey}`, outcome: 'denied', details: { reason } });
+    const locked = async (retryAfterMs: number): Promise<LoginResult> => {
+      await refused('throttled');
+      return { ok: false, code: 'account_locked', retryAfterMs };
+    };
+    // A locked account or address is refused before it queues for a hashing slot, as it was
+    // before the slot came first: a flood against it must not fill the queue.
+    const early = await throttle.check(accountKey, facts.ip);
+    if (!early.allowed) return locked(early.retryAfterMs);
+    const attempt = await this.inHashingSlot(
+      async (slot) => {
+        // Counted here, not before the slot: the atomic count per tier still comes before any
+        // password is checked, so concurrent guesses stay held to the tiers.
+        const gate = await throttle.reserve(accountKey, facts.ip);
+        if (!gate.allowed) return { counted: false as const, retryAfterMs: gate.retryAfterMs };
+        const user = await users.findForLogin(email);
+        if (user === undefined) {
+          await passwords.verifyDummy(input.password, slot);
+          return { counted: true as const, user, matches: false, newHash: undefined };
+        }
+        const verdict = await passwords.verify(user.passwordHash, input.password, slot);
+        // In the same slot: a re-hash queued anew could be turned away after the right password
+        // was checked and counted, and a user retrying it would lock the account.
+        const newHash = verdict.matches && verdict.rehash && user.isActive ? await passwords.hash(input.password, slot) : undefined;
+        return { counted: true as const, user, matches: verdict.matches, newHash };
+      },
+      () => refused('overloaded'),
+    );
+    if (!attempt.counted) return locked(attempt.retryAfterMs);
+    const { user, matches: passwordMatches, newHash } = attempt;
     if (user === undefined || !passwordMatches || !user.isActive) {
       const reason = user === undefined ? 'unknown_user' : !passwordMatches ? 'wrong_password' : 'inactive_user';
       return this.loginFailed(facts, accountKey, user?.id, reason);
     }
     // Legacy (bcrypt/PBKDF2/scrypt), weaker argon2 or unnormalised hashes are replaced now that
     // we know the password, but only if the stored hash is still the one verified (see rehashPassword).
-    if (rehash) await users.rehashPassword(user.id, user.passwordHash, await passwords.hash(input.password));
+    if (newHash !== undefined) await users.rehashPassword(user.id, user.passwordHash, newHash);
     const session = await this.parts.sessions.create(user.id, facts);
     let tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
     // The verification took a while (argon2), and the user row was read before it. A password
@@ -100,6 +128,24 @@ export class AuthService {
     await throttle.recordSuccess(accountKey);
     await this.record(facts, { action: 'auth.login.succeeded', actor: user.id, entity_type: 'session', entity_id: session.sessionId, outcome: 'success' });
     return { ok: true, userId: user.id, tokens };
+  }
+
+  /**
+   * Runs `work` in a hashing slot. When none frees up in time, `work` never ran (nothing was
+   * counted or checked): `onOverloaded` audits that, and the 503 `overloaded` goes on to the
+   * caller. An `overloaded` thrown from inside `work` is not that case and is passed on as is.
+   */
+  private async inHashingSlot<T>(work: (slot: HashingSlot) => Promise<T>, onOverloaded: () => Promise<void>): Promise<T> {
+    let started = false;
+    try {
+      return await this.parts.passwords.withSlot((slot) => {
+        started = true;
+        return work(slot);
+      });
+    } catch (error) {
+      if (!started && error instanceof WardenError && error.code === 'overloaded') await onOverloaded();
+      throw error;
+    }
   }
 
   /** A refused login: counted against the IP (the account tiers counted it at reserve) and audited with why. */
@@ -129,16 +175,29 @@ export class AuthService {
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'unknown_user' } });
       return { ok: false, code: 'invalid_credentials' };
     }
+    const refused = (reason: 'throttled' | 'overloaded') =>
+      this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'denied', details: { reason } });
     // The login's account key (blind index of the email), so both paths share one set of counters.
     const accountKey = users.emailLookup(user.email);
-    const gate = await throttle.reserve(accountKey, facts.ip);
-    if (!gate.allowed) {
-      await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'denied', details: { reason: 'throttled' } });
-      return { ok: false, code: 'account_locked', retryAfterMs: gate.retryAfterMs };
+    // As at login: refused before queueing for a hashing slot when locked, and counted only
+    // once the slot is held, so that a 503 `overloaded` costs the user nothing.
+    const early = await throttle.check(accountKey, facts.ip);
+    const checked = early.allowed
+      ? await this.inHashingSlot(
+          async (slot) => {
+            const gate = await throttle.reserve(accountKey, facts.ip);
+            if (!gate.allowed) return gate;
+            const stored = await users.passwordHashOf(userId);
+            return { allowed: true as const, matches: stored !== undefined && (await passwords.verify(stored, password, slot)).matches };
+          },
+          () => refused('overloaded'),
+        )
+      : early;
+    if (!checked.allowed) {
+      await refused('throttled');
+      return { ok: false, code: 'account_locked', retryAfterMs: checked.retryAfterMs };
     }
-    const stored = await users.passwordHashOf(userId);
-    const matches = stored !== undefined && (await passwords.verify(stored, password)).matches;
-    if (!matches) {
+    if (!checked.matches) {
       await throttle.recordFailure(facts.ip);
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'wrong_password' } });
       return { ok: false, code: 'invalid_credentials' };

@@ -41,13 +41,14 @@ function deny(
   reply: FastifyReply,
   code: keyof typeof ERROR_CODES,
   extra: Record<string, string> = {},
+  detail?: string,
 ): FastifyReply {
   const { status, title } = ERROR_CODES[code];
   for (const [name, value] of Object.entries(extra)) reply.header(name, value);
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type: 'about:blank', title, status, code });
+    .send({ type: 'about:blank', title, status, ...(detail === undefined ? {} : { detail }), code });
 }
 
 /** Options of `wardenTokenGuard`. */
@@ -80,7 +81,13 @@ export const wardenTokenGuard = fp<WardenTokenGuardOptions>(
       const match = /^Bearer[ ]+([^\s]+)[ ]*$/i.exec(request.headers.authorization ?? '');
       const token = match?.[1];
       if (token === undefined) {
-        await deny(reply, 'token_missing', { 'www-authenticate': 'Bearer' });
+        // Say what was wrong with what was sent: "no credential" misleads a caller sending Basic.
+        const sent = request.headers.authorization;
+        const detail =
+          sent === undefined
+            ? 'Send Authorization: Bearer <access token>'
+            : 'The Authorization header is not a Bearer access token; send Authorization: Bearer <access token>';
+        await deny(reply, 'token_missing', { 'www-authenticate': 'Bearer' }, detail);
         return;
       }
       let result: Awaited<ReturnType<RemoteTokenVerifier['verify']>>;

@@ -27,9 +27,11 @@ const DAY_MS = 86_400_000;
  *
  * The account tiers count each attempt when it starts (`reserve`), before the password is
  * checked, and a success resets them: counted only after the check, any number of concurrent
- * guesses would all pass a check that none of them had counted yet. The IP tier counts only
- * failures (an office behind one address must not be locked out by its own logins), so it is
- * checked at the start and counted on failure.
+ * guesses would all pass a check that none of them had counted yet. "Starts" is once the
+ * attempt holds its hashing slot: an attempt the hashing queue turns away (503) never had its
+ * password checked and must not count, or users retrying during an overload would lock
+ * themselves out. The IP tier counts only failures (an office behind one address must not be
+ * locked out by its own logins), so it is checked at the start and counted on failure.
  */
 export class LoginThrottle {
   private readonly accountTiers: RateLimiter[];
@@ -61,14 +63,27 @@ export class LoginThrottle {
     this.ipTier = rateLimits.limiter({ name: 'login-ip', limit: ipLimit, windowMs: WINDOW_MS, blockDurationMs: options.lockoutMs });
   }
 
-  /** Whether the account and the IP may try now; if so, counts the attempt against the account. */
+  /**
+   * Whether the account and the IP may try now, counting nothing. A login asks this before it
+   * queues for a hashing slot, so that a locked account or address is refused (429) without
+   * waiting in that queue; `reserve` asks again once the slot is held.
+   */
+  async check(accountKey: string, ip: string | undefined): Promise<ThrottleDecision> {
+    return LoginThrottle.combine(
+      await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.dayLock.limit(accountKey, 0), this.ipTier.limit(clientAddressKey(ip), 0)]),
+    );
+  }
+
+  /**
+   * Whether the account and the IP may try now; if so, counts the attempt against the account.
+   * Call it only when the password check is sure to follow (the hashing slot held): nothing
+   * takes a counted attempt back.
+   */
   async reserve(accountKey: string, ip: string | undefined): Promise<ThrottleDecision> {
     // Looked at first without counting, so that attempts refused during a lockout do not
     // count towards the next, longer one; then counted atomically per tier, which is what
     // holds concurrent attempts to the limit.
-    const gate = LoginThrottle.combine(
-      await Promise.all([...this.accountTiers.map((tier) => tier.limit(accountKey, 0)), this.dayLock.limit(accountKey, 0), this.ipTier.limit(clientAddressKey(ip), 0)]),
-    );
+    const gate = await this.check(accountKey, ip);
     if (!gate.allowed) return gate;
     // Shortest tier first, and a longer one only counts what the shorter ones let through:
     // concurrent attempts all pass the look above, and those a short tier refuses must not

@@ -11,6 +11,18 @@ export interface PasswordServiceOptions {
 }
 
 /**
+ * A hashing slot the caller holds (`PasswordService.withSlot`). Work given it runs at once
+ * rather than queueing again, so nothing inside `withSlot` can time out with 503 `overloaded`.
+ * Only open while its `withSlot` runs; once closed, work given it queues like any other.
+ */
+export interface HashingSlot {
+  readonly [hashingSlotBrand]: true;
+}
+
+// Types only: a brand, so that nothing but a slot from withSlot type-checks as one.
+declare const hashingSlotBrand: unique symbol;
+
+/**
  * Policy + hashing behind the hashing semaphore. Holds a dummy argon2id hash (same
  * parameters as real ones) that logins for unknown emails verify against, so they cost what
  * a real login costs.
@@ -18,6 +30,8 @@ export interface PasswordServiceOptions {
 export class PasswordService {
   private readonly semaphore: HashSemaphore;
   private dummyHash: Promise<string> | undefined;
+  /** The slots of this service's semaphore whose `withSlot` is still running. */
+  private readonly openSlots = new WeakSet<HashingSlot>();
 
   constructor(private readonly options: PasswordServiceOptions) {
     this.semaphore = new HashSemaphore({ concurrency: options.concurrency, queueTimeoutMs: options.queueTimeoutMs });
@@ -36,9 +50,29 @@ export class PasswordService {
     }
   }
 
+  /**
+   * Runs `work` once a hashing slot is free, holding it until `work` settles; throws 503
+   * `overloaded` (without running `work`) when none frees up in time. A login takes its slot
+   * before it counts its attempt, so that an attempt turned away by the queue costs nothing
+   * (docs/identity.md, brute-force tiers). Inside, pass the slot to `verify`, `verifyDummy`
+   * and `hash`: without it they would queue for a second slot, which a full queue can refuse,
+   * and with a concurrency of 1 never get.
+   */
+  async withSlot<T>(work: (slot: HashingSlot) => Promise<T>): Promise<T> {
+    return this.semaphore.run(async () => {
+      const slot = Object.freeze({}) as HashingSlot;
+      this.openSlots.add(slot);
+      try {
+        return await work(slot);
+      } finally {
+        this.openSlots.delete(slot);
+      }
+    });
+  }
+
   /** Hashes the NFKC form with argon2id (policy not checked here: imports and bootstrap call assertAcceptable themselves). */
-  hash(password: string): Promise<string> {
-    return this.semaphore.run(() => hashPassword(normalisePassword(password), this.options.argon2));
+  hash(password: string, slot?: HashingSlot): Promise<string> {
+    return this.inSlot(slot, () => hashPassword(normalisePassword(password), this.options.argon2));
   }
 
   /**
@@ -47,16 +81,16 @@ export class PasswordService {
    * parameters are weaker than today's, or it was made from the password as typed rather than
    * its NFKC form (hashes from before normalisation, imported hashes).
    */
-  async verify(stored: string, password: string): Promise<PasswordVerdict> {
+  async verify(stored: string, password: string, slot?: HashingSlot): Promise<PasswordVerdict> {
     // Passwords over the byte limit are never verified (bounds the work an attacker can ask for).
     if (Buffer.byteLength(password, 'utf8') > this.options.policy.maxBytes) {
-      await this.verifyDummy(password);
+      await this.verifyDummy(password, slot);
       return NO_MATCH;
     }
     const normalised = normalisePassword(password);
-    if (await this.semaphore.run(() => verifyPassword(stored, normalised))) return { matches: true, rehash: this.needsRehash(stored) };
+    if (await this.inSlot(slot, () => verifyPassword(stored, normalised))) return { matches: true, rehash: this.needsRehash(stored) };
     // Only a password that NFKC changes costs a second verification.
-    if (normalised !== password && (await this.semaphore.run(() => verifyPassword(stored, password)))) return { matches: true, rehash: true };
+    if (normalised !== password && (await this.inSlot(slot, () => verifyPassword(stored, password)))) return { matches: true, rehash: true };
     return NO_MATCH;
   }
 
@@ -65,13 +99,18 @@ export class PasswordService {
    * nothing: two verifications for a password NFKC changes, as verify then tries both forms,
    * or the time would tell a known email from an unknown one.
    */
-  async verifyDummy(password: string): Promise<void> {
+  async verifyDummy(password: string, slot?: HashingSlot): Promise<void> {
     this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2);
     const dummy = await this.dummyHash;
     const bounded = password.slice(0, 1024);
     const normalised = normalisePassword(bounded);
-    await this.semaphore.run(() => verifyPassword(dummy, normalised));
-    if (normalised !== bounded) await this.semaphore.run(() => verifyPassword(dummy, bounded));
+    await this.inSlot(slot, () => verifyPassword(dummy, normalised));
+    if (normalised !== bounded) await this.inSlot(slot, () => verifyPassword(dummy, bounded));
+  }
+
+  /** Runs hashing work in the caller's open slot, or else in one of its own from the semaphore. */
+  private inSlot<T>(slot: HashingSlot | undefined, work: () => Promise<T>): Promise<T> {
+    return slot !== undefined && this.openSlots.has(slot) ? work() : this.semaphore.run(work);
   }
 
   /** True when a stored hash should be replaced by a fresh argon2id hash. */

@@ -8,6 +8,7 @@ import { bootstrapDevAdmin } from '../../src/identity/dev-bootstrap.js';
 import { PrivateKeySealer } from '../../src/identity/private-key-sealing.js';
 import { SigningKeyRing } from '../../src/identity/signing-key-ring.js';
 import { createRemoteTokenVerifier } from '../../src/identity/remote-token-verifier.js';
+import { KeySourceUnavailableError } from '../../src/identity/token-checks.js';
 import { UserStatusCache } from '../../src/identity/user-status-cache.js';
 import type { DatabaseSchema } from '../../src/storage/index.js';
 import { createTestApp, TEST_SECRET_KEY, type TestApp } from '../helpers/app.js';
@@ -200,7 +201,8 @@ describe('remote verifier JWKS hardening', () => {
     const { port } = server.address() as AddressInfo;
     const jwksUrl = `http://127.0.0.1:${port}/jwks`;
     const capped = createRemoteTokenVerifier({ jwksUrl, issuer: 'warden', audience: 'warden' });
-    expect(await capped.verify(tokens.access_token)).toMatchObject({ valid: false });
+    // No verdict from a key set it would not read: refused as an outage (the guard's 503).
+    await expect(capped.verify(tokens.access_token)).rejects.toBeInstanceOf(KeySourceUnavailableError);
     const roomy = createRemoteTokenVerifier({ jwksUrl, issuer: 'warden', audience: 'warden', maxJwksBytes: 300_000 });
     expect(await roomy.verify(tokens.access_token)).toMatchObject({ valid: true });
   });

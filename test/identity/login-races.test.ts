@@ -22,8 +22,9 @@ function holdNextVerification(identity: IdentityService): { reached: Promise<voi
   let reached!: () => void;
   const atVerify = new Promise<void>((resolve) => (reached = resolve));
   let first = true;
-  passwords.verify = async (stored, password) => {
-    const verdict = await realVerify(stored, password);
+  // The login's hashing slot is passed on, so the held login keeps holding it, as a real one does.
+  passwords.verify = async (stored, password, slot) => {
+    const verdict = await realVerify(stored, password, slot);
     if (first) {
       first = false;
       reached();
@@ -41,7 +42,8 @@ describeEachDatabase('a login racing a change of the user', (dialect) => {
   let t: TestApp;
   let audit: AuditEventInput[];
   beforeEach(async () => {
-    t = await createTestApp({ dialect });
+    // The held login keeps its hashing slot; the change made meanwhile needs a second one.
+    t = await createTestApp({ dialect, env: { WARDEN_PASSWORD_HASH_CONCURRENCY: '2' } });
     audit = tapAudit(t);
   });
   afterEach(async () => t.close());

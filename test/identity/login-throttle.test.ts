@@ -149,6 +149,18 @@ function longTermTierSuite(serviceFor: (clock: { now: number }) => Promise<RateL
     expect((await throttle.reserve('acct', '192.0.2.1')).allowed).toBe(true);
   });
 
+  it('check looks without counting: any number of looks leave the whole burst budget to reserve', async () => {
+    const clock = { now: Date.UTC(2030, 0, 1, 0, 0, 0) };
+    const throttle = new LoginThrottle(await serviceFor(clock), { maxFailuresPerAccount: 5, maxFailuresPerIp: 1_000_000, lockoutMs: LOCKOUT_MS });
+    // What logins turned away by the hashing queue (503) leave behind: a look each, nothing counted.
+    for (let i = 0; i < 20; i++) expect(await throttle.check('acct', `198.51.100.${i + 1}`)).toEqual({ allowed: true });
+    for (let i = 0; i < 3; i++) expect((await throttle.reserve('acct', '192.0.2.1')).allowed).toBe(true);
+    const refused = await throttle.reserve('acct', '192.0.2.1');
+    expect(refused.allowed).toBe(false);
+    // And a look sees the lock that reserve started.
+    expect(await throttle.check('acct', '192.0.2.2')).toEqual(refused);
+  });
+
   it('a success clears the long-term count too', async () => {
     const clock = { now: Date.UTC(2030, 0, 1, 0, 0, 0) };
     const throttle = new LoginThrottle(await serviceFor(clock), { maxFailuresPerAccount: 5, maxFailuresPerIp: 1_000_000, lockoutMs: LOCKOUT_MS });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type * as PasswordHashing from '../../src/crypto/password-hashing.js';
 import { hashPassword, verifyPassword } from '../../src/crypto/password-hashing.js';
 import { DEFAULT_PASSWORD_POLICY } from '../../src/identity/password-policy.js';
-import { PasswordService } from '../../src/identity/password-service.js';
+import { PasswordService, type HashingSlot } from '../../src/identity/password-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { login, seedUser } from './identity-helpers.js';
 
@@ -51,6 +51,43 @@ describe('PasswordService hashes and verifies the NFKC form of a password', () =
     // The re-hash is of the NFKC form, so afterwards every spelling verifies.
     const upgraded = await passwords.hash(DECOMPOSED);
     expect(await passwords.verify(upgraded, COMPOSED)).toEqual({ matches: true, rehash: false });
+  });
+});
+
+describe('PasswordService.withSlot', () => {
+  it('runs the work given its slot without queueing for another (with one slot, a second would time out), and a spent slot queues again', async () => {
+    const passwords = new PasswordService({ argon2: CHEAP, policy: DEFAULT_PASSWORD_POLICY, concurrency: 1, queueTimeoutMs: 20 });
+    const stored = await passwords.hash(COMPOSED);
+    let spent: HashingSlot | undefined;
+    const verdicts = await passwords.withSlot(async (slot) => {
+      spent = slot;
+      // Without the slot, this would wait for the one this work holds, and give up.
+      await expect(passwords.verify(stored, COMPOSED)).rejects.toMatchObject({ code: 'overloaded' });
+      await passwords.verifyDummy(DECOMPOSED, slot);
+      return [await passwords.verify(stored, COMPOSED, slot), await passwords.verify(await passwords.hash(DECOMPOSED, slot), 'wrong-violet-harbour-9', slot)];
+    });
+    expect(verdicts).toEqual([
+      { matches: true, rehash: false },
+      { matches: false, rehash: false },
+    ]);
+    // Once its withSlot is over, a slot grants nothing: the work queues like any other.
+    let release: () => void = () => {};
+    const held = passwords.withSlot(() => new Promise<void>((resolve) => (release = resolve)));
+    await expect(passwords.verify(stored, COMPOSED, spent)).rejects.toMatchObject({ code: 'overloaded' });
+    release();
+    await held;
+  });
+
+  it('throws 503 overloaded without running the work when no slot frees up in time', async () => {
+    const passwords = new PasswordService({ argon2: CHEAP, policy: DEFAULT_PASSWORD_POLICY, concurrency: 1, queueTimeoutMs: 20 });
+    let release: () => void = () => {};
+    const held = passwords.withSlot(() => new Promise<void>((resolve) => (release = resolve)));
+    const work = vi.fn(async () => 'ran');
+    await expect(passwords.withSlot(work)).rejects.toMatchObject({ code: 'overloaded', status: 503 });
+    expect(work).not.toHaveBeenCalled();
+    release();
+    await held;
+    expect(await passwords.withSlot(work)).toBe('ran');
   });
 });
 

@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { wardenTokenGuard } from '../../src/identity/fastify-token-guard.js';
 import { createRemotePermissionCheck } from '../../src/identity/remote-permission-check.js';
-import { createRemoteTokenVerifier, type RemoteTokenVerifierOptions } from '../../src/identity/remote-token-verifier.js';
+import {
+  createRemoteTokenVerifier,
+  type RemoteTokenVerifierOptions,
+} from '../../src/identity/remote-token-verifier.js';
 import { KeySourceUnavailableError } from '../../src/identity/token-checks.js';
 import { staticToken } from '../../src/token-providers/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -27,10 +30,21 @@ describe('the token guard when it cannot reach a verdict', () => {
     [warden, service, broken] = [undefined, undefined, undefined];
   });
 
-  async function serviceWith(options: Partial<RemoteTokenVerifierOptions> & { jwksUrl: string }): Promise<FastifyInstance> {
+  async function serviceWith(
+    options: Partial<RemoteTokenVerifierOptions> & { jwksUrl: string },
+  ): Promise<FastifyInstance> {
     service = Fastify();
-    await service.register(wardenTokenGuard, { verifier: createRemoteTokenVerifier({ issuer: 'warden', audience: 'warden', jwksCooldownMs: 0, ...options }) });
-    service.get('/profile', { preHandler: service.authenticate }, async (request) => ({ id: request.tokenUser?.id }));
+    await service.register(wardenTokenGuard, {
+      verifier: createRemoteTokenVerifier({
+        issuer: 'warden',
+        audience: 'warden',
+        jwksCooldownMs: 0,
+        ...options,
+      }),
+    });
+    service.get('/profile', { preHandler: service.authenticate }, async (request) => ({
+      id: request.tokenUser?.id,
+    }));
     await service.ready();
     return service;
   }
@@ -60,7 +74,7 @@ describe('the token guard when it cannot reach a verdict', () => {
     await expect(verifier.verify(token)).rejects.toBeInstanceOf(KeySourceUnavailableError);
   });
 
-  it('an isRevoked hook that throws is 503 problem+json without the hook\'s message', async () => {
+  it("an isRevoked hook that throws is 503 problem+json without the hook's message", async () => {
     const token = await realToken();
     const address = await warden!.app.listen({ host: '127.0.0.1', port: 0 });
     const app = await serviceWith({
@@ -86,11 +100,34 @@ describe('the token guard when it cannot reach a verdict', () => {
         return new Response('{"allowed": true}', { status: 200 });
       }) as typeof fetch,
     });
-    await service.register(wardenTokenGuard, { verifier: createRemoteTokenVerifier({ jwksUrl: 'http://127.0.0.1:9/jwks', issuer: 'warden', audience: 'warden' }), permissionCheck });
+    await service.register(wardenTokenGuard, {
+      verifier: createRemoteTokenVerifier({
+        jwksUrl: 'http://127.0.0.1:9/jwks',
+        issuer: 'warden',
+        audience: 'warden',
+      }),
+      permissionCheck,
+    });
     await service.after();
     expect(() => service?.requirePermission('nocolon')).toThrow(/not a resource:action permission/);
     expect(await permissionCheck.check('3f2504e0-4f89-41d3-9a0c-0305e82c3301', 'nocolon')).toBe(false);
     expect(await permissionCheck.check('3f2504e0-4f89-41d3-9a0c-0305e82c3301', '')).toBe(false);
     expect(asked).toBe(0);
+  });
+
+  it('says what was wrong with a credential that is not a Bearer token, instead of "no credential"', async () => {
+    const app = await serviceWith({ jwksUrl: 'http://127.0.0.1:9/jwks' });
+    const basic = await app.inject({ url: '/profile', headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    expect(basic.json()).toMatchObject({
+      status: 401,
+      code: 'token_missing',
+      detail:
+        'The Authorization header is not a Bearer access token; send Authorization: Bearer <access token>',
+    });
+    expect(basic.body).not.toContain('dXNlcjpwYXNz');
+    expect((await app.inject({ url: '/profile' })).json()).toMatchObject({
+      code: 'token_missing',
+      detail: 'Send Authorization: Bearer <access token>',
+    });
   });
 });

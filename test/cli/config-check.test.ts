@@ -12,6 +12,17 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A data directory of its own, no .env file and a strong secret key; stdout lines land in `out`. */
+function scratchConfig(): { out: string[]; io: CliIo } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
+  dirs.push(dir);
+  vi.stubEnv('WARDEN_DATA_DIR', dir);
+  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+  vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+  const out: string[] = [];
+  return { out, io: { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) } };
+}
+
 describe('warden config check', () => {
   it('masks passwords given in the query string of the database and Redis URLs', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
@@ -36,15 +47,9 @@ describe('warden config check', () => {
   });
 
   it('prints the production warning of a remote PostgreSQL connection that does not verify the server, without failing', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
-    dirs.push(dir);
-    vi.stubEnv('WARDEN_DATA_DIR', dir);
-    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
-    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
+    const { out, io } = scratchConfig();
     vi.stubEnv('PGSSLMODE', '');
     vi.stubEnv('WARDEN_JWT_ISSUER', 'https://auth.example.com');
-    const out: string[] = [];
-    const io: CliIo = { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
 
     vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://warden@db.internal/warden?sslmode=require');
     expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
@@ -59,13 +64,7 @@ describe('warden config check', () => {
   });
 
   it('warns, without failing, when the JWT issuer is not a URL (the OAuth metadata and the tokens would disagree)', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
-    dirs.push(dir);
-    vi.stubEnv('WARDEN_DATA_DIR', dir);
-    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
-    vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
-    const out: string[] = [];
-    const io: CliIo = { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) };
+    const { out, io } = scratchConfig();
 
     expect(await runCli(['node', 'warden', 'config', 'check'], io)).toBe(0);
     expect(out).toContainEqual(expect.stringMatching(/^production warning: WARDEN_JWT_ISSUER is not a URL: .*set it to the public base URL/));

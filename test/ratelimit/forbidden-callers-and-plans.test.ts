@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { anyCovers } from '../../src/authz/permission-match.js';
 import { rateLimitRoutes } from '../../src/ratelimit/rate-limit-routes.js';
 import type { RouteModule } from '../../src/server/routes/index.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
+import { appWithTestPrincipals } from './fixtures/test-principals.js';
 
 const testRoutes: RouteModule = async (app, context) => {
   await rateLimitRoutes(app, context.rateLimits);
@@ -20,17 +20,8 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<TestApp> {
-  const app = await createTestApp({ env, routes: [testRoutes] });
-  app.context.authorize = async (principal, permission) => anyCovers(principal.permissions, permission);
-  // `x-test-user: <id>[;perm,perm]`
-  app.context.authenticators.push(async (request) => {
-    const header = request.headers['x-test-user'];
-    if (typeof header !== 'string') return undefined;
-    const [subject = '', permissions = ''] = header.split(';');
-    return { kind: 'user', subject, permissions: permissions === '' ? [] : permissions.split(','), credentialId: `jti-${subject}` };
-  });
-  t = app;
-  return app;
+  t = await appWithTestPrincipals(env, [testRoutes]);
+  return t;
 }
 
 describe('HTTP rate limits: forbidden callers, two plans, service sliding logs', () => {

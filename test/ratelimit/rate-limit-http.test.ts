@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
-import { anyCovers } from '../../src/authz/permission-match.js';
 import { healthRoutes } from '../../src/http/health.js';
 import { rateLimitRoutes } from '../../src/ratelimit/rate-limit-routes.js';
 import type { RouteModule } from '../../src/server/routes/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { appWithTestPrincipals } from './fixtures/test-principals.js';
 
 // Only the routes under test (the service's other modules are other domains' business).
 const testRoutes: RouteModule = async (app, context) => {
@@ -48,16 +48,7 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string>): Promise<TestApp> {
-  t = await createTestApp({ env, routes: [testRoutes] });
-  // Permissions straight from the test principal (the real authorizer looks up roles).
-  t.context.authorize = async (principal, permission) => anyCovers(principal.permissions, permission);
-  // A test authenticator: `x-test-user: <id>[;perm,perm]`.
-  t.context.authenticators.push(async (request) => {
-    const header = request.headers['x-test-user'];
-    if (typeof header !== 'string') return undefined;
-    const [subject = '', permissions = ''] = header.split(';');
-    return { kind: 'user', subject, permissions: permissions === '' ? [] : permissions.split(','), credentialId: `jti-${subject}` };
-  });
+  t = await appWithTestPrincipals(env, [testRoutes]);
   return t;
 }
 

@@ -1,9 +1,6 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { canonicalEmail, normaliseEmail } from '../../src/identity/user-store.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { describeEachDatabase } from '../helpers/databases.js';
-import { bearer, login, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 describe('canonicalEmail', () => {
   it('folds the dot equivalents of a domain name (U+3002, U+FF0E, U+FF61) to "."', () => {
@@ -36,30 +33,5 @@ describe('canonicalEmail', () => {
       }),
       { numRuns: 3000 },
     );
-  });
-});
-
-describeEachDatabase('accounts under the canonical form', (dialect) => {
-  let t: TestApp;
-  let adminToken: string;
-  beforeEach(async () => {
-    t = await createTestApp({ dialect });
-    const admin = await seedUser(t, { email: 'root@example.test', isAdmin: true });
-    adminToken = (await login(t.app, admin.email)).access_token;
-  });
-  afterEach(async () => t.close());
-
-  const create = (email: string) => t.app.inject({ method: 'POST', url: '/v1/users', headers: bearer(adminToken), payload: { email, password: STRONG_PASSWORD } });
-
-  it('an ideographic full stop in the domain is the dot it stands for: one mailbox, one account', async () => {
-    expect((await create('jo@mail.example.com')).statusCode).toBe(201);
-    expect((await create('jo@mail.example\u3002com')).json()).toMatchObject({ status: 409, code: 'email_taken' });
-  });
-
-  it('logs in with exactly the address the account was created with', async () => {
-    const raw = 'jo@xn--bcher-kva.example\u3002';
-    expect((await create(raw)).statusCode).toBe(201);
-    const response = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: raw, password: STRONG_PASSWORD } });
-    expect(response.statusCode).toBe(200);
   });
 });

@@ -47,6 +47,19 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect((await t.app.inject({ url: `/v1/users/${id}`, headers: bearer(adminToken) })).json()).toMatchObject({ name: 'Zoë O’Brien — ops 🚀' });
   });
 
+  // The canonical form (canonicalEmail, tested on its own in email-canonical-form.test.ts) at work.
+  it('an ideographic full stop in the domain is the dot it stands for: one mailbox, one account', async () => {
+    expect((await create({ email: 'jo@mail.example.com', password: STRONG_PASSWORD })).statusCode).toBe(201);
+    expect((await create({ email: 'jo@mail.example\u3002com', password: STRONG_PASSWORD })).json()).toMatchObject({ status: 409, code: 'email_taken' });
+  });
+
+  it('logs in with exactly the address the account was created with', async () => {
+    const raw = 'jo@xn--bcher-kva.example\u3002';
+    expect((await create({ email: raw, password: STRONG_PASSWORD })).statusCode).toBe(201);
+    const response = await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: raw, password: STRONG_PASSWORD } });
+    expect(response.statusCode).toBe(200);
+  });
+
   it('needs users:write to create and answers 401 without a token', async () => {
     const plain = await seedUser(t);
     const plainToken = (await login(t.app, plain.email)).access_token;

@@ -140,7 +140,7 @@ export async function authzRoutes(app: FastifyInstance, context: AppContext): Pr
   });
 
   app.post<{ Body: Static<typeof BatchBody> }>('/v1/authz/check/batch', { ...requirePermission('authz:read'), schema: { body: BatchBody } }, async (request) => {
-    request.body.checks.forEach((c, i) => assertCheckable(c.permission, `body.checks[${i}].permission`));
+    request.body.checks.forEach((c, i) => assertCheckable(c.permission, `body.checks.${i}.permission`));
     // A few at a time: 100 checks of distinct subjects or scopes are 100 grant loads, and all at
     // once they would hold every pooled connection other requests wait for.
     const results: Record<string, unknown>[] = [];

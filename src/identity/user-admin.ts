@@ -28,11 +28,11 @@ export interface Actor extends RequestFacts {
 }
 
 /**
- * Control characters, and the bidi controls that reorder what follows them: a name is shown to
+ * Control characters, line separators, and the bidi controls (Unicode's Bidi_Control, U+061C
+ * included) that reorder what follows them: a name is shown to
  * administrators (lists, audit views), where `\u202E` can make one user's name pass for another's.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSHOWABLE_NAME = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const UNSHOWABLE_NAME = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
 
 /** Refuses a display name that holds characters it could be spoofed or broken with. */
 function checkName(name: string | null | undefined): void {

@@ -49,7 +49,9 @@ export function canonicalEmail(raw: string): string {
     // spelling the same ASCII is left as written (decoding it again would change it again).
     if (domain.includes('xn--')) {
       const unicode = domainToUnicode(domain);
-      if (unicode !== '' && domainToASCII(unicode) === domain) domain = unicode.normalize('NFKC');
+      // Lower-cased again: UTS #46 maps some scripts to upper case (Cherokee), and the form
+      // stored must be the one a second pass leaves as it is.
+      if (unicode !== '' && domainToASCII(unicode) === domain) domain = unicode.toLowerCase().normalize('NFKC');
     }
     folded = `${folded.slice(0, at + 1)}${domain}`;
   }

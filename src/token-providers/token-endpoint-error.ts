@@ -12,7 +12,7 @@ export class TokenEndpointError extends Error {
   ) {
     // Status 0: no answer at all (network failure, timeout), so the message does not say "answered".
     const what = `${error}${errorDescription === undefined ? '' : `: ${errorDescription}`}`;
-    super(status === 0 ? `token endpoint not reached: ${what}` : `token endpoint answered ${status} ${what}`);
+    super(status === 0 ? `no answer from the token endpoint: ${what}` : `token endpoint answered ${status} ${what}`);
     this.name = 'TokenEndpointError';
   }
 

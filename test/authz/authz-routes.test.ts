@@ -65,7 +65,7 @@ describeEachDatabase('authorization HTTP API', (dialect) => {
       headers: as(admin),
       payload: { checks: [{ subject, permission: 'keys:read' }, { subject, permission: 'reports' }] },
     });
-    expect(batch.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.checks[1].permission' });
+    expect(batch.json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.checks.1.permission' });
   });
 
   it('a batch answers its checks in order, at most 8 at a time (each may be a database load)', async () => {

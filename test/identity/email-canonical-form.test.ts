@@ -8,6 +8,12 @@ describe('canonicalEmail', () => {
     expect(canonicalEmail('jo@example.com\u3002')).toBe('jo@example.com');
   });
 
+  it('lower-cases a punycode domain once decoded: Cherokee decodes to upper case, and both spellings are one mailbox', () => {
+    expect(canonicalEmail('jo@xn--bcea.com')).toBe('jo@ꮻꮻ.com');
+    expect(canonicalEmail('jo@ꮻꮻ.com')).toBe('jo@ꮻꮻ.com');
+    expect(canonicalEmail(canonicalEmail('jo@xn--bcea.com'))).toBe('jo@ꮻꮻ.com');
+  });
+
   it('leaves the local part alone (a dot equivalent there is another mailbox)', () => {
     expect(canonicalEmail('j\u3002o@example.com')).toBe('j\u3002o@example.com');
   });
@@ -17,7 +23,8 @@ describe('canonicalEmail', () => {
   // with the very address it was created with.
   it('is a fixed point: canonicalising twice changes nothing', () => {
     expect(canonicalEmail(canonicalEmail('jo@xn--bcher-kva.example\u3002'))).toBe(canonicalEmail('jo@xn--bcher-kva.example\u3002'));
-    const piece = fc.constantFrom('a', 'B', 'é', 'ß', '.', '。', '．', '｡', 'xn--', 'bcher-kva', '-', 'ｅ', 'K', ' ');
+    // 'bcea' after 'xn--' decodes to upper-case Cherokee (UTS #46 maps that script up).
+    const piece = fc.constantFrom('a', 'B', 'é', 'ß', '.', '。', '．', '｡', 'xn--', 'bcher-kva', 'bcea', '-', 'ｅ', 'K', 'Ꮻ', 'ꮻ', ' ');
     const part = fc.array(piece, { minLength: 1, maxLength: 12 }).map((p) => p.join(''));
     fc.assert(
       fc.property(part, part, (local, domain) => {

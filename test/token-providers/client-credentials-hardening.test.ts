@@ -37,7 +37,7 @@ describe('clientCredentials hardening', () => {
     const error = await source().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenEndpointError);
     expect(error).toMatchObject({ status: 0, error: 'network_error', errorDescription: 'unreachable', retryable: true });
-    expect((error as TokenEndpointError).message).toBe('token endpoint not reached: network_error: unreachable');
+    expect((error as TokenEndpointError).message).toBe('no answer from the token endpoint: network_error: unreachable');
   });
 
   it('does not follow a redirect that would re-send the client secret elsewhere', async () => {

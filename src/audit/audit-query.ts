@@ -119,7 +119,7 @@ export function timeRange(
   now: number,
 ): { since?: number; until?: number } {
   if (input.hours !== undefined && input.since !== undefined)
-    throw new ValidationError('Use either hours or since, not both', { hours: 'conflicts with since' });
+    throw new ValidationError('Use either hours or since, not both', { field: 'hours' });
   const out: { since?: number; until?: number } = {};
   if (input.hours !== undefined) out.since = now - input.hours * 3_600_000;
   if (input.since !== undefined) out.since = parseTime(input.since, 'since');
@@ -131,12 +131,16 @@ export function timeRange(
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/;
 
-function parseTime(value: string, field: string): number {
+/**
+ * An audit time bound (`since`, `until`, the CLI's `--before`): epoch ms or an RFC 3339 date or
+ * date-time with an offset; anything else is a ValidationError naming `field`.
+ */
+export function parseTime(value: string, field: string): number {
   const ms = /^[0-9]{1,15}$/.test(value) ? Number(value) : strictDateTime(value);
   if (ms === undefined || !Number.isFinite(ms)) {
     throw new ValidationError(
       `${field} must be epoch milliseconds or an RFC 3339 date or date-time with Z or an offset (e.g. 2026-12-01T00:00:00Z)`,
-      { [field]: 'not a time' },
+      { field },
     );
   }
   return ms;

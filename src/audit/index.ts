@@ -11,6 +11,6 @@ export {
   type AcknowledgementPlan,
   type UnverifiedMark,
 } from './audit-acknowledge.js';
-export { queryEvents, exportEvents, timeRange, type AuditFilter, type AuditEventView, type AuditPage } from './audit-query.js';
+export { queryEvents, exportEvents, parseTime as parseAuditTime, timeRange, type AuditFilter, type AuditEventView, type AuditPage } from './audit-query.js';
 export { AuditPruneRefusedError, pruneEvents, type PruneRefusal, type PruneResult } from './audit-prune.js';
 export type { AuditTables } from './audit-tables.js';

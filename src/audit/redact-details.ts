@@ -52,7 +52,29 @@ function reducedDetails(details: unknown, originalBytes: number): string {
     const scalar = typeof value === 'number' || typeof value === 'boolean' || (typeof value === 'string' && value.length <= 256);
     if (GRANT_FIELDS.includes(key) || scalar) kept[key] = value;
   }
-  const reduced = stableStringify({ ...kept, ...marker });
+  let reduced = stableStringify({ ...kept, ...marker });
+  if (Buffer.byteLength(reduced) <= MAX_REDUCED_DETAILS_BYTES) return reduced;
+  // Still too big (a role inheriting many padded roles lists every grant it gains): keep each
+  // list's wildcards, which are what widen access, and as many other entries as fit, saying how
+  // many went. Never only the marker while a wildcard was granted.
+  const lists = GRANT_FIELDS.filter((field) => Array.isArray(kept[field]));
+  for (const field of lists) {
+    const entries = (kept[field] as unknown[]).map(String);
+    kept[field] = [...entries.filter((entry) => entry.includes('*')), ...entries.filter((entry) => !entry.includes('*'))];
+  }
+  for (;;) {
+    const field = lists
+      .map((name) => ({ name, droppable: (kept[name] as string[]).filter((entry) => !entry.includes('*')).length }))
+      .filter((list) => list.droppable > 0)
+      .sort((a, b) => b.droppable - a.droppable)[0];
+    if (field === undefined) break;
+    const entries = kept[field.name] as string[];
+    const drop = Math.max(1, Math.ceil(field.droppable / 4));
+    kept[field.name] = entries.slice(0, entries.length - drop);
+    kept[`${field.name}_dropped`] = (typeof kept[`${field.name}_dropped`] === 'number' ? (kept[`${field.name}_dropped`] as number) : 0) + drop;
+    reduced = stableStringify({ ...kept, ...marker });
+    if (Buffer.byteLength(reduced) <= MAX_REDUCED_DETAILS_BYTES) return reduced;
+  }
   return Buffer.byteLength(reduced) <= MAX_REDUCED_DETAILS_BYTES ? reduced : stableStringify(marker);
 }
 

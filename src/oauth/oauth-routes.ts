@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose';
 import { isRevoked } from '../apikeys/api-key-store.js';
 import { heldPermissions } from '../apikeys/held-permissions.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
+import { issuerIsUrl } from '../config/issuer-url.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import { problem, sendProblem } from '../http/problem.js';
 import { identityOf } from '../identity/identity-service.js';
@@ -36,7 +37,7 @@ function formOf(request: FastifyRequest): Form {
 /** The base URL of the endpoints: the issuer when it is a URL (as RFC 8414 wants), else the request's origin. */
 function baseUrl(context: AppContext, request: FastifyRequest): string {
   const issuer = context.settings.jwtIssuer;
-  if (/^https?:\/\//.test(issuer)) return issuer.replace(/\/$/, '');
+  if (issuerIsUrl(issuer)) return issuer.replace(/\/$/, '');
   return `${request.protocol}://${request.host}`;
 }
 
@@ -170,7 +171,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
   app.get('/.well-known/oauth-authorization-server', { config: { public: true } }, async (request) => {
     const base = baseUrl(context, request);
     return {
-      issuer: /^https?:\/\//.test(context.settings.jwtIssuer) ? context.settings.jwtIssuer : base,
+      issuer: issuerIsUrl(context.settings.jwtIssuer) ? context.settings.jwtIssuer : base,
       token_endpoint: `${base}/oauth/token`,
       introspection_endpoint: `${base}/oauth/introspect`,
       revocation_endpoint: `${base}/oauth/revoke`,

@@ -53,15 +53,15 @@ export async function rateLimitRoutes(app: FastifyInstance, service: RateLimitSe
       // A cost over the limit can never fit; the stores deny it and, with a block, start the
       // block (Warden's own day lock relies on that). A caller's check is not the place for it.
       if ((body.cost ?? 1) > body.limit) {
-        throw new ValidationError(`body.cost must be <= body.limit (${body.limit}): a larger cost can never be allowed`, { field: 'cost' });
+        throw new ValidationError(`body.cost must be <= body.limit (${body.limit}): a larger cost can never be allowed`, { field: 'body.cost' });
       }
       if (algorithm === 'sliding-log' && body.limit > SLIDING_LOG_MAX_LIMIT) {
-        throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'limit' });
+        throw new ValidationError(`body.limit must be <= ${SLIDING_LOG_MAX_LIMIT} with the sliding-log algorithm`, { field: 'body.limit' });
       }
       // A sliding log keeps an entry per unit of cost for its whole window, in the Redis that
       // also holds Warden's lockouts: what one request can pin there is bounded in time too.
       if (algorithm === 'sliding-log' && body.window_ms > SLIDING_LOG_MAX_WINDOW_MS) {
-        throw new ValidationError(`body.window_ms must be <= ${SLIDING_LOG_MAX_WINDOW_MS} (1 day) with the sliding-log algorithm`, { field: 'window_ms' });
+        throw new ValidationError(`body.window_ms must be <= ${SLIDING_LOG_MAX_WINDOW_MS} (1 day) with the sliding-log algorithm`, { field: 'body.window_ms' });
       }
       // The stores key counters by the whole policy (see `policyCounterId`), so "5 per second"
       // and "100 per hour" on one identifier are two counters, and no caller can reset or

@@ -45,9 +45,14 @@ describe('redactDetails of oversized details', () => {
     expect(stored.original_bytes).toBeGreaterThan(9000);
   });
 
-  it('stores only the marker when even the grant lists exceed what the API can send', () => {
-    const stored = JSON.parse(redactDetails({ permissions: Array.from({ length: 400 }, (_, i) => `r${i}${'x'.repeat(100)}:read`) }, 'role.created') ?? '');
-    expect(stored).toEqual({ truncated: true, original_bytes: expect.any(Number) });
+  it('trims a grant list too long even for that (a role inheriting padded roles) to its wildcards and what fits, counting what went', () => {
+    const padded = Array.from({ length: 400 }, (_, i) => `r${i}${'x'.repeat(100)}:read`);
+    const text = redactDetails({ permissions: [...padded, '*:*', 'reports:*'] }, 'permission.granted') ?? '';
+    const stored = JSON.parse(text);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(32_768);
+    expect(stored.permissions.slice(0, 2)).toEqual(['*:*', 'reports:*']);
+    expect(stored.permissions.length + stored.permissions_dropped).toBe(402);
+    expect(stored).toMatchObject({ truncated: true, original_bytes: expect.any(Number) });
   });
 
   it('leaves details under the bound as they are', () => {

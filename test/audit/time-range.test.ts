@@ -9,6 +9,7 @@ import { timeRange } from '../../src/audit/audit-query.js';
 describe('since/until are parsed strictly', () => {
   it.each(['-1', 'x 1', 'foo 2026', '2026-02-31T00:00:00Z', 'Dec 25 2026', '2026-12-01T10:00:00', '2026-13-01', '2026-12-01T24:00:00Z', '2026-12-01T10:00:00+25:00'])('refuses since=%j', (since) => {
     expect(() => timeRange({ since }, Date.now())).toThrow(/since must be/);
+    expect(() => timeRange({ since }, Date.now())).toThrow(expect.objectContaining({ code: 'validation_failed', fields: { field: 'since' } }));
   });
 
   it.each([

@@ -62,7 +62,7 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
     const app = await start({});
     const check = (window_ms: number, algorithm: string) =>
       app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'a', limit: 10, window_ms, algorithm } });
-    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'window_ms' });
+    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.window_ms' });
     expect((await check(86_400_000, 'sliding-log')).json()).toMatchObject({ allowed: true });
     expect((await check(31 * 86_400_000, 'sliding-window')).json()).toMatchObject({ allowed: true });
   });
@@ -73,7 +73,7 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
     const app = await start({});
     const check = (cost: number) =>
       app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost } });
-    expect((await check(4)).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'cost' });
+    expect((await check(4)).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.cost' });
     expect((await check(3)).json()).toMatchObject({ allowed: true, remaining: 0 });
   });
 });

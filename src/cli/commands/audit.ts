@@ -6,6 +6,7 @@ import {
   CHECKPOINT_KEY_PURPOSE,
   exportEvents,
   planAcknowledgement,
+  parseAuditTime,
   pruneEvents,
   queryEvents,
   timeRange,
@@ -143,11 +144,17 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
   audit
     .command('prune')
     .description('delete events older than DATE, keeping verification possible (signed checkpoint; itself audited)')
-    .requiredOption('--before <date>', 'ISO 8601 date or date-time; events strictly older are deleted')
+    .requiredOption('--before <date>', 'RFC 3339 date or date-time with Z or an offset, or epoch ms; events strictly older are deleted')
     .action((options: { before: string }) =>
       run(() => {
-        const before = Date.parse(options.before);
-        if (!Number.isFinite(before)) throw new CliFailure('--before must be an ISO 8601 date or date-time', EXIT.usage);
+        // As strict as the query bounds: a date Date.parse would roll over (2026-02-31 is 3 March)
+        // or read as local time would delete events nobody meant to.
+        let before: number;
+        try {
+          before = parseAuditTime(options.before, '--before');
+        } catch (error) {
+          throw new CliFailure((error as Error).message, EXIT.usage);
+        }
         return withAudit(io, async ({ storage, checkpointKey }) => {
           const result = await pruneEvents(storage.db, { before, actor: 'cli', checkpointKey, now: Date.now() });
           io.out(result.deleted === 0 ? 'nothing to prune' : `pruned ${result.deleted} events (through seq ${result.through_seq})`);
@@ -205,8 +212,8 @@ function withFilterFlags(command: Command): Command {
     .option('--entity-type <type>')
     .option('--entity-id <id>')
     .option('--outcome <outcome>', 'success | failure | denied')
-    .option('--since <time>', 'ISO 8601 or epoch ms (inclusive)')
-    .option('--until <time>', 'ISO 8601 or epoch ms (exclusive)')
+    .option('--since <time>', 'RFC 3339 date or date-time with Z or an offset, or epoch ms (inclusive)')
+    .option('--until <time>', 'RFC 3339 date or date-time with Z or an offset, or epoch ms (exclusive)')
     .option('--hours <n>', 'only the last N hours');
 }
 

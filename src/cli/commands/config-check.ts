@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeSettings, loadSettings, productionProblems, productionWarnings } from '../../config/index.js';
+import { issuerIsUrl } from '../../config/issuer-url.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import type { CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
@@ -56,7 +57,7 @@ export function registerConfigCheck(program: Command, io: CliIo, run: (work: () 
         for (const warning of productionWarnings(asProduction, process.env.PGSSLMODE)) io.out(`production warning: ${warning}`);
         // Here rather than at every start: it matters once OAuth discovery is used, and an
         // operator reading this output is setting up exactly that.
-        if (!/^https?:\/\//i.test(asProduction.jwtIssuer)) io.out(`production warning: ${ISSUER_NOT_URL}`);
+        if (!issuerIsUrl(asProduction.jwtIssuer)) io.out(`production warning: ${ISSUER_NOT_URL}`);
         const problems = productionProblems(asProduction);
         if (problems.length === 0) {
           io.out('production check: no problems');

@@ -34,6 +34,15 @@ export interface Actor extends RequestFacts {
  */
 const UNSHOWABLE_NAME = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
 
+/** Ids listed per kind in a deletion's audit event: 50 UUIDs stay well inside the 8 KiB of details. */
+const MAX_LISTED_CREDENTIALS = 50;
+
+/** What a user deletion took with it, for its audit event: the live keys' and clients' ids, and how many. */
+function credentialsDetails(gone: { apiKeys: readonly string[]; oauthClients: readonly string[] }): Record<string, unknown> {
+  const list = (ids: readonly string[]) => ({ ids: ids.slice(0, MAX_LISTED_CREDENTIALS), count: ids.length });
+  return { keys_deleted: list(gone.apiKeys), clients_deleted: list(gone.oauthClients) };
+}
+
 /** Refuses a display name that holds characters it could be spoofed or broken with. */
 function checkName(name: string | null | undefined): void {
   if (typeof name === 'string' && UNSHOWABLE_NAME.test(name)) {
@@ -165,8 +174,9 @@ export class UserAdmin {
    * even if an invalidation message is lost, and the status cache is dropped everywhere.
    */
   async delete(id: string, by: Actor): Promise<boolean> {
-    const deleted = await this.parts.users.delete(id);
-    if (!deleted) return false;
+    const gone = await this.parts.users.deleteWithCredentials(id);
+    if (gone === undefined) return false;
+    const credentials = credentialsDetails(gone);
     // Never throws; first, so this instance refuses the user's tokens whatever follows.
     await this.parts.userStatus.invalidate(id);
     try {
@@ -174,10 +184,10 @@ export class UserAdmin {
     } catch (error) {
       // The deletion is committed, so it is audited even though the marker could not be written
       // (the status check still refuses the tokens: here at once, elsewhere within the cache bounds).
-      await this.record(by, 'user.deleted', id, { revocation: 'failed' });
+      await this.record(by, 'user.deleted', id, { ...credentials, revocation: 'failed' });
       throw error;
     }
-    await this.record(by, 'user.deleted', id);
+    await this.record(by, 'user.deleted', id, credentials);
     return true;
   }
 

@@ -209,15 +209,27 @@ export class UserStore {
 
   /** Deletes a user (sessions and refresh tokens go with it); false when it did not exist. */
   async delete(id: string): Promise<boolean> {
+    return (await this.deleteWithCredentials(id)) !== undefined;
+  }
+
+  /**
+   * Deletes a user; returns the ids of the live API keys and OAuth clients that go with them
+   * (the foreign keys delete those rows), or undefined when there was no such user. The audit
+   * event names them: the rows are gone afterwards, and "which credentials died with this
+   * account" is what an investigation asks.
+   */
+  async deleteWithCredentials(id: string): Promise<{ apiKeys: string[]; oauthClients: string[] } | undefined> {
     // Explicit deletes rather than relying on ON DELETE CASCADE (SQLite enforces it only with PRAGMA foreign_keys).
     return this.db.transaction().execute(async (trx) => {
+      const apiKeys = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', id).where('revoked_at', 'is', null).orderBy('id').execute();
+      const oauthClients = await trx.selectFrom('oauth_clients').select('id').where('owner_id', '=', id).where('revoked_at', 'is', null).orderBy('id').execute();
       // Sessions are locked before their tokens, the order a refresh takes them in
       // (session-store.ts rotate): the other order deadlocks with a concurrent refresh on PostgreSQL.
       await trx.updateTable('auth_sessions').set({ revoked_reason: 'user_deleted' }).where('user_id', '=', id).execute();
       await trx.deleteFrom('refresh_tokens').where('user_id', '=', id).execute();
       await trx.deleteFrom('auth_sessions').where('user_id', '=', id).execute();
       const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      return result.numDeletedRows > 0n ? { apiKeys: apiKeys.map((row) => row.id), oauthClients: oauthClients.map((row) => row.id) } : undefined;
     });
   }
 

@@ -92,7 +92,7 @@ describe('user changes while the invalidation bus cannot publish', () => {
     expect(response.statusCode).toBe(204);
     expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
     expect(await markerFor(user.id)).toBe(true);
-    expect(await auditOf(user.id, 'user.deleted')).toEqual([{ outcome: 'success', details: null }]);
+    expect(await auditOf(user.id, 'user.deleted')).toEqual([{ outcome: 'success', details: { keys_deleted: { ids: [], count: 0 }, clients_deleted: { ids: [], count: 0 } } }]);
   });
 });
 
@@ -171,7 +171,7 @@ describe('user changes while the revocation store is unavailable', () => {
 
     const response = await t.app.inject({ method: 'DELETE', url: `/v1/users/${user.id}`, headers: bearer(adminToken) });
     expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
-    expect(await auditDetails(user.id, 'user.deleted')).toEqual([{ revocation: 'failed' }]);
+    expect(await auditDetails(user.id, 'user.deleted')).toEqual([{ ...{ keys_deleted: { ids: [], count: 0 }, clients_deleted: { ids: [], count: 0 } }, revocation: 'failed' }]);
   });
 
   /**

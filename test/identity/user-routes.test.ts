@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { oauthOf } from '../../src/oauth/oauth-domain.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { cursorOf, expectCursorsRefused, expectQueriesRefused, forgedCursors, readAllPages, type Page } from '../helpers/pages.js';
@@ -83,6 +84,22 @@ describeEachDatabase('/v1/users', (dialect) => {
     const promote = await t.app.inject({ method: 'PATCH', url: `/v1/users/${plain.id}`, headers: bearer(editorToken), payload: { is_admin: true } });
     expect(promote.json()).toMatchObject({ code: 'privilege_escalation' });
     expect((await create({ email: 'second-admin@example.test', password: STRONG_PASSWORD, is_admin: true })).statusCode).toBe(201);
+  });
+
+  it('a deletion names in its audit event the live API keys and OAuth clients that went with the user', async () => {
+    const user = await seedUser(t, { email: 'leaving@example.test' });
+    const key = await t.context.apiKeys!.service.create({ name: 'ci', ownerId: user.id, permissions: [] }, { actor: 'system' });
+    const revoked = await t.context.apiKeys!.service.create({ name: 'old', ownerId: user.id, permissions: [] }, { actor: 'system' });
+    await t.context.apiKeys!.service.revoke(revoked.record.id, { actor: 'system' });
+    const { client } = await oauthOf(t.context).clients.create({ name: 'svc', ownerId: user.id, scopes: [], expiresAt: null }, { actor: 'system' });
+
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/users/${user.id}`, headers: bearer(adminToken) })).statusCode).toBe(204);
+    const row = await t.context.storage.db.selectFrom('audit_events').select('details').where('action', '=', 'user.deleted').where('entity_id', '=', user.id).executeTakeFirstOrThrow();
+    expect(JSON.parse(String(row.details))).toEqual({
+      keys_deleted: { ids: [key.record.id], count: 1 },
+      clients_deleted: { ids: [client.client_id], count: 1 },
+    });
+    expect(await t.context.storage.db.selectFrom('api_keys').select('id').where('owner_id', '=', user.id).execute()).toEqual([]);
   });
 
   it('gets, updates and deletes a user; deleting stops the user’s tokens', async () => {

@@ -82,7 +82,7 @@ describe('audit and crypto rotate on a database not yet migrated', () => {
     ['audit query --limit 0', ['audit', 'query', '--limit', '0'], '--limit must be an integer from 1 to 500'],
     ['audit query --cursor', ['audit', 'query', '--cursor', 'not-a-cursor']],
     ['audit export --format csv', ['audit', 'export', '--format', 'csv'], 'unsupported export format csv (use jsonl)'],
-    ['audit prune --before', ['audit', 'prune', '--before', 'yesterday'], '--before must be an ISO 8601 date or date-time'],
+    ['audit prune --before', ['audit', 'prune', '--before', 'yesterday'], '--before must be epoch milliseconds or an RFC 3339 date or date-time with Z or an offset (e.g. 2026-12-01T00:00:00Z)'],
     ['audit acknowledge-unverified --through-seq', ['audit', 'acknowledge-unverified', '--through-seq', '0', '--reason', 'x'], '--through-seq must be an integer from 1 to 9007199254740991'],
   ])('%s: a wrong flag is exit 2 before the database is opened', async (_name, args, message?: string) => {
     const db = freshDatabase();

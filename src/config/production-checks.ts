@@ -104,6 +104,8 @@ export function productionProblems(settings: Settings): string[] {
   }
   if (settings.apiKeyPepper !== undefined) {
     for (const { id, key } of keyringEntries(settings.apiKeyPepper)) {
+      // A bare `1` names the version derived from WARDEN_SECRET_KEY (checked above): no key here.
+      if (id === '' && key === '1') continue;
       const problem = weakSecretProblem(`WARDEN_API_KEY_PEPPER (version ${id})`, key, MIN_SECRET_BYTES, "openssl rand -base64 32 | tr '+/' '-_' | tr -d '='");
       if (problem !== undefined) problems.push(problem);
     }

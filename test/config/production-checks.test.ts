@@ -289,6 +289,15 @@ describe('encryption keys and API-key peppers', () => {
   it('production accepts random ones', () => {
     expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_ENCRYPTION_KEY: `k2:${randomKey()},k1:${randomKey()}`, WARDEN_API_KEY_PEPPER: `3:${randomKey()},2:${randomKey()}` }).warnings).toEqual([]);
   });
+
+  // docs/api-keys.md's two-step pepper rollout: first every instance knows version 2 while the
+  // derived version 1 (a bare 1, no key of its own) stays active, then 2 becomes active.
+  it('production accepts the bare 1 of the two-step pepper rollout, in either position', () => {
+    const pepper = randomKey();
+    for (const setting of [`1,2:${pepper}`, `2:${pepper},1`]) {
+      expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_API_KEY_PEPPER: setting }).warnings, setting).toEqual([]);
+    }
+  });
 });
 
 describe('production warns about HTTP hardening turned down from its defaults', () => {

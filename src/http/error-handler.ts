@@ -8,6 +8,7 @@ import { headerBlock } from './header-block-response.js';
 import { problem, sendProblem } from './problem.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { describeMissingBody, describeValidationError, validationField } from './validation.js';
+import { isDatabaseOutage } from '../storage/storage-unavailable.js';
 
 /** Maps Fastify's own error codes (parsing, limits, routing) to Warden codes. */
 const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail: string, status?: number]> = {
@@ -90,7 +91,16 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   if (error.statusCode === 415) {
     return sendProblem(reply, problem('unsupported_media_type', 'This content type is not supported here', { requestId }));
   }
-  // Anything else is a bug or an outage: the details go to the log, never to the client.
+  // The database went away mid-request (a refused or dropped connection, a server shutting
+  // down): an outage, answered like one (503, Retry-After, a throttled warn line), not as a bug
+  // that clients and alerting would take for a 500.
+  if (isDatabaseOutage(error)) {
+    const outage = new WardenError('storage_unavailable', 'The database is temporarily unreachable; retry later', { cause: error, headers: { 'retry-after': '1' } });
+    logUnavailable(outage, request);
+    reply.headers({ 'retry-after': '1' });
+    return sendProblem(reply, problem('storage_unavailable', outage.message, { requestId }));
+  }
+  // Anything else is a bug: the details go to the log, never to the client.
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(
     reply,

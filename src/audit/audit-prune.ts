@@ -13,7 +13,7 @@ import {
 } from './audit-chain.js';
 import type { AuditAction } from './audit-event.js';
 import type { AuditCheckpointsTable, AuditEventsTable } from './audit-tables.js';
-import type { ChainBreakReason } from './audit-verify.js';
+import { verifyChain, type ChainBreakReason } from './audit-verify.js';
 import { GENESIS_HASH, hashEvent, signCheckpoint } from './canonical-form.js';
 import { redactDetails } from './redact-details.js';
 
@@ -146,8 +146,15 @@ export async function pruneEvents(db: Kysely<DatabaseSchema>, options: PruneOpti
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new TypeError('chunkSize must be a positive integer');
   let progress = NOTHING_DELETED;
   let target: number | undefined;
+  // The whole chain first, as `warden audit verify` reads it: a break beyond the range (a
+  // checkpoint chain cut, a head whose signature was removed) is evidence, and a prune must not
+  // go on deleting while verification reports the log broken.
+  const whole = await verifyChain(db, { checkpointKey: options.checkpointKey, ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }) });
+  let broken: PruneRefusal | undefined =
+    whole.valid || whole.first_broken === null ? undefined : { seq: whole.first_broken.seq ?? whole.last_seq + 1, reason: whole.first_broken.reason };
   for (;;) {
-    const outcome = await pruneChunk(db, options, { chunkSize, progress, target });
+    const outcome = await pruneChunk(db, options, { chunkSize, progress, target, ...(broken === undefined ? {} : { refusal: broken }) });
+    broken = undefined;
     // Only what committed counts, so the totals are taken from the chunk after its commit.
     progress = outcome.progress;
     target = outcome.target;
@@ -162,11 +169,11 @@ export async function pruneEvents(db: Kysely<DatabaseSchema>, options: PruneOpti
 function pruneChunk(
   db: Kysely<DatabaseSchema>,
   options: PruneOptions,
-  state: { chunkSize: number; progress: PruneResult; target: number | undefined },
+  state: { chunkSize: number; progress: PruneResult; target: number | undefined; refusal?: PruneRefusal },
 ): Promise<ChunkOutcome> {
   return db.transaction().execute(async (trx) => {
     const chain = await LockedChain.lock(trx, options.checkpointKey, options.now);
-    const plan = await checkRange(trx, chain.head, chain.trust, options, state);
+    const plan: RangePlan = state.refusal !== undefined ? { kind: 'refused', refusal: state.refusal } : await checkRange(trx, chain.head, chain.trust, options, state);
     const before = new Date(options.before).toISOString();
     let progress = state.progress;
     let event: Pick<PreparedEvent, 'action' | 'outcome' | 'details'> | undefined;

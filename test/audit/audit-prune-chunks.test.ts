@@ -112,12 +112,22 @@ describeEachDatabase('audit prune in chunks', (dialect) => {
     expect(await verify()).toMatchObject({ valid: true, first_seq: 26, last_seq: 31 });
   });
 
-  it('a tampered event in the third chunk refuses at its seq; the first two chunks stay deleted and the chain still verifies up to it', async () => {
+  it('a log that does not verify is refused before anything is deleted', async () => {
+    await setup();
+    await db().updateTable('audit_events').set({ details: '{"i":999}' }).where('seq', '=', 25).execute();
+    await expect(prune()).rejects.toMatchObject({ code: 'audit_chain_broken', seq: 25, reason: 'hash_mismatch', deleted: 0, through_seq: null });
+    expect(await seqs()).toEqual(range(1, 31));
+  });
+
+  it('an event tampered with during the prune refuses at its chunk; the chunks before stay deleted and the chain still verifies up to it', async () => {
     await setup();
     const original = await db().selectFrom('audit_events').selectAll().where('seq', '=', 25).executeTakeFirstOrThrow();
-    await db().updateTable('audit_events').set({ details: '{"i":999}' }).where('seq', '=', 25).execute();
+    // Between the second and the third chunk, as a writer racing the prune would.
+    const tamper = async (progress: { deleted: number }) => {
+      if (progress.deleted === 20) await db().updateTable('audit_events').set({ details: '{"i":999}' }).where('seq', '=', 25).execute();
+    };
 
-    const error = await prune().then(
+    const error = await prune({ onChunk: tamper }).then(
       () => undefined,
       (e: unknown) => e,
     );

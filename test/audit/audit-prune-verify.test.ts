@@ -127,16 +127,30 @@ describeEachDatabase('audit prune verifies what it deletes', (dialect) => {
     expect(await verify()).toMatchObject({ valid: true, first_seq: 11, last_seq: 21 });
   });
 
-  it('a back-dated newest row whose hash and head were fixed up without the key keeps the recent rows, and verify still reports it', async () => {
+  it('a back-dated newest row whose hash and head were fixed up without the key: the log does not verify, so nothing is deleted', async () => {
     await setup();
     await db().updateTable('audit_events').set({ occurred_at: 0 }).where('seq', '=', 20).execute();
     const hash = await rehash(20, 20);
     await db().updateTable('audit_chain_head').set({ hash }).where('id', '=', 'head').execute();
     expect((await verify()).first_broken).toMatchObject({ seq: 20, reason: 'head_signature_invalid' });
-    // The rows up to the cut verify up to the signed checkpoint after it; those after it are not deleted.
-    expect(await prune()).toEqual({ deleted: 10, through_seq: 10 });
-    expect(await seqs()).toEqual(range(11, 21));
+    // The range to delete would verify up to its signed checkpoint, but a prune does not delete
+    // while the log as a whole reports a break (the evidence would go with it).
+    await expectRefused({ seq: 20, reason: 'head_signature_invalid' });
     expect((await verify()).first_broken).toMatchObject({ seq: 20, reason: 'head_signature_invalid' });
+  });
+
+  it('refuses while verification reports a break beyond the range (a head whose signature was removed, then appended to)', async () => {
+    await setup();
+    await db().updateTable('audit_chain_head').set({ checkpoint_signature: null }).where('id', '=', 'head').execute();
+    await log.record(sampleEvent(99));
+    await log.flush();
+    const report = await verify();
+    expect(report.valid).toBe(false);
+    const before = await seqs();
+    // A break at a checkpoint has no event seq; the refusal names the reason verification gives.
+    await expect(prune()).rejects.toMatchObject({ code: 'audit_chain_broken', reason: report.first_broken?.reason, deleted: 0 });
+    // Nothing deleted: every event is still there (the refusal's own event follows them).
+    expect((await seqs()).slice(0, before.length)).toEqual(before);
   });
 
   it('refuses when a row below the cut was edited, and deletes nothing', async () => {

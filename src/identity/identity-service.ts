@@ -20,6 +20,7 @@ import type { AccessTokenClaims } from './token-checks.js';
 import { UserAdmin } from './user-admin.js';
 import { UserStatusCache } from './user-status-cache.js';
 import { UserStore } from './user-store.js';
+import { outageLog } from '../server/outage-log.js';
 
 /** Everything the identity domain offers the routes, the CLI and other domains. */
 export interface IdentityService {
@@ -99,14 +100,16 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       context.logger.warn({ err: { message: messageOf(error) } }, 'signing keys could not be reloaded or a rotation announced; the keys in memory stay in use'),
   });
   const databaseRevocations = new DatabaseBackedRevocationList(db, now);
+  const revocationWatch = outageLog(context.logger, "could not compare Redis's revocations with the database's (the error says which answered); trying again every second");
   const revocations: RevocationList =
     context.redis === undefined
       ? databaseRevocations
       : new RedisRevocationList(context.redis, settings.redisKeyPrefix, now, new RevocationRows(db), {
           onRedisError: (error) =>
             context.logger.warn({ err: { message: messageOf(error) } }, 'a revocation did not reach Redis; it stands in the database and is copied to Redis when Redis answers'),
-          onWatchError: (error) =>
-            context.logger.warn({ err: { message: messageOf(error) } }, 'could not look in the database for revocations that Redis missed; looking again in a second'),
+          // Either side can be the one down (Redis more often), and the check runs every second:
+          // one line per 30 s while it lasts (outage-log.ts), not one per attempt.
+          onWatchError: (error) => revocationWatch.failed(error instanceof Error ? error : new Error(messageOf(error))),
         });
   const userStatus = new UserStatusCache(db, context.invalidation, {
     onPublishError: (error, userId) =>

@@ -217,15 +217,32 @@ function withFilterFlags(command: Command): Command {
     .option('--hours <n>', 'only the last N hours');
 }
 
+/** The outcomes an event can have: a filter on another one would match nothing, silently. */
+const FILTER_OUTCOMES: readonly string[] = ['success', 'failure', 'denied'];
+
 function toFilter(flags: FilterFlags): AuditFilter {
-  const range = timeRange(
-    {
-      ...(flags.since === undefined ? {} : { since: flags.since }),
-      ...(flags.until === undefined ? {} : { until: flags.until }),
-      ...(flags.hours === undefined ? {} : { hours: integerFlag(flags.hours, '--hours', 1, 24 * 366) }),
-    },
-    Date.now(),
-  );
+  let range: { since?: number; until?: number };
+  try {
+    range = timeRange(
+      {
+        ...(flags.since === undefined ? {} : { since: flags.since }),
+        ...(flags.until === undefined ? {} : { until: flags.until }),
+        ...(flags.hours === undefined ? {} : { hours: integerFlag(flags.hours, '--hours', 1, 24 * 366) }),
+      },
+      Date.now(),
+    );
+  } catch (error) {
+    // A flag the command cannot read is a usage error (exit 2), like every other wrong flag.
+    if (error instanceof WardenError && error.code === 'validation_failed') {
+      const field = error.fields?.field;
+      const message = typeof field === 'string' && error.message.startsWith(`${field} `) ? `--${error.message}` : error.message;
+      throw new CliFailure(message, EXIT.usage);
+    }
+    throw error;
+  }
+  if (flags.outcome !== undefined && !FILTER_OUTCOMES.includes(flags.outcome)) {
+    throw new CliFailure(`--outcome must be one of ${FILTER_OUTCOMES.join(', ')}`, EXIT.usage);
+  }
   const filter: Record<string, string | number> = { ...range };
   if (flags.action !== undefined) filter.action = flags.action;
   if (flags.actor !== undefined) filter.actor = flags.actor;

@@ -16,7 +16,7 @@ import { captureIo } from '../audit/helpers.js';
  * (RFC 3339 with an offset, or epoch ms, checked field by field). Date.parse would roll
  * 2026-02-31 into March, read `-1` as 2001 and a time without offset as local time.
  */
-describe('warden audit prune --before is as strict as since/until', () => {
+describe('warden audit flags: dates as strict as the query bounds, every unreadable flag exit 2', () => {
   let storage: Storage & { url: string };
   let dataDir: string;
   beforeEach(async () => {
@@ -61,5 +61,17 @@ describe('warden audit prune --before is as strict as since/until', () => {
     // A date it can read the one way prunes as asked.
     expect(await runCli(['node', 'warden', 'audit', 'prune', '--before', '2026-03-02T00:00:00Z'], captureIo())).toBe(0);
     expect(await storage.db.selectFrom('audit_events').select('seq').where('action', '=', 'user.updated').execute()).toHaveLength(1);
+  });
+
+  // Every flag the command cannot read is exit 2 (operations.md), before anything is read.
+  it.each([
+    [['audit', 'export', '--since', 'yesterday'], '--since must be epoch milliseconds or an RFC 3339 date'],
+    [['audit', 'query', '--until', '2026-02-31'], '--until must be epoch milliseconds or an RFC 3339 date'],
+    [['audit', 'query', '--since', '2026-01-01', '--hours', '2'], 'Use either hours or since, not both'],
+    [['audit', 'export', '--outcome', 'bogus'], '--outcome must be one of success, failure, denied'],
+  ])('%j is a usage error (exit 2) naming the flag', async (args, message) => {
+    const io = captureIo();
+    expect(await runCli(['node', 'warden', ...args], io)).toBe(2);
+    expect(io.errors.join('\n')).toContain(message);
   });
 });

@@ -55,10 +55,10 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
     if (error.code === 'service_unavailable') logUnavailable(error, request);
     else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
     if (error.headers !== undefined) reply.headers(error.headers);
-    return sendProblem(
-      reply,
-      problem(error.code, error.message, { status: error.status, requestId, fields: error.fields }),
-    );
+    // A 500 is the server's own fault (e.g. a stored value it cannot decrypt): its message names
+    // internals (settings, key ids) that belong in the log, which has it, not in the answer.
+    const detail = error.status === 500 ? `An unexpected error occurred; quote request id ${requestId} when reporting it` : error.message;
+    return sendProblem(reply, problem(error.code, detail, { status: error.status, requestId, ...(error.status === 500 ? {} : { fields: error.fields }) }));
   }
   if (error.validation !== undefined) {
     const errors = error.validation as ErrorObject[];

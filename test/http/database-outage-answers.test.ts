@@ -1,4 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
+import { DecryptionError } from '../../src/crypto/decryption-error.js';
 import type { RouteModule } from '../../src/server/routes/index.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
@@ -18,6 +19,9 @@ const failing: RouteModule = async (app) => {
   app.get('/v1/probe/bug', { config: { public: true } }, async () => {
     throw new TypeError("Cannot read properties of undefined (reading 'id')");
   });
+  app.get('/v1/probe/undecryptable', { config: { public: true } }, async () => {
+    throw new DecryptionError('unknown_key', 'a stored value is encrypted with key k1 of WARDEN_ENCRYPTION_KEY, which is not set', { status: 500 });
+  });
 };
 
 let t: TestApp | undefined;
@@ -34,4 +38,12 @@ it('answers a lost database with 503 storage_unavailable and Retry-After, withou
   }
   // A bug is still a 500.
   expect((await t.app.inject({ url: '/v1/probe/bug' })).json()).toMatchObject({ status: 500, code: 'internal_error' });
+});
+
+it("answers a 500 of Warden's own (data it cannot decrypt) with its code and the request id, its message only in the log", async () => {
+  t = await createTestApp({ routes: [failing] });
+  const response = await t.app.inject({ url: '/v1/probe/undecryptable' });
+  expect(response.json()).toMatchObject({ status: 500, code: 'decryption_failed', detail: expect.stringMatching(/^An unexpected error occurred; quote request id /) });
+  expect(response.body).not.toMatch(/WARDEN_ENCRYPTION_KEY|k1/);
+  expect(t.rawLogs()).toContain('WARDEN_ENCRYPTION_KEY');
 });

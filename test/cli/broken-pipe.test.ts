@@ -42,10 +42,12 @@ describe('a reader that closes stdout early (`| head -1`)', () => {
   it('audit export stops quietly with exit 141 (128 + SIGPIPE), no EPIPE stack trace', async () => {
     const dir = tmp();
     const db = { dir, url: `sqlite:${path.join(dir, 'warden.db')}` };
-    // Well over a pipe buffer (64 KiB) of audit events, so that writing blocks before the reader goes.
+    // Many pipe buffers (64 KiB each) of audit events: the reader's close takes effect a moment
+    // after its first read, and with only two buffers' worth the writer could finish in that
+    // moment (it did, now and then, on Node 24) and exit 0 without meeting the closed pipe.
     const hash = '$2b$10$abcdefghijklmnopqrstuuWwJ8C3F5fC0vQb7bW5o2k7nHYv1fGfa';
     const file = path.join(dir, 'users.jsonl');
-    writeFileSync(file, Array.from({ length: 300 }, (_, i) => JSON.stringify({ email: `u${i}@example.test`, password_hash: hash })).join('\n'));
+    writeFileSync(file, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ email: `u${i}@example.test`, password_hash: hash })).join('\n'));
     expect((await runCliAgainst(db, ['users', 'import', file])).code).toBe(0);
 
     const env = { WARDEN_ENV: 'development', WARDEN_DATABASE_URL: db.url, WARDEN_DATA_DIR: dir, WARDEN_DOTENV_FILE: path.join(dir, 'no.env'), WARDEN_LOG_LEVEL: 'silent', WARDEN_SECRET_KEY: TEST_SECRET_KEY };

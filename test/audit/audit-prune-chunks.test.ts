@@ -1,37 +1,22 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { appendEvents, type PreparedEvent } from '../../src/audit/audit-chain.js';
+import { appendEvents } from '../../src/audit/audit-chain.js';
 import { AuditPruneRefusedError, pruneEvents, type PruneOptions, type PruneResult } from '../../src/audit/audit-prune.js';
 import type { AuditLog } from '../../src/audit/audit-recorder.js';
 import { verifyChain } from '../../src/audit/audit-verify.js';
 import { openDatabase, type Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
-import { CHECKPOINT_KEY, sampleEvent, testAuditLog } from './helpers.js';
+import { CHECKPOINT_KEY, datedEvent, sampleEvent, testAuditLog } from './helpers.js';
 
 const NOW = Date.parse('2026-03-01T00:00:00Z');
 const OLD = NOW - 100 * 86_400_000;
 const BEFORE = NOW - 90 * 86_400_000;
 
 /** An event row as the recorder would prepare it, dated `at`. */
-function row(at: number, i: number): PreparedEvent {
-  return {
-    id: crypto.randomUUID(),
-    occurred_at: at,
-    action: 'user.updated',
-    actor: 'u1',
-    entity_type: 'user',
-    entity_id: `u${i}`,
-    outcome: 'success',
-    ip: '203.0.113.1',
-    user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0',
-    request_id: crypto.randomUUID(),
-    details: JSON.stringify({ i }),
-  };
-}
 
 /** Appends `count` events dated `at` in batches of `batch`, each batch ending in a signed 'head' checkpoint. */
 async function appendDated(storage: Storage, count: number, at: number, batch: number): Promise<void> {
   for (let done = 0; done < count; done += batch) {
-    const events = Array.from({ length: Math.min(batch, count - done) }, (_, i) => row(at + done + i, done + i));
+    const events = Array.from({ length: Math.min(batch, count - done) }, (_, i) => datedEvent(at + done + i, done + i));
     await appendEvents(storage.db, events, { now: NOW, key: CHECKPOINT_KEY, checkpoint: true });
   }
 }
@@ -176,7 +161,7 @@ describeEachDatabase('audit prune in chunks', (dialect) => {
     const result = await prune({
       before: far,
       onChunk: async () => {
-        await appendEvents(db(), [row(OLD, 100), row(NOW, 101)], { now: NOW, key: CHECKPOINT_KEY });
+        await appendEvents(db(), [datedEvent(OLD, 100), datedEvent(NOW, 101)], { now: NOW, key: CHECKPOINT_KEY });
       },
     });
     // The cut was fixed at the head the first chunk saw (30): 3 chunks, 2 interleaved appends of 2 events.

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
+import type { PreparedEvent } from '../../src/audit/audit-chain.js';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import { deriveKey } from '../../src/crypto/derive-key.js';
@@ -28,4 +29,21 @@ export function captureIo(): CliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
   return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l), readStdin: async () => Buffer.alloc(0) };
+}
+
+/** A prepared event `i` dated `at`, as the chain stores it: for tests that append at chosen dates. */
+export function datedEvent(at: number, i: number): PreparedEvent {
+  return {
+    id: crypto.randomUUID(),
+    occurred_at: at,
+    action: 'user.updated',
+    actor: 'u1',
+    entity_type: 'user',
+    entity_id: `u${i}`,
+    outcome: 'success',
+    ip: '203.0.113.1',
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0',
+    request_id: crypto.randomUUID(),
+    details: JSON.stringify({ i }),
+  };
 }

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { appendEvents, type PreparedEvent } from '../../src/audit/audit-chain.js';
+import { appendEvents } from '../../src/audit/audit-chain.js';
 import { CHECKPOINT_KEY_PURPOSE } from '../../src/audit/audit-log-domain.js';
 import { runCli } from '../../src/cli/main.js';
 import { deriveKey } from '../../src/crypto/derive-key.js';
 import type { Storage } from '../../src/storage/index.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { createTestStorage } from '../helpers/databases.js';
-import { captureIo } from '../audit/helpers.js';
+import { captureIo, datedEvent } from '../audit/helpers.js';
 
 /**
  * `warden audit prune --before DATE` deletes: the date is read as strictly as the query bounds
@@ -34,24 +34,12 @@ describe('warden audit flags: dates as strict as the query bounds, every unreada
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const row = (at: number, i: number): PreparedEvent => ({
-    id: crypto.randomUUID(),
-    occurred_at: at,
-    action: 'user.updated',
-    actor: 'u1',
-    entity_type: 'user',
-    entity_id: `u${i}`,
-    outcome: 'success',
-    ip: null,
-    user_agent: null,
-    request_id: null,
-    details: null,
-  });
+
 
   it('refuses --before 2026-02-31 instead of pruning the events of 1 and 2 March', async () => {
     const key = deriveKey(TEST_SECRET_KEY, CHECKPOINT_KEY_PURPOSE);
     const march = [Date.parse('2026-03-01T12:00:00Z'), Date.parse('2026-03-02T12:00:00Z')];
-    await appendEvents(storage.db, march.map(row), { now: Date.now(), key, checkpoint: true });
+    await appendEvents(storage.db, march.map((at, i) => datedEvent(at, i)), { now: Date.now(), key, checkpoint: true });
     const io = captureIo();
     const code = await runCli(['node', 'warden', 'audit', 'prune', '--before', '2026-02-31'], io);
     const left = await storage.db.selectFrom('audit_events').select('seq').where('action', '=', 'user.updated').execute();

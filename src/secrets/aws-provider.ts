@@ -82,6 +82,7 @@ export function createAwsProvider(options: AwsProviderOptions): SecretProvider &
   // that sends headers and then stalls or trickles would otherwise keep the call pending forever).
   // Applies to an injected client too.
   const deadline = (): AbortSignal => AbortSignal.timeout(timeoutMs);
+  const where = options.endpoint === undefined ? '' : ` at ${new URL(options.endpoint).origin}`;
   const fail = (what: string, error: unknown, signal: AbortSignal): never => {
     if (signal.aborted) {
       throw new SecretProviderError('aws', `${what} failed (no complete answer within ${timeoutMs} ms)`, { cause: error, unavailable: true });
@@ -93,7 +94,14 @@ export function createAwsProvider(options: AwsProviderOptions): SecretProvider &
     // Unreachable (network, DNS, timeout) or a 5xx answer; a 4xx (denied, bad request) is not.
     const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
     const unavailable = isNetworkFailure(error) || (status !== undefined && status >= 500);
-    throw new SecretProviderError('aws', `${what} failed (${name})`, { cause: error, unavailable });
+    // What an operator can act on: the socket's error code (ECONNREFUSED…) or the HTTP status,
+    // and the endpoint when one is configured (as the Vault provider names its address). The
+    // SDK's own message is not used: it can quote the request.
+    const code = causes(error)
+      .map((e) => (e as NodeJS.ErrnoException | undefined)?.code)
+      .find((c): c is string => typeof c === 'string' && /^E[A-Z_]{2,30}$/.test(c));
+    const reason = code ?? (status !== undefined ? `HTTP ${status}` : name);
+    throw new SecretProviderError('aws', `${what}${where} failed (${reason})`, { cause: error, unavailable });
   };
   return {
     name: 'aws',

@@ -110,6 +110,8 @@ describe('SecretProviderError.unavailable', () => {
     try {
       const failure = await failureOf(aws.get('K'));
       expect(failure.unavailable).toBe(true);
+      // Says where and why, as the Vault provider does; never the credentials.
+      expect(failure.message).toBe('secret provider aws: reading K at http://127.0.0.1:1 failed (ECONNREFUSED)');
       expect(failure.message).not.toContain('test-secret-key');
     } finally {
       aws.close();

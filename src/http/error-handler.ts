@@ -52,7 +52,8 @@ function logUnavailable(error: WardenError, request: FastifyRequest): void {
 function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = request.id;
   if (error instanceof WardenError) {
-    if (error.code === 'service_unavailable') logUnavailable(error, request);
+    // Every 503 (a dependency down, shutting down) is an outage: a throttled warn line, no stack.
+    if (error.status === 503) logUnavailable(error, request);
     else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
     if (error.headers !== undefined) reply.headers(error.headers);
     // A 500 is the server's own fault (e.g. a stored value it cannot decrypt): its message names
@@ -96,9 +97,7 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
   // that clients and alerting would take for a 500.
   if (isDatabaseOutage(error)) {
     const outage = new WardenError('storage_unavailable', 'The database is temporarily unreachable; retry later', { cause: error, headers: { 'retry-after': '1' } });
-    logUnavailable(outage, request);
-    reply.headers({ 'retry-after': '1' });
-    return sendProblem(reply, problem('storage_unavailable', outage.message, { requestId }));
+    return renderError(outage as unknown as FastifyError, request, reply);
   }
   // Anything else is a bug: the details go to the log, never to the client.
   request.log.error({ err: error }, 'unhandled error');

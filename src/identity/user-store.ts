@@ -208,10 +208,6 @@ export class UserStore {
   }
 
   /** Deletes a user (sessions and refresh tokens go with it); false when it did not exist. */
-  async delete(id: string): Promise<boolean> {
-    return (await this.deleteWithCredentials(id)) !== undefined;
-  }
-
   /**
    * Deletes a user; returns the ids of the live API keys and OAuth clients that go with them
    * (the foreign keys delete those rows), or undefined when there was no such user. The audit

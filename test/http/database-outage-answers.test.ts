@@ -36,6 +36,9 @@ it('answers a lost database with 503 storage_unavailable and Retry-After, withou
     expect(response.headers['retry-after']).toBe('1');
     expect(response.body).not.toMatch(/ECONNREFUSED|10\.0\.0\.5|administrator/);
   }
+  // Logged as an outage (one throttled warn line for both), not as an error with a stack each.
+  expect(t.logs.filter((line) => String(line.msg).startsWith('answering 503'))).toHaveLength(1);
+  expect(t.logs.filter((line) => line.level === 50)).toEqual([]);
   // A bug is still a 500.
   expect((await t.app.inject({ url: '/v1/probe/bug' })).json()).toMatchObject({ status: 500, code: 'internal_error' });
 });

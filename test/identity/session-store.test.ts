@@ -49,12 +49,12 @@ describeEachDatabase('refresh-token families', (dialect) => {
     const held = staged.holdNextResult((query) => UpdateQueryNode.is(query));
     const refreshing = racing.rotate(refreshToken, client);
     await held;
-    const deleting = new UserStore(storage.db, createPlaintextFieldCipher(TEST_SECRET_KEY), () => clock).delete('u1');
+    const deleting = new UserStore(storage.db, createPlaintextFieldCipher(TEST_SECRET_KEY), () => clock).deleteWithCredentials('u1');
     await new Promise((resolve) => setTimeout(resolve, 300)); // the deletion now waits for the session lock
     staged.release();
     const [rotated, deleted] = await Promise.allSettled([refreshing, deleting]);
     expect(rotated).toMatchObject({ status: 'fulfilled', value: { ok: true } });
-    expect(deleted).toEqual({ status: 'fulfilled', value: true });
+    expect(deleted).toEqual({ status: 'fulfilled', value: { apiKeys: [], oauthClients: [] } });
     expect(await storage.db.selectFrom('refresh_tokens').select('token_hash').execute()).toEqual([]);
   });
 

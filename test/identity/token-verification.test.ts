@@ -163,7 +163,7 @@ describe('access-token verification rejects each bad token with its own code', (
     await identity.users.update(userId, { isActive: false });
     await identity.userStatus.invalidate(userId);
     expect(await codeOf(valid)).toBe('user_inactive');
-    await identity.users.delete(userId);
+    await identity.users.deleteWithCredentials(userId);
     await identity.userStatus.invalidate(userId);
     expect(await codeOf(valid)).toBe('user_inactive');
   });

@@ -91,8 +91,34 @@ export class LockedChain {
     // (a cut tail, a rewritten head). Refusing would stop every audited action; instead the
     // found head is pinned in a signed checkpoint that verification reports until an operator
     // acknowledges it.
-    if (chain.#trust === 'legacy' || chain.#trust === 'unverified') chain.checkpoint(chain.#trust, chain.head);
+    if (chain.#trust === 'legacy' || chain.#trust === 'unverified') {
+      const chainedOntoStored = await chain.#chainOntoNewestStoredCheckpoint();
+      // Taking over an unsigned head as 'legacy' is only believable before any checkpoint existed.
+      chain.checkpoint(chain.#trust === 'legacy' && !chainedOntoStored ? 'legacy' : 'unverified', chain.head);
+    }
     return chain;
+  }
+
+  /**
+   * An untrusted head's checkpoint fields are untrusted too. When they name a checkpoint no
+   * newer than one stored (a head reset to ordinal 0, say), the mark follows the newest stored
+   * checkpoint instead: following the head would collide with a stored ordinal and fail every
+   * append, or leave a link verification can never accept, so the mark could never be
+   * acknowledged. When the head names a newer one than is stored, checkpoints were deleted, and
+   * the mark keeps following the head so that verification keeps reporting the gap.
+   */
+  async #chainOntoNewestStoredCheckpoint(): Promise<boolean> {
+    const newest = await this.#trx
+      .selectFrom('audit_checkpoints')
+      .select(['ordinal', 'signature'])
+      .where('ordinal', 'is not', null)
+      .orderBy('ordinal', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (newest === undefined || Number(newest.ordinal) < this.#checkpointOrdinal) return false;
+    this.#checkpointOrdinal = Number(newest.ordinal);
+    this.#checkpointSignature = newest.signature;
+    return true;
   }
 
   /** How the head row found under the lock was classified (before this transaction changed anything). */

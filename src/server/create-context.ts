@@ -104,12 +104,18 @@ function rootSecret(settings: Settings): string {
   return settings.secretKey;
 }
 
-/** Closes what createContext opened, after the domain hooks in `onClose` (newest first). */
-export async function closeContext(context: AppContext): Promise<void> {
+/**
+ * Closes what createContext opened, after the domain hooks in `onClose` (newest first). A hook
+ * that fails is logged and the rest still run; the result says whether every hook succeeded
+ * (false when, say, the audit log's last flush could not be written).
+ */
+export async function closeContext(context: AppContext): Promise<boolean> {
+  let clean = true;
   for (const hook of [...context.onClose].reverse()) {
     try {
       await hook();
     } catch (error) {
+      clean = false;
       context.logger.error({ err: error }, 'shutdown hook failed');
     }
   }
@@ -122,4 +128,5 @@ export async function closeContext(context: AppContext): Promise<void> {
     }
   }
   await context.storage.close();
+  return clean;
 }

@@ -23,7 +23,7 @@ export interface RunningServer {
   readonly context: AppContext;
   /** e.g. http://127.0.0.1:8080 */
   readonly url: string;
-  /** Stops accepting connections, lets in-flight requests finish (bounded), then closes everything. */
+  /** Stops accepting connections, lets in-flight requests finish (bounded), then closes everything; rejects when a shutdown hook failed. */
   close(): Promise<void>;
 }
 
@@ -163,12 +163,15 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
           app.server.closeAllConnections();
         }, settings.shutdownTimeoutMs);
         timer.unref();
+        let clean = false;
         try {
           await app.close();
         } finally {
           clearTimeout(timer);
-          await closeContext(context);
+          clean = await closeContext(context);
         }
+        // The process must not report a clean stop when, say, the audit log's last flush was lost.
+        if (!clean) throw new WardenError('service_unavailable', 'a shutdown step failed (logged above)');
       })();
       return closing;
     },

@@ -1,8 +1,9 @@
+import { isIP } from 'node:net';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorId } from '../authz/audit-actor.js';
 import { actsAsOwner, assertMayActForOwner, assertMayChangeForOwner, managesOwners, mayActForOwner, type CredentialChange } from '../authz/owner-access.js';
-import { NotFoundError, WardenError } from '../errors/index.js';
+import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
@@ -45,7 +46,12 @@ const ListQuery = Type.Object(
 const RotateBody = Type.Object({ grace_period_ms: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 86_400_000 })) }, { additionalProperties: false });
 const UpdateBody = Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false });
 const VerifyBody = Type.Object(
-  { key: Type.String({ minLength: 1, maxLength: 1024 }), permissions: Type.Optional(Type.Array(Permission, { maxItems: 100 })) },
+  {
+    key: Type.String({ minLength: 1, maxLength: 1024 }),
+    permissions: Type.Optional(Type.Array(Permission, { maxItems: 100 })),
+    // The address the key was presented from, as the calling gateway saw it (recorded as last used).
+    ip: Type.Optional(Type.String({ minLength: 1, maxLength: 45 })),
+  },
   { additionalProperties: false },
 );
 
@@ -213,7 +219,11 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
     '/v1/keys/verify',
     { schema: { body: VerifyBody }, config: { permission: 'keys:verify' } },
     async (request) => {
-      const options = { permissions: request.body.permissions, ip: request.ip };
+      // The caller is a gateway or service checking a key presented to it: its own address is
+      // not where the key was used, so only the address it passes is recorded.
+      const ip = request.body.ip;
+      if (ip !== undefined && isIP(ip) === 0) throw new ValidationError('ip must be an IPv4 or IPv6 address', { field: 'ip' });
+      const options = { permissions: request.body.permissions, ip };
       let result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
       const key = result.key;
       if (result.valid && key !== undefined && options.permissions !== undefined) {

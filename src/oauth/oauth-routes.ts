@@ -155,7 +155,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       }
       if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
       reply.headers(NO_STORE);
-      return introspect(context, form.token, request.ip);
+      return introspect(context, form.token);
     });
 
     scope.post('/oauth/revoke', { config: { public: true, rateLimit: { key: 'ip' } } }, async (request, reply) => {
@@ -186,7 +186,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
 }
 
 /** RFC 7662: `{active: false}` for anything not currently valid, never a reason. */
-async function introspect(context: AppContext, token: string, ip: string): Promise<Record<string, unknown>> {
+async function introspect(context: AppContext, token: string): Promise<Record<string, unknown>> {
   if (token.startsWith(REFRESH_TOKEN_PREFIX)) {
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined || !found.usable) return { active: false };
@@ -214,11 +214,12 @@ async function introspect(context: AppContext, token: string, ip: string): Promi
     };
   }
   // Anything else may be an API key: `wdn_…`, or one imported in an older store's format.
-  return context.apiKeys === undefined ? { active: false } : introspectApiKey(context, context.apiKeys, token, ip);
+  return context.apiKeys === undefined ? { active: false } : introspectApiKey(context, context.apiKeys, token);
 }
 
-async function introspectApiKey(context: AppContext, apiKeys: NonNullable<AppContext['apiKeys']>, token: string, ip: string): Promise<Record<string, unknown>> {
-  const result = await apiKeys.verifier.verify(token, { ip });
+async function introspectApiKey(context: AppContext, apiKeys: NonNullable<AppContext['apiKeys']>, token: string): Promise<Record<string, unknown>> {
+  // The introspecting resource server's address is not where the key was used: none is recorded.
+  const result = await apiKeys.verifier.verify(token, {});
   if (!result.valid) return { active: false };
   const key = result.key;
   // A resource server grants from `scope`: it must be what the key holds now (as a guarded

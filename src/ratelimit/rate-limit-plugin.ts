@@ -154,14 +154,23 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     }
     if (config.charge === 'failed_auth') return failedAuthPlans(id, config);
     const plan =
-      config.policies !== undefined
-        ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1)
-        : base === null
-          ? null
-          : { ...base, key, cost: config.cost ?? base.cost, afterAuth: isAfterAuth(key), skipIpFallback: isAfterAuth(key) && (config.cost ?? base.cost) === base.cost };
+      config.policies !== undefined ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1) : base === null ? null : rekeyed(base, key, config.cost ?? base.cost);
     // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
     // so that unauthenticated floods are limited too.
     return plan?.afterAuth === true ? { early: base, late: plan, failures: null } : { early: plan, late: null, failures: null };
+  }
+
+  /**
+   * The base plan's policies and counters under another key. Keyed by caller, it runs after the
+   * per-IP base plan on the same route, so its policies are advertised under names of their own
+   * (`default-user-60s`): the headers list both, and one name must not stand for two budgets.
+   */
+  function rekeyed(base: Plan, key: RateLimitKey, cost: number): Plan {
+    const afterAuth = isAfterAuth(key);
+    if (!afterAuth) return { ...base, key, cost, afterAuth, skipIpFallback: false };
+    const keyName = typeof key === 'string' ? key : 'caller';
+    const advertised = base.advertised.map((p) => ({ ...p, name: p.name.replace(base.group, `${base.group}-${keyName}`) }));
+    return { ...base, key, cost, afterAuth, skipIpFallback: cost === base.cost, advertised, policyHeader: rateLimitPolicyHeader(advertised) };
   }
 
   /** Applies a plan; `route` is the route pattern (known when the hook was made) or 'unmatched'. */

@@ -8,7 +8,17 @@ const testRoutes: RouteModule = async (app, context) => {
   await rateLimitRoutes(app, context.rateLimits);
   app.get(
     '/v1/per-user',
-    { config: { permission: 'authenticated', rateLimit: { key: 'user', policies: [{ limit: 100, windowMs: 60_000, blockDurationMs: 0 }] } } },
+    {
+      config: {
+        permission: 'authenticated',
+        rateLimit: { key: 'user', policies: [{ limit: 100, windowMs: 60_000, blockDurationMs: 0 }] },
+      },
+    },
+    async () => ({ ok: true }),
+  );
+  app.get(
+    '/v1/per-user-default',
+    { config: { permission: 'authenticated', rateLimit: { key: 'user' } } },
     async () => ({ ok: true }),
   );
 };
@@ -54,6 +64,11 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
     expect(String(ok.headers['ratelimit-policy'])).toContain('"default-60s";q=2');
     expect(String(ok.headers['ratelimit-policy']).split(', ')).toHaveLength(2);
     expect(String(ok.headers.ratelimit).split(', ')).toHaveLength(2);
+    // Without policies of its own the caller's budget has the default's: it is listed under a
+    // name of its own, since one name must not stand for two budgets.
+    const plain = await app.app.inject({ url: '/v1/per-user-default', headers: { 'x-test-user': 'alice' } });
+    expect(plain.headers['ratelimit-policy']).toBe('"default-60s";q=2;w=60, "default-user-60s";q=2;w=60');
+    expect(plain.headers.ratelimit).toMatch(/^"default-60s";r=0;t=\d+, "default-user-60s";r=1;t=\d+$/);
   });
 
   // A sliding log keeps an entry per unit of cost for its whole window, in the Redis that holds
@@ -61,8 +76,17 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
   it('refuses a service sliding log longer than a day', async () => {
     const app = await start({});
     const check = (window_ms: number, algorithm: string) =>
-      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'a', limit: 10, window_ms, algorithm } });
-    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.window_ms' });
+      app.app.inject({
+        method: 'POST',
+        url: '/v1/ratelimit',
+        headers: { 'x-test-user': 'svc;ratelimit:check' },
+        payload: { identifier: 'a', limit: 10, window_ms, algorithm },
+      });
+    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      field: 'body.window_ms',
+    });
     expect((await check(86_400_000, 'sliding-log')).json()).toMatchObject({ allowed: true });
     expect((await check(31 * 86_400_000, 'sliding-window')).json()).toMatchObject({ allowed: true });
   });
@@ -72,8 +96,17 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
   it('refuses a cost above the limit with 400, changing nothing', async () => {
     const app = await start({});
     const check = (cost: number) =>
-      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost } });
-    expect((await check(4)).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.cost' });
+      app.app.inject({
+        method: 'POST',
+        url: '/v1/ratelimit',
+        headers: { 'x-test-user': 'svc;ratelimit:check' },
+        payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost },
+      });
+    expect((await check(4)).json()).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      field: 'body.cost',
+    });
     expect((await check(3)).json()).toMatchObject({ allowed: true, remaining: 0 });
   });
 });

@@ -28,7 +28,7 @@ export interface RotateColumnsOptions {
   readonly batchSize?: number;
   /** Count what would change without writing. @default false */
   readonly dryRun?: boolean;
-  /** The root secret, for columns with an `openLegacy` decoder. */
+  /** The root secret, for `openLegacy` decoders that need it (they throw without it, and the row is reported). */
   readonly rootSecret?: string;
 }
 
@@ -49,7 +49,6 @@ export async function rotateEncryptedColumns(
   const batchSize = options.batchSize ?? 200;
   const reports: ColumnRotationReport[] = [];
   for (const spec of columns) {
-    if (spec.openLegacy !== undefined && options.rootSecret === undefined) throw new TypeError(`rotating ${spec.table}.${spec.column} needs options.rootSecret`);
     let scanned = 0;
     let rotated = 0;
     const failedIds: string[] = [];
@@ -72,7 +71,7 @@ export async function rotateEncryptedColumns(
           try {
             if (isEncryptedField(stored)) plaintext = cipher.decrypt(stored, spec.aad(current));
             else if (spec.openLegacy === undefined) plaintext = stored;
-            else plaintext = spec.openLegacy(stored, current, options.rootSecret as string);
+            else plaintext = spec.openLegacy(stored, current, options.rootSecret);
           } catch (error) {
             // A legacy decoder failing (e.g. a GCM tag mismatch) counts like a DecryptionError: the row is reported.
             if (!(error instanceof DecryptionError) && !legacy) throw error;

@@ -34,10 +34,22 @@ describeEachDatabase('rotation refuses a signing key stored in clear', (dialect)
 
     // An attacker with write access to the database (but no secret) plants their own key in clear.
     const { privateKey } = generateKeyPairSync('ed25519');
-    const attackerJwk = JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'evil', alg: 'EdDSA' });
+    const attackerJwk = JSON.stringify({
+      ...privateKey.export({ format: 'jwk' }),
+      kid: 'evil',
+      alg: 'EdDSA',
+    });
     await storage.db
       .insertInto('signing_keys')
-      .values({ kid: 'evil', algorithm: 'EdDSA', public_jwk: null, private_key: attackerJwk, created_at: 1, superseded_at: null, retire_after: null })
+      .values({
+        kid: 'evil',
+        algorithm: 'EdDSA',
+        public_jwk: null,
+        private_key: attackerJwk,
+        created_at: 1,
+        superseded_at: null,
+        retire_after: null,
+      })
       .execute();
     // Before rotation the sealer refuses it (fail closed).
     expect(() => sealer.open(attackerJwk, 'evil')).toThrow();
@@ -45,7 +57,11 @@ describeEachDatabase('rotation refuses a signing key stored in clear', (dialect)
     const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { rootSecret: ROOT });
     const report = reports.find((r) => r.table === 'signing_keys');
 
-    const row = await storage.db.selectFrom('signing_keys').select('private_key').where('kid', '=', 'evil').executeTakeFirstOrThrow();
+    const row = await storage.db
+      .selectFrom('signing_keys')
+      .select('private_key')
+      .where('kid', '=', 'evil')
+      .executeTakeFirstOrThrow();
     // Still refused after an operator ran the routine key rotation…
     expect(() => sealer.open(row.private_key, 'evil')).toThrow();
     // …because rotation reported the row instead of encrypting it.

@@ -104,7 +104,7 @@ export function describeSecretWeaknesses(weaknesses: readonly SecretWeakness[]):
     words: 'it contains common words, which count as about 2 bytes each',
     years: 'it contains a year',
     repeats: 'it repeats parts of itself',
-    sequences: 'it contains runs of consecutive characters in alphabet, digit or keyboard order',
+    sequences: 'it contains runs of consecutive characters in alphabet, digit or keyboard order (or of bytes in value order)',
     'few-symbols': 'it uses few distinct characters',
     'few-kinds': 'it uses only some kinds of characters (of lower case, upper case, digits, symbols)',
   };
@@ -167,6 +167,14 @@ function estimateBits(value: string, depth: number): Estimate {
   // sees their structure.
   const structure = describeStructure(chars, ceiling / chars.length);
   if (structure !== undefined) lowerTo(structure.bits, structure.weaknesses);
+  if (decoded !== undefined) {
+    // Base64's 6-bit characters do not line up with bytes, so counting bytes (00 01 02 …, the
+    // AES test-vector key) or a block written twice show no structure in the encoded text. The
+    // bytes are described too, each as a symbol outside every character ordering and word.
+    const bytes = Array.from(decoded.bytes.subarray(0, MAX_ANALYSED_CHARS), (byte) => String.fromCharCode(0x100 + byte));
+    const byteStructure = describeStructure(bytes, 8);
+    if (byteStructure !== undefined) lowerTo(byteStructure.bits, byteStructure.weaknesses);
+  }
 
   // Base64 or hex of a sentence decodes to that sentence, which is all an attacker has to
   // guess. Random bytes decode to readable text by chance too (a 16-byte token once in about

@@ -50,7 +50,7 @@ describe('production refuses patterned secret keys', () => {
       WARDEN_METRICS_TOKEN: 'abcdefghijklmnopqrstuvwxyz012345',
     });
     expect(problems).toEqual([
-      'WARDEN_METRICS_TOKEN is too weak: about 2 bytes of entropy (it contains runs of consecutive characters in alphabet, digit or keyboard order), at least 16 are required: generate one with `openssl rand -hex 32`',
+      'WARDEN_METRICS_TOKEN is too weak: about 2 bytes of entropy (it contains runs of consecutive characters in alphabet, digit or keyboard order (or of bytes in value order)), at least 16 are required: generate one with `openssl rand -hex 32`',
     ]);
   });
 });

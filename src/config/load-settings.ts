@@ -62,9 +62,10 @@ export interface LoadedSettings {
 export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const envFilePath = options.envFile ?? path.resolve(cwd, env.WARDEN_DOTENV_FILE ?? '.env');
+  // Read before the layers exist, so resolveRaw's rule is applied by hand: an empty variable counts as unset.
+  const envFilePath = options.envFile ?? path.resolve(cwd, nonEmpty(env.WARDEN_DOTENV_FILE) ?? '.env');
   const dotenv = envFilePath === false ? {} : readDotenv(envFilePath);
-  const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? env.WARDEN_SECRETS_DIR ?? dotenv.WARDEN_SECRETS_DIR;
+  const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? nonEmpty(env.WARDEN_SECRETS_DIR) ?? dotenv.WARDEN_SECRETS_DIR;
   const layers: SourceLayers = {
     args: options.args ?? {},
     env,
@@ -170,4 +171,8 @@ function absoluteSqliteUrl(url: string, cwd: string): string {
   const file = url.slice('sqlite:'.length);
   if (file === ':memory:' || path.isAbsolute(file)) return url;
   return `sqlite:${path.resolve(cwd, file)}`;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
 }

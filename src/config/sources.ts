@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../errors/index.js';
 import { readSecretFileSync, SecretFileError } from './secret-file.js';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -25,7 +26,15 @@ export interface SourceLayers {
 /** Reads a `.env` file if present; a missing file is an empty layer. */
 export function readDotenv(file: string): Record<string, string> {
   if (!existsSync(file)) return {};
-  return parseDotenv(readFileSync(file));
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch (error) {
+    // A directory or an unreadable file: a configuration problem, not a crash with a bare fs error.
+    const code = (error as NodeJS.ErrnoException).code ?? 'read error';
+    throw new ConfigError([`the .env file "${file}" (WARDEN_DOTENV_FILE) cannot be read (${code})`]);
+  }
+  return parseDotenv(text);
 }
 
 function readSecretFile(file: string, cwd: string, variable: string): string {

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, customFetch, errors, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, type JSONWebKeySet, type JWKSCacheInput, type JWTVerifyGetKey } from 'jose';
 import { isLoopbackHost } from '../http/loopback-host.js';
 import { KeySourceUnavailableError, preCheckToken, verifySignatureAndClaims, type AccessTokenClaims, type TokenVerification } from './token-checks.js';
 
@@ -19,6 +19,19 @@ export interface RemoteTokenVerifierOptions {
   readonly isRevoked?: (claims: AccessTokenClaims) => Promise<boolean>;
   /** Minimum time between JWKS refetches on an unknown kid. @default 30_000 */
   readonly jwksCooldownMs?: number;
+  /**
+   * How long a fetched key set is used before it is fetched again, whatever the tokens' kids:
+   * this bounds how long a key retired in Warden (`keys rotate-signing --retire-previous`, after
+   * a leak) is still trusted here. Warden serves its JWKS with `max-age=60`. @default 60_000
+   */
+  readonly jwksMaxAgeMs?: number;
+  /**
+   * While the JWKS cannot be fetched, the last key set is still used until it is this old (so a
+   * short Warden outage does not fail every request here); after that, tokens get a 503. A
+   * retired key stays trusted that long only while the fetch keeps failing. 0 = never use a
+   * stale set. @default 300_000
+   */
+  readonly jwksMaxStaleMs?: number;
   /** Largest JWKS response accepted, in bytes (a larger one fails the fetch, so tokens are refused). @default 65_536 */
   readonly maxJwksBytes?: number;
   /**
@@ -49,18 +62,52 @@ export interface RemoteTokenVerifier {
 export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): RemoteTokenVerifier {
   const url = typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl;
   assertTrustworthyJwksUrl(url, options.allowInsecureHttp === true);
+  const cooldownMs = options.jwksCooldownMs ?? 30_000;
+  const maxStaleMs = options.jwksMaxStaleMs ?? 300_000;
+  // jose keeps the last key set it fetched, and when, in this object.
+  const held: JWKSCacheInput = {};
   const remote = createRemoteJWKSet(url, {
-    cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    cooldownDuration: cooldownMs,
+    cacheMaxAge: options.jwksMaxAgeMs ?? 60_000,
+    [jwksCache]: held,
     [customFetch]: sizeCappedFetch(options.maxJwksBytes ?? 65_536),
   });
+  // jose's cooldown starts from the last successful fetch: while the JWKS keeps failing, every
+  // request would fetch it again, a storm driven by client traffic against a struggling Warden.
+  const retryAfterFailureMs = Math.min(cooldownMs, 5_000);
+  let failedAt: number | undefined;
+  let stale: { readonly from: JSONWebKeySet; readonly getKey: JWTVerifyGetKey } | undefined;
+  const unavailable = (cause: unknown): KeySourceUnavailableError =>
+    new KeySourceUnavailableError(`the JSON Web Key Set at ${url.origin} could not be loaded`, { cause });
+  /** The key from the last key set fetched, when it is recent enough to stand in for one that cannot be fetched. */
+  const fromStaleSet: JWTVerifyGetKey = async (header, token) => {
+    const { jwks: set, uat } = held as Partial<{ jwks: JSONWebKeySet; uat: number }>;
+    if (set === undefined || uat === undefined || Date.now() - uat > maxStaleMs) throw unavailable(undefined);
+    if (stale?.from !== set) stale = { from: set, getKey: createLocalJWKSet(set) };
+    try {
+      return await stale.getKey(header, token);
+    } catch (error) {
+      // Not knowing the kid proves nothing while the current set cannot be seen.
+      if (error instanceof errors.JWKSNoMatchingKey) throw unavailable(error);
+      throw error;
+    }
+  };
   // A key set that was fetched but has no key for the token's kid is a verdict (token_unknown_kid);
   // one that could not be fetched is an outage, which must not read as a forged token.
   const jwks: JWTVerifyGetKey = async (header, token) => {
+    if (failedAt !== undefined && Date.now() - failedAt < retryAfterFailureMs) return fromStaleSet(header, token);
     try {
-      return await remote(header, token);
+      const key = await remote(header, token);
+      failedAt = undefined;
+      return key;
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
-      throw new KeySourceUnavailableError(`the JSON Web Key Set at ${url.origin} could not be loaded`, { cause: error });
+      failedAt = Date.now();
+      try {
+        return await fromStaleSet(header, token);
+      } catch (staleError) {
+        throw staleError instanceof KeySourceUnavailableError && staleError.cause === undefined ? unavailable(error) : staleError;
+      }
     }
   };
   const algorithms = options.algorithms ?? ['EdDSA'];

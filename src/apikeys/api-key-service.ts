@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Updateable } from 'kysely';
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
 import { isPermission, permissionCovers } from '../authz/permission-match.js';
+import { hasUnshowableCharacters } from '../authz/names.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { KeyLockedError, NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
@@ -288,6 +289,7 @@ export class ApiKeyService {
 
   private async checkInput(input: CreateKeyInput, actor: ActorContext, now: number): Promise<void> {
     if (input.name.trim() === '' || input.name.length > 200) throw new ValidationError('name must be 1–200 characters', { field: 'name' });
+    if (hasUnshowableCharacters(input.name)) throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
     if (input.permissions.length > MAX_PERMISSIONS) throw new ValidationError(`A key carries at most ${MAX_PERMISSIONS} permissions`);
     for (const p of input.permissions) {
       if (!isPermission(p)) throw new ValidationError(`"${p}" is not a permission (resource:action)`, { field: 'permissions' });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { anyCovers, isPermission } from '../authz/permission-match.js';
+import { hasUnshowableCharacters } from '../authz/names.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
@@ -229,6 +230,8 @@ function checkEntry(entry: ImportEntry, owners: ReadonlySet<string>): string | u
   }
   if (entry.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(entry.sha256)) return 'sha256 must be 64 hex characters';
   if (typeof entry.name !== 'string' || entry.name.trim() === '') return 'needs a name';
+  if (entry.name.length > 200) return 'the name must be at most 200 characters';
+  if (hasUnshowableCharacters(entry.name)) return 'the name must not contain control characters or bidirectional controls';
   if (!owners.has(entry.ownerId)) return 'owner_id does not name an existing user';
   if (!Array.isArray(entry.permissions) || !entry.permissions.every((p) => typeof p === 'string' && isPermission(p))) return 'permissions must be resource:action strings';
   return undefined;

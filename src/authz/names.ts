@@ -10,9 +10,19 @@ export const ROLE_DESCRIPTION_MAX_LENGTH = 500;
 
 const ROLE_NAME = new RegExp(ROLE_NAME_PATTERN);
 const SCOPE = new RegExp(SCOPE_PATTERN);
-// C0, DEL, C1 controls plus line/paragraph separators and bidi overrides.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Control characters (C0, DEL, C1), line separators, and the bidi controls (Unicode's
+ * Bidi_Control, U+061C and the marks included) that reorder what follows them. Free text that
+ * operators read — user, key and client names, role descriptions — is shown in lists, audit
+ * views and the CLI's tab-separated output, where a newline or tab forges a row, an escape
+ * sequence drives the terminal and U+202E makes one name pass for another.
+ */
+const UNSHOWABLE = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
+
+/** True when `text` holds a character it could be spoofed or broken with when shown (see UNSHOWABLE). */
+export function hasUnshowableCharacters(text: string): boolean {
+  return UNSHOWABLE.test(text);
+}
 
 /** True when `name` is an acceptable role name (1–64 chars of `A-Za-z0-9_.-`, not starting with a symbol). */
 export function isRoleName(name: string): boolean {
@@ -26,5 +36,5 @@ export function isScope(scope: string): boolean {
 
 /** True when a free-text description is within limits and free of control characters. */
 export function isRoleDescription(description: string): boolean {
-  return description.length <= ROLE_DESCRIPTION_MAX_LENGTH && !CONTROL.test(description);
+  return description.length <= ROLE_DESCRIPTION_MAX_LENGTH && !hasUnshowableCharacters(description);
 }

@@ -1,4 +1,5 @@
 import type { AuditRecorder } from '../audit/audit-event.js';
+import { hasUnshowableCharacters } from '../authz/names.js';
 import { passwordHashScheme } from '../crypto/password-hashing.js';
 import { ValidationError } from '../errors/index.js';
 import type { AuthService, RequestFacts } from './auth-service.js';
@@ -27,12 +28,6 @@ export interface Actor extends RequestFacts {
   readonly actor: string;
 }
 
-/**
- * Control characters, line separators, and the bidi controls (Unicode's Bidi_Control, U+061C
- * included) that reorder what follows them: a name is shown to
- * administrators (lists, audit views), where `\u202E` can make one user's name pass for another's.
- */
-const UNSHOWABLE_NAME = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
 
 /** Ids listed per kind in a deletion's audit event: 50 UUIDs stay well inside the 8 KiB of details. */
 const MAX_LISTED_CREDENTIALS = 50;
@@ -45,7 +40,7 @@ function credentialsDetails(gone: { apiKeys: readonly string[]; oauthClients: re
 
 /** Refuses a display name that holds characters it could be spoofed or broken with. */
 function checkName(name: string | null | undefined): void {
-  if (typeof name === 'string' && UNSHOWABLE_NAME.test(name)) {
+  if (typeof name === 'string' && hasUnshowableCharacters(name)) {
     throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
   }
 }

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { issuerLimitEscape } from '../apikeys/issuer-limits.js';
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { anyCovers, isPermission } from '../authz/permission-match.js';
+import { hasUnshowableCharacters } from '../authz/names.js';
 import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
@@ -99,6 +100,7 @@ export class OAuthClientService {
 
   /** Creates a client; the plain secret is returned here and never again. */
   async create(input: { name: string; ownerId: string; scopes: readonly string[]; expiresAt?: number | null }, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
+    if (hasUnshowableCharacters(input.name)) throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
     const scopes = [...new Set(input.scopes)];
     for (const scope of scopes) if (!isPermission(scope)) throw new ValidationError(`scopes contains "${scope.slice(0, 80)}", which is not a resource:action permission`);
     const owner = await this.parts.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();

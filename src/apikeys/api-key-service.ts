@@ -123,6 +123,7 @@ export class ApiKeyService {
     await this.checkGrant(current.ownerId, current.permissions, actor, { action: 'apikey.rotated', keyId: id });
     // Nor can the expiry and rate limit change, which the replacement keeps.
     await this.checkIssuerLimits(current, actor, { action: 'apikey.rotated', keyId: id });
+    const shortened: string[] = [];
     const issued = await inTransaction(this.options.db, async (trx) => {
       const old = await findById(trx, id);
       if (old === undefined) throw new NotFoundError('The API key');
@@ -172,10 +173,29 @@ export class ApiKeyService {
           fields: { id },
         });
       }
+      // The keys this one replaced, still in their own grace periods, stop no later than it
+      // does: an older copy, the likelier to have leaked, must not outlive its successor.
+      for (let previous = old.rotatedFrom; previous !== undefined; ) {
+        const predecessor = await findById(trx, previous);
+        if (predecessor === undefined) break;
+        const cut = await trx
+          .updateTable('api_keys')
+          .set({ revoked_at: stopsAt, updated_at: now })
+          .where('id', '=', predecessor.id)
+          .where('revoked_at', '>', stopsAt)
+          .executeTakeFirst();
+        if (Number(cut.numUpdatedRows) > 0) shortened.push(predecessor.id);
+        previous = predecessor.rotatedFrom;
+      }
       return created;
     });
-    await this.announce(id);
-    await this.record(actor, 'apikey.rotated', issued.record, { prefix: issued.record.prefix, rotated_from: id, grace_period_ms: graceMs });
+    for (const keyId of [id, ...shortened]) await this.announce(keyId);
+    await this.record(actor, 'apikey.rotated', issued.record, {
+      prefix: issued.record.prefix,
+      rotated_from: id,
+      grace_period_ms: graceMs,
+      ...(shortened.length > 0 ? { earlier_keys_stopped: shortened } : {}),
+    });
     return issued;
   }
 

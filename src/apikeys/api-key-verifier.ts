@@ -68,6 +68,17 @@ export interface ApiKeyVerifierOptions {
 }
 
 type CacheEntry = { readonly cachedAt: number; readonly candidate: VerificationCandidate | undefined };
+
+/**
+ * Whether a change to key `keyId` may change what a cached entry answers: its own row, and any
+ * imported key's. One secret imported twice (plain, then as the old store's hash dump) is two
+ * rows, and the cache holds the one `find` chose: a revoke or disable of the other copy must
+ * drop it too. Imported keys and changes to keys are both rare, so dropping every imported
+ * entry costs a few reads, not a hot path.
+ */
+function changedWith(candidate: VerificationCandidate | undefined, keyId: string): boolean {
+  return candidate !== undefined && (candidate.record.id === keyId || candidate.record.environment === 'imported');
+}
 type ImportedKeysState = { readonly present: boolean; readonly checkedAt: number };
 
 // Keys that are not in Warden's format (imported ones) are accepted if they look like a token.
@@ -117,7 +128,7 @@ export class ApiKeyVerifier {
         bus.subscribe('apikey', (message) => {
           // '*' is what an import publishes (key-import.ts): keys may now exist that the flag says do not.
           if (message.id === '*') this.noteImport();
-          this.forget((c) => message.id === '*' || c?.record.id === message.id);
+          this.forget((c) => message.id === '*' || changedWith(c, message.id));
         }),
       );
       this.unsubscribe.push(bus.subscribe('user', (message) => this.forget((c) => message.id === '*' || c?.record.ownerId === message.id)));
@@ -192,7 +203,7 @@ export class ApiKeyVerifier {
 
   /** Drops every cached entry of a key in this process (the bus does this for revocations). */
   forgetKey(keyId: string): void {
-    this.forget((c) => c?.record.id === keyId);
+    this.forget((c) => changedWith(c, keyId));
   }
 
   /** Drops the whole cache (after an import, which may turn a cached "not found" into a key). */

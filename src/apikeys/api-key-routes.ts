@@ -223,21 +223,13 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
       // not where the key was used, so only the address it passes is recorded.
       const ip = request.body.ip;
       if (ip !== undefined && isIP(ip) === 0) throw new ValidationError('ip must be an IPv4 or IPv6 address', { field: 'ip' });
-      const options = { permissions: request.body.permissions, ip };
-      let result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
+      // The key covers them; its owner must still hold them too (as for a guarded route),
+      // checked before the key's rate limit and usage are spent. The authorizer answers
+      // synchronously from its cache: no await then (no microtask).
+      const ownerHolds = (key: ApiKeyRecord, permission: string) => context.authorize(keyPrincipal(key), permission);
+      const options = { permissions: request.body.permissions, ip, ownerHolds };
+      const result = verifier.verifyCached(request.body.key, options) ?? (await verifier.verify(request.body.key, options));
       const key = result.key;
-      if (result.valid && key !== undefined && options.permissions !== undefined) {
-        // The key covers them; its owner must still hold them too (as for a guarded route).
-        const asKey = keyPrincipal(key);
-        for (const permission of options.permissions) {
-          // The authorizer answers synchronously from its cache: no await then (no microtask).
-          const held = context.authorize(asKey, permission);
-          if (!(typeof held === 'boolean' ? held : await held)) {
-            result = { ...result, valid: false, code: 'insufficient_permissions' };
-            break;
-          }
-        }
-      }
       if (!result.valid) {
         await context.audit.record({
           action: 'apikey.verification_denied',

@@ -42,6 +42,12 @@ export interface VerifyOptions {
   readonly permissions?: readonly string[];
   /** Client address recorded as the key's last-used IP. */
   readonly ip?: string | undefined;
+  /**
+   * Whether the key's owner still holds a requested permission (as a guarded route checks a
+   * key). Asked for each of `permissions` after the key's own checks and before the rate limit
+   * and usage are spent, so a refusal spends neither; false is `insufficient_permissions`.
+   */
+  readonly ownerHolds?: (key: ApiKeyRecord, permission: string) => boolean | Promise<boolean>;
 }
 
 export interface ApiKeyVerifierOptions {
@@ -156,6 +162,12 @@ export class ApiKeyVerifier {
     const now = this.now();
     const refusal = this.refusal(candidate, options, now);
     if (refusal !== undefined) return refusal;
+    if (options.ownerHolds !== undefined) {
+      for (const permission of options.permissions ?? []) {
+        const held = options.ownerHolds(key, permission);
+        if (!(typeof held === 'boolean' ? held : await held)) return { valid: false, code: 'insufficient_permissions', key };
+      }
+    }
     let ratelimit: KeyRateLimitState | undefined;
     if (key.rateLimit !== undefined && this.options.rateLimits !== undefined) {
       const decision = await this.limiterFor(key.rateLimit).limit(`apikey:${key.id}`);
@@ -181,6 +193,14 @@ export class ApiKeyVerifier {
     const now = this.now();
     const refusal = this.refusal(candidate, options, now);
     if (refusal !== undefined) return refusal;
+    if (options.ownerHolds !== undefined) {
+      for (const permission of options.permissions ?? []) {
+        const held = options.ownerHolds(candidate.record, permission);
+        // Not answerable synchronously: verify() asks again.
+        if (typeof held !== 'boolean') return undefined;
+        if (!held) return { valid: false, code: 'insufficient_permissions', key: candidate.record };
+      }
+    }
     if (candidate.record.rateLimit !== undefined && this.options.rateLimits !== undefined) return undefined;
     this.options.usage.record(candidate.record.id, now, options.ip);
     return { valid: true, key: candidate.record, ratelimit: undefined };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { DecryptionError } from '../crypto/decryption-error.js';
 import { ConfigError, messageOf } from '../errors/index.js';
@@ -167,8 +167,12 @@ export class SigningKeyRing {
         .execute();
       // An emergency retirement also ends the keys already superseded and still in their grace.
       if (options.retirePrevious === true) await trx.updateTable('signing_keys').set({ retire_after: now }).where('retire_after', '>', now).execute();
-      const retired = await trx.selectFrom('signing_keys').select('kid').where('retire_after', '<=', now).execute();
-      await trx.deleteFrom('signing_keys').where('retire_after', '<=', now).execute();
+      // Deleted once retired by both its own retire_after and this process's token lifetime (see retirementOf).
+      const stillInGrace = now - this.options.retireGraceMs;
+      const retiredNow = (eb: ExpressionBuilder<DatabaseSchema, 'signing_keys'>) =>
+        options.retirePrevious === true ? eb('retire_after', '<=', now) : eb.and([eb('retire_after', '<=', now), eb('superseded_at', '<=', stillInGrace)]);
+      const retired = await trx.selectFrom('signing_keys').select('kid').where(retiredNow).execute();
+      await trx.deleteFrom('signing_keys').where(retiredNow).execute();
       await trx
         .insertInto('signing_keys')
         .values({
@@ -235,17 +239,16 @@ export class SigningKeyRing {
    */
   private async load(options: { strict: boolean }): Promise<void> {
     const now = this.options.now();
-    const rows = await this.options.db
-      .selectFrom('signing_keys')
-      .selectAll()
-      .where((eb) => eb.or([eb('retire_after', 'is', null), eb('retire_after', '>', now)]))
-      .orderBy('created_at', 'desc')
-      .execute();
+    // Every row, the few past their retire_after too (deleted by the next rotation): see retirementOf.
+    const rows = await this.options.db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').execute();
     const keys = new Map<string, RingKey>();
     let active: RingKey | undefined;
     for (const row of rows) {
       const algorithm = row.algorithm as JwtAlgorithm;
       if (!JWT_ALGORITHMS.includes(algorithm)) continue;
+      const supersededAt = row.superseded_at === null ? null : Number(row.superseded_at);
+      const retireAfter = this.retirementOf(supersededAt, row.retire_after === null ? null : Number(row.retire_after));
+      if (retireAfter !== null && retireAfter <= now) continue;
       const previous = this.keys.get(row.kid);
       let material: KeyMaterial | undefined = previous?.algorithm === algorithm ? previous : undefined;
       if (material === undefined) {
@@ -270,8 +273,8 @@ export class SigningKeyRing {
         verifyKey,
         publicJwk,
         createdAt: Number(row.created_at),
-        supersededAt: row.superseded_at === null ? null : Number(row.superseded_at),
-        retireAfter: row.retire_after === null ? null : Number(row.retire_after),
+        supersededAt,
+        retireAfter,
       };
       keys.set(row.kid, key);
       if (active === undefined && key.supersededAt === null && algorithm === this.options.algorithm) active = key;
@@ -283,6 +286,19 @@ export class SigningKeyRing {
     this.keys = keys;
     this.activeKey = active ?? (options.strict ? undefined : kept);
     this.lastLoadAt = now;
+  }
+
+  /**
+   * When a key stops verifying here. `retire_after` was set by whichever process rotated, from
+   * its own token lifetime: `warden keys rotate-signing` run without the service's
+   * WARDEN_ACCESS_TOKEN_TTL would otherwise retire the key while this instance's tokens signed
+   * with it are still unexpired. So a superseded key verifies here until this instance's own
+   * tokens from it have expired too. A key retired at once (`--retire-previous`) is deleted by
+   * that rotation and never read again.
+   */
+  private retirementOf(supersededAt: number | null, retireAfter: number | null): number | null {
+    if (retireAfter === null || supersededAt === null) return retireAfter;
+    return Math.max(retireAfter, supersededAt + this.options.retireGraceMs);
   }
 
   private usable(kid: string): RingKey | undefined {

@@ -45,8 +45,11 @@ export function productionProblems(settings: Settings): string[] {
   const problems: string[] = [];
   const secret = settings.secretKey;
   if (secret === undefined) {
+    // With a provider configured the value was looked for there too: say where, or an operator
+    // checks their variables while the secret is missing from (or misnamed in) the provider.
+    const where = settings.secretsProvider === 'env' ? '' : ` (not found in the ${settings.secretsProvider} secrets provider either, under the name WARDEN_SECRET_KEY)`;
     problems.push(
-      'WARDEN_SECRET_KEY is missing: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+      `WARDEN_SECRET_KEY is missing${where}: set it (or WARDEN_SECRET_KEY_FILE) to at least 32 random bytes, e.g. \`openssl rand -base64 48\``,
     );
   } else {
     const problem = weakSecretProblem('WARDEN_SECRET_KEY', secret, MIN_SECRET_BYTES, 'openssl rand -base64 48');

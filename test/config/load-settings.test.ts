@@ -134,6 +134,11 @@ describe('production profile', () => {
     expect(prod({})[0]).toMatch(/^WARDEN_SECRET_KEY is missing/);
   });
 
+  it('says that a missing secret key was looked for in the configured secrets provider too', () => {
+    expect(prod({ WARDEN_SECRETS_PROVIDER: 'aws' })[0]).toMatch(/^WARDEN_SECRET_KEY is missing \(not found in the aws secrets provider either, under the name WARDEN_SECRET_KEY\): /);
+    expect(prod({})[0]).not.toContain('provider');
+  });
+
   it('refuses short, low-entropy and known default secrets', () => {
     expect(prod({ WARDEN_SECRET_KEY: 'short-secret' })[0]).toMatch(/^WARDEN_SECRET_KEY is too weak/);
     expect(prod({ WARDEN_SECRET_KEY: 'a'.repeat(80) })[0]).toMatch(/^WARDEN_SECRET_KEY is too weak/);

@@ -1,8 +1,8 @@
 import type { Redactor } from './redactor.js';
 import { redactionHint } from './redactor.js';
 
-const BEGIN_PEM = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/;
-const END_PEM = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/;
+const BEGIN_PEM = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
+const END_PEM = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/;
 
 /** Redacts a log one line at a time, remembering when it is inside a multi-line private key. */
 export interface LineRedactor {

@@ -134,8 +134,10 @@ const IPV6 = [
 // A key and its separator (`key=`, `"key": `, `\"key\":`, Python's `'key': `, `user[password]=`); the
 // value that follows is delimited by `assignmentValueEnd`. Bounded per start (64 + 8 characters),
 // and starts only at a token boundary.
+// The separator is `=`, `:`, Ruby/PHP/Perl's `=>` or Go's `:=`, with up to 32 blanks either
+// side (aligned YAML and tables); longer blank runs after it are skipped by hand (`valueStartAfter`).
 const ASSIGNMENT =
-  /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})((?:\\?["']|\])?[ \t]{0,3}[=:][ \t]{0,3})/g;
+  /(?<![A-Za-z0-9_.-])([A-Za-z][A-Za-z0-9_.-]{0,63})((?:\\?["']|\])?[ \t]{0,32}(?:=>|:=|[=:])[ \t]{0,32})/g;
 const MAX_ASSIGNED_VALUE = 4096;
 
 // A command-line flag and what separates it from its value: `--password=`, `--password `,
@@ -215,6 +217,22 @@ function assignmentValueEnd(text: string, start: number): number {
   return i;
 }
 
+/** Where a value starts: after any blanks the separator's bounded run left (at most MAX_ASSIGNED_VALUE more). */
+function valueStartAfter(text: string, start: number): number {
+  const limit = Math.min(text.length, start + MAX_ASSIGNED_VALUE);
+  let i = start;
+  while (i < limit && (text[i] === ' ' || text[i] === '\t')) i += 1;
+  return i < limit && text[i] !== '\n' && text[i] !== '\r' ? i : start;
+}
+
+/** Whether `redactedAssignedValue` keeps the value at `start` whatever follows its first characters (a URL scheme, a redaction). */
+function keptByItsStart(text: string, start: number): boolean {
+  let at = start + stringPrefixLength(text, start);
+  if (text[at] === '\\' && (text[at + 1] === '"' || text[at + 1] === "'")) at += 2;
+  else if (text[at] === '"' || text[at] === "'") at += 1;
+  return text.startsWith('//', at) || text.startsWith('[REDACTED', at);
+}
+
 /** The replacement of a value assigned to a sensitive key, or undefined to keep it. */
 function redactedAssignedValue(value: string, hint: string): string | undefined {
   const prefix = value.slice(0, stringPrefixLength(value, 0));
@@ -257,8 +275,11 @@ function redactKeyedValues(
   keys.lastIndex = 0;
   for (let match = keys.exec(text); match !== null; match = keys.exec(text)) {
     const key = match[1] as string;
-    const valueStart = match.index + match[0].length;
+    const valueStart = valueStartAfter(text, match.index + match[0].length);
     if (!isSensitiveKey(key) || skip?.(match[2] as string, valueStart) === true) continue;
+    // A value kept by its first characters is kept without delimiting it first: the scan resumes
+    // inside it anyway, so delimiting each of `pw=//pw=//…` would cost up to 4096 characters a key.
+    if (keptByItsStart(text, valueStart)) continue;
     const valueEnd = assignmentValueEnd(text, valueStart);
     const replacement = allowValues.has(text.slice(match.index, valueEnd))
       ? undefined
@@ -323,10 +344,11 @@ const MYSQL_HINT = /mysql|mariadb/i;
 export const VALUE_PATTERNS: readonly ValuePattern[] = [
   {
     type: 'private_key',
-    mayMatch: (t) => t.includes('PRIVATE KEY-----'),
+    // PEM (`PRIVATE KEY-----`) and armored PGP (`PGP PRIVATE KEY BLOCK-----`).
+    mayMatch: (t) => t.includes('PRIVATE KEY-----') || t.includes('PRIVATE KEY BLOCK-----'),
     // A BEGIN without an END within 16 KiB (a truncated line) redacts what follows: fail closed.
     regex:
-      /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[\s\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----|[\s\S]{0,16384})/g,
+      /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[\s\S]{0,16384})/g,
     replace: whole,
   },
   {

@@ -1,4 +1,5 @@
 import { parseAesKeyring } from '../crypto/aes-gcm-keyring.js';
+import { MAX_ARGON2_ITERATIONS, MAX_ARGON2_MEMORY_KIB, MAX_ARGON2_PARALLELISM } from '../crypto/password-hashing.js';
 import * as parse from './parsers.js';
 import { parsePepperSetting as parseApiKeyPepper } from '../apikeys/pepper-keyring.js';
 import { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from '../ratelimit/policy.js';
@@ -218,9 +219,15 @@ export const SETTING_DEFINITIONS = {
   }),
   clockSkewSeconds: required({ name: 'WARDEN_CLOCK_SKEW', parse: parse.integer(0, 300), fallback: () => 30, doc: 'Tolerated clock difference (seconds) for exp/nbf/iat.' }),
   jwtMaxBytes: required({ name: 'WARDEN_JWT_MAX_BYTES', parse: parse.integer(512, 65_536), fallback: () => 8192, doc: 'Access tokens longer than this are rejected before parsing.' }),
-  argon2MemoryKib: required({ name: 'WARDEN_ARGON2_MEMORY_KIB', parse: parse.integer(19_456, 4_194_304), fallback: () => 19_456, doc: 'argon2id memory cost in KiB (OWASP floor 19456).' }),
-  argon2Iterations: required({ name: 'WARDEN_ARGON2_ITERATIONS', parse: parse.integer(2, 100), fallback: () => 2, doc: 'argon2id time cost (OWASP floor 2).' }),
-  argon2Parallelism: required({ name: 'WARDEN_ARGON2_PARALLELISM', parse: parse.integer(1, 16), fallback: () => 1, doc: 'argon2id lanes.' }),
+  // Bounded by what a stored hash may carry (password-hashing.ts): a higher cost would make hashes that never verify.
+  argon2MemoryKib: required({
+    name: 'WARDEN_ARGON2_MEMORY_KIB',
+    parse: parse.integer(19_456, MAX_ARGON2_MEMORY_KIB),
+    fallback: () => 19_456,
+    doc: 'argon2id memory cost in KiB (OWASP floor 19456; at most 1 GiB).',
+  }),
+  argon2Iterations: required({ name: 'WARDEN_ARGON2_ITERATIONS', parse: parse.integer(2, MAX_ARGON2_ITERATIONS), fallback: () => 2, doc: 'argon2id time cost (OWASP floor 2; at most 16).' }),
+  argon2Parallelism: required({ name: 'WARDEN_ARGON2_PARALLELISM', parse: parse.integer(1, MAX_ARGON2_PARALLELISM), fallback: () => 1, doc: 'argon2id lanes.' }),
   defaultRoles: required({
     name: 'WARDEN_DEFAULT_ROLES',
     parse: parse.list,

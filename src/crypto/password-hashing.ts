@@ -85,9 +85,13 @@ const MAX_SCRYPT_COST = 2 ** 20;
 // scrypt needs 128·N·r bytes; 1 GiB covers every library default (Werkzeug 32 MiB, passlib 16 MiB).
 const MAX_SCRYPT_MEMORY = 2 ** 30;
 // argon2 parameters are read from the stored PHC string too: m (KiB) up to 1 GiB, t up to 16 passes.
-const MAX_ARGON2_MEMORY_KIB = 2 ** 20;
-const MAX_ARGON2_ITERATIONS = 16;
-const MAX_ARGON2_PARALLELISM = 16;
+// The settings (WARDEN_ARGON2_*) accept no more, or a configured cost would make hashes that never verify.
+/** Largest argon2 memory cost (KiB) a stored hash may carry, and the setting may ask for. */
+export const MAX_ARGON2_MEMORY_KIB = 2 ** 20;
+/** Largest argon2 time cost a stored hash may carry, and the setting may ask for. */
+export const MAX_ARGON2_ITERATIONS = 16;
+/** Largest argon2 parallelism a stored hash may carry, and the setting may ask for. */
+export const MAX_ARGON2_PARALLELISM = 16;
 // bcrypt's cost is log2 of the rounds: 16 takes seconds, 31 would take days.
 const MAX_BCRYPT_COST = 16;
 

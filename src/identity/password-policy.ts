@@ -38,17 +38,31 @@ export function checkPassword(
   return problems;
 }
 
-/** True when the password, or the password without a trailing run of digits/punctuation or a repeat, is on the shipped list. */
+/**
+ * True when the password is on the shipped list or a short unit repeated, judged without the
+ * whitespace around it, and also without trailing punctuation (`123456789012 .`) or a trailing
+ * run of digits and punctuation (`password1234!`): decoration must not hide a listed password.
+ */
 export function isCommonPassword(password: string): boolean {
-  const lowered = password.toLowerCase();
-  if (COMMON_PASSWORDS.has(lowered)) return true;
-  const stem = lowered.replace(/[\d\W_]+$/u, '');
-  if (stem.length > 0 && COMMON_PASSWORDS.has(stem)) return true;
-  // 'qwertyqwerty', 'abc123abc123': a short common word repeated to reach the length.
-  for (let size = 1; size <= lowered.length / 2; size += 1) {
-    if (lowered.length % size === 0 && lowered.slice(0, size).repeat(lowered.length / size) === lowered) {
-      const unit = lowered.slice(0, size);
-      return size <= 3 || COMMON_PASSWORDS.has(unit);
+  const lowered = password.trim().toLowerCase();
+  const forms = new Set([lowered, lowered.replace(/[\s\p{P}\p{S}]+$/u, ''), lowered.replace(/[\d\W_]+$/u, '')]);
+  for (const form of forms) {
+    if (form.length === 0) continue;
+    if (COMMON_PASSWORDS.has(form)) return true;
+    // A short stem is what is left before a long digit run, not the password's substance.
+    if ((form === lowered || form.length >= MIN_REPEATED_LENGTH) && isRepetition(form)) return true;
+  }
+  return false;
+}
+
+/** A stripped form shorter than this is not judged as a repetition (`aa` + 10 random digits is not `aa`). */
+const MIN_REPEATED_LENGTH = 8;
+
+/** 'qwertyqwerty', 'abc123abc123', 'zzzzzzzz': a short unit, or a common word, repeated to reach the length. */
+function isRepetition(text: string): boolean {
+  for (let size = 1; size <= text.length / 2; size += 1) {
+    if (text.length % size === 0 && text.slice(0, size).repeat(text.length / size) === text) {
+      return size <= 3 || COMMON_PASSWORDS.has(text.slice(0, size));
     }
   }
   return false;

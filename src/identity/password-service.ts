@@ -100,7 +100,12 @@ export class PasswordService {
    * or the time would tell a known email from an unknown one.
    */
   async verifyDummy(password: string, slot?: HashingSlot): Promise<void> {
-    this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2);
+    // A failed creation is not kept: every later unknown email would answer 500 where a known
+    // one answers 401, telling them apart until a restart.
+    this.dummyHash ??= hashPassword(randomPasswordForDummyHash(), this.options.argon2).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
     const dummy = await this.dummyHash;
     const bounded = password.slice(0, 1024);
     const normalised = normalisePassword(bounded);

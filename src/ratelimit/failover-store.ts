@@ -190,13 +190,28 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
     });
   }
 
+  /** Set once the fallback has decided anything: from then on it may hold blocks the primary never saw. */
+  let fallbackUsed = false;
+
   return {
     kind: primary.kind,
-    consume: (policy, key, cost) =>
-      withPrimary(
+    consume: (policy, key, cost) => {
+      const decided = withPrimary(
         (store) => store.consume(policy, key, cost),
-        () => options.fallback.consume(policy, key, cost),
-      ),
+        () => {
+          fallbackUsed = true;
+          return options.fallback.consume(policy, key, cost);
+        },
+      );
+      if (!fallbackUsed) return decided;
+      // A block started in memory during an outage (a login lockout) is not in Redis: it must
+      // not end when Redis answers again. A look (cost 0) denies only while a block is in force.
+      return decided.then(async (decision) => {
+        if (!decision.allowed) return decision;
+        const held = await options.fallback.consume(policy, key, 0);
+        return held.allowed ? decision : held;
+      });
+    },
     async reset(policy, key) {
       // Both, so that a reset during an outage is not undone when Redis returns (and vice versa).
       await options.fallback.reset(policy, key);

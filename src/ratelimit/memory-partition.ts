@@ -13,7 +13,7 @@ export interface MemoryEntry {
  * flood of distinct keys costs bounded memory. Forgetting a quiet key's counter early errs
  * towards allowing that key, which is acceptable for a count, but not for a block that is in
  * force (a locked account): those are set aside when the LRU evicts them, in a second map of
- * at most `maxKeys` blocks, until they end. A flood would have to get that many keys blocked
+ * at most `maxKeys` blocks (their end time only), until they end. A flood would have to get that many keys blocked
  * (each costing its policy's limit in requests) to push a block out of it.
  */
 export class MemoryPartition {
@@ -68,7 +68,10 @@ export class MemoryPartition {
         if (oldest.done !== true) this.blocks.delete(oldest.value);
       }
     }
-    this.blocks.set(id, entry);
+    // Only the block is kept: a blocked sliding log's timestamps would make each set-aside entry
+    // weigh up to 63 counters, unweighed here. Its count is forgotten, which errs towards
+    // allowing once the block ends, as the LRU's own eviction does.
+    this.blocks.set(id, { state: undefined, expiresAt: 0, blockedUntil: entry.blockedUntil });
   }
 }
 

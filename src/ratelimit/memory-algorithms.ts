@@ -117,6 +117,9 @@ function slidingLog(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kin
   };
 }
 
+/** Relative slack of a token-bucket comparison (far below one token for any limit up to 1e9). */
+const BUCKET_TOLERANCE = 1e-12;
+
 function tokenBucket(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kind: 'bucket' }> | undefined, now: number, cost: number): AlgorithmStep {
   const { limit, windowMs } = policy;
   const rate = limit / windowMs;
@@ -127,8 +130,11 @@ function tokenBucket(policy: ResolvedPolicy, state: Extract<AlgorithmState, { ki
     tokens = Math.min(limit, tokens + (now - updated) * rate);
     updated = now;
   }
-  const allowed = tokens >= cost;
-  if (allowed) tokens -= cost;
+  // The refill is floating point: after waiting exactly the announced retry it can land a few
+  // ulps short of `cost`, and the caller would be refused again. A tolerance relative to the
+  // limit absorbs that (redis-script.ts does the same).
+  const allowed = tokens + limit * BUCKET_TOLERANCE >= cost;
+  if (allowed) tokens = Math.max(0, tokens - cost);
   const untilFull = (limit - tokens) / rate;
   const retry = cost > limit ? windowMs : (cost - tokens) / rate;
   return {

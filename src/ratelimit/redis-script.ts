@@ -113,9 +113,10 @@ elseif algo == 'token-bucket' then
     tokens = math.min(limit, tokens + (now - updated) * rate)
     updated = now
   end
-  if tokens >= cost then
+  -- The same relative tolerance as memory-algorithms.ts: a refill landing ulps short of cost.
+  if tokens + limit * 1e-12 >= cost then
     allowed = 1
-    tokens = tokens - cost
+    tokens = math.max(0, tokens - cost)
   end
   remaining = tokens
   reset = (limit - tokens) / rate

@@ -99,13 +99,24 @@ function slidingLog(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kin
   // An entry at time t counts while now - windowMs < t (the Redis script removes scores <= now - windowMs).
   const entries = (state?.entries ?? []).filter((t) => t > now - windowMs);
   const oldest = entries[0];
+  // Kept in time order, as Redis' sorted set is: a clock a little behind (another instance's, or
+  // ours after a step back) inserts before newer entries, and the entries read below by position
+  // (the oldest, the one whose expiry frees room) must be the oldest by time.
+  const newest = entries.at(-1);
   if (entries.length + cost <= limit) {
-    const next = [...entries, ...Array.from({ length: cost }, () => now)];
+    const stamps = Array.from({ length: cost }, () => now);
+    let next: number[];
+    if (newest === undefined || newest <= now) next = [...entries, ...stamps];
+    else {
+      const at = entries.findIndex((t) => t > now);
+      next = [...entries.slice(0, at), ...stamps, ...entries.slice(at)];
+    }
     const first = next[0];
     return {
       decision: decision(true, limit, limit - next.length, first === undefined ? 0 : first + windowMs - now, 0),
       state: { kind: 'log', entries: next },
-      expiresAt: now + windowMs,
+      // Until the newest entry leaves the window, not one window from a clock that may be behind it.
+      expiresAt: Math.max(now, next.at(-1) ?? now) + windowMs,
     };
   }
   const blocking = entries[entries.length + cost - limit - 1];
@@ -113,7 +124,7 @@ function slidingLog(policy: ResolvedPolicy, state: Extract<AlgorithmState, { kin
   return {
     decision: decision(false, limit, limit - entries.length, oldest === undefined ? 0 : oldest + windowMs - now, retry),
     state: { kind: 'log', entries },
-    expiresAt: now + windowMs,
+    expiresAt: Math.max(now, newest ?? now) + windowMs,
   };
 }
 

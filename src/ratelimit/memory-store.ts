@@ -89,6 +89,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
       blockedUntil = at + wait;
       decision = { ...decision, remaining: 0, reset_ms: Math.max(decision.reset_ms, wait), retry_after_ms: wait };
     }
+    if (!result.decision.allowed && blockedUntil === 0) {
+      // A denial counts nothing: the stored counter stays as it was. Writing the step's view of
+      // it back would lose a window that looked over only because this clock is a little behind.
+      return decision;
+    }
     if (stored !== undefined && weighed && weightOf(result.state) !== weightOf(stored.state)) {
       // A sliding log that crossed a weight: lru-cache weighs a value when it is set, and only
       // a new value object (setting the same object again keeps its old size).

@@ -20,7 +20,14 @@ function withIdentity<T>(io: CliIo, work: (identity: IdentityService) => Promise
 /** Reads a password without echo from the terminal, or the first line of piped stdin. Never from argv. */
 async function readPassword(io: CliIo, prompt: string): Promise<string> {
   if (!process.stdin.isTTY) {
-    const text = (await io.readStdin()).toString('utf8');
+    let text: string;
+    try {
+      // Strict: a lenient decode would turn each invalid byte into U+FFFD and store a password
+      // other than the one piped in (from a Latin-1 file, or raw random bytes).
+      text = new TextDecoder('utf-8', { fatal: true }).decode(await io.readStdin());
+    } catch {
+      throw new CliFailure('the password on stdin is not valid UTF-8', EXIT.dataError);
+    }
     return text.split(/\r?\n/)[0] ?? '';
   }
   const muted = new Writable({ write: (_chunk, _enc, callback) => callback() });

@@ -1,9 +1,12 @@
-import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createLineRedactor, createRedactor, PATTERN_TYPES, type PatternType } from '../../redact/index.js';
+import { boundedLines } from '../bounded-lines.js';
 import { CliFailure, processIo, writeStdout, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
+
+/** Longest line kept whole: the redactor's per-value budget (maxCharsPerValue, 1 MiB). */
+const MAX_LINE_CHARS = 1_048_576;
 
 interface RedactOptions {
   disable?: string;
@@ -43,8 +46,9 @@ export function registerRedact(
         const lines = createLineRedactor(redactor);
         // The real process streams (constant memory for big logs); injected IO is read whole.
         const input = io === processIo ? process.stdin : Readable.from([await io.readStdin()]);
-        const reader = createInterface({ input, crlfDelay: Infinity });
-        for await (const line of reader) {
+        // Lines are cut past what the redactor scans of a value anyway (the rest would only be
+        // replaced by `[REDACTED:truncated]`): a line of any length costs bounded memory.
+        for await (const line of boundedLines(input as AsyncIterable<Buffer>, MAX_LINE_CHARS)) {
           const out = lines.line(line);
           if (out === undefined) continue;
           if (io === processIo) {

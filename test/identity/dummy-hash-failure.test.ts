@@ -5,10 +5,11 @@
  * accounts apart. The next unknown-email login makes it again and answers 401 like a wrong password.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type * as PasswordHashing from '../../src/crypto/password-hashing.js';
 
 const failures = vi.hoisted(() => ({ pending: 0 }));
 vi.mock('../../src/crypto/password-hashing.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/crypto/password-hashing.js')>();
+  const real = await importOriginal<typeof PasswordHashing>();
   return {
     ...real,
     hashPassword: async (...args: Parameters<typeof real.hashPassword>) => {

@@ -31,25 +31,15 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
   const record = async (from: number, to: number): Promise<void> => {
     for (let i = from; i <= to; i += 1) await log.record(sampleEvent(i));
   };
-  const rowAt = (seq: number) =>
-    db().selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
+  const rowAt = (seq: number) => db().selectFrom('audit_events').selectAll().where('seq', '=', seq).executeTakeFirstOrThrow();
   const checkpoints = () => db().selectFrom('audit_checkpoints').selectAll().orderBy('ordinal').execute();
 
   /** Rewrites every event from `seq` on so that the hash chain is consistent again (an attacker without the key can). */
   const rehashFrom = async (seq: number): Promise<string> => {
     let prev = seq === 1 ? GENESIS_HASH : (await rowAt(seq - 1)).hash;
-    for (const row of await db()
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('seq', '>=', seq)
-      .orderBy('seq')
-      .execute()) {
+    for (const row of await db().selectFrom('audit_events').selectAll().where('seq', '>=', seq).orderBy('seq').execute()) {
       const hash = hashEvent({ ...row, prev_hash: prev });
-      await db()
-        .updateTable('audit_events')
-        .set({ prev_hash: prev, hash })
-        .where('id', '=', row.id)
-        .execute();
+      await db().updateTable('audit_events').set({ prev_hash: prev, hash }).where('id', '=', row.id).execute();
       prev = hash;
     }
     return prev;
@@ -60,34 +50,17 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
     await record(1, 10);
     await log.checkpoint();
     await record(11, 15);
-    expect(await verify()).toMatchObject({
-      valid: true,
-      checked_events: 15,
-      last_seq: 15,
-      legacy_through_seq: null,
-    });
+    expect(await verify()).toMatchObject({ valid: true, checked_events: 15, last_seq: 15, legacy_through_seq: null });
   };
 
   it('an untouched log verifies, and its head is signed and names the newest checkpoint', async () => {
     await reviewerSetup();
     clock += 3_600_000;
-    await pruneEvents(db(), {
-      before: clock - 1000,
-      actor: 'cli',
-      checkpointKey: CHECKPOINT_KEY,
-      now: clock,
-    });
+    await pruneEvents(db(), { before: clock - 1000, actor: 'cli', checkpointKey: CHECKPOINT_KEY, now: clock });
     await record(16, 20);
     await log.checkpoint();
     const report = await verify();
-    expect(report).toMatchObject({
-      valid: true,
-      first_seq: 16,
-      last_seq: 21,
-      checked_events: 6,
-      checked_checkpoints: 5,
-      first_broken: null,
-    });
+    expect(report).toMatchObject({ valid: true, first_seq: 16, last_seq: 21, checked_events: 6, checked_checkpoints: 5, first_broken: null });
     const chain = await checkpoints();
     // On demand (10), prune (15) and the head after it (16), periodic with the first batch an hour later (17), on demand (21).
     expect(chain.map((c) => [c.ordinal, c.kind, c.seq])).toEqual([
@@ -107,37 +80,21 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
     await reviewerSetup();
     await db().deleteFrom('audit_events').where('seq', '>', 12).execute();
     const last = await rowAt(12);
-    await db()
-      .updateTable('audit_chain_head')
-      .set({ seq: 12, hash: last.hash })
-      .where('id', '=', 'head')
-      .execute();
-    expect(await verify()).toMatchObject({
-      valid: false,
-      last_seq: 12,
-      first_broken: { id: null, seq: 12, reason: 'head_signature_invalid' },
-    });
+    await db().updateTable('audit_chain_head').set({ seq: 12, hash: last.hash }).where('id', '=', 'head').execute();
+    expect(await verify()).toMatchObject({ valid: false, last_seq: 12, first_broken: { id: null, seq: 12, reason: 'head_signature_invalid' } });
 
     // The service keeps recording on top of the head it found, but pins that head in a signed
     // checkpoint instead of signing over it: the cut stays visible for good.
     await record(100, 102);
     const mark = (await checkpoints()).at(-1);
     expect(mark).toMatchObject({ kind: 'unverified', seq: 12, hash: last.hash });
-    expect((await verify()).first_broken).toEqual({
-      id: mark?.id,
-      seq: 12,
-      reason: 'head_signature_invalid',
-    });
+    expect((await verify()).first_broken).toEqual({ id: mark?.id, seq: 12, reason: 'head_signature_invalid' });
   });
 
   it('detects a head row whose signature was removed', async () => {
     await reviewerSetup();
     await db().deleteFrom('audit_events').where('seq', '>', 12).execute();
-    await db()
-      .updateTable('audit_chain_head')
-      .set({ seq: 12, hash: (await rowAt(12)).hash, signature: null })
-      .where('id', '=', 'head')
-      .execute();
+    await db().updateTable('audit_chain_head').set({ seq: 12, hash: (await rowAt(12)).hash, signature: null }).where('id', '=', 'head').execute();
     expect((await verify()).first_broken).toEqual({ id: null, seq: 12, reason: 'head_unsigned' });
     await record(100, 100);
     expect((await verify()).first_broken).toMatchObject({ seq: 12, reason: 'head_signature_invalid' });
@@ -148,12 +105,7 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
     await log.checkpoint();
     clock += 3_600_000;
     await record(6, 8);
-    await pruneEvents(db(), {
-      before: clock - 1000,
-      actor: 'cli',
-      checkpointKey: CHECKPOINT_KEY,
-      now: clock,
-    });
+    await pruneEvents(db(), { before: clock - 1000, actor: 'cli', checkpointKey: CHECKPOINT_KEY, now: clock });
     await record(9, 12);
     await log.checkpoint();
     await record(13, 14);
@@ -173,11 +125,7 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
       expect((await verify()).valid).toBe(true);
     }
     await db().deleteFrom('audit_checkpoints').where('kind', '=', 'head').execute();
-    expect((await verify()).first_broken).toEqual({
-      id: all[2]?.id,
-      seq: null,
-      reason: 'checkpoint_missing',
-    });
+    expect((await verify()).first_broken).toEqual({ id: all[2]?.id, seq: null, reason: 'checkpoint_missing' });
   });
 
   it('detects an edit mid-chain re-hashed forward, with the head rewritten and the checkpoints deleted', async () => {
@@ -191,11 +139,7 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
     // Rewriting the head to match needs the key.
     await db().updateTable('audit_chain_head').set({ hash: end }).where('id', '=', 'head').execute();
     expect((await verify()).first_broken).toEqual({ id: null, seq: 15, reason: 'head_signature_invalid' });
-    await db()
-      .updateTable('audit_chain_head')
-      .set({ checkpoint_ordinal: 0, checkpoint_signature: null })
-      .where('id', '=', 'head')
-      .execute();
+    await db().updateTable('audit_chain_head').set({ checkpoint_ordinal: 0, checkpoint_signature: null }).where('id', '=', 'head').execute();
     expect((await verify()).first_broken).toEqual({ id: null, seq: 15, reason: 'head_signature_invalid' });
     await db().updateTable('audit_chain_head').set({ signature: null }).where('id', '=', 'head').execute();
     expect((await verify()).first_broken).toEqual({ id: null, seq: 15, reason: 'head_unsigned' });
@@ -278,13 +222,7 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
     await db().deleteFrom('audit_checkpoints').execute();
     await db()
       .updateTable('audit_chain_head')
-      .set({
-        seq: 12,
-        hash: (await rowAt(12)).hash,
-        signature: null,
-        checkpoint_ordinal: 0,
-        checkpoint_signature: null,
-      })
+      .set({ seq: 12, hash: (await rowAt(12)).hash, signature: null, checkpoint_ordinal: 0, checkpoint_signature: null })
       .where('id', '=', 'head')
       .execute();
     expect((await verify()).first_broken).toEqual({ id: null, seq: 12, reason: 'head_unsigned' });
@@ -295,27 +233,13 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
   });
 
   it('stays valid over many batched appends, from two instances, with checkpoints on every batch', async () => {
-    const busy = createAuditLog({
-      storage,
-      logger: pino({ level: 'silent' }),
-      checkpointKey: CHECKPOINT_KEY,
-      checkpointIntervalMs: 0,
-      maxBatch: 100,
-    });
+    const busy = createAuditLog({ storage, logger: pino({ level: 'silent' }), checkpointKey: CHECKPOINT_KEY, checkpointIntervalMs: 0, maxBatch: 100 });
     const second = openDatabase(storage.url, { poolSize: 5 });
-    const other = createAuditLog({
-      storage: second,
-      logger: pino({ level: 'silent' }),
-      checkpointKey: CHECKPOINT_KEY,
-      maxBatch: 250,
-    });
+    const other = createAuditLog({ storage: second, logger: pino({ level: 'silent' }), checkpointKey: CHECKPOINT_KEY, maxBatch: 250 });
     try {
       const writes: Promise<void>[] = [];
       for (let i = 0; i < 1500; i += 1) {
-        writes.push(
-          busy.record(sampleEvent(i, { actor: 'a' })),
-          other.record(sampleEvent(i, { actor: 'b' })),
-        );
+        writes.push(busy.record(sampleEvent(i, { actor: 'a' })), other.record(sampleEvent(i, { actor: 'b' })));
         if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
       }
       await Promise.all(writes);
@@ -333,13 +257,7 @@ describeEachDatabase('audit head seal and checkpoint chain', (dialect) => {
 
   it('clips by code point and stores well-formed text, so such events verify', async () => {
     const emoji = 'a'.repeat(511) + '\u{1F600}';
-    await log.record(
-      sampleEvent(1, {
-        entity_id: emoji,
-        actor: `${'b'.repeat(511)}\u{1F600}tail`,
-        details: { lone: 'x\uD800y', ['k\uDC00']: 1 },
-      }),
-    );
+    await log.record(sampleEvent(1, { entity_id: emoji, actor: `${'b'.repeat(511)}\u{1F600}tail`, details: { lone: 'x\uD800y', ['k\uDC00']: 1 } }));
     await log.record(sampleEvent(2, { user_agent: 'agent \uD83D', request_id: '\uDE00' }));
     const [first, second] = await db().selectFrom('audit_events').selectAll().orderBy('seq').execute();
     expect(first?.entity_id).toBe(emoji);
@@ -356,82 +274,31 @@ describeEachDatabase('audit log written before the head seal (migration 0010)', 
     const storage = openDatabase(database.url);
     const log = testAuditLog(storage);
     try {
-      await migrateToLatest(
-        storage,
-        MIGRATIONS.filter((m) => m.name < '0010'),
-      );
+      await migrateToLatest(storage, MIGRATIONS.filter((m) => m.name < '0010'));
       // What the code before 0010 wrote: events, an unsigned head and unchained v1 checkpoints.
       let prev = GENESIS_HASH;
       for (let seq = 1; seq <= 6; seq += 1) {
-        const unhashed = {
-          id: `old-${seq}`,
-          seq,
-          occurred_at: 1_700_000_000_000 + seq,
-          action: 'user.updated',
-          actor: 'old',
-          entity_type: null,
-          entity_id: null,
-          outcome: 'success',
-          ip: null,
-          user_agent: null,
-          request_id: null,
-          details: null,
-          prev_hash: prev,
-        };
+        const unhashed = { id: `old-${seq}`, seq, occurred_at: 1_700_000_000_000 + seq, action: 'user.updated', actor: 'old', entity_type: null, entity_id: null, outcome: 'success', ip: null, user_agent: null, request_id: null, details: null, prev_hash: prev };
         prev = hashEvent(unhashed);
-        await storage.db
-          .insertInto('audit_events')
-          .values({ ...unhashed, hash: prev })
-          .execute();
+        await storage.db.insertInto('audit_events').values({ ...unhashed, hash: prev }).execute();
         if (seq === 4) {
           const v1 = { id: 'old-checkpoint', seq, hash: prev, created_at: 1_700_000_000_100, kind: 'head' };
-          await storage.db
-            .insertInto('audit_checkpoints')
-            .values({ ...v1, signature: signCheckpoint(CHECKPOINT_KEY, v1) })
-            .execute();
+          await storage.db.insertInto('audit_checkpoints').values({ ...v1, signature: signCheckpoint(CHECKPOINT_KEY, v1) }).execute();
         }
       }
-      await storage.db
-        .updateTable('audit_chain_head')
-        .set({ seq: 6, hash: prev })
-        .where('id', '=', 'head')
-        .execute();
+      await storage.db.updateTable('audit_chain_head').set({ seq: 6, hash: prev }).where('id', '=', 'head').execute();
       await migrateToLatest(storage);
 
       const verify = () => verifyChain(storage.db, { checkpointKey: CHECKPOINT_KEY });
-      expect(await verify()).toMatchObject({
-        valid: false,
-        checked_events: 6,
-        first_broken: { id: null, seq: 6, reason: 'head_unsigned' },
-      });
+      expect(await verify()).toMatchObject({ valid: false, checked_events: 6, first_broken: { id: null, seq: 6, reason: 'head_unsigned' } });
       await log.record(sampleEvent(7));
-      expect(await verify()).toMatchObject({
-        valid: true,
-        checked_events: 7,
-        checked_checkpoints: 2,
-        legacy_through_seq: 6,
-      });
+      expect(await verify()).toMatchObject({ valid: true, checked_events: 7, checked_checkpoints: 2, legacy_through_seq: 6 });
       // The takeover pins the old head, so rewriting old events (re-hashed forward) is still caught.
       await storage.db.updateTable('audit_events').set({ actor: 'forged' }).where('seq', '=', 5).execute();
-      let link = (
-        await storage.db
-          .selectFrom('audit_events')
-          .select('hash')
-          .where('seq', '=', 4)
-          .executeTakeFirstOrThrow()
-      ).hash;
-      for (const row of await storage.db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('seq', '>=', 5)
-        .orderBy('seq')
-        .execute()) {
+      let link = (await storage.db.selectFrom('audit_events').select('hash').where('seq', '=', 4).executeTakeFirstOrThrow()).hash;
+      for (const row of await storage.db.selectFrom('audit_events').selectAll().where('seq', '>=', 5).orderBy('seq').execute()) {
         const hash = hashEvent({ ...row, prev_hash: link });
-        await storage.db
-          .updateTable('audit_events')
-          .set({ prev_hash: link, hash })
-          .where('id', '=', row.id)
-          .execute();
+        await storage.db.updateTable('audit_events').set({ prev_hash: link, hash }).where('id', '=', row.id).execute();
         link = hash;
       }
       expect((await verify()).first_broken).toMatchObject({ seq: 6, reason: 'checkpoint_mismatch' });
@@ -452,13 +319,7 @@ describeEachDatabase('audit log written before the head seal (migration 0010)', 
       await log.close();
       await storage.db
         .updateTable('audit_chain_head')
-        .set({
-          seq: 0,
-          hash: GENESIS_HASH,
-          signature: null,
-          checkpoint_ordinal: 0,
-          checkpoint_signature: null,
-        })
+        .set({ seq: 0, hash: GENESIS_HASH, signature: null, checkpoint_ordinal: 0, checkpoint_signature: null })
         .where('id', '=', 'head')
         .execute();
       await storage.db.deleteFrom('audit_checkpoints').execute();

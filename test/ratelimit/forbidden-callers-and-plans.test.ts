@@ -8,19 +8,10 @@ const testRoutes: RouteModule = async (app, context) => {
   await rateLimitRoutes(app, context.rateLimits);
   app.get(
     '/v1/per-user',
-    {
-      config: {
-        permission: 'authenticated',
-        rateLimit: { key: 'user', policies: [{ limit: 100, windowMs: 60_000, blockDurationMs: 0 }] },
-      },
-    },
+    { config: { permission: 'authenticated', rateLimit: { key: 'user', policies: [{ limit: 100, windowMs: 60_000, blockDurationMs: 0 }] } } },
     async () => ({ ok: true }),
   );
-  app.get(
-    '/v1/per-user-default',
-    { config: { permission: 'authenticated', rateLimit: { key: 'user' } } },
-    async () => ({ ok: true }),
-  );
+  app.get('/v1/per-user-default', { config: { permission: 'authenticated', rateLimit: { key: 'user' } } }, async () => ({ ok: true }));
 };
 
 let t: TestApp | undefined;
@@ -76,17 +67,8 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
   it('refuses a service sliding log longer than a day', async () => {
     const app = await start({});
     const check = (window_ms: number, algorithm: string) =>
-      app.app.inject({
-        method: 'POST',
-        url: '/v1/ratelimit',
-        headers: { 'x-test-user': 'svc;ratelimit:check' },
-        payload: { identifier: 'a', limit: 10, window_ms, algorithm },
-      });
-    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({
-      status: 400,
-      code: 'validation_failed',
-      field: 'body.window_ms',
-    });
+      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'a', limit: 10, window_ms, algorithm } });
+    expect((await check(86_400_000 + 1, 'sliding-log')).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.window_ms' });
     expect((await check(86_400_000, 'sliding-log')).json()).toMatchObject({ allowed: true });
     expect((await check(31 * 86_400_000, 'sliding-window')).json()).toMatchObject({ allowed: true });
   });
@@ -96,17 +78,8 @@ describe('HTTP rate limits: forbidden callers, two plans, service sliding logs',
   it('refuses a cost above the limit with 400, changing nothing', async () => {
     const app = await start({});
     const check = (cost: number) =>
-      app.app.inject({
-        method: 'POST',
-        url: '/v1/ratelimit',
-        headers: { 'x-test-user': 'svc;ratelimit:check' },
-        payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost },
-      });
-    expect((await check(4)).json()).toMatchObject({
-      status: 400,
-      code: 'validation_failed',
-      field: 'body.cost',
-    });
+      app.app.inject({ method: 'POST', url: '/v1/ratelimit', headers: { 'x-test-user': 'svc;ratelimit:check' }, payload: { identifier: 'b', limit: 3, window_ms: 60_000, cost } });
+    expect((await check(4)).json()).toMatchObject({ status: 400, code: 'validation_failed', field: 'body.cost' });
     expect((await check(3)).json()).toMatchObject({ allowed: true, remaining: 0 });
   });
 });

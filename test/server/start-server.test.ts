@@ -22,9 +22,7 @@ const silent = new Writable({ write: (_c, _e, cb) => cb() });
 async function checkpoints(url: string): Promise<string[]> {
   const storage = openDatabase(url);
   try {
-    return (
-      await storage.db.selectFrom('audit_checkpoints').select(['seq', 'kind']).orderBy('seq').execute()
-    ).map((r) => `${r.seq}:${r.kind}`);
+    return (await storage.db.selectFrom('audit_checkpoints').select(['seq', 'kind']).orderBy('seq').execute()).map((r) => `${r.seq}:${r.kind}`);
   } finally {
     await storage.close();
   }
@@ -32,12 +30,7 @@ async function checkpoints(url: string): Promise<string[]> {
 
 function settingsFor(dir: string, env: Record<string, string> = {}) {
   return loadSettings({
-    env: {
-      WARDEN_PORT: '0',
-      WARDEN_DATA_DIR: dir,
-      WARDEN_DATABASE_URL: `sqlite:${path.join(dir, 'warden.db')}`,
-      ...env,
-    },
+    env: { WARDEN_PORT: '0', WARDEN_DATA_DIR: dir, WARDEN_DATABASE_URL: `sqlite:${path.join(dir, 'warden.db')}`, ...env },
     cwd: dir,
     envFile: false,
   });
@@ -48,11 +41,7 @@ describe('startServer', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
     const lines: string[] = [];
     const loaded = settingsFor(dir);
-    const server = await startServer(loaded, {
-      print: (l) => lines.push(l),
-      handleSignals: false,
-      logStream: silent,
-    });
+    const server = await startServer(loaded, { print: (l) => lines.push(l), handleSignals: false, logStream: silent });
     try {
       expect(lines[0]).toMatch(/^Warden listening on http:\/\/127\.0\.0\.1:\d+ \(profile development\)$/);
       expect(lines.join('\n')).toContain('generated WARDEN_SECRET_KEY into');
@@ -72,26 +61,14 @@ describe('startServer', () => {
     const port = (taken.address() as net.AddressInfo).port;
     const lines: string[] = [];
     try {
-      await expect(
-        startServer(settingsFor(dir, { WARDEN_PORT: String(port) }), {
-          print: (l) => lines.push(l),
-          handleSignals: false,
-          logStream: silent,
-        }),
-      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(startServer(settingsFor(dir, { WARDEN_PORT: String(port) }), { print: (l) => lines.push(l), handleSignals: false, logStream: silent })).rejects.toMatchObject({ code: 'EADDRINUSE' });
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
     expect(lines).toEqual([]);
-    const server = await startServer(settingsFor(dir), {
-      print: (l) => lines.push(l),
-      handleSignals: false,
-      logStream: silent,
-    });
+    const server = await startServer(settingsFor(dir), { print: (l) => lines.push(l), handleSignals: false, logStream: silent });
     try {
-      expect(lines.join('\n')).toMatch(
-        /created first admin \S+ with password \S+ .*shown once.*\n.*change it with POST \/v1\/auth\/password/,
-      );
+      expect(lines.join('\n')).toMatch(/created first admin \S+ with password \S+ .*shown once.*\n.*change it with POST \/v1\/auth\/password/);
     } finally {
       await server.close();
     }
@@ -149,10 +126,7 @@ describe('startServer', () => {
         },
       ],
     });
-    const inFlight = fetch(`${server.url}/v1/slow`).then(async (r) => ({
-      status: r.status,
-      body: await r.json(),
-    }));
+    const inFlight = fetch(`${server.url}/v1/slow`).then(async (r) => ({ status: r.status, body: await r.json() }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     const closing = server.close();
     setTimeout(release, 100);
@@ -161,60 +135,50 @@ describe('startServer', () => {
     expect(result).toEqual({ status: 200, body: { done: true } });
   });
 
-  it.skipIf(!inject('redisAvailable'))(
-    'listens only once Redis is connected, so no first request meets a connecting store',
-    async () => {
-      // A slow Redis: the proxy accepts at once but relays nothing for 1.5 s, longer than start-up
-      // takes, so a server that did not wait would be listening with its client still connecting.
-      const target = new URL(TEST_REDIS_URL);
-      const sockets: net.Socket[] = [];
-      const proxy = net.createServer((client) => {
-        sockets.push(client);
-        client.pause();
-        setTimeout(() => {
-          const upstream = net.connect(Number(target.port || 6379), target.hostname);
-          sockets.push(upstream);
-          client.pipe(upstream).pipe(client);
-          client.resume();
-        }, 1500);
-      });
-      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-      const port = (proxy.address() as net.AddressInfo).port;
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
-      const prefix = `warden-test:${randomBytes(6).toString('hex')}:`;
+  it.skipIf(!inject('redisAvailable'))('listens only once Redis is connected, so no first request meets a connecting store', async () => {
+    // A slow Redis: the proxy accepts at once but relays nothing for 1.5 s, longer than start-up
+    // takes, so a server that did not wait would be listening with its client still connecting.
+    const target = new URL(TEST_REDIS_URL);
+    const sockets: net.Socket[] = [];
+    const proxy = net.createServer((client) => {
+      sockets.push(client);
+      client.pause();
+      setTimeout(() => {
+        const upstream = net.connect(Number(target.port || 6379), target.hostname);
+        sockets.push(upstream);
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      }, 1500);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const prefix = `warden-test:${randomBytes(6).toString('hex')}:`;
+    try {
+      const server = await startServer(
+        settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: `redis://127.0.0.1:${port}`, WARDEN_REDIS_KEY_PREFIX: prefix }),
+        { print: () => undefined, handleSignals: false, logStream: silent },
+      );
       try {
-        const server = await startServer(
-          settingsFor(dir, {
-            WARDEN_SECRET_KEY: TEST_SECRET_KEY,
-            WARDEN_REDIS_URL: `redis://127.0.0.1:${port}`,
-            WARDEN_REDIS_KEY_PREFIX: prefix,
-          }),
-          { print: () => undefined, handleSignals: false, logStream: silent },
-        );
-        try {
-          expect(server.context.redis?.status).toBe('ready');
-        } finally {
-          await server.close();
-        }
+        expect(server.context.redis?.status).toBe('ready');
       } finally {
-        for (const socket of sockets) socket.destroy();
-        await new Promise((resolve) => proxy.close(resolve));
+        await server.close();
       }
-    },
-  );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
 
   it('starts without Redis when it cannot connect, says so in the log, and reports not ready', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
     const log: string[] = [];
     const logStream = new Writable({ write: (chunk: Buffer, _e, cb) => (log.push(chunk.toString()), cb()) });
-    const server = await startServer(
-      settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: 'redis://127.0.0.1:1' }),
-      {
-        print: () => undefined,
-        handleSignals: false,
-        logStream,
-      },
-    );
+    const server = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_REDIS_URL: 'redis://127.0.0.1:1' }), {
+      print: () => undefined,
+      handleSignals: false,
+      logStream,
+    });
     try {
       expect(log.join('')).toContain('redis not connected at start; listening anyway');
       expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
@@ -223,57 +187,41 @@ describe('startServer', () => {
     }
   });
 
-  it.skipIf(!inject('postgresAvailable'))(
-    'masks a password given in the query string of the database URL in its banner',
-    async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
-      const database = await createTestDatabase('postgres');
-      try {
-        // The test server trusts local connections, so the password is accepted and unused.
-        const url = `${database.url}&password=pg-hunter2`;
-        const lines: string[] = [];
-        const server = await startServer(
-          settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: url }),
-          {
-            print: (l) => lines.push(l),
-            handleSignals: false,
-            logStream: silent,
-          },
-        );
-        await server.close();
-        expect(lines).toContain(`  database: ${url.replace('password=pg-hunter2', 'password=********')}`);
-        expect(lines.join('\n')).not.toContain('pg-hunter2');
-      } finally {
-        await database.cleanup();
-      }
-    },
-  );
+  it.skipIf(!inject('postgresAvailable'))('masks a password given in the query string of the database URL in its banner', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
+    const database = await createTestDatabase('postgres');
+    try {
+      // The test server trusts local connections, so the password is accepted and unused.
+      const url = `${database.url}&password=pg-hunter2`;
+      const lines: string[] = [];
+      const server = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY, WARDEN_DATABASE_URL: url }), {
+        print: (l) => lines.push(l),
+        handleSignals: false,
+        logStream: silent,
+      });
+      await server.close();
+      expect(lines).toContain(`  database: ${url.replace('password=pg-hunter2', 'password=********')}`);
+      expect(lines.join('\n')).not.toContain('pg-hunter2');
+    } finally {
+      await database.cleanup();
+    }
+  });
 
   it('refuses to start with a different secret key than the database was initialised with', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-start-'));
-    const first = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY }), {
-      print: () => undefined,
-      handleSignals: false,
-      logStream: silent,
-    });
+    const first = await startServer(settingsFor(dir, { WARDEN_SECRET_KEY: TEST_SECRET_KEY }), { print: () => undefined, handleSignals: false, logStream: silent });
     await first.close();
     const url = `sqlite:${path.join(dir, 'warden.db')}`;
     const checkpointsBefore = await checkpoints(url);
     await expect(
-      startServer(settingsFor(dir, { WARDEN_SECRET_KEY: `${TEST_SECRET_KEY}X` }), {
-        print: () => undefined,
-        handleSignals: false,
-        logStream: silent,
-      }),
+      startServer(settingsFor(dir, { WARDEN_SECRET_KEY: `${TEST_SECRET_KEY}X` }), { print: () => undefined, handleSignals: false, logStream: silent }),
     ).rejects.toMatchObject({ code: 'config_invalid' });
     // The refusal came before anything could write with the other key: no checkpoint signed with
     // it, so the chain still verifies with the original key.
     expect(await checkpoints(url)).toEqual(checkpointsBefore);
     const storage = openDatabase(url);
     try {
-      const report = await verifyChain(storage.db, {
-        checkpointKey: deriveKey(TEST_SECRET_KEY, CHECKPOINT_KEY_PURPOSE),
-      });
+      const report = await verifyChain(storage.db, { checkpointKey: deriveKey(TEST_SECRET_KEY, CHECKPOINT_KEY_PURPOSE) });
       expect(report.valid).toBe(true);
     } finally {
       await storage.close();

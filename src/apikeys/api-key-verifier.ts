@@ -196,8 +196,12 @@ export class ApiKeyVerifier {
     if (options.ownerHolds !== undefined) {
       for (const permission of options.permissions ?? []) {
         const held = options.ownerHolds(candidate.record, permission);
-        // Not answerable synchronously: verify() asks again.
-        if (typeof held !== 'boolean') return undefined;
+        if (typeof held !== 'boolean') {
+          // Not answerable synchronously: verify() asks again, and answers for a failure. This
+          // promise is dropped, so its rejection must not go unhandled (that ends the process).
+          held.catch(() => undefined);
+          return undefined;
+        }
         if (!held) return { valid: false, code: 'insufficient_permissions', key: candidate.record };
       }
     }

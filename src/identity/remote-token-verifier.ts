@@ -63,12 +63,15 @@ export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): 
   const url = typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl;
   assertTrustworthyJwksUrl(url, options.allowInsecureHttp === true);
   const cooldownMs = options.jwksCooldownMs ?? 30_000;
-  const maxStaleMs = options.jwksMaxStaleMs ?? 300_000;
+  const maxAgeMs = options.jwksMaxAgeMs ?? 60_000;
+  // A set younger than its max age is fresh, not stale: a failed refetch (for an unknown kid)
+  // must not refuse it, whatever jwksMaxStaleMs says.
+  const usableForMs = Math.max(options.jwksMaxStaleMs ?? 300_000, maxAgeMs);
   // jose keeps the last key set it fetched, and when, in this object.
   const held: JWKSCacheInput = {};
   const remote = createRemoteJWKSet(url, {
     cooldownDuration: cooldownMs,
-    cacheMaxAge: options.jwksMaxAgeMs ?? 60_000,
+    cacheMaxAge: maxAgeMs,
     [jwksCache]: held,
     [customFetch]: sizeCappedFetch(options.maxJwksBytes ?? 65_536),
   });
@@ -82,7 +85,7 @@ export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): 
   /** The key from the last key set fetched, when it is recent enough to stand in for one that cannot be fetched. */
   const fromStaleSet: JWTVerifyGetKey = async (header, token) => {
     const { jwks: set, uat } = held as Partial<{ jwks: JSONWebKeySet; uat: number }>;
-    if (set === undefined || uat === undefined || Date.now() - uat > maxStaleMs) throw unavailable(undefined);
+    if (set === undefined || uat === undefined || Date.now() - uat > usableForMs) throw unavailable(undefined);
     if (stale?.from !== set) stale = { from: set, getKey: createLocalJWKSet(set) };
     try {
       return await stale.getKey(header, token);

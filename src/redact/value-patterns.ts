@@ -261,21 +261,25 @@ function redactedAssignedValue(value: string, hint: string): string | undefined 
  * Redacts the values that follow sensitive keys found by `keys` (ASSIGNMENT or FLAG: group 1 the
  * key, group 2 the separator). A kept value (a harmless key) is scanned again from its start,
  * so `msg="login password=x"` still finds `password`; the key regexes are bounded, so this
- * stays linear. `skip` keeps a value without looking at it (a flag followed by the next flag).
+ * stays linear. `skip` keeps a value without looking at it (a flag followed by the next flag);
+ * `wideGap` lets any run of blanks follow the separator (assignments: aligned YAML and tables;
+ * not flags, where a wide gap is help text: `--password      Set the password`).
  */
 function redactKeyedValues(
   keys: RegExp,
   text: string,
   hint: string,
   allowValues: ReadonlySet<string>,
-  skip?: (separator: string, valueStart: number) => boolean,
+  options: { readonly wideGap: boolean; readonly skip?: (separator: string, valueStart: number) => boolean },
 ): string {
+  const { wideGap, skip } = options;
   let out = '';
   let copied = 0;
   keys.lastIndex = 0;
   for (let match = keys.exec(text); match !== null; match = keys.exec(text)) {
     const key = match[1] as string;
-    const valueStart = valueStartAfter(text, match.index + match[0].length);
+    const matchEnd = match.index + match[0].length;
+    const valueStart = wideGap ? valueStartAfter(text, matchEnd) : matchEnd;
     if (!isSensitiveKey(key) || skip?.(match[2] as string, valueStart) === true) continue;
     // A value kept by its first characters is kept without delimiting it first: the scan resumes
     // inside it anyway, so delimiting each of `pw=//pw=//…` would cost up to 4096 characters a key.
@@ -294,7 +298,7 @@ function redactKeyedValues(
 }
 
 function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<string>): string {
-  return redactKeyedValues(ASSIGNMENT, text, hint, allowValues);
+  return redactKeyedValues(ASSIGNMENT, text, hint, allowValues, { wideGap: true });
 }
 
 /**
@@ -303,9 +307,10 @@ function redactAssignments(text: string, hint: string, allowValues: ReadonlySet<
  * starting with '-' is the next flag (`--password --user bob`: the password is prompted for).
  */
 function redactFlags(text: string, hint: string, allowValues: ReadonlySet<string>): string {
-  return redactKeyedValues(FLAG, text, hint, allowValues, (separator, valueStart) =>
-    separator !== '=' && !separator.includes(',') && text[valueStart] === '-',
-  );
+  return redactKeyedValues(FLAG, text, hint, allowValues, {
+    wideGap: false,
+    skip: (separator, valueStart) => separator !== '=' && !separator.includes(',') && text[valueStart] === '-',
+  });
 }
 
 /**

@@ -190,20 +190,28 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
     });
   }
 
-  /** Set once the fallback has decided anything: from then on it may hold blocks the primary never saw. */
-  let fallbackUsed = false;
+  /**
+   * Until when (on `clock`) the fallback may hold a block the primary never saw: the end of the
+   * longest wait it announced. 0 = none, and then a decision costs nothing more.
+   */
+  let fallbackHoldsUntil = 0;
 
   return {
     kind: primary.kind,
     consume: (policy, key, cost) => {
       const decided = withPrimary(
         (store) => store.consume(policy, key, cost),
-        () => {
-          fallbackUsed = true;
-          return options.fallback.consume(policy, key, cost);
-        },
+        () =>
+          options.fallback.consume(policy, key, cost).then((decision) => {
+            if (!decision.allowed) fallbackHoldsUntil = Math.max(fallbackHoldsUntil, clock() + decision.retry_after_ms);
+            return decision;
+          }),
       );
-      if (!fallbackUsed) return decided;
+      if (fallbackHoldsUntil === 0) return decided;
+      if (clock() >= fallbackHoldsUntil) {
+        fallbackHoldsUntil = 0;
+        return decided;
+      }
       // A block started in memory during an outage (a login lockout) is not in Redis: it must
       // not end when Redis answers again. A look (cost 0) denies only while a block is in force.
       return decided.then(async (decision) => {

@@ -1,0 +1,51 @@
+import { expect, it } from 'vitest';
+import { createFailoverStore } from '../../src/ratelimit/failover-store.js';
+import { createMemoryStore } from '../../src/ratelimit/memory-store.js';
+import { limiterFor } from '../../src/ratelimit/rate-limit-service.js';
+import type { RateLimitStore } from '../../src/ratelimit/store.js';
+
+/**
+ * A block the memory fallback started during a Redis outage is looked for (a cost-0 decision
+ * against memory) only while it may be in force: after an outage in which the fallback blocked
+ * nothing, or once the longest wait it announced has passed, a decision costs one primary call
+ * again, as on the hot path it was tuned for.
+ */
+it('after an outage in which the fallback blocked nothing, a recovered Redis is not followed by memory looks', async () => {
+  let down = false;
+  const redisLike = createMemoryStore();
+  const primary: RateLimitStore = {
+    kind: 'redis',
+    consume: (policy, key, cost) =>
+      down ? Promise.reject(new Error('ECONNREFUSED')) : redisLike.consume(policy, key, cost),
+    reset: (policy, key) => redisLike.reset(policy, key),
+  };
+  const memory = createMemoryStore();
+  let fallbackCalls = 0;
+  const fallback: RateLimitStore = {
+    kind: 'memory',
+    consume: (policy, key, cost) => {
+      fallbackCalls += 1;
+      return memory.consume(policy, key, cost);
+    },
+    reset: (policy, key) => memory.reset(policy, key),
+  };
+  let monotonic = 0;
+  const store = createFailoverStore({
+    primary,
+    fallback,
+    policy: 'fail-open',
+    timeoutMs: 1000,
+    retryAfterMs: 1000,
+    clock: () => monotonic,
+  });
+  const limiter = limiterFor(store, { name: 'default', limit: 1000, windowMs: 60_000, blockDurationMs: 0 });
+
+  down = true;
+  expect((await limiter.limit('ip:198.51.100.1')).allowed).toBe(true); // one decision in memory, allowed
+  down = false;
+  monotonic += 2_000;
+  fallbackCalls = 0;
+  for (let i = 0; i < 100; i += 1)
+    expect((await limiter.limit(`ip:198.51.100.${i % 50}`)).allowed).toBe(true);
+  expect(fallbackCalls).toBe(0);
+});

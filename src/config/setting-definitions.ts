@@ -67,7 +67,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_DB_STATEMENT_TIMEOUT_MS',
     parse: parse.integer(0, 600_000),
     fallback: () => 10_000,
-    doc: 'PostgreSQL statement_timeout in ms (0 = none); SQLite busy timeout uses the same value.',
+    doc: 'PostgreSQL statement_timeout in ms (0 = none; the client gives up 5 s later if the server goes silent; migrations run without it); SQLite busy timeout uses the same value (0 = as long as SQLite allows).',
   }),
   redisUrl: optional({
     name: 'WARDEN_REDIS_URL',

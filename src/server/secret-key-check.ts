@@ -3,7 +3,7 @@ import { constantTimeEqual } from '../crypto/constant-time.js';
 import { ConfigError, WardenError } from '../errors/index.js';
 import type { Settings } from '../config/index.js';
 import { openDatabase, type Storage } from '../storage/index.js';
-import { migrateDatabase, requireMigrated, unknownMigrationsWarning, type MigrationOutcome } from '../storage/migrate.js';
+import { migrateDatabase, migrationStatementTimeoutMs, requireMigrated, unknownMigrationsWarning, type MigrationOutcome } from '../storage/migrate.js';
 
 const STATE_KEY = 'secret_key_check';
 
@@ -57,7 +57,8 @@ export async function withCheckedDatabase<T>(
   work: (storage: Storage, migrations: MigrationOutcome) => Promise<T>,
   options: CheckedDatabaseOptions = {},
 ): Promise<T> {
-  const storage = openDatabase(settings.databaseUrl, { poolSize: 2, statementTimeoutMs: settings.dbStatementTimeoutMs });
+  const statementTimeoutMs = options.migrate === true ? migrationStatementTimeoutMs(settings.databaseUrl, settings.dbStatementTimeoutMs) : settings.dbStatementTimeoutMs;
+  const storage = openDatabase(settings.databaseUrl, { poolSize: 2, statementTimeoutMs });
   try {
     await storage.ping();
     // Checked before the fingerprint: on a database never migrated its table does not exist.

@@ -226,6 +226,16 @@ export async function migrateDatabase(storage: Storage, migrations: readonly War
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName), unknown };
 }
 
+/**
+ * The statement timeout to open a database with for migrating it: none on PostgreSQL, where
+ * one statement (an index on a large table) may take longer than a request may, and a second
+ * starter waits for the first's migration lock inside one statement; the configured one on
+ * SQLite, where it is the wait for the write lock, retried (see migrateDatabase).
+ */
+export function migrationStatementTimeoutMs(url: string, configuredMs: number): number {
+  return url.startsWith('postgres') ? 0 : configuredMs;
+}
+
 /** Applies every pending migration (see migrateDatabase). Returns the names applied. */
 export async function migrateToLatest(storage: Storage, migrations: readonly WardenMigration[] = MIGRATIONS): Promise<string[]> {
   return [...(await migrateDatabase(storage, migrations)).applied];

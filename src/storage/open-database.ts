@@ -12,6 +12,12 @@ import { createPrivateDirs } from './private-dirs.js';
 import type { DatabaseSchema } from './schema.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
 
+/** How much later than the server's statement_timeout the client gives up on a query. */
+const QUERY_TIMEOUT_MARGIN_MS = 5_000;
+
+/** The largest busy_timeout SQLite takes (a signed 32-bit count of milliseconds). */
+const SQLITE_MAX_BUSY_TIMEOUT_MS = 2_147_483_647;
+
 export interface OpenDatabaseOptions {
   /** PostgreSQL pool size. @default 10 */
   readonly poolSize?: number;
@@ -66,6 +72,12 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
       max: options.poolSize ?? 10,
       // statement_timeout bounds a stuck query; the connect timeout bounds an unreachable server.
       statement_timeout: timeoutMs === 0 ? undefined : timeoutMs,
+      // The server enforces statement_timeout only while it answers: a server gone silent
+      // without closing the socket (a partition, a failover leaving the old address dark) would
+      // leave queries waiting for the kernel (~15 min). The client gives up a little later than
+      // the server would, and keepalive notices a dead peer on idle connections.
+      query_timeout: timeoutMs === 0 ? undefined : timeoutMs + QUERY_TIMEOUT_MARGIN_MS,
+      keepAlive: true,
       connectionTimeoutMillis: Math.min(timeoutMs === 0 ? 10_000 : timeoutMs, 10_000),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
@@ -82,6 +94,11 @@ export function openDatabase(url: string, options: OpenDatabaseOptions = {}): St
     // default_transaction_isolation) would fail the waiter with 40001 instead. pg queues
     // queries per client, so this runs before anything else on the new connection.
     pool.on('connect', (client) => {
+      // pg-pool handles 'error' only on idle clients: a connection lost while checked out (inside
+      // a transaction, during a statement: a server restart, a failover, pg_terminate_backend)
+      // would emit an unhandled 'error' and end the process. The query in flight fails on its
+      // own, and pg-pool drops the dead client when it is released.
+      client.on('error', (error: Error) => options.onBackgroundError?.(error));
       client.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED').catch((error: Error) => options.onBackgroundError?.(error));
     });
     db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
@@ -124,7 +141,8 @@ function openSqliteFile(url: string, driver: ResolvedSqliteDriver, timeoutMs: nu
     };
     pragma('journal_mode = WAL');
     pragma('foreign_keys = ON');
-    pragma(`busy_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    // 0 is "no timeout", as on PostgreSQL: wait for the write lock as long as SQLite allows.
+    pragma(`busy_timeout = ${timeoutMs === 0 ? SQLITE_MAX_BUSY_TIMEOUT_MS : Math.max(1, Math.floor(timeoutMs))}`);
     // FULL: a committed security event survives power loss; group commit keeps it cheap.
     pragma('synchronous = FULL');
     return native;

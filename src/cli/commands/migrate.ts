@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { migrateDatabase, migrationStatus, openDatabase, unknownMigrationsWarning } from '../../storage/index.js';
+import { migrateDatabase, migrationStatementTimeoutMs, migrationStatus, openDatabase, unknownMigrationsWarning } from '../../storage/index.js';
 import type { CliIo } from '../cli-io.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
@@ -16,7 +16,8 @@ export function registerMigrate(program: Command, io: CliIo, run: (work: () => P
         const { settings } = await loadCliSettings(io, { devSecrets: 'read' });
         const storage = openDatabase(settings.databaseUrl, {
           poolSize: 2,
-          statementTimeoutMs: settings.dbStatementTimeoutMs,
+          statementTimeoutMs:
+            options.status === true ? settings.dbStatementTimeoutMs : migrationStatementTimeoutMs(settings.databaseUrl, settings.dbStatementTimeoutMs),
         });
         try {
           await storage.ping();

@@ -121,6 +121,21 @@ describe('the remote verifier’s key set: refetched after its max age, kept thr
     await expect(verifier.verify(token)).rejects.toBeInstanceOf(KeySourceUnavailableError);
   });
 
+  it('keeps verifying known kids with a fresh set after a failed unknown-kid refetch, even with jwksMaxStaleMs 0', async () => {
+    const verifier = verifierFor({ jwksCooldownMs: 1_000, jwksMaxStaleMs: 0 });
+    const token = await tokenOf(key);
+    expect(await verifier.verify(token)).toMatchObject({ valid: true });
+    // 2 s later (past the cooldown, well within the max age) a token with an unknown kid makes
+    // the verifier refetch, which fails: no verdict on that token, rightly.
+    endpoint.answer = 503;
+    later(2_000);
+    await expect(verifier.verify(await tokenOf(await signingKey()))).rejects.toBeInstanceOf(
+      KeySourceUnavailableError,
+    );
+    // The set in hand is 2 s old, fresh, not stale: a token it knows still verifies.
+    expect(await verifier.verify(token)).toMatchObject({ valid: true });
+  });
+
   it('does not fetch a failing key set on every request', async () => {
     endpoint.answer = 503;
     const verifier = verifierFor();

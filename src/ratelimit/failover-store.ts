@@ -1,5 +1,6 @@
 import { WardenError } from '../errors/index.js';
 import type { RateLimitMetrics } from './rate-limit-metrics.js';
+import type { RateLimitDecision } from './rate-limiter.js';
 import type { RateLimitStore } from './store.js';
 
 /** What to do when Redis cannot answer. */
@@ -195,6 +196,8 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
    * longest wait it announced. 0 = none, and then a decision costs nothing more.
    */
   let fallbackHoldsUntil = 0;
+  /** Decisions the fallback itself made: already its answer, so not looked up in it again. */
+  const decidedByFallback = new WeakSet<RateLimitDecision>();
 
   return {
     kind: primary.kind,
@@ -204,6 +207,7 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
         () =>
           options.fallback.consume(policy, key, cost).then((decision) => {
             if (!decision.allowed) fallbackHoldsUntil = Math.max(fallbackHoldsUntil, clock() + decision.retry_after_ms);
+            decidedByFallback.add(decision);
             return decision;
           }),
       );
@@ -215,7 +219,7 @@ export function createFailoverStore(options: FailoverStoreOptions): RateLimitSto
       // A block started in memory during an outage (a login lockout) is not in Redis: it must
       // not end when Redis answers again. A look (cost 0) denies only while a block is in force.
       return decided.then(async (decision) => {
-        if (!decision.allowed) return decision;
+        if (!decision.allowed || decidedByFallback.has(decision)) return decision;
         const held = await options.fallback.consume(policy, key, 0);
         return held.allowed ? decision : held;
       });

@@ -49,3 +49,39 @@ it('after an outage in which the fallback blocked nothing, a recovered Redis is 
     expect((await limiter.limit(`ip:198.51.100.${i % 50}`)).allowed).toBe(true);
   expect(fallbackCalls).toBe(0);
 });
+
+it('while Redis is still down and a block is in force, the fallback decides once per request, not twice', async () => {
+  const memory = createMemoryStore();
+  let fallbackCalls = 0;
+  const store = createFailoverStore({
+    primary: {
+      kind: 'redis',
+      consume: () => Promise.reject(new Error('ECONNREFUSED')),
+      reset: () => Promise.resolve(),
+    },
+    fallback: {
+      kind: 'memory',
+      consume: (policy, key, cost) => {
+        fallbackCalls += 1;
+        return memory.consume(policy, key, cost);
+      },
+      reset: (policy, key) => memory.reset(policy, key),
+    },
+    policy: 'fail-open',
+    timeoutMs: 1000,
+    retryAfterMs: 60_000,
+    clock: () => 0,
+  });
+  const lockout = limiterFor(store, {
+    name: 'login-ip',
+    limit: 1,
+    windowMs: 60_000,
+    blockDurationMs: 900_000,
+  });
+  expect((await lockout.limit('ip:203.0.113.9')).allowed).toBe(true);
+  expect((await lockout.limit('ip:203.0.113.9')).allowed).toBe(false);
+  // Other keys, allowed by the fallback itself: its answer stands without a second look.
+  fallbackCalls = 0;
+  for (let i = 0; i < 10; i += 1) expect((await lockout.limit(`ip:198.51.100.${i}`)).allowed).toBe(true);
+  expect(fallbackCalls).toBe(10);
+});

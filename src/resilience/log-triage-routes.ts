@@ -88,7 +88,8 @@ export async function logTriageRoutes(
         details: {
           source: result.source,
           lines_sent: result.lines_sent,
-          sent_to_provider: result.sent !== null,
+          // A degraded answer after a timeout or upstream error follows a call that did leave.
+          sent_to_provider: result.sent !== null || (result.degraded !== undefined && result.degraded.reason !== 'circuit_open'),
           degraded: result.degraded?.reason ?? null,
         },
       });

@@ -1,4 +1,5 @@
-import { readdir, rename, rm, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readSecretFileSync, SecretFileError } from '../config/secret-file.js';
@@ -70,7 +71,12 @@ export function createFileProvider(options: FileProviderOptions = {}): SecretPro
     provider.list = async (prefix) => {
       try {
         const entries = await readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => e.isFile() && !e.name.startsWith('.') && e.name.startsWith(prefix)).map((e) => e.name).sort();
+        const named = entries.filter((e) => !e.name.startsWith('.') && e.name.startsWith(prefix));
+        // A Kubernetes secret volume holds every key as a link (`NAME -> ..data/NAME`), which `get` follows.
+        const isSecretFile = async (e: Dirent): Promise<boolean> =>
+          e.isFile() || (e.isSymbolicLink() && (await stat(path.join(dir, e.name)).then((s) => s.isFile(), () => false)));
+        const kept = await Promise.all(named.map(isSecretFile));
+        return named.filter((_e, i) => kept[i]).map((e) => e.name).sort();
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw new SecretProviderError(name, 'cannot list the secrets directory', { cause: error });

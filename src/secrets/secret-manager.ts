@@ -25,6 +25,10 @@ export class SecretManager {
   readonly #ttl: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { value: string | undefined; expiresAt: number }>();
+  // Bumped whenever a cached value is forgotten: a read that started before (and may answer the
+  // value from before a rotation) must not put it back for a whole TTL.
+  #generation = 0;
+  readonly #generations = new Map<string, number>();
 
   constructor(providers: SecretProvider | readonly SecretProvider[], options: SecretManagerOptions = {}) {
     this.provider = Array.isArray(providers)
@@ -73,7 +77,7 @@ export class SecretManager {
   async set(name: string, value: string): Promise<void> {
     if (this.provider.set === undefined) throw new SecretProviderError(this.provider.name, 'this provider cannot store secrets');
     await this.provider.set(name, value);
-    this.#cache.delete(name);
+    this.#forget(cacheKey(name));
   }
 
   /** Secret names starting with `prefix`, where the backend can list. */
@@ -84,8 +88,10 @@ export class SecretManager {
 
   /** Forgets cached values (all, or one name). */
   invalidate(name?: string): void {
-    if (name === undefined) this.#cache.clear();
-    else this.#cache.delete(cacheKey(name));
+    if (name === undefined) {
+      this.#generation += 1;
+      this.#cache.clear();
+    } else this.#forget(cacheKey(name));
   }
 
   /**
@@ -96,9 +102,14 @@ export class SecretManager {
     let last: string | undefined;
     let primed = false;
     let stopped = false;
+    let polling = false;
     const poll = async (): Promise<void> => {
+      // One poll at a time: a slow one that read before a rotation and answered after a later
+      // one would report the retired value as a change.
+      if (polling) return;
+      polling = true;
       try {
-        this.#cache.delete(cacheKey(name));
+        this.#forget(cacheKey(name));
         const value = await this.getOptional(name);
         const digest = value === undefined ? undefined : createHash('sha256').update(value).digest('hex');
         if (primed && digest !== last && !stopped) onChange(value);
@@ -106,6 +117,8 @@ export class SecretManager {
         primed = true;
       } catch (error) {
         options.onError?.(error as Error);
+      } finally {
+        polling = false;
       }
     };
     void poll();
@@ -121,10 +134,18 @@ export class SecretManager {
     const now = this.#now();
     const cached = this.#cache.get(name);
     if (cached !== undefined && cached.expiresAt > now) return cached.value;
+    const generation = this.#generation;
+    const nameGeneration = this.#generations.get(name);
     const value = await this.provider.get(name);
     // Misses are cached too (briefly, same TTL) so a missing optional secret is not re-fetched per call.
-    if (this.#ttl > 0) this.#cache.set(name, { value, expiresAt: now + this.#ttl });
+    const current = generation === this.#generation && nameGeneration === this.#generations.get(name);
+    if (this.#ttl > 0 && current) this.#cache.set(name, { value, expiresAt: now + this.#ttl });
     return value;
+  }
+
+  #forget(name: string): void {
+    this.#generations.set(name, (this.#generations.get(name) ?? 0) + 1);
+    this.#cache.delete(name);
   }
 }
 

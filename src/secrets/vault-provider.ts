@@ -52,7 +52,8 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
   let tokenExpiresAt = Number.POSITIVE_INFINITY;
 
   function request(method: string, urlPath: string, body?: unknown, authToken?: string): Promise<VaultResponse> {
-    const url = new URL(`/v1/${urlPath}`, base);
+    // An address with a path (Vault behind a proxy at /vault) keeps it, as Vault's own client does.
+    const url = new URL(`${base.pathname.replace(/\/+$/, '')}/v1/${urlPath}`, base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (authToken !== undefined) headers['x-vault-token'] = authToken;
@@ -123,6 +124,12 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
     return res;
   }
 
+  // Vault's "no such entry" is a 404 with `{"errors":[]}` (or a deleted version's metadata). Any
+  // other 404 (a wrong namespace or mount: "no handler for route"; a proxy's page) is a failure:
+  // taken as "absent", every secret would look unset and a chain would fall through to the next provider.
+  const notKvAbsence = (what: string): SecretProviderError =>
+    new SecretProviderError('vault', `${what} failed: ${base.origin} answered HTTP 404 that is not a KV v2 "no such entry" (wrong mount, path or namespace?)`);
+
   const entry = (name: string): string => [mount, 'data', prefix, name].filter((s) => s !== '').join('/');
 
   return {
@@ -130,14 +137,16 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
     async get(name) {
       assertSecretName(name);
       const res = await authed('GET', entry(name));
-      if (res.status === 404) return undefined;
+      if (res.status === 404) {
+        if (saysAbsent(res.body)) return undefined;
+        throw notKvAbsence(`reading ${name}`);
+      }
       // 5xx: sealed, standby without forwarding, overloaded; a retry may succeed.
       if (res.status !== 200) throw new SecretProviderError('vault', `reading ${name} failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
-      const body = res.body as { data?: { data?: unknown; metadata?: { deletion_time?: unknown; destroyed?: unknown } } } | undefined;
-      const data = body?.data?.data;
+      const body = res.body as { data?: { data?: unknown } } | undefined;
       // A deleted or destroyed latest version: Vault answers 404 with this body, but it says "absent" under any status.
-      const metadata = body?.data?.metadata;
-      if (data === null && ((typeof metadata?.deletion_time === 'string' && metadata.deletion_time !== '') || metadata?.destroyed === true)) return undefined;
+      if (isDeletedVersion(body)) return undefined;
+      const data = body?.data?.data;
       // A 200 that is not a KV v2 entry (a proxy's page, a KV v1 mount, a truncated answer) is a
       // failure, never "not found": a chain would silently fall through to the next provider.
       if (data === null || typeof data !== 'object' || Array.isArray(data)) {
@@ -159,6 +168,7 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
       const dir = [mount, 'metadata', prefix].filter((s) => s !== '').join('/');
       // `GET …?list=true` is Vault's documented equivalent of the LIST verb, and passes proxies that reject custom verbs.
       const res = await authed('GET', `${dir}/?list=true`);
+      if (res.status === 404 && !saysAbsent(res.body)) throw notKvAbsence('listing');
       if (res.status === 404) return [];
       if (res.status !== 200) throw new SecretProviderError('vault', `listing failed (HTTP ${res.status})`, { unavailable: res.status >= 500 });
       const keys = (res.body as { data?: { keys?: unknown } } | undefined)?.data?.keys;
@@ -170,6 +180,19 @@ export function createVaultProvider(options: VaultProviderOptions): SecretProvid
       return keys.filter((k): k is string => typeof k === 'string' && !k.endsWith('/') && k.startsWith(listPrefix)).sort();
     },
   };
+}
+
+/** True for Vault's own 404 body for an entry that does not exist, or exists only as deleted versions. */
+function saysAbsent(body: unknown): boolean {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return (Array.isArray(errors) && errors.length === 0) || isDeletedVersion(body);
+}
+
+/** A KV v2 read of a deleted or destroyed latest version: `data.data` null, its metadata saying so. */
+function isDeletedVersion(body: unknown): boolean {
+  const data = (body as { data?: { data?: unknown; metadata?: { deletion_time?: unknown; destroyed?: unknown } } } | undefined)?.data;
+  const metadata = data?.metadata;
+  return data?.data === null && ((typeof metadata?.deletion_time === 'string' && metadata.deletion_time !== '') || metadata?.destroyed === true);
 }
 
 function trimSlashes(value: string): string {

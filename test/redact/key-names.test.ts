@@ -57,6 +57,22 @@ describe('redaction by key name', () => {
     expect(redactText('rotated hmac_key=hk-2 for key_id=k-2')).toBe('rotated hmac_key=[REDACTED:secret_assignment] for key_id=k-2');
   });
 
+  it('recognises a short password name as the last word of a longer key, not inside a word', () => {
+    for (const key of ['db_pass', 'SMTP_PASS', 'db_pw', 'MYSQL_PWD', 'redisPass', 'RedisPass', 'basic_auth', 'proxy-auth', 'user.pin', 'card_cvv', 'user ssn', 'idJwt']) {
+      expect(isSensitiveKey(key), key).toBe(true);
+    }
+    for (const key of ['bypass', 'cache_bypass', 'overpass', 'auth_method', 'oauth', 'pin_count', 'pass_through', 'spinner', 'Compass']) {
+      expect(isSensitiveKey(key), key).toBe(false);
+    }
+    expect(redactValue({ db_pass: 'dp-1', mysql_pwd: 'mp-2', redisPass: 'rp-3', cache_bypass: true })).toEqual({
+      db_pass: REDACTED,
+      mysql_pwd: REDACTED,
+      redisPass: REDACTED,
+      cache_bypass: true,
+    });
+    expect(redactText('could not connect with DB_PASS=dp-4 as app')).not.toContain('dp-4');
+  });
+
   it('replaces values in nested objects and arrays and returns a deep copy', () => {
     const input = {
       user: { name: 'n', password: 'p', sessions: [{ token: 't1' }, { token: 't2', note: 'ok' }] },

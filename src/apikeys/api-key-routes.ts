@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError, WardenError } from '../errors/index.js'
 import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
-import { keyStatus, type ApiKeyRecord } from './api-key-store.js';
+import { keyStatus, keyStopsAt, type ApiKeyRecord } from './api-key-store.js';
 import type { ActorContext, OwnerStanding } from './api-key-service.js';
 import type { ApiKeys } from './api-keys-domain.js';
 import { heldPermissions, keyPrincipal } from './held-permissions.js';
@@ -252,7 +252,8 @@ export async function apiKeyRoutes(app: FastifyInstance, context: AppContext): P
         key_id: key?.id ?? null,
         owner_id: key?.ownerId ?? null,
         permissions: held instanceof Promise ? await held : held,
-        expires_at: iso(key?.expiresAt),
+        // When it stops working (a rotated key: the end of its grace), for a gateway that caches the answer.
+        expires_at: iso(key === undefined ? undefined : keyStopsAt(key)),
         ratelimit: rl === undefined ? null : { limit: rl.limit, remaining: rl.remaining, reset_ms: rl.reset_ms },
       };
     },

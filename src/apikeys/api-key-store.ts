@@ -149,6 +149,12 @@ export function isRevoked(record: ApiKeyRecord, now: number): boolean {
   return record.revokedReason === 'revoked' || (record.revokedAt !== undefined && record.revokedAt <= now);
 }
 
+/** When a usable key stops working: its expiry or the end of its rotation grace, whichever is first; undefined = never. */
+export function keyStopsAt(record: ApiKeyRecord): number | undefined {
+  if (record.expiresAt === undefined) return record.revokedAt;
+  return record.revokedAt === undefined ? record.expiresAt : Math.min(record.expiresAt, record.revokedAt);
+}
+
 /** The status of a key at `now`: an ended key is revoked or expired whatever else holds; a rotated one is `rotating` until its grace ends. */
 export function keyStatus(record: ApiKeyRecord, now: number): KeyStatus {
   if (isRevoked(record, now)) return 'revoked';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from '../storage/index.js';
-import { findById, type ApiKeyRecord } from './api-key-store.js';
+import { findById, keyStopsAt, type ApiKeyRecord } from './api-key-store.js';
 
 /** The actor id of an API key acting as the caller is `apikey:<key id>`. */
 export const API_KEY_ACTOR = 'apikey:';
@@ -52,7 +52,7 @@ function earliest(...ends: (number | null | undefined)[]): number | undefined {
  * period, whichever is first; undefined = never.
  */
 export function issuerDeadline(issuer: ApiKeyRecord): number | undefined {
-  return earliest(issuer.expiresAt, issuer.revokedAt);
+  return keyStopsAt(issuer);
 }
 
 /**

@@ -30,6 +30,11 @@ const FASTIFY_CODES: Record<string, [code: Parameters<typeof problem>[0], detail
 // keeps its own code.
 const UNSTORABLE_TEXT_SQLSTATES: ReadonlySet<string> = new Set(['22021', '22P05']);
 
+/** True for the database's refusal of text it cannot store (a NUL character, an untranslatable one): the client's fault. */
+export function isUnstorableText(error: { code?: unknown }): boolean {
+  return typeof error.code === 'string' && UNSTORABLE_TEXT_SQLSTATES.has(error.code);
+}
+
 /** When each app last logged a 503 `service_unavailable`, by its HTTP server (which every plugin scope shares). */
 const lastUnavailableLine = new WeakMap<object, number>();
 const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
@@ -49,7 +54,7 @@ function logUnavailable(error: WardenError, request: FastifyRequest): void {
 }
 
 /** Renders any error as problem+json: Warden's own with their code, Fastify's mapped, the rest a logged 500. */
-function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = request.id;
   if (error instanceof WardenError) {
     // Every 503 (a dependency down, shutting down) is an outage: a throttled warn line, no stack.
@@ -76,7 +81,7 @@ function renderError(error: FastifyError, request: FastifyRequest, reply: Fastif
     const [code, detail, status] = mapped;
     return sendProblem(reply, problem(code, detail, status === undefined ? { requestId } : { status, requestId }));
   }
-  if (typeof error.code === 'string' && UNSTORABLE_TEXT_SQLSTATES.has(error.code)) {
+  if (isUnstorableText(error)) {
     // The database's message names the offending bytes; the value itself is never echoed.
     return sendProblem(
       reply,

@@ -13,6 +13,8 @@ import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } fro
 import type { ClientSecretHasher } from './client-secret.js';
 import type { OAuthClientsTable } from './oauth-client-tables.js';
 
+const CLIENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A client as the service returns it, times in epoch ms (`/v1/clients` shows `clientView` of it); never the secret or its hash. */
 export interface OAuthClient {
   readonly client_id: string;
@@ -105,6 +107,9 @@ export class OAuthClientService {
     for (const scope of scopes) if (!isPermission(scope)) throw new ValidationError(`scopes contains "${scope.slice(0, 80)}", which is not a resource:action permission`);
     const owner = await this.parts.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();
     if (owner === undefined) throw new NotFoundError('The owner');
+    // As for API keys: a client made now would escape the markers written when the owner was
+    // deactivated, and work the moment the owner is reactivated.
+    if (Number(owner.is_active) !== 1) throw new ValidationError('The owner is deactivated', { field: 'owner_id' });
     const held = await this.parts.ownerPermissions(input.ownerId);
     const excess = scopes.filter((s) => !anyCovers(held, s));
     if (excess.length > 0) {
@@ -158,6 +163,9 @@ export class OAuthClientService {
   async rotate(clientId: string, graceMs: number, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
     const row = await this.row(clientId);
     if (row.revoked_at !== null) throw new WardenError('conflict', 'A revoked client cannot be rotated');
+    // As for API keys: a fresh secret of a deactivated owner's client would work on reactivation.
+    const owner = await this.parts.db.selectFrom('users').select('is_active').where('id', '=', row.owner_id).executeTakeFirst();
+    if (owner === undefined || Number(owner.is_active) !== 1) throw new ValidationError('The owner is deactivated', { field: 'owner_id' });
     // The new secret works as long as the client does: handing it to an API key that stops
     // sooner would let the key outlive itself, as creating such a client would.
     await this.checkIssuerLimits(row.expires_at, by, { action: 'client.rotated', clientId });
@@ -207,13 +215,17 @@ export class OAuthClientService {
 
   /** Checks a client id and secret; every failure does the same hashing work. */
   async authenticate(clientId: string, secret: string): Promise<ClientAuthentication> {
-    const row = await this.parts.db
-      .selectFrom('oauth_clients')
-      .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
-      .selectAll('oauth_clients')
-      .select('users.is_active as owner_active')
-      .where('oauth_clients.id', '=', clientId)
-      .executeTakeFirst();
+    // Client ids are UUIDs: anything else (a NUL that PostgreSQL would refuse, a pasted secret)
+    // is unknown without a query, after the same hashing work as a known one.
+    const row = !CLIENT_ID.test(clientId)
+      ? undefined
+      : await this.parts.db
+          .selectFrom('oauth_clients')
+          .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
+          .selectAll('oauth_clients')
+          .select('users.is_active as owner_active')
+          .where('oauth_clients.id', '=', clientId)
+          .executeTakeFirst();
     const now = this.parts.now();
     const current = this.parts.hasher.matches(secret, row?.secret_hash ?? this.dummyHash);
     const previous =

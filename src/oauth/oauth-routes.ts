@@ -1,16 +1,17 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
-import { isRevoked } from '../apikeys/api-key-store.js';
+import { isRevoked, keyStopsAt } from '../apikeys/api-key-store.js';
 import { heldPermissions } from '../apikeys/held-permissions.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
 import { issuerIsUrl } from '../config/issuer-url.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
-import { problem, sendProblem } from '../http/problem.js';
+import { isUnstorableText, renderError } from '../http/error-handler.js';
 import { identityOf } from '../identity/identity-service.js';
 import { REFRESH_TOKEN_PREFIX } from '../identity/session-store.js';
 import { looksLikeJwt } from '../identity/token-checks.js';
 import type { AppContext } from '../server/app-context.js';
+import { isDatabaseOutage } from '../storage/index.js';
 import { INVALID_CLIENT_HEADERS, presentedClient } from './client-credentials-parser.js';
 import type { OAuthClient } from './oauth-client-service.js';
 import { oauthOf } from './oauth-domain.js';
@@ -21,14 +22,20 @@ type Form = Record<string, string | undefined>;
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored. */
-function formOf(request: FastifyRequest): Form {
+const MAX_PARAMETER_LENGTH = 4096;
+
+/**
+ * RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored. `token` may be as long as
+ * an access token Warden accepts (WARDEN_JWT_MAX_BYTES): every token that works can be revoked.
+ */
+function formOf(request: FastifyRequest, maxTokenLength = MAX_PARAMETER_LENGTH): Form {
   const body = request.body;
   if (body === null || typeof body !== 'object') throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded');
   const form: Form = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
     if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is repeated`);
-    if (value.length > 4096) throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is too long`);
+    const limit = key === 'token' ? Math.max(maxTokenLength, MAX_PARAMETER_LENGTH) : MAX_PARAMETER_LENGTH;
+    if (value.length > limit) throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is too long`);
     form[key] = value;
   }
   return form;
@@ -99,17 +106,22 @@ async function clientMay(context: AppContext, client: OAuthClient, permission: '
 export async function oauthRoutes(app: FastifyInstance, context: AppContext): Promise<void> {
   await app.register(async (scope) => {
     // Form bodies only here, as RFC 6749 says; JSON stays the rule everywhere else.
-    await scope.register(formbody, { bodyLimit: 16 * 1024 });
+    // Room for the longest access token Warden accepts, plus the client's credentials.
+    const maxTokenLength = context.settings.jwtMaxBytes;
+    await scope.register(formbody, { bodyLimit: Math.max(16 * 1024, maxTokenLength + 8 * 1024) });
     scope.removeContentTypeParser('application/json');
     scope.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       if (error instanceof OAuthError) return sendOAuthError(reply, error);
-      if (error instanceof WardenError) {
-        if (error.headers !== undefined) reply.headers(error.headers);
-        return sendProblem(reply, problem(error.code, error.message, { status: error.status, requestId: request.id }));
-      }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code?.startsWith('FST_ERR_CTP') === true) {
         return sendOAuthError(reply, new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
       }
+      // PostgreSQL refuses a NUL character in a parameter (SQLite stores it): the client's fault, on either.
+      if (isUnstorableText(error)) {
+        return sendOAuthError(reply, new OAuthError('invalid_request', 'A parameter contains a NUL character or text the database cannot store'));
+      }
+      // Warden's own errors (a 503 while Redis is down) and a lost database: as on every other
+      // route (503 with Retry-After and a throttled log line, 500 details kept for the log).
+      if (error instanceof WardenError || isDatabaseOutage(error)) return renderError(error, request, reply);
       request.log.error({ err: error }, 'oauth endpoint failed');
       return sendOAuthError(reply, new OAuthError('server_error', `Unexpected error; request id ${request.id}`, 500));
     });
@@ -129,6 +141,10 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       // the client's scopes any more (or that the client has none).
       if (granted.length === 0) throw new OAuthError('invalid_scope', "No scope can be granted: the client's owner holds none of the client's scopes");
       const issued = await oauthOf(context).tokens().issue(client.client_id, granted, { notAfterMs: client.expires_at });
+      // A token Warden's own verifier would refuse is no token: the caller asks for fewer scopes.
+      if (issued.token.length > maxTokenLength) {
+        throw new OAuthError('invalid_scope', `The granted scopes make a token longer than WARDEN_JWT_MAX_BYTES (${maxTokenLength} bytes); request fewer scopes`);
+      }
       // The client-credentials counterpart of a login: the jti identifies the token (and matches
       // a later revocation's event) without storing the token itself.
       await recordFor(context, request, {
@@ -148,7 +164,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
     });
 
     scope.post('/oauth/introspect', { config: { public: true, rateLimit: { key: 'ip' } } }, async (request, reply) => {
-      const form = formOf(request);
+      const form = formOf(request, maxTokenLength);
       const client = await authenticateClient(context, request, form);
       if (!(await clientMay(context, client, 'tokens:introspect'))) {
         throw new OAuthError('invalid_client', 'This client may not introspect tokens (needs the tokens:introspect scope)', 403);
@@ -159,7 +175,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
     });
 
     scope.post('/oauth/revoke', { config: { public: true, rateLimit: { key: 'ip' } } }, async (request, reply) => {
-      const form = formOf(request);
+      const form = formOf(request, maxTokenLength);
       const client = await authenticateClient(context, request, form);
       if (form.token === undefined || form.token === '') throw new OAuthError('invalid_request', 'token is required');
       await revoke(context, form.token, client, request);
@@ -228,12 +244,14 @@ async function introspectApiKey(context: AppContext, apiKeys: NonNullable<AppCon
   // Nothing left of what it carried: the key can do nothing, and `active` is what most
   // resource servers look at first.
   if (key.permissions.length > 0 && scope.length === 0) return { active: false };
+  const stopsAt = keyStopsAt(key);
   return {
     active: true,
     token_type: 'api_key',
     sub: key.ownerId,
     scope: scope.join(' '),
-    ...(key.expiresAt === undefined ? {} : { exp: Math.floor(key.expiresAt / 1000) }),
+    // A rotated key stops at the end of its grace: a resource server may cache this answer until exp.
+    ...(stopsAt === undefined ? {} : { exp: Math.floor(stopsAt / 1000) }),
     key_id: key.id,
   };
 }
@@ -268,8 +286,9 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     if (!mayRevokeAny) return;
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined) return;
-    // The session's access tokens stop too, as on logout.
-    await identityOf(context).auth.endSession(found.sessionId, 'oauth_revoke');
+    // The session's access tokens stop too, as on logout. Recorded only when this request ended
+    // it, as for DELETE /v1/auth/sessions/{id}: a repeat changes nothing.
+    if (!(await identityOf(context).auth.endSession(found.sessionId, 'oauth_revoke'))) return;
     await context.audit.record({
       action: 'auth.logout',
       actor: `client:${client.client_id}`,

@@ -123,8 +123,7 @@ export async function planAcknowledgement(db: Kysely<DatabaseSchema>, throughSeq
 export async function acknowledgeUnverified(db: Kysely<DatabaseSchema>, options: AcknowledgeOptions): Promise<AcknowledgeResult> {
   checkThroughSeq(options.throughSeq);
   const reason = acknowledgementReason(options.reason);
-  return db.transaction().execute(async (trx) => {
-    const chain = await LockedChain.lock(trx, options.checkpointKey, options.now);
+  return LockedChain.run(db, options.checkpointKey, options.now, async (chain, trx) => {
     // Marks and acknowledgements only: the rest of the checkpoints is not needed to decide, and the lock is held.
     const relevant = await trx
       .selectFrom('audit_checkpoints')

@@ -27,6 +27,39 @@ export type HeadTrust = 'signed' | 'genesis' | 'legacy' | 'unverified';
 
 type HeadRow = Pick<AuditChainHeadTable, 'seq' | 'hash' | 'checkpoint_ordinal' | 'checkpoint_signature' | 'signature'>;
 
+/** The furthest a process has seen the chain committed: its seq and its newest checkpoint. */
+export interface HighWater {
+  readonly seq: number;
+  readonly ordinal: number;
+}
+
+// Per database handle, so per process: neither the seq nor the checkpoint ordinal ever goes
+// down, and a correctly signed head below what this process committed itself is an old copy put
+// back (with the events and checkpoints after it deleted), which no signature can tell.
+const highWaters = new WeakMap<Kysely<DatabaseSchema>, HighWater>();
+
+function raiseHighWater(db: Kysely<DatabaseSchema>, seen: HighWater): void {
+  const known = highWaters.get(db);
+  if (known === undefined || seen.seq > known.seq || seen.ordinal > known.ordinal) {
+    highWaters.set(db, { seq: Math.max(seen.seq, known?.seq ?? 0), ordinal: Math.max(seen.ordinal, known?.ordinal ?? 0) });
+  }
+}
+
+/**
+ * The head's trust, with what a signature cannot show: a signed head older than this process's
+ * high water mark was put back, and an untouched genesis head beside stored checkpoints was reset
+ * (trusted as new, it would number checkpoints from 1 again and collide with the stored ones).
+ */
+async function trustOf(trx: Transaction<DatabaseSchema>, key: Uint8Array, row: HeadRow, highWater: HighWater | undefined): Promise<HeadTrust> {
+  const trust = classifyHead(key, row);
+  if (trust === 'signed' && highWater !== undefined && (Number(row.seq) < highWater.seq || Number(row.checkpoint_ordinal) < highWater.ordinal)) return 'unverified';
+  if (trust === 'genesis') {
+    const checkpoint = await trx.selectFrom('audit_checkpoints').select('id').limit(1).executeTakeFirst();
+    if (checkpoint !== undefined) return 'unverified';
+  }
+  return trust;
+}
+
 /** Rows per INSERT statement: well below SQLite's and PostgreSQL's bound-parameter limits. */
 const ROWS_PER_STATEMENT = 500;
 
@@ -63,11 +96,11 @@ export class LockedChain {
   #pending: AuditCheckpointsTable[] = [];
   #moved = false;
 
-  private constructor(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number, row: HeadRow) {
+  private constructor(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number, row: HeadRow, trust: HeadTrust) {
     this.#trx = trx;
     this.#key = key;
     this.#now = now;
-    this.#trust = classifyHead(key, row);
+    this.#trust = trust;
     this.#head = { seq: Number(row.seq), hash: row.hash };
     this.#checkpointOrdinal = Number(row.checkpoint_ordinal);
     this.#checkpointSignature = row.checkpoint_signature;
@@ -78,7 +111,7 @@ export class LockedChain {
    * takes a row lock on PostgreSQL (a second instance waits here and then sees the committed
    * head, READ COMMITTED re-reads the row) and the database write lock on SQLite.
    */
-  static async lock(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number): Promise<LockedChain> {
+  private static async lock(trx: Transaction<DatabaseSchema>, key: Uint8Array, now: number, highWater?: HighWater): Promise<LockedChain> {
     const row = await trx
       .updateTable('audit_chain_head')
       .set({ updated_at: now })
@@ -86,7 +119,7 @@ export class LockedChain {
       .returning(['seq', 'hash', 'checkpoint_ordinal', 'checkpoint_signature', 'signature'])
       .executeTakeFirst();
     if (row === undefined) throw new WardenError('audit_unavailable', 'The audit chain head row is missing (are migrations 0003 and 0010 applied?)');
-    const chain = new LockedChain(trx, key, now, row);
+    const chain = new LockedChain(trx, key, now, row, await trustOf(trx, key, row, highWater));
     // Signing on top of a head it cannot authenticate would launder whatever was done to it
     // (a cut tail, a rewritten head). Refusing would stop every audited action; instead the
     // found head is pinned in a signed checkpoint that verification reports until an operator
@@ -119,6 +152,26 @@ export class LockedChain {
     this.#checkpointOrdinal = Number(newest.ordinal);
     this.#checkpointSignature = newest.signature;
     return true;
+  }
+
+  /**
+   * Runs `work` on the locked chain in one transaction; once it has committed, the process's high
+   * water mark moves to the head it left. Every writer of the chain goes through here.
+   */
+  static async run<T>(db: Kysely<DatabaseSchema>, key: Uint8Array, now: number, work: (chain: LockedChain, trx: Transaction<DatabaseSchema>) => Promise<T>): Promise<T> {
+    let locked: LockedChain | undefined;
+    const result = await db.transaction().execute(async (trx) => {
+      locked = await LockedChain.lock(trx, key, now, highWaters.get(db));
+      return work(locked, trx);
+    });
+    if (locked !== undefined) {
+      const left = { seq: locked.#head.seq, ordinal: locked.#checkpointOrdinal };
+      // Taking over a head it could not trust (and pinning it in a mark) starts from that head:
+      // what was committed before it no longer bounds what comes next.
+      if (locked.#trust === 'signed' || locked.#trust === 'genesis') raiseHighWater(db, left);
+      else highWaters.set(db, left);
+    }
+    return result;
   }
 
   /** How the head row found under the lock was classified (before this transaction changed anything). */
@@ -197,8 +250,7 @@ export interface AppendOptions {
 
 /** Appends events as one committed transaction (the chain stays one chain across instances). */
 export function appendEvents(db: Kysely<DatabaseSchema>, events: readonly PreparedEvent[], options: AppendOptions): Promise<ChainHead> {
-  return db.transaction().execute(async (trx) => {
-    const chain = await LockedChain.lock(trx, options.key, options.now);
+  return LockedChain.run(db, options.key, options.now, async (chain) => {
     const head = await chain.append(events);
     if (options.checkpoint === true && head.seq > 0) chain.checkpoint('head', head);
     return chain.seal();
@@ -207,8 +259,7 @@ export function appendEvents(db: Kysely<DatabaseSchema>, events: readonly Prepar
 
 /** Stores a signed checkpoint of the current head (nothing when the chain is empty). */
 export function checkpointHead(db: Kysely<DatabaseSchema>, key: Uint8Array, now: number): Promise<ChainHead> {
-  return db.transaction().execute(async (trx) => {
-    const chain = await LockedChain.lock(trx, key, now);
+  return LockedChain.run(db, key, now, async (chain) => {
     if (chain.head.seq > 0) chain.checkpoint('head', chain.head);
     return chain.seal();
   });

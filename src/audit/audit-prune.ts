@@ -171,8 +171,7 @@ function pruneChunk(
   options: PruneOptions,
   state: { chunkSize: number; progress: PruneResult; target: number | undefined; refusal?: PruneRefusal },
 ): Promise<ChunkOutcome> {
-  return db.transaction().execute(async (trx) => {
-    const chain = await LockedChain.lock(trx, options.checkpointKey, options.now);
+  return LockedChain.run(db, options.checkpointKey, options.now, async (chain, trx) => {
     const plan: RangePlan = state.refusal !== undefined ? { kind: 'refused', refusal: state.refusal } : await checkRange(trx, chain.head, chain.trust, options, state);
     const before = new Date(options.before).toISOString();
     let progress = state.progress;

@@ -48,6 +48,8 @@ interface Pending {
   readonly event: PreparedEvent;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+  /** A sampled event's admission, taken back when its commit fails. */
+  readonly admission?: { readonly sampler: EventSampler; readonly key: string; readonly at: number; readonly carried: number };
 }
 
 /**
@@ -86,7 +88,11 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
     } catch (error) {
       options.logger.error({ err: error, events: batch.length }, 'audit events could not be committed');
       const failure = new WardenError('audit_unavailable', 'The audit log could not be written', { cause: error });
-      for (const p of batch) p.reject(failure);
+      for (const p of batch) {
+        // Else the window's first event is lost and the rest of the window's are only counted.
+        if (p.admission !== undefined) p.admission.sampler.withdraw(p.admission.key, p.admission.at, p.admission.carried);
+        p.reject(failure);
+      }
     }
   };
 
@@ -131,11 +137,14 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       if (typeof input.actor !== 'string' || input.actor === '') return Promise.reject(new TypeError('audit events need an actor'));
       const at = now();
       let details = input.details;
+      let admission: Pending['admission'];
       const sampling = samplingOf(input);
       if (sampling !== undefined) {
-        const decision = samplers[sampling.sampler].admit(sampling.key, at);
+        const sampler = samplers[sampling.sampler];
+        const decision = sampler.admit(sampling.key, at);
         if (!decision.record) return Promise.resolve();
         if (decision.suppressed > 0) details = { ...details, suppressed_since_last: decision.suppressed };
+        admission = { sampler, key: sampling.key, at, carried: decision.suppressed };
       }
       const event: PreparedEvent = {
         id: randomUUID(),
@@ -152,7 +161,7 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
         details: redactDetails(details, input.action),
       };
       return new Promise<void>((resolve, reject) => {
-        queue.push({ event, resolve, reject });
+        queue.push({ event, resolve, reject, ...(admission === undefined ? {} : { admission }) });
         schedule();
       });
     },

@@ -22,4 +22,14 @@ export class EventSampler {
     this.seen.set(key, { at: now, suppressed: 0 });
     return { record: true, suppressed: entry?.suppressed ?? 0 };
   }
+
+  /**
+   * Takes back an admission whose event was never stored (its commit failed): the next event of
+   * the key is recorded, carrying the count the lost one carried, itself, and those since.
+   */
+  withdraw(key: string, admittedAt: number, carried: number): void {
+    const entry = this.seen.get(key);
+    if (entry === undefined || entry.at !== admittedAt) return;
+    this.seen.set(key, { at: Number.NEGATIVE_INFINITY, suppressed: carried + 1 + entry.suppressed });
+  }
 }

@@ -4,7 +4,7 @@ import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { Principal } from '../http/principal.js';
-import { inTransaction, type DatabaseSchema } from '../storage/index.js';
+import { inTransaction, isForeignKeyViolation, type DatabaseSchema } from '../storage/index.js';
 import { actorId } from './audit-actor.js';
 import { normalizePermissions } from './coarse-permissions.js';
 import { distinctPermissions, loadGrants, type ResolvedGrant } from './effective-permissions.js';
@@ -215,6 +215,13 @@ export class AuthzService {
     return missing;
   }
 
+  /** What granting these roles (globally) would hand out that the principal does not hold; unknown roles add nothing. */
+  async notHeldThroughRoles(principal: Principal, roleNames: readonly string[]): Promise<string[]> {
+    const roles = await this.roles();
+    const wanted = roleNames.filter((name) => roles.has(name)).flatMap((name) => resolveRole(roles, name).map((r) => r.permission));
+    return this.notHeld(principal, wanted);
+  }
+
   // ---- roles --------------------------------------------------------------------------
 
   /** Every role, by name (cached; invalidated by any role change). */
@@ -352,8 +359,9 @@ export class AuthzService {
           try {
             deleted = await roleStore.deleteRole(trx, name);
           } catch (error) {
-            // A membership added meanwhile (membership inserts take no role-write lock): the
-            // foreign key refuses the delete.
+            // Only the foreign key is "in use" (a membership written by code that takes no
+            // role-write lock); a lost connection or a timeout is an outage, not a 409.
+            if (!isForeignKeyViolation(error)) throw error;
             throw new WardenError('role_in_use', 'The role is assigned; remove the memberships first', { cause: error });
           }
           if (!deleted) throw new NotFoundError('Role');
@@ -400,8 +408,22 @@ export class AuthzService {
 
   /** Gives a user a role (in a scope); true when new. The caller must hold what the role grants. */
   async assignRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<boolean> {
-    await this.#membershipPreconditions(actor, input, 'membership.add');
-    const added = await roleStore.addMembership(this.#db, { ...input, scope: input.scope, createdBy: actorId(actor.principal) }, this.#now());
+    // Under the role-write lock, like role writes: a role deleted and re-created with more
+    // between the check and the insert would hand out what the check never saw.
+    const added = await this.#writeRoles(async () => ({
+      checkedOn: await this.#membershipPreconditions(actor, input, 'membership.add'),
+      dependsOn: [input.role],
+      write: async (trx) => {
+        if ((await roleStore.userFlags(trx, input.userId)) === undefined) throw new NotFoundError('User');
+        try {
+          return await roleStore.addMembership(trx, { ...input, scope: input.scope, createdBy: actorId(actor.principal) }, this.#now());
+        } catch (error) {
+          // Deleted after the read just above (PostgreSQL reads committed rows): gone all the same.
+          if (isForeignKeyViolation(error)) throw new NotFoundError('User');
+          throw error;
+        }
+      },
+    }));
     if (added) {
       await this.#committed(actor, input.userId, [{ action: 'membership.added', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
     }
@@ -416,7 +438,8 @@ export class AuthzService {
     await this.#committed(actor, input.userId, [{ action: 'membership.removed', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
   }
 
-  async #membershipPreconditions(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }, operation: string): Promise<void> {
+  /** Checks a membership change and returns the role table it was checked on. */
+  async #membershipPreconditions(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }, operation: string): Promise<ReadonlyMap<string, RoleRecord>> {
     if (input.scope !== undefined && !isScope(input.scope)) throw new ValidationError('The scope must be 1–128 characters of A-Z a-z 0-9 _ . : -', { field: 'scope' });
     if ((await roleStore.userFlags(this.#db, input.userId)) === undefined) throw new NotFoundError('User');
     const roles = await roleStore.allRoles(this.#db);
@@ -426,6 +449,7 @@ export class AuthzService {
       entity_id: input.userId,
       details: { operation, role: input.role, scope: input.scope ?? null },
     });
+    return roles;
   }
 
   // ---- internals ----------------------------------------------------------------------

@@ -147,29 +147,27 @@ export const roleStore = {
     return rows.map((r) => ({ userId: r.user_id, role: r.role_name, scope: r.scope ?? undefined, createdAt: Number(r.created_at) }));
   },
 
-  /** Adds a membership unless the same one exists; true when added. */
-  async addMembership(db: Db, input: { userId: string; role: string; scope: string | undefined; createdBy: string }, now: number): Promise<boolean> {
-    return db.transaction().execute(async (trx) => {
-      // Two inserts of one membership must not both see "none yet" (there is no unique index:
-      // NULL scopes are distinct in one), so inserts for one user wait for each other; the
-      // read below then runs after the other's commit and sees its row.
-      if (dialectOf(trx) === 'postgres') {
-        await sql`select pg_advisory_xact_lock(${sql.lit(MEMBERSHIP_INSERTS_LOCK)}, hashtext(${input.userId}))`.execute(trx);
-      }
-      const existing = await trx
-        .selectFrom('role_memberships')
-        .select('id')
-        .where('user_id', '=', input.userId)
-        .where('role_name', '=', input.role)
-        .where((eb) => (input.scope === undefined ? eb('scope', 'is', null) : eb('scope', '=', input.scope)))
-        .executeTakeFirst();
-      if (existing !== undefined) return false;
-      await trx
-        .insertInto('role_memberships')
-        .values({ id: randomUUID(), user_id: input.userId, role_name: input.role, scope: input.scope ?? null, created_by: input.createdBy, created_at: now })
-        .execute();
-      return true;
-    });
+  /** Adds a membership unless the same one exists, inside the caller's transaction; true when added. */
+  async addMembership(trx: Db, input: { userId: string; role: string; scope: string | undefined; createdBy: string }, now: number): Promise<boolean> {
+    // Two inserts of one membership must not both see "none yet" (there is no unique index:
+    // NULL scopes are distinct in one), so inserts for one user wait for each other; the
+    // read below then runs after the other's commit and sees its row.
+    if (dialectOf(trx) === 'postgres') {
+      await sql`select pg_advisory_xact_lock(${sql.lit(MEMBERSHIP_INSERTS_LOCK)}, hashtext(${input.userId}))`.execute(trx);
+    }
+    const existing = await trx
+      .selectFrom('role_memberships')
+      .select('id')
+      .where('user_id', '=', input.userId)
+      .where('role_name', '=', input.role)
+      .where((eb) => (input.scope === undefined ? eb('scope', 'is', null) : eb('scope', '=', input.scope)))
+      .executeTakeFirst();
+    if (existing !== undefined) return false;
+    await trx
+      .insertInto('role_memberships')
+      .values({ id: randomUUID(), user_id: input.userId, role_name: input.role, scope: input.scope ?? null, created_by: input.createdBy, created_at: now })
+      .execute();
+    return true;
   },
 
   /** Removes a membership; true when it existed. */

@@ -140,10 +140,12 @@ export function createIdentityService(context: AppContext, options: { now?: () =
   const auth = new AuthService({ users, passwords, sessions, issuer, revocations, userStatus, throttle, audit, accessTokenLifetimeMs, now });
   // Least privilege: a new user holds nothing unless WARDEN_DEFAULT_ROLES names roles for them.
   // A role that cannot be assigned (deleted, misspelt) is logged; the user is kept without it.
-  const afterCreate = async (user: { id: string }): Promise<void> => {
+  // Granted by the service, recorded under whoever created the user: POST /v1/users checks
+  // beforehand that its caller holds what the default roles grant (user-routes.ts).
+  const afterCreate = async (user: { id: string }, by: { actor: string }): Promise<void> => {
     for (const role of settings.defaultRoles) {
       try {
-        await context.authz?.assignRole({ principal: DEFAULT_ROLE_GRANTOR, auditActor: 'system' }, { userId: user.id, role });
+        await context.authz?.assignRole({ principal: DEFAULT_ROLE_GRANTOR, auditActor: by.actor }, { userId: user.id, role });
       } catch (error) {
         context.logger.error({ err: error, role }, 'could not assign a default role to a new user');
       }

@@ -14,7 +14,8 @@ export interface UserAdminParts {
   readonly auth: AuthService;
   readonly audit: () => AuditRecorder;
   /** Runs after a user is created or imported (default roles, when configured). */
-  readonly afterCreate?: (user: User) => Promise<void>;
+  /** Runs once a user exists (default roles); `by` is who created it. */
+  readonly afterCreate?: (user: User, by: Actor) => Promise<void>;
   /** The ids of the OAuth clients a user owns (set by the OAuth domain, created after identity). */
   readonly clientsOwnedBy?: () => ((ownerId: string) => Promise<readonly string[]>) | undefined;
   /** How long an access token lives: how long a missed revocation matters. */
@@ -57,7 +58,7 @@ export class UserAdmin {
     const passwordHash = await this.parts.passwords.hash(input.password);
     const user = await this.parts.users.create({ email, passwordHash, name: input.name ?? null, isAdmin: input.isAdmin === true });
     await this.record(by, 'user.created', user.id, { is_admin: user.isAdmin });
-    await this.parts.afterCreate?.(user);
+    await this.parts.afterCreate?.(user, by);
     return user;
   }
 
@@ -79,7 +80,7 @@ export class UserAdmin {
     });
     // As create() does: an imported administrator (or a dormant account) must be visible in the audit.
     await this.record(by, 'user.created', user.id, { imported: true, is_admin: user.isAdmin, ...(user.isActive ? {} : { is_active: false }) });
-    await this.parts.afterCreate?.(user);
+    await this.parts.afterCreate?.(user, by);
     return user;
   }
 

@@ -3,6 +3,7 @@ export { StorageUnavailableError, databaseFailureReason, isDatabaseOutage } from
 export { migrateDatabase, migrateToLatest, migrationStatementTimeoutMs, migrationStatus, requireMigrated, unknownMigrationsWarning, type MigrationOutcome, type MigrationStatus } from './migrate.js';
 export { SchemaNotMigratedError } from './schema-not-migrated.js';
 export { inTransaction } from './transaction.js';
+export { isForeignKeyViolation } from './constraint-violation.js';
 export { MIGRATIONS } from './migrations/index.js';
 export type { DatabaseSchema } from './schema.js';
 export type { DialectName, WardenMigration } from './migration.js';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors/index.js';
 import type { AuthzActor, AuthzService } from '../../authz/authz-service.js';
+import { isScope } from '../../authz/names.js';
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
@@ -98,15 +99,18 @@ export function registerRoles(program: Command, io: CliIo, run: Run): void {
     .requiredOption('--user <user>', `the user: ${USER_REF_HELP}`)
     .option('--scope <scope>', 'organisation/tenant id (default: global memberships only)')
     .action((options: { user: string; scope?: string }) =>
-      run(async () =>
-        withAuthz(io, async (authz, context) => {
+      run(async () => {
+        // As grant/revoke and the API refuse it: a typo ("acme ") would print the global grants
+        // only, which reads as "holds nothing in acme".
+        if (options.scope !== undefined && !isScope(options.scope)) throw new CliFailure('--scope must be 1–128 characters of A-Z a-z 0-9 _ . : -', EXIT.usage);
+        return withAuthz(io, async (authz, context) => {
           const userId = await resolveUserRef(context, options.user, '--user');
           for (const grant of await authz.grants(userId, options.scope)) {
             io.out(`${grant.permission}  ${grant.source === 'is_admin' ? 'is_admin' : `role ${grant.via.join(' > ')}`}${scopeText(grant.scope)}`);
           }
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, WardenError } from '../../errors/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf } from '../../storage/keyset-cursor.js';
 import { holdsUsersAdmin, isAdministrator, USERS_ADMIN } from '../../authz/administrators.js';
+import { principalOf } from '../../http/principal.js';
 import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
 import type { User } from '../user-store.js';
@@ -80,6 +81,13 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
       const { email, password, name, is_admin: isAdmin } = request.body;
       if (isAdmin === true && !(await holdsUsersAdmin(context, request.principal))) {
         await refuseWithoutUsersAdmin(request, identity, { action: 'user.created', fields: ['is_admin'] }, 'Creating an administrator needs the permission users:admin');
+      }
+      // The caller picks the new user's password, so whatever WARDEN_DEFAULT_ROLES grants it could
+      // use itself: creating a user gives away those permissions, and only a holder may.
+      const missing = await context.authz?.notHeldThroughRoles(principalOf(request), context.settings.defaultRoles);
+      if (missing !== undefined && missing.length > 0) {
+        await identity.userAdmin.recordDenied(actorOf(request), 'user.created', undefined, { reason: 'privilege_escalation', missing, default_roles: context.settings.defaultRoles });
+        throw new WardenError('privilege_escalation', 'New users get WARDEN_DEFAULT_ROLES, which grant permissions you do not hold yourself', { fields: { permissions: missing } });
       }
       const user = await identity.userAdmin.create({ email, password, name: name ?? null, isAdmin: isAdmin === true }, actorOf(request));
       return reply.code(201).header('location', `/v1/users/${user.id}`).send(userJson(user));

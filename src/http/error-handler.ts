@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import { WardenError } from '../errors/index.js';
+import { redactText } from '../redact/index.js';
 import { headerBlock } from './header-block-response.js';
 import { problem, sendProblem } from './problem.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
@@ -124,16 +125,18 @@ export function installErrorHandlers(
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = hasOtherMethod(request.method, path);
+    // A key or token put in the path (`/v1/keys/verify/wdn_…`) must not come back in the answer.
+    const shown = redactText(path);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
       return sendProblem(
         reply,
-        problem('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`, {
+        problem('method_not_allowed', `${request.method} is not allowed on ${shown}; use ${allowed.join(', ')}`, {
           requestId: request.id,
         }),
       );
     }
-    return sendProblem(reply, problem('not_found', `No route matches ${request.method} ${path}`, { requestId: request.id }));
+    return sendProblem(reply, problem('not_found', `No route matches ${request.method} ${shown}`, { requestId: request.id }));
   });
 }
 

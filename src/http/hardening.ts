@@ -162,6 +162,19 @@ export const hardening = fp<HardeningOptions>(
         done(new WardenError('invalid_host', 'The request carries more than one Host header'));
         return;
       }
+      // As for Host: Node keeps the first Content-Type, and a proxy or WAF going by another one
+      // would inspect the body as something else than what is parsed here.
+      if (request.headers['content-type'] !== undefined && headerCount(request.raw.rawHeaders, 'content-type') > 1) {
+        done(new WardenError('invalid_request', 'The request carries more than one Content-Type header'));
+        return;
+      }
+      // Nothing here decodes a compressed body: parsed as it stands it would be refused as bad
+      // JSON, or, plain but labelled gzip, read differently than by a proxy that inflates it.
+      const encoding = request.headers['content-encoding'];
+      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && hasBody(request)) {
+        done(new WardenError('unsupported_media_type', 'Compressed request bodies (Content-Encoding) are not supported; send the body uncompressed'));
+        return;
+      }
       const target = request.raw.url ?? '';
       if (target.charCodeAt(0) !== 47 /* "/" */ && target !== '*' && !targetMatchesHost(target, hostHeader)) {
         done(new WardenError('invalid_host', 'The request target names another host than the Host header'));
@@ -237,3 +250,9 @@ export const hardening = fp<HardeningOptions>(
   },
   { name: 'warden-hardening', fastify: '5.x' },
 );
+
+/** Whether a request says it carries a body (chunked, or a non-zero Content-Length). */
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}

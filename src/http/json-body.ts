@@ -48,6 +48,27 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(new WardenError('malformed_json', 'The request body is not valid UTF-8'));
       return;
     }
-    parse(request, text, done);
+    // Valid UTF-8 can still escape half a surrogate pair (`"\ud800"`): a string no database
+    // stores as sent (PostgreSQL keeps U+FFFD, SQLite the raw bytes), so what was checked and
+    // answered would differ from what is read back. Only a body with an escape can hold one.
+    if (!text.includes('\\u')) {
+      parse(request, text, done);
+      return;
+    }
+    parse(request, text, (error, value) => {
+      if (error === null && !isWellFormedJson(value)) done(new WardenError('malformed_json', 'The request body holds an unpaired UTF-16 surrogate escape'));
+      else done(error, value);
+    });
   });
+}
+
+// Node 20 has String.prototype.isWellFormed, but the project's lib (ES2023) does not declare it.
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+
+/** Whether every string in a parsed JSON value, keys included, is well-formed UTF-16. */
+function isWellFormedJson(value: unknown): boolean {
+  if (typeof value === 'string') return isWellFormed.call(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(isWellFormedJson);
+  return Object.entries(value).every(([key, item]) => isWellFormed.call(key) && isWellFormedJson(item));
 }

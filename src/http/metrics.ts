@@ -3,7 +3,7 @@ import fp from 'fastify-plugin';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { WardenError } from '../errors/index.js';
-import { singleApiKeyHeader, singleAuthorizationHeader } from './auth-guard.js';
+import { bearerToken, singleApiKeyHeader } from './auth-guard.js';
 import './route-config.js';
 
 export interface MetricsOptions {
@@ -34,10 +34,9 @@ export const metrics = fp<MetricsOptions>(
       // Two credentials are refused here as on every other route (400), before either is tried.
       singleApiKeyHeader(request);
       let allowed = false;
-      const header = singleAuthorizationHeader(request);
-      if (options.token !== undefined && header !== undefined && header.startsWith('Bearer ')) {
-        allowed = constantTimeEqual(header.slice('Bearer '.length), options.token);
-      }
+      // Parsed as on every other route: the scheme is case-insensitive (RFC 9110 §11.1).
+      const presented = bearerToken(request);
+      if (options.token !== undefined && presented !== undefined) allowed = constantTimeEqual(presented, options.token);
       if (!allowed && options.authorize !== undefined) {
         try {
           allowed = await options.authorize(request);

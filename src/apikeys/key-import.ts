@@ -21,6 +21,8 @@ export interface ImportEntry {
   readonly ownerId: string;
   readonly permissions: readonly string[];
   readonly expiresAt?: number | undefined;
+  /** Where the entry is in the input (its line), for the problems reported; else its position among the entries. */
+  readonly line?: number;
 }
 
 export interface ImportReport {
@@ -91,7 +93,7 @@ export async function importKeys(entries: readonly ImportEntry[], deps: ImportDe
   // recomputed, so a revoked key imported under it would come back as a fresh one.
   const unrecognisable = await fingerprintsUnderUnknownPeppers(deps.db, deps.keyring);
   for (const [index, entry] of entries.entries()) {
-    const where = `entry ${index + 1}`;
+    const where = entry.line === undefined ? `entry ${index + 1}` : `line ${entry.line}`;
     if (unrecognisable) {
       problems.push(`${where}: duplicates cannot be ruled out: keys were imported under a pepper that is no longer configured (see docs/api-keys.md)`);
       continue;

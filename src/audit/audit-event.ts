@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   'ratelimit.blocked',
   'config.loaded',
   'signing_key.rotated',
+  'crypto.rotated',
   'audit.pruned',
   'audit.prune_refused',
   'audit.unverified_acknowledged',

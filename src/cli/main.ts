@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { processIo, reportError, tolerateClosedStdout, type CliIo } from './cli-io.js';
 import { registerAudit } from './commands/audit.js';
@@ -19,11 +20,20 @@ export type RegisterCommand = (program: Command, io: CliIo, run: (work: () => Pr
 /** Every command of the CLI. Domains append theirs here. */
 export const COMMANDS: readonly RegisterCommand[] = [registerServe, registerMigrate, registerConfigCheck, registerCrypto, registerSecrets, registerAudit, registerKeys, registerRedact, registerUsers, registerRoles, registerClients];
 
+/**
+ * Warden's own version, from its package.json (two levels up from src/cli and dist/cli alike):
+ * npm_package_version is the version of whichever project's `npm run` started the CLI.
+ */
+function wardenVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
+}
+
 /** Builds the `warden` program; `setExit` receives the exit code of whatever ran. */
 export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   const program = new Command('warden')
     .description('Warden: users, tokens, API keys, roles, rate limits and audit for HTTP APIs')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(wardenVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });

@@ -82,7 +82,7 @@ export function registerClients(program: Command, io: CliIo, run: Run): void {
     .option('--grace <duration>', 'how long the old secret keeps working (0 = stops now)', '24h')
     .action((clientId: string, options: { grace: string }) =>
       run(() => {
-        const graceMs = durationFlag(options.grace, '--grace');
+        const graceMs = durationFlag(options.grace, '--grace', { maxMs: 30 * 86_400_000, maxText: '30d' }); // as POST /v1/clients/{id}/rotate
         return withServiceContext(io, async (context) => {
           const { secret } = await oauthOf(context).clients.rotate(clientId, graceMs, CLI_ACTOR);
           io.out(`client_secret=${secret}`);

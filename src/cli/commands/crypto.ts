@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import pino from 'pino';
+import { createAuditLogDomain } from '../../audit/audit-log-domain.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aes-gcm-envelope.js';
 import { generateAesKeyEntry, parseAesKeyring } from '../../crypto/aes-gcm-keyring.js';
 import { ENCRYPTED_COLUMNS } from '../../crypto/encrypted-columns.js';
@@ -134,6 +136,28 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
           async (storage) => {
             const reports = await rotateEncryptedColumns(storage.db, cipher, ENCRYPTED_COLUMNS, { dryRun: options.dryRun === true, rootSecret: secretKey });
             let failed = 0;
+            const rotated = reports.reduce((sum, r) => sum + r.rotated, 0);
+            if (options.dryRun !== true && rotated > 0) {
+              // Re-encrypting is what allows an old data key to be removed: worth a trail, with
+              // counts and key ids only.
+              const audit = createAuditLogDomain({ storage, logger: pino({ level: 'silent' }), secretKey }).log;
+              try {
+                await audit.record({
+                  action: 'crypto.rotated',
+                  actor: 'cli',
+                  entity_type: 'encryption_key',
+                  entity_id: cipher.keyring.active.id,
+                  outcome: 'success',
+                  details: {
+                    rotated: Object.fromEntries(reports.map((r) => [`${r.table}.${r.column}`, r.rotated])),
+                    undecryptable: reports.reduce((sum, r) => sum + r.failedIds.length, 0),
+                    unsettled: reports.reduce((sum, r) => sum + r.unsettledIds.length, 0),
+                  },
+                });
+              } finally {
+                await audit.close();
+              }
+            }
             for (const r of reports) {
               io.out(`${r.table}.${r.column}: ${r.scanned} rows, ${r.rotated} ${options.dryRun === true ? 'would be ' : ''}re-encrypted with key ${cipher.keyring.active.id}, ${r.failedIds.length} undecryptable`);
               for (const id of r.failedIds.slice(0, 20)) io.err(`  cannot decrypt ${r.table}.${r.column} of row ${id}`);

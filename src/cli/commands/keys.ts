@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { keyView } from '../../apikeys/api-key-routes.js';
 import type { ApiKeys } from '../../apikeys/api-keys-domain.js';
 import { keyStatus, type ApiKeyRecord } from '../../apikeys/api-key-store.js';
+import { keyPrincipal } from '../../apikeys/held-permissions.js';
 import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
+import { parseRfc3339 } from '../../config/rfc3339.js';
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
 import { cursorFlag } from '../cursor-flag.js';
@@ -60,10 +62,15 @@ function parseRateLimit(value: string | undefined): { limit: number; windowMs: n
 
 function parseTime(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new CliFailure(`${flag} must be an ISO 8601 date-time`, EXIT.usage);
+  // Strict, as the API's date-time: Date.parse would roll 2030-02-31 into March and read a time
+  // without an offset as local time.
+  const ms = parseRfc3339(value);
+  if (ms === undefined) throw new CliFailure(`${flag} must be an RFC 3339 date-time with Z or an offset, e.g. 2030-06-01T00:00:00Z`, EXIT.usage);
   return ms;
 }
+
+/** The longest rotation grace period, as POST /v1/keys/{id}/rotate allows. */
+const MAX_GRACE_MS = 365 * 86_400_000;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -84,19 +91,15 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--env <env>', 'live or test', 'live')
     .option('--json', 'print the key and its record as JSON')
     .action((options: { name: string; owner: string; permission: string[]; expiresAt?: string; rateLimit?: string; env: string; json?: boolean }) =>
-      run(() =>
-        withKeys(io, async ({ service }, context) => {
-          if (options.env !== 'live' && options.env !== 'test') throw new CliFailure('--env must be live or test', EXIT.usage);
+      run(() => {
+        // Flags first: a typo is a usage error before the database is opened (and migrated).
+        if (options.env !== 'live' && options.env !== 'test') throw new CliFailure('--env must be live or test', EXIT.usage);
+        const expiresAt = parseTime(options.expiresAt, '--expires-at');
+        const rateLimit = parseRateLimit(options.rateLimit);
+        return withKeys(io, async ({ service }, context) => {
           const ownerId = await resolveUserRef(context, options.owner, '--owner');
           const issued = await service.create(
-            {
-              name: options.name,
-              ownerId,
-              permissions: options.permission,
-              environment: options.env as KeyEnvironment,
-              expiresAt: parseTime(options.expiresAt, '--expires-at'),
-              rateLimit: parseRateLimit(options.rateLimit),
-            },
+            { name: options.name, ownerId, permissions: options.permission, environment: options.env as KeyEnvironment, expiresAt, rateLimit },
             SYSTEM,
           );
           // The key once, then the record as `keys show --json` and POST /v1/keys print it (never the hash).
@@ -106,8 +109,8 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
             io.err(`created key ${issued.record.id}; store it now, it is not shown again`);
           }
           return EXIT.ok;
-        }),
-      ),
+        });
+      }),
     );
 
   keys
@@ -157,7 +160,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--grace <duration>', 'how long the old key keeps working, e.g. 24h or 0 (default WARDEN_API_KEY_ROTATION_GRACE_MS)')
     .action((id: string, options: { grace?: string }) =>
       run(() => {
-        const graceMs = options.grace === undefined ? undefined : durationFlag(options.grace, '--grace');
+        const graceMs = options.grace === undefined ? undefined : durationFlag(options.grace, '--grace', { maxMs: MAX_GRACE_MS, maxText: '365d' });
         return withKeys(io, async ({ service }) => {
           const issued = await service.rotate(id, SYSTEM, { graceMs });
           io.out(issued.key);
@@ -188,8 +191,10 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
       run(async () => {
         const key = (await io.readStdin()).toString('utf8').trim();
         if (key === '') throw new CliFailure('pipe the key on stdin, e.g. warden keys verify < key.txt', EXIT.usage);
-        return withKeys(io, async ({ verifier }) => {
-          const result = await verifier.verify(key, { permissions: options.permission });
+        return withKeys(io, async ({ verifier }, context) => {
+          // As POST /v1/keys/verify and every guarded route: the owner must still hold each permission.
+          const ownerHolds = (record: ApiKeyRecord, permission: string) => context.authorize(keyPrincipal(record), permission);
+          const result = await verifier.verify(key, { permissions: options.permission, ownerHolds });
           io.out(result.valid ? `valid: key ${result.key.id} of owner ${result.key.ownerId}` : `invalid: ${result.code}${result.key === undefined ? '' : ` (key ${result.key.id})`}`);
           return result.valid ? EXIT.ok : EXIT.failure;
         });
@@ -250,12 +255,16 @@ export function parseImportLines(text: string, defaults: { owner?: string | unde
         throw new CliFailure(`line ${index + 1} is JSON but not an object: write {"key": …} or {"sha256": …}, or the plain key alone`, EXIT.dataError);
       }
       fields = parsed as Record<string, unknown>;
+      checkImportFields(fields, index + 1);
     }
     const ownerId = typeof fields.owner_id === 'string' ? fields.owner_id : defaults.owner;
     if (ownerId === undefined) throw new CliFailure(`line ${index + 1} names no owner: add owner_id or pass --owner`, EXIT.usage);
-    const expires = typeof fields.expires_at === 'string' ? Date.parse(fields.expires_at) : undefined;
-    if (expires !== undefined && Number.isNaN(expires)) throw new CliFailure(`line ${index + 1}: expires_at is not an ISO 8601 date-time`, EXIT.dataError);
+    const expires = typeof fields.expires_at === 'string' ? parseRfc3339(fields.expires_at) : undefined;
+    if (typeof fields.expires_at === 'string' && expires === undefined) {
+      throw new CliFailure(`line ${index + 1}: expires_at is not an RFC 3339 date-time with Z or an offset`, EXIT.dataError);
+    }
     entries.push({
+      line: index + 1,
       key: typeof fields.key === 'string' ? fields.key : undefined,
       sha256: typeof fields.sha256 === 'string' ? fields.sha256 : undefined,
       name: typeof fields.name === 'string' ? fields.name : defaults.name,
@@ -265,4 +274,21 @@ export function parseImportLines(text: string, defaults: { owner?: string | unde
     });
   }
   return entries;
+}
+
+const IMPORT_FIELDS: Readonly<Record<string, 'string' | 'array'>> = { key: 'string', sha256: 'string', name: 'string', owner_id: 'string', permissions: 'array', expires_at: 'string' };
+
+/**
+ * Refuses a field it does not know or cannot read, rather than fall back to a default: an
+ * `expires_at` in epoch ms or a misspelt `expiresAt` would otherwise import a key that never
+ * expires. Names the field and the line, never the value.
+ */
+function checkImportFields(fields: Record<string, unknown>, line: number): void {
+  for (const [name, value] of Object.entries(fields)) {
+    const type = Object.hasOwn(IMPORT_FIELDS, name) ? IMPORT_FIELDS[name] : undefined;
+    if (type === undefined) throw new CliFailure(`line ${line}: unknown field ${JSON.stringify(name.slice(0, 40))} (known: ${Object.keys(IMPORT_FIELDS).join(', ')})`, EXIT.dataError);
+    if (value === null) continue;
+    const fits = type === 'array' ? Array.isArray(value) && value.every((item) => typeof item === 'string') : typeof value === 'string';
+    if (!fits) throw new CliFailure(`line ${line}: ${name} must be ${type === 'array' ? 'a list of strings' : 'a string'}`, EXIT.dataError);
+  }
 }

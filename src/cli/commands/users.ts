@@ -85,11 +85,15 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
     .description('import users with existing bcrypt / PBKDF2-SHA256 / scrypt / argon2 hashes (re-hashed to argon2id at their next login)')
     .action((file: string) =>
       run(async () => {
-        const lines = readInputFile(file).split(/\r?\n/).filter((line) => line.trim() !== '');
+        // Numbered before blank lines are dropped: a problem names the line an editor shows.
+        const lines = readInputFile(file)
+          .split(/\r?\n/)
+          .map((line, index) => ({ line, number: index + 1 }))
+          .filter(({ line }) => line.trim() !== '');
         return withIdentity(io, async (identity) => {
           let imported = 0;
           const problems: string[] = [];
-          for (const [index, line] of lines.entries()) {
+          for (const { line, number } of lines) {
             try {
               let fields: Record<string, unknown>;
               try {
@@ -126,7 +130,7 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
               // Only the line number and reason: never the line itself (it holds a hash), nor a
               // driver's message about it (which may quote it).
               const reason = error instanceof LineProblem || error instanceof WardenError ? error.message : 'the database refused it';
-              problems.push(`line ${index + 1}: ${reason}`);
+              problems.push(`line ${number}: ${reason}`);
             }
           }
           io.out(`imported ${imported} of ${lines.length} users`);

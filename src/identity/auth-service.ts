@@ -1,5 +1,6 @@
 import type { AuditEventInput, AuditRecorder } from '../audit/audit-event.js';
 import { WardenError } from '../errors/index.js';
+import { isForeignKeyViolation } from '../storage/constraint-violation.js';
 import type { AccessTokenIssuer } from './access-token-issuer.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { HashingSlot, PasswordService } from './password-service.js';
@@ -109,7 +110,14 @@ export class AuthService {
     // Legacy (bcrypt/PBKDF2/scrypt), weaker argon2 or unnormalised hashes are replaced now that
     // we know the password, but only if the stored hash is still the one verified (see rehashPassword).
     if (newHash !== undefined) await users.rehashPassword(user.id, user.passwordHash, newHash);
-    const session = await this.parts.sessions.create(user.id, facts);
+    let session: Awaited<ReturnType<SessionStore['create']>>;
+    try {
+      session = await this.parts.sessions.create(user.id, facts);
+    } catch (error) {
+      // Deleted while its password was checked: the session's foreign key refuses it.
+      if (isForeignKeyViolation(error)) return this.loginFailed(facts, accountKey, user.id, 'unknown_user');
+      throw error;
+    }
     let tokens = await this.pair(user.id, session.sessionId, session.refreshToken, user.isAdmin);
     // The verification took a while (argon2), and the user row was read before it. A password
     // change, deactivation or demotion that committed since then may already have revoked the
@@ -310,6 +318,11 @@ export class AuthService {
     // until they expire, and asking again could not fix it.
     if (ended || (await sessions.endedSince(sessionId, now - lifetime, options))) await revocations.revokeSession(sessionId, now + lifetime);
     return ended;
+  }
+
+  /** Ends every session of a user (their refresh tokens stop), without a marker or an audit event; returns how many. */
+  async endSessionsOf(userId: string, reason: string): Promise<number> {
+    return (await this.parts.sessions.revokeAllForUser(userId, reason)).length;
   }
 
   /** Ends every session of a user and denies every access token issued so far; `actor` = who asked (default: the user). */

@@ -44,7 +44,11 @@ function checkName(name: string | null | undefined): void {
   if (typeof name === 'string' && hasUnshowableCharacters(name)) {
     throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
   }
+  // The HTTP schema's bound, for the CLI, imports and library callers too.
+  if (typeof name === 'string' && [...name].length > MAX_NAME_CHARS) throw new ValidationError(`name must be at most ${MAX_NAME_CHARS} characters`, { field: 'name' });
 }
+
+const MAX_NAME_CHARS = 200;
 
 /** User management with its side effects: policy, hashing, audit, cache invalidation, session revocation. */
 export class UserAdmin {
@@ -99,13 +103,24 @@ export class UserAdmin {
     // while the user stays inactive. Before the user is active again, every token issued so far
     // (none since the deactivation: an inactive user gets none) is denied; if that cannot be
     // written, the user stays inactive and the caller gets the error.
-    if (!before.isActive && changes.isActive === true) await runEach([() => this.parts.auth.revokeIssuedTokens(id), () => this.revokeClientTokens(id)]);
+    // Its sessions too: an inactive user cannot sign in, so any session still open predates the
+    // deactivation (whose ending of them failed), and its refresh token must not work again.
+    let sessionsEnded = 0;
+    if (!before.isActive && changes.isActive === true) {
+      await runEach([
+        () => this.parts.auth.revokeIssuedTokens(id),
+        () => this.revokeClientTokens(id),
+        async () => void (sessionsEnded = await this.parts.auth.endSessionsOf(id, 'user_reactivated')),
+      ]);
+    }
     const user = await this.parts.users.update(id, changes);
     if (user === undefined) return undefined;
     // Never throws (a lost announcement is logged): the change is committed, so what follows
     // must run whatever the bus does.
     await this.parts.userStatus.invalidate(id);
     const deactivated = before.isActive && !user.isActive;
+    // Asked again (after a 503, say): what the first attempt could not end is ended now.
+    const deactivationRetried = !before.isActive && changes.isActive === false;
     // Issued tokens carry `roles: ["admin"]`, which services verifying with only the JWKS read as
     // every permission (fastify-token-guard.ts): they must not outlive the demotion. A demotion
     // asked again within one token lifetime of the user's last change is a retry (its revocation
@@ -115,8 +130,16 @@ export class UserAdmin {
     const demotionRetried = !before.isAdmin && changes.isAdmin === false && before.updatedAt > this.parts.now() - this.parts.accessTokenLifetimeMs;
     const action = deactivated ? 'user.deactivated' : 'user.updated';
     const fields = Object.keys(changes).map((k) => ({ isActive: 'is_active', isAdmin: 'is_admin', name: 'name' })[k] ?? k);
+    // The flags whose value this change moved, with their new value: "who made X an
+    // administrator, who gave the account back" must be answerable, and a re-send of the same
+    // value told apart from a change.
+    const flags = {
+      ...(before.isAdmin !== user.isAdmin ? { is_admin: user.isAdmin } : {}),
+      ...(before.isActive !== user.isActive ? { is_active: user.isActive } : {}),
+    };
+    const changed = Object.keys(flags).length > 0 ? { changed: flags } : {};
     try {
-      if (deactivated) {
+      if (deactivated || deactivationRetried) {
         await runEach([() => this.parts.auth.logoutAll(id, by, { reason: 'user_deactivated', actor: by.actor }), () => this.revokeClientTokens(id)]);
       } else if (demoted) await this.parts.auth.revokeIssuedTokens(id);
       else if (demotionRetried) await this.parts.auth.revokeIssuedTokens(id, before.updatedAt);
@@ -125,13 +148,15 @@ export class UserAdmin {
       // stands (it is committed) but its revocation did not complete, and the caller gets the
       // error (503 when the denylist is unavailable). Recorded before the error propagates, or
       // the audit log would miss a change that is in force.
-      await this.record(by, action, id, { fields, revocation: 'failed' });
+      await this.record(by, action, id, { fields, ...changed, revocation: 'failed' });
       throw error;
     }
     await this.record(by, action, id, {
       fields,
+      ...changed,
       // Worded so the audit redactor (which hides values under token-like names) keeps it.
       ...((demoted || demotionRetried) && !deactivated ? { revoked: 'issued access' } : {}),
+      ...(sessionsEnded > 0 ? { sessions_ended: sessionsEnded } : {}),
     });
     return user;
   }

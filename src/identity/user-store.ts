@@ -26,9 +26,12 @@ export interface UserWithHash extends User {
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const EMAIL_PURPOSE = 'users.email';
 
-// Control, format (zero-width, bidi overrides, soft hyphen) and line/paragraph separators: an
-// address containing one looks exactly like another address and would be a second account.
-const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+// Control, format (zero-width, bidi overrides, soft hyphen), line/paragraph separators, every
+// default-ignorable code point (Hangul fillers, variation selectors, U+034F, Khmer inherent
+// vowels) and the braille blank U+2800; and a combining mark opening the local part or a domain
+// label, where it has nothing to combine with: an address containing one renders exactly like
+// another address and would be a second account.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|(?:^|[@.])\p{M}/u;
 
 /**
  * The one canonical form of an email, used for storage, the blind index and login alike: NFKC

@@ -57,7 +57,7 @@ describe('user changes while the invalidation bus cannot publish', () => {
     expect((await me(tokens.access_token)).statusCode).toBe(401);
     expect(await markerFor(user.id)).toBe(true);
     expect(await markerFor(CLIENT_ID)).toBe(true);
-    expect(await auditOf(user.id, 'user.deactivated')).toEqual([{ outcome: 'success', details: { fields: ['is_active'] } }]);
+    expect(await auditOf(user.id, 'user.deactivated')).toEqual([{ outcome: 'success', details: { fields: ['is_active'], changed: { is_active: false } } }]);
     expect(await auditOf(user.id, 'auth.logout')).toHaveLength(1);
     // The lost announcement is reported, without failing the change.
     expect(t.logs.some((line) => String(line.msg).startsWith('user change not announced') && line.user_id === user.id)).toBe(true);
@@ -80,7 +80,7 @@ describe('user changes while the invalidation bus cannot publish', () => {
     expect(response.json()).toMatchObject({ is_admin: false });
     expect((await me(tokens.access_token)).json()).toMatchObject({ code: 'token_revoked' });
     expect(await markerFor(second.id)).toBe(true);
-    expect(await auditOf(second.id, 'user.updated')).toEqual([{ outcome: 'success', details: { fields: ['is_admin'], revoked: 'issued access' } }]);
+    expect(await auditOf(second.id, 'user.updated')).toEqual([{ outcome: 'success', details: { fields: ['is_admin'], changed: { is_admin: false }, revoked: 'issued access' } }]);
   });
 
   it('a deletion answers 204, writes its revocation marker and is audited', async () => {
@@ -131,7 +131,7 @@ describe('user changes while the revocation store is unavailable', () => {
     const response = await patch(user.id, { is_active: false });
     expect(response.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
     expect((await t.context.storage.db.selectFrom('users').select('is_active').where('id', '=', user.id).executeTakeFirstOrThrow()).is_active).toBeFalsy();
-    expect(await auditDetails(user.id, 'user.deactivated')).toEqual([{ fields: ['is_active'], revocation: 'failed' }]);
+    expect(await auditDetails(user.id, 'user.deactivated')).toEqual([{ fields: ['is_active'], changed: { is_active: false }, revocation: 'failed' }]);
     const sessions = await t.context.storage.db.selectFrom('auth_sessions').select('revoked_at').where('user_id', '=', user.id).execute();
     for (const session of sessions) expect(session.revoked_at).not.toBeNull();
     expect(revokeUser).toHaveBeenCalledWith(CLIENT_ID, expect.anything());
@@ -143,7 +143,7 @@ describe('user changes while the revocation store is unavailable', () => {
     vi.spyOn(identityOfApp(t).revocations, 'revokeUser').mockRejectedValue(unavailable());
 
     expect((await patch(second.id, { is_admin: false })).json()).toMatchObject({ status: 503, code: 'service_unavailable' });
-    expect(await auditDetails(second.id, 'user.updated')).toEqual([{ fields: ['is_admin'], revocation: 'failed' }]);
+    expect(await auditDetails(second.id, 'user.updated')).toEqual([{ fields: ['is_admin'], changed: { is_admin: false }, revocation: 'failed' }]);
   });
 
   it('a password change whose revocation fails answers 503 and is still audited: the new password is in force', async () => {
@@ -230,7 +230,7 @@ describe('user changes while the revocation store is unavailable', () => {
       expect((await me(memberTokens.access_token)).statusCode).toBe(200);
       const audited = await t.context.storage.db.selectFrom('audit_events').select('details').where('entity_id', '=', second.id).where('action', '=', 'user.updated').orderBy('seq').execute();
       expect(audited.map((row) => JSON.parse(String(row.details)) as unknown)).toEqual([
-        { fields: ['is_admin'], revocation: 'failed' },
+        { fields: ['is_admin'], changed: { is_admin: false }, revocation: 'failed' },
         { fields: ['is_admin'], revoked: 'issued access' },
       ]);
     });

@@ -134,7 +134,7 @@ describeEachDatabase('/v1/users', (dialect) => {
     expect((JSON.parse(Buffer.from(fresh.split('.')[1] ?? '', 'base64url').toString()) as { roles?: string[] }).roles).toBeUndefined();
     expect((await t.app.inject({ method: 'GET', url: '/v1/auth/me', headers: bearer(fresh) })).statusCode).toBe(200);
     const audit = await t.context.storage.db.selectFrom('audit_events').select(['action', 'details']).where('entity_id', '=', second.id).where('action', '=', 'user.updated').execute();
-    expect(audit.map((row) => JSON.parse(String(row.details)))).toContainEqual({ fields: ['is_admin'], revoked: 'issued access' });
+    expect(audit.map((row) => JSON.parse(String(row.details)))).toContainEqual({ fields: ['is_admin'], changed: { is_admin: false }, revoked: 'issued access' });
   });
 
   it('lists users with a cursor, each exactly once, oldest first (created_at, then id), at every page size', async () => {

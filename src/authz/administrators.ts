@@ -1,5 +1,8 @@
+import type { Transaction } from 'kysely';
 import type { Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
+import { dialectOf } from '../storage/dialect-of.js';
+import type { DatabaseSchema } from '../storage/index.js';
 import { permissionCovers } from './permission-match.js';
 import { resolveRole } from './role-graph.js';
 import { roleStore } from './role-store.js';
@@ -40,4 +43,31 @@ export async function isAdministrator(context: Pick<AppContext, 'authz' | 'stora
   return memberships.some(
     (membership) => membership.scope === undefined && resolveRole(roles, membership.role).some((granted) => permissionCovers(granted.permission, USERS_ADMIN)),
   );
+}
+
+/** Thrown by `refuseAdministratorTarget` when the user is an administrator at the moment of the write. */
+export class AdministratorTargetError extends Error {
+  constructor() {
+    super('the target is an administrator');
+  }
+}
+
+/**
+ * Inside the transaction that is about to change or delete `userId`: holds off every way of
+ * making the user an administrator until it ends (the role-write lock, which role and membership
+ * writes take, then the user's row), and throws AdministratorTargetError if the user is one now.
+ * A check made before the write could be overtaken by a promotion committed in between.
+ */
+export async function refuseAdministratorTarget(trx: Transaction<DatabaseSchema>, userId: string): Promise<void> {
+  // This order only: a membership insert holds the role-write lock while its foreign key waits on the user's row.
+  await roleStore.lockRoleWrites(trx);
+  if (dialectOf(trx) === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+  const flags = await roleStore.userFlags(trx, userId);
+  if (flags === undefined) return;
+  if (flags.isAdmin) throw new AdministratorTargetError();
+  const [memberships, roles] = await Promise.all([roleStore.allMembershipsOf(trx, userId), roleStore.allRoles(trx)]);
+  const granted = memberships.some(
+    (membership) => membership.scope === undefined && resolveRole(roles, membership.role).some((grant) => permissionCovers(grant.permission, USERS_ADMIN)),
+  );
+  if (granted) throw new AdministratorTargetError();
 }

@@ -5,7 +5,7 @@ import { ValidationError } from '../errors/index.js';
 import type { AuthService, RequestFacts } from './auth-service.js';
 import type { PasswordService } from './password-service.js';
 import type { UserStatusCache } from './user-status-cache.js';
-import { normaliseEmail, type User, type UserStore } from './user-store.js';
+import { normaliseEmail, type User, type UserStore, type WriteGuard } from './user-store.js';
 
 export interface UserAdminParts {
   readonly users: UserStore;
@@ -95,7 +95,7 @@ export class UserAdmin {
    * committed change is still audited (`details.revocation: "failed"`) before the error propagates.
    * A reactivation, and a demotion asked again soon after, close what such a failure left open.
    */
-  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor): Promise<User | undefined> {
+  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor, options: { guard?: WriteGuard } = {}): Promise<User | undefined> {
     checkName(changes.name);
     const before = await this.parts.users.findById(id);
     if (before === undefined) return undefined;
@@ -113,7 +113,7 @@ export class UserAdmin {
         async () => void (sessionsEnded = await this.parts.auth.endSessionsOf(id, 'user_reactivated')),
       ]);
     }
-    const user = await this.parts.users.update(id, changes);
+    const user = await this.parts.users.update(id, changes, options.guard);
     if (user === undefined) return undefined;
     // Never throws (a lost announcement is logged): the change is committed, so what follows
     // must run whatever the bus does.
@@ -194,8 +194,8 @@ export class UserAdmin {
    * Deletes a user; their tokens stop at once: a revocation marker denies them on every instance
    * even if an invalidation message is lost, and the status cache is dropped everywhere.
    */
-  async delete(id: string, by: Actor): Promise<boolean> {
-    const gone = await this.parts.users.deleteWithCredentials(id);
+  async delete(id: string, by: Actor, options: { guard?: WriteGuard } = {}): Promise<boolean> {
+    const gone = await this.parts.users.deleteWithCredentials(id, options.guard);
     if (gone === undefined) return false;
     const credentials = credentialsDetails(gone);
     // Never throws; first, so this instance refuses the user's tokens whatever follows.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { domainToASCII, domainToUnicode } from 'node:url';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { FieldCipher } from '../crypto/field-cipher.js';
 import { ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
@@ -17,6 +17,9 @@ export interface User {
   readonly updatedAt: number;
   readonly passwordChangedAt: number;
 }
+
+/** Runs inside a user write's transaction before the write; throwing refuses the write (nothing changes). */
+export type WriteGuard = (trx: Transaction<DatabaseSchema>) => Promise<void>;
 
 /** A user with the stored password hash, for login only. */
 export interface UserWithHash extends User {
@@ -176,14 +179,14 @@ export class UserStore {
   }
 
   /** Updates the given fields; returns the new user or undefined when it does not exist. */
-  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }): Promise<User | undefined> {
+  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, guard?: WriteGuard): Promise<User | undefined> {
     const values: Partial<UsersTable> = { updated_at: this.now() };
     if (changes.name !== undefined) values.name = changes.name;
     if (changes.isActive !== undefined) values.is_active = changes.isActive ? 1 : 0;
     if (changes.isAdmin !== undefined) values.is_admin = changes.isAdmin ? 1 : 0;
-    const result = await this.db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst();
-    if (result.numUpdatedRows === 0n) return undefined;
-    return this.findById(id);
+    const write = async (db: Kysely<DatabaseSchema>): Promise<boolean> => (await db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst()).numUpdatedRows > 0n;
+    const updated = guard === undefined ? await write(this.db) : await this.db.transaction().execute(async (trx) => (await guard(trx), write(trx)));
+    return updated ? this.findById(id) : undefined;
   }
 
   /** Stores a new password (a password change): the hash, and when it changed. */
@@ -217,9 +220,10 @@ export class UserStore {
    * event names them: the rows are gone afterwards, and "which credentials died with this
    * account" is what an investigation asks.
    */
-  async deleteWithCredentials(id: string): Promise<{ apiKeys: string[]; oauthClients: string[] } | undefined> {
+  async deleteWithCredentials(id: string, guard?: WriteGuard): Promise<{ apiKeys: string[]; oauthClients: string[] } | undefined> {
     // Explicit deletes rather than relying on ON DELETE CASCADE (SQLite enforces it only with PRAGMA foreign_keys).
     return this.db.transaction().execute(async (trx) => {
+      await guard?.(trx);
       const apiKeys = await trx.selectFrom('api_keys').select('id').where('owner_id', '=', id).where('revoked_at', 'is', null).orderBy('id').execute();
       const oauthClients = await trx.selectFrom('oauth_clients').select('id').where('owner_id', '=', id).where('revoked_at', 'is', null).orderBy('id').execute();
       // Sessions are locked before their tokens, the order a refresh takes them in

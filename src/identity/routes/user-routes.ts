@@ -2,11 +2,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NotFoundError, WardenError } from '../../errors/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf } from '../../storage/keyset-cursor.js';
-import { holdsUsersAdmin, isAdministrator, USERS_ADMIN } from '../../authz/administrators.js';
+import { AdministratorTargetError, holdsUsersAdmin, isAdministrator, refuseAdministratorTarget, USERS_ADMIN } from '../../authz/administrators.js';
 import { principalOf } from '../../http/principal.js';
 import type { AppContext } from '../../server/app-context.js';
 import type { IdentityService } from '../identity-service.js';
-import type { User } from '../user-store.js';
+import type { User, WriteGuard } from '../user-store.js';
 import { actorOf } from './request-facts.js';
 
 const CreateUserBody = Type.Object(
@@ -112,21 +112,30 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'users:write' }, schema: { params: UserParams, body: UpdateUserBody } },
     async (request) => {
       const { name, is_active: isActive, is_admin: isAdmin } = request.body;
+      let guard: WriteGuard | undefined;
+      const attempt = { action: isActive === false ? 'user.deactivated' : 'user.updated', userId: request.params.id, fields: Object.keys(request.body) } as const;
+      const refusal = 'Changing is_active of an administrator needs the permission users:admin';
       if ((isAdmin !== undefined || isActive !== undefined) && !(await holdsUsersAdmin(context, request.principal))) {
-        const attempt = { action: isActive === false ? 'user.deactivated' : 'user.updated', userId: request.params.id, fields: Object.keys(request.body) } as const;
         if (isAdmin !== undefined) await refuseWithoutUsersAdmin(request, identity, attempt, 'Changing is_admin needs the permission users:admin');
         // Either way: deactivating takes an administrator's account away, and reactivating gives
         // back one that someone holding users:admin took away (a compromised one, say).
         const target = await identity.users.findById(request.params.id);
-        if (target !== undefined && (await isAdministrator(context, target))) {
-          await refuseWithoutUsersAdmin(request, identity, attempt, 'Changing is_active of an administrator needs the permission users:admin');
-        }
+        if (target !== undefined && (await isAdministrator(context, target))) await refuseWithoutUsersAdmin(request, identity, attempt, refusal);
+        // Checked again in the write's transaction: a promotion may commit in between.
+        guard = (trx) => refuseAdministratorTarget(trx, request.params.id);
       }
-      const user = await identity.userAdmin.update(
-        request.params.id,
-        { ...(name === undefined ? {} : { name }), ...(isActive === undefined ? {} : { isActive }), ...(isAdmin === undefined ? {} : { isAdmin }) },
-        actorOf(request),
-      );
+      let user: User | undefined;
+      try {
+        user = await identity.userAdmin.update(
+          request.params.id,
+          { ...(name === undefined ? {} : { name }), ...(isActive === undefined ? {} : { isActive }), ...(isAdmin === undefined ? {} : { isAdmin }) },
+          actorOf(request),
+          guard === undefined ? {} : { guard },
+        );
+      } catch (error) {
+        if (error instanceof AdministratorTargetError) await refuseWithoutUsersAdmin(request, identity, attempt, refusal);
+        throw error;
+      }
       if (user === undefined) throw new NotFoundError('The user');
       return userJson(user);
     },
@@ -136,13 +145,23 @@ export async function userRoutes(app: FastifyInstance, context: AppContext, iden
     '/v1/users/:id',
     { config: { permission: 'users:delete' }, schema: { params: UserParams } },
     async (request, reply) => {
+      const attempt = { action: 'user.deleted', userId: request.params.id } as const;
+      const refusal = 'Deleting an administrator needs the permission users:admin';
+      let guard: WriteGuard | undefined;
       if (!(await holdsUsersAdmin(context, request.principal))) {
         const target = await identity.users.findById(request.params.id);
-        if (target !== undefined && (await isAdministrator(context, target))) {
-          await refuseWithoutUsersAdmin(request, identity, { action: 'user.deleted', userId: target.id }, 'Deleting an administrator needs the permission users:admin');
-        }
+        if (target !== undefined && (await isAdministrator(context, target))) await refuseWithoutUsersAdmin(request, identity, attempt, refusal);
+        // Checked again in the delete's transaction: a promotion may commit in between.
+        guard = (trx) => refuseAdministratorTarget(trx, request.params.id);
       }
-      if (!(await identity.userAdmin.delete(request.params.id, actorOf(request)))) throw new NotFoundError('The user');
+      let deleted: boolean;
+      try {
+        deleted = await identity.userAdmin.delete(request.params.id, actorOf(request), guard === undefined ? {} : { guard });
+      } catch (error) {
+        if (error instanceof AdministratorTargetError) await refuseWithoutUsersAdmin(request, identity, attempt, refusal);
+        throw error;
+      }
+      if (!deleted) throw new NotFoundError('The user');
       return reply.code(204).send();
     },
   );

@@ -3,7 +3,9 @@ import type { AuditRecorder } from '../audit/audit-event.js';
 import { WardenError, type ErrorCode } from '../errors/index.js';
 import { bearerToken, singleApiKeyHeader, type Authenticator } from '../http/auth-guard.js';
 import type { Principal } from '../http/principal.js';
-import type { ApiKeyVerifier, VerificationCode, VerificationResult } from './api-key-verifier.js';
+import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
+import type { ApiKeyRecord } from './api-key-store.js';
+import type { ApiKeyVerifier, KeyRateLimitState, VerificationCode, VerificationResult } from './api-key-verifier.js';
 import { keyPrincipal } from './held-permissions.js';
 import { looksLikeWardenKey } from './key-format.js';
 
@@ -50,11 +52,8 @@ export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () =>
       request_id: request.id,
       details: { code: result.code, via: 'credential', prefix: result.key?.prefix },
     });
-    const headers: Record<string, string> =
-      result.code === 'rate_limited' && result.ratelimit !== undefined
-        ? { 'retry-after': String(Math.max(1, Math.ceil(result.ratelimit.retry_after_ms / 1000))) }
-        : { 'www-authenticate': 'Bearer realm="warden", error="invalid_token"' };
-    throw new WardenError(CREDENTIAL_ERROR[result.code], undefined, { headers });
+    if (result.code === 'rate_limited' && result.ratelimit !== undefined) throw keyOverItsLimit(result.key?.rateLimit, result.ratelimit);
+    throw new WardenError(CREDENTIAL_ERROR[result.code], undefined, { headers: { 'www-authenticate': 'Bearer realm="warden", error="invalid_token"' } });
   };
   return (request) => {
     const key = presentedApiKey(request);
@@ -66,4 +65,26 @@ export function createApiKeyAuthenticator(verifier: ApiKeyVerifier, audit: () =>
     if (cached !== undefined) return principalOf(request, cached);
     return verifier.verify(key, options).then((result) => principalOf(request, result));
   };
+}
+
+/**
+ * The 429 of a key over its own limit, as every rate_limited answer: Retry-After, the body's
+ * `retry_after_s`, and the key's budget in RateLimit-Policy / RateLimit (added to the per-IP
+ * ones the error handler finds on the reply), so no advertised policy shows quota left for a
+ * refused request.
+ */
+function keyOverItsLimit(limit: ApiKeyRecord['rateLimit'], state: KeyRateLimitState): WardenError {
+  const seconds = retryAfterSeconds(state.retry_after_ms);
+  const rateLimitHeaders =
+    limit === undefined
+      ? {}
+      : (() => {
+          const policy = { name: `apikey-${Math.max(1, Math.ceil(limit.windowMs / 1000))}s`, limit: limit.limit, windowMs: limit.windowMs };
+          const decision = { allowed: false, limit: limit.limit, remaining: state.remaining, reset_ms: state.reset_ms, retry_after_ms: state.retry_after_ms };
+          return { 'ratelimit-policy': rateLimitPolicyHeader([policy]), ratelimit: rateLimitHeader([policy], [decision]) };
+        })();
+  return new WardenError('rate_limited', `Too many requests with this API key; retry in ${seconds} s`, {
+    headers: { ...rateLimitHeaders, 'retry-after': String(seconds) },
+    fields: { retry_after_s: seconds },
+  });
 }

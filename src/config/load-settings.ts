@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../errors/index.js';
+import { parsePolicyList, SLIDING_LOG_MAX_LIMIT } from '../ratelimit/policy.js';
 import { devSecret, existingDevSecret } from './dev-secrets.js';
 import { ParseProblem } from './parsers.js';
 import { productionProblems, productionWarnings } from './production-checks.js';
@@ -86,6 +87,7 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
     if (key === 'env') continue;
     resolveOne(key, definition, profile, layers, values, sources, problems);
   }
+  problems.push(...slidingLogProblems(values));
   if (problems.length > 0) throw new ConfigError(problems);
 
   values.dataDir = path.resolve(cwd, values.dataDir as string);
@@ -163,6 +165,22 @@ function resolveOne(
     problems.push(`${definition.name} ${reason}`);
   }
   return values[key];
+}
+
+/**
+ * The sliding log keeps one entry per request, so its limits are bounded: a bound that two
+ * settings decide together, checked here so that a bad pair is a config error naming them
+ * rather than a TypeError when the app builds its limits.
+ */
+function slidingLogProblems(values: Record<string, unknown>): string[] {
+  if (values.rateLimitAlgorithm !== 'sliding-log') return [];
+  const problems: string[] = [];
+  for (const [name, raw] of [['WARDEN_RATELIMIT_DEFAULT', values.rateLimitDefault], ['WARDEN_RATELIMIT_AUTH', values.rateLimitAuth]] as const) {
+    if (typeof raw !== 'string') continue;
+    const tooHigh = parsePolicyList(raw).filter((item) => item.limit > SLIDING_LOG_MAX_LIMIT);
+    if (tooHigh.length > 0) problems.push(`${name} has a limit above ${SLIDING_LOG_MAX_LIMIT}, the most WARDEN_RATELIMIT_ALGORITHM=sliding-log allows (one entry per request): lower it or choose another algorithm`);
+  }
+  return problems;
 }
 
 /** Resolves a relative SQLite path against cwd so that the service does not depend on where it was started. */

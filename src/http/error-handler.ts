@@ -54,6 +54,21 @@ function logUnavailable(error: WardenError, request: FastifyRequest): void {
   request.log.warn({ code: error.code, detail: error.message, ...(cause === undefined ? {} : { cause }) }, 'answering 503: a dependency is unavailable (logged at most every 10 s)');
 }
 
+/**
+ * An error's RateLimit-Policy / RateLimit items are added to those already on the reply (the
+ * per-IP plan's, set before authentication refused a key over its own limit), as the headers
+ * list every policy that applies; the limiter's own 429 already lists them.
+ */
+function withListedPolicies(headers: Readonly<Record<string, string>>, reply: FastifyReply): Record<string, string> {
+  const merged = { ...headers };
+  for (const name of ['ratelimit-policy', 'ratelimit']) {
+    const before = reply.getHeader(name);
+    const added = merged[name];
+    if (added !== undefined && typeof before === 'string' && before !== '' && !added.startsWith(before)) merged[name] = `${before}, ${added}`;
+  }
+  return merged;
+}
+
 /** Renders any error as problem+json: Warden's own with their code, Fastify's mapped, the rest a logged 500. */
 export function renderError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = request.id;
@@ -61,7 +76,7 @@ export function renderError(error: FastifyError, request: FastifyRequest, reply:
     // Every 503 (a dependency down, shutting down) is an outage: a throttled warn line, no stack.
     if (error.status === 503) logUnavailable(error, request);
     else if (error.status >= 500) request.log.error({ err: error }, 'request failed');
-    if (error.headers !== undefined) reply.headers(error.headers);
+    if (error.headers !== undefined) reply.headers(withListedPolicies(error.headers, reply));
     // A 500 is the server's own fault (e.g. a stored value it cannot decrypt): its message names
     // internals (settings, key ids) that belong in the log, which has it, not in the answer.
     const detail = error.status === 500 ? `An unexpected error occurred; quote request id ${requestId} when reporting it` : error.message;

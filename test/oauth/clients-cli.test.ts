@@ -44,7 +44,8 @@ describe('warden clients', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('was not found');
     expect((await runWarden(['clients', 'rotate', clientId!, '--grace', 'soon'], { cwd, env })).code).toBe(2);
-  });
+    // Eight CLI processes, each starting Node and opening the database: as the paging case below.
+  }, 60_000);
 
   it('lists in pages: --limit rows on stdout, the next cursor on stderr, --cursor for the next page', async () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'warden-clients-cli-'));

@@ -47,13 +47,16 @@ function raiseHighWater(db: Kysely<DatabaseSchema>, seen: HighWater): void {
 
 /**
  * The head's trust, with what a signature cannot show: a signed head older than this process's
- * high water mark was put back, and an untouched genesis head beside stored checkpoints was reset
+ * high water mark was put back, and an untouched genesis head after this process wrote to the
+ * log, or beside stored checkpoints, was reset
  * (trusted as new, it would number checkpoints from 1 again and collide with the stored ones).
  */
 async function trustOf(trx: Transaction<DatabaseSchema>, key: Uint8Array, row: HeadRow, highWater: HighWater | undefined): Promise<HeadTrust> {
   const trust = classifyHead(key, row);
   if (trust === 'signed' && highWater !== undefined && (Number(row.seq) < highWater.seq || Number(row.checkpoint_ordinal) < highWater.ordinal)) return 'unverified';
   if (trust === 'genesis') {
+    // Emptied under a process that has written to it: not a new log.
+    if (highWater !== undefined && (highWater.seq > 0 || highWater.ordinal > 0)) return 'unverified';
     const checkpoint = await trx.selectFrom('audit_checkpoints').select('id').limit(1).executeTakeFirst();
     if (checkpoint !== undefined) return 'unverified';
   }

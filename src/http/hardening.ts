@@ -171,7 +171,7 @@ export const hardening = fp<HardeningOptions>(
       // Nothing here decodes a compressed body: parsed as it stands it would be refused as bad
       // JSON, or, plain but labelled gzip, read differently than by a proxy that inflates it.
       const encoding = request.headers['content-encoding'];
-      if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity' && hasBody(request)) {
+      if (encoding !== undefined && !['', 'identity'].includes(encoding.trim().toLowerCase()) && hasBody(request)) {
         done(new WardenError('unsupported_media_type', 'Compressed request bodies (Content-Encoding) are not supported; send the body uncompressed'));
         return;
       }

@@ -276,7 +276,7 @@ export class AuthService {
 
   /** A refresh whose user is deactivated or deleted: the session ends, and the refusal is audited. */
   private async refreshRefused(rotation: { userId: string; sessionId: string }, facts: RequestFacts, userExists: boolean): Promise<RefreshResult> {
-    const ended = await this.endSession(rotation.sessionId, 'user_deactivated');
+    const ended = (await this.endSession(rotation.sessionId, 'user_deactivated')) === 'ended';
     await this.record(facts, {
       action: 'auth.token.refresh_failed',
       actor: rotation.userId,
@@ -296,11 +296,11 @@ export class AuthService {
   ): Promise<void> {
     const { sessions, revocations } = this.parts;
     const revoked: string[] = [];
-    if (caller.sessionId !== undefined && (await this.endSession(caller.sessionId, 'logout', { userId: caller.userId }))) revoked.push(caller.sessionId);
+    if (caller.sessionId !== undefined && (await this.endSession(caller.sessionId, 'logout', { userId: caller.userId })) === 'ended') revoked.push(caller.sessionId);
     if (refreshToken !== undefined) {
       const owner = await sessions.sessionOf(refreshToken);
       const another = owner !== undefined && owner.userId === caller.userId && owner.sessionId !== caller.sessionId;
-      if (another && (await this.endSession(owner.sessionId, 'logout'))) revoked.push(owner.sessionId);
+      if (another && (await this.endSession(owner.sessionId, 'logout')) === 'ended') revoked.push(owner.sessionId);
     }
     // Last: if a marker above failed (503), the presented token still works for the retry,
     // which then writes the marker the first attempt could not.
@@ -308,16 +308,23 @@ export class AuthService {
     await this.record(facts, { action: 'auth.logout', actor: caller.userId, entity_type: 'user', entity_id: caller.userId, outcome: 'success', details: { sessions_revoked: revoked.length } });
   }
 
-  /** Ends one session: its refresh tokens stop, and so do the access tokens issued to it. False when it was not active (or not the user's). */
-  async endSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<boolean> {
+  /**
+   * Ends one session: its refresh tokens stop, and so do the access tokens issued to it.
+   * 'ended' when this call ended it; 'reasserted' when it had ended within one access-token
+   * lifetime and its marker was written again (the retry of an end whose marker or audit write
+   * failed, which callers record as a repeat); undefined when there is nothing to end (or it is
+   * not the user's).
+   */
+  async endSession(sessionId: string, reason: string, options: { userId?: string } = {}): Promise<'ended' | 'reasserted' | undefined> {
     const { sessions, revocations, accessTokenLifetimeMs: lifetime } = this.parts;
     const now = this.parts.now();
     const ended = await sessions.revokeSession(sessionId, reason, options);
     // A retry of an end whose marker write failed (503) finds the session already ended. While
     // tokens issued to it can still be live, it writes the marker again: else they would work
     // until they expire, and asking again could not fix it.
-    if (ended || (await sessions.endedSince(sessionId, now - lifetime, options))) await revocations.revokeSession(sessionId, now + lifetime);
-    return ended;
+    const reasserted = !ended && (await sessions.endedSince(sessionId, now - lifetime, options));
+    if (ended || reasserted) await revocations.revokeSession(sessionId, now + lifetime);
+    return ended ? 'ended' : reasserted ? 'reasserted' : undefined;
   }
 
   /** Ends every session of a user (their refresh tokens stop), without a marker or an audit event; returns how many. */

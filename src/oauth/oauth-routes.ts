@@ -286,9 +286,11 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
     if (!mayRevokeAny) return;
     const found = await identityOf(context).sessions.inspect(token);
     if (found === undefined) return;
-    // The session's access tokens stop too, as on logout. Recorded only when this request ended
-    // it, as for DELETE /v1/auth/sessions/{id}: a repeat changes nothing.
-    if (!(await identityOf(context).auth.endSession(found.sessionId, 'oauth_revoke'))) return;
+    // The session's access tokens stop too, as on logout. Recorded when this request ended it,
+    // or wrote its marker again soon after (the retry of an attempt whose marker or audit write
+    // failed must not leave the end unrecorded); a later repeat changes nothing and records nothing.
+    const outcome = await identityOf(context).auth.endSession(found.sessionId, 'oauth_revoke');
+    if (outcome === undefined) return;
     await context.audit.record({
       action: 'auth.logout',
       actor: `client:${client.client_id}`,
@@ -297,7 +299,7 @@ async function revoke(context: AppContext, token: string, client: OAuthClient, r
       outcome: 'success',
       ip: request.ip,
       request_id: request.id,
-      details: { via: 'oauth_revoke', user_id: found.userId },
+      details: { via: 'oauth_revoke', user_id: found.userId, ...(outcome === 'reasserted' ? { repeat: true } : {}) },
     });
     return;
   }

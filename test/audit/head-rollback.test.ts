@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
 import { verifyChain } from '../../src/audit/audit-verify.js';
+import { GENESIS_HASH } from '../../src/audit/canonical-form.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
 import { CHECKPOINT_KEY, sampleEvent } from './helpers.js';
@@ -81,5 +82,26 @@ describeEachDatabase('audit head rollback', (dialect) => {
         .where('kind', '=', 'unverified')
         .execute(),
     ).toEqual([]);
+  });
+
+  it('flags a log emptied under it at once, pinning the empty head, and never a head it signed itself', async () => {
+    for (let i = 0; i < 5; i += 1) await log.record(sampleEvent(i));
+    await log.checkpoint();
+    await storage.db.deleteFrom('audit_events').execute();
+    await storage.db.deleteFrom('audit_checkpoints').execute();
+    await storage.db
+      .updateTable('audit_chain_head')
+      .set({ seq: 0, hash: GENESIS_HASH, checkpoint_ordinal: 0, checkpoint_signature: null, signature: null })
+      .where('id', '=', 'head')
+      .execute();
+    await log.record(sampleEvent(10));
+    await log.record(sampleEvent(11));
+    const marks = await storage.db
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'kind'])
+      .where('kind', '=', 'unverified')
+      .execute();
+    expect(marks.map((mark) => Number(mark.seq))).toEqual([0]);
+    expect((await verify()).valid).toBe(false);
   });
 });

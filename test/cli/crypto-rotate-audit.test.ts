@@ -28,4 +28,20 @@ describe('warden crypto rotate', () => {
     expect(after.code, after.err.join('\n')).toBe(0);
     expect(after.out.length).toBeGreaterThan(before.out.length);
   }, 60_000);
+
+  it("keeps every column's count in the event, the signing keys' included", async () => {
+    const dir = tmp();
+    expect((await cli(dir, ['users', 'create', '--email', 'enc@example.com', '--generate-password'])).code).toBe(0);
+    const signing = await cli(dir, ['keys', 'rotate-signing']);
+    expect(signing.code, signing.err.join('\n')).toBe(0);
+    const entry = (await cli(dir, ['crypto', 'keygen', '--format', 'aes-gcm', '--key-id', 'k2'])).out[0] as string;
+    const rotated = await cli(dir, ['crypto', 'rotate'], '', { WARDEN_ENCRYPTION_KEY: entry });
+    expect(rotated.code, rotated.err.join('\n')).toBe(0);
+    const query = await cli(dir, ['audit', 'query', '--action', 'crypto.rotated'], '', { WARDEN_ENCRYPTION_KEY: entry });
+    expect(query.code, query.err.join('\n')).toBe(0);
+    const text = query.out.join('\n');
+    expect(text).not.toContain('[REDACTED]');
+    expect(text).toMatch(/\{"column":"private_key","rows":[1-9]\d*,"table":"signing_keys"\}/);
+    expect(text).toMatch(/\{"column":"email","rows":1,"table":"users"\}/);
+  }, 60_000);
 });

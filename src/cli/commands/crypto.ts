@@ -149,7 +149,9 @@ export function registerCrypto(program: Command, io: CliIo, run: Run): void {
                   entity_id: cipher.keyring.active.id,
                   outcome: 'success',
                   details: {
-                    rotated: Object.fromEntries(reports.map((r) => [`${r.table}.${r.column}`, r.rotated])),
+                    // A list, not a map keyed by column: the audit redactor hides any value under a
+                    // key naming a private key (`signing_keys.private_key`), a count included.
+                    rotated: reports.map((r) => ({ table: r.table, column: r.column, rows: r.rotated })),
                     undecryptable: reports.reduce((sum, r) => sum + r.failedIds.length, 0),
                     unsettled: reports.reduce((sum, r) => sum + r.unsettledIds.length, 0),
                   },

@@ -131,8 +131,10 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
     { config: { permission: 'authenticated' }, schema: { params: SessionParams } },
     async (request, reply) => {
       const claims = userClaims(request, identity);
-      const revoked = await identity.auth.endSession(request.params.id, 'revoked', { userId: claims.sub });
-      if (!revoked) throw new NotFoundError('The session');
+      // A retry soon after (whose first attempt's marker or audit write failed) writes the marker
+      // again and is recorded as a repeat; later, an ended session is not found.
+      const outcome = await identity.auth.endSession(request.params.id, 'revoked', { userId: claims.sub });
+      if (outcome === undefined) throw new NotFoundError('The session');
       await context.audit.record({
         action: 'auth.logout',
         actor: claims.sub,
@@ -141,6 +143,7 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
         outcome: 'success',
         ip: request.ip,
         request_id: request.id,
+        ...(outcome === 'reasserted' ? { details: { repeat: true } } : {}),
       });
       return reply.code(204).send();
     },

@@ -13,7 +13,6 @@ export interface UserAdminParts {
   readonly userStatus: UserStatusCache;
   readonly auth: AuthService;
   readonly audit: () => AuditRecorder;
-  /** Runs after a user is created or imported (default roles, when configured). */
   /** Runs once a user exists (default roles); `by` is who created it. */
   readonly afterCreate?: (user: User, by: Actor) => Promise<void>;
   /** The ids of the OAuth clients a user owns (set by the OAuth domain, created after identity). */

@@ -28,3 +28,28 @@ export async function login(app: FastifyInstance, email: string, password = STRO
 
 /** Authorization header for a bearer token. */
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/**
+ * Holds the next password verification after it has run (the argon2 step, ~50 ms in
+ * production) until `release()`: what a change that commits during a login looks like.
+ */
+export function holdNextVerification(identity: IdentityService): { reached: Promise<void>; release: () => void; restore: () => void } {
+  const passwords = identity.passwords;
+  const realVerify = passwords.verify.bind(passwords);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atVerify = new Promise<void>((resolve) => (reached = resolve));
+  let first = true;
+  // The login's hashing slot is passed on, so the held login keeps holding it, as a real one does.
+  passwords.verify = async (stored, password, slot) => {
+    const verdict = await realVerify(stored, password, slot);
+    if (first) {
+      first = false;
+      reached();
+      await gate;
+    }
+    return verdict;
+  };
+  return { reached: atVerify, release, restore: () => (passwords.verify = realVerify) };
+}

@@ -5,35 +5,10 @@ import type { IdentityService } from '../../src/identity/identity-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { tapAudit } from '../helpers/audit-tap.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { bearer, identityOfApp, login, OTHER_PASSWORD, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
+import { bearer, holdNextVerification, identityOfApp, login, OTHER_PASSWORD, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
 const system = { actor: 'system', ip: undefined, userAgent: undefined };
-
-/**
- * Holds the next password verification after it has run (the argon2 step, ~50 ms in
- * production) until `release()`: what a change that commits during a login looks like.
- */
-function holdNextVerification(identity: IdentityService): { reached: Promise<void>; release: () => void; restore: () => void } {
-  const passwords = identity.passwords;
-  const realVerify = passwords.verify.bind(passwords);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const atVerify = new Promise<void>((resolve) => (reached = resolve));
-  let first = true;
-  // The login's hashing slot is passed on, so the held login keeps holding it, as a real one does.
-  passwords.verify = async (stored, password, slot) => {
-    const verdict = await realVerify(stored, password, slot);
-    if (first) {
-      first = false;
-      reached();
-      await gate;
-    }
-    return verdict;
-  };
-  return { reached: atVerify, release, restore: () => (passwords.verify = realVerify) };
-}
 
 // A login reads the user (hash, flags) before its slow verification; a password change,
 // deactivation or demotion may commit in between. Nothing the login then issues may outlive

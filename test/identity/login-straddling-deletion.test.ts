@@ -1,37 +1,11 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
-import type { IdentityService } from '../../src/identity/identity-service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { tapAudit } from '../helpers/audit-tap.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { identityOfApp, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
+import { holdNextVerification, identityOfApp, seedUser, STRONG_PASSWORD } from './identity-helpers.js';
 
 const system = { actor: 'system', ip: undefined, userAgent: undefined };
-
-/** Holds the next password verification, after it ran, until `release()` (as test/identity/login-races.test.ts does). */
-function holdNextVerification(identity: IdentityService): {
-  reached: Promise<void>;
-  release: () => void;
-  restore: () => void;
-} {
-  const passwords = identity.passwords;
-  const realVerify = passwords.verify.bind(passwords);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  let reached!: () => void;
-  const atVerify = new Promise<void>((resolve) => (reached = resolve));
-  let first = true;
-  passwords.verify = async (stored, password, slot) => {
-    const verdict = await realVerify(stored, password, slot);
-    if (first) {
-      first = false;
-      reached();
-      await gate;
-    }
-    return verdict;
-  };
-  return { reached: atVerify, release, restore: () => (passwords.verify = realVerify) };
-}
 
 /**
  * A login whose user is deleted while its password is checked answers as for an unknown user:

@@ -1,11 +1,10 @@
-import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
+import type { AuditLog } from '../../src/audit/audit-recorder.js';
 import { verifyChain } from '../../src/audit/audit-verify.js';
 import { GENESIS_HASH } from '../../src/audit/canonical-form.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
-import { CHECKPOINT_KEY, sampleEvent } from './helpers.js';
+import { CHECKPOINT_KEY, sampleEvent, testAuditLog } from './helpers.js';
 
 /**
  * Neither the seq nor the checkpoint ordinal of the chain ever goes down. A correctly signed head
@@ -20,12 +19,7 @@ describeEachDatabase('audit head rollback', (dialect) => {
   beforeEach(async () => {
     storage = await createTestStorage(dialect);
     clock = Date.parse('2026-01-01T00:00:00Z');
-    log = createAuditLog({
-      storage,
-      logger: pino({ level: 'silent' }),
-      checkpointKey: CHECKPOINT_KEY,
-      now: () => clock,
-    });
+    log = testAuditLog(storage, { now: () => clock });
   });
   afterEach(async () => {
     await log.close().catch(() => undefined);

@@ -1,10 +1,9 @@
-import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
-import { createAuditLog, type AuditLog } from '../../src/audit/audit-recorder.js';
+import type { AuditLog } from '../../src/audit/audit-recorder.js';
 import type { Storage } from '../../src/storage/index.js';
 import { createTestStorage, describeEachDatabase } from '../helpers/databases.js';
-import { CHECKPOINT_KEY } from './helpers.js';
+import { testAuditLog } from './helpers.js';
 
 /**
  * Sampling records the first event of each kind from each address in a window. When that
@@ -18,12 +17,7 @@ describeEachDatabase('audit sampling after a failed commit', (dialect) => {
   beforeEach(async () => {
     storage = await createTestStorage(dialect);
     clock = Date.parse('2026-01-01T00:00:00Z');
-    log = createAuditLog({
-      storage,
-      logger: pino({ level: 'silent' }),
-      checkpointKey: CHECKPOINT_KEY,
-      now: () => clock,
-    });
+    log = testAuditLog(storage, { now: () => clock });
   });
   afterEach(async () => {
     await log.close().catch(() => undefined);

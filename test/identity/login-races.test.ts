@@ -76,6 +76,22 @@ describeEachDatabase('a login racing a change of the user', (dialect) => {
     expect(await identity.sessions.listActive(user.id)).toEqual([]);
   });
 
+  it('a login that straddles the deletion of its user is a 401 unknown_user, not a 500 from the session row', async () => {
+    const identity = identityOfApp(t);
+    const user = await seedUser(t, { email: 'leaving@example.test' });
+    const held = holdNextVerification(identity);
+    const racing = loginRequest(user.email);
+    await held.reached;
+    expect(await identity.userAdmin.delete(user.id, system)).toBe(true);
+    held.release();
+    const raced = await racing;
+    held.restore();
+    expect(raced.statusCode, raced.body).toBe(401);
+    expect(raced.json()).toMatchObject({ code: 'invalid_credentials' });
+    expect(audit.filter((e) => e.action === 'auth.login.failed').map((e) => e.details?.reason)).toEqual(['unknown_user']);
+    expect(t.logs.filter((line) => (line.level as number) >= 50)).toEqual([]);
+  });
+
   it('a login that straddles a password change never re-hashes the old password over the new one', async () => {
     const identity = identityOfApp(t);
     // An imported PBKDF2 hash: a successful login re-hashes it to argon2id.

@@ -24,9 +24,13 @@ export class OutputClosed extends Error {
   }
 }
 
-/** Whether a write to stdout has failed because its reader closed the pipe (set synchronously by the failing write). */
+// Set by the 'error' listener of tolerateClosedStdout. Node resets process.stdout after an
+// error (its destroy is a no-op that clears `errored`), so the stream soon forgets a failed write.
+let stdoutReaderGone = false;
+
+/** Whether a write to stdout has failed because its reader closed the pipe. */
 function stdoutBroken(): boolean {
-  return (process.stdout.errored as NodeJS.ErrnoException | null)?.code === 'EPIPE';
+  return stdoutReaderGone || (process.stdout.errored as NodeJS.ErrnoException | null)?.code === 'EPIPE';
 }
 
 /**
@@ -53,6 +57,15 @@ export async function writeStdout(text: string): Promise<void> {
 }
 
 /**
+ * Writes one line of possibly large output: to the real stdout with backpressure (a slow reader
+ * holds the command back instead of the output piling up in memory), else through `io.out`.
+ */
+export async function outPaced(io: CliIo, line: string): Promise<void> {
+  if (io === processIo) await writeStdout(`${line}\n`);
+  else io.out(line);
+}
+
+/**
  * Keeps a closed pipe on stdout from ending the process with an unhandled 'error' event and a
  * stack trace: the writes themselves notice it (OutputClosed). Other stdout errors stay fatal,
  * as they were. For the real process only (main), never for tests running commands in-process.
@@ -60,7 +73,21 @@ export async function writeStdout(text: string): Promise<void> {
 export function tolerateClosedStdout(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
+    stdoutReaderGone = true;
   });
+}
+
+/**
+ * Waits until everything written to stdout has left the process, and tells whether it reached
+ * a reader. Output larger than the pipe is queued inside the process: a command can finish
+ * writing before its reader (`| head -1`) has gone, and only the queued writes meet the closed pipe.
+ */
+export async function stdoutDelivered(): Promise<boolean> {
+  if (stdoutBroken()) return false;
+  // A write's callback runs after every earlier write has been handed over, or with the error
+  // that failed them.
+  const failure = await new Promise<Error | null | undefined>((resolve) => process.stdout.write('', resolve));
+  return (failure as NodeJS.ErrnoException | null | undefined)?.code !== 'EPIPE' && !stdoutBroken();
 }
 
 export const processIo: CliIo = {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { processIo, reportError, tolerateClosedStdout, type CliIo } from './cli-io.js';
+import { processIo, reportError, stdoutDelivered, tolerateClosedStdout, type CliIo } from './cli-io.js';
 import { registerAudit } from './commands/audit.js';
 import { registerClients } from './commands/clients.js';
 import { registerConfigCheck } from './commands/config-check.js';
@@ -53,7 +53,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<void> {
   if (io === processIo) tolerateClosedStdout();
   const code = await runCli(argv, io);
-  process.exitCode = code;
+  // A command that finished while its output was still queued has not delivered it.
+  process.exitCode = code === EXIT.ok && io === processIo && !(await stdoutDelivered()) ? EXIT.brokenPipe : code;
 }
 
 /** Runs the CLI and returns the exit code instead of exiting (for tests). */

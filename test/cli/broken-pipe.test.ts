@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { runCliAgainst, WARDEN_BIN } from '../helpers/cli.js';
@@ -16,9 +17,16 @@ afterEach(() => {
 });
 
 /** Runs bin/warden and closes its stdout as soon as the first output arrives (like `| head -1`). */
-function runAndCloseStdoutEarly(args: readonly string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
+function runAndCloseStdoutEarly(
+  args: readonly string[],
+  env: Record<string, string>,
+  stdin = '',
+): Promise<{ code: number | null; stderr: string; firstChunk: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WARDEN_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WARDEN_BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let firstChunk = '';
     child.stdout.once('data', (chunk: Buffer) => {
@@ -38,29 +46,105 @@ function runAndCloseStdoutEarly(args: readonly string[], env: Record<string, str
   });
 }
 
-describe('a reader that closes stdout early (`| head -1`)', () => {
-  it('audit export stops quietly with exit 141 (128 + SIGPIPE), no EPIPE stack trace', async () => {
-    const dir = tmp();
-    const db = { dir, url: `sqlite:${path.join(dir, 'warden.db')}` };
-    // Many pipe buffers (64 KiB each) of audit events: the reader's close takes effect a moment
-    // after its first read, and with only two buffers' worth the writer could finish in that
-    // moment (it did, now and then, on Node 24) and exit 0 without meeting the closed pipe.
-    const hash = '$2b$10$abcdefghijklmnopqrstuuWwJ8C3F5fC0vQb7bW5o2k7nHYv1fGfa';
-    const file = path.join(dir, 'users.jsonl');
-    writeFileSync(file, Array.from({ length: 2000 }, (_, i) => JSON.stringify({ email: `u${i}@example.test`, password_hash: hash })).join('\n'));
-    expect((await runCliAgainst(db, ['users', 'import', file])).code).toBe(0);
+/**
+ * Runs bin/warden in a shell pipeline whose reader takes none of stdout and exits once `marker`
+ * shows on stderr: the command has written all its output by then, more than the pipe holds, so
+ * the rest is still queued inside the process. A shell makes a real pipe (64 KiB); Node's own
+ * stdio pipes are socket pairs whose buffers hold far more.
+ */
+function runInPipeClosedAfter(
+  marker: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  dir: string,
+): Promise<{ code: number; stderr: string }> {
+  const stderrFile = path.join(dir, 'stderr.txt');
+  const script =
+    '"$NODE" "$WARDEN_BIN" "$@" 2>"$STDERR_FILE" | { for _ in $(seq 400); do grep -qF -- "$MARKER" "$STDERR_FILE" 2>/dev/null && break; sleep 0.05; done; }; echo "${PIPESTATUS[0]}"';
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      ['-c', script, 'warden', ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...env,
+          NODE: process.execPath,
+          WARDEN_BIN,
+          STDERR_FILE: stderrFile,
+          MARKER: marker,
+        },
+        timeout: 30_000,
+      },
+      (error, stdout) => {
+        if (error !== null) reject(error);
+        else resolve({ code: Number(stdout.trim()), stderr: readFileSync(stderrFile, 'utf8') });
+      },
+    );
+  });
+}
 
-    const env = { WARDEN_ENV: 'development', WARDEN_DATABASE_URL: db.url, WARDEN_DATA_DIR: dir, WARDEN_DOTENV_FILE: path.join(dir, 'no.env'), WARDEN_LOG_LEVEL: 'silent', WARDEN_SECRET_KEY: TEST_SECRET_KEY };
-    const result = await runAndCloseStdoutEarly(['audit', 'export'], env);
-    expect(result.firstChunk).toMatch(/^\{"id":/);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(EXIT.brokenPipe);
-  }, 60_000);
+describe('a reader that closes stdout early (`| head -1`)', () => {
+  describe('on an audit log of 2000 events (many 64 KiB pipe buffers of output)', () => {
+    let dir = '';
+    let env: Record<string, string> = {};
+    beforeAll(async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'warden-epipe-audit-'));
+      const db = { dir, url: `sqlite:${path.join(dir, 'warden.db')}` };
+      const hash = '$2b$10$abcdefghijklmnopqrstuuWwJ8C3F5fC0vQb7bW5o2k7nHYv1fGfa';
+      const file = path.join(dir, 'users.jsonl');
+      writeFileSync(
+        file,
+        Array.from({ length: 2000 }, (_, i) =>
+          JSON.stringify({ email: `u${i}@example.test`, password_hash: hash }),
+        ).join('\n'),
+      );
+      expect((await runCliAgainst(db, ['users', 'import', file])).code).toBe(0);
+      env = {
+        WARDEN_ENV: 'development',
+        WARDEN_DATABASE_URL: db.url,
+        WARDEN_DATA_DIR: dir,
+        WARDEN_DOTENV_FILE: path.join(dir, 'no.env'),
+        WARDEN_LOG_LEVEL: 'silent',
+        WARDEN_SECRET_KEY: TEST_SECRET_KEY,
+      };
+    }, 60_000);
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('audit export stops quietly with exit 141 (128 + SIGPIPE), no EPIPE stack trace', async () => {
+      // The export waits for the reader as it writes, so it meets the closed pipe however fast
+      // it could produce the rest.
+      const result = await runAndCloseStdoutEarly(['audit', 'export'], env);
+      expect(result.firstChunk).toMatch(/^\{"id":/);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(EXIT.brokenPipe);
+    }, 60_000);
+
+    it('a command that returned while its output was still queued exits 141, not 0', async () => {
+      // `audit query --limit 500` writes ~240 KB, then its cursor on stderr; the reader has taken
+      // none of it yet. The output it could not deliver is lost: success would be a lie.
+      const result = await runInPipeClosedAfter(
+        'next cursor:',
+        ['audit', 'query', '--limit', '500'],
+        env,
+        dir,
+      );
+      expect(result.stderr).toMatch(/^next cursor: \S+\n$/);
+      expect(result.code).toBe(EXIT.brokenPipe);
+    }, 60_000);
+  });
 
   it('redact (large piped input) stops quietly with exit 141 too', async () => {
     const dir = tmp();
-    const input = Array.from({ length: 20_000 }, (_, i) => `line ${i} password=hunter2 and some more text`).join('\n');
-    const result = await runAndCloseStdoutEarly(['redact'], { WARDEN_DOTENV_FILE: path.join(dir, 'no.env') }, input);
+    const input = Array.from(
+      { length: 20_000 },
+      (_, i) => `line ${i} password=hunter2 and some more text`,
+    ).join('\n');
+    const result = await runAndCloseStdoutEarly(
+      ['redact'],
+      { WARDEN_DOTENV_FILE: path.join(dir, 'no.env') },
+      input,
+    );
     expect(result.firstChunk).toContain('[REDACTED');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(EXIT.brokenPipe);

@@ -18,7 +18,7 @@ import {
 import { deriveKey } from '../../crypto/derive-key.js';
 import { WardenError } from '../../errors/index.js';
 import type { Storage } from '../../storage/index.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import { CliFailure, outPaced, type CliIo } from '../cli-io.js';
 import { cursorFlag } from '../cursor-flag.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
@@ -135,7 +135,7 @@ export function registerAudit(program: Command, io: CliIo, run: (work: () => Pro
         if (options.format !== 'jsonl') throw new CliFailure(`unsupported export format ${options.format} (use jsonl)`, EXIT.usage);
         const filter = toFilter(options);
         return withAudit(io, async ({ storage }) => {
-          for await (const event of exportEvents(storage.db, filter)) io.out(JSON.stringify(event));
+          for await (const event of exportEvents(storage.db, filter)) await outPaced(io, JSON.stringify(event));
           return EXIT.ok;
         });
       }),

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { createLineRedactor, createRedactor, PATTERN_TYPES, type PatternType } from '../../redact/index.js';
 import { boundedLines } from '../bounded-lines.js';
-import { CliFailure, processIo, writeStdout, type CliIo } from '../cli-io.js';
+import { CliFailure, outPaced, processIo, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
 /** Longest line kept whole: the redactor's per-value budget (maxCharsPerValue, 1 MiB). */
@@ -51,11 +51,7 @@ export function registerRedact(
         for await (const line of boundedLines(input as AsyncIterable<Buffer>, MAX_LINE_CHARS)) {
           const out = lines.line(line);
           if (out === undefined) continue;
-          if (io === processIo) {
-            await writeStdout(`${out}\n`);
-          } else {
-            io.out(out);
-          }
+          await outPaced(io, out);
         }
         return EXIT.ok;
       }),

@@ -160,7 +160,9 @@ export function reportError(error: unknown, io: CliIo): number {
     io.err(`warden: ${error.message} (${error.code})`);
     if (error.code === 'storage_unavailable' || error.code === 'service_unavailable') return EXIT.unavailable;
     if (error instanceof SecretProviderError && error.unavailable) return EXIT.unavailable;
-    if (error.code === 'decryption_failed') return EXIT.dataError;
+    // Input that a command refuses (a name with a control character, an expiry in the past)
+    // is bad data whichever command took it, as `users create` has always said.
+    if (error.code === 'decryption_failed' || error.code === 'validation_failed') return EXIT.dataError;
     return EXIT.failure;
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

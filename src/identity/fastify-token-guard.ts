@@ -146,7 +146,7 @@ export const wardenTokenGuard = fp<WardenTokenGuardOptions>(
           allowed = await check.check(user.id, permission);
         } catch (error) {
           request.log.warn({ err: error, permission }, 'warden permission check failed; request refused');
-          await deny(reply, 'service_unavailable');
+          await deny(reply, 'service_unavailable', { 'retry-after': '1' });
           return;
         }
         if (!allowed) await deny(reply, 'forbidden');

@@ -118,6 +118,8 @@ describe("another service's guard asking Warden for a user's role-based permissi
     expect(refused.statusCode).toBe(503);
     expect(refused.headers['content-type']).toContain('application/problem+json');
     expect(refused.json()).toMatchObject({ status: 503, code: 'service_unavailable' });
+    // As every 503 of the guard: a client knows when to try again.
+    expect(refused.headers['retry-after']).toBe('1');
     expect(serviceLogs).toContain('warden permission check failed');
     expect(serviceLogs).toContain('HTTP 403');
     expect(`${serviceLogs}${refused.body}`).not.toContain(weakKey);

@@ -25,7 +25,7 @@ export interface LoadSettingsOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Directory that relative paths and `.env` are resolved against. @default process.cwd() */
   readonly cwd?: string;
-  /** Path of the `.env` file, or false to ignore it. @default `${cwd}/.env` (or WARDEN_DOTENV_FILE) */
+  /** Path of the `.env` file (which must exist), or false to ignore it. @default `${cwd}/.env`, if present (or WARDEN_DOTENV_FILE, which must exist) */
   readonly envFile?: string | false;
   /** Generate and persist missing secrets in development. @default true */
   readonly generateDevSecrets?: boolean;
@@ -64,8 +64,10 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   // Read before the layers exist, so resolveRaw's rule is applied by hand: an empty variable counts as unset.
-  const envFilePath = options.envFile ?? path.resolve(cwd, nonEmpty(env.WARDEN_DOTENV_FILE) ?? '.env');
-  const dotenv = envFilePath === false ? {} : readDotenv(envFilePath);
+  const namedEnvFile = options.envFile ?? nonEmpty(env.WARDEN_DOTENV_FILE);
+  // Only the default ./.env may be absent: a file named on purpose that is missing (a typo, a
+  // volume not mounted) would start a production service with development defaults.
+  const dotenv = namedEnvFile === false ? {} : readDotenv(path.resolve(cwd, namedEnvFile ?? '.env'), { required: namedEnvFile !== undefined });
   const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? nonEmpty(env.WARDEN_SECRETS_DIR) ?? dotenv.WARDEN_SECRETS_DIR;
   const layers: SourceLayers = {
     args: options.args ?? {},

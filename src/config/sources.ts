@@ -23,9 +23,12 @@ export interface SourceLayers {
   readonly cwd: string;
 }
 
-/** Reads a `.env` file if present; a missing file is an empty layer. */
-export function readDotenv(file: string): Record<string, string> {
-  if (!existsSync(file)) return {};
+/** Reads a `.env` file; a missing file is an empty layer unless it is `required` (named explicitly). */
+export function readDotenv(file: string, options: { required: boolean }): Record<string, string> {
+  if (!existsSync(file)) {
+    if (!options.required) return {};
+    throw new ConfigError([`the .env file "${file}" (WARDEN_DOTENV_FILE or --env-file) does not exist`]);
+  }
   let text: Buffer;
   try {
     text = readFileSync(file);

@@ -300,7 +300,7 @@ describe('warden keys show tells a lock apart from the owner\'s own disable', ()
     const usage = new UsageTracker({ db: storage.db, flushIntervalMs: 0 });
     vi.stubEnv('WARDEN_DATABASE_URL', database.url);
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
-    vi.stubEnv('WARDEN_DOTENV_FILE', '/nonexistent/.env');
+    vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
     try {
       await migrateToLatest(storage);
       const ownerId = await insertUser(storage.db);

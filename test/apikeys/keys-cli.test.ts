@@ -25,7 +25,7 @@ describe('warden keys', () => {
     ownerId = await insertUser(storage.db, { admin: true });
     vi.stubEnv('WARDEN_DATABASE_URL', database.url);
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
-    vi.stubEnv('WARDEN_DOTENV_FILE', '/nonexistent/.env');
+    vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
     vi.stubEnv('WARDEN_API_KEY_LEGACY_SALT', 'old-salt');
   });
   afterEach(async () => {

@@ -24,7 +24,7 @@ describe('warden audit flags: dates as strict as the query bounds, every unreada
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'warden-review-b-'));
     vi.stubEnv('WARDEN_ENV', 'development');
     vi.stubEnv('WARDEN_DATA_DIR', dataDir);
-    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dataDir, 'no.env'));
+    vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
     vi.stubEnv('WARDEN_DATABASE_URL', storage.url);
   });

@@ -6,12 +6,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { TEST_SECRET_KEY } from '../helpers/app.js';
 import { runCliAgainst, WARDEN_BIN } from '../helpers/cli.js';
-import { scratchDirs } from '../helpers/scratch-dirs.js';
 
 // `warden audit export | head -1`: the reader closes the pipe after its first line. The CLI
 // must stop quietly, as `git log | head` does, not crash with an unhandled EPIPE stack trace.
 
-const tmp = scratchDirs('warden-epipe-');
 afterEach(() => {
   vi.unstubAllEnvs();
 });
@@ -104,7 +102,7 @@ describe('a reader that closes stdout early (`| head -1`)', () => {
         WARDEN_ENV: 'development',
         WARDEN_DATABASE_URL: db.url,
         WARDEN_DATA_DIR: dir,
-        WARDEN_DOTENV_FILE: path.join(dir, 'no.env'),
+        WARDEN_DOTENV_FILE: '/dev/null',
         WARDEN_LOG_LEVEL: 'silent',
         WARDEN_SECRET_KEY: TEST_SECRET_KEY,
       };
@@ -135,16 +133,11 @@ describe('a reader that closes stdout early (`| head -1`)', () => {
   });
 
   it('redact (large piped input) stops quietly with exit 141 too', async () => {
-    const dir = tmp();
     const input = Array.from(
       { length: 20_000 },
       (_, i) => `line ${i} password=hunter2 and some more text`,
     ).join('\n');
-    const result = await runAndCloseStdoutEarly(
-      ['redact'],
-      { WARDEN_DOTENV_FILE: path.join(dir, 'no.env') },
-      input,
-    );
+    const result = await runAndCloseStdoutEarly(['redact'], { WARDEN_DOTENV_FILE: '/dev/null' }, input);
     expect(result.firstChunk).toContain('[REDACTED');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(EXIT.brokenPipe);

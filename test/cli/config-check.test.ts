@@ -17,7 +17,7 @@ function scratchConfig(): { out: string[]; io: CliIo } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
   dirs.push(dir);
   vi.stubEnv('WARDEN_DATA_DIR', dir);
-  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+  vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
   vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
   const out: string[] = [];
   return { out, io: { out: (l) => out.push(l), err: () => undefined, readStdin: async () => Buffer.alloc(0) } };
@@ -28,7 +28,7 @@ describe('warden config check', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-config-check-'));
     dirs.push(dir);
     vi.stubEnv('WARDEN_DATA_DIR', dir);
-    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+    vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
     vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);
     vi.stubEnv('WARDEN_DATABASE_URL', 'postgres://warden@db.internal/warden?sslmode=require&password=db-hunter2');
     vi.stubEnv('WARDEN_REDIS_URL', 'redis://cache.internal:6379/0?password=redis-hunter2');
@@ -82,7 +82,7 @@ describe('warden config check', () => {
     vi.stubEnv('WARDEN_ENV', 'development');
     vi.stubEnv('WARDEN_DATA_DIR', dir);
     vi.stubEnv('WARDEN_DATABASE_URL', `sqlite:${path.join(dir, 'warden.db')}`);
-    vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+    vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
     vi.stubEnv('WARDEN_SECRET_KEY', '');
     vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
     vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');

@@ -21,7 +21,7 @@ export async function cli(
     WARDEN_ENV: 'development',
     WARDEN_DATABASE_URL: `sqlite:${path.join(dir, 'warden.db')}`,
     WARDEN_DATA_DIR: dir,
-    WARDEN_DOTENV_FILE: path.join(dir, 'no.env'),
+    WARDEN_DOTENV_FILE: '/dev/null',
     WARDEN_LOG_LEVEL: 'silent',
     WARDEN_SECRETS_PROVIDER: 'env',
     WARDEN_SECRET_KEY: TEST_SECRET_KEY,

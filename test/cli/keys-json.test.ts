@@ -21,7 +21,7 @@ function useFreshDatabase(): void {
   vi.stubEnv('WARDEN_ENV', 'development');
   vi.stubEnv('WARDEN_DATABASE_URL', `sqlite:${path.join(dir, 'warden.db')}`);
   vi.stubEnv('WARDEN_DATA_DIR', dir);
-  vi.stubEnv('WARDEN_DOTENV_FILE', path.join(dir, 'no.env'));
+  vi.stubEnv('WARDEN_DOTENV_FILE', '/dev/null');
   vi.stubEnv('WARDEN_LOG_LEVEL', 'silent');
   vi.stubEnv('WARDEN_SECRETS_PROVIDER', 'env');
   vi.stubEnv('WARDEN_SECRET_KEY', TEST_SECRET_KEY);

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
 import type { CliIo } from '../../src/cli/cli-io.js';
@@ -62,7 +61,7 @@ export async function runCliAgainst(
     WARDEN_ENV: 'development',
     WARDEN_DATABASE_URL: db.url,
     WARDEN_DATA_DIR: db.dir,
-    WARDEN_DOTENV_FILE: path.join(db.dir, 'no.env'),
+    WARDEN_DOTENV_FILE: '/dev/null',
     WARDEN_LOG_LEVEL: 'silent',
     WARDEN_SECRETS_PROVIDER: 'env',
     WARDEN_SECRET_KEY: options.secretKey ?? TEST_SECRET_KEY,

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors/index.js';
 import { parsePolicyList, SLIDING_LOG_MAX_LIMIT } from '../ratelimit/policy.js';
@@ -68,17 +69,16 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
   // Only the default ./.env may be absent: a file named on purpose that is missing (a typo, a
   // volume not mounted) would start a production service with development defaults.
   const dotenv = namedEnvFile === false ? {} : readDotenv(path.resolve(cwd, namedEnvFile ?? '.env'), { required: namedEnvFile !== undefined });
-  const secretsDirRaw = options.args?.WARDEN_SECRETS_DIR ?? nonEmpty(env.WARDEN_SECRETS_DIR) ?? dotenv.WARDEN_SECRETS_DIR;
+  const problems: string[] = [];
   const layers: SourceLayers = {
     args: options.args ?? {},
     env,
     dotenv,
-    secretsDir: secretsDirRaw === undefined || secretsDirRaw === '' ? undefined : secretsDirRaw,
+    secretsDir: secretsDirectory({ args: options.args ?? {}, env, dotenv, secretsDir: undefined, cwd }, problems),
     provider: options.providerSecrets ?? {},
     cwd,
   };
 
-  const problems: string[] = [];
   const values: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const sources: Record<string, SettingSource> = Object.create(null) as Record<string, SettingSource>;
 
@@ -134,6 +134,27 @@ export function loadSettings(options: LoadSettingsOptions = {}): LoadedSettings 
     generated: Object.freeze(generated),
     warnings: Object.freeze(warnings),
   };
+}
+
+/**
+ * The directory the secrets-dir layer reads: WARDEN_SECRETS_DIR resolved through the layers
+ * above it and trimmed, exactly as the setting that `config check` shows. A directory that is
+ * not there would leave every secret it holds silently unset, so it is a problem.
+ */
+function secretsDirectory(layers: SourceLayers, problems: string[]): string | undefined {
+  let raw;
+  try {
+    raw = resolveRaw('WARDEN_SECRETS_DIR', layers);
+  } catch {
+    return undefined; // the setting itself reports the unreadable WARDEN_SECRETS_DIR_FILE
+  }
+  const dir = raw?.value.trim();
+  if (dir === undefined || dir === '') return undefined;
+  const resolved = path.resolve(layers.cwd, dir);
+  if (!statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
+    problems.push(`WARDEN_SECRETS_DIR "${dir}" is not a directory (not mounted?): the secrets it should hold would stay unset`);
+  }
+  return resolved;
 }
 
 function resolveOne(

@@ -61,6 +61,13 @@ export function productionProblems(settings: Settings): string[] {
   if (settings.requireSharedDb && settings.databaseUrl.startsWith('sqlite:')) {
     problems.push('WARDEN_DATABASE_URL is SQLite while WARDEN_REQUIRE_SHARED_DB is set: use a postgres:// URL');
   }
+  if (settings.requireSharedDb && settings.redisUrl === undefined) {
+    // Without Redis the denylist, rate limits and lockouts live in each process: a logout or a
+    // revoked key on one instance would not be seen by the others.
+    problems.push(
+      'WARDEN_REDIS_URL is unset while WARDEN_REQUIRE_SHARED_DB is set: revocations, rate limits and lockouts would be per instance; set the Redis all instances share',
+    );
+  }
   if (/^sqlite:(?:\/\/)?:memory:$/.test(settings.databaseUrl)) {
     problems.push('WARDEN_DATABASE_URL is an in-memory SQLite database: users, keys and the audit log would vanish at every restart; use a file or a postgres:// URL');
   }
@@ -112,6 +119,11 @@ export function productionProblems(settings: Settings): string[] {
       const problem = weakSecretProblem(`WARDEN_API_KEY_PEPPER (version ${id})`, key, MIN_SECRET_BYTES, "openssl rand -base64 32 | tr '+/' '-_' | tr -d '='");
       if (problem !== undefined) problems.push(problem);
     }
+  }
+  if (usesPlainHttp(settings.jwtIssuer, { exceptLoopback: true })) {
+    // The OAuth metadata names its endpoints on the issuer: clients that discover them would
+    // send their client secrets in clear.
+    problems.push('WARDEN_JWT_ISSUER uses plain http to a remote host: OAuth clients would send their secrets in clear to the endpoints it names; use https');
   }
   if (usesPlainHttp(settings.vaultAddr)) {
     problems.push(PLAIN_HTTP_VAULT_PROBLEM);

@@ -157,6 +157,7 @@ describe('production profile', () => {
     expect(problems).toEqual([
       'WARDEN_CORS_ORIGINS allows every origin (*): list the exact origins instead',
       'WARDEN_DATABASE_URL is SQLite while WARDEN_REQUIRE_SHARED_DB is set: use a postgres:// URL',
+      'WARDEN_REDIS_URL is unset while WARDEN_REQUIRE_SHARED_DB is set: revocations, rate limits and lockouts would be per instance; set the Redis all instances share',
       'WARDEN_LOG_LEVEL is debug: use info or higher in production',
     ]);
   });

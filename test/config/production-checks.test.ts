@@ -243,7 +243,7 @@ describe('WARDEN_TRUST_PROXY trusting large parts of the internet', () => {
 });
 
 describe('WARDEN_REQUIRE_SHARED_DB with the SQLite default (behaviour as documented)', () => {
-  const env = { WARDEN_SECRET_KEY: STRONG, WARDEN_REQUIRE_SHARED_DB: 'true' };
+  const env = { WARDEN_SECRET_KEY: STRONG, WARDEN_REQUIRE_SHARED_DB: 'true', WARDEN_REDIS_URL: 'redis://redis.internal:6379' };
   const message =
     'WARDEN_DATABASE_URL is SQLite while WARDEN_REQUIRE_SHARED_DB is set: use a postgres:// URL';
 
@@ -347,6 +347,40 @@ describe('production refuses plain http to remote secret stores and model server
     }
     for (const url of ['http://localhost:11434/v1', 'HTTP://127.0.0.1:11434/v1', 'http://127.0.0.2:11434/v1', 'http://[::1]:11434/v1', 'https://llm.example.com/v1']) {
       expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_LLM_URL: url, WARDEN_LLM_MODEL: 'm' }).settings.llmUrl, url).toBe(url);
+    }
+  });
+});
+
+describe('WARDEN_REQUIRE_SHARED_DB without WARDEN_REDIS_URL', () => {
+  // Several instances without a shared Redis: a logout, deactivation or revoked key on one
+  // instance is not seen by the others, and rate limits and lockouts count per instance.
+  const env = { WARDEN_SECRET_KEY: STRONG, WARDEN_REQUIRE_SHARED_DB: 'true', WARDEN_DATABASE_URL: 'postgres://warden@db.internal:5432/warden?sslmode=verify-full' };
+  const message =
+    'WARDEN_REDIS_URL is unset while WARDEN_REQUIRE_SHARED_DB is set: revocations, rate limits and lockouts would be per instance; set the Redis all instances share';
+
+  it('production refuses to start, staging warns, development ignores it', () => {
+    expect(refusal(env)).toEqual([message]);
+    expect(load({ WARDEN_ENV: 'staging', ...env }).warnings).toEqual([message]);
+    expect(load({ WARDEN_ENV: 'development', ...env }).warnings).toEqual([]);
+  });
+
+  it('production starts with a shared Redis', () => {
+    expect(load({ WARDEN_ENV: 'production', ...env, WARDEN_REDIS_URL: 'redis://redis.internal:6379' }).warnings).toEqual([]);
+  });
+});
+
+describe('WARDEN_JWT_ISSUER over plain http', () => {
+  // The OAuth metadata names the token, introspection and revocation endpoints on the issuer:
+  // clients discovering them would send their secrets in clear.
+  it('production refuses a remote http:// issuer, naming the variable', () => {
+    expect(refusal({ WARDEN_SECRET_KEY: STRONG, WARDEN_JWT_ISSUER: 'http://auth.example.com' })).toEqual([
+      'WARDEN_JWT_ISSUER uses plain http to a remote host: OAuth clients would send their secrets in clear to the endpoints it names; use https',
+    ]);
+  });
+
+  it('but starts with an https, loopback or non-URL issuer', () => {
+    for (const issuer of ['https://auth.example.com', 'http://localhost:8080', 'http://127.0.0.1:8080', 'warden']) {
+      expect(load({ WARDEN_ENV: 'production', WARDEN_SECRET_KEY: STRONG, WARDEN_JWT_ISSUER: issuer }).warnings, issuer).toEqual([]);
     }
   });
 });

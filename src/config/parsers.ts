@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { trustedHostEntryProblem } from '../http/request-guards.js';
 
 /** A parser turns a raw string into a typed value or throws a one-line reason. */
 export type Parser<T> = (raw: string) => T;
@@ -49,6 +50,16 @@ export const list: Parser<readonly string[]> = (raw) =>
       .map((s) => s.trim())
       .filter((s) => s !== ''),
   );
+
+/** A list of trusted Host values: host, host:port or *.domain each (anything else never matches). */
+export const hostList: Parser<readonly string[]> = (raw) => {
+  const entries = list(raw);
+  for (const entry of entries) {
+    const problem = trustedHostEntryProblem(entry);
+    if (problem !== undefined) throw new ParseProblem(`has ${problem}: it would never match a Host header, so every request would be refused`);
+  }
+  return entries;
+};
 
 /** An absolute URL whose scheme is one of the given ones. */
 export function url(schemes: readonly string[]): Parser<string> {

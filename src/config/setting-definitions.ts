@@ -126,7 +126,7 @@ export const SETTING_DEFINITIONS = {
   }),
   trustedHosts: required({
     name: 'WARDEN_TRUSTED_HOSTS',
-    parse: parse.list,
+    parse: parse.hostList,
     fallback: (): readonly string[] => [],
     doc: 'Allowed Host header values (host or host:port, *.example.com); empty = any.',
   }),

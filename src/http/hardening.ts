@@ -8,7 +8,7 @@ import type { HttpMetrics } from './http-metrics.js';
 import { redactUrl } from './logger-options.js';
 import { setLowerCaseHeaders } from './reply-header-store.js';
 import { WRITES_SECURITY_HEADERS } from './header-block-response.js';
-import { headerCount, hostileUrlPart, hostMatcher, targetMatchesHost } from './request-guards.js';
+import { headerCount, hostileUrlPart, hostMatcher, isPlainHost, targetMatchesHost } from './request-guards.js';
 import { DEFAULT_HSTS_MAX_AGE, securityHeaderTable } from './security-headers.js';
 
 /**
@@ -61,10 +61,6 @@ function isProbePath(rawUrl: string): boolean {
   return PROBE_PATHS.has(q === -1 ? rawUrl : rawUrl.slice(0, q));
 }
 
-// host[:port] as it may stand in a URL's authority: a name or IPv4 address, or a bracketed IPv6
-// literal. "/", "@", "\", "?", "#" or spaces would move `https://${host}/…` to another host, and
-// a wildcard entry alone would admit "evil.net/.example.com" (it ends in ".example.com").
-const PLAIN_HOST = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 const HOST_VERDICTS_KEPT = 1024;
 
 /** A GET or HEAD of a health route: exempt from the trusted-host check (the Host must still be present). */
@@ -101,7 +97,7 @@ export const hardening = fp<HardeningOptions>(
     const httpsRedirect = options.httpsRedirect === true;
     const listed = trustedHosts.length === 0 ? undefined : hostMatcher(trustedHosts);
     const trusted =
-      listed === undefined ? undefined : boundedMemo((host) => PLAIN_HOST.test(host) && listed(host), HOST_VERDICTS_KEPT);
+      listed === undefined ? undefined : boundedMemo((host) => isPlainHost(host) && listed(host), HOST_VERDICTS_KEPT);
     const { cors } = options;
     const headers = hardeningHeaders(options);
     for (const name of Object.keys(headers)) {
@@ -197,7 +193,7 @@ export const hardening = fp<HardeningOptions>(
           // X-Forwarded-Host (proxies often pass the client's on), so the Host header is used:
           // browsers cannot forge it and caches key on it.
           const target = trusted === undefined ? hostHeader : request.host;
-          if (!PLAIN_HOST.test(target)) {
+          if (!isPlainHost(target)) {
             done(new WardenError('invalid_host', 'The Host header is not a host name to redirect to'));
             return;
           }

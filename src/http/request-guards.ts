@@ -2,6 +2,28 @@ import { boundedMemo } from '../cache/bounded-memo.js';
 
 const HOST_VERDICTS_KEPT = 1024;
 
+// host[:port] as it may stand in a URL's authority: a name or IPv4 address, or a bracketed IPv6
+// literal. "/", "@", "\", "?", "#" or spaces would move `https://${host}/…` to another host, and
+// a wildcard entry alone would admit "evil.net/.example.com" (it ends in ".example.com").
+const PLAIN_HOST = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/** Whether `host` is a plain host[:port] (a name, IPv4 address or bracketed IPv6 literal). */
+export function isPlainHost(host: string): boolean {
+  return PLAIN_HOST.test(host);
+}
+
+/**
+ * Why an entry of WARDEN_TRUSTED_HOSTS could never match a Host header, or undefined when it
+ * can: `host`, `host:port` or `*.domain` (a wildcard matches any port, so it takes none).
+ */
+export function trustedHostEntryProblem(entry: string): string | undefined {
+  if (entry.startsWith('*.')) {
+    const domain = entry.slice(2);
+    return isPlainHost(domain) && !/:\d+$/.test(domain) ? undefined : `"${entry}" is not *.domain (a wildcard takes no port)`;
+  }
+  return isPlainHost(entry) ? undefined : `"${entry}" is not a host, host:port or *.domain (no scheme, path or lone *)`;
+}
+
 /** Builds a matcher for trusted Host headers; entries without a port match any port. */
 export function hostMatcher(trusted: readonly string[]): (host: string) => boolean {
   const exact = new Set<string>();

@@ -80,10 +80,15 @@ export function needsRehash(stored: string, parameters: Argon2Parameters = OWASP
 
 // Upper bounds on legacy parameters read from stored hashes, so an imported row cannot make
 // one login burn minutes of CPU or gigabytes of memory.
+// PBKDF2 costs iterations × ceil(digest length / 32) HMAC-SHA256 blocks: the bound is on that
+// product, or a long stored digest multiplies it. Real formats store 32 bytes.
 const MAX_PBKDF2_ITERATIONS = 5_000_000;
 const MAX_SCRYPT_COST = 2 ** 20;
-// scrypt needs 128·N·r bytes; 1 GiB covers every library default (Werkzeug 32 MiB, passlib 16 MiB).
+// scrypt needs 128·N·r bytes per lane and does p lanes one after another: 128·N·r·p bounds its
+// time as 128·N·r bounds its memory. 1 GiB covers every library default (Werkzeug 32 MiB, passlib 16 MiB).
 const MAX_SCRYPT_MEMORY = 2 ** 30;
+// Stored digests are 32 bytes in every supported format; 64 leaves room and bounds the output work.
+const MAX_LEGACY_DIGEST_BYTES = 64;
 // argon2 parameters are read from the stored PHC string too: m (KiB) up to 1 GiB, t up to 16 passes.
 // The settings (WARDEN_ARGON2_*) accept no more, or a configured cost would make hashes that never verify.
 /** Largest argon2 memory cost (KiB) a stored hash may carry, and the setting may ask for. */
@@ -124,7 +129,8 @@ async function verifyPbkdf2(stored: string, password: string): Promise<boolean> 
     salt = Buffer.from(saltText ?? '', 'utf8');
     expected = Buffer.from(digest ?? '', 'hex');
   }
-  if (!Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS || expected.length < 16) return false;
+  if (!Number.isInteger(iterations) || iterations < 1 || expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return false;
+  if (iterations * Math.ceil(expected.length / 32) > MAX_PBKDF2_ITERATIONS) return false;
   const actual = await pbkdf2Async(password, salt, iterations, expected.length, 'sha256');
   return timingSafeEqual(actual, expected);
 }
@@ -155,7 +161,8 @@ async function verifyScrypt(stored: string, password: string): Promise<boolean> 
     expected = Buffer.from(digest ?? '', 'hex');
   }
   const valid = [cost, blockSize, parallelism].every((v) => Number.isInteger(v) && v >= 1);
-  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || 128 * cost * blockSize > MAX_SCRYPT_MEMORY || expected.length < 16) return false;
+  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || 128 * cost * blockSize * parallelism > MAX_SCRYPT_MEMORY) return false;
+  if (expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return false;
   const maxmem = 256 * cost * blockSize * parallelism;
   const actual = await scryptAsync(password, salt, expected.length, { N: cost, r: blockSize, p: parallelism, maxmem });
   return timingSafeEqual(actual, expected);

@@ -53,21 +53,39 @@ export function passwordHashScheme(stored: string): PasswordHashScheme | undefin
  */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   try {
-    switch (passwordHashScheme(stored)) {
-      case 'argon2id':
-      case 'argon2':
-        return argon2WithinBounds(stored) && (await argon2Verify(stored, password));
-      case 'bcrypt':
-        return Number(stored.slice(4, 6)) <= MAX_BCRYPT_COST && (await bcryptVerify(password, stored));
-      case 'pbkdf2-sha256':
-        return await verifyPbkdf2(stored, password);
-      case 'scrypt':
-        return await verifyScrypt(stored, password);
-      default:
-        return false;
-    }
+    const check = passwordCheck(stored);
+    return check !== undefined && (await check(password));
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether a stored hash can ever verify: a known encoding, well formed, with cost parameters
+ * within the bounds. An import refuses the others, which would lock their user out unnoticed.
+ */
+export function passwordHashVerifiable(stored: string): boolean {
+  try {
+    return passwordCheck(stored) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** The check of a password against `stored`, or undefined when `stored` can never verify. */
+function passwordCheck(stored: string): ((password: string) => Promise<boolean>) | undefined {
+  switch (passwordHashScheme(stored)) {
+    case 'argon2id':
+    case 'argon2':
+      return argon2WithinBounds(stored) ? (password) => argon2Verify(stored, password) : undefined;
+    case 'bcrypt':
+      return Number(stored.slice(4, 6)) <= MAX_BCRYPT_COST ? (password) => bcryptVerify(password, stored) : undefined;
+    case 'pbkdf2-sha256':
+      return pbkdf2Check(stored);
+    case 'scrypt':
+      return scryptCheck(stored);
+    default:
+      return undefined;
   }
 }
 
@@ -106,7 +124,7 @@ function argon2WithinBounds(stored: string): boolean {
   return Number(match[1]) <= MAX_ARGON2_MEMORY_KIB && Number(match[2]) <= MAX_ARGON2_ITERATIONS && Number(match[3]) <= MAX_ARGON2_PARALLELISM;
 }
 
-async function verifyPbkdf2(stored: string, password: string): Promise<boolean> {
+function pbkdf2Check(stored: string): ((password: string) => Promise<boolean>) | undefined {
   let iterations: number;
   let salt: Buffer;
   let expected: Buffer;
@@ -129,13 +147,12 @@ async function verifyPbkdf2(stored: string, password: string): Promise<boolean> 
     salt = Buffer.from(saltText ?? '', 'utf8');
     expected = Buffer.from(digest ?? '', 'hex');
   }
-  if (!Number.isInteger(iterations) || iterations < 1 || expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return false;
-  if (iterations * Math.ceil(expected.length / 32) > MAX_PBKDF2_ITERATIONS) return false;
-  const actual = await pbkdf2Async(password, salt, iterations, expected.length, 'sha256');
-  return timingSafeEqual(actual, expected);
+  if (!Number.isInteger(iterations) || iterations < 1 || expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return undefined;
+  if (iterations * Math.ceil(expected.length / 32) > MAX_PBKDF2_ITERATIONS) return undefined;
+  return async (password) => timingSafeEqual(await pbkdf2Async(password, salt, iterations, expected.length, 'sha256'), expected);
 }
 
-async function verifyScrypt(stored: string, password: string): Promise<boolean> {
+function scryptCheck(stored: string): ((password: string) => Promise<boolean>) | undefined {
   let cost: number;
   let blockSize: number;
   let parallelism: number;
@@ -161,11 +178,10 @@ async function verifyScrypt(stored: string, password: string): Promise<boolean> 
     expected = Buffer.from(digest ?? '', 'hex');
   }
   const valid = [cost, blockSize, parallelism].every((v) => Number.isInteger(v) && v >= 1);
-  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || 128 * cost * blockSize * parallelism > MAX_SCRYPT_MEMORY) return false;
-  if (expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return false;
-  const maxmem = 256 * cost * blockSize * parallelism;
-  const actual = await scryptAsync(password, salt, expected.length, { N: cost, r: blockSize, p: parallelism, maxmem });
-  return timingSafeEqual(actual, expected);
+  if (!valid || cost > MAX_SCRYPT_COST || blockSize > 32 || parallelism > 16 || 128 * cost * blockSize * parallelism > MAX_SCRYPT_MEMORY) return undefined;
+  if (expected.length < 16 || expected.length > MAX_LEGACY_DIGEST_BYTES) return undefined;
+  const options = { N: cost, r: blockSize, p: parallelism, maxmem: 256 * cost * blockSize * parallelism };
+  return async (password) => timingSafeEqual(await scryptAsync(password, salt, expected.length, options), expected);
 }
 
 /** A random password for hashing into a dummy (unknown-user logins verify against it). */

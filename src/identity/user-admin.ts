@@ -1,6 +1,6 @@
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { hasUnshowableCharacters } from '../authz/names.js';
-import { passwordHashScheme } from '../crypto/password-hashing.js';
+import { passwordHashScheme, passwordHashVerifiable } from '../crypto/password-hashing.js';
 import { ValidationError } from '../errors/index.js';
 import type { AuthService, RequestFacts } from './auth-service.js';
 import type { PasswordService } from './password-service.js';
@@ -73,6 +73,10 @@ export class UserAdmin {
     checkName(input.name);
     if (passwordHashScheme(input.passwordHash) === undefined) {
       throw new ValidationError('password_hash is not a supported encoding (argon2, bcrypt, PBKDF2-SHA256, scrypt)', { field: 'password_hash' });
+    }
+    // Such a user could never sign in, and nothing would say why.
+    if (!passwordHashVerifiable(input.passwordHash)) {
+      throw new ValidationError('password_hash is malformed or its cost parameters exceed what Warden verifies (docs/encryption.md)', { field: 'password_hash' });
     }
     const user = await this.parts.users.create({
       email: input.email,

@@ -65,10 +65,13 @@ export function isDatabaseOutage(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as NodeJS.ErrnoException).code;
   if (typeof code === 'string') {
-    // PostgreSQL: class 08 connection exceptions, 57P0x the server shutting down, 53 out of resources.
-    if (/^(08|57P0|53)/.test(code)) return true;
+    // PostgreSQL: class 08 connection exceptions, 57P0x the server shutting down, 53 out of
+    // resources; 57014 a statement cut off by statement_timeout and 55P03 a lock not available,
+    // the server too busy to answer in time (as SQLITE_BUSY is for SQLite).
+    if (/^(08|57P0|57014|55P03|53)/.test(code)) return true;
     if (CONNECTION_ERROR_CODES.has(code) || SQLITE_OUTAGE_CODES.test(code)) return true;
   }
-  // pg reports a dropped connection without a code.
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
+  // pg reports a dropped connection without a code, and so a server gone silent: its own read
+  // timeout on the stuck query, and the pool's on the queries waiting for a connection.
+  return /Connection terminated|connection timeout|Client has encountered a connection error|Query read timeout|timeout exceeded when trying to connect/i.test(error.message);
 }

@@ -8,7 +8,7 @@ import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
 import { keyStatus, keyStopsAt, type ApiKeyRecord } from './api-key-store.js';
-import type { ActorContext, OwnerStanding } from './api-key-service.js';
+import { MAX_KEY_RATE_LIMIT, MAX_KEY_RATE_WINDOW_MS, type ActorContext, type OwnerStanding } from './api-key-service.js';
 import type { ApiKeys } from './api-keys-domain.js';
 import { heldPermissions, keyPrincipal } from './held-permissions.js';
 import { displayPrefix } from './key-format.js';
@@ -25,7 +25,7 @@ const CreateBody = Type.Object(
     expires_at: Type.Optional(IsoTime),
     rate_limit: Type.Optional(
       Type.Object(
-        { limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), window_ms: Type.Integer({ minimum: 1, maximum: 31 * 86_400_000 }) },
+        { limit: Type.Integer({ minimum: 1, maximum: MAX_KEY_RATE_LIMIT }), window_ms: Type.Integer({ minimum: 1, maximum: MAX_KEY_RATE_WINDOW_MS }) },
         { additionalProperties: false },
       ),
     ),

@@ -89,6 +89,10 @@ export interface ApiKeyServiceOptions {
 }
 
 const MAX_PERMISSIONS = 100;
+/** The largest per-key rate limit: requests per window (the column is a 32-bit integer on PostgreSQL). */
+export const MAX_KEY_RATE_LIMIT = 1_000_000_000;
+/** The longest per-key rate-limit window: 31 days. */
+export const MAX_KEY_RATE_WINDOW_MS = 31 * 86_400_000;
 
 /** Issues, lists, rotates and revokes API keys; storage holds only keyed hashes. */
 export class ApiKeyService {
@@ -314,10 +318,16 @@ export class ApiKeyService {
     for (const p of input.permissions) {
       if (!isPermission(p)) throw new ValidationError(`"${p}" is not a permission (resource:action)`, { field: 'permissions' });
     }
+    if (input.expiresAt !== undefined && !Number.isSafeInteger(input.expiresAt)) throw new ValidationError('expires_at must be a time in whole milliseconds', { field: 'expires_at' });
     if (input.expiresAt !== undefined && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future', { field: 'expires_at' });
+    // The same bounds as the HTTP schema, for the CLI and library callers: the two databases
+    // would otherwise disagree (SQLite stores any integer, PostgreSQL's integer column refuses).
     const rl = input.rateLimit;
-    if (rl !== undefined && (!Number.isSafeInteger(rl.limit) || rl.limit < 1 || !Number.isSafeInteger(rl.windowMs) || rl.windowMs < 1)) {
-      throw new ValidationError('rate_limit needs limit >= 1 and window_ms >= 1', { field: 'rate_limit' });
+    if (
+      rl !== undefined &&
+      !(Number.isSafeInteger(rl.limit) && rl.limit >= 1 && rl.limit <= MAX_KEY_RATE_LIMIT && Number.isSafeInteger(rl.windowMs) && rl.windowMs >= 1 && rl.windowMs <= MAX_KEY_RATE_WINDOW_MS)
+    ) {
+      throw new ValidationError(`rate_limit needs a limit of 1–${MAX_KEY_RATE_LIMIT} per window_ms of 1–${MAX_KEY_RATE_WINDOW_MS} (31 days)`, { field: 'rate_limit' });
     }
     await this.checkGrant(input.ownerId, input.permissions, actor, { action: 'apikey.created' });
     await this.checkIssuerLimits(input, actor, { action: 'apikey.created' });

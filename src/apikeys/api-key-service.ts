@@ -135,6 +135,8 @@ export class ApiKeyService {
       // stamps a later time, which would read as a grace period still running.
       if (isRevoked(old, now)) throw new WardenError('conflict', 'The API key is revoked and cannot be rotated');
       if (old.replacedBy !== undefined) throw new WardenError('conflict', 'The API key was already rotated; rotate its replacement');
+      // The replacement keeps the expiry: it would be born expired, a key that never works.
+      if (old.expiresAt !== undefined && old.expiresAt <= now) throw new WardenError('conflict', 'The API key has expired and cannot be rotated; create a new key');
       const environment: KeyEnvironment = old.environment === 'test' ? 'test' : 'live';
       const input: CreateKeyInput = {
         name: old.name,

@@ -4,7 +4,7 @@ import { createApiKeys } from '../apikeys/api-keys-domain.js';
 import { createAuditLogDomain } from '../audit/audit-log-domain.js';
 import { createAuthz } from '../authz/authz-domain.js';
 import { anyCovers } from '../authz/permission-match.js';
-import { createMemoryInvalidationBus, createRedisInvalidationBus } from '../cache/invalidation-bus.js';
+import { createMemoryInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
 import { fieldCipherFromSettings } from '../crypto/field-cipher.js';
 import { createIdentityService } from '../identity/identity-service.js';
@@ -25,8 +25,13 @@ export interface CreateContextOptions {
   readonly logger?: Logger;
 }
 
-/** Opens the database (and Redis when configured) and creates the logger and metrics registry. */
+/**
+ * Opens the database (and Redis when configured) and creates the logger and metrics registry.
+ * When it throws, it has closed what it opened: a caller that reports the error can exit.
+ */
 export function createContext(settings: Settings, options: CreateContextOptions = {}): AppContext {
+  // Before anything is opened: the documented failure of a missing key must not leave sockets behind.
+  const secretKey = rootSecret(settings);
   const recentErrors = createRecentErrorLog();
   const logOptions = loggerOptions(settings.logLevel, {
     onErrorLine: (line) => recentErrors.push(line),
@@ -39,63 +44,78 @@ export function createContext(settings: Settings, options: CreateContextOptions 
     onBackgroundError: (error) => logger.error({ err: error }, 'database connection error'),
   });
   let redis: Redis | undefined;
-  if (settings.redisUrl !== undefined) {
-    redis = new Redis(settings.redisUrl, {
-      // One round trip per decision, many decisions per packet (PERFORMANCE.md: same
-      // throughput at a third of Redis' CPU).
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 1000,
-      connectTimeout: 2000,
-      lazyConnect: false,
-    });
-    // Addresses in the message are redacted like every IP in the log: the setting names the server.
-    const connection = outageLog(logger, 'redis connection error (WARDEN_REDIS_URL)');
-    redis.on('error', (error: Error) => connection.failed(error));
-    redis.on('ready', () => connection.recovered());
-  }
-  const busErrors = outageLog(logger, 'invalidation bus error');
-  const context: AppContext = {
-    settings,
-    storage,
-    logger,
-    metricsRegistry: createMetricsRegistry(),
-    redis,
-    invalidation:
+  let invalidation: InvalidationBus | undefined;
+  let context: AppContext;
+  try {
+    if (settings.redisUrl !== undefined) {
+      redis = new Redis(settings.redisUrl, {
+        // One round trip per decision, many decisions per packet (PERFORMANCE.md: same
+        // throughput at a third of Redis' CPU).
+        enableAutoPipelining: true,
+        maxRetriesPerRequest: 1,
+        commandTimeout: 1000,
+        connectTimeout: 2000,
+        lazyConnect: false,
+      });
+      // Addresses in the message are redacted like every IP in the log: the setting names the server.
+      const connection = outageLog(logger, 'redis connection error (WARDEN_REDIS_URL)');
+      redis.on('error', (error: Error) => connection.failed(error));
+      redis.on('ready', () => connection.recovered());
+    }
+    const busErrors = outageLog(logger, 'invalidation bus error');
+    invalidation =
       redis === undefined
         ? createMemoryInvalidationBus()
         : createRedisInvalidationBus(redis, `${settings.redisKeyPrefix}invalidate`, {
             connectionName: 'warden-invalidation',
             onError: (error) => busErrors.failed(error),
-          }),
-    // AES-256-GCM keyring when WARDEN_ENCRYPTION_KEY is set, else plaintext with a keyed blind index.
-    fieldCipher: fieldCipherFromSettings({ secretKey: rootSecret(settings), encryptionKey: settings.encryptionKey }),
-    audit: {
-      // Replaced by the audit log's recorder (src/audit) when it is wired below.
-      async record(event) {
-        logger.info({ audit: { action: event.action, outcome: event.outcome } }, 'audit event');
+          });
+    context = {
+      settings,
+      storage,
+      logger,
+      metricsRegistry: createMetricsRegistry(),
+      redis,
+      invalidation,
+      // AES-256-GCM keyring when WARDEN_ENCRYPTION_KEY is set, else plaintext with a keyed blind index.
+      fieldCipher: fieldCipherFromSettings({ secretKey, encryptionKey: settings.encryptionKey }),
+      audit: {
+        // Replaced by the audit log's recorder (src/audit) when it is wired below.
+        async record(event) {
+          logger.info({ audit: { action: event.action, outcome: event.outcome } }, 'audit event');
+        },
       },
-    },
-    authenticators: [],
-    // Until roles exist, a principal holds exactly the permissions its credential carries.
-    authorize: async (principal, permission) => anyCovers(principal.permissions, permission),
-    rateLimits: rateLimitServiceFromSettings(settings, redis, logger),
-    recentErrors,
-    onClose: [],
-  };
-  // Audit log first, so every later domain records into it: group commit, flushed last on close.
-  const auditLog = createAuditLogDomain({ storage, logger, secretKey: rootSecret(settings) });
-  context.auditLog = auditLog;
-  context.audit = auditLog.log;
-  context.onClose.push(() => auditLog.log.close());
-  // API keys: authenticator (first in line; it only claims wdn_ keys and X-API-Key) and usage flush on close.
-  context.apiKeys = createApiKeys(context);
-  // Authorization: roles and memberships; replaces `authorize` with the cached, role-aware can().
-  context.authz = createAuthz(context);
-  // Identity: users, login, JWT authenticator (only claims JWT-shaped bearers), refresh sessions.
-  createIdentityService(context);
-  // OAuth 2.0 clients and the client-credentials grant (signs with identity's keys).
-  createOAuthServer(context);
+      authenticators: [],
+      // Until roles exist, a principal holds exactly the permissions its credential carries.
+      authorize: async (principal, permission) => anyCovers(principal.permissions, permission),
+      rateLimits: rateLimitServiceFromSettings(settings, redis, logger),
+      recentErrors,
+      onClose: [],
+    };
+  } catch (error) {
+    void invalidation?.close().catch(() => undefined);
+    redis?.disconnect();
+    void storage.close().catch(() => undefined);
+    throw error;
+  }
+  try {
+    // Audit log first, so every later domain records into it: group commit, flushed last on close.
+    const auditLog = createAuditLogDomain({ storage, logger, secretKey });
+    context.auditLog = auditLog;
+    context.audit = auditLog.log;
+    context.onClose.push(() => auditLog.log.close());
+    // API keys: authenticator (first in line; it only claims wdn_ keys and X-API-Key) and usage flush on close.
+    context.apiKeys = createApiKeys(context);
+    // Authorization: roles and memberships; replaces `authorize` with the cached, role-aware can().
+    context.authz = createAuthz(context);
+    // Identity: users, login, JWT authenticator (only claims JWT-shaped bearers), refresh sessions.
+    createIdentityService(context);
+    // OAuth 2.0 clients and the client-credentials grant (signs with identity's keys).
+    createOAuthServer(context);
+  } catch (error) {
+    void closeContext(context).catch(() => undefined);
+    throw error;
+  }
   return context;
 }
 

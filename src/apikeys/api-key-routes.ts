@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { actorId } from '../authz/audit-actor.js';
 import { actsAsOwner, assertMayActForOwner, assertMayChangeForOwner, managesOwners, mayActForOwner, type CredentialChange } from '../authz/owner-access.js';
-import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
+import { NotFoundError, ValidationError } from '../errors/index.js';
 import { jsonObjectSchema } from '../http/json-depth.js';
 import { principalOf, type Principal } from '../http/principal.js';
 import type { AppContext } from '../server/app-context.js';
@@ -105,7 +105,7 @@ function actorOf(request: FastifyRequest, context: AppContext): ActorContext {
 function parseTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new WardenError('validation_failed', 'expires_at is not a valid date-time');
+  if (Number.isNaN(ms)) throw new ValidationError('expires_at is not a representable date-time (use e.g. 2030-01-01T00:00:00Z)', { field: 'expires_at' });
   return ms;
 }
 

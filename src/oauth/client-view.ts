@@ -44,6 +44,6 @@ export function clientView(client: OAuthClient): OAuthClientView {
  */
 export function parseClientTime(value: string, field: string): number {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new ValidationError(`${field} is not a representable date-time (use e.g. 2030-01-01T00:00:00Z)`);
+  if (Number.isNaN(ms)) throw new ValidationError(`${field} is not a representable date-time (use e.g. 2030-01-01T00:00:00Z)`, { field });
   return ms;
 }

@@ -104,7 +104,7 @@ export class OAuthClientService {
   async create(input: { name: string; ownerId: string; scopes: readonly string[]; expiresAt?: number | null }, by: Actor): Promise<{ client: OAuthClient; secret: string }> {
     if (hasUnshowableCharacters(input.name)) throw new ValidationError('name must not contain control characters or bidirectional controls', { field: 'name' });
     const scopes = [...new Set(input.scopes)];
-    for (const scope of scopes) if (!isPermission(scope)) throw new ValidationError(`scopes contains "${scope.slice(0, 80)}", which is not a resource:action permission`);
+    for (const scope of scopes) if (!isPermission(scope)) throw new ValidationError(`scopes contains "${scope.slice(0, 80)}", which is not a resource:action permission`, { field: 'scopes' });
     const owner = await this.parts.db.selectFrom('users').select(['id', 'is_active']).where('id', '=', input.ownerId).executeTakeFirst();
     if (owner === undefined) throw new NotFoundError('The owner');
     // As for API keys: a client made now would escape the markers written when the owner was
@@ -118,7 +118,7 @@ export class OAuthClientService {
       throw new WardenError('privilege_escalation', `The owner does not hold ${excess.join(', ')}; a client cannot carry more than its owner`);
     }
     const now = this.parts.now();
-    if (input.expiresAt != null && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future');
+    if (input.expiresAt != null && input.expiresAt <= now) throw new ValidationError('expires_at must be in the future', { field: 'expires_at' });
     await this.checkIssuerLimits(input.expiresAt ?? null, by, { action: 'client.created' });
     const secret = this.parts.hasher.generate();
     const row: OAuthClientsTable = {

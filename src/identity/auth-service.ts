@@ -232,6 +232,17 @@ export class AuthService {
           outcome: rotation.reason === 'session_revoked' ? 'denied' : 'failure',
           details: { reason: rotation.reason },
         });
+      } else if (rotation.endedForReuseAt !== undefined && this.parts.now() - rotation.endedForReuseAt > this.parts.accessTokenLifetimeMs) {
+        // Ended for reuse longer ago than any of its access tokens lives: nothing left to deny.
+        await this.record(facts, {
+          action: 'auth.token.refresh_failed',
+          actor: rotation.userId,
+          entity_type: 'session',
+          entity_id: rotation.sessionId,
+          outcome: 'denied',
+          details: { reason: 'session_revoked' },
+        });
+        return { ok: false, code: 'refresh_token_invalid' };
       } else {
         // The family is revoked in the store; its access tokens die too (the thief may hold one).
         await this.parts.revocations.revokeSession(rotation.sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
@@ -241,8 +252,13 @@ export class AuthService {
           entity_type: 'session',
           entity_id: rotation.sessionId,
           outcome: 'denied',
-          // `concurrent`: presented twice at once (the second lost the race); with leeway 0 that is reuse too.
-          details: { family_revoked: true, ...(rotation.concurrent ? { concurrent: true } : {}) },
+          // `concurrent`: presented twice at once (the second lost the race); with leeway 0 that is
+          // reuse too. `repeat`: the session was already ended for reuse (a retry, or the thief again).
+          details: {
+            family_revoked: true,
+            ...(rotation.concurrent ? { concurrent: true } : {}),
+            ...(rotation.endedForReuseAt !== undefined ? { repeat: true } : {}),
+          },
         });
       }
       return { ok: false, code: rotation.code };

@@ -46,6 +46,11 @@ export type RotationResult =
       readonly userId: string;
       /** The token was claimed by a refresh running at the same time as this one (it lost the race). */
       readonly concurrent: boolean;
+      /**
+       * When the session was already ended for reuse before this attempt (a retry after the
+       * marker or the audit failed, or the thief trying again): when that end was.
+       */
+      readonly endedForReuseAt?: number;
     };
 
 /**
@@ -113,12 +118,20 @@ export class SessionStore {
     const row = await this.db
       .selectFrom('refresh_tokens')
       .innerJoin('auth_sessions', 'auth_sessions.id', 'refresh_tokens.session_id')
-      .select(['refresh_tokens.session_id', 'refresh_tokens.user_id', 'refresh_tokens.used_at', 'refresh_tokens.expires_at', 'auth_sessions.revoked_at'])
+      .select(['refresh_tokens.session_id', 'refresh_tokens.user_id', 'refresh_tokens.used_at', 'refresh_tokens.expires_at', 'auth_sessions.revoked_at', 'auth_sessions.revoked_reason'])
       .where('refresh_tokens.token_hash', '=', tokenHash)
       .executeTakeFirst();
     if (row === undefined) return { ok: false, code: 'refresh_token_invalid', reason: 'unknown_token' };
     const owner = { sessionId: row.session_id, userId: row.user_id };
-    if (row.revoked_at !== null) return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
+    if (row.revoked_at !== null) {
+      // A used token again, on a session ended for its reuse: reuse still. The caller re-asserts
+      // the family's marker, which the first attempt may have failed to write, as a logout's
+      // retry does; refused as an ended session, the retry would never deny the thief's tokens.
+      if (row.revoked_reason === 'reuse_detected' && row.used_at !== null && !this.withinLeeway(now - Number(row.used_at))) {
+        return { ok: false, code: 'refresh_token_reused', ...owner, concurrent: false, endedForReuseAt: Number(row.revoked_at) };
+      }
+      return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
+    }
     if (Number(row.expires_at) <= now) return { ok: false, code: 'refresh_token_invalid', reason: 'expired', ...owner };
     if (row.used_at !== null) {
       if (this.withinLeeway(now - Number(row.used_at))) return { ok: false, code: 'refresh_token_invalid', reason: 'already_used', ...owner };

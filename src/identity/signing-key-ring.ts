@@ -123,7 +123,14 @@ export class SigningKeyRing {
   async find(kid: string): Promise<RingKey | undefined> {
     const found = this.usable(kid);
     if (found !== undefined) return found;
-    if (this.options.now() - this.lastLoadAt < 5000) return undefined;
+    if (this.options.now() - this.lastLoadAt < 5000) {
+      // A reload already running (a rotation announced a moment ago) may bring the key: the
+      // rotating instance signs with it before its announcement arrives here.
+      const pending = this.reloadAfter ?? this.loading;
+      if (pending === undefined) return undefined;
+      await pending;
+      return this.usable(kid);
+    }
     await this.reload();
     return this.usable(kid);
   }

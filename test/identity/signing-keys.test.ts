@@ -91,6 +91,25 @@ describeEachDatabase('signing-key rotation', (dialect) => {
     }
   });
 
+  it('a token of a key rotated elsewhere that arrives while the reload bringing that key is running waits for it, not refused', async () => {
+    const staged = instrumentedDb(t.context.storage.db);
+    const sealer = new PrivateKeySealer(t.context.fieldCipher, t.settings.secretKey ?? '');
+    const ring = new SigningKeyRing({ db: staged.db, sealer, algorithm: 'EdDSA', retireGraceMs: 930_000, now: () => clock, reloadIntervalMs: 0 });
+    await ring.initialise(); // loaded just now: a miss alone would not reload for 5 s
+    try {
+      const rotated = await identity.keys.rotate(); // committed; its announcement starts a reload here
+      const held = staged.holdNextFrom('signing_keys');
+      const reading = ring.reload();
+      await held;
+      const finding = ring.find(rotated.kid); // a token the rotating instance already signed
+      staged.release();
+      await reading;
+      expect(await finding).toMatchObject({ kid: rotated.kid });
+    } finally {
+      ring.close();
+    }
+  });
+
   it('--retire-previous (a leaked key): tokens of the old key stop verifying at once, here and on the other instance', async () => {
     const other = createIdentityService(t.context, { now: () => clock });
     await other.initialise();

@@ -53,7 +53,9 @@ if algo == 'fixed-window' or algo == 'sliding-window' then
   if estimate + cost <= limit then
     allowed = 1
     remaining = limit - (estimate + cost)
-    if w ~= start then
+    -- A look (cost 0) at a key with no state stores nothing, as in memory: a state it wrote
+    -- would start a window that later decisions join, and every look would create a key.
+    if w ~= start and (cost > 0 or w ~= nil) then
       redis.call('HSET', state_key, 'w', start, 'c', c + cost, 'p', p)
       -- The state expires at a fixed moment of its window (start + window, or + 2 windows for
       -- the sliding estimate, plus slack): setting it when the window begins is enough.
@@ -121,8 +123,11 @@ elseif algo == 'token-bucket' then
   remaining = tokens
   reset = (limit - tokens) / rate
   if cost > limit then retry = window else retry = (cost - tokens) / rate end
-  redis.call('HSET', state_key, 't', string.format('%.17g', tokens), 'u', updated)
-  redis.call('PEXPIRE', state_key, math.max(1, math.ceil(updated + reset - now)) + slack)
+  -- A look at a key with no state stores nothing (a full bucket is what no state means anyway).
+  if cost > 0 or values[1] then
+    redis.call('HSET', state_key, 't', string.format('%.17g', tokens), 'u', updated)
+    redis.call('PEXPIRE', state_key, math.max(1, math.ceil(updated + reset - now)) + slack)
+  end
 else
   return redis.error_reply('unknown rate-limit algorithm')
 end

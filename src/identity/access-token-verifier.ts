@@ -92,6 +92,9 @@ export class AccessTokenVerifier {
     }
     const status = await options.users.get(claims.sub);
     if (!status.exists || !status.isActive) return { valid: false, code: 'user_inactive' };
+    // A token that says "admin" of a user who is no longer one predates the demotion, whatever
+    // the clocks of the instances that issued it and wrote the demotion's marker say.
+    if (!status.isAdmin && claims.roles.includes('admin')) return { valid: false, code: 'token_revoked' };
     return { valid: true, claims, user: status };
   }
 }

@@ -151,7 +151,7 @@ export function createIdentityService(context: AppContext, options: { now?: () =
       }
     }
   };
-  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate, clientsOwnedBy: () => ownedClients, accessTokenLifetimeMs, now });
+  const userAdmin = new UserAdmin({ users, passwords, userStatus, auth, audit, afterCreate, clientsOwnedBy: () => ownedClients, accessTokenLifetimeMs, clockSkewMs: settings.clockSkewSeconds * 1000, now });
 
   // Set by the OAuth domain (created after identity) through registerClientStatus / registerOwnedClients.
   let clientStatus: ((clientId: string) => Promise<boolean>) | undefined;

@@ -19,6 +19,8 @@ export interface UserAdminParts {
   readonly clientsOwnedBy?: () => ((ownerId: string) => Promise<readonly string[]>) | undefined;
   /** How long an access token lives: how long a missed revocation matters. */
   readonly accessTokenLifetimeMs: number;
+  /** WARDEN_CLOCK_SKEW: how far ahead another instance's clock may run (and its tokens' iat). */
+  readonly clockSkewMs: number;
   readonly now: () => number;
 }
 
@@ -112,7 +114,7 @@ export class UserAdmin {
     if (!before.isActive && changes.isActive === true) {
       await runEach([
         () => this.parts.auth.revokeIssuedTokens(id),
-        () => this.revokeClientTokens(id),
+        () => this.revokeClientTokens(id, this.parts.now()),
         async () => void (sessionsEnded = await this.parts.auth.endSessionsOf(id, 'user_reactivated')),
       ]);
     }
@@ -168,10 +170,14 @@ export class UserAdmin {
    * Denies every token issued so far to the user's OAuth clients (a marker per client, keyed by
    * the client id, which is such a token's subject). While the owner is inactive their status
    * check refuses those tokens anyway; the marker keeps them refused after a reactivation.
+   * Client tokens have no session to mark, so a deactivation's marker reaches as far ahead as
+   * another instance's clock may run (`atMs`' default): a token it stamped "later" was still
+   * issued before the deactivation. The price: after a reactivation within that much of the
+   * deactivation, new client tokens are refused until then (docs/oauth.md).
    */
-  private async revokeClientTokens(ownerId: string): Promise<void> {
+  private async revokeClientTokens(ownerId: string, atMs = this.parts.now() + this.parts.clockSkewMs): Promise<void> {
     const clientIds = (await this.parts.clientsOwnedBy?.()?.(ownerId)) ?? [];
-    await Promise.all(clientIds.map((clientId) => this.parts.auth.revokeIssuedTokens(clientId)));
+    await Promise.all(clientIds.map((clientId) => this.parts.auth.revokeIssuedTokens(clientId, atMs)));
   }
 
   /** Sets a new password (policy checked) and ends the user's other sessions and tokens. */

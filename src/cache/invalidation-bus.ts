@@ -131,6 +131,9 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
     enableAutoPipelining: false,
     lazyConnect: false,
     autoResubscribe: false,
+    // The heartbeat judges this connection by its own two-second rule; a per-command timeout
+    // inherited from the main connection (1 s in createContext) would cut its PING short first.
+    commandTimeout: undefined,
     ...(options.connectionName === undefined ? {} : { connectionName: options.connectionName }),
   });
   let subscribed = false;

@@ -257,6 +257,57 @@ function redactedAssignedValue(value: string, hint: string): string | undefined 
   return `${prefix}${open}${hint}${close}`;
 }
 
+// Header names whose value is one credential however many words it has: `<scheme> <credentials>`
+// (ApiKey, Negotiate, Digest with its parameters) or a cookie list. Written as text
+// (`Authorization: ApiKey x`) the value runs to the end of the line, not to the first blank.
+const WHOLE_LINE_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxyauthorization', 'cookie', 'setcookie']);
+const SCHEMED_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxyauthorization']);
+
+/** The header a key names (`Proxy-Authorization` → `proxyauthorization`). */
+function headerName(key: string): string {
+  return key.toLowerCase().replace(/[-_]/g, '');
+}
+
+/** Whether the value at `start` is quoted or bracketed (delimited by its own syntax). */
+function startsDelimited(text: string, start: number): boolean {
+  const at = start + stringPrefixLength(text, start);
+  const first = text[at];
+  const escapedQuote = first === '\\' && (text[at + 1] === '"' || text[at + 1] === "'");
+  return first === '"' || first === "'" || first === '{' || first === '[' || escapedQuote;
+}
+
+/**
+ * Where a header's value written as text ends: at the end of the line, or, when the header
+ * stands inside a quoted string (`-H "Authorization: ApiKey x" https://…`), at that string's
+ * closing quote (an escaped one does not close it). Bounded like every assigned value.
+ */
+function headerValueEnd(text: string, start: number, enclosingQuote: string | undefined): number {
+  const limit = Math.min(text.length, start + MAX_ASSIGNED_VALUE);
+  let i = start;
+  for (; i < limit; i += 1) {
+    const c = text[i];
+    if (c === '\n' || c === '\r') return i;
+    if (c === '\\') i += 1;
+    else if (c === enclosingQuote) return i;
+  }
+  return i;
+}
+
+/**
+ * The replacement of a header's whole value (to the end of the line), or undefined to keep it:
+ * an Authorization header keeps its scheme word (`ApiKey [REDACTED:…]`); a value that is only
+ * a scheme and a redaction already is kept, and so is an empty one.
+ */
+function redactedHeaderValue(value: string, hint: string, schemed: boolean): string | undefined {
+  const body = value.trimEnd();
+  const trailing = value.slice(body.length);
+  // Already redacted by its own pattern (`Bearer [REDACTED:bearer_token]`), a closing quote or
+  // bracket of the surrounding text after it at most.
+  if (body === '' || /^(?:[A-Za-z][\w.~+-]{0,31}[ \t]+)?\[REDACTED:[a-z_]+\][\s"'`,;)}\]]*$/.test(body)) return undefined;
+  const scheme = schemed ? /^[A-Za-z][\w.~+-]{0,31}(?=[ \t]+\S)/.exec(body)?.[0] : undefined;
+  return `${scheme === undefined ? '' : `${scheme} `}${hint}${trailing}`;
+}
+
 /**
  * Redacts the values that follow sensitive keys found by `keys` (ASSIGNMENT or FLAG: group 1 the
  * key, group 2 the separator). A kept value (a harmless key) is scanned again from its start,
@@ -281,13 +332,19 @@ function redactKeyedValues(
     const matchEnd = match.index + match[0].length;
     const valueStart = wideGap ? valueStartAfter(text, matchEnd) : matchEnd;
     if (!isSensitiveKey(key) || skip?.(match[2] as string, valueStart) === true) continue;
+    const header = headerName(key);
+    const wholeLine = (match[2] as string).includes(':') && WHOLE_LINE_HEADERS.has(header) && !startsDelimited(text, valueStart);
     // A value kept by its first characters is kept without delimiting it first: the scan resumes
     // inside it anyway, so delimiting each of `pw=//pw=//…` would cost up to 4096 characters a key.
-    if (keptByItsStart(text, valueStart)) continue;
-    const valueEnd = assignmentValueEnd(text, valueStart);
+    if (!wholeLine && keptByItsStart(text, valueStart)) continue;
+    const before = text[match.index - 1];
+    const valueEnd = wholeLine ? headerValueEnd(text, valueStart, before === '"' || before === "'" ? before : undefined) : assignmentValueEnd(text, valueStart);
+    const value = text.slice(valueStart, valueEnd);
     const replacement = allowValues.has(text.slice(match.index, valueEnd))
       ? undefined
-      : redactedAssignedValue(text.slice(valueStart, valueEnd), hint);
+      : wholeLine
+        ? redactedHeaderValue(value, hint, SCHEMED_HEADERS.has(header))
+        : redactedAssignedValue(value, hint);
     if (replacement === undefined) continue;
     out += text.slice(copied, valueStart) + replacement;
     copied = valueEnd;

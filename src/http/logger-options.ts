@@ -23,13 +23,33 @@ export function redactLogValue(value: unknown): unknown {
   return defaultLogRedactor.redactValue(value);
 }
 
-/** Removes sensitive query-string values from a URL path before it is logged. */
+/**
+ * Removes sensitive query-string values from a URL path before it is logged. Every other pair
+ * is kept byte for byte: re-encoding it (`@` → `%40`) would hide an e-mail address or a URL's
+ * credentials from the value patterns the log line goes through next.
+ */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q === -1) return url;
-  const params = new URLSearchParams(url.slice(q + 1));
-  for (const key of [...params.keys()]) if (isSensitiveKey(key)) params.set(key, REDACTED);
-  return `${url.slice(0, q)}?${params.toString()}`;
+  const pairs = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawKey = eq === -1 ? pair : pair.slice(0, eq);
+      return isSensitiveKey(decodedQueryKey(rawKey)) ? `${rawKey}=${REDACTED}` : pair;
+    });
+  return `${url.slice(0, q)}?${pairs.join('&')}`;
+}
+
+/** A query key as the application reads it (`+` is a space, %XX decoded), or as sent if malformed. */
+function decodedQueryKey(raw: string): string {
+  const spaced = raw.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
 }
 
 export interface LoggerOptionsExtras {

@@ -100,7 +100,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 
   const redactBoundedText = (text: string): string => {
-    let out = text.length > maxStringLength ? text.slice(0, maxStringLength) : text;
+    let out = text.length > maxStringLength ? keptBeforeCut(text, maxStringLength) : text;
     for (const literal of denyValues)
       if (out.includes(literal)) out = out.split(literal).join(redactionHint('denied'));
     // Most log strings (methods, messages, ids) hold none of the characters any pattern needs.
@@ -241,4 +241,22 @@ function errorToObject(error: Error): Record<string, unknown> {
 function positive(value: number, name: string): number {
   if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`);
   return value;
+}
+
+// How far back from a cut the last token may start: beyond that, the stretch is dropped whole.
+const MAX_CUT_TOKEN = 4096;
+
+/**
+ * The part of an over-long text kept before the cut, without the token the cut splits: scanned
+ * alone, its first half would lose what its pattern needs (the `@` after a URL's password, a
+ * token's length) and be written out in clear. It goes under `[REDACTED:truncated]` instead.
+ */
+function keptBeforeCut(text: string, max: number): string {
+  const floor = Math.max(0, max - MAX_CUT_TOKEN);
+  for (let i = max; i > floor; i -= 1) {
+    const code = text.charCodeAt(i - 1);
+    // Whitespace, quotes and angle brackets end every token a pattern looks for.
+    if (code <= 32 || code === 34 || code === 39 || code === 60 || code === 62) return text.slice(0, i);
+  }
+  return text.slice(0, floor);
 }

@@ -164,7 +164,11 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
             ? REDACTED
             : verdict === 'verbatim' && typeof field === 'string'
               ? field
-              : visit(field, depth + 1);
+              : HEADER_LIST_KEY.test(key) && isHeaderPairList(field)
+                ? // Headers as [name, value, name, value…] (Node's rawHeaders, undici): a value
+                  // after a sensitive name is redacted as under that key.
+                  field.map((item, i) => (i % 2 === 1 && isSensitiveKey(field[i - 1] as string) ? REDACTED : visit(item, depth + 1)))
+                : visit(field, depth + 1);
         // A "__proto__" key (from JSON.parse) must stay a key, not replace the prototype; every
         // other key takes the plain (fast) assignment, as this runs for each field of each log line.
         if (name === '__proto__')
@@ -259,4 +263,21 @@ function keptBeforeCut(text: string, max: number): string {
     if (code <= 32 || code === 34 || code === 39 || code === 60 || code === 62) return text.slice(0, i);
   }
   return text.slice(0, floor);
+}
+
+// An HTTP header name (RFC 9110 token), as the even elements of a header-pair list are.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
+
+// A key under which an array of strings may be a header-pair list (`rawHeaders`, `headers`,
+// `rawTrailers`): elsewhere an even list of names (`fields: ['password', 'name']`) is no such thing.
+const HEADER_LIST_KEY = /(?:headers|trailers)$/i;
+
+/** Whether a value lists headers as [name, value, name, value…]: strings, every even one a header name. */
+function isHeaderPairList(items: unknown): items is readonly string[] {
+  if (!Array.isArray(items) || items.length < 2 || items.length % 2 !== 0) return false;
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i];
+    if (typeof item !== 'string' || (i % 2 === 0 && !HEADER_NAME.test(item))) return false;
+  }
+  return true;
 }

@@ -127,6 +127,9 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
         return isCardLikeDigits(inner.toString()) ? redactBoundedText(inner.toString()) : inner;
       if (typeof inner === 'number')
         return isSafeCardLikeNumber(inner) ? redactBoundedText(String(inner)) : inner;
+      // A function is no data; kept, an own `toJSON` would be called by the serializer after
+      // redaction and write whatever it returns.
+      if (typeof inner === 'function') return undefined;
       if (inner === null || typeof inner !== 'object') return inner;
       if (depth >= maxDepth) return redactionHint('too_deep');
       if (inner instanceof Error) return visit(errorToObject(inner), depth);

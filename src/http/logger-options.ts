@@ -85,7 +85,15 @@ export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): 
       censor: REDACTED,
     },
     formatters: {
-      log: (object) => logRedactor.redactValue(object) as Record<string, unknown>,
+      log: (object) => {
+        // A value whose reading throws (a getter, a revoked proxy) must neither reach the log
+        // unredacted nor turn the log call into an exception its caller never expects.
+        try {
+          return logRedactor.redactValue(object) as Record<string, unknown>;
+        } catch {
+          return { redaction_failed: true };
+        }
+      },
     },
     // The formatter above already turned errors into redacted plain objects (type, message,
     // stack, code, cause); pino's default serializer would rename their type to "Object".
@@ -96,21 +104,27 @@ export function loggerOptions(level: string, extras: LoggerOptionsExtras = {}): 
     hooks: {
       // Messages and interpolation arguments do not pass through formatters.log: redact them here.
       logMethod(args, method) {
-        const redacted = args.map((arg, index) =>
-          typeof arg === 'string'
-            ? logRedactor.redactText(arg)
-            : index === 0
-              ? arg
-              : logRedactor.redactValue(arg),
-        ) as Parameters<typeof method>;
-        // Without a message, pino copies the error's own message into msg after this hook and
-        // past formatters.log (`log.error(err)`, `log.error({err})`, as Fastify logs some of
-        // its errors): the message is supplied here, redacted, so pino has none to copy.
-        if (args[1] === undefined) {
-          const message = errorMessageOf(args[0]);
-          if (message !== undefined) {
-            (redacted as unknown[])[1] = typeof message === 'string' ? logRedactor.redactText(message) : logRedactor.redactValue(message);
+        let redacted: Parameters<typeof method>;
+        try {
+          redacted = args.map((arg, index) =>
+            typeof arg === 'string'
+              ? logRedactor.redactText(arg)
+              : index === 0
+                ? arg
+                : logRedactor.redactValue(arg),
+          ) as Parameters<typeof method>;
+          // Without a message, pino copies the error's own message into msg after this hook and
+          // past formatters.log (`log.error(err)`, `log.error({err})`, as Fastify logs some of
+          // its errors): the message is supplied here, redacted, so pino has none to copy.
+          if (args[1] === undefined) {
+            const message = errorMessageOf(args[0]);
+            if (message !== undefined) {
+              (redacted as unknown[])[1] = typeof message === 'string' ? logRedactor.redactText(message) : logRedactor.redactValue(message);
+            }
           }
+        } catch {
+          // As in formatters.log: the line says its content was dropped, and the call returns.
+          redacted = [{ redaction_failed: true }, 'log line dropped: redacting it failed'] as unknown as Parameters<typeof method>;
         }
         method.apply(this, redacted);
       },

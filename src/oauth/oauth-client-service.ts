@@ -81,10 +81,20 @@ function view(row: OAuthClientsTable): OAuthClient {
   };
 }
 
+/** A client's row as authentication reads it, cached with when it was read. */
+interface CachedAuthRow {
+  readonly row: OAuthClientsTable & { readonly owner_active: number | null };
+  readonly loadedAt: number;
+}
+
 /** OAuth clients: create (secret shown once), list, get, rotate with a grace period, revoke, authenticate. */
 export class OAuthClientService {
   // Status answers for token checks, dropped on any change (across instances via the bus).
   private readonly activeCache = new LRUCache<string, ClientStatus>({ max: 10_000, ttl: 5_000 });
+  // Rows for authentication (secret hashes, revocation, expiry, owner status), so a resource
+  // server introspecting per request costs no database read; dropped like activeCache, and by
+  // a rotation, so an old secret without grace stops at once. Unknown ids are never cached.
+  private readonly authCache = new LRUCache<string, CachedAuthRow>({ max: 10_000, ttl: 5_000 });
   private readonly maxAge: () => number;
   // Bumped by every invalidation, so that an answer read before one is not cached after it.
   private generation = 0;
@@ -188,6 +198,9 @@ export class OAuthClientService {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (Number(result.numUpdatedRows) !== 1) throw new WardenError('conflict', 'The client was rotated or revoked at the same time; read it again and retry');
+    // Cached secrets go, here and on every instance: an old secret without grace stops at once.
+    this.forget(clientId);
+    await this.announce(clientId);
     await this.record('client.rotated', clientId, by, { grace_period_ms: graceMs });
     return { client: view({ ...row, ...update }), secret };
   }
@@ -217,15 +230,7 @@ export class OAuthClientService {
   async authenticate(clientId: string, secret: string): Promise<ClientAuthentication> {
     // Client ids are UUIDs: anything else (a NUL that PostgreSQL would refuse, a pasted secret)
     // is unknown without a query, after the same hashing work as a known one.
-    const row = !CLIENT_ID.test(clientId)
-      ? undefined
-      : await this.parts.db
-          .selectFrom('oauth_clients')
-          .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
-          .selectAll('oauth_clients')
-          .select('users.is_active as owner_active')
-          .where('oauth_clients.id', '=', clientId)
-          .executeTakeFirst();
+    const row = !CLIENT_ID.test(clientId) ? undefined : await this.authRow(clientId);
     const now = this.parts.now();
     const current = this.parts.hasher.matches(secret, row?.secret_hash ?? this.dummyHash);
     const previous =
@@ -240,8 +245,28 @@ export class OAuthClientService {
     // last_used_at at minute granularity: one write per client per minute, not per grant.
     if (row.last_used_at === null || now - row.last_used_at > 60_000) {
       await this.parts.db.updateTable('oauth_clients').set({ last_used_at: now }).where('id', '=', clientId).execute();
+      const cached = this.authCache.get(clientId);
+      if (cached?.row === row) this.authCache.set(clientId, { row: { ...row, last_used_at: now }, loadedAt: cached.loadedAt });
     }
     return { ok: true, client: view(row) };
+  }
+
+  /** The row authentication checks a secret against: cached (as isActive's answers are), else read. */
+  private async authRow(clientId: string): Promise<CachedAuthRow['row'] | undefined> {
+    const cached = this.authCache.get(clientId);
+    if (cached !== undefined && isFresh(cached.loadedAt, this.parts.now(), this.maxAge())) return cached.row;
+    const generation = this.generation;
+    const loadedAt = this.parts.now();
+    const row = await this.parts.db
+      .selectFrom('oauth_clients')
+      .leftJoin('users', 'users.id', 'oauth_clients.owner_id')
+      .selectAll('oauth_clients')
+      .select('users.is_active as owner_active')
+      .where('oauth_clients.id', '=', clientId)
+      .executeTakeFirst();
+    // Read before an invalidation: not kept, or a revocation could be served for a cache life.
+    if (row !== undefined && generation === this.generation) this.authCache.set(clientId, { row, loadedAt });
+    return row;
   }
 
   /**
@@ -324,8 +349,13 @@ export class OAuthClientService {
 
   private forget(clientId: string): void {
     this.generation += 1;
-    if (clientId === '*') this.activeCache.clear();
-    else this.activeCache.delete(clientId);
+    if (clientId === '*') {
+      this.activeCache.clear();
+      this.authCache.clear();
+    } else {
+      this.activeCache.delete(clientId);
+      this.authCache.delete(clientId);
+    }
   }
 
   private async row(clientId: string): Promise<OAuthClientsTable> {

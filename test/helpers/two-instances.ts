@@ -9,6 +9,8 @@ import { createTestRedis, type TestRedis } from './redis.js';
 export interface TwoInstances {
   readonly first: TestApp;
   readonly second: IdentityService;
+  /** The second instance's whole context (its other domains: OAuth clients, API keys…). */
+  readonly secondContext: AppContext;
 }
 
 /**
@@ -40,6 +42,10 @@ export function useTwoInstances(): TwoInstances {
     get second(): IdentityService {
       if (second === undefined) throw new Error('useTwoInstances: read the instances inside a test');
       return second;
+    },
+    get secondContext(): AppContext {
+      if (secondContext === undefined) throw new Error('useTwoInstances: read the instances inside a test');
+      return secondContext;
     },
   };
 }

@@ -45,6 +45,8 @@ export class UserStatusCache {
   private readonly unsubscribe: () => void;
   /** Bumped by every invalidation: a read that began before one must not cache what it read. */
   private generation = 0;
+  /** Reads in flight, shared by the requests that miss at the same moment (one query, not one each). */
+  private readonly loading = new Map<string, Promise<UserStatus>>();
 
   constructor(
     private readonly db: Kysely<DatabaseSchema>,
@@ -57,6 +59,8 @@ export class UserStatusCache {
     this.now = options.now ?? Date.now;
     this.unsubscribe = bus.subscribe('user', (message) => {
       this.generation += 1;
+      // A read begun before the change is not joined after it.
+      this.loading.clear();
       if (message.id === '*') this.cache.clear();
       else this.cache.delete(message.id);
     });
@@ -66,6 +70,16 @@ export class UserStatusCache {
   async get(userId: string): Promise<UserStatus> {
     const cached = this.cache.get(userId);
     if (cached !== undefined && isFresh(cached.loadedAt, this.now(), this.maxAge())) return cached.status;
+    const running = this.loading.get(userId);
+    if (running !== undefined) return running;
+    const load = this.load(userId).finally(() => {
+      if (this.loading.get(userId) === load) this.loading.delete(userId);
+    });
+    this.loading.set(userId, load);
+    return load;
+  }
+
+  private async load(userId: string): Promise<UserStatus> {
     const generation = this.generation;
     const loadedAt = this.now();
     const row = await this.db.selectFrom('users').select(['is_active', 'is_admin']).where('id', '=', userId).executeTakeFirst();
@@ -89,6 +103,7 @@ export class UserStatusCache {
    */
   async invalidate(userId: string): Promise<void> {
     this.generation += 1;
+    this.loading.clear();
     this.cache.delete(userId);
     try {
       await this.bus.publish({ topic: 'user', id: userId });
@@ -100,5 +115,6 @@ export class UserStatusCache {
   close(): void {
     this.unsubscribe();
     this.cache.clear();
+    this.loading.clear();
   }
 }

@@ -95,6 +95,8 @@ export class OAuthClientService {
   // server introspecting per request costs no database read; dropped like activeCache, and by
   // a rotation, so an old secret without grace stops at once. Unknown ids are never cached.
   private readonly authCache = new LRUCache<string, CachedAuthRow>({ max: 10_000, ttl: 5_000 });
+  // Status reads in flight, shared by the requests that miss at the same moment.
+  private readonly activeLoads = new Map<string, Promise<boolean>>();
   private readonly maxAge: () => number;
   // Bumped by every invalidation, so that an answer read before one is not cached after it.
   private generation = 0;
@@ -292,6 +294,16 @@ export class OAuthClientService {
       // An expiry that falls while the answer is cached takes effect on time.
       if (isFresh(cached.loadedAt, now, this.maxAge())) return cached.active && (cached.expiresAt === null || cached.expiresAt > now);
     }
+    const running = this.activeLoads.get(clientId);
+    if (running !== undefined) return running;
+    const load = this.loadActive(clientId).finally(() => {
+      if (this.activeLoads.get(clientId) === load) this.activeLoads.delete(clientId);
+    });
+    this.activeLoads.set(clientId, load);
+    return load;
+  }
+
+  private async loadActive(clientId: string): Promise<boolean> {
     const generation = this.generation;
     const loadedAt = this.parts.now();
     const row = await this.parts.db
@@ -349,6 +361,8 @@ export class OAuthClientService {
 
   private forget(clientId: string): void {
     this.generation += 1;
+    // A read begun before the change is not joined after it.
+    this.activeLoads.clear();
     if (clientId === '*') {
       this.activeCache.clear();
       this.authCache.clear();

@@ -79,9 +79,13 @@ export function normaliseEmail(raw: string): string {
   return email;
 }
 
-// Scripts whose letters include look-alikes of Latin ones (Cyrillic 'а', Greek 'ο', …).
 const LATIN = /\p{Script=Latin}/u;
-const LATIN_LOOKALIKE_SCRIPTS = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}]/u;
+// A letter of any other script beside Latin ones in a part (UTS #39's single-script rule): many
+// scripts hold look-alikes of Latin letters (Cyrillic 'а', Greek 'ο', Coptic 'ⲟ', …).
+const NON_LATIN_LETTER = /(?![\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}])\p{L}/u;
+// Latin-script letters that render as plain ones and that NFKC does not fold: IPA and phonetic
+// letters (ɡ, ɑ), clicks (ǀ), small capitals, and the rare extensions that hold more of them.
+const LATIN_LOOKALIKE_LETTERS = /[\u01C0-\u01C3\u0237\u0250-\u02AF\u1D00-\u1DBF\uA720-\uA7FF\uAB30-\uAB6F]/u;
 // A mark left on a Latin letter after NFC has no precomposed form: `İ` lower-cases to `i` + U+0307.
 const MARK_ON_LATIN = /\p{Script=Latin}\p{M}/u;
 
@@ -89,18 +93,19 @@ const MARK_ON_LATIN = /\p{Script=Latin}\p{M}/u;
  * Why an address could be mistaken for another in an admin view or an audit log, or
  * undefined. Canonical forms already merge case, width and decomposition; these are the
  * spellings that stay distinct yet render alike: a quoted local part (`"jo"@…` beside
- * `jo@…`), a part mixing Latin with Cyrillic, Greek, Armenian or Cherokee letters, and a
- * combining mark on a Latin letter. An address wholly in one other script is allowed (it can
+ * `jo@…`), a part mixing Latin letters with those of another script, a Latin phonetic or click
+ * letter that renders as a plain one, and a combining mark on a Latin letter. An address wholly in one other script is allowed (it can
  * still resemble a Latin one; telling those apart needs Unicode's confusable tables).
  */
 function lookAlikeReason(email: string): string | undefined {
   const at = email.lastIndexOf('@');
   if (email.slice(0, at).includes('"')) return 'must not have a quoted local part';
   for (const part of [email.slice(0, at), ...email.slice(at + 1).split('.')]) {
-    if (LATIN.test(part) && LATIN_LOOKALIKE_SCRIPTS.test(part)) {
-      return 'must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)';
+    if (LATIN.test(part) && NON_LATIN_LETTER.test(part)) {
+      return 'must not mix Latin letters with letters of another script in one part (many include look-alikes of Latin letters)';
     }
   }
+  if (LATIN_LOOKALIKE_LETTERS.test(email)) return 'must not use phonetic, click or small-capital letters (ɡ, ɑ, ǀ, ᴏ), which render like plain Latin ones';
   if (MARK_ON_LATIN.test(email)) return 'must not put a combining mark on a Latin letter that has no precomposed form';
   return undefined;
 }

@@ -53,9 +53,9 @@ describe('hostile identity inputs', () => {
 
   it.each([
     ['"jo"@example.test', 'email must not have a quoted local part'],
-    ['j\u043e@example.test', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
-    ['jo@ex\u0430mple.test', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
-    ['jo@example.t\u03bfst', 'email must not mix Latin letters with Cyrillic, Greek, Armenian or Cherokee ones in one part (they include look-alikes of Latin letters)'],
+    ['j\u043e@example.test', 'email must not mix Latin letters with letters of another script in one part (many include look-alikes of Latin letters)'],
+    ['jo@ex\u0430mple.test', 'email must not mix Latin letters with letters of another script in one part (many include look-alikes of Latin letters)'],
+    ['jo@example.t\u03bfst', 'email must not mix Latin letters with letters of another script in one part (many include look-alikes of Latin letters)'],
     ['al\u0130ce@example.test', 'email must not put a combining mark on a Latin letter that has no precomposed form'],
   ])('refuses %s, which renders like an existing address, with a 400 naming why', async (email, detail) => {
     await seedUser(t, { email: 'jo@example.test' });

@@ -23,6 +23,13 @@ import { pinTickObjectShape } from './tick-object-shape.js';
 
 /** The query schema of a /v1 route that takes no query fields. */
 const NO_QUERY_FIELDS = Type.Object({}, { additionalProperties: false });
+const NO_BODY_FIELDS = Type.Object({}, { additionalProperties: false });
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Lets a route that takes no body be called without one: no body reads as the empty object. */
+async function emptyBodyWhenNone(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
 
 /** Whose X-Forwarded-* headers Fastify believes: `(peer address, hop index) => trusted`. */
 type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean);
@@ -109,6 +116,12 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     // §3.2), and probes and discovery documents take what callers add.
     if (route.url.startsWith('/v1/') && route.schema?.querystring === undefined) {
       route.schema = { ...route.schema, querystring: NO_QUERY_FIELDS };
+    }
+    // Likewise a body: a /v1 route that takes none (logout-all, a DELETE) refuses one with
+    // fields rather than act as if `{"dry_run": true}` had not been sent.
+    if (route.url.startsWith('/v1/') && route.schema?.body === undefined && asArray(route.method).some((m) => BODY_METHODS.has(m))) {
+      route.schema = { ...route.schema, body: NO_BODY_FIELDS };
+      route.preValidation = [emptyBodyWhenNone, ...asArray(route.preValidation ?? [])];
     }
   });
   installErrorHandlers(app, (method, path) => {

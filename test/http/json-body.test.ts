@@ -4,9 +4,12 @@ import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.j
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { bearer, login, seedUser } from '../identity/identity-helpers.js';
 
-/** A DELETE that takes no body: the parser is the same for every route and method. */
+/**
+ * A DELETE that takes no body: the parser is the same for every route and method. Outside /v1,
+ * where a route without a body schema refuses a body with fields (and reads none as `{}`).
+ */
 const probeRoutes: RouteModule = async (app) => {
-  app.delete('/v1/probe/body', { config: { public: true } }, async (request) => ({ body_sent: request.body !== undefined }));
+  app.delete('/probe/body', { config: { public: true } }, async (request) => ({ body_sent: request.body !== undefined }));
 };
 
 let t: TestApp;
@@ -47,7 +50,7 @@ describe('an empty body sent as JSON is no body', () => {
   });
 
   it('any route, whatever the method, sees no body (undefined)', async () => {
-    const response = await t.app.inject({ method: 'DELETE', url: '/v1/probe/body', headers: JSON_TYPE, payload: '' });
+    const response = await t.app.inject({ method: 'DELETE', url: '/probe/body', headers: JSON_TYPE, payload: '' });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({ body_sent: false });
   });

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { afterEach, expect, it } from 'vitest';
 import type { Principal } from '../../src/http/principal.js';
 import { ROUTE_MODULES, type RouteModule } from '../../src/server/routes/index.js';
@@ -7,7 +8,7 @@ import { describeEachDatabase } from '../helpers/databases.js';
 // A route that hands a JSON string to the database as a query parameter, as any route with a
 // free-text field does: a NUL in a body never meets the hardening hook's URL check.
 const lookupRoute: RouteModule = async (app, context) => {
-  app.post('/v1/probe/lookup', { config: { public: true } }, async (request) => {
+  app.post('/v1/probe/lookup', { config: { public: true }, schema: { body: Type.Object({ text: Type.String() }, { additionalProperties: false }) } }, async (request) => {
     const { text } = request.body as { text: string };
     const rows = await context.storage.db.selectFrom('users').select('id').where('email_lookup', '=', text).execute();
     return { found: rows.length };

@@ -79,7 +79,15 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
         if (check.code === 'account_locked') throw accountLocked(check.retryAfterMs);
         throw new WardenError('invalid_credentials', 'The current password is wrong');
       }
-      await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) });
+      try {
+        await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) });
+      } catch (error) {
+        // The policy names its input `password`; this body calls it `new_password`.
+        if (error instanceof WardenError && error.code === 'weak_password') {
+          throw new WardenError('weak_password', error.message, { fields: { ...error.fields, field: 'new_password' } });
+        }
+        throw error;
+      }
       return reply.code(204).send();
     },
   );

@@ -65,10 +65,24 @@ export function installJsonBodyParser(app: FastifyInstance): void {
 // Node 20 has String.prototype.isWellFormed, but the project's lib (ES2023) does not declare it.
 const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
 
-/** Whether every string in a parsed JSON value, keys included, is well-formed UTF-16. */
-function isWellFormedJson(value: unknown): boolean {
-  if (typeof value === 'string') return isWellFormed.call(value);
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) return value.every(isWellFormedJson);
-  return Object.entries(value).every(([key, item]) => isWellFormed.call(key) && isWellFormedJson(item));
+/**
+ * Whether every string in a parsed JSON value, keys included, is well-formed UTF-16. Iterative:
+ * a body nested tens of thousands deep fits the body limit and would overflow a recursion.
+ */
+function isWellFormedJson(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string') {
+      if (!isWellFormed.call(value)) return false;
+    } else if (Array.isArray(value)) {
+      for (const item of value) pending.push(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (!isWellFormed.call(key)) return false;
+        pending.push(item);
+      }
+    }
+  }
+  return true;
 }

@@ -120,7 +120,12 @@ export function createContext(settings: Settings, options: CreateContextOptions 
 }
 
 function rootSecret(settings: Settings): string {
-  if (settings.secretKey === undefined) throw new TypeError('settings.secretKey must be set before the context is created');
+  if (settings.secretKey === undefined) {
+    // Named as the operator sets it: settings.secretKey is what loadSettings made of it.
+    throw new TypeError(
+      'no secret key: set WARDEN_SECRET_KEY (or WARDEN_SECRET_KEY_FILE, WARDEN_SECRETS_DIR, .env) to at least 32 random bytes, e.g. `openssl rand -base64 48`; with generateDevSecrets: false none is generated',
+    );
+  }
   return settings.secretKey;
 }
 

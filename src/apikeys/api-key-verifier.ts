@@ -13,6 +13,7 @@ import { importedPrefix, importFingerprint } from './key-import.js';
 import { looksLikeWardenKey, parseApiKey } from './key-format.js';
 import { legacySaltedSha256, type PepperKeyring } from './pepper-keyring.js';
 import type { UsageTracker } from './usage-tracker.js';
+import { sharedLoad } from '../cache/shared-load.js';
 
 /** Why a key was refused, in the order the checks run (see docs/api-keys.md). */
 export const VERIFICATION_CODES = ['malformed', 'not_found', 'revoked', 'expired', 'disabled', 'insufficient_permissions', 'rate_limited'] as const;
@@ -306,20 +307,13 @@ export class ApiKeyVerifier {
     // The digest is a one-shot SHA-256 (about a third of an HMAC's cost): the cache lives only
     // in this process's memory, and the digest of a 262-bit random key reveals nothing usable.
     if (cacheKey === undefined) return this.load(presented, prefix);
-    const running = this.inFlight.get(cacheKey);
-    if (running !== undefined) return running;
-    const loadedAt = this.now();
-    const generation = this.generation;
-    const loading = this.load(presented, prefix)
-      .then((candidate) => {
-        if (generation === this.generation) this.cache.set(cacheKey, { cachedAt: loadedAt, candidate });
-        return candidate;
-      })
-      .finally(() => {
-        if (this.inFlight.get(cacheKey) === loading) this.inFlight.delete(cacheKey);
-      });
-    this.inFlight.set(cacheKey, loading);
-    return loading;
+    return sharedLoad(this.inFlight, cacheKey, async () => {
+      const loadedAt = this.now();
+      const generation = this.generation;
+      const candidate = await this.load(presented, prefix);
+      if (generation === this.generation) this.cache.set(cacheKey, { cachedAt: loadedAt, candidate });
+      return candidate;
+    });
   }
 
   private async load(presented: string, prefix: string | undefined): Promise<VerificationCandidate | undefined> {

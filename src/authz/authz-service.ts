@@ -14,6 +14,7 @@ import { PermissionSet } from './permission-set.js';
 import { anyCovers, isPermission } from './permission-match.js';
 import { chainLengthThrough, findCycle, lineage, MAX_INHERITANCE_DEPTH, resolveRole, type RoleNode } from './role-graph.js';
 import { roleStore, type MembershipRecord, type RoleChanges, type RoleRecord } from './role-store.js';
+import { sharedLoad } from '../cache/shared-load.js';
 
 /** Who asks for a change, for privilege checks and the audit trail. */
 export interface AuthzActor {
@@ -142,24 +143,16 @@ export class AuthzService {
     // One load per subject and scope at a time: a burst of requests after an expiry waits
     // for the same query instead of each running its own.
     const key = `${subject}\u0000${scope ?? ''}`;
-    const pending = this.#loading.get(key);
-    if (pending !== undefined) return pending;
-    const generation = this.#cache.generation();
-    const startedAt = this.#now();
-    const load = (async () => {
+    return sharedLoad(this.#loading, key, async () => {
+      const generation = this.#cache.generation();
+      const startedAt = this.#now();
       const roles = await this.#roleTable();
       const grants = await loadGrants(this.#db, roles.map, subject, scope);
       // Aged from the older of its two reads: a role table cached for most of its TTL must
       // not start the grants built from it on a fresh one (that would double the bound).
       this.#cache.set(subject, scope, grants, generation, Math.min(startedAt, roles.loadedAt));
       return grants;
-    })();
-    this.#loading.set(key, load);
-    try {
-      return await load;
-    } finally {
-      if (this.#loading.get(key) === load) this.#loading.delete(key);
-    }
+    });
   }
 
   /** Whether a user (by id) holds a permission in a scope, from roles alone. */

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import type { DatabaseSchema } from '../storage/index.js';
+import { sharedLoad } from '../cache/shared-load.js';
 
 /** What a token check needs to know about its user. `exists: false` = deleted. */
 export interface UserStatus {
@@ -70,13 +71,7 @@ export class UserStatusCache {
   async get(userId: string): Promise<UserStatus> {
     const cached = this.cache.get(userId);
     if (cached !== undefined && isFresh(cached.loadedAt, this.now(), this.maxAge())) return cached.status;
-    const running = this.loading.get(userId);
-    if (running !== undefined) return running;
-    const load = this.load(userId).finally(() => {
-      if (this.loading.get(userId) === load) this.loading.delete(userId);
-    });
-    this.loading.set(userId, load);
-    return load;
+    return sharedLoad(this.loading, userId, () => this.load(userId));
   }
 
   private async load(userId: string): Promise<UserStatus> {

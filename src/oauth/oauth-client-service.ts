@@ -12,6 +12,7 @@ import type { DatabaseSchema } from '../storage/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import type { ClientSecretHasher } from './client-secret.js';
 import type { OAuthClientsTable } from './oauth-client-tables.js';
+import { sharedLoad } from '../cache/shared-load.js';
 
 const CLIENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -294,13 +295,7 @@ export class OAuthClientService {
       // An expiry that falls while the answer is cached takes effect on time.
       if (isFresh(cached.loadedAt, now, this.maxAge())) return cached.active && (cached.expiresAt === null || cached.expiresAt > now);
     }
-    const running = this.activeLoads.get(clientId);
-    if (running !== undefined) return running;
-    const load = this.loadActive(clientId).finally(() => {
-      if (this.activeLoads.get(clientId) === load) this.activeLoads.delete(clientId);
-    });
-    this.activeLoads.set(clientId, load);
-    return load;
+    return sharedLoad(this.activeLoads, clientId, () => this.loadActive(clientId));
   }
 
   private async loadActive(clientId: string): Promise<boolean> {

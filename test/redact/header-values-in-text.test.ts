@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLineRedactor, redactText, defaultRedactor } from '../../src/redact/index.js';
-import { createCircuitBreaker } from '../../src/resilience/circuit-breaker.js';
-import { createLogTriage } from '../../src/resilience/log-triage.js';
-import { createRecentErrorLog } from '../../src/resilience/recent-error-log.js';
+import { triageCapturingBodies } from '../resilience/fake-chat-provider.js';
 
 const SECRET = 'Zq8rVt3LmW9pXs2KaB7c';
 
@@ -52,19 +50,8 @@ describe('header values written as text are redacted whole', () => {
   });
 
   it('they do not reach the LLM provider of log triage', async () => {
-    const bodies: string[] = [];
-    const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-      bodies.push(String(init?.body));
-      return new Response(JSON.stringify({ choices: [{ message: { content: 'ok' } }] }), { status: 200 });
-    }) as typeof fetch;
-    const breaker = createCircuitBreaker({ name: 'llm' });
+    const { bodies, triage, breaker } = triageCapturingBodies();
     try {
-      const triage = createLogTriage({
-        provider: { baseUrl: 'https://llm.example/v1', model: 'm' },
-        breaker,
-        recentErrors: createRecentErrorLog(),
-        fetch: fakeFetch,
-      });
       await triage.triage({ lines: Object.values(LINES) });
     } finally {
       breaker.dispose();

@@ -1,5 +1,8 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createCircuitBreaker, type CircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { createLogTriage, type LogTriage } from '../../src/resilience/log-triage.js';
+import { createRecentErrorLog } from '../../src/resilience/recent-error-log.js';
 
 /** One request the fake provider received, exactly as it arrived on the wire. */
 export interface ReceivedRequest {
@@ -72,4 +75,27 @@ export async function startFakeChatProvider(): Promise<FakeChatProvider> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Log triage whose provider is a fetch stub answering "ok" and recording every request body
+ * (what would have left the process); call `breaker.dispose()` when done.
+ */
+export function triageCapturingBodies(): { bodies: string[]; triage: LogTriage; breaker: CircuitBreaker } {
+  const bodies: string[] = [];
+  const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
+    bodies.push(String(init?.body));
+    return new Response(JSON.stringify({ choices: [{ message: { content: 'ok' } }] }), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  }) as typeof fetch;
+  const breaker = createCircuitBreaker({ name: 'llm', timeoutMs: 5000 });
+  const triage = createLogTriage({
+    provider: { baseUrl: 'https://llm.example/v1', model: 'm' },
+    breaker,
+    recentErrors: createRecentErrorLog(),
+    fetch: fakeFetch,
+  });
+  return { bodies, triage, breaker };
 }

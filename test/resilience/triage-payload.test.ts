@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCircuitBreaker } from '../../src/resilience/circuit-breaker.js';
+import { triageCapturingBodies } from './fake-chat-provider.js';
 import { createLogTriage } from '../../src/resilience/log-triage.js';
 import { createRecentErrorLog } from '../../src/resilience/recent-error-log.js';
 
@@ -10,30 +10,11 @@ const KEY_BODY = [
   'NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ',
 ];
 
-function harness() {
-  const bodies: string[] = [];
-  const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-    bodies.push(String(init?.body));
-    return new Response(JSON.stringify({ choices: [{ message: { content: 'ok' } }] }), {
-      status: 200,
-      headers: { 'content-type': 'application/json' },
-    });
-  }) as typeof fetch;
-  const breaker = createCircuitBreaker({ name: 'llm', timeoutMs: 5000 });
-  const triage = createLogTriage({
-    provider: { baseUrl: 'https://llm.example/v1', model: 'm' },
-    breaker,
-    recentErrors: createRecentErrorLog(),
-    fetch: fakeFetch,
-  });
-  return { bodies, triage, breaker };
-}
-
 describe('what log triage sends to the LLM provider', () => {
   // The body lines of a PEM private key match no secret pattern of their own: the key is
   // dropped as a block, from BEGIN to END, before any line is picked or cut.
   it('never sends the body of a multi-line private key (syslog-prefixed lines)', async () => {
-    const { bodies, triage, breaker } = harness();
+    const { bodies, triage, breaker } = triageCapturingBodies();
     const lines = [
       '2026-12-01T10:00:00Z ERROR tls: could not load key -----BEGIN PRIVATE KEY-----',
       ...KEY_BODY.map((l) => `2026-12-01T10:00:00Z ERROR tls: ${l}`),
@@ -46,7 +27,7 @@ describe('what log triage sends to the LLM provider', () => {
   });
 
   it('never sends the body of an indented multi-line private key after an error line', async () => {
-    const { bodies, triage, breaker } = harness();
+    const { bodies, triage, breaker } = triageCapturingBodies();
     const lines = [
       'ERROR failed to parse config:\n' +
         '    tls_key: |\n' +
@@ -62,7 +43,7 @@ describe('what log triage sends to the LLM provider', () => {
   // The second pass must not cut the text at the redactor's 64 KiB per string: 200 lines of
   // ~1 KB would lose the newest ones while lines_sent still said 200.
   it('sends the newest error lines and reports lines_sent truthfully', async () => {
-    const { bodies, triage, breaker } = harness();
+    const { bodies, triage, breaker } = triageCapturingBodies();
     const lines = Array.from({ length: 200 }, (_, i) => `ERROR job ${String(i).padStart(3, '0')} failed ${'x'.repeat(1000)}`);
     const result = await triage.triage({ lines });
     breaker.dispose();
@@ -77,7 +58,7 @@ describe('what log triage sends to the LLM provider', () => {
   // The ring cuts lines at 8 KiB, and a cut pino line is no longer JSON: its level at the start
   // still makes it an error line (the cut ones are those with the longest stacks).
   it('triages an error line of the recent-error ring that was cut to 8 KiB', async () => {
-    const { triage, breaker } = harness();
+    const { triage, breaker } = triageCapturingBodies();
     const ring = createRecentErrorLog();
     ring.push(JSON.stringify({ level: 50, time: 1, msg: 'db pool exhausted', err: { stack: 'Error: db pool exhausted\n' + '    at frame (x.js:1:1)\n'.repeat(600) } }));
     const withRing = createLogTriage({

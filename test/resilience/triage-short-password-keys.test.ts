@@ -1,23 +1,10 @@
 import { expect, it } from 'vitest';
-import { createCircuitBreaker } from '../../src/resilience/circuit-breaker.js';
-import { createLogTriage } from '../../src/resilience/log-triage.js';
-import { createRecentErrorLog } from '../../src/resilience/recent-error-log.js';
+import { triageCapturingBodies } from './fake-chat-provider.js';
 
 // Values under the usual short password names (`DB_PASS`, `SMTP_PASS`, `MYSQL_PWD`, `redisPass`)
 // never reach the LLM provider, in JSON lines or in text lines.
 it('does not send values of *_pass / *_pwd / *_pw / *Pass keys to the LLM provider', async () => {
-  const bodies: string[] = [];
-  const fakeFetch = (async (_url: unknown, init?: RequestInit) => {
-    bodies.push(String(init?.body));
-    return new Response(JSON.stringify({ choices: [{ message: { content: 'ok' } }] }), { status: 200 });
-  }) as typeof fetch;
-  const breaker = createCircuitBreaker({ name: 'llm' });
-  const triage = createLogTriage({
-    provider: { baseUrl: 'https://llm.example/v1', model: 'm' },
-    breaker,
-    recentErrors: createRecentErrorLog(),
-    fetch: fakeFetch,
-  });
+  const { bodies, triage, breaker } = triageCapturingBodies();
   const secrets = [
     'DbPassValue-1',
     'SmtpPassValue-2',

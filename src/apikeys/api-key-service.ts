@@ -213,9 +213,11 @@ export class ApiKeyService {
   async revoke(id: string, actor: ActorContext): Promise<ApiKeyRecord> {
     const now = this.now();
     const ended: ApiKeyRecord[] = [];
+    let repeat = false;
     const revoked = await inTransaction(this.options.db, async (trx) => {
       let key = await findById(trx, id);
       if (key === undefined) throw new NotFoundError('The API key');
+      repeat = isRevoked(key, now);
       while (key !== undefined) {
         if (!isRevoked(key, now)) {
           await trx
@@ -235,7 +237,9 @@ export class ApiKeyService {
     // Caches first: the revocation is in force from the commit, and waiting for the audit
     // writes would leave this instance serving the key meanwhile.
     for (const key of [revoked, ...ended]) await this.announce(key.id);
-    await this.record(actor, 'apikey.revoked', revoked, { prefix: revoked.prefix });
+    // A key revoked already (a retry after a failed audit write, or a second caller) is
+    // recorded as a repeat: the trail must not say it was revoked again, by someone else, later.
+    await this.record(actor, 'apikey.revoked', revoked, { prefix: revoked.prefix, ...(repeat ? { repeat: true } : {}) });
     for (const predecessor of ended) {
       await this.record(actor, 'apikey.revoked', { ...predecessor, revokedAt: now }, { prefix: predecessor.prefix, with_replacement: id });
     }

@@ -83,9 +83,11 @@ const LATIN = /\p{Script=Latin}/u;
 // A letter of any other script beside Latin ones in a part (UTS #39's single-script rule): many
 // scripts hold look-alikes of Latin letters (Cyrillic 'а', Greek 'ο', Coptic 'ⲟ', …).
 const NON_LATIN_LETTER = /(?![\p{Script=Latin}\p{Script=Common}\p{Script=Inherited}])\p{L}/u;
-// Latin-script letters that render as plain ones and that NFKC does not fold: IPA and phonetic
-// letters (ɡ, ɑ), clicks (ǀ), small capitals, and the rare extensions that hold more of them.
-const LATIN_LOOKALIKE_LETTERS = /[\u01C0-\u01C3\u0237\u0250-\u02AF\u1D00-\u1DBF\uA720-\uA7FF\uAB30-\uAB6F]/u;
+// Latin-script letters that render as plain ones and that NFKC does not fold (UTS #39's
+// confusables with an ASCII target): script g and alpha (ɡ, ɑ), dotless iota and j (ɩ, ȷ), the
+// clicks (ǀ ǁ ǂ ǃ) and small capitals (ɪ ʀ ʏ ɢ ɴ ʙ ʜ ʟ, ᴀ…ᴢ, ꜱ). Letters of living alphabets
+// that look like no plain letter (ɔ ɛ ʋ ɓ ɗ ŋ) stay allowed.
+const LATIN_LOOKALIKE_LETTERS = /[\u01C0-\u01C3\u0237\u0251\u0261\u0262\u0269\u026A\u0274\u0280\u028F\u0299\u029C\u029F\u1D00-\u1D22\uA731]/u;
 // A mark left on a Latin letter after NFC has no precomposed form: `İ` lower-cases to `i` + U+0307.
 const MARK_ON_LATIN = /\p{Script=Latin}\p{M}/u;
 
@@ -105,7 +107,7 @@ function lookAlikeReason(email: string): string | undefined {
       return 'must not mix Latin letters with letters of another script in one part (many include look-alikes of Latin letters)';
     }
   }
-  if (LATIN_LOOKALIKE_LETTERS.test(email)) return 'must not use phonetic, click or small-capital letters (ɡ, ɑ, ǀ, ᴏ), which render like plain Latin ones';
+  if (LATIN_LOOKALIKE_LETTERS.test(email)) return 'must not use letters that render like plain Latin ones (ɡ, ɑ, ǀ, small capitals such as ᴏ)';
   if (MARK_ON_LATIN.test(email)) return 'must not put a combining mark on a Latin letter that has no precomposed form';
   return undefined;
 }

@@ -79,7 +79,7 @@ function passwordCheck(stored: string): ((password: string) => Promise<boolean>)
     case 'argon2':
       return argon2WithinBounds(stored) ? (password) => argon2Verify(stored, password) : undefined;
     case 'bcrypt':
-      return Number(stored.slice(4, 6)) <= MAX_BCRYPT_COST ? (password) => bcryptVerify(password, stored) : undefined;
+      return BCRYPT_HASH.test(stored) && Number(stored.slice(4, 6)) <= MAX_BCRYPT_COST ? (password) => bcryptVerify(password, stored) : undefined;
     case 'pbkdf2-sha256':
       return pbkdf2Check(stored);
     case 'scrypt':
@@ -117,9 +117,12 @@ export const MAX_ARGON2_ITERATIONS = 16;
 export const MAX_ARGON2_PARALLELISM = 16;
 // bcrypt's cost is log2 of the rounds: 16 takes seconds, 31 would take days.
 const MAX_BCRYPT_COST = 16;
+// A whole bcrypt string: cost, then 22 characters of salt and 31 of hash in bcrypt's base64.
+const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 
 function argon2WithinBounds(stored: string): boolean {
-  const match = /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,10})\$/.exec(stored);
+  // The whole PHC string: parameters, then a salt and a hash in unpadded base64.
+  const match = /^\$argon2(?:id|i|d)\$(?:v=\d+\$)?m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,10})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}$/.exec(stored);
   if (match === null) return false;
   return Number(match[1]) <= MAX_ARGON2_MEMORY_KIB && Number(match[2]) <= MAX_ARGON2_ITERATIONS && Number(match[3]) <= MAX_ARGON2_PARALLELISM;
 }

@@ -42,14 +42,19 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${pairs.join('&')}`;
 }
 
-/** A query key as the application reads it (`+` is a space, %XX decoded), or as sent if malformed. */
+/**
+ * A query key as a lenient reader (URLSearchParams) reads it: `+` is a space and every run of
+ * valid %XX escapes is decoded, a malformed escape (`%ZZ`) kept as sent, so that
+ * `pass%77ord%ZZ` still reads as the sensitive `password%ZZ`.
+ */
 function decodedQueryKey(raw: string): string {
-  const spaced = raw.replaceAll('+', ' ');
-  try {
-    return decodeURIComponent(spaced);
-  } catch {
-    return spaced;
-  }
+  return raw.replaceAll('+', ' ').replace(/(?:%[0-9A-Fa-f]{2})+/g, (escapes) => {
+    try {
+      return decodeURIComponent(escapes);
+    } catch {
+      return escapes;
+    }
+  });
 }
 
 export interface LoggerOptionsExtras {

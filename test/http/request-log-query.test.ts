@@ -44,6 +44,9 @@ describe('the request log line keeps what the value patterns would catch in the 
           (l) => l.msg === 'request' && l.path === '/v1/audit?limit=5&access%5Ftoken=[REDACTED]&hours=1',
         ),
       ).toBe(true);
+      // A malformed escape beside valid ones does not hide the key's name.
+      await rawGet(port, '/v1/audit?pass%77ord%ZZ=Zq8rVt3LmW9pXs2K');
+      expect(t.rawLogs()).not.toContain('Zq8rVt3LmW9pXs2K');
     } finally {
       await t.close();
     }

@@ -95,9 +95,10 @@ const MARK_ON_LATIN = /\p{Script=Latin}\p{M}/u;
  * Why an address could be mistaken for another in an admin view or an audit log, or
  * undefined. Canonical forms already merge case, width and decomposition; these are the
  * spellings that stay distinct yet render alike: a quoted local part (`"jo"@…` beside
- * `jo@…`), a part mixing Latin letters with those of another script, a Latin phonetic or click
- * letter that renders as a plain one, and a combining mark on a Latin letter. An address wholly in one other script is allowed (it can
- * still resemble a Latin one; telling those apart needs Unicode's confusable tables).
+ * `jo@…`), a part mixing Latin letters with those of another script, a Latin letter that
+ * renders as a plain one, and a combining mark on a Latin letter. An address wholly in one
+ * other script is allowed (it can still resemble a Latin one; telling those apart needs
+ * Unicode's confusable tables).
  */
 function lookAlikeReason(email: string): string | undefined {
   const at = email.lastIndexOf('@');

@@ -26,7 +26,8 @@ export interface UserWithHash extends User {
   readonly passwordHash: string;
 }
 
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+// A local part, then a domain of at least two labels, none of them empty (`a@b..c` is no address).
+const EMAIL_PATTERN = /^[^\s@]+@[^\s@.]+(?:\.[^\s@.]+)+$/;
 const EMAIL_PURPOSE = 'users.email';
 
 // Control, format (zero-width, bidi overrides, soft hyphen), line/paragraph separators, every
@@ -73,7 +74,8 @@ export function canonicalEmail(raw: string): string {
  */
 export function normaliseEmail(raw: string): string {
   const email = canonicalEmail(raw);
-  if (email.length > 254 || !EMAIL_PATTERN.test(email) || INVISIBLE.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
+  if (email.length > 254) throw new ValidationError('email must be at most 254 characters', { field: 'email' });
+  if (!EMAIL_PATTERN.test(email) || INVISIBLE.test(email)) throw new ValidationError('email must be a valid email address', { field: 'email' });
   const reason = lookAlikeReason(email);
   if (reason !== undefined) throw new ValidationError(`email ${reason}`, { field: 'email' });
   return email;

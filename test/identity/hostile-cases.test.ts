@@ -67,6 +67,18 @@ describe('hostile identity inputs', () => {
     expect(refused.json()).toMatchObject({ code: 'validation_failed', detail });
   });
 
+  it.each([
+    ['jo@example..test', 'email must be a valid email address'],
+    ['jo@.example.test', 'email must be a valid email address'],
+    [`${'j'.repeat(250)}@example.test`, 'email must be at most 254 characters'],
+  ])('refuses %s (an empty domain label, or over 254 characters) with a 400 saying which', async (email, detail) => {
+    const admin = await seedUser(t, { isAdmin: true });
+    const { access_token } = await login(t.app, admin.email);
+    const refused = await t.app.inject({ method: 'POST', url: '/v1/users', headers: { authorization: `Bearer ${access_token}` }, payload: { email, password: STRONG_PASSWORD } });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'validation_failed', field: 'email', detail });
+  });
+
   it('accepts addresses wholly in one script, Latin with precomposed accents, or Cyrillic with a Latin-only domain', async () => {
     for (const email of ['\u0438\u0432\u0430\u043d@\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444', 'ivan@example.test', 'zo\u00eb@example.test', '\u0438\u0432\u0430\u043d@example.test', '\u03b1\u03b8\u03b7\u03bd\u03ac@example.gr']) {
       expect((await seedUser(t, { email })).email).toBe(email);

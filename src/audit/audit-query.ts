@@ -125,6 +125,11 @@ export function timeRange(
   if (input.hours !== undefined) out.since = now - input.hours * 3_600_000;
   if (input.since !== undefined) out.since = parseTime(input.since, 'since');
   if (input.until !== undefined) out.until = parseTime(input.until, 'until');
+  // Not an empty page: a range that ends where or before it starts (until is exclusive) is a
+  // mistake in the request.
+  if (out.since !== undefined && out.until !== undefined && out.since >= out.until) {
+    throw new ValidationError('until must be after since (since is inclusive, until exclusive): the time range is empty', { field: 'until' });
+  }
   return out;
 }
 

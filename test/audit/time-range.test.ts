@@ -21,4 +21,13 @@ describe('since/until are parsed strictly', () => {
   ])('reads since=%j as %d', (since, expected) => {
     expect(timeRange({ since }, Date.now()).since).toBe(expected);
   });
+
+  it('refuses a range that ends where or before it starts (an empty page would hide the mistake)', () => {
+    const error = expect.objectContaining({ code: 'validation_failed', fields: { field: 'until' } });
+    expect(() => timeRange({ since: '2026-12-02T00:00:00Z', until: '2026-12-01T00:00:00Z' }, Date.now())).toThrow(error);
+    expect(() => timeRange({ hours: 1, until: '2020-01-01T00:00:00Z' }, Date.now())).toThrow(error);
+    // until is exclusive: the same instant for both is empty too; one millisecond more is not.
+    expect(() => timeRange({ since: '2026-12-01T00:00:00Z', until: '2026-12-01T00:00:00Z' }, Date.now())).toThrow(error);
+    expect(timeRange({ since: '1764547200000', until: '1764547200001' }, Date.now())).toEqual({ since: 1_764_547_200_000, until: 1_764_547_200_001 });
+  });
 });

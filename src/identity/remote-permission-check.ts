@@ -84,14 +84,20 @@ export function createRemotePermissionCheck(options: RemotePermissionCheckOption
 
   const ask = async (subject: string, permission: string, scope: string | undefined): Promise<boolean> => {
     let response: Response;
+    const signal = AbortSignal.timeout(timeoutMs);
     try {
-      response = await send(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(scope === undefined ? { subject, permission } : { subject, permission, scope }),
-        redirect: 'error',
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      // The bound covers fetching this service's credential too (a token endpoint that hangs),
+      // not only the request to Warden.
+      response = await untilAborted(
+        send(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(scope === undefined ? { subject, permission } : { subject, permission, scope }),
+          redirect: 'error',
+          signal,
+        }),
+        signal,
+      );
     } catch (error) {
       throw new RemotePermissionCheckError(`Warden's permission check at ${endpoint.origin} did not answer`, { cause: error });
     }
@@ -161,4 +167,26 @@ async function readAnswer(response: Response): Promise<boolean | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** `work`'s outcome, or the signal's reason as soon as it aborts (the work itself runs on). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(signal.reason);
+    if (signal.aborted) {
+      abort();
+      return;
+    }
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', abort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -154,6 +154,12 @@ describe("another service's guard asking Warden for a user's role-based permissi
     expect(checks).toBe(before);
   });
 
+  it('is bounded by timeoutMs while fetching its own credential too (a token endpoint that hangs)', async () => {
+    const hanging = { getToken: () => new Promise<string>(() => undefined) };
+    const check = createRemotePermissionCheck({ wardenUrl: 'http://127.0.0.1:9', allowInsecureHttp: true, credential: hanging, timeoutMs: 50 });
+    await expect(check.check('6f1c1f5e-93b5-4a4e-9a53-0c0d7b0f3e11', 'reports:read')).rejects.toThrow(/did not answer/);
+  });
+
   it('refuses a Warden URL the credential should not travel to', () => {
     const credential = staticToken('wdn_live_example');
     expect(() => createRemotePermissionCheck({ wardenUrl: 'http://auth.example.com', credential })).toThrow(/must be https/);

@@ -232,17 +232,6 @@ export class AuthService {
           outcome: rotation.reason === 'session_revoked' ? 'denied' : 'failure',
           details: { reason: rotation.reason },
         });
-      } else if (rotation.endedForReuseAt !== undefined && this.parts.now() - rotation.endedForReuseAt > this.parts.accessTokenLifetimeMs) {
-        // Ended for reuse longer ago than any of its access tokens lives: nothing left to deny.
-        await this.record(facts, {
-          action: 'auth.token.refresh_failed',
-          actor: rotation.userId,
-          entity_type: 'session',
-          entity_id: rotation.sessionId,
-          outcome: 'denied',
-          details: { reason: 'session_revoked' },
-        });
-        return { ok: false, code: 'refresh_token_invalid' };
       } else {
         // The family is revoked in the store; its access tokens die too (the thief may hold one).
         await this.parts.revocations.revokeSession(rotation.sessionId, this.parts.now() + this.parts.accessTokenLifetimeMs);
@@ -257,7 +246,7 @@ export class AuthService {
           details: {
             family_revoked: true,
             ...(rotation.concurrent ? { concurrent: true } : {}),
-            ...(rotation.endedForReuseAt !== undefined ? { repeat: true } : {}),
+            ...(rotation.repeat === true ? { repeat: true } : {}),
           },
         });
       }

@@ -80,7 +80,12 @@ export function createIdentityService(context: AppContext, options: { now?: () =
     concurrency: settings.passwordHashConcurrency ?? defaultHashConcurrency(availableParallelism(), Number(process.env.UV_THREADPOOL_SIZE ?? 4)),
     queueTimeoutMs: settings.passwordHashQueueTimeoutMs,
   });
-  const sessions = new SessionStore(db, secretKey, { ttlMs: settings.refreshTokenTtlSeconds * 1000, now, reuseLeewayMs: settings.refreshReuseLeewayMs });
+  const sessions = new SessionStore(db, secretKey, {
+    ttlMs: settings.refreshTokenTtlSeconds * 1000,
+    now,
+    reuseLeewayMs: settings.refreshReuseLeewayMs,
+    reuseRepeatWindowMs: accessTokenLifetimeMs,
+  });
   const keys = new SigningKeyRing({
     db,
     sealer: new PrivateKeySealer(context.fieldCipher, secretKey),

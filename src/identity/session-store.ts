@@ -47,10 +47,10 @@ export type RotationResult =
       /** The token was claimed by a refresh running at the same time as this one (it lost the race). */
       readonly concurrent: boolean;
       /**
-       * When the session was already ended for reuse before this attempt (a retry after the
-       * marker or the audit failed, or the thief trying again): when that end was.
+       * The session was already ended for reuse before this attempt (a retry after the marker
+       * or the audit failed, or the thief trying again), within `reuseRepeatWindowMs`.
        */
-      readonly endedForReuseAt?: number;
+      readonly repeat?: true;
     };
 
 /**
@@ -77,6 +77,12 @@ export class SessionStore {
        * @default 0
        */
       readonly reuseLeewayMs?: number;
+      /**
+       * For this long after a session was ended for reuse, a used token of it presented again
+       * is reuse still (`repeat`), so the caller writes the family's marker again: the access
+       * token lifetime, while a marker still matters. Later it is an ended session. @default 0
+       */
+      readonly reuseRepeatWindowMs?: number;
     },
   ) {
     this.hashKey = deriveKey(rootSecret, 'refresh-token-hash:v1');
@@ -127,8 +133,9 @@ export class SessionStore {
       // A used token again, on a session ended for its reuse: reuse still. The caller re-asserts
       // the family's marker, which the first attempt may have failed to write, as a logout's
       // retry does; refused as an ended session, the retry would never deny the thief's tokens.
-      if (row.revoked_reason === 'reuse_detected' && row.used_at !== null && !this.withinLeeway(now - Number(row.used_at))) {
-        return { ok: false, code: 'refresh_token_reused', ...owner, concurrent: false, endedForReuseAt: Number(row.revoked_at) };
+      const repeatable = now - Number(row.revoked_at) <= (this.options.reuseRepeatWindowMs ?? 0);
+      if (row.revoked_reason === 'reuse_detected' && repeatable && row.used_at !== null && !this.withinLeeway(now - Number(row.used_at))) {
+        return { ok: false, code: 'refresh_token_reused', ...owner, concurrent: false, repeat: true };
       }
       return { ok: false, code: 'refresh_token_invalid', reason: 'session_revoked', ...owner };
     }

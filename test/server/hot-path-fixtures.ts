@@ -54,22 +54,14 @@ export async function seed(t: TestApp): Promise<Seeded> {
   await authz.assignRole(ROOT, { userId: user.id, role: 'probe', scope: 'org-a' });
   const userToken = (await login(t.app, user.email)).access_token;
   const adminToken = (await login(t.app, admin.email)).access_token;
-  const adminSession = await identity.sessions.create(admin.id, { ip: '192.0.2.1', userAgent: 'hot-paths' });
-  const restrictedAdminToken = (
-    await identity.issuer.issue({
-      userId: admin.id,
-      sessionId: adminSession.sessionId,
-      scope: ['ratelimit:check'],
-    })
-  ).token;
-  const userSession = await identity.sessions.create(user.id, { ip: '192.0.2.1', userAgent: 'hot-paths' });
-  const restrictedUserToken = (
-    await identity.issuer.issue({
-      userId: user.id,
-      sessionId: userSession.sessionId,
-      scope: ['ratelimit:check'],
-    })
-  ).token;
+  // A login token restricted to ratelimit:check, on a session of its own.
+  const restrictedToken = async (userId: string): Promise<string> => {
+    const session = await identity.sessions.create(userId, { ip: '192.0.2.1', userAgent: 'hot-paths' });
+    return (await identity.issuer.issue({ userId, sessionId: session.sessionId, scope: ['ratelimit:check'] }))
+      .token;
+  };
+  const restrictedAdminToken = await restrictedToken(admin.id);
+  const restrictedUserToken = await restrictedToken(user.id);
   const apiKeys = t.context.apiKeys as ApiKeys;
   const key = (
     await apiKeys.service.create(

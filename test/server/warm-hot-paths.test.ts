@@ -113,37 +113,41 @@ describeEachDatabase('warm hot paths issue no SQL statement', (dialect) => {
   // Requests that miss a status cache at the same moment (an entry expired or was invalidated,
   // or the bus is not heard and entries live 1 s) share one read, as the API-key verifier and the
   // authz service do: not one identical SELECT each, each holding a pool connection.
-  it("10 concurrent requests of one user whose status is not cached read the user's status once", async () => {
-    const s = await seed(t);
-    const request = {
-      method: 'POST' as const,
-      url: '/v1/ratelimit',
-      headers: bearer(s.userToken),
-      payload: RL,
-    };
+  /** The statements starting with `read` that 10 concurrent requests send after `invalidate`, warm otherwise. */
+  async function readsOfConcurrentMisses(
+    headers: Record<string, string>,
+    invalidate: () => Promise<void>,
+    read: string,
+  ): Promise<string[]> {
+    const request = { method: 'POST' as const, url: '/v1/ratelimit', headers, payload: RL };
     expect((await t.app.inject(request)).statusCode).toBe(200); // warm everything
-    await identityOf(t.context).userStatus.invalidate(s.user.id); // what a change of the user sends: the status is read again
+    await invalidate();
     counter.start();
     const responses = await Promise.all(Array.from({ length: 10 }, () => t.app.inject(request)));
     const statements = counter.stop();
     expect(responses.map((r) => r.statusCode)).toEqual(Array.from({ length: 10 }, () => 200));
-    expect(statements.filter((sql) => sql.startsWith(USER_STATUS_READ))).toHaveLength(1);
+    return statements.filter((sql) => sql.startsWith(read));
+  }
+
+  it("10 concurrent requests of one user whose status is not cached read the user's status once", async () => {
+    const s = await seed(t);
+    // What a change of the user sends: the status is read again.
+    const reads = await readsOfConcurrentMisses(
+      bearer(s.userToken),
+      () => identityOf(t.context).userStatus.invalidate(s.user.id),
+      USER_STATUS_READ,
+    );
+    expect(reads).toHaveLength(1);
   });
 
   it("10 concurrent requests with one client's token whose status is not cached read the client's status once", async () => {
     const s = await seed(t);
-    const request = {
-      method: 'POST' as const,
-      url: '/v1/ratelimit',
-      headers: bearer(s.clientToken),
-      payload: RL,
-    };
-    expect((await t.app.inject(request)).statusCode).toBe(200);
-    await t.context.invalidation.publish({ topic: 'oauth-client', id: s.client.id }); // what a revocation elsewhere sends
-    counter.start();
-    const responses = await Promise.all(Array.from({ length: 10 }, () => t.app.inject(request)));
-    const statements = counter.stop();
-    expect(responses.map((r) => r.statusCode)).toEqual(Array.from({ length: 10 }, () => 200));
-    expect(statements.filter((sql) => sql.startsWith(CLIENT_STATUS_READ))).toHaveLength(1);
+    // What a revocation elsewhere sends.
+    const reads = await readsOfConcurrentMisses(
+      bearer(s.clientToken),
+      () => t.context.invalidation.publish({ topic: 'oauth-client', id: s.client.id }),
+      CLIENT_STATUS_READ,
+    );
+    expect(reads).toHaveLength(1);
   });
 });

@@ -36,7 +36,38 @@ const urlAjv = makeAjv({ coerceTypes: true, removeAdditional: false });
 
 /** Fastify validator compiler: strict for bodies, coercing for query/params/headers. */
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : urlAjv).compile(schema as object);
+  httpPart === 'body' ? bodyAjv.compile(schema as object) : withPlainNumbers(schema as object, urlAjv.compile(schema as object));
+
+// Ajv coerces whatever `+text` turns into a number: `?limit=0x10`, `1e1`, ` 5` and `5.` would
+// all pass as numbers. A URL's number field must be written as a plain decimal.
+const PLAIN_NUMBER: Readonly<Record<string, RegExp>> = {
+  integer: /^-?(?:0|[1-9][0-9]*)$/,
+  number: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/,
+};
+
+type Validate = { (data: unknown): boolean; errors?: ErrorObject[] | null };
+
+function withPlainNumbers(schema: object, validate: Validate): Validate {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  const numeric = Object.entries(properties).flatMap(([name, field]) =>
+    typeof field.type === 'string' && PLAIN_NUMBER[field.type] !== undefined ? [{ name, type: field.type, pattern: PLAIN_NUMBER[field.type]! }] : [],
+  );
+  if (numeric.length === 0) return validate;
+  const check: Validate = (data) => {
+    const values = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+    for (const { name, type, pattern } of numeric) {
+      const value = values[name];
+      if (typeof value === 'string' && !pattern.test(value)) {
+        check.errors = [{ keyword: 'type', instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, params: { type }, message: `must be of type ${type}` }];
+        return false;
+      }
+    }
+    const valid = validate(data);
+    check.errors = validate.errors;
+    return valid;
+  };
+  return check;
+}
 
 /** Turns Ajv's first error into one precise sentence naming the field, e.g. `body.email must match format "email"`. */
 export function describeValidationError(errors: readonly ErrorObject[], part: string): string {

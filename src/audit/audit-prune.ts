@@ -65,6 +65,7 @@ const REASON_TEXT: Readonly<Record<ChainBreakReason, string>> = {
   head_unsigned: 'the chain head is not signed',
   head_signature_invalid:
     "the chain head was found without a valid signature (an 'unverified' mark nobody acknowledged)",
+  unexpected_event: 'an event lies outside the chain (below its start or above its head)',
 };
 
 const NOTHING_DELETED: PruneResult = { deleted: 0, through_seq: null };

@@ -17,7 +17,8 @@ export type ChainBreakReason =
   | 'head_mismatch'
   | 'checkpoint_missing'
   | 'head_unsigned'
-  | 'head_signature_invalid';
+  | 'head_signature_invalid'
+  | 'unexpected_event';
 
 export interface ChainBreak {
   /** The event (or checkpoint, for checkpoint reasons) at which the chain breaks; null when it is missing or it is the head row. */
@@ -220,7 +221,25 @@ async function verifyOnce(db: Kysely<DatabaseSchema>, options: { checkpointKey: 
   }
   // A head beyond the last row (tail deleted) ends the walk early and fails here.
   if (lastSeq !== report.last_seq || head.hash !== prev) return broken({ id: null, seq: report.last_seq + 1, reason: 'head_mismatch' });
+  const stray = await strayEvent(db, start.seq);
+  if (stray !== undefined) return broken({ id: stray.id, seq: Number(stray.seq), reason: 'unexpected_event' });
   return { report: { valid: true, ...report, first_broken: null }, headMoved: false };
+}
+
+/**
+ * A row the walk never reads: one below the chain's start (seq 0 or less, or inside a pruned
+ * range) or one above the head. Neither can be innocent: a prune deletes the rows below its
+ * checkpoint in the transaction that commits it, so rows below the start only ever vanish;
+ * and every append commits its rows with a head at or above their seq, so a row above the
+ * head re-read after it is one no append wrote (and that blocks every later append).
+ */
+async function strayEvent(db: Kysely<DatabaseSchema>, startSeq: number): Promise<{ id: string; seq: number | string } | undefined> {
+  const below = await db.selectFrom('audit_events').select(['id', 'seq']).where('seq', '<', startSeq).orderBy('seq', 'asc').limit(1).executeTakeFirst();
+  if (below !== undefined) return below;
+  const highest = await db.selectFrom('audit_events').select(['id', 'seq']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  if (highest === undefined) return undefined;
+  const head = await readHead(db);
+  return head === undefined || Number(highest.seq) > Number(head.seq) ? highest : undefined;
 }
 
 function readHead(db: Kysely<DatabaseSchema>) {

@@ -417,17 +417,24 @@ export class AuthzService {
         }
       },
     }));
-    if (added) {
-      await this.#committed(actor, input.userId, [{ action: 'membership.added', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
-    }
+    // A membership already held is recorded as a repeat: the retry of a grant whose audit write
+    // failed (503 after the commit) is then what puts it on record.
+    const details = { role: input.role, scope: input.scope ?? null, ...(added ? {} : { repeat: true }) };
+    await this.#committed(actor, input.userId, [{ action: 'membership.added', entity_type: 'user', entity_id: input.userId, details }]);
     return added;
   }
 
   /** Takes a role (in a scope) away from a user. */
   async removeRole(actor: AuthzActor, input: { userId: string; role: string; scope?: string | undefined }): Promise<void> {
-    await this.#membershipPreconditions(actor, input, 'membership.remove');
-    const removed = await roleStore.removeMembership(this.#db, { ...input, scope: input.scope });
-    if (!removed) throw new NotFoundError('Membership');
+    // Under the role-write lock too: a role widened between the check and the delete (to `*:*`,
+    // say) must not be stripped by a caller who no longer holds what it grants.
+    await this.#writeRoles(async () => ({
+      checkedOn: await this.#membershipPreconditions(actor, input, 'membership.remove'),
+      dependsOn: [input.role],
+      write: async (trx) => {
+        if (!(await roleStore.removeMembership(trx, { ...input, scope: input.scope }))) throw new NotFoundError('Membership');
+      },
+    }));
     await this.#committed(actor, input.userId, [{ action: 'membership.removed', entity_type: 'user', entity_id: input.userId, details: { role: input.role, scope: input.scope ?? null } }]);
   }
 

@@ -46,9 +46,14 @@ export function canonicalEvent(event: UnhashedEvent): string {
 // Node 20 has String.prototype.toWellFormed, but the project's lib (ES2023) does not declare it.
 const toWellFormed = (String.prototype as unknown as { toWellFormed(this: string): string }).toWellFormed;
 
-/** The string with every lone surrogate replaced by U+FFFD, i.e. exactly what the databases store. */
+/**
+ * The string with every lone surrogate and every U+0000 replaced by U+FFFD, i.e. exactly what
+ * both databases store: PostgreSQL refuses NUL in text, and one such event would fail the
+ * whole group-committed batch, every other caller's event with it.
+ */
 export function wellFormed(value: string): string {
-  return toWellFormed.call(value);
+  const text = toWellFormed.call(value);
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\uFFFD') : text;
 }
 
 /** The event with every text column made well-formed, so the row that is hashed is the row that is stored. */

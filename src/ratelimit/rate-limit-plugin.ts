@@ -257,7 +257,11 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
           key_kind: key.slice(0, key.indexOf(':')),
         },
       })
-      .catch((error: unknown) => request.log.warn({ err: error }, 'could not audit a rate-limit block'));
+      .catch((error: unknown) => {
+        // Not on record, so the window is not spent: the client's next block tries again.
+        if (audited.get(sampleKey) === now) audited.delete(sampleKey);
+        request.log.warn({ err: error }, 'could not audit a rate-limit block');
+      });
   }
 
   /** Spends a `failed_auth` budget for a request answered 401; a failing store is logged, not thrown (the answer is gone). */

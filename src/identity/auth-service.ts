@@ -29,7 +29,8 @@ export type LoginResult =
 
 /** Whether the caller's current password is right (the password-change check), throttled like a login. */
 export type PasswordCheckResult =
-  | { readonly ok: true }
+  /** `verifiedHash`: the stored hash the password matched; `changePassword` writes only over it, so a change committed meanwhile stands. */
+  | { readonly ok: true; readonly verifiedHash: string }
   | { readonly ok: false; readonly code: 'invalid_credentials' }
   | { readonly ok: false; readonly code: 'account_locked'; readonly retryAfterMs: number };
 
@@ -196,7 +197,8 @@ export class AuthService {
             const gate = await throttle.reserve(accountKey, facts.ip);
             if (!gate.allowed) return gate;
             const stored = await users.passwordHashOf(userId);
-            return { allowed: true as const, matches: stored !== undefined && (await passwords.verify(stored, password, slot)).matches };
+            const matches = stored !== undefined && (await passwords.verify(stored, password, slot)).matches;
+            return { allowed: true as const, matches, stored };
           },
           () => refused('overloaded'),
         )
@@ -205,13 +207,13 @@ export class AuthService {
       await refused('throttled');
       return { ok: false, code: 'account_locked', retryAfterMs: checked.retryAfterMs };
     }
-    if (!checked.matches) {
+    if (!checked.matches || checked.stored === undefined) {
       await throttle.recordFailure(facts.ip);
       await this.record(facts, { action: 'auth.password_change.failed', actor: userId, entity_type: 'user', entity_id: userId, outcome: 'failure', details: { reason: 'wrong_password' } });
       return { ok: false, code: 'invalid_credentials' };
     }
     await throttle.recordSuccess(accountKey);
-    return { ok: true };
+    return { ok: true, verifiedHash: checked.stored };
   }
 
   /**

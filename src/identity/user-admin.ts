@@ -1,7 +1,7 @@
 import type { AuditRecorder } from '../audit/audit-event.js';
 import { hasUnshowableCharacters } from '../authz/names.js';
 import { passwordHashScheme, passwordHashVerifiable } from '../crypto/password-hashing.js';
-import { ValidationError } from '../errors/index.js';
+import { ValidationError, WardenError } from '../errors/index.js';
 import type { AuthService, RequestFacts } from './auth-service.js';
 import type { PasswordService } from './password-service.js';
 import type { UserStatusCache } from './user-status-cache.js';
@@ -180,12 +180,23 @@ export class UserAdmin {
     await Promise.all(clientIds.map((clientId) => this.parts.auth.revokeIssuedTokens(clientId, atMs)));
   }
 
-  /** Sets a new password (policy checked) and ends the user's other sessions and tokens. */
-  async changePassword(id: string, password: string, by: Actor): Promise<boolean> {
+  /**
+   * Sets a new password (policy checked) and ends the user's other sessions and tokens. With
+   * `replacing` (the hash the current password was verified against), a password changed since
+   * that check stands: the change is refused as `invalid_credentials` and audited.
+   */
+  async changePassword(id: string, password: string, by: Actor, options: { replacing?: string } = {}): Promise<boolean> {
     const user = await this.parts.users.findById(id);
     if (user === undefined) return false;
     this.parts.passwords.assertAcceptable(password, { email: user.email });
-    await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password));
+    const stored = await this.parts.users.setPasswordHash(id, await this.parts.passwords.hash(password), options);
+    if (!stored && options.replacing !== undefined) {
+      // Verified against a password that another change has replaced: that change must stand,
+      // or whoever knew the old password could undo the owner's change by racing it.
+      await this.record(by, 'auth.password_change.failed', id, { reason: 'password_replaced' }, 'failure');
+      throw new WardenError('invalid_credentials', 'The current password is wrong');
+    }
+    if (!stored) return false;
     try {
       await this.parts.auth.logoutAll(id, by, { reason: 'password_changed', actor: by.actor });
     } catch (error) {
@@ -228,10 +239,10 @@ export class UserAdmin {
 
   private record(
     by: Actor,
-    action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted' | 'user.password_changed',
+    action: 'user.created' | 'user.updated' | 'user.deactivated' | 'user.deleted' | 'user.password_changed' | 'auth.password_change.failed',
     id: string | undefined,
     details?: Record<string, unknown>,
-    outcome: 'success' | 'denied' = 'success',
+    outcome: 'success' | 'denied' | 'failure' = 'success',
   ): Promise<void> {
     return this.parts.audit().record({
       action,

@@ -199,10 +199,16 @@ export class UserStore {
     return updated ? this.findById(id) : undefined;
   }
 
-  /** Stores a new password (a password change): the hash, and when it changed. */
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+  /**
+   * Stores a new password (a password change): the hash, and when it changed. With `replacing`,
+   * only over that hash (compare-and-set): false when another change has committed since it was
+   * verified, or when there is no such user.
+   */
+  async setPasswordHash(id: string, passwordHash: string, options: { replacing?: string } = {}): Promise<boolean> {
     const now = this.now();
-    await this.db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now, updated_at: now }).where('id', '=', id).execute();
+    let update = this.db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now, updated_at: now }).where('id', '=', id);
+    if (options.replacing !== undefined) update = update.where('password_hash', '=', options.replacing);
+    return (await update.executeTakeFirst()).numUpdatedRows > 0n;
   }
 
   /**

@@ -80,7 +80,7 @@ export async function authRoutes(app: FastifyInstance, context: AppContext, iden
         throw new WardenError('invalid_credentials', 'The current password is wrong');
       }
       try {
-        await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) });
+        await identity.userAdmin.changePassword(claims.sub, request.body.new_password, { actor: claims.sub, ...requestFacts(request) }, { replacing: check.verifiedHash });
       } catch (error) {
         // The policy names its input `password`; this body calls it `new_password`.
         if (error instanceof WardenError && error.code === 'weak_password') {

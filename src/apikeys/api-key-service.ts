@@ -6,7 +6,7 @@ import { hasUnshowableCharacters } from '../authz/names.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { KeyLockedError, NotFoundError, ValidationError, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
-import { inTransaction } from '../storage/index.js';
+import { inTransaction, isForeignKeyViolation } from '../storage/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import { findById, isRevoked, listKeys, type ApiKeyRecord } from './api-key-store.js';
 import type { ApiKeysTable } from './apikey-tables.js';
@@ -419,38 +419,44 @@ export class ApiKeyService {
     const parsed = parseApiKey(key) as { prefix: string };
     const id = randomUUID();
     const version = this.options.keyring.activeVersion;
-    await db
-      .insertInto('api_keys')
-      .values({
-        id,
-        prefix: parsed.prefix,
-        environment: input.environment ?? 'live',
-        key_hash: this.options.keyring.hash(key, version) as string,
-        hash_scheme: 'hmac-sha256',
-        pepper_version: version,
-        lookup_hash: null,
-        name: input.name,
-        owner_id: input.ownerId,
-        permissions: JSON.stringify([...new Set(input.permissions)]),
-        metadata: JSON.stringify(input.metadata ?? {}),
-        rate_limit: input.rateLimit?.limit ?? null,
-        rate_limit_window_ms: input.rateLimit?.windowMs ?? null,
-        is_enabled: origin.enabled ? 1 : 0,
-        disabled_by: origin.disabledBy ?? null,
-        disabled_by_admin: origin.disabledByAdmin === true ? 1 : 0,
-        created_by: actor.actor,
-        created_at: now,
-        updated_at: now,
-        expires_at: input.expiresAt ?? null,
-        revoked_at: null,
-        revoked_reason: null,
-        rotated_from: origin.rotatedFrom ?? null,
-        replaced_by: null,
-        usage_count: 0,
-        last_used_at: null,
-        last_used_ip: null,
-      })
-      .execute();
+    try {
+      await db
+        .insertInto('api_keys')
+        .values({
+          id,
+          prefix: parsed.prefix,
+          environment: input.environment ?? 'live',
+          key_hash: this.options.keyring.hash(key, version) as string,
+          hash_scheme: 'hmac-sha256',
+          pepper_version: version,
+          lookup_hash: null,
+          name: input.name,
+          owner_id: input.ownerId,
+          permissions: JSON.stringify([...new Set(input.permissions)]),
+          metadata: JSON.stringify(input.metadata ?? {}),
+          rate_limit: input.rateLimit?.limit ?? null,
+          rate_limit_window_ms: input.rateLimit?.windowMs ?? null,
+          is_enabled: origin.enabled ? 1 : 0,
+          disabled_by: origin.disabledBy ?? null,
+          disabled_by_admin: origin.disabledByAdmin === true ? 1 : 0,
+          created_by: actor.actor,
+          created_at: now,
+          updated_at: now,
+          expires_at: input.expiresAt ?? null,
+          revoked_at: null,
+          revoked_reason: null,
+          rotated_from: origin.rotatedFrom ?? null,
+          replaced_by: null,
+          usage_count: 0,
+          last_used_at: null,
+          last_used_ip: null,
+        })
+        .execute();
+    } catch (error) {
+      // The owner was deleted after its check (PostgreSQL reads committed rows): as if it never was.
+      if (isForeignKeyViolation(error)) throw new ValidationError('owner_id does not name an existing user', { field: 'owner_id' });
+      throw error;
+    }
     return { key, record: (await findById(db, id)) as ApiKeyRecord };
   }
 

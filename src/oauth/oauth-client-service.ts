@@ -8,7 +8,7 @@ import { hasUnshowableCharacters } from '../authz/names.js';
 import { cacheMaxAge, isFresh } from '../cache/cache-max-age.js';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { NotFoundError, ValidationError, WardenError } from '../errors/index.js';
-import type { DatabaseSchema } from '../storage/index.js';
+import { isForeignKeyViolation, type DatabaseSchema } from '../storage/index.js';
 import { decodePositionCursor, encodePositionCursor, pageOf, type ListPage } from '../storage/keyset-cursor.js';
 import type { ClientSecretHasher } from './client-secret.js';
 import type { OAuthClientsTable } from './oauth-client-tables.js';
@@ -148,7 +148,13 @@ export class OAuthClientService {
       revoked_at: null,
       last_used_at: null,
     };
-    await this.parts.db.insertInto('oauth_clients').values(row).execute();
+    try {
+      await this.parts.db.insertInto('oauth_clients').values(row).execute();
+    } catch (error) {
+      // The owner was deleted after its check: as if it never was.
+      if (isForeignKeyViolation(error)) throw new NotFoundError('The owner');
+      throw error;
+    }
     await this.record('client.created', row.id, by, { name: row.name, owner_id: row.owner_id, scopes });
     return { client: view(row), secret };
   }

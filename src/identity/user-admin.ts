@@ -102,8 +102,10 @@ export class UserAdmin {
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor, options: { guard?: WriteGuard } = {}): Promise<User | undefined> {
     checkName(changes.name);
-    const before = await this.parts.users.findById(id);
-    if (before === undefined) return undefined;
+    // Only to decide what must be closed before a reactivation; what this write changed is
+    // decided on the store's own before/after below, read under the row's lock.
+    const current = await this.parts.users.findById(id);
+    if (current === undefined) return undefined;
     // A deactivation whose revocation failed left the user's access tokens unmarked, refused only
     // while the user stays inactive. Before the user is active again, every token issued so far
     // (none since the deactivation: an inactive user gets none) is denied; if that cannot be
@@ -111,15 +113,16 @@ export class UserAdmin {
     // Its sessions too: an inactive user cannot sign in, so any session still open predates the
     // deactivation (whose ending of them failed), and its refresh token must not work again.
     let sessionsEnded = 0;
-    if (!before.isActive && changes.isActive === true) {
+    if (!current.isActive && changes.isActive === true) {
       await runEach([
         () => this.parts.auth.revokeIssuedTokens(id),
         () => this.revokeClientTokens(id, this.parts.now()),
         async () => void (sessionsEnded = await this.parts.auth.endSessionsOf(id, 'user_reactivated')),
       ]);
     }
-    const user = await this.parts.users.update(id, changes, options.guard);
-    if (user === undefined) return undefined;
+    const written = await this.parts.users.update(id, changes, options.guard);
+    if (written === undefined) return undefined;
+    const { before, after: user } = written;
     // Never throws (a lost announcement is logged): the change is committed, so what follows
     // must run whatever the bus does.
     await this.parts.userStatus.invalidate(id);

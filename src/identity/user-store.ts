@@ -188,15 +188,32 @@ export class UserStore {
     return rows.map((row) => this.toUser(row));
   }
 
-  /** Updates the given fields; returns the new user or undefined when it does not exist. */
-  async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, guard?: WriteGuard): Promise<User | undefined> {
+  /**
+   * Updates the given fields; returns the user as it was just before and just after this write,
+   * or undefined when it does not exist. Both are read in the write's transaction, with the row
+   * locked first, so a concurrent change of the same user lands wholly before or after: what
+   * the caller audits and revokes on is this write's own difference.
+   */
+  async update(
+    id: string,
+    changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean },
+    guard?: WriteGuard,
+  ): Promise<{ before: User; after: User } | undefined> {
     const values: Partial<UsersTable> = { updated_at: this.now() };
     if (changes.name !== undefined) values.name = changes.name;
     if (changes.isActive !== undefined) values.is_active = changes.isActive ? 1 : 0;
     if (changes.isAdmin !== undefined) values.is_admin = changes.isAdmin ? 1 : 0;
-    const write = async (db: Kysely<DatabaseSchema>): Promise<boolean> => (await db.updateTable('users').set(values).where('id', '=', id).executeTakeFirst()).numUpdatedRows > 0n;
-    const updated = guard === undefined ? await write(this.db) : await this.db.transaction().execute(async (trx) => (await guard(trx), write(trx)));
-    return updated ? this.findById(id) : undefined;
+    return this.db.transaction().execute(async (trx) => {
+      await guard?.(trx);
+      // A write that changes nothing takes the row's lock (PostgreSQL) or the database's write
+      // lock (SQLite) before the read, which a plain SELECT would not.
+      const locked = await trx.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).executeTakeFirst();
+      if (locked.numUpdatedRows === 0n) return undefined;
+      const read = async (): Promise<User> => this.toUser(await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+      const before = await read();
+      await trx.updateTable('users').set(values).where('id', '=', id).execute();
+      return { before, after: await read() };
+    });
   }
 
   /**

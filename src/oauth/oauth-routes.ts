@@ -5,6 +5,7 @@ import { isRevoked, keyStopsAt } from '../apikeys/api-key-store.js';
 import { heldPermissions } from '../apikeys/held-permissions.js';
 import type { AuditEventInput } from '../audit/audit-event.js';
 import { issuerIsUrl } from '../config/issuer-url.js';
+import { isPermission } from '../authz/permission-match.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
 import { isUnstorableText, renderError } from '../http/error-handler.js';
 import { identityOf } from '../identity/identity-service.js';
@@ -25,20 +26,29 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PARAMETER_LENGTH = 4096;
 
 /**
- * RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored. `token` may be as long as
- * an access token Warden accepts (WARDEN_JWT_MAX_BYTES): every token that works can be revoked.
+ * RFC 6749 §3.2: parameters must not repeat; unknown ones are ignored, and one sent without a
+ * value counts as omitted. `token` may be as long as an access token Warden accepts
+ * (WARDEN_JWT_MAX_BYTES): every token that works can be revoked.
  */
 function formOf(request: FastifyRequest, maxTokenLength = MAX_PARAMETER_LENGTH): Form {
   const body = request.body;
   if (body === null || typeof body !== 'object') throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded');
   const form: Form = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is repeated`);
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${shownName(key)} is repeated`);
     const limit = key === 'token' ? Math.max(maxTokenLength, MAX_PARAMETER_LENGTH) : MAX_PARAMETER_LENGTH;
-    if (value.length > limit) throw new OAuthError('invalid_request', `The parameter ${key.slice(0, 40)} is too long`);
-    form[key] = value;
+    if (value.length > limit) throw new OAuthError('invalid_request', `The parameter ${shownName(key)} is too long`);
+    if (value !== '') form[key] = value;
   }
   return form;
+}
+
+/**
+ * A parameter's name as an error may show it: a client that sent its secret as a bare parameter
+ * (`secret&secret`) must not read it back in an error body, which client libraries log.
+ */
+function shownName(key: string): string {
+  return /^[A-Za-z0-9_]{1,40}$/.test(key) ? key : '(a name that is not a parameter of this endpoint)';
 }
 
 /** The base URL of the endpoints: the issuer when it is a URL (as RFC 8414 wants), else the request's origin. */
@@ -112,6 +122,9 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
     scope.removeContentTypeParser('application/json');
     scope.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       if (error instanceof OAuthError) return sendOAuthError(reply, error);
+      if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+        return sendOAuthError(reply, new OAuthError('invalid_request', 'The request body exceeds the size limit', 413));
+      }
       if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code?.startsWith('FST_ERR_CTP') === true) {
         return sendOAuthError(reply, new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded'));
       }
@@ -136,7 +149,12 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       const requested = form.scope === undefined || form.scope.trim() === '' ? undefined : [...new Set(form.scope.trim().split(/ +/))];
       // The client's scopes as far as its owner still holds them (oauth-client-service.ts).
       const granted = await oauthOf(context).clients.grantableScopes(client, requested);
-      if (granted === undefined) throw new OAuthError('invalid_scope', `Not granted to this client: ${(requested ?? []).join(' ').slice(0, 200)}`);
+      if (granted === undefined) {
+        // Only permission names are echoed: a secret pasted into `scope` must not come back.
+        const shown = (requested ?? []).filter(isPermission).join(' ').slice(0, 200);
+        const malformed = (requested ?? []).some((scope) => !isPermission(scope));
+        throw new OAuthError('invalid_scope', malformed ? 'A requested scope is not a resource:action permission name' : `Not granted to this client: ${shown}`);
+      }
       // An empty grant is a token good for nothing, and would hide that the owner holds none of
       // the client's scopes any more (or that the client has none).
       if (granted.length === 0) throw new OAuthError('invalid_scope', "No scope can be granted: the client's owner holds none of the client's scopes");
@@ -184,7 +202,7 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
     });
   });
 
-  app.get('/.well-known/oauth-authorization-server', { config: { public: true } }, async (request) => {
+  const metadata = async (request: FastifyRequest): Promise<Record<string, unknown>> => {
     const base = baseUrl(context, request);
     return {
       issuer: issuerIsUrl(context.settings.jwtIssuer) ? context.settings.jwtIssuer : base,
@@ -198,7 +216,20 @@ export async function oauthRoutes(app: FastifyInstance, context: AppContext): Pr
       introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     };
-  });
+  };
+  app.get('/.well-known/oauth-authorization-server', { config: { public: true } }, metadata);
+  // RFC 8414 §3.1: for an issuer with a path, clients look for the metadata with the path after
+  // the well-known part (`/.well-known/oauth-authorization-server/warden`).
+  const issuerPath = issuerPathOf(context.settings.jwtIssuer);
+  if (issuerPath !== undefined) app.get(`/.well-known/oauth-authorization-server${issuerPath}`, { config: { public: true } }, metadata);
+}
+
+/** The path of a URL issuer without its trailing `/`; undefined for a root path, a non-URL issuer, or one a route cannot spell. */
+function issuerPathOf(issuer: string): string | undefined {
+  if (!issuerIsUrl(issuer) || !URL.canParse(issuer)) return undefined;
+  const path = new URL(issuer).pathname.replace(/\/+$/, '');
+  // Route syntax gives `:` and `*` meanings: a path with other characters gets no such route (docs/oauth.md).
+  return /^(?:\/[A-Za-z0-9._~-]+)+$/.test(path) ? path : undefined;
 }
 
 /** RFC 7662: `{active: false}` for anything not currently valid, never a reason. */

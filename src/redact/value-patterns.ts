@@ -66,6 +66,31 @@ export interface ValuePattern {
 }
 
 const whole = (hint: string): string => hint;
+
+// A match must not start inside a run of local-part characters (it would leave the start of a
+// long local part in clear), except right where the previous address ends: an address glued to
+// the previous one by local-part characters (`a@x.com%2Cb@y.org`, `a@x.com+b@y.org`) is an
+// address of its own. A lookbehind cannot see where the previous match ended, so the scan below
+// checks the character before each match instead; it tries the same positions the regex would.
+const EMAIL = /[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}(?![A-Za-z0-9-])/g;
+const LOCAL_PART_CHAR = /[A-Za-z0-9._%+-]/;
+
+/** Every e-mail address replaced by `hint` (except allowed values), one pass. */
+function redactEmails(text: string, hint: string, allowValues: ReadonlySet<string>): string {
+  const scan = new RegExp(EMAIL);
+  let out = '';
+  let copied = 0;
+  for (let match = scan.exec(text); match !== null; match = scan.exec(text)) {
+    const start = match.index;
+    if (start > copied && LOCAL_PART_CHAR.test(text.charAt(start - 1))) {
+      scan.lastIndex = start + 1;
+      continue;
+    }
+    out += text.slice(copied, start) + (allowValues.has(match[0]) ? match[0] : hint);
+    copied = start + match[0].length;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
 const hasDigit = (text: string): boolean => /\d/.test(text);
 
 /** True when `text` holds at least `min` characters equal to `code` (early exit). */
@@ -553,9 +578,9 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   {
     type: 'email',
     mayMatch: (t) => t.includes('@'),
-    regex:
-      /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}(?![A-Za-z0-9-])/g,
+    regex: EMAIL,
     replace: whole,
+    apply: redactEmails,
   },
   {
     type: 'credit_card',

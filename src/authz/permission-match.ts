@@ -16,15 +16,15 @@ export const isPermission: (value: string) => boolean = boundedMemo((value) => {
   return parts.length === 2 && parts.every((p) => SEGMENT.test(p));
 }, 10_000);
 
-/** True when the granted permission covers the required one. */
+/** True when the granted permission covers the required one; a malformed one on either side covers nothing. */
 export function permissionCovers(granted: string, required: string): boolean {
+  // A library caller may pass any string (`keys:re*d`, `Keys:read`, ` : `): it must not be
+  // covered by a wildcard grant. isPermission is memoised, so this costs two map reads.
+  if (!isPermission(granted) || !isPermission(required)) return false;
   // Compared in place, without splitting: this runs for every permission a key carries on
-  // every request the key makes.
+  // every request the key makes. Both are well-formed, so each has exactly one ':'.
   const g = granted.indexOf(':');
   const r = required.indexOf(':');
-  // Exactly two non-empty segments on each side, else nothing is covered.
-  if (g <= 0 || r <= 0 || g === granted.length - 1 || r === required.length - 1) return false;
-  if (granted.indexOf(':', g + 1) !== -1 || required.indexOf(':', r + 1) !== -1) return false;
   const resource = (g === 1 && granted.charCodeAt(0) === STAR) || sameRegion(granted, 0, g, required, 0, r);
   if (!resource) return false;
   return (granted.length - g === 2 && granted.charCodeAt(g + 1) === STAR) || sameRegion(granted, g + 1, granted.length, required, r + 1, required.length);

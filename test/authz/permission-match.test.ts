@@ -27,22 +27,43 @@ describe('permission wildcard matching', () => {
     ['keys:read', '*:read', false],
     ['*:read', '*:read', true],
     ['*:*', 'keys:*', true],
+    // a malformed permission on either side covers and is covered by nothing
+    ['*:*', ' : ', false],
+    ['keys:*', 'keys:WRITE', false],
+    ['keys:*', 'keys:re*d', false],
+    ['Keys:read', 'Keys:read', false],
   ];
   it.each(table)('%s covers %s: %s', (granted, required, covers) => {
     expect(permissionCovers(granted, required)).toBe(covers);
   });
 
   it('agrees with the segment-by-segment definition on any strings', () => {
-    // The definition: exactly two non-empty segments each; a granted segment covers an equal one or is `*`.
+    // The definition: exactly two well-formed segments each; a granted segment covers an equal one or is `*`.
+    const wellFormed = (segment: string) => /^(\*|[a-z][a-z0-9_.-]{0,62})$/.test(segment);
     const reference = (granted: string, required: string): boolean => {
       const g = granted.split(':');
       const r = required.split(':');
-      if (g.length !== 2 || r.length !== 2 || g.some((x) => x === '') || r.some((x) => x === '')) return false;
+      if (g.length !== 2 || r.length !== 2 || !g.every(wellFormed) || !r.every(wellFormed)) return false;
       return (g[0] === '*' || g[0] === r[0]) && (g[1] === '*' || g[1] === r[1]);
     };
     const segment = fc.constantFrom('*', 'keys', 'key', 'keys*', 'read', 'write', '', '**', 'k:');
     const permission = fc.tuple(segment, segment, fc.boolean()).map(([a, b, extra]) => `${a}:${b}${extra ? ':x' : ''}`);
     fc.assert(fc.property(fc.oneof(permission, fc.string()), fc.oneof(permission, fc.string()), (granted, required) => permissionCovers(granted, required) === reference(granted, required)), { numRuns: 5000 });
+  });
+
+  it('anyCovers agrees with PermissionSet on any input, malformed ones included', () => {
+    const junk = fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.tuple(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 })).map(([a, b]) => `${a}:${b}`),
+      fc.constantFrom('*:*', 'keys:*', '*:read', 'keys:read', 'Keys:read', 'keys:re*d', ' : ', 'a:b:c'),
+    );
+    fc.assert(
+      fc.property(fc.array(junk, { maxLength: 5 }), junk, (granted, required) => {
+        expect(anyCovers(granted, required)).toBe(new PermissionSet(granted).covers(required));
+        if (!isPermission(required)) expect(anyCovers(granted, required)).toBe(false);
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('anyCovers is true when one grant covers', () => {

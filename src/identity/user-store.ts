@@ -64,7 +64,9 @@ export function canonicalEmail(raw: string): string {
   }
   // `example.com.` is the fully qualified spelling of `example.com`: the same mailbox. Last, so
   // that a dot the mappings above produced goes too, and canonicalising twice changes nothing.
-  if (folded.endsWith('.') && !folded.endsWith('..')) folded = folded.slice(0, -1);
+  // Trimmed again (`jo@example.com .` leaves a space before the dropped dot), which may uncover
+  // another single dot (`a. .`).
+  while (folded.endsWith('.') && !folded.endsWith('..')) folded = folded.slice(0, -1).trimEnd();
   return folded;
 }
 

@@ -146,6 +146,10 @@ const H = '[0-9A-Fa-f]{1,4}';
 const IPV6 = [
   `(?:${H}:){7}${H}`,
   `::(?:ffff(?::0{1,4})?:)?${IPV4}`,
+  // An IPv4 tail after other groups: NAT64 (`64:ff9b::192.0.2.33`), `2001:db8::1.2.3.4`.
+  `(?:${H}:){6}${IPV4}`,
+  `(?:${H}:){1,5}:(?:${H}:){0,4}${IPV4}`,
+  `::(?:${H}:){1,5}${IPV4}`,
   `(?:${H}:){1,6}:${H}`,
   `(?:${H}:){1,5}(?::${H}){1,2}`,
   `(?:${H}:){1,4}(?::${H}){1,3}`,
@@ -594,8 +598,8 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
   },
   {
     type: 'ipv6',
-    // Compressed forms contain '::'; the full form has seven colons.
-    mayMatch: (t) => t.includes('::') || hasAtLeast(t, 58, 7),
+    // Compressed forms contain '::'; the full form has seven colons, six before an IPv4 tail.
+    mayMatch: (t) => t.includes('::') || hasAtLeast(t, 58, 6),
     regex: new RegExp(`(?<![0-9A-Za-z_:.])(?:${IPV6})(?![0-9A-Za-z_:.])`, 'g'),
     replace: whole,
   },

@@ -209,7 +209,8 @@ describeEachDatabase('POST /oauth/token refuses what RFC 6749 does not allow: an
     }
     // Repeating the Basic client_id in the body is allowed, and so are empty parameters: sent
     // without a value, they count as omitted (§3.2).
-    for (const params of [{ client_id: c.clientId }, { client_id: '' }, { client_secret: '' }]) {
+    const accepted: Record<string, string>[] = [{ client_id: c.clientId }, { client_id: '' }, { client_secret: '' }];
+    for (const params of accepted) {
       const same = await token(auth, params);
       expect(same.statusCode, JSON.stringify(params)).toBe(200);
       expect(decodeJwt(same.json().access_token as string).sub).toBe(c.clientId);

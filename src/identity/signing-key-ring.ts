@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, generateSecret, importJWK, type CryptoKey, 
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { InvalidationBus } from '../cache/invalidation-bus.js';
 import { DecryptionError } from '../crypto/decryption-error.js';
-import { ConfigError, messageOf } from '../errors/index.js';
+import { ConfigError, messageOf, WardenError } from '../errors/index.js';
 import type { DatabaseSchema } from '../storage/index.js';
 import type { PrivateKeySealer } from './private-key-sealing.js';
 
@@ -64,6 +64,8 @@ export class SigningKeyRing {
   private activeKey: RingKey | undefined;
   private readonly reportedUnreadable = new Set<string>();
   private lastLoadAt = 0;
+  /** The last reload a miss asked for, and whether it failed. */
+  private lastAttempt = { at: 0, failed: false };
   private loading: Promise<void> | undefined;
   private reloadAfter: Promise<void> | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
@@ -119,19 +121,36 @@ export class SigningKeyRing {
     return this.activeKey;
   }
 
-  /** The key for a kid, if it is known and not retired. Reloads (at most every 5 s) on a miss, for keys rotated on another instance. */
+  /**
+   * The key for a kid, if it is known and not retired. Reloads (at most every 5 s, counted from
+   * the last attempt, failed or not) on a miss, for keys rotated on another instance. A reload
+   * that fails is a 503 `service_unavailable`, and so is every miss until the next attempt is
+   * due: tokens with made-up kids must not turn a database outage into a read per request.
+   */
   async find(kid: string): Promise<RingKey | undefined> {
     const found = this.usable(kid);
     if (found !== undefined) return found;
-    if (this.options.now() - this.lastLoadAt < 5000) {
+    const now = this.options.now();
+    if (now - Math.max(this.lastLoadAt, this.lastAttempt.at) < 5000) {
       // A reload already running (a rotation announced a moment ago) may bring the key: the
       // rotating instance signs with it before its announcement arrives here.
       const pending = this.reloadAfter ?? this.loading;
-      if (pending === undefined) return undefined;
-      await pending;
+      if (pending === undefined) {
+        if (this.lastAttempt.failed) throw keysUnavailable();
+        return undefined;
+      }
+      await pending.catch((error: unknown) => {
+        throw keysUnavailable(error);
+      });
       return this.usable(kid);
     }
-    await this.reload();
+    this.lastAttempt = { at: now, failed: false };
+    try {
+      await this.reload();
+    } catch (error) {
+      this.lastAttempt = { at: now, failed: true };
+      throw keysUnavailable(error);
+    }
     return this.usable(kid);
   }
 
@@ -360,4 +379,9 @@ function unreadableKeyReason(kid: string, error: unknown): string {
     return `signing key ${kid} cannot be unsealed: ${reason}. Set WARDEN_ENCRYPTION_KEY to a keyring that holds that key; every instance sharing the database must share it.`;
   }
   return `signing key ${kid} cannot be unsealed (${reason}): it was stored under a different WARDEN_SECRET_KEY or WARDEN_ENCRYPTION_KEY, or the row is corrupt. Every instance sharing the database must share those secrets.`;
+}
+
+/** The keys could not be read: no verdict on the token, and not a server error either. */
+function keysUnavailable(cause?: unknown): WardenError {
+  return new WardenError('service_unavailable', 'The signing keys could not be loaded; retry later', { cause, headers: { 'retry-after': '1' } });
 }

@@ -62,6 +62,7 @@ export interface RemoteTokenVerifier {
 export function createRemoteTokenVerifier(options: RemoteTokenVerifierOptions): RemoteTokenVerifier {
   const url = typeof options.jwksUrl === 'string' ? new URL(options.jwksUrl) : options.jwksUrl;
   assertTrustworthyJwksUrl(url, options.allowInsecureHttp === true);
+  assertBounds(options);
   const cooldownMs = options.jwksCooldownMs ?? 30_000;
   const maxAgeMs = options.jwksMaxAgeMs ?? 60_000;
   // A set younger than its max age is fresh, not stale: a failed refetch (for an unknown kid)
@@ -142,6 +143,27 @@ function assertTrustworthyJwksUrl(url: URL, allowInsecureHttp: boolean): void {
 }
 
 // jose reads the whole JWKS body into memory; a hostile or broken endpoint could send gigabytes.
+/**
+ * The numeric options are security bounds, each checked as `value > bound`: NaN (what
+ * `Number(process.env.UNSET)` gives) or Infinity would switch the bound off without a word.
+ */
+function assertBounds(options: RemoteTokenVerifierOptions): void {
+  const bounds: [name: string, value: number | undefined, positive: boolean][] = [
+    ['clockSkewSeconds', options.clockSkewSeconds, false],
+    ['maxBytes', options.maxBytes, true],
+    ['maxJwksBytes', options.maxJwksBytes, true],
+    ['jwksCooldownMs', options.jwksCooldownMs, false],
+    ['jwksMaxAgeMs', options.jwksMaxAgeMs, false],
+    ['jwksMaxStaleMs', options.jwksMaxStaleMs, false],
+  ];
+  for (const [name, value, positive] of bounds) {
+    if (value === undefined) continue;
+    if (!Number.isFinite(value) || value < 0 || (positive && value === 0)) {
+      throw new TypeError(`${name} must be a finite ${positive ? 'positive' : 'non-negative'} number, not ${String(value)}`);
+    }
+  }
+}
+
 // Reads at most `maxBytes` and fails the fetch beyond (fail closed: tokens are then refused).
 function sizeCappedFetch(maxBytes: number): (url: string, init: RequestInit) => Promise<Response> {
   return async (url, init) => {

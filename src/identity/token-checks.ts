@@ -133,11 +133,13 @@ export class KeySourceUnavailableError extends Error {
 /** jose error → our code. Unknown errors count as a bad signature (fail closed). */
 export function rejectionForJoseError(error: unknown): TokenRejection {
   if (error instanceof errors.JWTExpired) return 'token_expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === 'nbf' ? 'token_not_yet_valid' : 'token_invalid_claims';
+  // Only an nbf in the future is "not yet valid"; a missing or non-numeric one is a bad claim.
+  if (error instanceof errors.JWTClaimValidationFailed) return error.claim === 'nbf' && error.reason === 'check_failed' ? 'token_not_yet_valid' : 'token_invalid_claims';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token_algorithm_not_allowed';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token_invalid_signature';
   if (error instanceof errors.JWKSNoMatchingKey) return 'token_unknown_kid';
-  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'token_malformed';
+  // A header jose does not support (an unknown `crit` extension) is no forged signature.
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid || error instanceof errors.JOSENotSupported) return 'token_malformed';
   return 'token_invalid_signature';
 }
 

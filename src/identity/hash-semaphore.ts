@@ -12,16 +12,31 @@ export function defaultHashConcurrency(cores: number, threadPoolSize: number): n
 }
 
 /**
+ * No password hash Warden accepts takes less than this (argon2id at the lowest cost it allows
+ * takes several times as long): a waiter with more than `queueTimeoutMs / FASTEST_HASH_MS`
+ * hashes ahead of it per slot can never be served in time.
+ */
+const FASTEST_HASH_MS = 10;
+
+/** The overloaded answer, on arrival (queue full) or after waiting `queueTimeoutMs`. */
+const overloaded = (): WardenError => new WardenError('overloaded', 'Too many logins in progress; retry shortly', { headers: { 'retry-after': '1' } });
+
+/**
  * Caps concurrent password hashes. argon2, bcrypt and jose's WebCrypto share the libuv pool;
  * an unbounded login burst would stall every token check (PERFORMANCE.md). Waiters queue
- * FIFO and give up after `queueTimeoutMs` with 503 `overloaded`.
+ * FIFO and give up after `queueTimeoutMs` with 503 `overloaded`; a waiter that arrives when
+ * the queue holds more than could be served in that time is refused at once (`maxQueue`,
+ * by default concurrency × queueTimeoutMs / 10 ms), so a flood holds no sockets or memory
+ * for the whole timeout.
  */
 export class HashSemaphore {
   private active = 0;
   private readonly waiters: { resolve: () => void; timer: NodeJS.Timeout }[] = [];
+  private readonly maxQueue: number;
 
-  constructor(private readonly options: { readonly concurrency: number; readonly queueTimeoutMs: number }) {
+  constructor(private readonly options: { readonly concurrency: number; readonly queueTimeoutMs: number; readonly maxQueue?: number }) {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new TypeError('concurrency must be an integer >= 1');
+    this.maxQueue = options.maxQueue ?? options.concurrency * Math.max(1, Math.ceil(options.queueTimeoutMs / FASTEST_HASH_MS));
   }
 
   /** Runs `work` when a slot is free; throws 503 overloaded when none frees up in time. */
@@ -39,13 +54,14 @@ export class HashSemaphore {
       this.active += 1;
       return Promise.resolve();
     }
+    if (this.waiters.length >= this.maxQueue) return Promise.reject(overloaded());
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve,
         timer: setTimeout(() => {
           const index = this.waiters.indexOf(waiter);
           if (index >= 0) this.waiters.splice(index, 1);
-          reject(new WardenError('overloaded', 'Too many logins in progress; retry shortly', { headers: { 'retry-after': '1' } }));
+          reject(overloaded());
         }, this.options.queueTimeoutMs),
       };
       this.waiters.push(waiter);

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, title: 'The request did not arrive in time' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported here' },
+  expectation_failed: { status: 417, title: 'The Expect header asks for what the server does not do' },
   request_headers_too_large: { status: 431, title: 'The request headers are too large' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },

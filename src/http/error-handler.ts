@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
@@ -210,6 +210,27 @@ function clientErrorAnswer(nodeCode: string | undefined): [code: Parameters<type
  * cannot resume after the error. Nothing of the refused bytes is echoed or logged above debug
  * (anyone can send them). HSTS is left out, as in `frameworkErrorHandler`.
  */
+/**
+ * Node's `checkExpectation` listener: a request whose `Expect` is not `100-continue` is answered
+ * by Node itself, with an empty 417. This one is problem+json `expectation_failed` with the
+ * security headers and a fresh request id, like every other error answer; the route never runs.
+ */
+export function expectationFailedHandler(headers: Readonly<Record<string, string>>, headersInBlock: boolean): (request: IncomingMessage, response: ServerResponse) => void {
+  return (_request, response) => {
+    const requestId = randomUUID();
+    const body = JSON.stringify(problem('expectation_failed', 'Only "Expect: 100-continue" is supported', { requestId }));
+    // The header block response class writes the security headers itself; otherwise they go here.
+    if (!headersInBlock) for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    response.writeHead(417, {
+      'x-request-id': requestId,
+      'content-type': 'application/problem+json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
+  };
+}
+
 export function clientErrorHandler(
   headers: Readonly<Record<string, string>>,
   log: Pick<FastifyBaseLogger, 'debug'>,

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { authenticate, authGuard } from '../http/auth-guard.js';
 import { corsPolicy } from '../http/cors.js';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
+import { clientErrorHandler, expectationFailedHandler, frameworkErrorHandler, installErrorHandlers } from '../http/error-handler.js';
 import { hardening, hardeningHeaders } from '../http/hardening.js';
 import { headerBlockResponse } from '../http/header-block-response.js';
 import { HttpMetrics } from '../http/http-metrics.js';
@@ -98,6 +98,7 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
     clientErrorHandler: clientErrorHandler(fixedHeaders, context.logger),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: false },
   });
+  app.server.on('checkExpectation', expectationFailedHandler(fixedHeaders, responseClass !== undefined));
   app.setValidatorCompiler(validatorCompiler);
   // JSON only: the text/plain parser is removed so a wrong content type gets 415.
   app.removeContentTypeParser('text/plain');

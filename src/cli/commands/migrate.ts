@@ -1,5 +1,13 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { migrateDatabase, migrationStatementTimeoutMs, migrationStatus, openDatabase, unknownMigrationsWarning } from '../../storage/index.js';
+import {
+  MIGRATIONS,
+  migrateDatabase,
+  migrationStatementTimeoutMs,
+  migrationStatus,
+  openDatabase,
+  unknownMigrationsWarning,
+} from '../../storage/index.js';
 import type { CliIo } from '../cli-io.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
@@ -14,6 +22,14 @@ export function registerMigrate(program: Command, io: CliIo, run: (work: () => P
       run(async () => {
         // As the service loads them (secrets from the provider included); migrating needs no root secret, so none is generated.
         const { settings } = await loadCliSettings(io, { devSecrets: 'read' });
+        const missing = options.status === true ? missingSqliteFile(settings.databaseUrl) : undefined;
+        if (missing !== undefined) {
+          // A status query only reads: opening the file would create it (and its directories),
+          // and a mistyped path or an unmounted volume would pass for a fresh database.
+          io.err(`warden: no database yet: ${missing} does not exist (\`warden migrate\` creates it); every migration is pending`);
+          for (const name of MIGRATIONS.map((m) => m.name).sort()) io.out(`pending  ${name}`);
+          return EXIT.failure;
+        }
         const storage = openDatabase(settings.databaseUrl, {
           poolSize: 2,
           statementTimeoutMs:
@@ -40,4 +56,11 @@ export function registerMigrate(program: Command, io: CliIo, run: (work: () => P
         }
       }),
     );
+}
+
+/** The file of a sqlite: URL when it does not exist (undefined for PostgreSQL, :memory: or an existing file). */
+function missingSqliteFile(databaseUrl: string): string | undefined {
+  if (!databaseUrl.startsWith('sqlite:')) return undefined;
+  const file = databaseUrl.slice('sqlite:'.length);
+  return file === ':memory:' || existsSync(file) ? undefined : file;
 }

@@ -25,11 +25,14 @@ export function createMetricsRegistry(): Registry {
  * `GET /metrics` behind the metrics token or the `metrics:read` permission (errors deny). The
  * route authenticates its caller, so it asks for the default per-client-IP rate limit before
  * that (`config.rateLimit`): register it after the rate-limit plugin, whose onRoute hook applies it.
+ * That limit is counted in this process (`store: 'local'`): it only slows token guessing, which
+ * per instance does, and a Redis outage — when the store-error metrics matter most — must not
+ * turn every scrape into a 503 under the fail-closed policy.
  */
 export const metrics = fp<MetricsOptions>(
   async (app: FastifyInstance, options) => {
     const { registry } = options;
-    const config: FastifyContextConfig = { public: true, auth: 'metrics', rateLimit: { key: 'ip' } };
+    const config: FastifyContextConfig = { public: true, auth: 'metrics', rateLimit: { key: 'ip', store: 'local' } };
     app.get('/metrics', { config }, async (request, reply) => {
       // Two credentials are refused here as on every other route (400), before either is tried.
       singleApiKeyHeader(request);

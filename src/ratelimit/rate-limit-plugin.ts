@@ -6,10 +6,12 @@ import { WardenError } from '../errors/index.js';
 import '../http/hardening.js';
 import { asArray } from '../http/route-lists.js';
 import { clientAddressKey } from './client-key.js';
-import type { PolicyLimit, RateLimitAlgorithm } from './policy.js';
-import type { RateLimitService } from './rate-limit-service.js';
+import { createMemoryStore } from './memory-store.js';
+import type { PolicyLimit, RateLimitAlgorithm, RateLimitPolicy } from './policy.js';
+import { limiterFor, memoryPartitionOf, type RateLimitService } from './rate-limit-service.js';
 import { rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds, type AdvertisedPolicy } from './rate-limit-headers.js';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.js';
+import type { RateLimitStore } from './store.js';
 import { actorId } from '../authz/audit-actor.js';
 
 /** How a route's requests are grouped: per client IP, per caller, per route, or custom. */
@@ -36,6 +38,13 @@ export interface RouteRateLimit {
    * a policy without a block is given one of its window. @default 'request'
    */
   readonly charge?: 'request' | 'failed_auth';
+  /**
+   * Where the route's counters live. `'shared'`: the service's store (Redis when configured,
+   * under its failure policy). `'local'`: this process's memory, always, so the limit keeps
+   * deciding while Redis is down, per instance — for routes that must answer during a Redis
+   * outage and whose limit only slows guessing (`GET /metrics`). @default 'shared'
+   */
+  readonly store?: 'shared' | 'local';
 }
 
 declare module 'fastify' {
@@ -109,12 +118,27 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   const { service } = options;
   const authRoutes = new Set(options.authRoutes ?? ['/v1/auth/login', '/v1/auth/refresh', '/oauth/token']);
   const audited = new LRUCache<string, number>({ max: 10_000 });
+  // Counters of `store: 'local'` routes: made on first use, and only when the service's own
+  // store is not already this process's memory (which then serves them, with its configured bound).
+  let localStore: RateLimitStore | undefined;
+  const localLimiter = (policy: RateLimitPolicy): RateLimiter => {
+    if (service.backend === 'memory') return service.limiter(policy);
+    localStore ??= createMemoryStore({ partitionOf: memoryPartitionOf });
+    return limiterFor(localStore, policy);
+  };
 
-  const makePlan = (group: string, policies: readonly (PolicyLimit & { algorithm?: RateLimitAlgorithm })[], key: RateLimitKey, cost: number): Plan | null => {
+  const makePlan = (
+    group: string,
+    policies: readonly (PolicyLimit & { algorithm?: RateLimitAlgorithm })[],
+    key: RateLimitKey,
+    cost: number,
+    store: 'shared' | 'local' = 'shared',
+  ): Plan | null => {
     if (policies.length === 0) return null;
     const advertised = advertisedPolicies(group, policies);
+    const limiterOf = store === 'local' ? localLimiter : (policy: RateLimitPolicy): RateLimiter => service.limiter(policy);
     const limiters = policies.map((p, i) =>
-      service.limiter({ name: `http:${group}:${advertised[i]?.name ?? i}`, algorithm: p.algorithm ?? options.algorithm, limit: p.limit, windowMs: p.windowMs, blockDurationMs: p.blockDurationMs }),
+      limiterOf({ name: `http:${group}:${advertised[i]?.name ?? i}`, algorithm: p.algorithm ?? options.algorithm, limit: p.limit, windowMs: p.windowMs, blockDurationMs: p.blockDurationMs }),
     );
     const decidesNow = limiters.every((limiter) => limiter.limitNow !== undefined);
     return { group, limiters, decidesNow, advertised, policyHeader: rateLimitPolicyHeader(advertised), key, afterAuth: isAfterAuth(key), skipIpFallback: false, cost };
@@ -131,7 +155,7 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
   function failedAuthPlans(id: string, config: RouteRateLimit): RoutePlans {
     if (config.key !== undefined && config.key !== 'ip') throw new TypeError(`route ${id}: rateLimit.charge 'failed_auth' counts per client IP; it takes no key`);
     const policies = (config.policies ?? options.defaultPolicies).map((p) => ({ ...p, blockDurationMs: Math.max(p.blockDurationMs, p.windowMs) }));
-    const plan = makePlan(config.policies === undefined ? 'failed-auth' : `route:${id}`, policies, 'ip', config.cost ?? 1);
+    const plan = makePlan(config.policies === undefined ? 'failed-auth' : `route:${id}`, policies, 'ip', config.cost ?? 1, config.store);
     return plan === null ? NO_PLANS : { early: { ...plan, cost: 0 }, late: null, failures: plan };
   }
 
@@ -144,7 +168,16 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     // on /metrics and the OAuth endpoints). It then has the default policies per IP on a
     // budget of its own: a scraper or a resource server must not be starved by its address's
     // /v1 traffic, nor spend that traffic's budget.
-    const base = authRoutes.has(url) ? authPlan : url.startsWith('/v1/') ? defaultPlan : config === undefined ? null : makePlan(`default:${id}`, options.defaultPolicies, 'ip', 1);
+    const base =
+      config?.store === 'local'
+        ? localBasePlan(id, url)
+        : authRoutes.has(url)
+          ? authPlan
+          : url.startsWith('/v1/')
+            ? defaultPlan
+            : config === undefined
+              ? null
+              : makePlan(`default:${id}`, options.defaultPolicies, 'ip', 1);
     if (config === undefined) return base === null ? NO_PLANS : { early: base, late: null, failures: null };
     const key = config.key ?? 'ip';
     // Checked once here: a cost of 0 would only peek (no limit at all), and a negative or
@@ -154,10 +187,19 @@ async function rateLimitPlugin(app: FastifyInstance, options: RateLimitPluginOpt
     }
     if (config.charge === 'failed_auth') return failedAuthPlans(id, config);
     const plan =
-      config.policies !== undefined ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1) : base === null ? null : rekeyed(base, key, config.cost ?? base.cost);
+      config.policies !== undefined ? makePlan(`route:${id}`, config.policies, key, config.cost ?? 1, config.store) : base === null ? null : rekeyed(base, key, config.cost ?? base.cost);
     // A caller-keyed limit runs after authentication; the per-IP limit still runs before it,
     // so that unauthenticated floods are limited too.
     return plan?.afterAuth === true ? { early: base, late: plan, failures: null } : { early: plan, late: null, failures: null };
+  }
+
+  /**
+   * The per-IP plan of a `store: 'local'` route: the same policies and names as its shared
+   * counterpart (the auth, /v1 or own budget), counted in this process.
+   */
+  function localBasePlan(id: string, url: string): Plan | null {
+    if (authRoutes.has(url)) return makePlan('auth', options.authPolicies, 'ip', 1, 'local');
+    return makePlan(url.startsWith('/v1/') ? 'default' : `default:${id}`, options.defaultPolicies, 'ip', 1, 'local');
   }
 
   /**

@@ -256,8 +256,42 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
     async close() {
       clearInterval(heartbeat);
       for (const settle of waiting) settle(false);
-      subscriber.disconnect();
       handlers.clear();
+      await closeRedisClient(subscriber, { quit: false });
     },
   };
+}
+
+/**
+ * Closes an ioredis client without leaving a timer behind. One still connecting (TCP up, its
+ * ready check in flight) is waited for, at most its connectTimeout: closed in that phase, the
+ * failed ready check makes ioredis disconnect a second time, from a socket already closed,
+ * and that arms a 2 s "stream still open" timer that keeps the process alive. A ready client
+ * is sent QUIT (pending replies first) unless `quit` is false; any other is disconnected.
+ */
+export async function closeRedisClient(client: Redis, options: { readonly quit?: boolean } = {}): Promise<void> {
+  if (client.status === 'connect' || client.status === 'connecting') {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        client.off('close', done);
+        client.off('end', done);
+        resolve();
+      };
+      const timer = setTimeout(done, client.options.connectTimeout ?? 10_000);
+      client.once('ready', done);
+      client.once('close', done);
+      client.once('end', done);
+    });
+  }
+  if (client.status === 'ready' && options.quit !== false) {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // Lost while quitting: nothing is left to wait for.
+    }
+  }
+  client.disconnect();
 }

@@ -185,6 +185,14 @@ export const SETTING_DEFINITIONS = {
     fallback: () => 8_000,
     doc: 'How long graceful shutdown waits for in-flight requests before closing them; the flush of buffered rows follows, so keep it below the orchestrator\'s grace period (Docker: 10 s).',
   }),
+  shutdownFlushTimeoutMs: required({
+    name: 'WARDEN_SHUTDOWN_FLUSH_TIMEOUT_MS',
+    parse: parse.integer(1, 600_000),
+    // A database gone silent holds each flush until the client's query timeout (~15 s), one hook
+    // after another: without one bound the process outlives the orchestrator's grace period.
+    fallback: () => 5_000,
+    doc: 'How long shutdown may spend, in all, flushing buffered audit and usage rows and closing Redis and the database, after the in-flight requests; what is not flushed by then is logged and the exit code is 1.',
+  }),
   // Identity (issue #6): tokens, passwords, login throttling.
   jwtAlgorithm: required({
     name: 'WARDEN_JWT_ALGORITHM',

@@ -81,14 +81,15 @@ export function hardeningHeaders(options: Pick<HardeningOptions, 'contentSecurit
 }
 
 /**
- * Everything every request passes through, as ONE synchronous onRequest hook and ONE
- * onResponse hook: each extra hook costs a few percent of a bare route's throughput
- * (bench/README.md), so the layers are composed here instead of registered one by one.
+ * Everything every request passes through, as ONE synchronous onRequest hook, ONE onResponse
+ * hook and a one-test onSend hook: each extra hook costs a few percent of a bare route's
+ * throughput (bench/README.md), so the layers are composed here instead of registered one by one.
  *
  * onRequest: set the security headers and X-Request-Id, shed load while closing (503),
  * reject hostile paths, NUL or control characters in the query string and untrusted Host
  * headers (400; health probes exempt), redirect to HTTPS, apply CORS (answering preflights), then run the
  * unmatched-request gates (`addUnmatchedRequestGate`).
+ * onSend: `Connection: close` once closing (nothing else).
  * onResponse: metrics (when given) and one log line.
  */
 export const hardening = fp<HardeningOptions>(
@@ -109,8 +110,8 @@ export const hardening = fp<HardeningOptions>(
     const { metrics } = options;
 
     // Load shedding while shutting down, as Fastify's return503OnClosing would do, but as
-    // problem+json with the security headers. Fastify adds Connection: close to every response
-    // once closing, so the client's next request goes to another instance.
+    // problem+json with the security headers. Every response sent once closing says
+    // Connection: close (onSend below), so the client's next request goes to another instance.
     let closing = false;
     const unmatchedGates: UnmatchedRequestGate[] = [];
     app.decorate('addUnmatchedRequestGate', (gate: UnmatchedRequestGate) => {
@@ -221,6 +222,14 @@ export const hardening = fp<HardeningOptions>(
         return;
       }
       done();
+    });
+
+    // A request already in flight when closing began is answered after onRequest ran: without
+    // Connection: close its keep-alive socket stays open, idle, and the graceful close waits
+    // for it until WARDEN_SHUTDOWN_TIMEOUT_MS. Node closes the socket after such a response.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (closing) reply.header('connection', 'close');
+      done(null, payload);
     });
 
     app.addHook('onResponse', (request, reply, done) => {

@@ -4,9 +4,10 @@ import { createApiKeys } from '../apikeys/api-keys-domain.js';
 import { createAuditLogDomain } from '../audit/audit-log-domain.js';
 import { createAuthz } from '../authz/authz-domain.js';
 import { anyCovers } from '../authz/permission-match.js';
-import { createMemoryInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from '../cache/invalidation-bus.js';
+import { closeRedisClient, createMemoryInvalidationBus, createRedisInvalidationBus, type InvalidationBus } from '../cache/invalidation-bus.js';
 import type { Settings } from '../config/index.js';
 import { fieldCipherFromSettings } from '../crypto/field-cipher.js';
+import { ConfigError } from '../errors/index.js';
 import { createIdentityService } from '../identity/identity-service.js';
 import { createOAuthServer } from '../oauth/oauth-domain.js';
 import { loggerOptions } from '../http/logger-options.js';
@@ -122,36 +123,74 @@ export function createContext(settings: Settings, options: CreateContextOptions 
 function rootSecret(settings: Settings): string {
   if (settings.secretKey === undefined) {
     // Named as the operator sets it: settings.secretKey is what loadSettings made of it.
-    throw new TypeError(
+    throw new ConfigError([
       'no secret key: set WARDEN_SECRET_KEY (or WARDEN_SECRET_KEY_FILE, WARDEN_SECRETS_DIR, .env) to at least 32 random bytes, e.g. `openssl rand -base64 48`; with generateDevSecrets: false none is generated',
-    );
+    ]);
   }
   return settings.secretKey;
 }
 
+/** Options of closeContext. */
+export interface CloseContextOptions {
+  /** Overall bound of the hooks and the closing of Redis and the database. @default settings.shutdownFlushTimeoutMs */
+  readonly flushTimeoutMs?: number;
+}
+
 /**
- * Closes what createContext opened, after the domain hooks in `onClose` (newest first). A hook
- * that fails is logged and the rest still run; the result says whether every hook succeeded
- * (false when, say, the audit log's last flush could not be written).
+ * Closes what createContext opened, after the domain hooks in `onClose` (newest first), all
+ * within one deadline (WARDEN_SHUTDOWN_FLUSH_TIMEOUT_MS). A hook that fails is logged and the
+ * rest still run; the result says whether every hook succeeded in time (false when, say, the
+ * audit log's last flush could not be written, or the database stopped answering).
  */
-export async function closeContext(context: AppContext): Promise<boolean> {
+export async function closeContext(context: AppContext, options: CloseContextOptions = {}): Promise<boolean> {
+  const hooks = [...context.onClose].reverse();
   let clean = true;
-  for (const hook of [...context.onClose].reverse()) {
-    try {
-      await hook();
-    } catch (error) {
+  // One bound for the whole shutdown, not one per hook: a database gone silent holds each flush
+  // until the client's query timeout, one after another, past any orchestrator's grace period.
+  const limitMs = options.flushTimeoutMs ?? context.settings.shutdownFlushTimeoutMs;
+  let expire: () => void = () => undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    expire = () => resolve('expired');
+  });
+  const timer = setTimeout(expire, limitMs);
+  let timedOut = false;
+  let finished = 0;
+  const flushing = (async () => {
+    for (const hook of hooks) {
+      // Past the deadline the rest are not started: the process is about to go, and they would
+      // only wait on the same unresponsive store.
+      if (timedOut) return;
+      try {
+        await hook();
+      } catch (error) {
+        clean = false;
+        context.logger.error({ err: error }, 'shutdown hook failed');
+      }
+      finished += 1;
+    }
+  })();
+  try {
+    if ((await Promise.race([flushing.then(() => 'done' as const), expired])) === 'expired') {
+      timedOut = true;
       clean = false;
-      context.logger.error({ err: error }, 'shutdown hook failed');
+      context.logger.error(
+        { flush_timeout_ms: limitMs, hooks_not_finished: hooks.length - finished, hooks_total: hooks.length },
+        'shutdown flush timed out: what these hooks had buffered (audit rows, key usage) was not written',
+      );
     }
-  }
-  await context.invalidation.close();
-  if (context.redis !== undefined) {
-    try {
-      await context.redis.quit();
-    } catch {
-      context.redis.disconnect();
+    const closing = (async () => {
+      await context.invalidation.close();
+      if (context.redis !== undefined) await closeRedisClient(context.redis);
+      await context.storage.close();
+    })();
+    if ((await Promise.race([closing.then(() => 'done' as const), expired])) === 'expired') {
+      clean = false;
+      // Still closing in the background; a hook that was cut off is what usually holds it.
+      closing.catch(() => undefined);
+      if (!timedOut) context.logger.error({ flush_timeout_ms: limitMs }, 'shutdown timed out closing Redis and the database');
     }
+  } finally {
+    clearTimeout(timer);
   }
-  await context.storage.close();
   return clean;
 }

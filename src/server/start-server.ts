@@ -92,9 +92,13 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   }
   if (stopSignal !== undefined) {
     const applied = schema === undefined || schema.applied.length === 0 ? 'no migrations were pending' : `migrations applied: ${schema.applied.join(', ')}`;
-    print(`Warden stopped by ${stopSignal} during start-up (${applied}); not listening`);
     removeSignalHandlers();
-    exit(0);
+    try {
+      print(`Warden stopped by ${stopSignal} during start-up (${applied}); not listening`);
+    } finally {
+      // The stop is honoured even when its message reached nobody.
+      exit(0);
+    }
     // Only reached when `exit` returns (tests): nothing was context.
     throw new WardenError('service_unavailable', `start-up was stopped by ${stopSignal}`);
   }
@@ -137,20 +141,6 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
   const url = `http://${host}:${port}`;
 
-  print(`Warden listening on ${url} (profile ${settings.env})`);
-  print(`  database: ${maskUrlCredentials(settings.databaseUrl)}`);
-  print(`  rate limits and caches: ${settings.redisUrl === undefined ? 'in memory (single instance)' : maskUrlCredentials(settings.redisUrl)}`);
-  for (const name of loaded.generated) {
-    print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
-  }
-  for (const warning of loaded.warnings) print(`  warning: ${warning}`);
-  if (schema.unknown.length > 0) print(`  warning: ${unknownMigrationsWarning(schema.unknown)}`);
-  if (devAdmin !== undefined) {
-    // Shown once, but reusable until changed: saying "one-time" would suggest it expires by itself.
-    print(`  created first admin ${devAdmin.email} with password ${devAdmin.password} (development only; shown once, not stored in clear)`);
-    print('  it stays valid until changed: log in with it, then change it with POST /v1/auth/password');
-  }
-
   let closing: Promise<void> | undefined;
   const server: RunningServer = {
     app,
@@ -177,7 +167,33 @@ export async function startServer(loaded: LoadedSettings, options: StartServerOp
     },
   };
 
+  const unknownMigrations = schema.unknown;
+  const printBanner = (): void => {
+    print(`Warden listening on ${url} (profile ${settings.env})`);
+    print(`  database: ${maskUrlCredentials(settings.databaseUrl)}`);
+    print(`  rate limits and caches: ${settings.redisUrl === undefined ? 'in memory (single instance)' : maskUrlCredentials(settings.redisUrl)}`);
+    for (const name of loaded.generated) {
+      print(`  generated ${name} into ${devSecretsPath(settings.dataDir)} (mode 0600; development only, value not shown)`);
+    }
+    for (const warning of loaded.warnings) print(`  warning: ${warning}`);
+    if (unknownMigrations.length > 0) print(`  warning: ${unknownMigrationsWarning(unknownMigrations)}`);
+    if (devAdmin !== undefined) {
+      // Shown once, but reusable until changed: saying "one-time" would suggest it expires by itself.
+      print(`  created first admin ${devAdmin.email} with password ${devAdmin.password} (development only; shown once, not stored in clear)`);
+      print('  it stays valid until changed: log in with it, then change it with POST /v1/auth/password');
+    }
+  };
+
+  // Stoppable before anything is printed: a banner write that throws (a reader of stdout that
+  // has gone) must not leave a listening server that no signal can stop.
   running = server;
+  try {
+    printBanner();
+  } catch (error) {
+    removeSignalHandlers();
+    await server.close().catch(() => undefined);
+    throw error;
+  }
   if (stopSignal !== undefined) {
     context.logger.info({ signal: stopSignal }, 'shutting down');
     stopAndExit(server);

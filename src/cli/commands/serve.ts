@@ -3,7 +3,7 @@ import { loadSettings } from '../../config/index.js';
 import { resolveServiceSecrets } from '../../secrets/resolve-service-secrets.js';
 import { shutDownOnCrash } from '../../server/crash-shutdown.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
-import { CliFailure, type CliIo } from '../cli-io.js';
+import { CliFailure, OutputClosed, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 
 /** `warden serve`: runs the HTTP service until SIGTERM/SIGINT. */
@@ -25,7 +25,7 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
         });
         let server: RunningServer;
         try {
-          server = await startServer(loaded, { print: io.out });
+          server = await startServer(loaded, { print: bannerPrinter(io) });
         } catch (error) {
           throw listenFailure(error, loaded.settings.host, loaded.settings.port) ?? error;
         }
@@ -34,6 +34,21 @@ export function registerServe(program: Command, io: CliIo, run: (work: () => Pro
         await new Promise<never>(() => undefined);
       }),
     );
+}
+
+/**
+ * Prints the start-up banner to stdout, skipping it once stdout's reader has gone (`warden serve
+ * | head -2`, a log collector that died): the banner only informs, and a service that could not
+ * print it must run (and stop on a signal) all the same.
+ */
+function bannerPrinter(io: CliIo): (line: string) => void {
+  return (line) => {
+    try {
+      io.out(line);
+    } catch (error) {
+      if (!(error instanceof OutputClosed)) throw error;
+    }
+  };
 }
 
 /**

@@ -160,6 +160,14 @@ export const SETTING_DEFINITIONS = {
     fallback: () => 100 * 1024,
     doc: 'Maximum request body in bytes.',
   }),
+  requestTimeoutMs: required({
+    name: 'WARDEN_REQUEST_TIMEOUT_MS',
+    parse: parse.integer(1000, 600_000),
+    // Fastify's default (0) also switches off Node's own 300 s bound: a client announcing a body
+    // and sending a byte now and then would hold its socket for ever, even after a 429.
+    fallback: () => 30_000,
+    doc: 'How long a request, headers and body, may take to arrive; a slower one is answered 408 and its connection closed.',
+  }),
   logLevel: required({
     name: 'WARDEN_LOG_LEVEL',
     parse: parse.oneOf(LOG_LEVELS),

@@ -81,7 +81,17 @@ export async function buildApp(context: AppContext, options: BuildAppOptions = {
   const app = Fastify({
     // A HTTP/1.1 request without Host is refused by the hardening hook as problem+json; Node's
     // own refusal is an empty 400.
-    http: responseClass === undefined ? { requireHostHeader: false } : { ServerResponse: responseClass, requireHostHeader: false },
+    http: {
+      requireHostHeader: false,
+      // One deadline for the whole request: headers and body (Node swaps the two when the
+      // headers' one is the larger, so both are set).
+      headersTimeout: settings.requestTimeoutMs,
+      // Node looks for late requests this often (30 s by default): a fraction of the deadline,
+      // so that it holds within a quarter.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(settings.requestTimeoutMs / 4))),
+      ...(responseClass === undefined ? {} : { ServerResponse: responseClass }),
+    },
+    requestTimeout: settings.requestTimeoutMs,
     loggerInstance: lazyLogger(context.logger),
     // One log line per request, written in onResponse below (Fastify's default is two).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),

@@ -74,7 +74,7 @@ describe('requests Fastify refuses before any hook runs', () => {
 });
 
 describe('requests arriving while the server closes', () => {
-  it('get 503 service_unavailable as problem+json with security headers and Connection: close', async () => {
+  it('a response in flight when the server closes says Connection: close, and its connection closes after it', async () => {
     let release: () => void = () => undefined;
     let started: () => void = () => undefined;
     const slow = new Promise<void>((resolve) => (release = resolve));
@@ -93,7 +93,8 @@ describe('requests arriving while the server closes', () => {
     const socket = net.connect(port, '127.0.0.1');
     let data = '';
     const answers: Answer[] = [];
-    const twoAnswers = new Promise<void>((resolve, reject) => {
+    const socketClosed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const failed = new Promise<void>((_resolve, reject) => {
       socket.on('error', reject);
       socket.on('data', (chunk) => {
         data += chunk.toString('utf8');
@@ -101,7 +102,6 @@ describe('requests arriving while the server closes', () => {
           answers.push(parsed.answer);
           data = parsed.rest;
         }
-        if (answers.length === 2) resolve();
       });
     });
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
@@ -109,17 +109,15 @@ describe('requests arriving while the server closes', () => {
     socket.write('GET /v1/probe/slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await inHandler;
     const closing = t.app.close();
-    // The next request on that connection arrives after close() began.
+    // A request pipelined behind it after close() began is not answered on this connection.
     socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: closing-0001\r\n\r\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
     release();
-    await twoAnswers;
-    socket.destroy();
+    // The response in flight says Connection: close and the connection closes after it, so the
+    // shutdown does not wait for it; a client retries what it pipelined behind it elsewhere.
+    await Promise.race([socketClosed, failed]);
     await closing;
-
-    expect(answers[0]?.statusCode).toBe(200);
-    const refused = answers[1] as Answer;
-    expectWardenProblem(refused, 503, 'service_unavailable', 'closing-0001');
-    expect(refused.headers.connection).toBe('close');
+    expect(answers.map((a) => a.statusCode)).toEqual([200]);
+    expect(answers[0]?.headers.connection).toBe('close');
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError, messageOf, WardenError } from '../errors/index.js';
 import { SecretProviderError } from '../secrets/secret-provider.js';
 import { StorageUnavailableError } from '../storage/storage-unavailable.js';
@@ -8,8 +8,8 @@ import { EXIT } from './exit-codes.js';
 export interface CliIo {
   out(line: string): void;
   err(line: string): void;
-  /** Reads all of stdin (for secrets and data that must never be on argv). */
-  readStdin(): Promise<Buffer>;
+  /** Reads all of stdin (for secrets and data that must never be on argv); refused (CliFailure, exit 65) past `maxBytes` (default MAX_INPUT_BYTES). */
+  readStdin(maxBytes?: number): Promise<Buffer>;
 }
 
 /**
@@ -97,9 +97,15 @@ export const processIo: CliIo = {
     if (stdoutBroken()) throw new OutputClosed();
   },
   err: (line) => process.stderr.write(`${line}\n`),
-  async readStdin() {
+  async readStdin(maxBytes = MAX_INPUT_BYTES) {
     const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    let length = 0;
+    for await (const chunk of process.stdin) {
+      length += (chunk as Buffer).length;
+      // An endless stdin (`< /dev/zero`, a runaway producer) must not take the host's memory.
+      if (length > maxBytes) throw new CliFailure(`stdin is larger than ${maxBytes} bytes`, EXIT.dataError);
+      chunks.push(chunk as Buffer);
+    }
     return Buffer.concat(chunks);
   },
 };
@@ -123,16 +129,52 @@ const READ_FAILURES: Readonly<Record<string, string>> = {
   ENOTDIR: 'a part of the path is not a directory',
 };
 
+/** The most an input file or stdin may hold (an import of some 100,000 lines fits). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** The most a one-line input may hold: a password or a key read from stdin, a key file. */
+export const MAX_LINE_INPUT_BYTES = 64 * 1024;
+
 /**
- * Reads an input file named on the command line as UTF-8. A file that cannot be read is a
- * CliFailure with exit 66 (EX_NOINPUT) naming the file and why, never its content.
+ * Reads an input file named on the command line as UTF-8 (a leading byte-order mark dropped).
+ * A file that cannot be read, or is no regular file (`/dev/zero`, a FIFO, a device), is a
+ * CliFailure with exit 66 (EX_NOINPUT) naming the file and why, never its content; one larger
+ * than `maxBytes` is exit 65. A FIFO is opened without waiting for a writer, then refused.
  */
-export function readInputFile(file: string): string {
+export function readInputFile(file: string, maxBytes = MAX_INPUT_BYTES): string {
+  const refused = (code: string): CliFailure => new CliFailure(`cannot read ${file}: ${READ_FAILURES[code] ?? 'read error'} (${code})`, EXIT.noInput);
+  let fd: number;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new CliFailure(`cannot read ${file}: ${READ_FAILURES[code] ?? 'read error'} (${code})`, EXIT.noInput);
+    throw refused((error as NodeJS.ErrnoException).code ?? 'error');
+  }
+  try {
+    // Through the descriptor, so the file checked is the file read.
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) throw refused('EISDIR');
+    if (!stats.isFile()) throw new CliFailure(`cannot read ${file}: not a regular file`, EXIT.noInput);
+    const tooLarge = (): CliFailure => new CliFailure(`cannot read ${file}: larger than ${maxBytes} bytes`, EXIT.dataError);
+    if (stats.size > maxBytes) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const read = readSync(fd, chunk, 0, chunk.length, null);
+      if (read === 0) break;
+      length += read;
+      // A file that grows while it is read is still cut off at the bound.
+      if (length > maxBytes) throw tooLarge();
+      chunks.push(chunk.subarray(0, read));
+    }
+    const text = Buffer.concat(chunks, length).toString('utf8');
+    // Windows tools write UTF-8 with a byte-order mark; it is not part of the first line.
+    return text.startsWith('\uFEFF') ? text.slice(1) : text;
+  } catch (error) {
+    if (error instanceof CliFailure) throw error;
+    throw refused((error as NodeJS.ErrnoException).code ?? 'error');
+  } finally {
+    closeSync(fd);
   }
 }
 

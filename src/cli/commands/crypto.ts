@@ -8,7 +8,7 @@ import { createKeyringFieldCipher } from '../../crypto/field-cipher.js';
 import { generateFernetKey } from '../../crypto/fernet.js';
 import { parseFernetKeyring } from '../../crypto/multi-fernet.js';
 import { rotateEncryptedColumns } from '../../crypto/rotate-columns.js';
-import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
+import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
 import { loadCliSettings } from '../cli-settings.js';
 import { EXIT } from '../exit-codes.js';
 import { withCheckedDatabase } from '../../server/secret-key-check.js';
@@ -33,7 +33,7 @@ function format(value: string): Format {
 function keyringText(options: CipherOptions, fmt: Format): string {
   if (options.keyFile !== undefined) {
     // An unreadable file named on the command line: exit 66, naming the file and why (never its content).
-    return readInputFile(options.keyFile).trim();
+    return readInputFile(options.keyFile, MAX_LINE_INPUT_BYTES).trim();
   }
   const fromEnv = process.env[KEYRING_ENV[fmt]];
   if (fromEnv === undefined || fromEnv.trim() === '') throw new CliFailure(`no key: pass --key-file or set ${KEYRING_ENV[fmt]}`, EXIT.usage);

@@ -7,7 +7,7 @@ import { importKeys, type ImportEntry } from '../../apikeys/key-import.js';
 import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js';
 import { parseRfc3339 } from '../../config/rfc3339.js';
 import type { AppContext } from '../../server/app-context.js';
-import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
+import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
 import { cursorFlag } from '../cursor-flag.js';
 import { durationFlag } from '../duration-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
@@ -189,7 +189,7 @@ export function registerKeys(program: Command, io: CliIo, run: Run): void {
     .option('--permission <permission>', 'a permission the key must carry (repeatable)', collect, [])
     .action((options: { permission: string[] }) =>
       run(async () => {
-        const key = (await io.readStdin()).toString('utf8').trim();
+        const key = (await io.readStdin(MAX_LINE_INPUT_BYTES)).toString('utf8').trim();
         if (key === '') throw new CliFailure('pipe the key on stdin, e.g. warden keys verify < key.txt', EXIT.usage);
         return withKeys(io, async ({ verifier }, context) => {
           // As POST /v1/keys/verify and every guarded route: the owner must still hold each permission.

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
 import { isDatabaseOutage } from '../../storage/index.js';
-import { CliFailure, readInputFile, type CliIo } from '../cli-io.js';
+import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -24,7 +24,7 @@ async function readPassword(io: CliIo, prompt: string): Promise<string> {
     try {
       // Strict: a lenient decode would turn each invalid byte into U+FFFD and store a password
       // other than the one piped in (from a Latin-1 file, or raw random bytes).
-      text = new TextDecoder('utf-8', { fatal: true }).decode(await io.readStdin());
+      text = new TextDecoder('utf-8', { fatal: true }).decode(await io.readStdin(MAX_LINE_INPUT_BYTES));
     } catch {
       throw new CliFailure('the password on stdin is not valid UTF-8', EXIT.dataError);
     }

@@ -36,7 +36,9 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .version(wardenVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    // Commander echoes an unknown option whole: `--password=hunter2` typed by mistake would put
+    // the value on stderr (and into CI logs). The flag is named, its value is not.
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd().replace(/(--?[A-Za-z][\w-]*)=[^'\s]*/g, '$1=…')) });
   const run = async (work: () => Promise<number | void>): Promise<void> => {
     try {
       setExit((await work()) ?? EXIT.ok);
@@ -67,7 +69,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     await program.parseAsync([...argv]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // Help shown because a command group was given no subcommand (`warden keys`, an empty
+      // $SUBCMD in a script) is a usage error; `warden help keys` asked for it.
+      if (error.code === 'commander.help') return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return EXIT.usage;
     }
     return reportError(error, io);

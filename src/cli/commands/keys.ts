@@ -8,6 +8,7 @@ import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js'
 import { parseRfc3339 } from '../../config/rfc3339.js';
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
+import { shownFieldName } from '../shown-field-name.js';
 import { cursorFlag } from '../cursor-flag.js';
 import { durationFlag } from '../duration-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';
@@ -286,7 +287,7 @@ const IMPORT_FIELDS: Readonly<Record<string, 'string' | 'array'>> = { key: 'stri
 function checkImportFields(fields: Record<string, unknown>, line: number): void {
   for (const [name, value] of Object.entries(fields)) {
     const type = Object.hasOwn(IMPORT_FIELDS, name) ? IMPORT_FIELDS[name] : undefined;
-    if (type === undefined) throw new CliFailure(`line ${line}: unknown field ${JSON.stringify(name.slice(0, 40))} (known: ${Object.keys(IMPORT_FIELDS).join(', ')})`, EXIT.dataError);
+    if (type === undefined) throw new CliFailure(`line ${line}: unknown field ${shownFieldName(name)} (known: ${Object.keys(IMPORT_FIELDS).join(', ')})`, EXIT.dataError);
     if (value === null) continue;
     const fits = type === 'array' ? Array.isArray(value) && value.every((item) => typeof item === 'string') : typeof value === 'string';
     if (!fits) throw new CliFailure(`line ${line}: ${name} must be ${type === 'array' ? 'a list of strings' : 'a string'}`, EXIT.dataError);

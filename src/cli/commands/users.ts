@@ -6,6 +6,7 @@ import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
 import { isDatabaseOutage } from '../../storage/index.js';
 import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
+import { shownFieldName } from '../shown-field-name.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
@@ -107,7 +108,7 @@ export function registerUsers(program: Command, io: CliIo, run: Run): void {
               // An export that quotes its booleans ("is_active": "false") or misspells a field
               // would otherwise import an active account that was meant to be dormant.
               const unknown = Object.keys(fields).filter((key) => !IMPORT_FIELDS.has(key));
-              if (unknown.length > 0) throw new LineProblem(`has unknown fields (${unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')}); known: ${[...IMPORT_FIELDS].join(', ')}`);
+              if (unknown.length > 0) throw new LineProblem(`has unknown fields (${unknown.map(shownFieldName).join(', ')}); known: ${[...IMPORT_FIELDS].join(', ')}`);
               for (const flag of ['is_admin', 'is_active'] as const) {
                 if (fields[flag] !== undefined && typeof fields[flag] !== 'boolean') throw new LineProblem(`"${flag}" must be true or false (a JSON boolean)`);
               }

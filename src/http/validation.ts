@@ -39,25 +39,40 @@ export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, http
   httpPart === 'body' ? bodyAjv.compile(schema as object) : withPlainNumbers(schema as object, urlAjv.compile(schema as object));
 
 // Ajv coerces whatever `+text` turns into a number: `?limit=0x10`, `1e1`, ` 5` and `5.` would
-// all pass as numbers. A URL's number field must be written as a plain decimal.
-const PLAIN_NUMBER: Readonly<Record<string, RegExp>> = {
-  integer: /^-?(?:0|[1-9][0-9]*)$/,
-  number: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/,
-};
+// all pass as numbers. A URL's number field must be written as a plain decimal; that holds for a
+// number inside a union too (`integer | "last"`, `["integer", "null"]`), whose other branches
+// still take the words they name.
+const PLAIN_INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
+const PLAIN_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
 
 type Validate = { (data: unknown): boolean; errors?: ErrorObject[] | null };
+type FieldSchema = { type?: unknown; anyOf?: FieldSchema[]; oneOf?: FieldSchema[] };
+
+/** The numeric types a field's schema admits, in its own type, a type list, or a union's branches. */
+function numericTypes(field: FieldSchema): Set<'integer' | 'number'> {
+  const found = new Set<'integer' | 'number'>();
+  const types = Array.isArray(field.type) ? field.type : [field.type];
+  for (const type of types) if (type === 'integer' || type === 'number') found.add(type);
+  for (const branch of [...(field.anyOf ?? []), ...(field.oneOf ?? [])]) for (const type of numericTypes(branch)) found.add(type);
+  return found;
+}
 
 function withPlainNumbers(schema: object, validate: Validate): Validate {
-  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
-  const numeric = Object.entries(properties).flatMap(([name, field]) =>
-    typeof field.type === 'string' && PLAIN_NUMBER[field.type] !== undefined ? [{ name, type: field.type, pattern: PLAIN_NUMBER[field.type]! }] : [],
-  );
+  const properties = (schema as { properties?: Record<string, FieldSchema> }).properties ?? {};
+  const numeric = Object.entries(properties).flatMap(([name, field]) => {
+    const types = numericTypes(field);
+    if (types.size === 0) return [];
+    const type = types.has('number') ? 'number' : 'integer';
+    return [{ name, type, pattern: type === 'number' ? PLAIN_NUMBER : PLAIN_INTEGER }];
+  });
   if (numeric.length === 0) return validate;
   const check: Validate = (data) => {
     const values = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
     for (const { name, type, pattern } of numeric) {
       const value = values[name];
-      if (typeof value === 'string' && !pattern.test(value)) {
+      // Text JavaScript reads as a number but that is no plain decimal; other words are left to
+      // the schema (a union's literal branch, or its own type error).
+      if (typeof value === 'string' && value !== '' && !pattern.test(value) && !Number.isNaN(Number(value))) {
         check.errors = [{ keyword: 'type', instancePath: `/${name}`, schemaPath: `#/properties/${name}/type`, params: { type }, message: `must be of type ${type}` }];
         return false;
       }

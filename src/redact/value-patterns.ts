@@ -449,9 +449,9 @@ export const VALUE_PATTERNS: readonly ValuePattern[] = [
     // Greedy up to the last '@' before the path: parsers take the host after the last '@', so an
     // unencoded '@' in a password (`user:p@ss@host`) is still part of the credential. Else, a
     // `user:` form whose password holds an unencoded '/', '?' or '#' (any base64 secret pasted
-    // raw): up to the next '@', unless what follows the ':' is a port (0–5 digits, then the path).
+    // raw): up to the next '@', unless what follows the ':' is a port (1–5 digits, then the path).
     regex:
-      /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)(?:[^\s/?#"'<>]{1,512}@|[^\s/?#"'<>:@]{0,128}:(?![0-9]{0,5}[/?#])[^\s"'<>@]{1,512}@)/g,
+      /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,30}:\/\/)(?:[^\s/?#"'<>]{1,512}@|[^\s/?#"'<>:@]{0,128}:(?![0-9]{1,5}[/?#])[^\s"'<>@]{1,512}@)/g,
     replace: (hint, _m, g) => `${g[0] ?? ''}${hint}@`,
   },
   {

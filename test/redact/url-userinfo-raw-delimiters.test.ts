@@ -30,6 +30,14 @@ describe('redaction: URL userinfo with an unencoded / ? or # in the password', (
     );
   });
 
+  it.each([
+    ['redis://default:/9fK2+aQzLw@redis:6379', '9fK2+aQzLw'],
+    ['amqp://svc:/Zq8x/Lp3@mq.internal/vhost', 'Zq8x'],
+    ['https://bot:?Tk91mNq@api/', 'Tk91mNq'],
+  ])('redacts a password that starts with / ? or # (%s)', (text, secret) => {
+    expect(redactText(text)).not.toContain(secret);
+  });
+
   it('keeps the host, port and path of a URL without credentials whose query holds an address', () => {
     expect(redactText('GET https://api.example.com:8443/v1/users?email=bob@example.com')).toBe('GET https://api.example.com:8443/v1/users?email=[REDACTED:email]');
     expect(redactText('https://api.example.com/a:b?to=bob@example.com')).toBe('https://api.example.com/a:b?to=[REDACTED:email]');

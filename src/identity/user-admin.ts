@@ -101,6 +101,20 @@ export class UserAdmin {
    * A reactivation, and a demotion asked again soon after, close what such a failure left open.
    */
   async update(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor, options: { guard?: WriteGuard } = {}): Promise<User | undefined> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.updateOnce(id, changes, by, options);
+      } catch (error) {
+        // A deactivation committed between this update's first read and its write: go again,
+        // so that what that deactivation could not close is closed before the reactivation.
+        if (!(error instanceof DeactivatedMeanwhile)) throw error;
+        if (attempt === 3) throw new WardenError('conflict', 'The user was deactivated again and again while this update was prepared; retry it');
+      }
+    }
+  }
+
+  /** One attempt of `update`; throws DeactivatedMeanwhile (nothing written) when a reactivation finds the user deactivated since its first read. */
+  private async updateOnce(id: string, changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean }, by: Actor, options: { guard?: WriteGuard }): Promise<User | undefined> {
     checkName(changes.name);
     // Only to decide what must be closed before a reactivation; what this write changed is
     // decided on the store's own before/after below, read under the row's lock.
@@ -120,7 +134,10 @@ export class UserAdmin {
         async () => void (sessionsEnded = await this.parts.auth.endSessionsOf(id, 'user_reactivated')),
       ]);
     }
-    const written = await this.parts.users.update(id, changes, options.guard);
+    const reactivationPrepared = !current.isActive && changes.isActive === true;
+    const written = await this.parts.users.update(id, changes, options.guard, (locked) => {
+      if (!locked.isActive && changes.isActive === true && !reactivationPrepared) throw new DeactivatedMeanwhile();
+    });
     if (written === undefined) return undefined;
     const { before, after: user } = written;
     // Never throws (a lost announcement is logged): the change is committed, so what follows
@@ -276,4 +293,11 @@ async function runEach(steps: readonly (() => Promise<unknown>)[]): Promise<void
     }
   }
   if (failures.length > 0) throw failures[0];
+}
+
+/** The user was found inactive under the write's lock, though active when the update began. */
+class DeactivatedMeanwhile extends Error {
+  constructor() {
+    super('the user was deactivated while the update was prepared');
+  }
 }

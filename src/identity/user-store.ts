@@ -200,6 +200,8 @@ export class UserStore {
     id: string,
     changes: { name?: string | null; isActive?: boolean; isAdmin?: boolean },
     guard?: WriteGuard,
+    /** Runs on the user as it is under the lock, before the write; throwing rolls the write back. */
+    checkBefore?: (before: User) => void,
   ): Promise<{ before: User; after: User } | undefined> {
     const values: Partial<UsersTable> = { updated_at: this.now() };
     if (changes.name !== undefined) values.name = changes.name;
@@ -213,6 +215,7 @@ export class UserStore {
       if (locked.numUpdatedRows === 0n) return undefined;
       const read = async (): Promise<User> => this.toUser(await trx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
       const before = await read();
+      checkBefore?.(before);
       await trx.updateTable('users').set(values).where('id', '=', id).execute();
       return { before, after: await read() };
     });

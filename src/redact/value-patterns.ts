@@ -68,12 +68,13 @@ export interface ValuePattern {
 const whole = (hint: string): string => hint;
 
 // A match must not start inside a run of local-part characters (it would leave the start of a
-// long local part in clear), except right where the previous address ends: an address glued to
-// the previous one by local-part characters (`a@x.com%2Cb@y.org`, `a@x.com+b@y.org`) is an
-// address of its own. A lookbehind cannot see where the previous match ended, so the scan below
-// checks the character before each match instead; it tries the same positions the regex would.
-const EMAIL = /[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}(?![A-Za-z0-9-])/g;
-const LOCAL_PART_CHAR = /[A-Za-z0-9._%+-]/;
+// long local part in clear): the lookbehind refuses such starts at once. Right where an address
+// ends, though, an address glued to it by local-part characters (`a@x.com%2Cb@y.org`,
+// `a@x.com+b@y.org`) is one of its own: after each match one sticky attempt looks for it there,
+// so the scan stays one pass with one extra attempt per address.
+const EMAIL_BODY = '[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\\.){1,8}[A-Za-z]{2,63}(?![A-Za-z0-9-])';
+const EMAIL = new RegExp(`(?<![A-Za-z0-9._%+-])${EMAIL_BODY}`, 'g');
+const EMAIL_GLUED = new RegExp(EMAIL_BODY, 'y');
 
 /** Every e-mail address replaced by `hint` (except allowed values), one pass. */
 function redactEmails(text: string, hint: string, allowValues: ReadonlySet<string>): string {
@@ -81,13 +82,18 @@ function redactEmails(text: string, hint: string, allowValues: ReadonlySet<strin
   let out = '';
   let copied = 0;
   for (let match = scan.exec(text); match !== null; match = scan.exec(text)) {
-    const start = match.index;
-    if (start > copied && LOCAL_PART_CHAR.test(text.charAt(start - 1))) {
-      scan.lastIndex = start + 1;
-      continue;
+    let start = match.index;
+    let address = match[0];
+    for (;;) {
+      out += text.slice(copied, start) + (allowValues.has(address) ? address : hint);
+      copied = start + address.length;
+      EMAIL_GLUED.lastIndex = copied;
+      const glued = EMAIL_GLUED.exec(text);
+      if (glued === null) break;
+      start = copied;
+      address = glued[0];
     }
-    out += text.slice(copied, start) + (allowValues.has(match[0]) ? match[0] : hint);
-    copied = start + match[0].length;
+    scan.lastIndex = copied;
   }
   return copied === 0 ? text : out + text.slice(copied);
 }

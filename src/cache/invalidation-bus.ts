@@ -267,7 +267,9 @@ export function createRedisInvalidationBus(redis: Redis, channel: string, option
  * ready check in flight) is waited for, at most its connectTimeout: closed in that phase, the
  * failed ready check makes ioredis disconnect a second time, from a socket already closed,
  * and that arms a 2 s "stream still open" timer that keeps the process alive. A ready client
- * is sent QUIT (pending replies first) unless `quit` is false; any other is disconnected.
+ * is sent QUIT (pending replies first) unless `quit` is false, and disconnected if no answer
+ * comes within 1 s (a Redis gone silent would hold QUIT for ever, and with it the shutdown's
+ * flush deadline); any other client is disconnected.
  */
 export async function closeRedisClient(client: Redis, options: { readonly quit?: boolean } = {}): Promise<void> {
   if (client.status === 'connect' || client.status === 'connecting') {
@@ -286,12 +288,17 @@ export async function closeRedisClient(client: Redis, options: { readonly quit?:
     });
   }
   if (client.status === 'ready' && options.quit !== false) {
-    try {
-      await client.quit();
-      return;
-    } catch {
-      // Lost while quitting: nothing is left to wait for.
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      client.quit().then(
+        () => true,
+        // Lost while quitting: nothing is left to wait for.
+        () => false,
+      ),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 1_000))),
+    ]);
+    clearTimeout(timer);
+    if (answered) return;
   }
   client.disconnect();
 }

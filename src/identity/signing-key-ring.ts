@@ -312,6 +312,8 @@ export class SigningKeyRing {
     this.keys = keys;
     this.activeKey = active ?? (options.strict ? undefined : kept);
     this.lastLoadAt = now;
+    // A reload that succeeded (a periodic one, say) ends the outage a failed miss recorded.
+    this.lastAttempt = { ...this.lastAttempt, failed: false };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { closeRedisClient } from '../cache/invalidation-bus.js';
 
 /** A value remembered from the last successful call, with the time it was stored. */
 export interface CachedResult {
@@ -93,11 +94,7 @@ export function createRedisFallbackCache(options: RedisFallbackCacheOptions): Fa
     },
     async close() {
       if (options.ownsConnection !== true) return;
-      try {
-        await redis.quit();
-      } catch {
-        redis.disconnect();
-      }
+      await closeRedisClient(redis);
     },
   };
 }

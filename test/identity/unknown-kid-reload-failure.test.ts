@@ -35,6 +35,7 @@ describe('unknown kids while the signing keys cannot be reloaded', () => {
     let clock = Date.UTC(2026, 10, 23, 10, 0, 0);
     const identity = createIdentityService(t.context, { now: () => clock });
     await identity.initialise();
+    const realLoad = (identity.keys as unknown as { load: unknown }).load;
     const attempts = failKeyReads(identity);
     clock += 10_000; // the last successful load is long past: the next miss may read once
     for (let i = 0; i < 20; i++) {
@@ -48,6 +49,11 @@ describe('unknown kids while the signing keys cannot be reloaded', () => {
     clock += 5_000;
     await expect(identity.verifier.verify(await forgedWithKid(identity, 'after-the-window'))).rejects.toMatchObject({ code: 'service_unavailable' });
     expect(attempts()).toBe(2);
+    // A reload that succeeds meanwhile (the periodic one) ends the outage at once: an unknown
+    // kid is a verdict again, not a 503.
+    (identity.keys as unknown as { load: unknown }).load = realLoad;
+    await identity.keys.reload();
+    expect(await identity.verifier.verify(await forgedWithKid(identity, 'after-recovery'))).toMatchObject({ valid: false, code: 'token_unknown_kid' });
   });
 
   it('answers an unknown kid that cannot be looked up with 503 service_unavailable and Retry-After, not 500', async () => {

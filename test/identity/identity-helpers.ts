@@ -53,3 +53,24 @@ export function holdNextVerification(identity: IdentityService): { reached: Prom
   };
   return { reached: atVerify, release, restore: () => (passwords.verify = realVerify) };
 }
+
+/**
+ * Holds the next `users.findById` after it has read the row (an update's first read), until
+ * `release()`: what a change that commits while an update is on its way looks like.
+ */
+export function holdNextUserRead(identity: IdentityService): { reached: Promise<void>; release: () => void } {
+  const users = identity.users;
+  const real = users.findById.bind(users);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atRead = new Promise<void>((resolve) => (reached = resolve));
+  users.findById = async (id: string): Promise<User | undefined> => {
+    const found = await real(id);
+    users.findById = real;
+    reached();
+    await gate;
+    return found;
+  };
+  return { reached: atRead, release };
+}

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { IdentityService } from '../../src/identity/identity-service.js';
-import type { User } from '../../src/identity/user-store.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { bearer, identityOfApp, login, seedUser } from './identity-helpers.js';
+import { bearer, holdNextUserRead, identityOfApp, login, seedUser } from './identity-helpers.js';
 
 const actor = (name: string) => ({ actor: name, ip: undefined, userAgent: undefined });
 
@@ -23,23 +22,6 @@ describeEachDatabase('a reactivation racing a deactivation whose revocation fail
   });
   afterEach(async () => t.close());
 
-  function holdNextUserRead(): { reached: Promise<void>; release: () => void } {
-    const users = identity.users;
-    const real = users.findById.bind(users);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let reached!: () => void;
-    const atRead = new Promise<void>((resolve) => (reached = resolve));
-    users.findById = async (id: string): Promise<User | undefined> => {
-      const found = await real(id);
-      users.findById = real;
-      reached();
-      await gate;
-      return found;
-    };
-    return { reached: atRead, release };
-  }
-
   it('tokens issued before the deactivation stay refused after a reactivation that read the user as still active', async () => {
     const user = await seedUser(t, { email: 'flapping@example.test' });
     const tokens = await login(t.app, user.email);
@@ -47,7 +29,7 @@ describeEachDatabase('a reactivation racing a deactivation whose revocation fail
     expect(await me()).toBe(200);
 
     // Admin B asks to (re)activate the user: its pre-check reads the user, still active.
-    const held = holdNextUserRead();
+    const held = holdNextUserRead(identity);
     const reactivating = identity.userAdmin.update(user.id, { isActive: true }, actor('admin-b'));
     await held.reached;
 

@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { AuditEventInput } from '../../src/audit/audit-event.js';
 import type { IdentityService } from '../../src/identity/identity-service.js';
-import type { User } from '../../src/identity/user-store.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { tapAudit } from '../helpers/audit-tap.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { identityOfApp, login, seedUser } from './identity-helpers.js';
+import { holdNextUserRead, identityOfApp, login, seedUser } from './identity-helpers.js';
 
 const claimsOf = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
 const actor = (name: string) => ({ actor: name, ip: undefined, userAgent: undefined });
@@ -27,27 +26,9 @@ describeEachDatabase('user updates racing each other', (dialect) => {
   });
   afterEach(async () => t.close());
 
-  /** Holds the next users.findById after it has read the row (the update's `before`), until released. */
-  function holdNextUserRead(): { reached: Promise<void>; release: () => void } {
-    const users = identity.users;
-    const real = users.findById.bind(users);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let reached!: () => void;
-    const atRead = new Promise<void>((resolve) => (reached = resolve));
-    users.findById = async (id: string): Promise<User | undefined> => {
-      const found = await real(id);
-      users.findById = real;
-      reached();
-      await gate;
-      return found;
-    };
-    return { reached: atRead, release };
-  }
-
   it('a demotion whose read predates a concurrent promotion still audits the demotion and denies the admin tokens issued meanwhile', async () => {
     const user = await seedUser(t, { email: 'target@example.test' });
-    const held = holdNextUserRead();
+    const held = holdNextUserRead(identity);
     const demoting = identity.userAdmin.update(user.id, { isAdmin: false }, actor('admin-b'));
     await held.reached;
     // Another administrator promotes the user; the user signs in and gets an admin token.
@@ -71,7 +52,7 @@ describeEachDatabase('user updates racing each other', (dialect) => {
 
   it('a rename whose read predates a concurrent deactivation is not audited as the deactivation (nor does it repeat its revocations)', async () => {
     const user = await seedUser(t, { email: 'renamed@example.test' });
-    const held = holdNextUserRead();
+    const held = holdNextUserRead(identity);
     const renaming = identity.userAdmin.update(user.id, { name: 'New Name' }, actor('editor'));
     await held.reached;
     await identity.userAdmin.update(user.id, { isActive: false }, actor('admin-a'));
@@ -89,7 +70,7 @@ describeEachDatabase('user updates racing each other', (dialect) => {
 
   it('a rename whose read predates a concurrent promotion is not audited as making the user an administrator', async () => {
     const user = await seedUser(t, { email: 'promoted@example.test' });
-    const held = holdNextUserRead();
+    const held = holdNextUserRead(identity);
     const renaming = identity.userAdmin.update(user.id, { name: 'New Name' }, actor('editor'));
     await held.reached;
     await identity.userAdmin.update(user.id, { isAdmin: true }, actor('admin-a'));

@@ -54,7 +54,7 @@ export const SETTING_DEFINITIONS = {
     name: 'WARDEN_DATA_DIR',
     parse: parse.text,
     fallback: () => './data',
-    doc: 'Directory for the SQLite file and generated development secrets (created 0700).',
+    doc: 'Directory for generated development secrets (created 0700). The default WARDEN_DATABASE_URL (sqlite:./data/warden.db) does not follow it: set both to move the SQLite file.',
   }),
   databaseUrl: required({
     name: 'WARDEN_DATABASE_URL',

@@ -7,6 +7,7 @@ import type { AuditEventInput } from '../audit/audit-event.js';
 import { issuerIsUrl } from '../config/issuer-url.js';
 import { isPermission } from '../authz/permission-match.js';
 import { NotFoundError, WardenError } from '../errors/index.js';
+import { shownFieldName } from '../errors/shown-field-name.js';
 import { isUnstorableText, renderError } from '../http/error-handler.js';
 import { identityOf } from '../identity/identity-service.js';
 import { REFRESH_TOKEN_PREFIX } from '../identity/session-store.js';
@@ -35,21 +36,14 @@ function formOf(request: FastifyRequest, maxTokenLength = MAX_PARAMETER_LENGTH):
   if (body === null || typeof body !== 'object') throw new OAuthError('invalid_request', 'The body must be application/x-www-form-urlencoded');
   const form: Form = {};
   for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${shownName(key)} is repeated`);
+    if (typeof value !== 'string') throw new OAuthError('invalid_request', `The parameter ${shownFieldName(key)} is repeated`);
     const limit = key === 'token' ? Math.max(maxTokenLength, MAX_PARAMETER_LENGTH) : MAX_PARAMETER_LENGTH;
-    if (value.length > limit) throw new OAuthError('invalid_request', `The parameter ${shownName(key)} is too long`);
+    if (value.length > limit) throw new OAuthError('invalid_request', `The parameter ${shownFieldName(key)} is too long`);
     if (value !== '') form[key] = value;
   }
   return form;
 }
 
-/**
- * A parameter's name as an error may show it: a client that sent its secret as a bare parameter
- * (`secret&secret`) must not read it back in an error body, which client libraries log.
- */
-function shownName(key: string): string {
-  return /^[A-Za-z0-9_]{1,40}$/.test(key) ? key : '(a name that is not a parameter of this endpoint)';
-}
 
 /** The base URL of the endpoints: the issuer when it is a URL (as RFC 8414 wants), else the request's origin. */
 function baseUrl(context: AppContext, request: FastifyRequest): string {

@@ -8,7 +8,7 @@ import { displayPrefix, type KeyEnvironment } from '../../apikeys/key-format.js'
 import { parseRfc3339 } from '../../config/rfc3339.js';
 import type { AppContext } from '../../server/app-context.js';
 import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
-import { shownFieldName } from '../shown-field-name.js';
+import { shownFieldName } from '../../errors/shown-field-name.js';
 import { cursorFlag } from '../cursor-flag.js';
 import { durationFlag } from '../duration-flag.js';
 import { addRotateSigningCommand } from './keys-rotate-signing.js';

@@ -6,7 +6,7 @@ import { WardenError } from '../../errors/index.js';
 import { identityOf, type IdentityService } from '../../identity/identity-service.js';
 import { isDatabaseOutage } from '../../storage/index.js';
 import { CliFailure, MAX_LINE_INPUT_BYTES, readInputFile, type CliIo } from '../cli-io.js';
-import { shownFieldName } from '../shown-field-name.js';
+import { shownFieldName } from '../../errors/shown-field-name.js';
 import { EXIT } from '../exit-codes.js';
 import { withServiceContext } from '../service-context.js';
 
